@@ -1,0 +1,856 @@
+//! The one case state machine. Pure: every function takes the case, the actor, the command and
+//! the current time, and returns the new projection with exactly one event, or a typed refusal.
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::{
+    Action, Actor, Case, CaseId, CaseState, Category, Department, ExtensionRequest, FieldError,
+    LatLon, MediaId, Millis, NewEvent, RegionCode, Rejection, Role, Source, Urgency,
+};
+
+/// At most this many photos with a report or as evidence.
+pub const MAX_PHOTOS: usize = 9;
+pub const MAX_DESCRIPTION: usize = 4000;
+pub const MAX_NOTE: usize = 2000;
+
+/// Why the state machine said no. Each maps to one HTTP status at the edge.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[serde(tag = "refusal", rename_all = "snake_case")]
+pub enum Refusal {
+    /// The actor may not see this case at all (answered as "not found").
+    #[error("case not found")]
+    OutOfScope,
+    /// The actor sees the case but their roles do not allow this action.
+    #[error("not allowed to {action}: {reason}")]
+    NotAllowed {
+        action: &'static str,
+        reason: String,
+    },
+    /// The case is in a state where this action does not apply.
+    #[error("cannot {action} a case that is {state}")]
+    WrongState {
+        action: &'static str,
+        state: &'static str,
+    },
+    /// Required data is missing or invalid.
+    #[error("{0}")]
+    Invalid(FieldError),
+}
+
+impl From<FieldError> for Refusal {
+    fn from(e: FieldError) -> Self {
+        Refusal::Invalid(e)
+    }
+}
+
+/// A case this one is linked to as its duplicate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Original {
+    pub id: CaseId,
+    pub district: String,
+    pub state: CaseState,
+    pub duplicate_of: Option<CaseId>,
+}
+
+/// A workflow action on an existing case, with every reference already resolved to its object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Accept {
+        category: Category,
+        urgency: Urgency,
+        note: Option<String>,
+    },
+    Reject {
+        reason: Rejection,
+        original: Option<Original>,
+        note: Option<String>,
+    },
+    Dispatch {
+        lead: Department,
+        co: Vec<Department>,
+        deadline: Option<Millis>,
+        note: Option<String>,
+    },
+    Sign,
+    Return {
+        reason: String,
+    },
+    RequestExtension {
+        until: Millis,
+        reason: String,
+    },
+    ApproveExtension {
+        note: Option<String>,
+    },
+    DenyExtension {
+        reason: String,
+    },
+    ReportPart {
+        note: String,
+        evidence: Vec<MediaId>,
+    },
+    SubmitResult {
+        note: String,
+        evidence: Vec<MediaId>,
+    },
+    Verify {
+        passed: bool,
+        note: Option<String>,
+        evidence: Vec<MediaId>,
+    },
+    Close {
+        note: Option<String>,
+    },
+    Rate {
+        score: u8,
+        comment: Option<String>,
+    },
+    Reopen {
+        reason: String,
+    },
+    Supervise {
+        note: String,
+        deadline: Option<Millis>,
+    },
+    Note {
+        text: String,
+    },
+}
+
+impl Command {
+    pub fn action(&self) -> Action {
+        match self {
+            Command::Accept { .. } => Action::Accept,
+            Command::Reject { .. } => Action::Reject,
+            Command::Dispatch { .. } => Action::Dispatch,
+            Command::Sign => Action::Sign,
+            Command::Return { .. } => Action::Return,
+            Command::RequestExtension { .. } => Action::RequestExtension,
+            Command::ApproveExtension { .. } => Action::ApproveExtension,
+            Command::DenyExtension { .. } => Action::DenyExtension,
+            Command::ReportPart { .. } => Action::ReportPart,
+            Command::SubmitResult { .. } => Action::SubmitResult,
+            Command::Verify { .. } => Action::Verify,
+            Command::Close { .. } => Action::Close,
+            Command::Rate { .. } => Action::Rate,
+            Command::Reopen { .. } => Action::Reopen,
+            Command::Supervise { .. } => Action::Supervise,
+            Command::Note { .. } => Action::Note,
+        }
+    }
+}
+
+/// The new projection and the one event that explains it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub case: Case,
+    pub event: NewEvent,
+}
+
+/// A report as it arrives, after its location was placed in a grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReport {
+    pub district: String,
+    pub grid: Option<RegionCode>,
+    pub location: Option<LatLon>,
+    pub address: Option<String>,
+    pub description: String,
+    pub urgency: Urgency,
+    pub suggested_category: Option<Category>,
+    pub photos: Vec<MediaId>,
+    pub anonymous: bool,
+    /// Set by trusted intake (data exchange); otherwise derived from the actor's roles.
+    pub source: Option<Source>,
+}
+
+/// A grid member's on-the-spot handling: report and evidence of the result in one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnTheSpot {
+    pub district: String,
+    pub grid: RegionCode,
+    pub location: LatLon,
+    pub address: Option<String>,
+    pub description: String,
+    pub category: Category,
+    pub photos: Vec<MediaId>,
+    pub evidence: Vec<MediaId>,
+    pub note: String,
+}
+
+/// Trims `s` and checks it is present and at most `max` characters long.
+pub fn required_text(field: &str, s: &str, max: usize) -> Result<String, FieldError> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(FieldError::new(field, "is required and may not be blank"));
+    }
+    if t.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("is longer than {max} characters"),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+/// Like [`required_text`], but `None` or blank is accepted as absent.
+pub fn optional_text(
+    field: &str,
+    s: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
+    match s.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => required_text(field, t, max).map(Some),
+    }
+}
+
+fn photos(field: &str, p: &[MediaId], min: usize) -> Result<(), FieldError> {
+    if p.len() < min {
+        return Err(FieldError::new(
+            field,
+            format!("at least {min} photo is required"),
+        ));
+    }
+    if p.len() > MAX_PHOTOS {
+        return Err(FieldError::new(
+            field,
+            format!("at most {MAX_PHOTOS} photos"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if !p.iter().all(|m| seen.insert(m)) {
+        return Err(FieldError::new(field, "the same photo is listed twice"));
+    }
+    Ok(())
+}
+
+fn source_of(actor: &Actor) -> Source {
+    if actor.has_role(Role::GridMember) || actor.has_role(Role::GridLeader) {
+        Source::GridMember
+    } else if actor.has_role(Role::Dispatcher) {
+        Source::Hotline
+    } else if actor.has_role(Role::SocialUnit) {
+        Source::SocialUnit
+    } else {
+        Source::Resident
+    }
+}
+
+fn blank_case(district: String, now: Millis) -> Case {
+    Case {
+        id: 0,
+        reference: String::new(),
+        version: 1,
+        state: CaseState::Reported,
+        district,
+        grid: None,
+        location: None,
+        address: None,
+        description: String::new(),
+        source: Source::Resident,
+        reporter: None,
+        anonymous: false,
+        suggested_category: None,
+        category: None,
+        category_kind: None,
+        public: false,
+        urgency: Urgency::Routine,
+        lead_department: None,
+        co_departments: vec![],
+        reported_at: now,
+        accepted_at: None,
+        dispatched_at: None,
+        signed_at: None,
+        resolved_at: None,
+        verified_at: None,
+        closed_at: None,
+        handle_within: None,
+        handle_by: None,
+        due_at: None,
+        extension_request: None,
+        returns: 0,
+        reworks: 0,
+        extensions: 0,
+        reopens: 0,
+        supervisions: 0,
+        rating: None,
+        rating_comment: None,
+        on_the_spot: false,
+        rejection: None,
+        duplicate_of: None,
+        updated_at: now,
+    }
+}
+
+/// A new report. Anyone may report, also anonymously.
+pub fn report(actor: &Actor, r: NewReport, now: Millis) -> Result<Decision, Refusal> {
+    let description = required_text("description", &r.description, MAX_DESCRIPTION)?;
+    let address = optional_text("address", r.address.as_deref(), 300)?;
+    if r.location.is_none() && address.is_none() {
+        return Err(FieldError::new("location", "give a location (lat, lon) or an address").into());
+    }
+    photos("photos", &r.photos, 0)?;
+    if let Some(c) = &r.suggested_category {
+        if c.is_class() {
+            return Err(FieldError::new("category", "choose a subclass, not a class").into());
+        }
+    }
+    if r.source == Some(Source::Exchange)
+        && !actor.has_role(Role::Admin)
+        && !actor.has_role(Role::Dispatcher)
+    {
+        return Err(Refusal::NotAllowed {
+            action: "report",
+            reason: "only data exchange may set the source".into(),
+        });
+    }
+    let mut case = blank_case(r.district, now);
+    case.grid = r.grid;
+    case.location = r.location;
+    case.address = address;
+    case.source = r.source.unwrap_or_else(|| source_of(actor));
+    case.reporter = actor.person;
+    case.anonymous = r.anonymous;
+    case.suggested_category = r.suggested_category.as_ref().map(|c| c.id);
+    case.urgency = r.urgency;
+    case.due_at = Some(now + r.urgency.accept_within());
+    case.description = description.clone();
+    let event = NewEvent {
+        action: Action::Report,
+        at: now,
+        actor: actor.person,
+        from: None,
+        to: CaseState::Reported,
+        data: json!({
+            "description": description,
+            "urgency": r.urgency,
+            "location": r.location,
+            "address": case.address,
+            "grid": case.grid,
+            "suggested_category": case.suggested_category,
+            "photos": r.photos,
+            "source": case.source,
+        }),
+    };
+    Ok(Decision { case, event })
+}
+
+/// A grid member reports a small problem together with the evidence of its handling. The case
+/// starts resolved and is verified by the grid leader.
+pub fn on_the_spot(actor: &Actor, r: OnTheSpot, now: Millis) -> Result<Decision, Refusal> {
+    if !actor.has_role(Role::GridMember) {
+        return Err(Refusal::NotAllowed {
+            action: "handle on the spot",
+            reason: "only a grid member handles on the spot".into(),
+        });
+    }
+    if !actor.holds_for_region(Role::GridMember, &r.grid) {
+        return Err(FieldError::new(
+            "location",
+            format!("lies in grid {}, which is not one of your grids", r.grid),
+        )
+        .into());
+    }
+    if r.category.is_class() {
+        return Err(FieldError::new("category", "choose a subclass, not a class").into());
+    }
+    let description = required_text("description", &r.description, MAX_DESCRIPTION)?;
+    let note = required_text("note", &r.note, MAX_NOTE)?;
+    photos("photos", &r.photos, 0)?;
+    photos("evidence", &r.evidence, 1)?;
+    let mut case = blank_case(r.district, now);
+    case.state = CaseState::Resolved;
+    case.grid = Some(r.grid);
+    case.location = Some(r.location);
+    case.address = optional_text("address", r.address.as_deref(), 300)?;
+    case.description = description.clone();
+    case.source = Source::GridMember;
+    case.reporter = actor.person;
+    case.category = Some(r.category.id);
+    case.category_kind = Some(r.category.kind);
+    case.public = r.category.public;
+    case.on_the_spot = true;
+    case.accepted_at = Some(now);
+    case.dispatched_at = Some(now);
+    case.signed_at = Some(now);
+    case.resolved_at = Some(now);
+    case.due_at = Some(now + Urgency::Routine.verify_within());
+    let event = NewEvent {
+        action: Action::OnTheSpot,
+        at: now,
+        actor: actor.person,
+        from: None,
+        to: CaseState::Resolved,
+        data: json!({
+            "description": description,
+            "location": r.location,
+            "grid": case.grid,
+            "category": r.category.id,
+            "photos": r.photos,
+            "evidence": r.evidence,
+            "note": note,
+        }),
+    };
+    Ok(Decision { case, event })
+}
+
+/// Whether the actor may see the case at all.
+pub fn can_see(actor: &Actor, case: &Case) -> bool {
+    if actor.person.is_some() && actor.person == case.reporter {
+        return true;
+    }
+    let region = case.scope_region();
+    actor.grants.iter().any(|g| match &g.scope {
+        crate::Scope::Region { code } => g.role.is_staff() && code.contains(&region),
+        crate::Scope::Department { id } => case.involves(*id),
+        crate::Scope::Place { .. } => false,
+    })
+}
+
+fn wrong_state(action: Action, case: &Case) -> Refusal {
+    Refusal::WrongState {
+        action: action.as_str(),
+        state: case.state.as_str(),
+    }
+}
+
+fn need(ok: bool, action: Action, reason: &str) -> Result<(), Refusal> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Refusal::NotAllowed {
+            action: action.as_str(),
+            reason: reason.to_string(),
+        })
+    }
+}
+
+fn in_state(case: &Case, action: Action, states: &[CaseState]) -> Result<(), Refusal> {
+    if states.contains(&case.state) {
+        Ok(())
+    } else {
+        Err(wrong_state(action, case))
+    }
+}
+
+/// Applies `cmd` to `case` as `actor` at `now`: the new projection and its one event, or why not.
+///
+/// Checks, in order: visibility (refusals here do not reveal the case), role and scope, current
+/// state, required data.
+pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<Decision, Refusal> {
+    if !can_see(actor, case) {
+        return Err(Refusal::OutOfScope);
+    }
+    let action = cmd.action();
+    let region = case.scope_region();
+    let dispatcher = actor.holds_for_region(Role::Dispatcher, &region);
+    let supervisor = actor.holds_for_region(Role::Supervisor, &region);
+    let lead = case.lead_department.is_some_and(|d| actor.works_for(d));
+    let grid_member = case
+        .grid
+        .as_ref()
+        .is_some_and(|g| actor.holds_for_region(Role::GridMember, g));
+    let grid_leader = case
+        .grid
+        .as_ref()
+        .is_some_and(|g| actor.holds_for_region(Role::GridLeader, g));
+    let from = case.state;
+    let mut c = case.clone();
+    let data;
+
+    match cmd {
+        Command::Accept {
+            category,
+            urgency,
+            note,
+        } => {
+            need(
+                dispatcher,
+                action,
+                "only the linkage center's dispatcher accepts reports",
+            )?;
+            in_state(case, action, &[CaseState::Reported])?;
+            if category.is_class() {
+                return Err(FieldError::new("category", "choose a subclass, not a class").into());
+            }
+            let note = optional_text("note", note.as_deref(), MAX_NOTE)?;
+            c.state = CaseState::Accepted;
+            c.category = Some(category.id);
+            c.category_kind = Some(category.kind);
+            c.public = category.public;
+            c.urgency = urgency;
+            c.handle_within = Some(category.deadlines.for_urgency(urgency));
+            c.accepted_at = Some(now);
+            c.due_at = Some(now + urgency.dispatch_within());
+            data = json!({ "category": category.id, "urgency": urgency, "note": note });
+        }
+        Command::Reject {
+            reason,
+            original,
+            note,
+        } => {
+            need(
+                dispatcher,
+                action,
+                "only the linkage center's dispatcher rejects reports",
+            )?;
+            in_state(case, action, &[CaseState::Reported])?;
+            let note = optional_text("note", note.as_deref(), MAX_NOTE)?;
+            let original_id = match (reason, original) {
+                (Rejection::Duplicate, None) => {
+                    return Err(FieldError::new(
+                        "duplicate_of",
+                        "name the case this one duplicates",
+                    )
+                    .into())
+                }
+                (Rejection::Duplicate, Some(o)) => {
+                    if o.id == case.id {
+                        return Err(FieldError::new(
+                            "duplicate_of",
+                            "a case cannot duplicate itself",
+                        )
+                        .into());
+                    }
+                    if o.district != case.district {
+                        return Err(FieldError::new(
+                            "duplicate_of",
+                            "the original belongs to another district",
+                        )
+                        .into());
+                    }
+                    if o.state == CaseState::Rejected {
+                        return Err(FieldError::new(
+                            "duplicate_of",
+                            "the original was itself rejected; link to the case it duplicates",
+                        )
+                        .into());
+                    }
+                    Some(o.id)
+                }
+                (_, Some(_)) => {
+                    return Err(FieldError::new(
+                        "duplicate_of",
+                        "only a duplicate names another case",
+                    )
+                    .into())
+                }
+                (_, None) => None,
+            };
+            if reason == Rejection::Invalid && note.is_none() {
+                return Err(FieldError::new(
+                    "note",
+                    "say why the report is invalid; the reporter will read it",
+                )
+                .into());
+            }
+            c.state = CaseState::Rejected;
+            c.rejection = Some(reason);
+            c.duplicate_of = original_id;
+            c.closed_at = Some(now);
+            c.due_at = None;
+            data = json!({ "reason": reason, "duplicate_of": original_id, "note": note });
+        }
+        Command::Dispatch {
+            lead: lead_dept,
+            co,
+            deadline,
+            note,
+        } => {
+            need(
+                dispatcher,
+                action,
+                "only the linkage center's dispatcher dispatches",
+            )?;
+            in_state(case, action, &[CaseState::Accepted])?;
+            let mut co_ids: Vec<i64> = co.iter().map(|d| d.id).collect();
+            co_ids.sort_unstable();
+            co_ids.dedup();
+            if co_ids.len() != co.len() {
+                return Err(
+                    FieldError::new("co_departments", "a department is listed twice").into(),
+                );
+            }
+            if co_ids.contains(&lead_dept.id) {
+                return Err(FieldError::new(
+                    "co_departments",
+                    "the lead department cannot also be a co-department",
+                )
+                .into());
+            }
+            let handle_by = match deadline {
+                Some(d) if d <= now => {
+                    return Err(FieldError::new("deadline", "must lie in the future").into())
+                }
+                Some(d) => d,
+                None => {
+                    now + case
+                        .handle_within
+                        .unwrap_or(Urgency::Routine.verify_within())
+                }
+            };
+            let note = optional_text("note", note.as_deref(), MAX_NOTE)?;
+            c.state = CaseState::Dispatched;
+            c.lead_department = Some(lead_dept.id);
+            c.co_departments = co_ids.clone();
+            c.dispatched_at = Some(now);
+            c.signed_at = None;
+            c.handle_by = Some(handle_by);
+            c.due_at = Some(handle_by);
+            c.extension_request = None;
+            data = json!({ "lead_department": lead_dept.id, "co_departments": co_ids, "deadline": handle_by, "note": note });
+        }
+        Command::Sign => {
+            need(lead, action, "only the lead department signs for a case")?;
+            in_state(case, action, &[CaseState::Dispatched])?;
+            c.state = CaseState::InProgress;
+            c.signed_at = Some(now);
+            data = json!({});
+        }
+        Command::Return { reason } => {
+            need(lead, action, "only the lead department returns a case")?;
+            in_state(
+                case,
+                action,
+                &[CaseState::Dispatched, CaseState::InProgress],
+            )?;
+            let reason = required_text("reason", &reason, MAX_NOTE)?;
+            c.state = CaseState::Accepted;
+            c.returns += 1;
+            c.lead_department = None;
+            c.co_departments.clear();
+            c.handle_by = None;
+            c.extension_request = None;
+            c.due_at = Some(now + case.urgency.dispatch_within());
+            data = json!({ "reason": reason, "department": case.lead_department });
+        }
+        Command::RequestExtension { until, reason } => {
+            need(lead, action, "only the lead department asks for more time")?;
+            in_state(
+                case,
+                action,
+                &[CaseState::Dispatched, CaseState::InProgress],
+            )?;
+            if case.extension_request.is_some() {
+                return Err(FieldError::new(
+                    "until",
+                    "an extension request is already waiting for a decision",
+                )
+                .into());
+            }
+            let reason = required_text("reason", &reason, MAX_NOTE)?;
+            if until <= case.handle_by.unwrap_or(now).max(now) {
+                return Err(FieldError::new("until", "must lie after the current deadline").into());
+            }
+            c.extension_request = Some(ExtensionRequest {
+                until,
+                reason: reason.clone(),
+                requested_by: actor.person,
+                requested_at: now,
+            });
+            data = json!({ "until": until, "reason": reason, "deadline": case.handle_by });
+        }
+        Command::ApproveExtension { note } => {
+            need(
+                dispatcher,
+                action,
+                "only the linkage center approves extensions",
+            )?;
+            in_state(
+                case,
+                action,
+                &[CaseState::Dispatched, CaseState::InProgress],
+            )?;
+            let Some(req) = case.extension_request.clone() else {
+                return Err(FieldError::new("extension", "no extension request is waiting").into());
+            };
+            let note = optional_text("note", note.as_deref(), MAX_NOTE)?;
+            c.extension_request = None;
+            c.extensions += 1;
+            c.handle_by = Some(req.until);
+            c.due_at = Some(req.until);
+            data = json!({ "until": req.until, "previous_deadline": case.handle_by, "reason": req.reason, "note": note });
+        }
+        Command::DenyExtension { reason } => {
+            need(
+                dispatcher,
+                action,
+                "only the linkage center denies extensions",
+            )?;
+            in_state(
+                case,
+                action,
+                &[CaseState::Dispatched, CaseState::InProgress],
+            )?;
+            if case.extension_request.is_none() {
+                return Err(FieldError::new("extension", "no extension request is waiting").into());
+            }
+            let reason = required_text("reason", &reason, MAX_NOTE)?;
+            c.extension_request = None;
+            data = json!({ "reason": reason });
+        }
+        Command::ReportPart { note, evidence } => {
+            let co = case.co_departments.iter().find(|d| actor.works_for(**d));
+            need(
+                co.is_some(),
+                action,
+                "only a co-department reports its part",
+            )?;
+            in_state(
+                case,
+                action,
+                &[CaseState::Dispatched, CaseState::InProgress],
+            )?;
+            let note = required_text("note", &note, MAX_NOTE)?;
+            photos("evidence", &evidence, 0)?;
+            data = json!({ "department": co, "note": note, "evidence": evidence });
+        }
+        Command::SubmitResult { note, evidence } => {
+            need(lead, action, "only the lead department submits the result")?;
+            in_state(case, action, &[CaseState::InProgress])?;
+            let note = required_text("note", &note, MAX_NOTE)?;
+            photos("evidence", &evidence, 1)?;
+            c.state = CaseState::Resolved;
+            c.resolved_at = Some(now);
+            c.extension_request = None;
+            c.due_at = Some(now + case.urgency.verify_within());
+            data = json!({ "note": note, "evidence": evidence, "on_time": case.handle_by.is_none_or(|d| now <= d) });
+        }
+        Command::Verify {
+            passed,
+            note,
+            evidence,
+        } => {
+            let allowed = if case.on_the_spot {
+                grid_leader && actor.person != case.reporter
+            } else {
+                grid_member || grid_leader || (case.grid.is_none() && dispatcher)
+            };
+            need(
+                allowed,
+                action,
+                if case.on_the_spot {
+                    "the grid leader of the community verifies on-the-spot handling"
+                } else {
+                    "a grid member of the case's grid or its grid leader verifies on site"
+                },
+            )?;
+            in_state(case, action, &[CaseState::Resolved])?;
+            let note = optional_text("note", note.as_deref(), MAX_NOTE)?;
+            photos("evidence", &evidence, 0)?;
+            if !passed && note.is_none() {
+                return Err(FieldError::new(
+                    "note",
+                    "say what is still wrong; the department will read it",
+                )
+                .into());
+            }
+            if passed {
+                c.state = CaseState::Verified;
+                c.verified_at = Some(now);
+                c.due_at = Some(now + case.urgency.dispatch_within());
+            } else {
+                c.reworks += 1;
+                c.resolved_at = None;
+                if case.lead_department.is_some() {
+                    c.state = CaseState::InProgress;
+                    c.due_at = c.handle_by;
+                } else {
+                    // On-the-spot handling that failed goes to the linkage center for dispatch.
+                    c.state = CaseState::Accepted;
+                    c.on_the_spot = false;
+                    c.due_at = Some(now + case.urgency.dispatch_within());
+                }
+            }
+            data = json!({ "passed": passed, "note": note, "evidence": evidence });
+        }
+        Command::Close { note } => {
+            need(
+                dispatcher || (case.on_the_spot && grid_leader),
+                action,
+                "the linkage center closes a case (the grid leader closes on-the-spot handling)",
+            )?;
+            in_state(case, action, &[CaseState::Verified])?;
+            let note = optional_text("note", note.as_deref(), MAX_NOTE)?;
+            c.state = CaseState::Closed;
+            c.closed_at = Some(now);
+            c.due_at = None;
+            data = json!({ "note": note });
+        }
+        Command::Rate { score, comment } => {
+            need(
+                actor.person.is_some() && actor.person == case.reporter,
+                action,
+                "only the reporter rates the result",
+            )?;
+            in_state(case, action, &[CaseState::Closed])?;
+            if !(1..=5).contains(&score) {
+                return Err(FieldError::new("score", "must be a whole number from 1 to 5").into());
+            }
+            let comment = optional_text("comment", comment.as_deref(), MAX_NOTE)?;
+            c.state = CaseState::Rated;
+            c.rating = Some(score);
+            c.rating_comment = comment.clone();
+            data = json!({ "score": score, "comment": comment });
+        }
+        Command::Reopen { reason } => {
+            need(
+                supervisor,
+                action,
+                "only a supervisor reopens a closed case",
+            )?;
+            in_state(case, action, &[CaseState::Closed, CaseState::Rated])?;
+            let reason = required_text("reason", &reason, MAX_NOTE)?;
+            c.state = CaseState::Accepted;
+            c.reopens += 1;
+            c.lead_department = None;
+            c.co_departments.clear();
+            c.handle_by = None;
+            c.resolved_at = None;
+            c.verified_at = None;
+            c.closed_at = None;
+            c.rating = None;
+            c.rating_comment = None;
+            c.on_the_spot = false;
+            c.due_at = Some(now + case.urgency.dispatch_within());
+            data = json!({ "reason": reason, "previous_rating": case.rating });
+        }
+        Command::Supervise { note, deadline } => {
+            need(
+                supervisor,
+                action,
+                "only a supervisor issues a supervision order",
+            )?;
+            if !case.state.is_open() {
+                return Err(wrong_state(action, case));
+            }
+            let note = required_text("note", &note, MAX_NOTE)?;
+            if deadline.is_some_and(|d| d <= now) {
+                return Err(FieldError::new("deadline", "must lie in the future").into());
+            }
+            c.supervisions += 1;
+            data = json!({ "note": note, "respond_by": deadline });
+        }
+        Command::Note { text } => {
+            need(actor.is_staff(), action, "internal notes are for staff")?;
+            let text = required_text("text", &text, MAX_NOTE)?;
+            data = json!({ "text": text });
+        }
+    }
+
+    c.version = case.version + 1;
+    c.updated_at = now;
+    let event = NewEvent {
+        action,
+        at: now,
+        actor: actor.person,
+        from: Some(from),
+        to: c.state,
+        data,
+    };
+    Ok(Decision { case: c, event })
+}
+
+#[cfg(test)]
+mod tests;
