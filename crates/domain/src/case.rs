@@ -2,10 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    CategoryId, CategoryKind, DepartmentId, FieldError, LatLon, Millis, PersonId, RegionCode,
-    Urgency,
-};
+use crate::{CategoryId, CategoryKind, DepartmentId, FieldError, LatLon, Millis, PersonId, RegionCode, Urgency};
 
 pub type CaseId = i64;
 
@@ -53,16 +50,10 @@ impl CaseState {
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                let all: Vec<_> = Self::ALL.iter().map(|s| s.as_str()).collect();
-                FieldError::new(
-                    "state",
-                    format!("unknown state `{s}`; one of {}", all.join(", ")),
-                )
-            })
+        Self::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            let all: Vec<_> = Self::ALL.iter().map(|s| s.as_str()).collect();
+            FieldError::new("state", format!("unknown state `{s}`; one of {}", all.join(", ")))
+        })
     }
     /// Still needs work: not closed, rated or rejected.
     pub fn is_open(self) -> bool {
@@ -127,12 +118,7 @@ impl Rejection {
             "invalid" => Self::Invalid,
             "outside_area" => Self::OutsideArea,
             "duplicate" => Self::Duplicate,
-            _ => {
-                return Err(FieldError::new(
-                    "reason",
-                    "must be invalid, outside_area or duplicate",
-                ))
-            }
+            _ => return Err(FieldError::new("reason", "must be invalid, outside_area or duplicate")),
         })
     }
 }
@@ -156,10 +142,7 @@ impl CaseRef {
         if ok {
             Ok(Self(s.to_string()))
         } else {
-            Err(FieldError::new(
-                "reference",
-                "expected DISTRICT-YEAR-NUMBER, like 330483-2026-000123",
-            ))
+            Err(FieldError::new("reference", "expected DISTRICT-YEAR-NUMBER, like 330483-2026-000123"))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -187,9 +170,11 @@ impl std::fmt::Display for CaseRef {
 /// A department's request for more time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExtensionRequest {
+    #[serde(with = "crate::time::rfc3339")]
     pub until: Millis,
     pub reason: String,
     pub requested_by: Option<PersonId>,
+    #[serde(with = "crate::time::rfc3339")]
     pub requested_at: Millis,
 }
 
@@ -222,18 +207,27 @@ pub struct Case {
     pub urgency: Urgency,
     pub lead_department: Option<DepartmentId>,
     pub co_departments: Vec<DepartmentId>,
+    #[serde(with = "crate::time::rfc3339")]
     pub reported_at: Millis,
+    #[serde(with = "crate::time::rfc3339_opt")]
     pub accepted_at: Option<Millis>,
+    #[serde(with = "crate::time::rfc3339_opt")]
     pub dispatched_at: Option<Millis>,
+    #[serde(with = "crate::time::rfc3339_opt")]
     pub signed_at: Option<Millis>,
+    #[serde(with = "crate::time::rfc3339_opt")]
     pub resolved_at: Option<Millis>,
+    #[serde(with = "crate::time::rfc3339_opt")]
     pub verified_at: Option<Millis>,
+    #[serde(with = "crate::time::rfc3339_opt")]
     pub closed_at: Option<Millis>,
     /// Handling time granted by the category and urgency, copied at acceptance.
     pub handle_within: Option<Millis>,
     /// The handling deadline (handle-by), set at dispatch, moved by approved extensions.
+    #[serde(with = "crate::time::rfc3339_opt")]
     pub handle_by: Option<Millis>,
     /// The clock of the current stage: accept-by, dispatch-by, handle-by, verify-by or close-by.
+    #[serde(with = "crate::time::rfc3339_opt")]
     pub due_at: Option<Millis>,
     pub extension_request: Option<ExtensionRequest>,
     pub returns: i32,
@@ -247,19 +241,25 @@ pub struct Case {
     pub on_the_spot: bool,
     pub rejection: Option<Rejection>,
     pub duplicate_of: Option<CaseId>,
+    #[serde(with = "crate::time::rfc3339")]
     pub updated_at: Millis,
 }
 
 impl Case {
     /// The region that decides who is responsible: the grid, or the district when outside every grid.
     pub fn scope_region(&self) -> RegionCode {
-        self.grid.clone().unwrap_or_else(|| {
-            RegionCode::parse(&self.district).expect("district code of a stored case is valid")
-        })
+        self.grid
+            .clone()
+            .unwrap_or_else(|| RegionCode::parse(&self.district).expect("district code of a stored case is valid"))
     }
 
     pub fn is_overdue(&self, now: Millis) -> bool {
         self.state.is_open() && self.due_at.is_some_and(|d| now > d)
+    }
+
+    /// Whether the actor is this case's reporter (signed in, or holding its tracking code).
+    pub fn is_reporter(&self, actor: &crate::Actor) -> bool {
+        (actor.person.is_some() && actor.person == self.reporter) || actor.tracking_case == Some(self.id)
     }
 
     /// Whether `dept` is the lead or a co-department.
@@ -345,11 +345,7 @@ impl Action {
     pub fn is_internal(self) -> bool {
         matches!(
             self,
-            Action::Note
-                | Action::Supervise
-                | Action::ReportPart
-                | Action::RequestExtension
-                | Action::DenyExtension
+            Action::Note | Action::Supervise | Action::ReportPart | Action::RequestExtension | Action::DenyExtension
         )
     }
 }
@@ -358,6 +354,7 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewEvent {
     pub action: Action,
+    #[serde(with = "crate::time::rfc3339")]
     pub at: Millis,
     pub actor: Option<PersonId>,
     pub from: Option<CaseState>,

@@ -9,6 +9,7 @@ pub mod case;
 pub mod org;
 pub mod people;
 pub mod region;
+pub mod time;
 pub mod workflow;
 
 pub use case::*;
@@ -34,16 +35,10 @@ impl LatLon {
     /// A point with latitude in [-90, 90] and longitude in [-180, 180], both finite.
     pub fn new(lat: f64, lon: f64) -> Result<Self, FieldError> {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-            return Err(FieldError::new(
-                "lat",
-                "must be a number between -90 and 90",
-            ));
+            return Err(FieldError::new("lat", "must be a number between -90 and 90"));
         }
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-            return Err(FieldError::new(
-                "lon",
-                "must be a number between -180 and 180",
-            ));
+            return Err(FieldError::new("lon", "must be a number between -180 and 180"));
         }
         Ok(Self { lat, lon })
     }
@@ -69,9 +64,6 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Self { field: field.into(), reason: reason.into() }
     }
 }

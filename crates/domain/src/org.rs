@@ -42,12 +42,7 @@ impl DepartmentKind {
             "government" => Self::Government,
             "community_team" => Self::CommunityTeam,
             "outside_party" => Self::OutsideParty,
-            _ => {
-                return Err(FieldError::new(
-                    "kind",
-                    "must be government, community_team or outside_party",
-                ))
-            }
+            _ => return Err(FieldError::new("kind", "must be government, community_team or outside_party")),
         })
     }
 }
@@ -111,10 +106,7 @@ impl Urgency {
             "routine" => Ok(Self::Routine),
             "urgent" => Ok(Self::Urgent),
             "emergency" => Ok(Self::Emergency),
-            _ => Err(FieldError::new(
-                "urgency",
-                "must be routine, urgent or emergency",
-            )),
+            _ => Err(FieldError::new("urgency", "must be routine, urgent or emergency")),
         }
     }
     /// Time the linkage center has to accept (立案) a report of this urgency.
@@ -162,10 +154,7 @@ impl Deadlines {
     }
     pub fn validate(&self) -> Result<(), FieldError> {
         if self.routine_hours == 0 || self.urgent_hours == 0 || self.emergency_hours == 0 {
-            return Err(FieldError::new(
-                "deadlines",
-                "every deadline must be at least one hour",
-            ));
+            return Err(FieldError::new("deadlines", "every deadline must be at least one hour"));
         }
         if !(self.emergency_hours <= self.urgent_hours && self.urgent_hours <= self.routine_hours) {
             return Err(FieldError::new("deadlines", "emergency ≤ urgent ≤ routine"));

@@ -52,16 +52,10 @@ impl Role {
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                let all: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                FieldError::new(
-                    "role",
-                    format!("unknown role `{s}`; one of {}", all.join(", ")),
-                )
-            })
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            let all: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            FieldError::new("role", format!("unknown role `{s}`; one of {}", all.join(", ")))
+        })
     }
     /// Roles that work inside the organisation (see internal notes, act on cases).
     pub fn is_staff(self) -> bool {
@@ -88,23 +82,15 @@ pub enum Scope {
 impl Scope {
     /// Parses `region:330483101`, `department:7` or `place:12`.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        let bad = || {
-            FieldError::new(
-                "scope",
-                format!("`{s}` is not a scope: use region:CODE, department:ID or place:ID"),
-            )
-        };
+        let bad =
+            || FieldError::new("scope", format!("`{s}` is not a scope: use region:CODE, department:ID or place:ID"));
         let (kind, value) = s.split_once(':').ok_or_else(bad)?;
         match kind {
-            "region" => Ok(Scope::Region {
-                code: RegionCode::parse(value).map_err(|e| FieldError::new("scope", e.reason))?,
-            }),
-            "department" => Ok(Scope::Department {
-                id: value.parse().map_err(|_| bad())?,
-            }),
-            "place" => Ok(Scope::Place {
-                id: value.parse().map_err(|_| bad())?,
-            }),
+            "region" => {
+                Ok(Scope::Region { code: RegionCode::parse(value).map_err(|e| FieldError::new("scope", e.reason))? })
+            }
+            "department" => Ok(Scope::Department { id: value.parse().map_err(|_| bad())? }),
+            "place" => Ok(Scope::Place { id: value.parse().map_err(|_| bad())? }),
             _ => Err(bad()),
         }
     }
@@ -158,6 +144,8 @@ pub struct Actor {
     /// `None` for an anonymous reporter.
     pub person: Option<PersonId>,
     pub grants: Vec<Grant>,
+    /// The case whose tracking code the actor presented: they act as its reporter.
+    pub tracking_case: Option<i64>,
 }
 
 impl Actor {
@@ -166,10 +154,12 @@ impl Actor {
     }
 
     pub fn person(id: PersonId, grants: Vec<Grant>) -> Self {
-        Self {
-            person: Some(id),
-            grants,
-        }
+        Self { person: Some(id), grants, tracking_case: None }
+    }
+
+    /// Someone holding the tracking code of a case (possibly an anonymous reporter).
+    pub fn tracking(case: i64) -> Self {
+        Self { tracking_case: Some(case), ..Self::default() }
     }
 
     pub fn has_role(&self, role: Role) -> bool {
@@ -178,16 +168,14 @@ impl Actor {
 
     /// Whether the actor holds `role` in a region scope covering `region`.
     pub fn holds_for_region(&self, role: Role, region: &RegionCode) -> bool {
-        self.grants.iter().any(|g| {
-            g.role == role && matches!(&g.scope, Scope::Region { code } if code.contains(region))
-        })
+        self.grants
+            .iter()
+            .any(|g| g.role == role && matches!(&g.scope, Scope::Region { code } if code.contains(region)))
     }
 
     /// Whether the actor holds a department role for `dept`.
     pub fn works_for(&self, dept: DepartmentId) -> bool {
-        self.grants
-            .iter()
-            .any(|g| g.role.needs_department() && g.scope == Scope::Department { id: dept })
+        self.grants.iter().any(|g| g.role.needs_department() && g.scope == Scope::Department { id: dept })
     }
 
     pub fn is_staff(&self) -> bool {

@@ -38,12 +38,7 @@ impl RegionLevel {
             "street" => Self::Street,
             "community" => Self::Community,
             "grid" => Self::Grid,
-            _ => {
-                return Err(FieldError::new(
-                    "level",
-                    "must be district, street, community or grid",
-                ))
-            }
+            _ => return Err(FieldError::new("level", "must be district, street, community or grid")),
         })
     }
 }
@@ -60,7 +55,12 @@ impl RegionCode {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         let s = s.trim();
         let bad = || {
-            FieldError::new("region", format!("`{s}` is not a region code: expected 6, 9, 12 or 15 digits (district + street + community + grid)"))
+            FieldError::new(
+                "region",
+                format!(
+                    "`{s}` is not a region code: expected 6, 9, 12 or 15 digits (district + street + community + grid)"
+                ),
+            )
         };
         if !s.bytes().all(|b| b.is_ascii_digit()) || ![6, 9, 12, 15].contains(&s.len()) {
             return Err(bad());
@@ -74,10 +74,7 @@ impl RegionCode {
             return Err(bad());
         }
         // A non-zero lower group under a zero upper group (330483000001) is not a tree path.
-        let groups: Vec<&str> = (6..code.len())
-            .step_by(3)
-            .map(|i| &code[i..i + 3])
-            .collect();
+        let groups: Vec<&str> = (6..code.len()).step_by(3).map(|i| &code[i..i + 3]).collect();
         if groups.iter().any(|g| *g == "000") {
             return Err(bad());
         }
@@ -109,8 +106,7 @@ impl RegionCode {
 
     /// The ancestor (or self) at `level`, if this code is at that level or below.
     pub fn at_level(&self, level: RegionLevel) -> Option<RegionCode> {
-        (self.0.len() >= level.code_len())
-            .then(|| RegionCode(self.0[..level.code_len()].to_string()))
+        (self.0.len() >= level.code_len()).then(|| RegionCode(self.0[..level.code_len()].to_string()))
     }
 
     /// True when `other` is this region or lies in its subtree.
@@ -126,10 +122,7 @@ impl RegionCode {
     /// Code of the `n`th child (1-based) of this region.
     pub fn child(&self, n: u16) -> Result<RegionCode, FieldError> {
         if self.level() == RegionLevel::Grid || n == 0 || n > 999 {
-            return Err(FieldError::new(
-                "region",
-                "a grid has no children; child numbers run 1 to 999",
-            ));
+            return Err(FieldError::new("region", "a grid has no children; child numbers run 1 to 999"));
         }
         Ok(RegionCode(format!("{}{:03}", self.0, n)))
     }
@@ -178,44 +171,21 @@ mod tests {
 
     #[test]
     fn parses_every_level_and_shortens_padding() {
-        assert_eq!(
-            RegionCode::parse("330483").unwrap().level(),
-            RegionLevel::District
-        );
-        assert_eq!(
-            RegionCode::parse("330483101").unwrap().level(),
-            RegionLevel::Street
-        );
-        assert_eq!(
-            RegionCode::parse("330483101002").unwrap().level(),
-            RegionLevel::Community
-        );
+        assert_eq!(RegionCode::parse("330483").unwrap().level(), RegionLevel::District);
+        assert_eq!(RegionCode::parse("330483101").unwrap().level(), RegionLevel::Street);
+        assert_eq!(RegionCode::parse("330483101002").unwrap().level(), RegionLevel::Community);
         let grid = RegionCode::parse("330483101002015").unwrap();
         assert_eq!(grid.level(), RegionLevel::Grid);
         assert_eq!(grid.parent().unwrap().as_str(), "330483101002");
         assert_eq!(grid.district(), "330483");
-        assert_eq!(
-            RegionCode::parse("330483101000000").unwrap().as_str(),
-            "330483101"
-        );
+        assert_eq!(RegionCode::parse("330483101000000").unwrap().as_str(), "330483101");
         assert_eq!(grid.padded(), "330483101002015");
-        assert_eq!(
-            RegionCode::parse("330483101").unwrap().padded(),
-            "330483101000000"
-        );
+        assert_eq!(RegionCode::parse("330483101").unwrap().padded(), "330483101000000");
     }
 
     #[test]
     fn refuses_malformed_codes() {
-        for bad in [
-            "",
-            "33048",
-            "3304831",
-            "33048310100a",
-            "000000",
-            "330483000001",
-            "330483101000002",
-        ] {
+        for bad in ["", "33048", "3304831", "33048310100a", "000000", "330483000001", "330483101000002"] {
             let err = RegionCode::parse(bad).unwrap_err();
             assert_eq!(err.field, "region", "{bad}");
         }

@@ -2,11 +2,13 @@
 //! the current time, and returns the new projection with exactly one event, or a typed refusal.
 
 use serde::Serialize;
+
+use crate::time::to_rfc3339;
 use serde_json::json;
 
 use crate::{
-    Action, Actor, Case, CaseId, CaseState, Category, Department, ExtensionRequest, FieldError,
-    LatLon, MediaId, Millis, NewEvent, RegionCode, Rejection, Role, Source, Urgency,
+    Action, Actor, Case, CaseId, CaseState, Category, Department, ExtensionRequest, FieldError, LatLon, MediaId,
+    Millis, NewEvent, RegionCode, Rejection, Role, Source, Urgency,
 };
 
 /// At most this many photos with a report or as evidence.
@@ -23,16 +25,10 @@ pub enum Refusal {
     OutOfScope,
     /// The actor sees the case but their roles do not allow this action.
     #[error("not allowed to {action}: {reason}")]
-    NotAllowed {
-        action: &'static str,
-        reason: String,
-    },
+    NotAllowed { action: &'static str, reason: String },
     /// The case is in a state where this action does not apply.
     #[error("cannot {action} a case that is {state}")]
-    WrongState {
-        action: &'static str,
-        state: &'static str,
-    },
+    WrongState { action: &'static str, state: &'static str },
     /// Required data is missing or invalid.
     #[error("{0}")]
     Invalid(FieldError),
@@ -56,66 +52,22 @@ pub struct Original {
 /// A workflow action on an existing case, with every reference already resolved to its object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Accept {
-        category: Category,
-        urgency: Urgency,
-        note: Option<String>,
-    },
-    Reject {
-        reason: Rejection,
-        original: Option<Original>,
-        note: Option<String>,
-    },
-    Dispatch {
-        lead: Department,
-        co: Vec<Department>,
-        deadline: Option<Millis>,
-        note: Option<String>,
-    },
+    Accept { category: Category, urgency: Urgency, note: Option<String> },
+    Reject { reason: Rejection, original: Option<Original>, note: Option<String> },
+    Dispatch { lead: Department, co: Vec<Department>, deadline: Option<Millis>, note: Option<String> },
     Sign,
-    Return {
-        reason: String,
-    },
-    RequestExtension {
-        until: Millis,
-        reason: String,
-    },
-    ApproveExtension {
-        note: Option<String>,
-    },
-    DenyExtension {
-        reason: String,
-    },
-    ReportPart {
-        note: String,
-        evidence: Vec<MediaId>,
-    },
-    SubmitResult {
-        note: String,
-        evidence: Vec<MediaId>,
-    },
-    Verify {
-        passed: bool,
-        note: Option<String>,
-        evidence: Vec<MediaId>,
-    },
-    Close {
-        note: Option<String>,
-    },
-    Rate {
-        score: u8,
-        comment: Option<String>,
-    },
-    Reopen {
-        reason: String,
-    },
-    Supervise {
-        note: String,
-        deadline: Option<Millis>,
-    },
-    Note {
-        text: String,
-    },
+    Return { reason: String },
+    RequestExtension { until: Millis, reason: String },
+    ApproveExtension { note: Option<String> },
+    DenyExtension { reason: String },
+    ReportPart { note: String, evidence: Vec<MediaId> },
+    SubmitResult { note: String, evidence: Vec<MediaId> },
+    Verify { passed: bool, note: Option<String>, evidence: Vec<MediaId> },
+    Close { note: Option<String> },
+    Rate { score: u8, comment: Option<String> },
+    Reopen { reason: String },
+    Supervise { note: String, deadline: Option<Millis> },
+    Note { text: String },
 }
 
 impl Command {
@@ -185,20 +137,13 @@ pub fn required_text(field: &str, s: &str, max: usize) -> Result<String, FieldEr
         return Err(FieldError::new(field, "is required and may not be blank"));
     }
     if t.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("is longer than {max} characters"),
-        ));
+        return Err(FieldError::new(field, format!("is longer than {max} characters")));
     }
     Ok(t.to_string())
 }
 
 /// Like [`required_text`], but `None` or blank is accepted as absent.
-pub fn optional_text(
-    field: &str,
-    s: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, FieldError> {
+pub fn optional_text(field: &str, s: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
     match s.map(str::trim) {
         None | Some("") => Ok(None),
         Some(t) => required_text(field, t, max).map(Some),
@@ -207,16 +152,10 @@ pub fn optional_text(
 
 fn photos(field: &str, p: &[MediaId], min: usize) -> Result<(), FieldError> {
     if p.len() < min {
-        return Err(FieldError::new(
-            field,
-            format!("at least {min} photo is required"),
-        ));
+        return Err(FieldError::new(field, format!("at least {min} photo is required")));
     }
     if p.len() > MAX_PHOTOS {
-        return Err(FieldError::new(
-            field,
-            format!("at most {MAX_PHOTOS} photos"),
-        ));
+        return Err(FieldError::new(field, format!("at most {MAX_PHOTOS} photos")));
     }
     let mut seen = std::collections::HashSet::new();
     if !p.iter().all(|m| seen.insert(m)) {
@@ -296,14 +235,8 @@ pub fn report(actor: &Actor, r: NewReport, now: Millis) -> Result<Decision, Refu
             return Err(FieldError::new("category", "choose a subclass, not a class").into());
         }
     }
-    if r.source == Some(Source::Exchange)
-        && !actor.has_role(Role::Admin)
-        && !actor.has_role(Role::Dispatcher)
-    {
-        return Err(Refusal::NotAllowed {
-            action: "report",
-            reason: "only data exchange may set the source".into(),
-        });
+    if r.source == Some(Source::Exchange) && !actor.has_role(Role::Admin) && !actor.has_role(Role::Dispatcher) {
+        return Err(Refusal::NotAllowed { action: "report", reason: "only data exchange may set the source".into() });
     }
     let mut case = blank_case(r.district, now);
     case.grid = r.grid;
@@ -346,11 +279,9 @@ pub fn on_the_spot(actor: &Actor, r: OnTheSpot, now: Millis) -> Result<Decision,
         });
     }
     if !actor.holds_for_region(Role::GridMember, &r.grid) {
-        return Err(FieldError::new(
-            "location",
-            format!("lies in grid {}, which is not one of your grids", r.grid),
-        )
-        .into());
+        return Err(
+            FieldError::new("location", format!("lies in grid {}, which is not one of your grids", r.grid)).into()
+        );
     }
     if r.category.is_class() {
         return Err(FieldError::new("category", "choose a subclass, not a class").into());
@@ -397,7 +328,7 @@ pub fn on_the_spot(actor: &Actor, r: OnTheSpot, now: Millis) -> Result<Decision,
 
 /// Whether the actor may see the case at all.
 pub fn can_see(actor: &Actor, case: &Case) -> bool {
-    if actor.person.is_some() && actor.person == case.reporter {
+    if case.is_reporter(actor) {
         return true;
     }
     let region = case.scope_region();
@@ -409,20 +340,14 @@ pub fn can_see(actor: &Actor, case: &Case) -> bool {
 }
 
 fn wrong_state(action: Action, case: &Case) -> Refusal {
-    Refusal::WrongState {
-        action: action.as_str(),
-        state: case.state.as_str(),
-    }
+    Refusal::WrongState { action: action.as_str(), state: case.state.as_str() }
 }
 
 fn need(ok: bool, action: Action, reason: &str) -> Result<(), Refusal> {
     if ok {
         Ok(())
     } else {
-        Err(Refusal::NotAllowed {
-            action: action.as_str(),
-            reason: reason.to_string(),
-        })
+        Err(Refusal::NotAllowed { action: action.as_str(), reason: reason.to_string() })
     }
 }
 
@@ -447,29 +372,15 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
     let dispatcher = actor.holds_for_region(Role::Dispatcher, &region);
     let supervisor = actor.holds_for_region(Role::Supervisor, &region);
     let lead = case.lead_department.is_some_and(|d| actor.works_for(d));
-    let grid_member = case
-        .grid
-        .as_ref()
-        .is_some_and(|g| actor.holds_for_region(Role::GridMember, g));
-    let grid_leader = case
-        .grid
-        .as_ref()
-        .is_some_and(|g| actor.holds_for_region(Role::GridLeader, g));
+    let grid_member = case.grid.as_ref().is_some_and(|g| actor.holds_for_region(Role::GridMember, g));
+    let grid_leader = case.grid.as_ref().is_some_and(|g| actor.holds_for_region(Role::GridLeader, g));
     let from = case.state;
     let mut c = case.clone();
     let data;
 
     match cmd {
-        Command::Accept {
-            category,
-            urgency,
-            note,
-        } => {
-            need(
-                dispatcher,
-                action,
-                "only the linkage center's dispatcher accepts reports",
-            )?;
+        Command::Accept { category, urgency, note } => {
+            need(dispatcher, action, "only the linkage center's dispatcher accepts reports")?;
             in_state(case, action, &[CaseState::Reported])?;
             if category.is_class() {
                 return Err(FieldError::new("category", "choose a subclass, not a class").into());
@@ -485,40 +396,20 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             c.due_at = Some(now + urgency.dispatch_within());
             data = json!({ "category": category.id, "urgency": urgency, "note": note });
         }
-        Command::Reject {
-            reason,
-            original,
-            note,
-        } => {
-            need(
-                dispatcher,
-                action,
-                "only the linkage center's dispatcher rejects reports",
-            )?;
+        Command::Reject { reason, original, note } => {
+            need(dispatcher, action, "only the linkage center's dispatcher rejects reports")?;
             in_state(case, action, &[CaseState::Reported])?;
             let note = optional_text("note", note.as_deref(), MAX_NOTE)?;
             let original_id = match (reason, original) {
                 (Rejection::Duplicate, None) => {
-                    return Err(FieldError::new(
-                        "duplicate_of",
-                        "name the case this one duplicates",
-                    )
-                    .into())
+                    return Err(FieldError::new("duplicate_of", "name the case this one duplicates").into())
                 }
                 (Rejection::Duplicate, Some(o)) => {
                     if o.id == case.id {
-                        return Err(FieldError::new(
-                            "duplicate_of",
-                            "a case cannot duplicate itself",
-                        )
-                        .into());
+                        return Err(FieldError::new("duplicate_of", "a case cannot duplicate itself").into());
                     }
                     if o.district != case.district {
-                        return Err(FieldError::new(
-                            "duplicate_of",
-                            "the original belongs to another district",
-                        )
-                        .into());
+                        return Err(FieldError::new("duplicate_of", "the original belongs to another district").into());
                     }
                     if o.state == CaseState::Rejected {
                         return Err(FieldError::new(
@@ -530,20 +421,12 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
                     Some(o.id)
                 }
                 (_, Some(_)) => {
-                    return Err(FieldError::new(
-                        "duplicate_of",
-                        "only a duplicate names another case",
-                    )
-                    .into())
+                    return Err(FieldError::new("duplicate_of", "only a duplicate names another case").into())
                 }
                 (_, None) => None,
             };
             if reason == Rejection::Invalid && note.is_none() {
-                return Err(FieldError::new(
-                    "note",
-                    "say why the report is invalid; the reporter will read it",
-                )
-                .into());
+                return Err(FieldError::new("note", "say why the report is invalid; the reporter will read it").into());
             }
             c.state = CaseState::Rejected;
             c.rejection = Some(reason);
@@ -552,43 +435,24 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             c.due_at = None;
             data = json!({ "reason": reason, "duplicate_of": original_id, "note": note });
         }
-        Command::Dispatch {
-            lead: lead_dept,
-            co,
-            deadline,
-            note,
-        } => {
-            need(
-                dispatcher,
-                action,
-                "only the linkage center's dispatcher dispatches",
-            )?;
+        Command::Dispatch { lead: lead_dept, co, deadline, note } => {
+            need(dispatcher, action, "only the linkage center's dispatcher dispatches")?;
             in_state(case, action, &[CaseState::Accepted])?;
             let mut co_ids: Vec<i64> = co.iter().map(|d| d.id).collect();
             co_ids.sort_unstable();
             co_ids.dedup();
             if co_ids.len() != co.len() {
-                return Err(
-                    FieldError::new("co_departments", "a department is listed twice").into(),
-                );
+                return Err(FieldError::new("co_departments", "a department is listed twice").into());
             }
             if co_ids.contains(&lead_dept.id) {
-                return Err(FieldError::new(
-                    "co_departments",
-                    "the lead department cannot also be a co-department",
-                )
-                .into());
+                return Err(
+                    FieldError::new("co_departments", "the lead department cannot also be a co-department").into()
+                );
             }
             let handle_by = match deadline {
-                Some(d) if d <= now => {
-                    return Err(FieldError::new("deadline", "must lie in the future").into())
-                }
+                Some(d) if d <= now => return Err(FieldError::new("deadline", "must lie in the future").into()),
                 Some(d) => d,
-                None => {
-                    now + case
-                        .handle_within
-                        .unwrap_or(Urgency::Routine.verify_within())
-                }
+                None => now + case.handle_within.unwrap_or(Urgency::Routine.verify_within()),
             };
             let note = optional_text("note", note.as_deref(), MAX_NOTE)?;
             c.state = CaseState::Dispatched;
@@ -599,7 +463,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             c.handle_by = Some(handle_by);
             c.due_at = Some(handle_by);
             c.extension_request = None;
-            data = json!({ "lead_department": lead_dept.id, "co_departments": co_ids, "deadline": handle_by, "note": note });
+            data = json!({ "lead_department": lead_dept.id, "co_departments": co_ids, "deadline": to_rfc3339(handle_by), "note": note });
         }
         Command::Sign => {
             need(lead, action, "only the lead department signs for a case")?;
@@ -610,11 +474,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
         }
         Command::Return { reason } => {
             need(lead, action, "only the lead department returns a case")?;
-            in_state(
-                case,
-                action,
-                &[CaseState::Dispatched, CaseState::InProgress],
-            )?;
+            in_state(case, action, &[CaseState::Dispatched, CaseState::InProgress])?;
             let reason = required_text("reason", &reason, MAX_NOTE)?;
             c.state = CaseState::Accepted;
             c.returns += 1;
@@ -627,41 +487,21 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
         }
         Command::RequestExtension { until, reason } => {
             need(lead, action, "only the lead department asks for more time")?;
-            in_state(
-                case,
-                action,
-                &[CaseState::Dispatched, CaseState::InProgress],
-            )?;
+            in_state(case, action, &[CaseState::Dispatched, CaseState::InProgress])?;
             if case.extension_request.is_some() {
-                return Err(FieldError::new(
-                    "until",
-                    "an extension request is already waiting for a decision",
-                )
-                .into());
+                return Err(FieldError::new("until", "an extension request is already waiting for a decision").into());
             }
             let reason = required_text("reason", &reason, MAX_NOTE)?;
             if until <= case.handle_by.unwrap_or(now).max(now) {
                 return Err(FieldError::new("until", "must lie after the current deadline").into());
             }
-            c.extension_request = Some(ExtensionRequest {
-                until,
-                reason: reason.clone(),
-                requested_by: actor.person,
-                requested_at: now,
-            });
-            data = json!({ "until": until, "reason": reason, "deadline": case.handle_by });
+            c.extension_request =
+                Some(ExtensionRequest { until, reason: reason.clone(), requested_by: actor.person, requested_at: now });
+            data = json!({ "until": to_rfc3339(until), "reason": reason, "deadline": case.handle_by.map(to_rfc3339) });
         }
         Command::ApproveExtension { note } => {
-            need(
-                dispatcher,
-                action,
-                "only the linkage center approves extensions",
-            )?;
-            in_state(
-                case,
-                action,
-                &[CaseState::Dispatched, CaseState::InProgress],
-            )?;
+            need(dispatcher, action, "only the linkage center approves extensions")?;
+            in_state(case, action, &[CaseState::Dispatched, CaseState::InProgress])?;
             let Some(req) = case.extension_request.clone() else {
                 return Err(FieldError::new("extension", "no extension request is waiting").into());
             };
@@ -670,19 +510,11 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             c.extensions += 1;
             c.handle_by = Some(req.until);
             c.due_at = Some(req.until);
-            data = json!({ "until": req.until, "previous_deadline": case.handle_by, "reason": req.reason, "note": note });
+            data = json!({ "until": to_rfc3339(req.until), "previous_deadline": case.handle_by.map(to_rfc3339), "reason": req.reason, "note": note });
         }
         Command::DenyExtension { reason } => {
-            need(
-                dispatcher,
-                action,
-                "only the linkage center denies extensions",
-            )?;
-            in_state(
-                case,
-                action,
-                &[CaseState::Dispatched, CaseState::InProgress],
-            )?;
+            need(dispatcher, action, "only the linkage center denies extensions")?;
+            in_state(case, action, &[CaseState::Dispatched, CaseState::InProgress])?;
             if case.extension_request.is_none() {
                 return Err(FieldError::new("extension", "no extension request is waiting").into());
             }
@@ -692,16 +524,8 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
         }
         Command::ReportPart { note, evidence } => {
             let co = case.co_departments.iter().find(|d| actor.works_for(**d));
-            need(
-                co.is_some(),
-                action,
-                "only a co-department reports its part",
-            )?;
-            in_state(
-                case,
-                action,
-                &[CaseState::Dispatched, CaseState::InProgress],
-            )?;
+            need(co.is_some(), action, "only a co-department reports its part")?;
+            in_state(case, action, &[CaseState::Dispatched, CaseState::InProgress])?;
             let note = required_text("note", &note, MAX_NOTE)?;
             photos("evidence", &evidence, 0)?;
             data = json!({ "department": co, "note": note, "evidence": evidence });
@@ -717,11 +541,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             c.due_at = Some(now + case.urgency.verify_within());
             data = json!({ "note": note, "evidence": evidence, "on_time": case.handle_by.is_none_or(|d| now <= d) });
         }
-        Command::Verify {
-            passed,
-            note,
-            evidence,
-        } => {
+        Command::Verify { passed, note, evidence } => {
             let allowed = if case.on_the_spot {
                 grid_leader && actor.person != case.reporter
             } else {
@@ -740,11 +560,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             let note = optional_text("note", note.as_deref(), MAX_NOTE)?;
             photos("evidence", &evidence, 0)?;
             if !passed && note.is_none() {
-                return Err(FieldError::new(
-                    "note",
-                    "say what is still wrong; the department will read it",
-                )
-                .into());
+                return Err(FieldError::new("note", "say what is still wrong; the department will read it").into());
             }
             if passed {
                 c.state = CaseState::Verified;
@@ -779,11 +595,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             data = json!({ "note": note });
         }
         Command::Rate { score, comment } => {
-            need(
-                actor.person.is_some() && actor.person == case.reporter,
-                action,
-                "only the reporter rates the result",
-            )?;
+            need(case.is_reporter(actor), action, "only the reporter rates the result")?;
             in_state(case, action, &[CaseState::Closed])?;
             if !(1..=5).contains(&score) {
                 return Err(FieldError::new("score", "must be a whole number from 1 to 5").into());
@@ -795,11 +607,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             data = json!({ "score": score, "comment": comment });
         }
         Command::Reopen { reason } => {
-            need(
-                supervisor,
-                action,
-                "only a supervisor reopens a closed case",
-            )?;
+            need(supervisor, action, "only a supervisor reopens a closed case")?;
             in_state(case, action, &[CaseState::Closed, CaseState::Rated])?;
             let reason = required_text("reason", &reason, MAX_NOTE)?;
             c.state = CaseState::Accepted;
@@ -817,11 +625,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             data = json!({ "reason": reason, "previous_rating": case.rating });
         }
         Command::Supervise { note, deadline } => {
-            need(
-                supervisor,
-                action,
-                "only a supervisor issues a supervision order",
-            )?;
+            need(supervisor, action, "only a supervisor issues a supervision order")?;
             if !case.state.is_open() {
                 return Err(wrong_state(action, case));
             }
@@ -830,7 +634,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
                 return Err(FieldError::new("deadline", "must lie in the future").into());
             }
             c.supervisions += 1;
-            data = json!({ "note": note, "respond_by": deadline });
+            data = json!({ "note": note, "respond_by": deadline.map(to_rfc3339) });
         }
         Command::Note { text } => {
             need(actor.is_staff(), action, "internal notes are for staff")?;
@@ -841,14 +645,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
 
     c.version = case.version + 1;
     c.updated_at = now;
-    let event = NewEvent {
-        action,
-        at: now,
-        actor: actor.person,
-        from: Some(from),
-        to: c.state,
-        data,
-    };
+    let event = NewEvent { action, at: now, actor: actor.person, from: Some(from), to: c.state, data };
     Ok(Decision { case: c, event })
 }
 

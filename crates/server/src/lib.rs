@@ -1,1 +1,189 @@
+//! The HTTP server: the JSON API under `/api/v1`, sign-in, media, health.
+//!
+//! **Architecture invariant:** this is the only crate that knows HTTP. Handlers parse requests into
+//! domain values, call the service functions in [`service`], and render the result; they never
+//! see SQL (that lives behind [`gridkeeper_store::Store`]) and never change a case except through
+//! the state machine of `gridkeeper_domain`.
 
+pub mod auth;
+mod error;
+mod extract;
+mod media;
+mod routes;
+mod service;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use gridkeeper_domain::{Category, CategoryId, Department, DepartmentId, Millis, Region, RegionCode, RegionLevel};
+use gridkeeper_geo::GridIndex;
+use gridkeeper_store::Store;
+use object_store::ObjectStore;
+use serde::{Deserialize, Serialize};
+
+pub use error::{ApiError, ApiResult};
+
+/// The `[server]` section of the configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Folder of the local object store for photos.
+    pub media_dir: PathBuf,
+    /// How long a sign-in lasts.
+    pub session_hours: u32,
+    /// The district that receives reports located outside every grid (default: the only district).
+    pub district: Option<String>,
+    /// Offset of local time from UTC, for the year of case references (China: 8).
+    pub utc_offset_hours: i32,
+    /// Largest photo accepted, in MiB.
+    pub max_photo_mb: u32,
+    /// Mark session cookies `Secure` (set when served behind TLS).
+    pub secure_cookies: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            media_dir: PathBuf::from("data/media"),
+            session_hours: 12,
+            district: None,
+            utc_offset_hours: 8,
+            max_photo_mb: 15,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// Reference data kept in memory: read on every request, changed rarely.
+#[derive(Default)]
+pub struct Reference {
+    pub regions: HashMap<RegionCode, Region>,
+    pub categories: HashMap<CategoryId, Category>,
+    pub departments: HashMap<DepartmentId, Department>,
+    pub grids: GridIndex,
+    /// The district that receives reports from outside every grid.
+    pub district: Option<String>,
+}
+
+/// Everything a request handler needs.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub media: Arc<dyn ObjectStore>,
+    pub settings: Settings,
+    reference: RwLock<Arc<Reference>>,
+    clock: Box<dyn Fn() -> Millis + Send + Sync>,
+}
+
+pub type AppState = Arc<App>;
+
+impl App {
+    /// Builds the application over a migrated store and loads the reference data.
+    pub async fn new(store: Arc<dyn Store>, settings: Settings) -> Result<AppState, StartupError> {
+        std::fs::create_dir_all(&settings.media_dir)
+            .map_err(|e| format!("cannot create media folder {}: {e}", settings.media_dir.display()))?;
+        let media = object_store::local::LocalFileSystem::new_with_prefix(&settings.media_dir)
+            .map_err(|e| format!("cannot open media folder {}: {e}", settings.media_dir.display()))?;
+        let app = Arc::new(App {
+            store,
+            media: Arc::new(media),
+            settings,
+            reference: RwLock::default(),
+            clock: Box::new(|| chrono::Utc::now().timestamp_millis()),
+        });
+        app.reload_reference().await?;
+        Ok(app)
+    }
+
+    /// Re-reads regions, categories and departments and rebuilds the grid index.
+    pub async fn reload_reference(&self) -> Result<(), StartupError> {
+        let regions = self.store.regions().await.map_err(|e| e.to_string())?;
+        let grids = GridIndex::build(&regions).map_err(|e| e.to_string())?;
+        let districts: Vec<&Region> = regions.iter().filter(|r| r.level() == RegionLevel::District).collect();
+        let district = match &self.settings.district {
+            Some(d) => {
+                Some(RegionCode::parse(d).map_err(|e| format!("server.district: {}", e.reason))?.district().to_string())
+            }
+            None if districts.len() == 1 => Some(districts[0].code.to_string()),
+            None => None,
+        };
+        let r = Reference {
+            regions: regions.into_iter().map(|r| (r.code.clone(), r)).collect(),
+            categories: self
+                .store
+                .categories()
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect(),
+            departments: self
+                .store
+                .departments()
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|d| (d.id, d))
+                .collect(),
+            grids,
+            district,
+        };
+        *self.reference.write().expect("reference lock poisoned") = Arc::new(r);
+        Ok(())
+    }
+
+    pub fn reference(&self) -> Arc<Reference> {
+        self.reference.read().expect("reference lock poisoned").clone()
+    }
+
+    /// Replaces the wall clock (tests that need time to pass).
+    pub fn with_clock(mut self: Arc<Self>, clock: impl Fn() -> Millis + Send + Sync + 'static) -> Arc<Self> {
+        Arc::get_mut(&mut self).expect("set the clock before sharing the app").clock = Box::new(clock);
+        self
+    }
+
+    pub fn now(&self) -> Millis {
+        (self.clock)()
+    }
+}
+
+/// What went wrong starting the server, as a message for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(String);
+
+impl From<String> for StartupError {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+/// The router with every route and middleware.
+pub fn router(app: AppState) -> axum::Router {
+    routes::router(app)
+}
+
+/// Serves until ctrl-c or SIGTERM, then finishes the requests in flight.
+pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,1 +1,190 @@
+//! Storage: one [`Store`] trait, and its SQLite implementation.
+//!
+//! **Architecture invariant:** only this crate writes SQL. A case row is a projection of its
+//! events: [`Store::insert_case`] and [`Store::apply`] write the projection and its one event in
+//! the same transaction, and `apply` refuses a write whose version is stale (optimistic
+//! concurrency), so of two people acting on the same case at once exactly one wins.
 
+mod sqlite;
+
+use async_trait::async_trait;
+use gridkeeper_domain::{
+    Case, CaseEvent, CaseId, CaseState, Category, CategoryId, Decision, Department, DepartmentId, FieldError, Grant,
+    MediaId, Millis, PersonId, Platform, Region, RegionCode, Urgency,
+};
+use serde::Serialize;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone else changed the case first; here is its current state.
+    #[error("the case was changed by someone else (now version {})", .0.version)]
+    Conflict(Box<Case>),
+    /// Input that refers to something that does not exist or is already taken.
+    #[error("{0}")]
+    Invalid(FieldError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Reference data loaded in one go (the demo, imports). Ids are given by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceData {
+    pub regions: Vec<Region>,
+    pub platforms: Vec<Platform>,
+    pub departments: Vec<Department>,
+    pub categories: Vec<Category>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Person {
+    pub id: PersonId,
+    pub login: String,
+    pub name: String,
+    pub phone: Option<String>,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    pub grants: Vec<Grant>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    pub login: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub password_hash: Option<String>,
+    pub grants: Vec<Grant>,
+}
+
+/// A stored photo or video and where its bytes live in the object store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Media {
+    pub id: MediaId,
+    pub case_id: Option<CaseId>,
+    pub content_type: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub object_key: String,
+    pub thumb_key: String,
+    /// Location read from the photo's EXIF before it was removed: a suggestion, never stored in the image.
+    pub gps_lat: Option<f64>,
+    pub gps_lon: Option<f64>,
+    pub uploaded_by: Option<PersonId>,
+    pub created_at: Millis,
+}
+
+/// Who may see which cases, applied inside the list query.
+#[derive(Debug, Clone, Default)]
+pub struct Visibility {
+    /// Everything (no restriction).
+    pub all: bool,
+    /// Region subtrees (the case's grid, or its district when outside every grid).
+    pub regions: Vec<RegionCode>,
+    /// Cases where one of these departments is lead or co-department.
+    pub departments: Vec<DepartmentId>,
+    /// Cases reported by this person.
+    pub reporter: Option<PersonId>,
+}
+
+/// Filters of a case list. Every filter is optional; `limit` is at most 200.
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    pub visibility: Visibility,
+    pub states: Vec<CaseState>,
+    pub region: Option<RegionCode>,
+    pub department: Option<DepartmentId>,
+    /// Subclass ids (a class is expanded to its subclasses by the caller).
+    pub categories: Vec<CategoryId>,
+    pub urgency: Option<Urgency>,
+    /// With `now`: only cases whose current clock has (or has not) passed.
+    pub overdue: Option<bool>,
+    pub now: Millis,
+    pub reported_from: Option<Millis>,
+    pub reported_to: Option<Millis>,
+    /// Substring of the description, address or reference.
+    pub text: Option<String>,
+    /// Keyset cursor: the (reported_at, id) of the last case of the previous page.
+    pub after: Option<(Millis, CaseId)>,
+    pub limit: u32,
+}
+
+/// A case linked to another.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseLink {
+    pub id: CaseId,
+    pub reference: String,
+    pub state: CaseState,
+}
+
+/// A new case for [`Store::insert_case`].
+#[derive(Debug, Clone)]
+pub struct Intake<'a> {
+    pub decision: &'a Decision,
+    /// The year of the reference (local year of the jurisdiction).
+    pub year: i32,
+    /// Hash of the tracking code given to the reporter.
+    pub tracking_hash: Option<&'a str>,
+    /// Photos uploaded before, now attached to the case.
+    pub media: &'a [MediaId],
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Brings the schema up to date.
+    async fn migrate(&self) -> Result<()>;
+
+    // Reference data.
+    async fn load_reference(&self, data: &ReferenceData) -> Result<()>;
+    async fn regions(&self) -> Result<Vec<Region>>;
+    async fn platforms(&self) -> Result<Vec<Platform>>;
+    async fn departments(&self) -> Result<Vec<Department>>;
+    async fn categories(&self) -> Result<Vec<Category>>;
+
+    // People and sessions.
+    async fn create_person(&self, p: &NewPerson, now: Millis) -> Result<PersonId>;
+    async fn person(&self, id: PersonId) -> Result<Option<Person>>;
+    async fn person_by_login(&self, login: &str) -> Result<Option<Person>>;
+    async fn create_session(&self, token_hash: &str, person: PersonId, now: Millis, expires_at: Millis) -> Result<()>;
+    /// The person of a live session.
+    async fn session_person(&self, token_hash: &str, now: Millis) -> Result<Option<PersonId>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    // Cases.
+    /// Stores a new case and its first event; assigns its id and reference.
+    async fn insert_case(&self, intake: Intake<'_>) -> Result<Case>;
+    /// Writes a decision on an existing case if the case is still at `decision.case.version - 1`.
+    async fn apply(&self, decision: &Decision, media: &[MediaId]) -> Result<Case>;
+    async fn case(&self, id: CaseId) -> Result<Option<Case>>;
+    async fn case_by_reference(&self, reference: &str) -> Result<Option<Case>>;
+    async fn case_by_tracking(&self, tracking_hash: &str) -> Result<Option<Case>>;
+    async fn events(&self, case: CaseId) -> Result<Vec<CaseEvent>>;
+    async fn list_cases(&self, q: &CaseQuery) -> Result<Vec<Case>>;
+    /// Open cases of `category` reported since `since` in the box around a point.
+    async fn cases_near(
+        &self,
+        category: CategoryId,
+        bbox: [f64; 4],
+        since: Millis,
+        exclude: CaseId,
+    ) -> Result<Vec<Case>>;
+    /// Cases rejected as duplicates of `case`.
+    async fn duplicates_of(&self, case: CaseId) -> Result<Vec<CaseLink>>;
+    /// Stores many finished histories at once (the demo's simulated year). Each case's events
+    /// come from the state machine; references are assigned in the order given.
+    async fn import_history(&self, cases: &[(Case, Vec<gridkeeper_domain::NewEvent>)]) -> Result<()>;
+    async fn count_cases(&self) -> Result<i64>;
+
+    // Media.
+    async fn insert_media(&self, m: &Media) -> Result<()>;
+    async fn media(&self, id: &str) -> Result<Option<Media>>;
+    async fn case_media(&self, case: CaseId) -> Result<Vec<Media>>;
+}

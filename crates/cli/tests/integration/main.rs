@@ -1,1 +1,8 @@
+//! The one integration-test binary: the real server over HTTP on a fresh SQLite database per test.
 
+mod common;
+mod crash;
+mod lists;
+mod media;
+mod refusals;
+mod workflow;

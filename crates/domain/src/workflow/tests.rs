@@ -50,22 +50,13 @@ fn category() -> Category {
         parent_id: Some(100),
         default_department: Some(10),
         public: true,
-        deadlines: Deadlines {
-            routine_hours: 72,
-            urgent_hours: 24,
-            emergency_hours: 2,
-        },
+        deadlines: Deadlines { routine_hours: 72, urgent_hours: 24, emergency_hours: 2 },
         duplicate_radius_m: 50,
         duplicate_window_hours: 72,
     }
 }
 fn class() -> Category {
-    Category {
-        id: 100,
-        code: "C01".into(),
-        parent_id: None,
-        ..category()
-    }
+    Category { id: 100, code: "C01".into(), parent_id: None, ..category() }
 }
 fn dept(id: i64) -> Department {
     Department {
@@ -83,10 +74,7 @@ fn new_report() -> NewReport {
     NewReport {
         district: "330483".into(),
         grid: Some(code(GRID)),
-        location: Some(LatLon {
-            lat: 30.74,
-            lon: 120.49,
-        }),
+        location: Some(LatLon { lat: 30.74, lon: 120.49 }),
         address: None,
         description: "井盖破损 broken manhole cover".into(),
         urgency: Urgency::Urgent,
@@ -122,19 +110,10 @@ fn refuse(case: &Case, actor: &Actor, cmd: Command) -> Refusal {
 }
 
 fn accept() -> Command {
-    Command::Accept {
-        category: category(),
-        urgency: Urgency::Urgent,
-        note: None,
-    }
+    Command::Accept { category: category(), urgency: Urgency::Urgent, note: None }
 }
 fn dispatch() -> Command {
-    Command::Dispatch {
-        lead: dept(10),
-        co: vec![dept(11)],
-        deadline: None,
-        note: None,
-    }
+    Command::Dispatch { lead: dept(10), co: vec![dept(11)], deadline: None, note: None }
 }
 fn accepted() -> Case {
     step(&reported(), &dispatcher(), accept(), T0 + 10 * MIN)
@@ -146,33 +125,16 @@ fn in_progress() -> Case {
     step(&dispatched(), &staff(), Command::Sign, T0 + 30 * MIN)
 }
 fn submit() -> Command {
-    Command::SubmitResult {
-        note: "replaced the cover".into(),
-        evidence: vec!["e1".into()],
-    }
+    Command::SubmitResult { note: "replaced the cover".into(), evidence: vec!["e1".into()] }
 }
 fn resolved() -> Case {
     step(&in_progress(), &staff(), submit(), T0 + 5 * HOUR)
 }
 fn verified() -> Case {
-    step(
-        &resolved(),
-        &member(),
-        Command::Verify {
-            passed: true,
-            note: None,
-            evidence: vec![],
-        },
-        T0 + 6 * HOUR,
-    )
+    step(&resolved(), &member(), Command::Verify { passed: true, note: None, evidence: vec![] }, T0 + 6 * HOUR)
 }
 fn closed() -> Case {
-    step(
-        &verified(),
-        &dispatcher(),
-        Command::Close { note: None },
-        T0 + 7 * HOUR,
-    )
+    step(&verified(), &dispatcher(), Command::Close { note: None }, T0 + 7 * HOUR)
 }
 
 const MIN: Millis = crate::MINUTE;
@@ -203,79 +165,28 @@ fn report_starts_the_accept_clock_and_records_everything() {
     assert_eq!(d.event.from, None);
     assert_eq!(d.event.data["photos"][0], "p1");
     // Grid members' reports are marked as such; anonymous reports have no reporter.
-    assert_eq!(
-        report(&member(), new_report(), T0).unwrap().case.source,
-        Source::GridMember
-    );
-    assert_eq!(
-        report(&Actor::anonymous(), new_report(), T0)
-            .unwrap()
-            .case
-            .reporter,
-        None
-    );
+    assert_eq!(report(&member(), new_report(), T0).unwrap().case.source, Source::GridMember);
+    assert_eq!(report(&Actor::anonymous(), new_report(), T0).unwrap().case.reporter, None);
 }
 
 #[test]
 fn report_refusals() {
     let a = resident();
     let bad = |r: NewReport| report(&a, r, T0).unwrap_err();
+    assert_eq!(invalid_field(&bad(NewReport { description: "  ".into(), ..new_report() })), "description");
+    assert_eq!(invalid_field(&bad(NewReport { description: "x".repeat(4001), ..new_report() })), "description");
+    assert_eq!(invalid_field(&bad(NewReport { location: None, address: None, ..new_report() })), "location");
     assert_eq!(
-        invalid_field(&bad(NewReport {
-            description: "  ".into(),
-            ..new_report()
-        })),
-        "description"
-    );
-    assert_eq!(
-        invalid_field(&bad(NewReport {
-            description: "x".repeat(4001),
-            ..new_report()
-        })),
-        "description"
-    );
-    assert_eq!(
-        invalid_field(&bad(NewReport {
-            location: None,
-            address: None,
-            ..new_report()
-        })),
-        "location"
-    );
-    assert_eq!(
-        invalid_field(&bad(NewReport {
-            photos: (0..10).map(|i| i.to_string()).collect(),
-            ..new_report()
-        })),
+        invalid_field(&bad(NewReport { photos: (0..10).map(|i| i.to_string()).collect(), ..new_report() })),
         "photos"
     );
-    assert_eq!(
-        invalid_field(&bad(NewReport {
-            photos: vec!["a".into(), "a".into()],
-            ..new_report()
-        })),
-        "photos"
-    );
-    assert_eq!(
-        invalid_field(&bad(NewReport {
-            suggested_category: Some(class()),
-            ..new_report()
-        })),
-        "category"
-    );
-    assert!(is_not_allowed(&bad(NewReport {
-        source: Some(Source::Exchange),
-        ..new_report()
-    })));
+    assert_eq!(invalid_field(&bad(NewReport { photos: vec!["a".into(), "a".into()], ..new_report() })), "photos");
+    assert_eq!(invalid_field(&bad(NewReport { suggested_category: Some(class()), ..new_report() })), "category");
+    assert!(is_not_allowed(&bad(NewReport { source: Some(Source::Exchange), ..new_report() })));
     // An address alone is enough.
     assert!(report(
         &a,
-        NewReport {
-            location: None,
-            grid: None,
-            address: Some("乌镇 西栅".into()),
-            ..new_report()
-        },
+        NewReport { location: None, grid: None, address: Some("乌镇 西栅".into()), ..new_report() },
         T0
     )
     .is_ok());
@@ -289,10 +200,7 @@ fn accept_sets_category_urgency_and_dispatch_clock() {
     assert_eq!(c.category_kind, Some(CategoryKind::Component));
     assert!(c.public);
     assert_eq!(c.handle_within, Some(24 * HOUR));
-    assert_eq!(
-        c.due_at,
-        Some(T0 + 10 * MIN + Urgency::Urgent.dispatch_within())
-    );
+    assert_eq!(c.due_at, Some(T0 + 10 * MIN + Urgency::Urgent.dispatch_within()));
 }
 
 #[test]
@@ -300,20 +208,9 @@ fn accept_refusals() {
     let r = reported();
     assert!(is_not_allowed(&refuse(&r, &member(), accept())));
     assert!(is_not_allowed(&refuse(&r, &supervisor(), accept())));
-    assert_eq!(
-        refuse(&r, &other_dispatcher(), accept()),
-        Refusal::OutOfScope
-    );
-    assert!(is_wrong_state(&refuse(
-        &accepted(),
-        &dispatcher(),
-        accept()
-    )));
-    let cmd = Command::Accept {
-        category: class(),
-        urgency: Urgency::Routine,
-        note: None,
-    };
+    assert_eq!(refuse(&r, &other_dispatcher(), accept()), Refusal::OutOfScope);
+    assert!(is_wrong_state(&refuse(&accepted(), &dispatcher(), accept())));
+    let cmd = Command::Accept { category: class(), urgency: Urgency::Routine, note: None };
     assert_eq!(invalid_field(&refuse(&r, &dispatcher(), cmd)), "category");
 }
 
@@ -323,129 +220,54 @@ fn reject_as_invalid_outside_or_duplicate() {
     let c = step(
         &r,
         &dispatcher(),
-        Command::Reject {
-            reason: Rejection::OutsideArea,
-            original: None,
-            note: None,
-        },
+        Command::Reject { reason: Rejection::OutsideArea, original: None, note: None },
         T0 + MIN,
     );
-    assert_eq!(
-        (c.state, c.rejection, c.due_at),
-        (CaseState::Rejected, Some(Rejection::OutsideArea), None)
-    );
+    assert_eq!((c.state, c.rejection, c.due_at), (CaseState::Rejected, Some(Rejection::OutsideArea), None));
     let c = step(
         &r,
         &dispatcher(),
-        Command::Reject {
-            reason: Rejection::Invalid,
-            original: None,
-            note: Some("test message".into()),
-        },
+        Command::Reject { reason: Rejection::Invalid, original: None, note: Some("test message".into()) },
         T0 + MIN,
     );
     assert_eq!(c.rejection, Some(Rejection::Invalid));
-    let original = Original {
-        id: 7,
-        district: "330483".into(),
-        state: CaseState::Dispatched,
-        duplicate_of: None,
-    };
+    let original = Original { id: 7, district: "330483".into(), state: CaseState::Dispatched, duplicate_of: None };
     let c = step(
         &r,
         &dispatcher(),
-        Command::Reject {
-            reason: Rejection::Duplicate,
-            original: Some(original),
-            note: None,
-        },
+        Command::Reject { reason: Rejection::Duplicate, original: Some(original), note: None },
         T0 + MIN,
     );
-    assert_eq!(
-        (c.rejection, c.duplicate_of),
-        (Some(Rejection::Duplicate), Some(7))
-    );
+    assert_eq!((c.rejection, c.duplicate_of), (Some(Rejection::Duplicate), Some(7)));
 }
 
 #[test]
 fn reject_refusals() {
     let r = reported();
-    let dup = |o: Option<Original>| Command::Reject {
-        reason: Rejection::Duplicate,
-        original: o,
-        note: None,
-    };
-    let orig = Original {
-        id: 7,
-        district: "330483".into(),
-        state: CaseState::Accepted,
-        duplicate_of: None,
-    };
+    let dup = |o: Option<Original>| Command::Reject { reason: Rejection::Duplicate, original: o, note: None };
+    let orig = Original { id: 7, district: "330483".into(), state: CaseState::Accepted, duplicate_of: None };
     assert!(is_not_allowed(&refuse(
         &r,
         &staff_seeing(&r),
-        Command::Reject {
-            reason: Rejection::Invalid,
-            original: None,
-            note: Some("x".into())
-        }
+        Command::Reject { reason: Rejection::Invalid, original: None, note: Some("x".into()) }
     )));
-    assert!(is_wrong_state(&refuse(
-        &accepted(),
-        &dispatcher(),
-        dup(Some(orig.clone()))
-    )));
+    assert!(is_wrong_state(&refuse(&accepted(), &dispatcher(), dup(Some(orig.clone())))));
+    assert_eq!(invalid_field(&refuse(&r, &dispatcher(), dup(None))), "duplicate_of");
     assert_eq!(
-        invalid_field(&refuse(&r, &dispatcher(), dup(None))),
+        invalid_field(&refuse(&r, &dispatcher(), dup(Some(Original { id: 42, ..orig.clone() })))),
         "duplicate_of"
     );
     assert_eq!(
-        invalid_field(&refuse(
-            &r,
-            &dispatcher(),
-            dup(Some(Original {
-                id: 42,
-                ..orig.clone()
-            }))
-        )),
+        invalid_field(&refuse(&r, &dispatcher(), dup(Some(Original { district: "330482".into(), ..orig.clone() })))),
         "duplicate_of"
     );
     assert_eq!(
-        invalid_field(&refuse(
-            &r,
-            &dispatcher(),
-            dup(Some(Original {
-                district: "330482".into(),
-                ..orig.clone()
-            }))
-        )),
+        invalid_field(&refuse(&r, &dispatcher(), dup(Some(Original { state: CaseState::Rejected, ..orig.clone() })))),
         "duplicate_of"
     );
-    assert_eq!(
-        invalid_field(&refuse(
-            &r,
-            &dispatcher(),
-            dup(Some(Original {
-                state: CaseState::Rejected,
-                ..orig.clone()
-            }))
-        )),
-        "duplicate_of"
-    );
-    let not_dup = Command::Reject {
-        reason: Rejection::OutsideArea,
-        original: Some(orig),
-        note: None,
-    };
-    assert_eq!(
-        invalid_field(&refuse(&r, &dispatcher(), not_dup)),
-        "duplicate_of"
-    );
-    let no_note = Command::Reject {
-        reason: Rejection::Invalid,
-        original: None,
-        note: None,
-    };
+    let not_dup = Command::Reject { reason: Rejection::OutsideArea, original: Some(orig), note: None };
+    assert_eq!(invalid_field(&refuse(&r, &dispatcher(), not_dup)), "duplicate_of");
+    let no_note = Command::Reject { reason: Rejection::Invalid, original: None, note: None };
     assert_eq!(invalid_field(&refuse(&r, &dispatcher(), no_note)), "note");
 }
 
@@ -462,68 +284,28 @@ fn dispatch_to_lead_and_co_departments_with_deadline() {
     assert_eq!(c.co_departments, vec![11]);
     assert_eq!(c.handle_by, Some(T0 + 20 * MIN + 24 * HOUR));
     assert_eq!(c.due_at, c.handle_by);
-    let explicit = Command::Dispatch {
-        lead: dept(10),
-        co: vec![],
-        deadline: Some(T0 + 48 * HOUR),
-        note: None,
-    };
-    assert_eq!(
-        step(&accepted(), &dispatcher(), explicit, T0 + HOUR).handle_by,
-        Some(T0 + 48 * HOUR)
-    );
+    let explicit = Command::Dispatch { lead: dept(10), co: vec![], deadline: Some(T0 + 48 * HOUR), note: None };
+    assert_eq!(step(&accepted(), &dispatcher(), explicit, T0 + HOUR).handle_by, Some(T0 + 48 * HOUR));
 }
 
 #[test]
 fn dispatch_refusals() {
     let a = accepted();
     assert!(is_not_allowed(&refuse(&a, &member(), dispatch())));
-    assert!(is_wrong_state(&refuse(
-        &reported(),
-        &dispatcher(),
-        dispatch()
-    )));
-    assert!(is_wrong_state(&refuse(
-        &dispatched(),
-        &dispatcher(),
-        dispatch()
-    )));
-    let twice = Command::Dispatch {
-        lead: dept(10),
-        co: vec![dept(11), dept(11)],
-        deadline: None,
-        note: None,
-    };
-    assert_eq!(
-        invalid_field(&refuse(&a, &dispatcher(), twice)),
-        "co_departments"
-    );
-    let lead_as_co = Command::Dispatch {
-        lead: dept(10),
-        co: vec![dept(10)],
-        deadline: None,
-        note: None,
-    };
-    assert_eq!(
-        invalid_field(&refuse(&a, &dispatcher(), lead_as_co)),
-        "co_departments"
-    );
-    let past = Command::Dispatch {
-        lead: dept(10),
-        co: vec![],
-        deadline: Some(T0),
-        note: None,
-    };
+    assert!(is_wrong_state(&refuse(&reported(), &dispatcher(), dispatch())));
+    assert!(is_wrong_state(&refuse(&dispatched(), &dispatcher(), dispatch())));
+    let twice = Command::Dispatch { lead: dept(10), co: vec![dept(11), dept(11)], deadline: None, note: None };
+    assert_eq!(invalid_field(&refuse(&a, &dispatcher(), twice)), "co_departments");
+    let lead_as_co = Command::Dispatch { lead: dept(10), co: vec![dept(10)], deadline: None, note: None };
+    assert_eq!(invalid_field(&refuse(&a, &dispatcher(), lead_as_co)), "co_departments");
+    let past = Command::Dispatch { lead: dept(10), co: vec![], deadline: Some(T0), note: None };
     assert_eq!(invalid_field(&refuse(&a, &dispatcher(), past)), "deadline");
 }
 
 #[test]
 fn sign_and_its_refusals() {
     let c = in_progress();
-    assert_eq!(
-        (c.state, c.signed_at),
-        (CaseState::InProgress, Some(T0 + 30 * MIN))
-    );
+    assert_eq!((c.state, c.signed_at), (CaseState::InProgress, Some(T0 + 30 * MIN)));
     let d = dispatched();
     assert!(is_not_allowed(&refuse(&d, &co_staff(), Command::Sign)));
     assert!(is_not_allowed(&refuse(&d, &dispatcher(), Command::Sign)));
@@ -536,92 +318,39 @@ fn sign_and_its_refusals() {
 #[test]
 fn return_goes_back_to_the_center_for_redispatch() {
     for start in [dispatched(), in_progress()] {
-        let c = step(
-            &start,
-            &staff(),
-            Command::Return {
-                reason: "not our duty".into(),
-            },
-            T0 + HOUR,
-        );
+        let c = step(&start, &staff(), Command::Return { reason: "not our duty".into() }, T0 + HOUR);
         assert_eq!(c.state, CaseState::Accepted);
         assert_eq!((c.returns, c.lead_department, c.handle_by), (1, None, None));
         assert!(c.co_departments.is_empty());
         let again = step(
             &c,
             &dispatcher(),
-            Command::Dispatch {
-                lead: dept(11),
-                co: vec![],
-                deadline: None,
-                note: None,
-            },
+            Command::Dispatch { lead: dept(11), co: vec![], deadline: None, note: None },
             T0 + 2 * HOUR,
         );
-        assert_eq!(
-            (again.state, again.lead_department, again.returns),
-            (CaseState::Dispatched, Some(11), 1)
-        );
+        assert_eq!((again.state, again.lead_department, again.returns), (CaseState::Dispatched, Some(11), 1));
     }
 }
 
 #[test]
 fn return_refusals() {
     let d = dispatched();
-    assert!(is_not_allowed(&refuse(
-        &d,
-        &co_staff(),
-        Command::Return { reason: "x".into() }
-    )));
-    assert_eq!(
-        invalid_field(&refuse(
-            &d,
-            &staff(),
-            Command::Return { reason: " ".into() }
-        )),
-        "reason"
-    );
-    assert!(is_wrong_state(&refuse(
-        &resolved(),
-        &staff(),
-        Command::Return { reason: "x".into() }
-    )));
+    assert!(is_not_allowed(&refuse(&d, &co_staff(), Command::Return { reason: "x".into() })));
+    assert_eq!(invalid_field(&refuse(&d, &staff(), Command::Return { reason: " ".into() })), "reason");
+    assert!(is_wrong_state(&refuse(&resolved(), &staff(), Command::Return { reason: "x".into() })));
 }
 
 #[test]
 fn extension_request_approve_and_deny() {
     let c = in_progress();
     let until = c.handle_by.unwrap() + 48 * HOUR;
-    let req = step(
-        &c,
-        &staff(),
-        Command::RequestExtension {
-            until,
-            reason: "parts on order".into(),
-        },
-        T0 + HOUR,
-    );
+    let req = step(&c, &staff(), Command::RequestExtension { until, reason: "parts on order".into() }, T0 + HOUR);
     assert_eq!(req.state, CaseState::InProgress);
     assert_eq!(req.extension_request.as_ref().unwrap().until, until);
-    let ok = step(
-        &req,
-        &dispatcher(),
-        Command::ApproveExtension { note: None },
-        T0 + 2 * HOUR,
-    );
-    assert_eq!(
-        (ok.handle_by, ok.due_at, ok.extensions),
-        (Some(until), Some(until), 1)
-    );
+    let ok = step(&req, &dispatcher(), Command::ApproveExtension { note: None }, T0 + 2 * HOUR);
+    assert_eq!((ok.handle_by, ok.due_at, ok.extensions), (Some(until), Some(until), 1));
     assert!(ok.extension_request.is_none());
-    let no = step(
-        &req,
-        &dispatcher(),
-        Command::DenyExtension {
-            reason: "do it now".into(),
-        },
-        T0 + 2 * HOUR,
-    );
+    let no = step(&req, &dispatcher(), Command::DenyExtension { reason: "do it now".into() }, T0 + 2 * HOUR);
     assert_eq!((no.handle_by, no.extensions), (c.handle_by, 0));
     assert!(no.extension_request.is_none());
 }
@@ -630,106 +359,40 @@ fn extension_request_approve_and_deny() {
 fn extension_refusals() {
     let c = in_progress();
     let until = c.handle_by.unwrap() + HOUR;
-    let ask = |u| Command::RequestExtension {
-        until: u,
-        reason: "r".into(),
-    };
+    let ask = |u| Command::RequestExtension { until: u, reason: "r".into() };
     assert!(is_not_allowed(&refuse(&c, &dispatcher(), ask(until))));
-    assert_eq!(
-        invalid_field(&refuse(&c, &staff(), ask(c.handle_by.unwrap()))),
-        "until"
-    );
-    assert_eq!(
-        invalid_field(&refuse(
-            &c,
-            &staff(),
-            Command::RequestExtension {
-                until,
-                reason: "".into()
-            }
-        )),
-        "reason"
-    );
+    assert_eq!(invalid_field(&refuse(&c, &staff(), ask(c.handle_by.unwrap()))), "until");
+    assert_eq!(invalid_field(&refuse(&c, &staff(), Command::RequestExtension { until, reason: "".into() })), "reason");
     assert!(is_wrong_state(&refuse(&resolved(), &staff(), ask(until))));
     let pending = step(&c, &staff(), ask(until), T0 + HOUR);
-    assert_eq!(
-        invalid_field(&refuse(&pending, &staff(), ask(until + HOUR))),
-        "until"
-    );
-    assert!(is_not_allowed(&refuse(
-        &pending,
-        &staff(),
-        Command::ApproveExtension { note: None }
-    )));
-    assert_eq!(
-        invalid_field(&refuse(
-            &c,
-            &dispatcher(),
-            Command::ApproveExtension { note: None }
-        )),
-        "extension"
-    );
-    assert_eq!(
-        invalid_field(&refuse(
-            &c,
-            &dispatcher(),
-            Command::DenyExtension { reason: "x".into() }
-        )),
-        "extension"
-    );
-    assert_eq!(
-        invalid_field(&refuse(
-            &pending,
-            &dispatcher(),
-            Command::DenyExtension { reason: "".into() }
-        )),
-        "reason"
-    );
-    assert!(is_not_allowed(&refuse(
-        &pending,
-        &member(),
-        Command::DenyExtension { reason: "x".into() }
-    )));
+    assert_eq!(invalid_field(&refuse(&pending, &staff(), ask(until + HOUR))), "until");
+    assert!(is_not_allowed(&refuse(&pending, &staff(), Command::ApproveExtension { note: None })));
+    assert_eq!(invalid_field(&refuse(&c, &dispatcher(), Command::ApproveExtension { note: None })), "extension");
+    assert_eq!(invalid_field(&refuse(&c, &dispatcher(), Command::DenyExtension { reason: "x".into() })), "extension");
+    assert_eq!(invalid_field(&refuse(&pending, &dispatcher(), Command::DenyExtension { reason: "".into() })), "reason");
+    assert!(is_not_allowed(&refuse(&pending, &member(), Command::DenyExtension { reason: "x".into() })));
 }
 
 #[test]
 fn co_department_reports_its_part() {
     let c = in_progress();
-    let part = Command::ReportPart {
-        note: "power cut off".into(),
-        evidence: vec![],
-    };
+    let part = Command::ReportPart { note: "power cut off".into(), evidence: vec![] };
     let after = step(&c, &co_staff(), part.clone(), T0 + HOUR);
     assert_eq!(after.state, CaseState::InProgress);
     assert!(is_not_allowed(&refuse(&c, &staff(), part.clone())));
     assert!(is_wrong_state(&refuse(&resolved(), &co_staff(), part)));
-    let blank = Command::ReportPart {
-        note: "".into(),
-        evidence: vec![],
-    };
+    let blank = Command::ReportPart { note: "".into(), evidence: vec![] };
     assert_eq!(invalid_field(&refuse(&c, &co_staff(), blank)), "note");
 }
 
 #[test]
 fn submit_result_needs_evidence() {
     let c = resolved();
-    assert_eq!(
-        (c.state, c.resolved_at),
-        (CaseState::Resolved, Some(T0 + 5 * HOUR))
-    );
+    assert_eq!((c.state, c.resolved_at), (CaseState::Resolved, Some(T0 + 5 * HOUR)));
     let ip = in_progress();
-    let no_evidence = Command::SubmitResult {
-        note: "done".into(),
-        evidence: vec![],
-    };
-    assert_eq!(
-        invalid_field(&refuse(&ip, &staff(), no_evidence)),
-        "evidence"
-    );
-    let no_note = Command::SubmitResult {
-        note: "".into(),
-        evidence: vec!["e".into()],
-    };
+    let no_evidence = Command::SubmitResult { note: "done".into(), evidence: vec![] };
+    assert_eq!(invalid_field(&refuse(&ip, &staff(), no_evidence)), "evidence");
+    let no_note = Command::SubmitResult { note: "".into(), evidence: vec!["e".into()] };
     assert_eq!(invalid_field(&refuse(&ip, &staff(), no_note)), "note");
     assert!(is_not_allowed(&refuse(&ip, &co_staff(), submit())));
     assert!(is_wrong_state(&refuse(&dispatched(), &staff(), submit())));
@@ -738,198 +401,74 @@ fn submit_result_needs_evidence() {
 #[test]
 fn verify_pass_and_fail() {
     let v = verified();
-    assert_eq!(
-        (v.state, v.verified_at),
-        (CaseState::Verified, Some(T0 + 6 * HOUR))
-    );
+    assert_eq!((v.state, v.verified_at), (CaseState::Verified, Some(T0 + 6 * HOUR)));
     // The grid leader may verify too.
     assert_eq!(
-        step(
-            &resolved(),
-            &leader(),
-            Command::Verify {
-                passed: true,
-                note: None,
-                evidence: vec![]
-            },
-            T0 + 6 * HOUR
-        )
-        .state,
+        step(&resolved(), &leader(), Command::Verify { passed: true, note: None, evidence: vec![] }, T0 + 6 * HOUR)
+            .state,
         CaseState::Verified
     );
-    let fail = Command::Verify {
-        passed: false,
-        note: Some("still broken".into()),
-        evidence: vec![],
-    };
+    let fail = Command::Verify { passed: false, note: Some("still broken".into()), evidence: vec![] };
     let r = step(&resolved(), &member(), fail, T0 + 6 * HOUR);
-    assert_eq!(
-        (r.state, r.reworks, r.resolved_at),
-        (CaseState::InProgress, 1, None)
-    );
+    assert_eq!((r.state, r.reworks, r.resolved_at), (CaseState::InProgress, 1, None));
     assert_eq!(r.due_at, r.handle_by);
 }
 
 #[test]
 fn verify_refusals() {
     let r = resolved();
-    let pass = Command::Verify {
-        passed: true,
-        note: None,
-        evidence: vec![],
-    };
+    let pass = Command::Verify { passed: true, note: None, evidence: vec![] };
     assert!(is_not_allowed(&refuse(&r, &staff(), pass.clone())));
     assert!(is_not_allowed(&refuse(&r, &dispatcher(), pass.clone())));
     // A grid member of another grid does not see the case.
-    assert_eq!(
-        refuse(&r, &other_member(), pass.clone()),
-        Refusal::OutOfScope
-    );
+    assert_eq!(refuse(&r, &other_member(), pass.clone()), Refusal::OutOfScope);
     assert!(is_wrong_state(&refuse(&in_progress(), &member(), pass)));
-    let fail = Command::Verify {
-        passed: false,
-        note: None,
-        evidence: vec![],
-    };
+    let fail = Command::Verify { passed: false, note: None, evidence: vec![] };
     assert_eq!(invalid_field(&refuse(&r, &member(), fail)), "note");
 }
 
 #[test]
 fn close_and_rate() {
     let c = closed();
-    assert_eq!(
-        (c.state, c.closed_at, c.due_at),
-        (CaseState::Closed, Some(T0 + 7 * HOUR), None)
-    );
-    let rated = step(
-        &c,
-        &resident(),
-        Command::Rate {
-            score: 5,
-            comment: Some("fast".into()),
-        },
-        T0 + 8 * HOUR,
-    );
+    assert_eq!((c.state, c.closed_at, c.due_at), (CaseState::Closed, Some(T0 + 7 * HOUR), None));
+    let rated = step(&c, &resident(), Command::Rate { score: 5, comment: Some("fast".into()) }, T0 + 8 * HOUR);
     assert_eq!((rated.state, rated.rating), (CaseState::Rated, Some(5)));
     assert_eq!(rated.rating_comment.as_deref(), Some("fast"));
+    // An anonymous reporter rates with the case's tracking code.
+    let by_code = step(&c, &Actor::tracking(c.id), Command::Rate { score: 3, comment: None }, T0 + 8 * HOUR);
+    assert_eq!(by_code.rating, Some(3));
+    assert_eq!(refuse(&c, &Actor::tracking(c.id + 1), Command::Rate { score: 3, comment: None }), Refusal::OutOfScope);
 }
 
 #[test]
 fn close_and_rate_refusals() {
     let v = verified();
-    assert!(is_not_allowed(&refuse(
-        &v,
-        &member(),
-        Command::Close { note: None }
-    )));
-    assert!(is_wrong_state(&refuse(
-        &resolved(),
-        &dispatcher(),
-        Command::Close { note: None }
-    )));
+    assert!(is_not_allowed(&refuse(&v, &member(), Command::Close { note: None })));
+    assert!(is_wrong_state(&refuse(&resolved(), &dispatcher(), Command::Close { note: None })));
     let c = closed();
-    assert!(is_not_allowed(&refuse(
-        &c,
-        &dispatcher(),
-        Command::Rate {
-            score: 4,
-            comment: None
-        }
-    )));
-    assert_eq!(
-        refuse(
-            &c,
-            &Actor::person(77, vec![]),
-            Command::Rate {
-                score: 4,
-                comment: None
-            }
-        ),
-        Refusal::OutOfScope
-    );
+    assert!(is_not_allowed(&refuse(&c, &dispatcher(), Command::Rate { score: 4, comment: None })));
+    assert_eq!(refuse(&c, &Actor::person(77, vec![]), Command::Rate { score: 4, comment: None }), Refusal::OutOfScope);
     for score in [0, 6] {
-        assert_eq!(
-            invalid_field(&refuse(
-                &c,
-                &resident(),
-                Command::Rate {
-                    score,
-                    comment: None
-                }
-            )),
-            "score"
-        );
+        assert_eq!(invalid_field(&refuse(&c, &resident(), Command::Rate { score, comment: None })), "score");
     }
-    assert!(is_wrong_state(&refuse(
-        &v,
-        &resident(),
-        Command::Rate {
-            score: 4,
-            comment: None
-        }
-    )));
-    let rated = step(
-        &c,
-        &resident(),
-        Command::Rate {
-            score: 2,
-            comment: None,
-        },
-        T0 + 8 * HOUR,
-    );
-    assert!(is_wrong_state(&refuse(
-        &rated,
-        &resident(),
-        Command::Rate {
-            score: 4,
-            comment: None
-        }
-    )));
+    assert!(is_wrong_state(&refuse(&v, &resident(), Command::Rate { score: 4, comment: None })));
+    let rated = step(&c, &resident(), Command::Rate { score: 2, comment: None }, T0 + 8 * HOUR);
+    assert!(is_wrong_state(&refuse(&rated, &resident(), Command::Rate { score: 4, comment: None })));
 }
 
 #[test]
 fn reopen_sends_a_closed_case_back_for_dispatch() {
-    let rated = step(
-        &closed(),
-        &resident(),
-        Command::Rate {
-            score: 1,
-            comment: None,
-        },
-        T0 + 8 * HOUR,
-    );
+    let rated = step(&closed(), &resident(), Command::Rate { score: 1, comment: None }, T0 + 8 * HOUR);
     for start in [closed(), rated] {
-        let c = step(
-            &start,
-            &supervisor(),
-            Command::Reopen {
-                reason: "came back".into(),
-            },
-            T0 + 9 * HOUR,
-        );
+        let c = step(&start, &supervisor(), Command::Reopen { reason: "came back".into() }, T0 + 9 * HOUR);
         assert_eq!(
             (c.state, c.reopens, c.rating, c.closed_at, c.lead_department),
             (CaseState::Accepted, 1, None, None, None)
         );
     }
-    assert!(is_not_allowed(&refuse(
-        &closed(),
-        &dispatcher(),
-        Command::Reopen { reason: "x".into() }
-    )));
-    assert!(is_wrong_state(&refuse(
-        &resolved(),
-        &supervisor(),
-        Command::Reopen { reason: "x".into() }
-    )));
-    assert_eq!(
-        invalid_field(&refuse(
-            &closed(),
-            &supervisor(),
-            Command::Reopen { reason: "".into() }
-        )),
-        "reason"
-    );
+    assert!(is_not_allowed(&refuse(&closed(), &dispatcher(), Command::Reopen { reason: "x".into() })));
+    assert!(is_wrong_state(&refuse(&resolved(), &supervisor(), Command::Reopen { reason: "x".into() })));
+    assert_eq!(invalid_field(&refuse(&closed(), &supervisor(), Command::Reopen { reason: "".into() })), "reason");
 }
 
 #[test]
@@ -938,80 +477,31 @@ fn supervise_and_note_keep_the_state() {
     let s = step(
         &ip,
         &supervisor(),
-        Command::Supervise {
-            note: "fix by Friday".into(),
-            deadline: Some(T0 + 50 * HOUR),
-        },
+        Command::Supervise { note: "fix by Friday".into(), deadline: Some(T0 + 50 * HOUR) },
         T0 + HOUR,
     );
     assert_eq!((s.state, s.supervisions), (CaseState::InProgress, 1));
-    assert!(is_not_allowed(&refuse(
-        &ip,
-        &dispatcher(),
-        Command::Supervise {
-            note: "x".into(),
-            deadline: None
-        }
-    )));
-    assert!(is_wrong_state(&refuse(
-        &closed(),
-        &supervisor(),
-        Command::Supervise {
-            note: "x".into(),
-            deadline: None
-        }
-    )));
+    assert!(is_not_allowed(&refuse(&ip, &dispatcher(), Command::Supervise { note: "x".into(), deadline: None })));
+    assert!(is_wrong_state(&refuse(&closed(), &supervisor(), Command::Supervise { note: "x".into(), deadline: None })));
     assert_eq!(
-        invalid_field(&refuse(
-            &ip,
-            &supervisor(),
-            Command::Supervise {
-                note: "x".into(),
-                deadline: Some(T0)
-            }
-        )),
+        invalid_field(&refuse(&ip, &supervisor(), Command::Supervise { note: "x".into(), deadline: Some(T0) })),
         "deadline"
     );
-    for (actor, state) in [
-        (staff(), ip.state),
-        (dispatcher(), CaseState::Reported),
-        (member(), CaseState::Reported),
-    ] {
-        let base = if state == CaseState::Reported {
-            reported()
-        } else {
-            ip.clone()
-        };
-        let n = step(
-            &base,
-            &actor,
-            Command::Note {
-                text: "called the owner".into(),
-            },
-            T0 + HOUR,
-        );
+    for (actor, state) in [(staff(), ip.state), (dispatcher(), CaseState::Reported), (member(), CaseState::Reported)] {
+        let base = if state == CaseState::Reported { reported() } else { ip.clone() };
+        let n = step(&base, &actor, Command::Note { text: "called the owner".into() }, T0 + HOUR);
         assert_eq!(n.state, state);
     }
     // The reporter sees the case but internal notes are for staff.
-    assert!(is_not_allowed(&refuse(
-        &ip,
-        &resident(),
-        Command::Note { text: "x".into() }
-    )));
-    assert_eq!(
-        invalid_field(&refuse(&ip, &staff(), Command::Note { text: " ".into() })),
-        "text"
-    );
+    assert!(is_not_allowed(&refuse(&ip, &resident(), Command::Note { text: "x".into() })));
+    assert_eq!(invalid_field(&refuse(&ip, &staff(), Command::Note { text: " ".into() })), "text");
 }
 
 fn spot() -> OnTheSpot {
     OnTheSpot {
         district: "330483".into(),
         grid: code(GRID),
-        location: LatLon {
-            lat: 30.74,
-            lon: 120.49,
-        },
+        location: LatLon { lat: 30.74, lon: 120.49 },
         address: None,
         description: "rubbish on the path".into(),
         category: category(),
@@ -1027,98 +517,36 @@ fn on_the_spot_is_verified_by_the_grid_leader_and_closed() {
     assert_eq!(d.event.action, Action::OnTheSpot);
     let mut c = d.case;
     c.id = 50;
-    assert_eq!(
-        (c.state, c.on_the_spot, c.category),
-        (CaseState::Resolved, true, Some(101))
-    );
+    assert_eq!((c.state, c.on_the_spot, c.category), (CaseState::Resolved, true, Some(101)));
     // The member who handled it cannot verify it; the leader can.
-    assert!(is_not_allowed(&refuse(
-        &c,
-        &member(),
-        Command::Verify {
-            passed: true,
-            note: None,
-            evidence: vec![]
-        }
-    )));
-    let v = step(
-        &c,
-        &leader(),
-        Command::Verify {
-            passed: true,
-            note: None,
-            evidence: vec![],
-        },
-        T0 + HOUR,
-    );
+    assert!(is_not_allowed(&refuse(&c, &member(), Command::Verify { passed: true, note: None, evidence: vec![] })));
+    let v = step(&c, &leader(), Command::Verify { passed: true, note: None, evidence: vec![] }, T0 + HOUR);
     let closed = step(&v, &leader(), Command::Close { note: None }, T0 + 2 * HOUR);
     assert_eq!(closed.state, CaseState::Closed);
     // Failed on-the-spot handling goes to the linkage center.
     let f = step(
         &c,
         &leader(),
-        Command::Verify {
-            passed: false,
-            note: Some("still there".into()),
-            evidence: vec![],
-        },
+        Command::Verify { passed: false, note: Some("still there".into()), evidence: vec![] },
         T0 + HOUR,
     );
-    assert_eq!(
-        (f.state, f.on_the_spot, f.reworks),
-        (CaseState::Accepted, false, 1)
-    );
+    assert_eq!((f.state, f.on_the_spot, f.reworks), (CaseState::Accepted, false, 1));
 }
 
 #[test]
 fn on_the_spot_refusals() {
-    assert!(is_not_allowed(
-        &on_the_spot(&resident(), spot(), T0).unwrap_err()
-    ));
+    assert!(is_not_allowed(&on_the_spot(&resident(), spot(), T0).unwrap_err()));
+    assert_eq!(invalid_field(&on_the_spot(&other_member(), spot(), T0).unwrap_err()), "location");
     assert_eq!(
-        invalid_field(&on_the_spot(&other_member(), spot(), T0).unwrap_err()),
-        "location"
-    );
-    assert_eq!(
-        invalid_field(
-            &on_the_spot(
-                &member(),
-                OnTheSpot {
-                    evidence: vec![],
-                    ..spot()
-                },
-                T0
-            )
-            .unwrap_err()
-        ),
+        invalid_field(&on_the_spot(&member(), OnTheSpot { evidence: vec![], ..spot() }, T0).unwrap_err()),
         "evidence"
     );
     assert_eq!(
-        invalid_field(
-            &on_the_spot(
-                &member(),
-                OnTheSpot {
-                    category: class(),
-                    ..spot()
-                },
-                T0
-            )
-            .unwrap_err()
-        ),
+        invalid_field(&on_the_spot(&member(), OnTheSpot { category: class(), ..spot() }, T0).unwrap_err()),
         "category"
     );
     assert_eq!(
-        invalid_field(
-            &on_the_spot(
-                &member(),
-                OnTheSpot {
-                    note: "".into(),
-                    ..spot()
-                },
-                T0
-            )
-            .unwrap_err()
-        ),
+        invalid_field(&on_the_spot(&member(), OnTheSpot { note: "".into(), ..spot() }, T0).unwrap_err()),
         "note"
     );
 }
@@ -1135,16 +563,7 @@ fn clocks_follow_the_stage_and_mark_overdue() {
 
 #[test]
 fn cases_outside_every_grid_belong_to_the_district() {
-    let mut c = report(
-        &resident(),
-        NewReport {
-            grid: None,
-            ..new_report()
-        },
-        T0,
-    )
-    .unwrap()
-    .case;
+    let mut c = report(&resident(), NewReport { grid: None, ..new_report() }, T0).unwrap().case;
     c.id = 60;
     assert_eq!(c.scope_region().as_str(), "330483");
     assert!(can_see(&dispatcher(), &c));

@@ -1,0 +1,192 @@
+//! A realistic demo town for gridkeeper, modelled on Wuzhen (乌镇, Tongxiang, Zhejiang): its grids,
+//! its linkage center's platforms, departments and categories, a login for every role, and a
+//! simulated year of cases — all deterministic from a seed.
+//!
+//! Every case of the history was produced by the domain's one state machine
+//! ([`gridkeeper_domain::report`], [`gridkeeper_domain::on_the_spot`],
+//! [`gridkeeper_domain::decide`]); nothing here builds or edits a case by hand.
+//!
+//! - `town`: 桐乡市 → 乌镇镇 → 10 communities → 100 grids that tile the town exactly.
+//! - `org`: the "1+4+X" organisation and the two-level categories of the national standard.
+//! - `people`: administrators, dispatchers, supervisors, grid leaders and members, department
+//!   staff and heads, residents.
+//! - `history`: the year of cases.
+
+mod history;
+mod org;
+mod people;
+mod town;
+
+use gridkeeper_domain::{Case, Millis, NewEvent};
+use gridkeeper_store::{NewPerson, ReferenceData};
+
+/// A demo login.
+#[derive(Debug, Clone)]
+pub struct DemoPerson {
+    /// Without a password hash: the caller hashes [`DemoPerson::password`].
+    pub person: NewPerson,
+    pub password: String,
+    /// What the login is for, e.g. "dispatcher (linkage center, day shift)".
+    pub role_label: &'static str,
+}
+
+/// Everything the demo loads into a fresh store.
+#[derive(Debug, Clone)]
+pub struct DemoTown {
+    /// Regions (parents first), platforms, departments and categories, with their ids.
+    pub reference: ReferenceData,
+    /// People in order; the store assigns ids 1, 2, 3… in this order on a fresh database, and the
+    /// history's actors use those ids.
+    pub people: Vec<DemoPerson>,
+    /// Finished histories, each case with all its events, oldest report first. `case.id` is the
+    /// id the store will assign (k + 1 for the k-th case), which `duplicate_of` links refer to;
+    /// `case.reference` is empty (the store assigns it in this order).
+    pub history: Vec<(Case, Vec<NewEvent>)>,
+}
+
+/// The demo town for `seed`, with `cases` cases reported over the 365 days before `now`.
+pub fn generate(seed: u64, now: Millis, cases: usize) -> DemoTown {
+    let town = town::Town::build(seed);
+    let org = org::Org::build(&town);
+    let roster = people::Roster::build(seed, &town, &org);
+    let world = history::World { town: &town, org: &org, roster: &roster, now };
+    let history = history::simulate(&world, seed, cases);
+    let regions = town.regions();
+    let org::Org { platforms, departments, categories, .. } = org;
+    DemoTown {
+        reference: ReferenceData { regions, platforms, departments, categories },
+        people: roster.people,
+        history,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, HashSet};
+
+    use gridkeeper_domain::{Action, CaseState, Role, HOUR};
+
+    use super::*;
+
+    /// 2026-07-01 10:00 China Standard Time.
+    const NOW: Millis = 1_782_871_200_000;
+    const CASES: usize = 6_000;
+
+    #[test]
+    fn history_is_complete_consistent_and_deterministic() {
+        let demo = generate(7, NOW, CASES);
+        assert_eq!(demo.history.len(), CASES);
+
+        let mut states = HashSet::new();
+        let mut actions = HashSet::new();
+        let mut previous_report = i64::MIN;
+        for (k, (case, events)) in demo.history.iter().enumerate() {
+            assert_eq!(case.id, k as i64 + 1);
+            assert!(case.reference.is_empty());
+            assert_eq!(case.version, events.len() as i64, "case {}", case.id);
+            assert!(case.reported_at >= previous_report, "oldest report first");
+            assert!(case.reported_at >= NOW - 365 * 24 * HOUR);
+            previous_report = case.reported_at;
+            states.insert(case.state);
+
+            let mut at = case.reported_at;
+            let mut state = None;
+            for e in events {
+                assert_eq!(e.from, state, "case {}: {:?} follows {:?}", case.id, e.action, state);
+                assert!(e.at >= at, "case {}: time goes forward", case.id);
+                assert!(e.at <= NOW, "case {}: nothing happens after now", case.id);
+                at = e.at;
+                state = Some(e.to);
+                actions.insert(e.action);
+            }
+            assert_eq!(state, Some(case.state));
+            assert_eq!(case.updated_at, at);
+            if let Some(original) = case.duplicate_of {
+                assert!(original >= 1 && original <= k as i64, "an original comes earlier");
+                let (o, _) = &demo.history[original as usize - 1];
+                assert_ne!(o.state, CaseState::Rejected);
+                assert_eq!(o.grid, case.grid);
+                if let Some(suggested) = case.suggested_category {
+                    assert_eq!(o.category, Some(suggested));
+                }
+                let (a, b) = (o.location.expect("located"), case.location.expect("located"));
+                assert!(a.distance_m(&b) <= 70.0, "a duplicate lies near its original");
+            }
+        }
+        for s in CaseState::ALL {
+            assert!(states.contains(&s), "some case ends {}", s.as_str());
+        }
+        for a in Action::ALL {
+            assert!(actions.contains(&a), "some event is {}", a.as_str());
+        }
+        let open_overdue = demo.history.iter().filter(|(c, _)| c.is_overdue(NOW)).count();
+        assert!(open_overdue > 0, "some open cases are overdue");
+
+        let again = generate(7, NOW, CASES);
+        assert_eq!(again.history, demo.history, "same seed, same history");
+        assert_eq!(again.reference.regions, demo.reference.regions);
+        let logins = |d: &DemoTown| -> Vec<(String, String)> {
+            d.people.iter().map(|p| (p.person.login.clone(), p.person.name.clone())).collect()
+        };
+        assert_eq!(logins(&again), logins(&demo));
+        let other = generate(8, NOW, 200);
+        assert_ne!(other.history, demo.history[..200]);
+    }
+
+    #[test]
+    fn shares_look_like_a_real_town() {
+        let demo = generate(11, NOW, CASES);
+        let count = |f: &dyn Fn(&Case, &[NewEvent]) -> bool| demo.history.iter().filter(|(c, e)| f(c, e)).count();
+        let share = |n: usize| n as f64 / CASES as f64;
+        let on_the_spot = share(count(&|_, e| e[0].action == Action::OnTheSpot));
+        assert!((0.1..0.2).contains(&on_the_spot), "{on_the_spot}");
+        let rejected = share(count(&|c, _| c.state == CaseState::Rejected));
+        assert!((0.05..0.13).contains(&rejected), "{rejected}");
+        let rated = share(count(&|c, _| c.state == CaseState::Rated));
+        assert!(rated > 0.4, "{rated}");
+        let handled: Vec<&Case> =
+            demo.history.iter().map(|(c, _)| c).filter(|c| c.resolved_at.is_some() && c.handle_by.is_some()).collect();
+        let late = handled.iter().filter(|c| c.resolved_at > c.handle_by).count() as f64 / handled.len() as f64;
+        assert!((0.04..0.2).contains(&late), "about one case in ten is handled late: {late}");
+    }
+
+    #[test]
+    fn people_have_valid_logins_for_every_role() {
+        let demo = generate(3, NOW, 0);
+        assert!(demo.history.is_empty());
+        let mut logins = HashSet::new();
+        let mut roles = HashMap::new();
+        for p in &demo.people {
+            assert!(logins.insert(p.person.login.clone()), "{} is unique", p.person.login);
+            assert!(p.person.password_hash.is_none());
+            assert!(!p.password.is_empty() && !p.role_label.is_empty());
+            let phone = p.person.phone.as_deref().expect("has a phone");
+            assert!(phone.len() == 11 && phone.starts_with('1'));
+            for g in &p.person.grants {
+                *roles.entry(g.role).or_insert(0) += 1;
+            }
+        }
+        for role in Role::ALL {
+            if role != Role::SocialUnit {
+                assert!(roles.contains_key(&role), "someone is a {}", role.as_str());
+            }
+        }
+        for login in [
+            "admin",
+            "dispatcher",
+            "supervisor",
+            "analyst",
+            "auditor",
+            "leader01",
+            "member001",
+            "dept01",
+            "head01",
+            "resident01",
+            "resident50",
+        ] {
+            assert!(logins.contains(login), "{login}");
+        }
+        assert_eq!(roles[&Role::GridLeader], 10);
+        assert!(roles[&Role::GridMember] >= 100);
+    }
+}

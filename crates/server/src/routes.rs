@@ -1,0 +1,744 @@
+//! Routes and handlers of `/api/v1`. Each handler: parse, call the service, render.
+
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use gridkeeper_domain::time::{parse_rfc3339, to_rfc3339};
+use gridkeeper_domain::{
+    Action, Actor, Case, CaseEvent, CaseState, Command, FieldError, LatLon, RegionCode, RegionLevel, Rejection, Urgency,
+};
+use gridkeeper_store::{CaseLink, CaseQuery, Media};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{new_token, token_hash, verify_password, Auth, MaybeAuth, SESSION_COOKIE};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{parse_json, ApiJson, RawQuery};
+use crate::service::{parse_location, visibility, OnTheSpotInput, ReportInput};
+use crate::AppState;
+
+pub fn router(app: AppState) -> Router {
+    let upload_limit = DefaultBodyLimit::max((app.settings.max_photo_mb as usize + 1) * 1024 * 1024 * 9 + 64 * 1024);
+    let api = Router::new()
+        .route("/session", post(login).delete(logout))
+        .route("/me", get(me))
+        .route("/regions", get(regions))
+        .route("/platforms", get(platforms))
+        .route("/departments", get(departments))
+        .route("/categories", get(categories))
+        .route("/locate", get(locate))
+        .route("/media", post(upload_media).layer(upload_limit.clone()))
+        .route("/media/{id}", get(media_original))
+        .route("/media/{id}/thumbnail", get(media_thumbnail))
+        .route("/cases", post(create_case).get(list_cases).layer(upload_limit))
+        .route("/cases/on-the-spot", post(create_on_the_spot))
+        .route("/cases/{key}", get(case_detail))
+        .route("/cases/{key}/possible-duplicates", get(case_duplicates))
+        .route("/cases/{key}/actions/{action}", post(case_action))
+        .route("/duplicates", get(check_duplicates))
+        .route("/public/cases/{reference}", get(public_case))
+        .route("/track/{code}", get(track))
+        .route("/track/{code}/rate", post(track_rate))
+        .fallback(|| async { ApiError::not_found("endpoint") });
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/", get(index))
+        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+async fn index() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "gridkeeper — grid governance platform. The JSON API lives under /api/v1 (see README.md).\n",
+    )
+}
+
+async fn ready(State(app): State<AppState>) -> ApiResult<&'static str> {
+    app.store.count_cases().await?;
+    Ok("ready")
+}
+
+// ---------------------------------------------------------------- session
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    login: String,
+    password: String,
+}
+
+async fn login(State(app): State<AppState>, ApiJson(body): ApiJson<LoginBody>) -> ApiResult<Response> {
+    let person = app.store.person_by_login(body.login.trim()).await?;
+    let ok = person
+        .as_ref()
+        .is_some_and(|p| !p.disabled && p.password_hash.as_deref().is_some_and(|h| verify_password(&body.password, h)));
+    let Some(person) = person.filter(|_| ok) else {
+        tracing::info!(login = %body.login, "sign-in refused");
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Sign-in failed",
+            "wrong login or password",
+        ));
+    };
+    let token = new_token(32);
+    let now = app.now();
+    let hours = i64::from(app.settings.session_hours.max(1));
+    app.store.create_session(&token_hash(&token), person.id, now, now + hours * gridkeeper_domain::HOUR).await?;
+    tracing::info!(person = person.id, "signed in");
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        hours * 3600,
+        if app.settings.secure_cookies { "; Secure" } else { "" }
+    );
+    let mut resp = Json(json!({ "token": token, "person": person })).into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
+    Ok(resp)
+}
+
+async fn logout(State(app): State<AppState>, req: Request) -> ApiResult<Response> {
+    let (mut parts, _) = req.into_parts();
+    let auth = <Auth as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &app).await?;
+    let token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string)
+        .or_else(|| {
+            parts.headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(|c| {
+                c.split(';')
+                    .filter_map(|kv| kv.trim().split_once('='))
+                    .find(|(k, _)| *k == SESSION_COOKIE)
+                    .map(|(_, v)| v.to_string())
+            })
+        });
+    if let Some(t) = token {
+        app.store.delete_session(&token_hash(&t)).await?;
+    }
+    tracing::info!(person = auth.person.id, "signed out");
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_static("gk_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
+    Ok(resp)
+}
+
+async fn me(auth: Auth) -> Json<Value> {
+    Json(json!({ "person": auth.person }))
+}
+
+// ---------------------------------------------------------------- reference data
+
+async fn regions(State(app): State<AppState>, q: RawQuery) -> ApiResult<Json<Value>> {
+    q.only(&["level", "parent", "geometry"])?;
+    let level = q.get("level").map(RegionLevel::parse).transpose()?;
+    let parent =
+        q.get("parent").map(|p| RegionCode::parse(p).map_err(|e| FieldError::new("parent", e.reason))).transpose()?;
+    let geometry = q.parse::<bool>("geometry", "true or false")?.unwrap_or(false);
+    let r = app.reference();
+    let mut out: Vec<_> = r
+        .regions
+        .values()
+        .filter(|x| level.is_none_or(|l| x.level() == l))
+        .filter(|x| parent.as_ref().is_none_or(|p| x.parent().as_ref() == Some(p)))
+        .map(|x| {
+            let mut v = json!({ "code": x.code, "name": x.name, "name_en": x.name_en, "level": x.level(), "parent": x.parent() });
+            if geometry {
+                v["geometry"] = x.geometry.clone().unwrap_or(Value::Null);
+            }
+            v
+        })
+        .collect();
+    out.sort_by(|a, b| a["code"].as_str().cmp(&b["code"].as_str()));
+    Ok(Json(json!({ "items": out })))
+}
+
+async fn platforms(State(app): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "items": app.store.platforms().await? })))
+}
+
+async fn departments(State(app): State<AppState>) -> Json<Value> {
+    let mut d: Vec<_> = app.reference().departments.values().cloned().collect();
+    d.sort_by_key(|d| d.id);
+    Json(json!({ "items": d }))
+}
+
+async fn categories(State(app): State<AppState>) -> Json<Value> {
+    let mut c: Vec<_> = app.reference().categories.values().cloned().collect();
+    c.sort_by(|a, b| a.code.cmp(&b.code));
+    Json(json!({ "items": c }))
+}
+
+fn query_location(q: &RawQuery) -> ApiResult<LatLon> {
+    let lat = q.parse::<f64>("lat", "a number")?.ok_or_else(|| ApiError::field("lat", "is required"))?;
+    let lon = q.parse::<f64>("lon", "a number")?.ok_or_else(|| ApiError::field("lon", "is required"))?;
+    Ok(LatLon::new(lat, lon)?)
+}
+
+async fn locate(State(app): State<AppState>, q: RawQuery) -> ApiResult<Json<Value>> {
+    q.only(&["lat", "lon"])?;
+    let p = query_location(&q)?;
+    let r = app.reference();
+    let Some(grid) = r.grids.locate(p) else {
+        return Ok(Json(json!({ "grid": null, "outside_jurisdiction": true })));
+    };
+    let chain: Vec<Value> = [RegionLevel::District, RegionLevel::Street, RegionLevel::Community, RegionLevel::Grid]
+        .into_iter()
+        .filter_map(|l| grid.at_level(l))
+        .filter_map(|c| r.regions.get(&c))
+        .map(|x| json!({ "code": x.code, "name": x.name, "name_en": x.name_en, "level": x.level() }))
+        .collect();
+    let find = |l: &str| chain.iter().find(|x| x["level"] == l).cloned().unwrap_or(Value::Null);
+    Ok(Json(json!({
+        "grid": find("grid"), "community": find("community"), "street": find("street"), "district": find("district"),
+        "outside_jurisdiction": false,
+    })))
+}
+
+// ---------------------------------------------------------------- media
+
+fn media_json(m: &Media) -> Value {
+    json!({
+        "id": m.id,
+        "content_type": m.content_type,
+        "width": m.width,
+        "height": m.height,
+        "bytes": m.bytes,
+        "url": format!("/api/v1/media/{}", m.id),
+        "thumbnail_url": format!("/api/v1/media/{}/thumbnail", m.id),
+        "suggested_location": m.gps_lat.zip(m.gps_lon).map(|(lat, lon)| json!({ "lat": lat, "lon": lon })),
+    })
+}
+
+async fn upload_media(
+    State(app): State<AppState>,
+    auth: MaybeAuth,
+    mut mp: Multipart,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let by = auth.0.map(|a| a.person.id);
+    let mut out = vec![];
+    while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name != "file" && name != "photo" {
+            return Err(ApiError::field(&name, "unknown field; send the image as `file`"));
+        }
+        let bytes = field.bytes().await.map_err(multipart_error)?;
+        out.push(media_json(&app.store_photo(&name, bytes, by).await?));
+        if out.len() > gridkeeper_domain::MAX_PHOTOS {
+            return Err(ApiError::field("file", format!("at most {} photos at once", gridkeeper_domain::MAX_PHOTOS)));
+        }
+    }
+    match out.len() {
+        0 => Err(ApiError::field("file", "no image was sent")),
+        1 => Ok((StatusCode::CREATED, Json(out.remove(0)))),
+        _ => Ok((StatusCode::CREATED, Json(json!({ "items": out })))),
+    }
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::too_large("the upload is too large")
+    } else {
+        ApiError::bad_request(format!("the multipart body is malformed: {}", e.body_text()))
+    }
+}
+
+async fn media_file(app: &AppState, auth: MaybeAuth, id: &str, thumb: bool) -> ApiResult<Response> {
+    let m = app.store.media(id).await?.ok_or_else(|| ApiError::not_found("photo"))?;
+    let actor = auth.0.map(|a| a.actor).unwrap_or_default();
+    let visible = match m.case_id {
+        None => m.uploaded_by.is_none() || m.uploaded_by == actor.person,
+        Some(case) => match app.store.case(case).await? {
+            Some(c) => gridkeeper_domain::can_see(&actor, &c) || public_visible(&c),
+            None => false,
+        },
+    };
+    if !visible {
+        return Err(ApiError::not_found("photo"));
+    }
+    let bytes = app.photo_bytes(&m, thumb).await?;
+    let ct = if thumb { "image/jpeg" } else { m.content_type.as_str() };
+    Ok(([(header::CONTENT_TYPE, ct.to_string()), (header::CACHE_CONTROL, "private, max-age=86400".into())], bytes)
+        .into_response())
+}
+
+async fn media_original(State(app): State<AppState>, auth: MaybeAuth, Path(id): Path<String>) -> ApiResult<Response> {
+    media_file(&app, auth, &id, false).await
+}
+
+async fn media_thumbnail(State(app): State<AppState>, auth: MaybeAuth, Path(id): Path<String>) -> ApiResult<Response> {
+    media_file(&app, auth, &id, true).await
+}
+
+// ---------------------------------------------------------------- reporting
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportBody {
+    description: String,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    address: Option<String>,
+    urgency: Option<Urgency>,
+    category: Option<i64>,
+    #[serde(default)]
+    photos: Vec<String>,
+    #[serde(default)]
+    anonymous: bool,
+}
+
+/// Reads a report sent as multipart/form-data: text fields plus up to nine `photos` files.
+async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64>) -> ApiResult<ReportInput> {
+    let mut input = ReportInput::default();
+    let (mut lat, mut lon) = (None, None);
+    let mut described = false;
+    while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "photos" || name == "photo" {
+            if input.photos.len() == gridkeeper_domain::MAX_PHOTOS {
+                return Err(ApiError::field("photos", format!("at most {} photos", gridkeeper_domain::MAX_PHOTOS)));
+            }
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            input.photos.push(app.store_photo("photos", bytes, by).await?.id);
+            continue;
+        }
+        let text = field.text().await.map_err(multipart_error)?;
+        let number =
+            |v: &str| v.trim().parse::<f64>().map_err(|_| ApiError::field(&name, format!("`{v}` is not a number")));
+        match name.as_str() {
+            "description" => {
+                input.description = text;
+                described = true;
+            }
+            "lat" if !text.is_empty() => lat = Some(number(&text)?),
+            "lon" if !text.is_empty() => lon = Some(number(&text)?),
+            "lat" | "lon" => {}
+            "address" => input.address = Some(text),
+            "urgency" if !text.is_empty() => input.urgency = Some(Urgency::parse(text.trim())?),
+            "category" if !text.is_empty() => {
+                input.category =
+                    Some(text.trim().parse().map_err(|_| ApiError::field("category", "must be a category id"))?)
+            }
+            "urgency" | "category" => {}
+            "anonymous" => input.anonymous = matches!(text.trim(), "true" | "1" | "on" | "yes"),
+            _ => return Err(ApiError::field(&name, "unknown field")),
+        }
+    }
+    if !described {
+        return Err(ApiError::field("description", "is required"));
+    }
+    input.location = parse_location(lat, lon)?;
+    Ok(input)
+}
+
+async fn create_case(
+    State(app): State<AppState>,
+    auth: MaybeAuth,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let actor = auth.0.map(|a| a.actor).unwrap_or_default();
+    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let input = if ct.starts_with("multipart/form-data") {
+        let mp = Multipart::from_request(req, &app).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        report_from_multipart(&app, mp, actor.person).await?
+    } else {
+        let ApiJson(b) = ApiJson::<ReportBody>::from_request(req, &app).await?;
+        ReportInput {
+            location: parse_location(b.lat, b.lon)?,
+            address: b.address,
+            description: b.description,
+            urgency: b.urgency,
+            category: b.category,
+            photos: b.photos,
+            anonymous: b.anonymous,
+        }
+    };
+    let r = app.report(&actor, input).await?;
+    let outside = r.case.grid.is_none();
+    let dups: Vec<Value> = r.possible_duplicates.iter().map(|(c, d)| duplicate_json(&actor, c, *d)).collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "case": case_json(&app, &r.case),
+            "tracking_code": r.tracking_code,
+            "outside_jurisdiction": outside,
+            "possible_duplicates": dups,
+        })),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnTheSpotBody {
+    lat: f64,
+    lon: f64,
+    address: Option<String>,
+    description: String,
+    category: i64,
+    #[serde(default)]
+    photos: Vec<String>,
+    evidence: Vec<String>,
+    note: String,
+}
+
+async fn create_on_the_spot(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<OnTheSpotBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let input = OnTheSpotInput {
+        location: LatLon::new(b.lat, b.lon)?,
+        address: b.address,
+        description: b.description,
+        category: b.category,
+        photos: b.photos,
+        evidence: b.evidence,
+        note: b.note,
+    };
+    let case = app.on_the_spot(&auth.actor, input).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "case": case_json(&app, &case) }))))
+}
+
+// ---------------------------------------------------------------- reading cases
+
+fn case_json(app: &AppState, c: &Case) -> Value {
+    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    v["overdue"] = json!(c.is_overdue(app.now()));
+    v["outside_jurisdiction"] = json!(c.grid.is_none());
+    v
+}
+
+fn event_json(e: &CaseEvent) -> Value {
+    json!({
+        "seq": e.seq, "action": e.event.action, "at": to_rfc3339(e.event.at), "actor": e.event.actor,
+        "from": e.event.from, "to": e.event.to, "data": e.event.data,
+    })
+}
+
+fn duplicate_json(actor: &Actor, c: &Case, distance: f64) -> Value {
+    if actor.is_staff() {
+        json!({ "id": c.id, "reference": c.reference, "state": c.state, "description": c.description,
+                "reported_at": to_rfc3339(c.reported_at), "distance_m": distance.round() })
+    } else {
+        json!({ "reference": c.reference, "state": c.state, "reported_at": to_rfc3339(c.reported_at), "distance_m": distance.round() })
+    }
+}
+
+fn link_json(l: &CaseLink) -> Value {
+    json!({ "id": l.id, "reference": l.reference, "state": l.state })
+}
+
+async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Response> {
+    let case = app.find_case(&auth.actor, &key).await?;
+    let staff = auth.actor.is_staff();
+    let timeline: Vec<Value> = app
+        .store
+        .events(case.id)
+        .await?
+        .iter()
+        .filter(|e| staff || !e.event.action.is_internal())
+        .map(event_json)
+        .collect();
+    let media: Vec<Value> = app.store.case_media(case.id).await?.iter().map(media_json).collect();
+    let duplicates: Vec<Value> = app.store.duplicates_of(case.id).await?.iter().map(link_json).collect();
+    let duplicate_of = match case.duplicate_of {
+        Some(id) => {
+            app.store.case(id).await?.map(|o| json!({ "id": o.id, "reference": o.reference, "state": o.state }))
+        }
+        None => None,
+    };
+    let body = json!({
+        "case": case_json(&app, &case), "timeline": timeline, "media": media,
+        "duplicates": duplicates, "duplicate_of": duplicate_of,
+    });
+    let mut resp = Json(body).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", case.version)) {
+        resp.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(resp)
+}
+
+const LIST_PARAMS: &[&str] =
+    &["state", "region", "department", "category", "urgency", "overdue", "from", "to", "q", "cursor", "limit"];
+
+async fn list_cases(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
+    q.only(LIST_PARAMS)?;
+    let reference = app.reference();
+    let mut query = CaseQuery { visibility: visibility(&auth.actor), now: app.now(), limit: 50, ..Default::default() };
+    query.states = q.all("state").into_iter().map(CaseState::parse).collect::<Result<_, _>>()?;
+    query.region =
+        q.get("region").map(|r| RegionCode::parse(r).map_err(|e| FieldError::new("region", e.reason))).transpose()?;
+    if let Some(d) = q.parse::<i64>("department", "a department id")? {
+        app.department("department", d)?;
+        query.department = Some(d);
+    }
+    for c in q.all("category") {
+        let id: i64 = c.parse().map_err(|_| ApiError::field("category", format!("`{c}` is not a category id")))?;
+        let cat = app.category("category", id)?;
+        if cat.is_class() {
+            query.categories.extend(reference.categories.values().filter(|s| s.parent_id == Some(id)).map(|s| s.id));
+        } else {
+            query.categories.push(id);
+        }
+    }
+    query.urgency = q.get("urgency").map(Urgency::parse).transpose()?;
+    query.overdue = q.parse::<bool>("overdue", "true or false")?;
+    query.reported_from = q.get("from").map(|v| parse_rfc3339("from", v)).transpose()?;
+    query.reported_to = q.get("to").map(|v| parse_rfc3339("to", v)).transpose()?;
+    if let (Some(f), Some(t)) = (query.reported_from, query.reported_to) {
+        if t <= f {
+            return Err(ApiError::field("to", "must lie after `from`"));
+        }
+    }
+    query.text = q.get("q").map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+    if let Some(limit) = q.parse::<u32>("limit", "a whole number")? {
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::field("limit", "must be between 1 and 200"));
+        }
+        query.limit = limit;
+    }
+    query.after = q.get("cursor").map(decode_cursor).transpose()?;
+    let items = app.store.list_cases(&query).await?;
+    let next = (items.len() == query.limit as usize)
+        .then(|| items.last().map(|c| encode_cursor(c.reported_at, c.id)))
+        .flatten();
+    let out: Vec<Value> = items.iter().map(|c| case_json(&app, c)).collect();
+    Ok(Json(json!({ "items": out, "next_cursor": next })))
+}
+
+fn encode_cursor(at: i64, id: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}.{id}"))
+}
+
+fn decode_cursor(s: &str) -> ApiResult<(i64, i64)> {
+    let bad = || ApiError::field("cursor", "is not a cursor from a previous page");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (a, b) = text.split_once('.').ok_or_else(bad)?;
+    Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
+}
+
+async fn case_duplicates(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Json<Value>> {
+    let case = app.find_case(&auth.actor, &key).await?;
+    let (Some(cat), Some(at)) = (case.category.or(case.suggested_category), case.location) else {
+        return Ok(Json(json!({ "items": [] })));
+    };
+    let category = app.category("category", cat)?;
+    let found = app.possible_duplicates(&auth.actor, &category, at, case.id).await?;
+    let items: Vec<Value> = found.iter().map(|(c, d)| duplicate_json(&auth.actor, c, *d)).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn check_duplicates(State(app): State<AppState>, auth: MaybeAuth, q: RawQuery) -> ApiResult<Json<Value>> {
+    q.only(&["lat", "lon", "category"])?;
+    let actor = auth.0.map(|a| a.actor).unwrap_or_default();
+    let at = query_location(&q)?;
+    let cat = q.parse::<i64>("category", "a category id")?.ok_or_else(|| ApiError::field("category", "is required"))?;
+    let category = app.category("category", cat)?;
+    let found = app.possible_duplicates(&actor, &category, at, 0).await?;
+    let items: Vec<Value> = found.iter().map(|(c, d)| duplicate_json(&actor, c, *d)).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+// ---------------------------------------------------------------- public and tracking views
+
+fn public_visible(c: &Case) -> bool {
+    c.public && !matches!(c.state, CaseState::Reported | CaseState::Rejected)
+}
+
+/// What anyone may see: no personal data, no internal events.
+fn public_json(app: &AppState, c: &Case, events: &[CaseEvent]) -> Value {
+    let reference = app.reference();
+    let category = c.category.and_then(|id| reference.categories.get(&id));
+    let timeline: Vec<Value> = events
+        .iter()
+        .filter(|e| !e.event.action.is_internal())
+        .map(|e| json!({ "action": e.event.action, "at": to_rfc3339(e.event.at), "state": e.event.to }))
+        .collect();
+    json!({
+        "reference": c.reference, "state": c.state, "description": c.description,
+        "category": category.map(|k| json!({ "id": k.id, "name": k.name, "name_en": k.name_en })),
+        "grid": c.grid, "location": c.location, "reported_at": to_rfc3339(c.reported_at),
+        "closed_at": c.closed_at.map(to_rfc3339), "rating": c.rating, "timeline": timeline,
+    })
+}
+
+async fn public_case(State(app): State<AppState>, Path(reference): Path<String>) -> ApiResult<Json<Value>> {
+    let c = app
+        .store
+        .case_by_reference(reference.trim())
+        .await?
+        .filter(public_visible)
+        .ok_or_else(|| ApiError::not_found("case"))?;
+    let events = app.store.events(c.id).await?;
+    Ok(Json(public_json(&app, &c, &events)))
+}
+
+/// The reporter's view through the tracking code: the public view plus the answers addressed to
+/// the reporter (rejection reason, result).
+async fn track(State(app): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
+    let c = app.tracked_case(&code).await?;
+    let events = app.store.events(c.id).await?;
+    let mut v = public_json(&app, &c, &events);
+    let answers: Vec<Value> = events
+        .iter()
+        .filter(|e| matches!(e.event.action, Action::Reject | Action::SubmitResult | Action::Close | Action::Verify))
+        .map(|e| json!({ "action": e.event.action, "at": to_rfc3339(e.event.at), "note": e.event.data.get("note") }))
+        .collect();
+    v["answers"] = json!(answers);
+    v["rejection"] = json!(c.rejection);
+    v["duplicate_of"] = match c.duplicate_of {
+        Some(id) => app.store.case(id).await?.map(|o| json!(o.reference)).unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    Ok(Json(v))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateBody {
+    score: u8,
+    comment: Option<String>,
+}
+
+async fn track_rate(
+    State(app): State<AppState>,
+    Path(code): Path<String>,
+    ApiJson(b): ApiJson<RateBody>,
+) -> ApiResult<Json<Value>> {
+    let c = app.tracked_case(&code).await?;
+    let actor = Actor::tracking(c.id);
+    let case = app.act(&actor, c, None, Command::Rate { score: b.score, comment: b.comment }).await?;
+    Ok(Json(json!({ "state": case.state, "rating": case.rating })))
+}
+
+// ---------------------------------------------------------------- workflow actions
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ActionBody {
+    version: Option<i64>,
+    category: Option<i64>,
+    urgency: Option<Urgency>,
+    reason: Option<String>,
+    duplicate_of: Option<Value>,
+    lead_department: Option<i64>,
+    #[serde(default)]
+    co_departments: Vec<i64>,
+    deadline: Option<String>,
+    until: Option<String>,
+    note: Option<String>,
+    text: Option<String>,
+    #[serde(default)]
+    evidence: Vec<String>,
+    passed: Option<bool>,
+    score: Option<u8>,
+    comment: Option<String>,
+}
+
+/// The fields each action accepts besides `version`: anything else is refused by name.
+fn allowed_fields(action: Action) -> &'static [&'static str] {
+    match action {
+        Action::Accept => &["category", "urgency", "note"],
+        Action::Reject => &["reason", "duplicate_of", "note"],
+        Action::Dispatch => &["lead_department", "co_departments", "deadline", "note"],
+        Action::Sign => &[],
+        Action::Return => &["reason"],
+        Action::RequestExtension => &["until", "reason"],
+        Action::ApproveExtension => &["note"],
+        Action::DenyExtension => &["reason"],
+        Action::ReportPart | Action::SubmitResult => &["note", "evidence"],
+        Action::Verify => &["passed", "note", "evidence"],
+        Action::Close => &["note"],
+        Action::Rate => &["score", "comment"],
+        Action::Reopen => &["reason"],
+        Action::Supervise => &["note", "deadline"],
+        Action::Note => &["text"],
+        Action::Report | Action::OnTheSpot => &[],
+    }
+}
+
+fn required<T>(field: &str, v: Option<T>) -> ApiResult<T> {
+    v.ok_or_else(|| ApiError::field(field, "is required"))
+}
+
+async fn case_action(
+    State(app): State<AppState>,
+    auth: Auth,
+    Path((key, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let action = Action::parse(&action).map_err(|_| ApiError::not_found("action"))?;
+    let case = app.find_case(&auth.actor, &key).await?;
+    let raw: Value = if body.iter().all(u8::is_ascii_whitespace) { json!({}) } else { parse_json(&body)? };
+    if let Some(obj) = raw.as_object() {
+        let allowed = allowed_fields(action);
+        if let Some(k) = obj.keys().find(|k| *k != "version" && !allowed.contains(&k.as_str())) {
+            return Err(ApiError::field(
+                k,
+                format!("is not a field of `{}`; it takes: {}", action.as_str(), allowed.join(", ")),
+            ));
+        }
+    }
+    let b: ActionBody =
+        parse_json(&body).or_else(|e| if raw == json!({}) { Ok(ActionBody::default()) } else { Err(e) })?;
+    let note = b.note.clone();
+    let cmd = match action {
+        Action::Accept => Command::Accept {
+            category: app.category("category", required("category", b.category)?)?,
+            urgency: required("urgency", b.urgency)?,
+            note,
+        },
+        Action::Reject => {
+            let reason = Rejection::parse(&required("reason", b.reason)?)?;
+            let original = match &b.duplicate_of {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(app.original(&auth.actor, s).await?),
+                Some(Value::Number(n)) => Some(app.original(&auth.actor, &n.to_string()).await?),
+                Some(_) => return Err(ApiError::field("duplicate_of", "must be a case id or reference")),
+            };
+            Command::Reject { reason, original, note }
+        }
+        Action::Dispatch => {
+            let lead = app.department("lead_department", required("lead_department", b.lead_department)?)?;
+            let co = b
+                .co_departments
+                .iter()
+                .enumerate()
+                .map(|(i, d)| app.department(&format!("co_departments[{i}]"), *d))
+                .collect::<ApiResult<Vec<_>>>()?;
+            let deadline = b.deadline.as_deref().map(|d| parse_rfc3339("deadline", d)).transpose()?;
+            Command::Dispatch { lead, co, deadline, note }
+        }
+        Action::Sign => Command::Sign,
+        Action::Return => Command::Return { reason: required("reason", b.reason)? },
+        Action::RequestExtension => Command::RequestExtension {
+            until: parse_rfc3339("until", &required("until", b.until)?)?,
+            reason: required("reason", b.reason)?,
+        },
+        Action::ApproveExtension => Command::ApproveExtension { note },
+        Action::DenyExtension => Command::DenyExtension { reason: required("reason", b.reason)? },
+        Action::ReportPart => Command::ReportPart { note: required("note", note)?, evidence: b.evidence },
+        Action::SubmitResult => Command::SubmitResult { note: required("note", note)?, evidence: b.evidence },
+        Action::Verify => Command::Verify { passed: required("passed", b.passed)?, note, evidence: b.evidence },
+        Action::Close => Command::Close { note },
+        Action::Rate => Command::Rate { score: required("score", b.score)?, comment: b.comment },
+        Action::Reopen => Command::Reopen { reason: required("reason", b.reason)? },
+        Action::Supervise => Command::Supervise {
+            note: required("note", note)?,
+            deadline: b.deadline.as_deref().map(|d| parse_rfc3339("deadline", d)).transpose()?,
+        },
+        Action::Note => Command::Note { text: required("text", b.text)? },
+        Action::Report | Action::OnTheSpot => return Err(ApiError::not_found("action")),
+    };
+    let case = app.act(&auth.actor, case, b.version, cmd).await?;
+    Ok(Json(json!({ "case": case_json(&app, &case) })))
+}

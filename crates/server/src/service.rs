@@ -1,0 +1,246 @@
+//! What the handlers ask of the application: find, report, act, list. No HTTP here beyond
+//! returning [`ApiError`]s; no SQL (that is the store's).
+
+use chrono::Datelike;
+use gridkeeper_domain::{
+    can_see, decide, on_the_spot, report, Actor, Case, CaseId, Category, CategoryId, Command, Department, DepartmentId,
+    FieldError, LatLon, MediaId, NewReport, OnTheSpot, Original, RegionCode, Scope, Urgency,
+};
+use gridkeeper_store::{Intake, Visibility};
+
+use crate::auth::{new_token, token_hash};
+use crate::error::{ApiError, ApiResult};
+use crate::App;
+
+/// A report as the API receives it (JSON or multipart), before it is placed in a grid.
+#[derive(Debug, Clone, Default)]
+pub struct ReportInput {
+    pub location: Option<LatLon>,
+    pub address: Option<String>,
+    pub description: String,
+    pub urgency: Option<Urgency>,
+    pub category: Option<CategoryId>,
+    pub photos: Vec<MediaId>,
+    pub anonymous: bool,
+}
+
+/// A stored report and what its reporter needs to follow it.
+pub struct Reported {
+    pub case: Case,
+    /// Shown once: lets the reporter (also an anonymous one) follow the case.
+    pub tracking_code: String,
+    pub possible_duplicates: Vec<(Case, f64)>,
+}
+
+/// An on-the-spot handling as the API receives it.
+#[derive(Debug, Clone)]
+pub struct OnTheSpotInput {
+    pub location: LatLon,
+    pub address: Option<String>,
+    pub description: String,
+    pub category: CategoryId,
+    pub photos: Vec<MediaId>,
+    pub evidence: Vec<MediaId>,
+    pub note: String,
+}
+
+impl App {
+    /// The grid containing a point.
+    pub fn locate(&self, p: LatLon) -> Option<RegionCode> {
+        self.reference().grids.locate(p)
+    }
+
+    pub fn category(&self, field: &str, id: CategoryId) -> ApiResult<Category> {
+        self.reference()
+            .categories
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| ApiError::field(field, format!("no category with id {id}")))
+    }
+
+    pub fn department(&self, field: &str, id: DepartmentId) -> ApiResult<Department> {
+        self.reference()
+            .departments
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| ApiError::field(field, format!("no department with id {id}")))
+    }
+
+    /// The case with this id or reference, if the actor may see it. Otherwise "not found", so
+    /// that a case outside one's scope does not reveal that it exists.
+    pub async fn find_case(&self, actor: &Actor, key: &str) -> ApiResult<Case> {
+        let key = key.trim();
+        let case = if key.contains('-') {
+            self.store.case_by_reference(key).await?
+        } else {
+            match key.parse::<CaseId>() {
+                Ok(id) => self.store.case(id).await?,
+                Err(_) => None,
+            }
+        };
+        case.filter(|c| can_see(actor, c)).ok_or_else(|| ApiError::not_found("case"))
+    }
+
+    /// The case behind a tracking code.
+    pub async fn tracked_case(&self, code: &str) -> ApiResult<Case> {
+        self.store.case_by_tracking(&token_hash(code.trim())).await?.ok_or_else(|| ApiError::not_found("tracking code"))
+    }
+
+    fn year_of(&self, at: gridkeeper_domain::Millis) -> i32 {
+        let offset = chrono::FixedOffset::east_opt(self.settings.utc_offset_hours * 3600)
+            .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+        chrono::DateTime::from_timestamp_millis(at).map(|t| t.with_timezone(&offset).year()).unwrap_or(1970)
+    }
+
+    /// Places a report in its grid (or flags it outside the jurisdiction) and stores it.
+    pub async fn report(&self, actor: &Actor, input: ReportInput) -> ApiResult<Reported> {
+        let now = self.now();
+        let reference = self.reference();
+        let grid = input.location.and_then(|p| reference.grids.locate(p));
+        let district = match (&grid, &reference.district) {
+            (Some(g), _) => g.district().to_string(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => {
+                return Err(ApiError::field(
+                    "location",
+                    "lies outside every grid, and no district takes such reports (set server.district)",
+                ))
+            }
+        };
+        let suggested = input.category.map(|id| self.category("category", id)).transpose()?;
+        let new = NewReport {
+            district,
+            grid,
+            location: input.location,
+            address: input.address,
+            description: input.description,
+            urgency: input.urgency.unwrap_or(Urgency::Routine),
+            suggested_category: suggested.clone(),
+            photos: input.photos.clone(),
+            anonymous: input.anonymous,
+            source: None,
+        };
+        let decision = report(actor, new, now).map_err(|r| ApiError::refusal(r, None))?;
+        let tracking_code = new_token(12);
+        let hash = token_hash(&tracking_code);
+        let case = self
+            .store
+            .insert_case(Intake {
+                decision: &decision,
+                year: self.year_of(now),
+                tracking_hash: Some(&hash),
+                media: &input.photos,
+            })
+            .await?;
+        let possible_duplicates = match (&suggested, case.location) {
+            (Some(c), Some(at)) => self.possible_duplicates(actor, c, at, case.id).await?,
+            _ => vec![],
+        };
+        Ok(Reported { case, tracking_code, possible_duplicates })
+    }
+
+    /// A grid member's on-the-spot handling.
+    pub async fn on_the_spot(&self, actor: &Actor, input: OnTheSpotInput) -> ApiResult<Case> {
+        let now = self.now();
+        let grid = self.locate(input.location).ok_or_else(|| {
+            ApiError::field("location", "lies outside every grid; on-the-spot handling is for your own grid")
+        })?;
+        let category = self.category("category", input.category)?;
+        let spot = OnTheSpot {
+            district: grid.district().to_string(),
+            grid,
+            location: input.location,
+            address: input.address,
+            description: input.description,
+            category,
+            photos: input.photos.clone(),
+            evidence: input.evidence.clone(),
+            note: input.note,
+        };
+        let decision = on_the_spot(actor, spot, now).map_err(|r| ApiError::refusal(r, None))?;
+        let media: Vec<MediaId> = input.photos.into_iter().chain(input.evidence).collect();
+        Ok(self
+            .store
+            .insert_case(Intake { decision: &decision, year: self.year_of(now), tracking_hash: None, media: &media })
+            .await?)
+    }
+
+    /// Resolves a case that a reject names as the original of a duplicate.
+    pub async fn original(&self, actor: &Actor, key: &str) -> ApiResult<Original> {
+        let c = self
+            .find_case(actor, key)
+            .await
+            .map_err(|_| ApiError::field("duplicate_of", format!("no case `{key}`")))?;
+        Ok(Original { id: c.id, district: c.district, state: c.state, duplicate_of: c.duplicate_of })
+    }
+
+    /// Runs one workflow action: the state machine decides, the store writes the projection and
+    /// its one event in one transaction. `version`, when given, must be the case's current one.
+    /// `case` is what [`App::find_case`] returned for the actor.
+    pub async fn act(&self, actor: &Actor, case: Case, version: Option<i64>, cmd: Command) -> ApiResult<Case> {
+        if version.is_some_and(|v| v != case.version) {
+            return Err(gridkeeper_store::StoreError::Conflict(Box::new(case)).into());
+        }
+        let media: Vec<MediaId> = match &cmd {
+            Command::SubmitResult { evidence, .. }
+            | Command::ReportPart { evidence, .. }
+            | Command::Verify { evidence, .. } => evidence.clone(),
+            _ => vec![],
+        };
+        let decision = decide(&case, actor, cmd, self.now()).map_err(|r| ApiError::refusal(r, Some(&case)))?;
+        Ok(self.store.apply(&decision, &media).await?)
+    }
+
+    /// Open cases of the same category within the category's radius and time window, nearest first.
+    pub async fn possible_duplicates(
+        &self,
+        actor: &Actor,
+        category: &Category,
+        at: LatLon,
+        exclude: CaseId,
+    ) -> ApiResult<Vec<(Case, f64)>> {
+        let radius = f64::from(category.duplicate_radius_m.max(1));
+        let dlat = radius / 111_320.0;
+        let dlon = radius / (111_320.0 * at.lat.to_radians().cos().max(0.01));
+        let since = self.now() - i64::from(category.duplicate_window_hours) * gridkeeper_domain::HOUR;
+        let bbox = [at.lat - dlat, at.lon - dlon, at.lat + dlat, at.lon + dlon];
+        let mut found: Vec<(Case, f64)> = self
+            .store
+            .cases_near(category.id, bbox, since, exclude)
+            .await?
+            .into_iter()
+            .filter_map(|c| {
+                let d = c.location?.distance_m(&at);
+                (d <= radius).then_some((c, d))
+            })
+            .collect();
+        found.sort_by(|a, b| a.1.total_cmp(&b.1));
+        // Staff see the cases themselves; others learn only that a similar report exists.
+        if !actor.is_staff() {
+            found.retain(|(c, _)| c.public);
+        }
+        Ok(found)
+    }
+}
+
+/// What the actor may see in lists, applied inside the query.
+pub fn visibility(actor: &Actor) -> Visibility {
+    let mut v = Visibility { reporter: actor.person, ..Default::default() };
+    for g in &actor.grants {
+        match &g.scope {
+            Scope::Region { code } if g.role.is_staff() => v.regions.push(code.clone()),
+            Scope::Department { id } => v.departments.push(*id),
+            _ => {}
+        }
+    }
+    v
+}
+
+pub fn parse_location(lat: Option<f64>, lon: Option<f64>) -> Result<Option<LatLon>, FieldError> {
+    match (lat, lon) {
+        (Some(lat), Some(lon)) => LatLon::new(lat, lon).map(Some),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(FieldError::new("lon", "is required with lat")),
+        (None, Some(_)) => Err(FieldError::new("lat", "is required with lon")),
+    }
+}

@@ -1,0 +1,852 @@
+//! The SQLite implementation of [`Store`]: one file, WAL mode, migrations embedded.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use gridkeeper_domain::{
+    Action, Case, CaseEvent, CaseId, CaseRef, CaseState, Category, CategoryId, CategoryKind, Deadlines, Department,
+    DepartmentKind, ExtensionRequest, FieldError, Grant, LatLon, MediaId, Millis, NewEvent, PersonId, Platform, Region,
+    RegionCode, Rejection, Role, Scope, Source, Urgency,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+
+use crate::{CaseLink, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// SQLite store. Cloning shares the pool.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite:path` or `sqlite::memory:`),
+    /// in WAL mode with full synchronous commits: a case acknowledged to a reporter survives a
+    /// crash of the process or the machine.
+    pub async fn open(url: &str) -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32000");
+        let in_memory = url.contains(":memory:");
+        let pool = SqlitePoolOptions::new()
+            // An in-memory database exists once per connection: keep exactly one.
+            .max_connections(if in_memory { 1 } else { 8 })
+            .min_connections(if in_memory { 1 } else { 0 })
+            .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
+            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(3600)) })
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Begins a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two
+    /// writers queue instead of failing half-way with SQLITE_BUSY.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn parse_field<T>(r: std::result::Result<T, FieldError>) -> Result<T> {
+    r.map_err(corrupt)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serialising plain data cannot fail")
+}
+
+fn region_row(r: &SqliteRow) -> Result<Region> {
+    let geometry: Option<String> = r.try_get("geometry")?;
+    Ok(Region {
+        code: parse_field(RegionCode::parse(r.try_get("code")?))?,
+        name: r.try_get("name")?,
+        name_en: r.try_get("name_en")?,
+        geometry: geometry.map(|g| serde_json::from_str(&g)).transpose().map_err(corrupt)?,
+    })
+}
+
+fn category_row(r: &SqliteRow) -> Result<Category> {
+    Ok(Category {
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        name_en: r.try_get("name_en")?,
+        kind: parse_field(CategoryKind::parse(r.try_get("kind")?))?,
+        parent_id: r.try_get("parent_id")?,
+        default_department: r.try_get("default_department")?,
+        public: r.try_get("public")?,
+        deadlines: Deadlines {
+            routine_hours: r.try_get("routine_hours")?,
+            urgent_hours: r.try_get("urgent_hours")?,
+            emergency_hours: r.try_get("emergency_hours")?,
+        },
+        duplicate_radius_m: r.try_get("duplicate_radius_m")?,
+        duplicate_window_hours: r.try_get("duplicate_window_hours")?,
+    })
+}
+
+fn case_row(r: &SqliteRow) -> Result<Case> {
+    let lat: Option<f64> = r.try_get("lat")?;
+    let lon: Option<f64> = r.try_get("lon")?;
+    let grid: Option<String> = r.try_get("grid")?;
+    let co: String = r.try_get("co_departments")?;
+    let ext: Option<String> = r.try_get("extension_request")?;
+    let opt = |name: &str| -> Result<Option<String>> { Ok(r.try_get::<Option<String>, _>(name)?) };
+    Ok(Case {
+        id: r.try_get("id")?,
+        reference: r.try_get("reference")?,
+        version: r.try_get("version")?,
+        state: parse_field(CaseState::parse(r.try_get("state")?))?,
+        district: r.try_get("district")?,
+        grid: grid.map(|g| parse_field(RegionCode::parse(&g))).transpose()?,
+        location: lat.zip(lon).map(|(lat, lon)| LatLon { lat, lon }),
+        address: r.try_get("address")?,
+        description: r.try_get("description")?,
+        source: parse_field(Source::parse(r.try_get("source")?))?,
+        reporter: r.try_get("reporter")?,
+        anonymous: r.try_get("anonymous")?,
+        suggested_category: r.try_get("suggested_category")?,
+        category: r.try_get("category")?,
+        category_kind: opt("category_kind")?.map(|k| parse_field(CategoryKind::parse(&k))).transpose()?,
+        public: r.try_get("public")?,
+        urgency: parse_field(Urgency::parse(r.try_get("urgency")?))?,
+        lead_department: r.try_get("lead_department")?,
+        co_departments: serde_json::from_str(&co).map_err(corrupt)?,
+        reported_at: r.try_get("reported_at")?,
+        accepted_at: r.try_get("accepted_at")?,
+        dispatched_at: r.try_get("dispatched_at")?,
+        signed_at: r.try_get("signed_at")?,
+        resolved_at: r.try_get("resolved_at")?,
+        verified_at: r.try_get("verified_at")?,
+        closed_at: r.try_get("closed_at")?,
+        handle_within: r.try_get("handle_within")?,
+        handle_by: r.try_get("handle_by")?,
+        due_at: r.try_get("due_at")?,
+        extension_request: ext.map(|e| serde_json::from_str::<ExtensionRequest>(&e)).transpose().map_err(corrupt)?,
+        returns: r.try_get("returns")?,
+        reworks: r.try_get("reworks")?,
+        extensions: r.try_get("extensions")?,
+        reopens: r.try_get("reopens")?,
+        supervisions: r.try_get("supervisions")?,
+        rating: r.try_get::<Option<i64>, _>("rating")?.map(|v| v as u8),
+        rating_comment: r.try_get("rating_comment")?,
+        on_the_spot: r.try_get("on_the_spot")?,
+        rejection: opt("rejection")?.map(|k| parse_field(Rejection::parse(&k))).transpose()?,
+        duplicate_of: r.try_get("duplicate_of")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn media_row(r: &SqliteRow) -> Result<Media> {
+    Ok(Media {
+        id: r.try_get("id")?,
+        case_id: r.try_get("case_id")?,
+        content_type: r.try_get("content_type")?,
+        width: r.try_get("width")?,
+        height: r.try_get("height")?,
+        bytes: r.try_get::<i64, _>("bytes")? as u64,
+        object_key: r.try_get("object_key")?,
+        thumb_key: r.try_get("thumb_key")?,
+        gps_lat: r.try_get("gps_lat")?,
+        gps_lon: r.try_get("gps_lon")?,
+        uploaded_by: r.try_get("uploaded_by")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+const CASE_COLUMNS: &str =
+    "id, reference, version, state, district, grid, scope_region, lat, lon, address, description, \
+    source, reporter, anonymous, suggested_category, category, category_kind, public, urgency, lead_department, \
+    co_departments, reported_at, accepted_at, dispatched_at, signed_at, resolved_at, verified_at, closed_at, \
+    handle_within, handle_by, due_at, extension_request, returns, reworks, extensions, reopens, supervisions, rating, \
+    rating_comment, on_the_spot, rejection, duplicate_of, updated_at";
+
+/// Binds every projected column of `c` in the order of `CASE_COLUMNS` (after id and reference).
+fn bind_case<'q>(
+    q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    c: &'q Case,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    q.bind(c.version)
+        .bind(c.state.as_str())
+        .bind(&c.district)
+        .bind(c.grid.as_ref().map(|g| g.as_str().to_string()))
+        .bind(c.scope_region().as_str().to_string())
+        .bind(c.location.map(|l| l.lat))
+        .bind(c.location.map(|l| l.lon))
+        .bind(&c.address)
+        .bind(&c.description)
+        .bind(c.source.as_str())
+        .bind(c.reporter)
+        .bind(c.anonymous)
+        .bind(c.suggested_category)
+        .bind(c.category)
+        .bind(c.category_kind.map(|k| k.as_str()))
+        .bind(c.public)
+        .bind(c.urgency.as_str())
+        .bind(c.lead_department)
+        .bind(json(&c.co_departments))
+        .bind(c.reported_at)
+        .bind(c.accepted_at)
+        .bind(c.dispatched_at)
+        .bind(c.signed_at)
+        .bind(c.resolved_at)
+        .bind(c.verified_at)
+        .bind(c.closed_at)
+        .bind(c.handle_within)
+        .bind(c.handle_by)
+        .bind(c.due_at)
+        .bind(c.extension_request.as_ref().map(json))
+        .bind(c.returns)
+        .bind(c.reworks)
+        .bind(c.extensions)
+        .bind(c.reopens)
+        .bind(c.supervisions)
+        .bind(c.rating.map(i64::from))
+        .bind(&c.rating_comment)
+        .bind(c.on_the_spot)
+        .bind(c.rejection.map(|r| r.as_str()))
+        .bind(c.duplicate_of)
+        .bind(c.updated_at)
+}
+
+const UPDATE_CASE: &str =
+    "UPDATE cases SET version = ?, state = ?, district = ?, grid = ?, scope_region = ?, lat = ?, \
+    lon = ?, address = ?, description = ?, source = ?, reporter = ?, anonymous = ?, suggested_category = ?, \
+    category = ?, category_kind = ?, public = ?, urgency = ?, lead_department = ?, co_departments = ?, \
+    reported_at = ?, accepted_at = ?, dispatched_at = ?, signed_at = ?, resolved_at = ?, verified_at = ?, \
+    closed_at = ?, handle_within = ?, handle_by = ?, due_at = ?, extension_request = ?, returns = ?, reworks = ?, \
+    extensions = ?, reopens = ?, supervisions = ?, rating = ?, rating_comment = ?, on_the_spot = ?, rejection = ?, \
+    duplicate_of = ?, updated_at = ? WHERE id = ? AND version = ?";
+
+fn insert_case_sql() -> String {
+    let n = CASE_COLUMNS.split(',').count();
+    format!(
+        "INSERT INTO cases ({CASE_COLUMNS}, tracking_hash) VALUES ({})",
+        std::iter::repeat_n("?", n + 1).collect::<Vec<_>>().join(", ")
+    )
+}
+
+async fn next_reference(tx: &mut Transaction<'_, Sqlite>, district: &str, year: i32) -> Result<String> {
+    let n: i64 = sqlx::query_scalar(
+        "INSERT INTO case_counters (district, year, last) VALUES (?, ?, 1) \
+         ON CONFLICT (district, year) DO UPDATE SET last = last + 1 RETURNING last",
+    )
+    .bind(district)
+    .bind(year)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(CaseRef::new(district, year, n as u32).to_string())
+}
+
+async fn insert_event(tx: &mut Transaction<'_, Sqlite>, case: CaseId, seq: i64, e: &NewEvent) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(case)
+    .bind(seq)
+    .bind(e.action.as_str())
+    .bind(e.at)
+    .bind(e.actor)
+    .bind(e.from.map(|s| s.as_str()))
+    .bind(e.to.as_str())
+    .bind(e.data.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn sync_departments(tx: &mut Transaction<'_, Sqlite>, c: &Case) -> Result<()> {
+    sqlx::query("DELETE FROM case_departments WHERE case_id = ?").bind(c.id).execute(&mut **tx).await?;
+    let all = c.lead_department.iter().map(|d| (*d, true)).chain(c.co_departments.iter().map(|d| (*d, false)));
+    for (dept, lead) in all {
+        sqlx::query("INSERT INTO case_departments (case_id, department_id, lead) VALUES (?, ?, ?)")
+            .bind(c.id)
+            .bind(dept)
+            .bind(lead)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Attaches uploaded media to a case. Only media not yet attached elsewhere, uploaded by the same
+/// person (or anonymously), can be attached.
+async fn attach_media(
+    tx: &mut Transaction<'_, Sqlite>,
+    case: CaseId,
+    media: &[MediaId],
+    by: Option<PersonId>,
+    field: &str,
+) -> Result<()> {
+    for id in media {
+        let done = sqlx::query(
+            "UPDATE media SET case_id = ? WHERE id = ? AND (case_id IS NULL OR case_id = ?) \
+             AND (uploaded_by IS NULL OR uploaded_by IS ?)",
+        )
+        .bind(case)
+        .bind(id)
+        .bind(case)
+        .bind(by)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Invalid(FieldError::new(
+                field,
+                format!("photo `{id}` does not exist or belongs to someone else; upload it first"),
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn grant_row(r: &SqliteRow) -> Result<Grant> {
+    let role = parse_field(Role::parse(r.try_get("role")?))?;
+    let kind: String = r.try_get("scope_type")?;
+    let value: String = r.try_get("scope_value")?;
+    let scope = parse_field(Scope::parse(&format!("{kind}:{value}")))?;
+    parse_field(Grant::new(role, scope))
+}
+
+fn scope_parts(s: &Scope) -> (&'static str, String) {
+    match s {
+        Scope::Region { code } => ("region", code.to_string()),
+        Scope::Department { id } => ("department", id.to_string()),
+        Scope::Place { id } => ("place", id.to_string()),
+    }
+}
+
+impl SqliteStore {
+    async fn person_where(&self, column: &str, value: impl ToString) -> Result<Option<Person>> {
+        let sql = format!("SELECT id, login, name, phone, password_hash, disabled FROM people WHERE {column} = ?");
+        let Some(r) = sqlx::query(&sql).bind(value.to_string()).fetch_optional(&self.pool).await? else {
+            return Ok(None);
+        };
+        let id: PersonId = r.try_get("id")?;
+        let grants = sqlx::query("SELECT role, scope_type, scope_value FROM grants WHERE person_id = ? ORDER BY role")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(grant_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(Person {
+            id,
+            login: r.try_get("login")?,
+            name: r.try_get("name")?,
+            phone: r.try_get("phone")?,
+            password_hash: r.try_get("password_hash")?,
+            disabled: r.try_get("disabled")?,
+            grants,
+        }))
+    }
+
+    async fn case_where(&self, column: &str, value: impl ToString) -> Result<Option<Case>> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE {column} = ?");
+        sqlx::query(&sql).bind(value.to_string()).fetch_optional(&self.pool).await?.as_ref().map(case_row).transpose()
+    }
+}
+
+/// Appends the visibility restriction of `q` to a WHERE clause.
+fn push_visibility(b: &mut QueryBuilder<'_, Sqlite>, q: &CaseQuery) {
+    let v = &q.visibility;
+    if v.all {
+        return;
+    }
+    b.push(" AND (0");
+    for r in &v.regions {
+        push_prefix(b, "scope_region", r);
+    }
+    if !v.departments.is_empty() {
+        b.push(" OR id IN (SELECT case_id FROM case_departments WHERE department_id IN (");
+        let mut s = b.separated(", ");
+        for d in &v.departments {
+            s.push_bind(*d);
+        }
+        b.push("))");
+    }
+    if let Some(p) = v.reporter {
+        b.push(" OR reporter = ").push_bind(p);
+    }
+    b.push(")");
+}
+
+/// `OR column in subtree(code)`, as an index-friendly range: codes are digits, and ':' sorts right after '9'.
+fn push_prefix(b: &mut QueryBuilder<'_, Sqlite>, column: &str, code: &RegionCode) {
+    b.push(format!(" OR ({column} >= "))
+        .push_bind(code.to_string())
+        .push(format!(" AND {column} < "))
+        .push_bind(format!("{code}:"))
+        .push(")");
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    #[tracing::instrument(skip(self))]
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn load_reference(&self, d: &ReferenceData) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        // Parents before children, whatever order they were given in.
+        let mut regions: Vec<&Region> = d.regions.iter().collect();
+        regions.sort_by_key(|r| (r.code.level(), r.code.clone()));
+        for r in regions {
+            sqlx::query(
+                "INSERT INTO regions (code, parent, level, name, name_en, geometry) VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (code) DO UPDATE SET parent = excluded.parent, name = excluded.name, \
+                 name_en = excluded.name_en, geometry = excluded.geometry, retired_at = NULL",
+            )
+            .bind(r.code.as_str())
+            .bind(r.parent().map(|p| p.to_string()))
+            .bind(r.level().as_str())
+            .bind(&r.name)
+            .bind(&r.name_en)
+            .bind(r.geometry.as_ref().map(|g| g.to_string()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for p in &d.platforms {
+            sqlx::query("INSERT OR REPLACE INTO platforms (id, code, name, name_en) VALUES (?, ?, ?, ?)")
+                .bind(p.id)
+                .bind(&p.code)
+                .bind(&p.name)
+                .bind(&p.name_en)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for x in &d.departments {
+            sqlx::query(
+                "INSERT OR REPLACE INTO departments (id, code, name, name_en, platform_id, kind, region) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(x.id)
+            .bind(&x.code)
+            .bind(&x.name)
+            .bind(&x.name_en)
+            .bind(x.platform_id)
+            .bind(x.kind.as_str())
+            .bind(x.region.as_ref().map(|r| r.to_string()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut cats: Vec<&Category> = d.categories.iter().collect();
+        cats.sort_by_key(|c| c.parent_id.is_some());
+        for c in cats {
+            sqlx::query(
+                "INSERT OR REPLACE INTO categories (id, code, name, name_en, kind, parent_id, default_department, public, \
+                 routine_hours, urgent_hours, emergency_hours, duplicate_radius_m, duplicate_window_hours) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(c.id)
+            .bind(&c.code)
+            .bind(&c.name)
+            .bind(&c.name_en)
+            .bind(c.kind.as_str())
+            .bind(c.parent_id)
+            .bind(c.default_department)
+            .bind(c.public)
+            .bind(c.deadlines.routine_hours)
+            .bind(c.deadlines.urgent_hours)
+            .bind(c.deadlines.emergency_hours)
+            .bind(c.duplicate_radius_m)
+            .bind(c.duplicate_window_hours)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn regions(&self) -> Result<Vec<Region>> {
+        sqlx::query("SELECT code, name, name_en, geometry FROM regions WHERE retired_at IS NULL ORDER BY code")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(region_row)
+            .collect()
+    }
+
+    async fn platforms(&self) -> Result<Vec<Platform>> {
+        let rows =
+            sqlx::query("SELECT id, code, name, name_en FROM platforms ORDER BY id").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Platform {
+                    id: r.try_get("id")?,
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    name_en: r.try_get("name_en")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn departments(&self) -> Result<Vec<Department>> {
+        let rows =
+            sqlx::query("SELECT id, code, name, name_en, platform_id, kind, region FROM departments ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                let region: Option<String> = r.try_get("region")?;
+                Ok(Department {
+                    id: r.try_get("id")?,
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    name_en: r.try_get("name_en")?,
+                    platform_id: r.try_get("platform_id")?,
+                    kind: parse_field(DepartmentKind::parse(r.try_get("kind")?))?,
+                    region: region.map(|c| parse_field(RegionCode::parse(&c))).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn categories(&self) -> Result<Vec<Category>> {
+        sqlx::query("SELECT * FROM categories ORDER BY code")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(category_row)
+            .collect()
+    }
+
+    async fn create_person(&self, p: &NewPerson, now: Millis) -> Result<PersonId> {
+        let mut tx = self.begin_write().await?;
+        let id: PersonId = sqlx::query_scalar(
+            "INSERT INTO people (login, name, phone, password_hash, created_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (login) DO NOTHING RETURNING id",
+        )
+        .bind(&p.login)
+        .bind(&p.name)
+        .bind(&p.phone)
+        .bind(&p.password_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::Invalid(FieldError::new("login", format!("`{}` is already taken", p.login))))?;
+        for g in &p.grants {
+            let (kind, value) = scope_parts(&g.scope);
+            sqlx::query("INSERT OR IGNORE INTO grants (person_id, role, scope_type, scope_value) VALUES (?, ?, ?, ?)")
+                .bind(id)
+                .bind(g.role.as_str())
+                .bind(kind)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn person(&self, id: PersonId) -> Result<Option<Person>> {
+        self.person_where("id", id).await
+    }
+
+    async fn person_by_login(&self, login: &str) -> Result<Option<Person>> {
+        self.person_where("login", login).await
+    }
+
+    async fn create_session(&self, token_hash: &str, person: PersonId, now: Millis, expires_at: Millis) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, person_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(person)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session_person(&self, token_hash: &str, now: Millis) -> Result<Option<PersonId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT s.person_id FROM sessions s JOIN people p ON p.id = s.person_id \
+             WHERE s.token_hash = ? AND s.expires_at > ? AND p.disabled = 0",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(district = %intake.decision.case.district))]
+    async fn insert_case(&self, intake: Intake<'_>) -> Result<Case> {
+        let d = intake.decision;
+        let mut case = d.case.clone();
+        let mut tx = self.begin_write().await?;
+        case.reference = next_reference(&mut tx, &case.district, intake.year).await?;
+        let sql = insert_case_sql();
+        let q = sqlx::query(&sql).bind(Option::<i64>::None).bind(&case.reference);
+        let res = bind_case(q, &case).bind(intake.tracking_hash).execute(&mut *tx).await?;
+        case.id = res.last_insert_rowid();
+        insert_event(&mut tx, case.id, case.version, &d.event).await?;
+        sync_departments(&mut tx, &case).await?;
+        attach_media(&mut tx, case.id, intake.media, d.event.actor, "photos").await?;
+        tx.commit().await?;
+        tracing::info!(case = case.id, reference = %case.reference, "case stored");
+        Ok(case)
+    }
+
+    #[tracing::instrument(skip_all, fields(case = decision.case.id, action = decision.event.action.as_str()))]
+    async fn apply(&self, decision: &gridkeeper_domain::Decision, media: &[MediaId]) -> Result<Case> {
+        let case = &decision.case;
+        let mut tx = self.begin_write().await?;
+        let done =
+            bind_case(sqlx::query(UPDATE_CASE), case).bind(case.id).bind(case.version - 1).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            drop(tx);
+            let current = self.case(case.id).await?.ok_or_else(|| corrupt(format!("case {} vanished", case.id)))?;
+            return Err(StoreError::Conflict(Box::new(current)));
+        }
+        insert_event(&mut tx, case.id, case.version, &decision.event).await?;
+        if decision.event.action == Action::Dispatch
+            || decision.event.action == Action::Return
+            || decision.event.action == Action::Reopen
+        {
+            sync_departments(&mut tx, case).await?;
+        }
+        attach_media(&mut tx, case.id, media, decision.event.actor, "evidence").await?;
+        tx.commit().await?;
+        Ok(case.clone())
+    }
+
+    async fn case(&self, id: CaseId) -> Result<Option<Case>> {
+        self.case_where("id", id).await
+    }
+
+    async fn case_by_reference(&self, reference: &str) -> Result<Option<Case>> {
+        self.case_where("reference", reference).await
+    }
+
+    async fn case_by_tracking(&self, tracking_hash: &str) -> Result<Option<Case>> {
+        self.case_where("tracking_hash", tracking_hash).await
+    }
+
+    async fn events(&self, case: CaseId) -> Result<Vec<CaseEvent>> {
+        let rows = sqlx::query("SELECT * FROM case_events WHERE case_id = ? ORDER BY seq")
+            .bind(case)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let from: Option<String> = r.try_get("from_state")?;
+                let data: String = r.try_get("data")?;
+                Ok(CaseEvent {
+                    case_id: r.try_get("case_id")?,
+                    seq: r.try_get("seq")?,
+                    event: NewEvent {
+                        action: parse_field(Action::parse(r.try_get("action")?))?,
+                        at: r.try_get("at")?,
+                        actor: r.try_get("actor")?,
+                        from: from.map(|s| parse_field(CaseState::parse(&s))).transpose()?,
+                        to: parse_field(CaseState::parse(r.try_get("to_state")?))?,
+                        data: serde_json::from_str(&data).map_err(corrupt)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_cases(&self, q: &CaseQuery) -> Result<Vec<Case>> {
+        let mut b = QueryBuilder::<Sqlite>::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1"));
+        push_visibility(&mut b, q);
+        if !q.states.is_empty() {
+            b.push(" AND state IN (");
+            let mut s = b.separated(", ");
+            for st in &q.states {
+                s.push_bind(st.as_str());
+            }
+            b.push(")");
+        }
+        if let Some(r) = &q.region {
+            b.push(" AND (0");
+            push_prefix(&mut b, "scope_region", r);
+            b.push(")");
+        }
+        if let Some(d) = q.department {
+            b.push(" AND id IN (SELECT case_id FROM case_departments WHERE department_id = ").push_bind(d).push(")");
+        }
+        if !q.categories.is_empty() {
+            b.push(" AND category IN (");
+            let mut s = b.separated(", ");
+            for c in &q.categories {
+                s.push_bind(*c);
+            }
+            b.push(")");
+        }
+        if let Some(u) = q.urgency {
+            b.push(" AND urgency = ").push_bind(u.as_str());
+        }
+        match q.overdue {
+            Some(true) => {
+                b.push(" AND state NOT IN ('closed', 'rated', 'rejected') AND due_at < ").push_bind(q.now);
+            }
+            Some(false) => {
+                b.push(" AND NOT (state NOT IN ('closed', 'rated', 'rejected') AND due_at < ")
+                    .push_bind(q.now)
+                    .push(")");
+            }
+            None => {}
+        }
+        if let Some(f) = q.reported_from {
+            b.push(" AND reported_at >= ").push_bind(f);
+        }
+        if let Some(t) = q.reported_to {
+            b.push(" AND reported_at < ").push_bind(t);
+        }
+        if let Some(text) = &q.text {
+            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            b.push(" AND (description LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR address LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR reference LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\')");
+        }
+        if let Some((at, id)) = q.after {
+            b.push(" AND (reported_at < ").push_bind(at).push(" OR (reported_at = ").push_bind(at);
+            b.push(" AND id < ").push_bind(id).push("))");
+        }
+        b.push(" ORDER BY reported_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit.clamp(1, 200)));
+        b.build().fetch_all(&self.pool).await?.iter().map(case_row).collect()
+    }
+
+    async fn cases_near(
+        &self,
+        category: CategoryId,
+        bbox: [f64; 4],
+        since: Millis,
+        exclude: CaseId,
+    ) -> Result<Vec<Case>> {
+        let [min_lat, min_lon, max_lat, max_lon] = bbox;
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE state NOT IN ('closed', 'rated', 'rejected') AND category = ? \
+             AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? AND reported_at >= ? AND id != ? \
+             ORDER BY reported_at DESC LIMIT 50"
+        );
+        sqlx::query(&sql)
+            .bind(category)
+            .bind(min_lat)
+            .bind(max_lat)
+            .bind(min_lon)
+            .bind(max_lon)
+            .bind(since)
+            .bind(exclude)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(case_row)
+            .collect()
+    }
+
+    async fn duplicates_of(&self, case: CaseId) -> Result<Vec<CaseLink>> {
+        let rows = sqlx::query("SELECT id, reference, state FROM cases WHERE duplicate_of = ? ORDER BY id")
+            .bind(case)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CaseLink {
+                    id: r.try_get("id")?,
+                    reference: r.try_get("reference")?,
+                    state: parse_field(CaseState::parse(r.try_get("state")?))?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(cases = cases.len()))]
+    async fn import_history(&self, cases: &[(Case, Vec<NewEvent>)]) -> Result<()> {
+        use chrono::Datelike;
+        let sql = insert_case_sql();
+        for chunk in cases.chunks(5_000) {
+            let mut tx = self.begin_write().await?;
+            for (case, events) in chunk {
+                let year = chrono::DateTime::from_timestamp_millis(case.reported_at)
+                    .map(|t| t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8")).year())
+                    .unwrap_or(1970);
+                let mut c = case.clone();
+                c.reference = next_reference(&mut tx, &c.district, year).await?;
+                if events.len() as i64 != c.version {
+                    return Err(StoreError::Invalid(FieldError::new(
+                        "history",
+                        "a case's version must equal its number of events",
+                    )));
+                }
+                let q = sqlx::query(&sql).bind(Option::<i64>::None).bind(&c.reference);
+                c.id = bind_case(q, &c).bind(Option::<String>::None).execute(&mut *tx).await?.last_insert_rowid();
+                for (i, e) in events.iter().enumerate() {
+                    insert_event(&mut tx, c.id, i as i64 + 1, e).await?;
+                }
+                sync_departments(&mut tx, &c).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    async fn count_cases(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM cases").fetch_one(&self.pool).await?)
+    }
+
+    async fn insert_media(&self, m: &Media) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO media (id, case_id, content_type, width, height, bytes, object_key, thumb_key, gps_lat, gps_lon, \
+             uploaded_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&m.id)
+        .bind(m.case_id)
+        .bind(&m.content_type)
+        .bind(m.width)
+        .bind(m.height)
+        .bind(m.bytes as i64)
+        .bind(&m.object_key)
+        .bind(&m.thumb_key)
+        .bind(m.gps_lat)
+        .bind(m.gps_lon)
+        .bind(m.uploaded_by)
+        .bind(m.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn media(&self, id: &str) -> Result<Option<Media>> {
+        sqlx::query("SELECT * FROM media WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(media_row)
+            .transpose()
+    }
+
+    async fn case_media(&self, case: CaseId) -> Result<Vec<Media>> {
+        sqlx::query("SELECT * FROM media WHERE case_id = ? ORDER BY created_at, id")
+            .bind(case)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(media_row)
+            .collect()
+    }
+}
