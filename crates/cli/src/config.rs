@@ -76,6 +76,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
     fn layers_and_refuses_unknown_keys() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

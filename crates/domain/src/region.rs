@@ -74,8 +74,7 @@ impl RegionCode {
             return Err(bad());
         }
         // A non-zero lower group under a zero upper group (330483000001) is not a tree path.
-        let groups: Vec<&str> = (6..code.len()).step_by(3).map(|i| &code[i..i + 3]).collect();
-        if groups.iter().any(|g| *g == "000") {
+        if (6..code.len()).step_by(3).any(|i| &code[i..i + 3] == "000") {
             return Err(bad());
         }
         Ok(Self(code.to_string()))

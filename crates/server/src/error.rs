@@ -6,29 +6,34 @@ use gridkeeper_domain::{Case, FieldError, Refusal};
 use gridkeeper_store::StoreError;
 use serde_json::{json, Value};
 
+/// A problem to report to the client. Boxed, so that `Result<_, ApiError>` stays small.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Problem>);
+
+#[derive(Debug)]
+pub struct Problem {
     pub status: StatusCode,
     /// A short machine-readable slug: `invalid`, `not-found`, `conflict`, ...
     pub kind: &'static str,
-    pub title: String,
+    pub title: &'static str,
     pub detail: String,
-    pub field: Option<String>,
-    pub reason: Option<String>,
+    /// The offending field and why, for invalid input.
+    pub field: Option<(String, String)>,
     /// For conflicts: the case as it is now.
-    pub current: Option<Box<Case>>,
+    pub current: Option<Case>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, title: &str, detail: impl Into<String>) -> Self {
-        Self { status, kind, title: title.into(), detail: detail.into(), field: None, reason: None, current: None }
+    pub fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Self(Box::new(Problem { status, kind, title, detail: detail.into(), field: None, current: None }))
+    }
+    pub fn problem(&self) -> &Problem {
+        &self.0
     }
     pub fn invalid(e: FieldError) -> Self {
-        Self {
-            field: Some(e.field.clone()),
-            reason: Some(e.reason.clone()),
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid input", e.to_string())
-        }
+        let mut p = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid input", e.to_string());
+        p.0.field = Some((e.field, e.reason));
+        p
     }
     pub fn field(field: &str, reason: impl Into<String>) -> Self {
         Self::invalid(FieldError::new(field, reason))
@@ -50,22 +55,21 @@ impl ApiError {
     pub fn too_large(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Too large", detail)
     }
+    fn conflict(detail: String, current: Option<Case>) -> Self {
+        let mut p = Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail);
+        p.0.current = current;
+        p
+    }
     /// A refusal of the state machine; `current` is the case it was asked of.
     pub fn refusal(r: Refusal, current: Option<&Case>) -> Self {
         match r {
             Refusal::OutOfScope => Self::not_found("case"),
             Refusal::NotAllowed { .. } => Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", r.to_string()),
-            Refusal::WrongState { .. } => Self {
-                current: current.map(|c| Box::new(c.clone())),
-                ..Self::new(StatusCode::CONFLICT, "conflict", "Conflict", r.to_string())
-            },
+            Refusal::WrongState { .. } => Self::conflict(r.to_string(), current.cloned()),
             Refusal::Invalid(e) => Self::invalid(e),
         }
     }
-    fn with_current(mut self, c: Box<Case>) -> Self {
-        self.current = Some(c);
-        self
-    }
+    /// An unexpected failure: the client gets an opaque id, the log gets the cause.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         let id = uuid::Uuid::new_v4();
         tracing::error!(error.id = %id, error = %cause, "internal error");
@@ -87,19 +91,14 @@ impl From<FieldError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(current) => Self {
-                ..Self::new(
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    "Conflict",
-                    format!(
-                        "someone else changed this case first; it is now {} (version {})",
-                        current.state.as_str(),
-                        current.version
-                    ),
-                )
-                .with_current(current)
-            },
+            StoreError::Conflict(current) => Self::conflict(
+                format!(
+                    "someone else changed this case first; it is now {} (version {})",
+                    current.state.as_str(),
+                    current.version
+                ),
+                Some(*current),
+            ),
             StoreError::Invalid(f) => Self::invalid(f),
             other => Self::internal(other),
         }
@@ -108,21 +107,22 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let p = *self.0;
         let mut body = json!({
-            "type": format!("https://gridkeeper.org/problems/{}", self.kind),
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
+            "type": format!("https://gridkeeper.org/problems/{}", p.kind),
+            "title": p.title,
+            "status": p.status.as_u16(),
+            "detail": p.detail,
         });
-        if let (Some(field), Some(reason)) = (&self.field, &self.reason) {
+        if let Some((field, reason)) = &p.field {
             body["field"] = json!(field);
             body["reason"] = json!(reason);
             body["errors"] = json!([{ "field": field, "reason": reason }]);
         }
-        if let Some(c) = &self.current {
+        if let Some(c) = &p.current {
             body["current"] = serde_json::to_value(c).unwrap_or(Value::Null);
         }
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        (p.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
     }
 }
 

@@ -31,7 +31,7 @@ pub fn router(app: AppState) -> Router {
         .route("/departments", get(departments))
         .route("/categories", get(categories))
         .route("/locate", get(locate))
-        .route("/media", post(upload_media).layer(upload_limit.clone()))
+        .route("/media", post(upload_media).layer(upload_limit))
         .route("/media/{id}", get(media_original))
         .route("/media/{id}/thumbnail", get(media_thumbnail))
         .route("/cases", post(create_case).get(list_cases).layer(upload_limit))
