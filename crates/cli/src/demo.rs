@@ -55,7 +55,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
                 "the demo needs a fresh database (people ids must start at 1); use --fresh"
             );
         }
-        store.import_history(&town.history).await?;
+        store.import_history(&town.history, config.server.utc_offset_hours).await?;
         println!(
             "demo town created in {:.1} s: {} regions, {} departments, {} categories, {} people, {} cases",
             started.elapsed().as_secs_f64(),

@@ -45,13 +45,16 @@ const EXTENSION_APPROVED: f64 = 0.7;
 const REWORK: f64 = 0.07;
 const SPOT_REWORK: f64 = 0.03;
 const RATED: f64 = 0.8;
+/// Share of unhappy ratings (1 or 2) that make the supervisor reopen the case, and of other
+/// closed cases reopened after a return visit.
+const UNHAPPY_REOPENED: f64 = 0.3;
 const REOPENED: f64 = 0.004;
 /// Share of the newest cases that stall at some stage, falling to none for cases
 /// [`BACKLOG_DAYS`] old.
 const STALL: f64 = 0.12;
 const BACKLOG_DAYS: Millis = 30;
 /// Median share of its handling window a department takes; about 10% of cases run over.
-const HANDLING_SHARE: f64 = 0.45;
+const HANDLING_SHARE: f64 = 0.4;
 const HANDLING_SPREAD: f64 = 0.62;
 
 /// Relative number of reports per local hour of the day.
@@ -159,13 +162,15 @@ struct Weighted {
 
 impl Weighted {
     fn new(items: impl IntoIterator<Item = (usize, f64)>) -> Self {
-        let (mut sum, mut w) = (0.0, Self { items: Vec::new(), cumulative: Vec::new() });
-        for (item, weight) in items {
-            sum += weight;
-            w.items.push(item);
-            w.cumulative.push(sum);
-        }
-        w
+        let mut sum = 0.0;
+        let (items, cumulative) = items
+            .into_iter()
+            .map(|(item, weight)| {
+                sum += weight;
+                (item, sum)
+            })
+            .unzip();
+        Self { items, cumulative }
     }
 
     fn pick(&self, rng: &mut StdRng) -> usize {
@@ -386,6 +391,21 @@ fn prompt(rng: &mut StdRng, minutes: [Millis; 3], urgency: Urgency) -> Millis {
     lognormal(rng, median * MINUTE, sigma)
 }
 
+/// `t`, or the next morning (07:30–09:00 local time) when `t` falls at night.
+fn office_hours(rng: &mut StdRng, t: Millis) -> Millis {
+    let since_midnight = (t + LOCAL_OFFSET).rem_euclid(DAY);
+    let hour = since_midnight / HOUR;
+    if (7..22).contains(&hour) {
+        return t;
+    }
+    let morning = t - since_midnight + 7 * HOUR + 30 * MINUTE + rng.gen_range(0..90) * MINUTE;
+    if hour >= 22 {
+        morning + DAY
+    } else {
+        morning
+    }
+}
+
 /// The dispatcher on duty at `t`: day (8–16 h), evening (16–24 h) or night shift.
 fn shift(t: Millis) -> usize {
     match (t + LOCAL_OFFSET).rem_euclid(DAY) / HOUR {
@@ -575,7 +595,7 @@ impl<'a> Life<'a> {
             let wrong = self.wrong_department(lead);
             self.dispatch(wrong, vec![])?;
             if self.rng.gen_bool(0.5) {
-                let after = prompt(self.rng, SIGN_MINUTES, self.case.urgency);
+                let after = self.sign_delay();
                 self.act(after, Who::Lead, Command::Sign)?;
             }
             let reason = format!("经核实不属于本单位职责范围，请改派{}。", self.world.org.departments[lead].name);
@@ -584,7 +604,7 @@ impl<'a> Life<'a> {
         }
         self.dispatch(lead, co)?;
         self.checkpoint(Stage::Sign)?;
-        let after = prompt(self.rng, SIGN_MINUTES, self.case.urgency);
+        let after = self.sign_delay();
         self.act(after, Who::Lead, Command::Sign)?;
         if self.rng.gen_bool(0.1) {
             let after = lognormal(self.rng, 40 * MINUTE, 0.8);
@@ -597,6 +617,16 @@ impl<'a> Life<'a> {
         let after = lognormal(self.rng, 20 * MINUTE, 0.8);
         self.act(after, Who::Dispatcher, Command::Close { note: None })?;
         self.rate_or_reopen(reopened)
+    }
+
+    /// How long until the lead department signs for the case: routine cases in office hours.
+    fn sign_delay(&mut self) -> Millis {
+        let after = prompt(self.rng, SIGN_MINUTES, self.case.urgency);
+        if self.case.urgency == Urgency::Routine {
+            office_hours(self.rng, self.t + after) - self.t
+        } else {
+            after
+        }
     }
 
     /// The lead department (a community team for light problems where the community has one)
@@ -743,7 +773,7 @@ impl<'a> Life<'a> {
             let comment = self.rng.gen_bool(0.5).then(|| pick_text(self.rng, comments));
             let after = lognormal(self.rng, 6 * HOUR, 1.0);
             self.act(after, Who::Reporter, Command::Rate { score, comment })?;
-            unhappy = score <= 2 && self.rng.gen_bool(0.5);
+            unhappy = score <= 2 && self.rng.gen_bool(UNHAPPY_REOPENED);
         }
         if reopened || !(unhappy || self.rng.gen_bool(REOPENED)) {
             return Some(());
@@ -808,9 +838,11 @@ impl<'a> Life<'a> {
         Some(())
     }
 
-    /// Moves the clock on by `after` (at least a minute); `None` if that passes `now`.
+    /// Moves the clock on by `after` (at least a minute, to the second); `None` if that passes
+    /// `now`.
     fn wait(&mut self, after: Millis) -> Option<()> {
         let t = self.t + after.max(MINUTE);
+        let t = t - t.rem_euclid(1000);
         (t <= self.world.now).then(|| self.t = t)
     }
 

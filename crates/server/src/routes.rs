@@ -436,6 +436,7 @@ fn link_json(l: &CaseLink) -> Value {
     json!({ "id": l.id, "reference": l.reference, "state": l.state })
 }
 
+#[tracing::instrument(skip_all, fields(case = %key, person = auth.person.id))]
 async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Response> {
     let case = app.find_case(&auth.actor, &key).await?;
     let staff = auth.actor.is_staff();
@@ -670,12 +671,14 @@ fn required<T>(field: &str, v: Option<T>) -> ApiResult<T> {
     v.ok_or_else(|| ApiError::field(field, "is required"))
 }
 
+#[tracing::instrument(skip_all, fields(case = %path.0 .0, action = %path.0 .1, person = auth.person.id))]
 async fn case_action(
     State(app): State<AppState>,
     auth: Auth,
-    Path((key, action)): Path<(String, String)>,
+    path: Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
+    let Path((key, action)) = path;
     let action = Action::parse(&action).map_err(|_| ApiError::not_found("action"))?;
     let case = app.find_case(&auth.actor, &key).await?;
     let raw: Value = if body.iter().all(u8::is_ascii_whitespace) { json!({}) } else { parse_json(&body)? };

@@ -179,8 +179,13 @@ pub trait Store: Send + Sync + 'static {
     /// Cases rejected as duplicates of `case`.
     async fn duplicates_of(&self, case: CaseId) -> Result<Vec<CaseLink>>;
     /// Stores many finished histories at once (the demo's simulated year). Each case's events
-    /// come from the state machine; references are assigned in the order given.
-    async fn import_history(&self, cases: &[(Case, Vec<gridkeeper_domain::NewEvent>)]) -> Result<()>;
+    /// come from the state machine; ids and references are assigned in the order given (the
+    /// reference's year is the local year of the report at `utc_offset_hours`). All or nothing.
+    async fn import_history(
+        &self,
+        cases: &[(Case, Vec<gridkeeper_domain::NewEvent>)],
+        utc_offset_hours: i32,
+    ) -> Result<()>;
     async fn count_cases(&self) -> Result<i64>;
 
     // Media.

@@ -6,8 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use gridkeeper_domain::{
     Action, Case, CaseEvent, CaseId, CaseRef, CaseState, Category, CategoryId, CategoryKind, Deadlines, Department,
-    DepartmentKind, ExtensionRequest, FieldError, Grant, LatLon, MediaId, Millis, NewEvent, PersonId, Platform, Region,
-    RegionCode, Rejection, Role, Scope, Source, Urgency,
+    DepartmentId, DepartmentKind, ExtensionRequest, FieldError, Grant, LatLon, MediaId, Millis, NewEvent, PersonId,
+    Platform, Region, RegionCode, Rejection, Role, Scope, Source, Urgency,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
@@ -172,52 +172,83 @@ const CASE_COLUMNS: &str =
     handle_within, handle_by, due_at, extension_request, returns, reworks, extensions, reopens, supervisions, rating, \
     rating_comment, on_the_spot, rejection, duplicate_of, updated_at";
 
-/// Binds every projected column of `c` in the order of `CASE_COLUMNS` (after id and reference).
-fn bind_case<'q>(
-    q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    c: &'q Case,
-) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    q.bind(c.version)
-        .bind(c.state.as_str())
-        .bind(&c.district)
-        .bind(c.grid.as_ref().map(|g| g.as_str().to_string()))
-        .bind(c.scope_region().as_str().to_string())
-        .bind(c.location.map(|l| l.lat))
-        .bind(c.location.map(|l| l.lon))
-        .bind(&c.address)
-        .bind(&c.description)
-        .bind(c.source.as_str())
-        .bind(c.reporter)
-        .bind(c.anonymous)
-        .bind(c.suggested_category)
-        .bind(c.category)
-        .bind(c.category_kind.map(|k| k.as_str()))
-        .bind(c.public)
-        .bind(c.urgency.as_str())
-        .bind(c.lead_department)
-        .bind(json(&c.co_departments))
-        .bind(c.reported_at)
-        .bind(c.accepted_at)
-        .bind(c.dispatched_at)
-        .bind(c.signed_at)
-        .bind(c.resolved_at)
-        .bind(c.verified_at)
-        .bind(c.closed_at)
-        .bind(c.handle_within)
-        .bind(c.handle_by)
-        .bind(c.due_at)
-        .bind(c.extension_request.as_ref().map(json))
-        .bind(c.returns)
-        .bind(c.reworks)
-        .bind(c.extensions)
-        .bind(c.reopens)
-        .bind(c.supervisions)
-        .bind(c.rating.map(i64::from))
-        .bind(&c.rating_comment)
-        .bind(c.on_the_spot)
-        .bind(c.rejection.map(|r| r.as_str()))
-        .bind(c.duplicate_of)
-        .bind(c.updated_at)
+/// One SQL value, so that the same column list serves single and multi-row statements.
+enum Val {
+    I(Option<i64>),
+    F(Option<f64>),
+    T(Option<String>),
+}
+
+/// Every projected column of `c`, in the order of `CASE_COLUMNS` after id and reference.
+fn case_values(c: &Case) -> Vec<Val> {
+    use Val::*;
+    let t = |s: &str| T(Some(s.to_string()));
+    vec![
+        I(Some(c.version)),
+        t(c.state.as_str()),
+        t(&c.district),
+        T(c.grid.as_ref().map(|g| g.to_string())),
+        t(c.scope_region().as_str()),
+        F(c.location.map(|l| l.lat)),
+        F(c.location.map(|l| l.lon)),
+        T(c.address.clone()),
+        t(&c.description),
+        t(c.source.as_str()),
+        I(c.reporter),
+        I(Some(c.anonymous.into())),
+        I(c.suggested_category),
+        I(c.category),
+        T(c.category_kind.map(|k| k.as_str().to_string())),
+        I(Some(c.public.into())),
+        t(c.urgency.as_str()),
+        I(c.lead_department),
+        T(Some(json(&c.co_departments))),
+        I(Some(c.reported_at)),
+        I(c.accepted_at),
+        I(c.dispatched_at),
+        I(c.signed_at),
+        I(c.resolved_at),
+        I(c.verified_at),
+        I(c.closed_at),
+        I(c.handle_within),
+        I(c.handle_by),
+        I(c.due_at),
+        T(c.extension_request.as_ref().map(json)),
+        I(Some(c.returns.into())),
+        I(Some(c.reworks.into())),
+        I(Some(c.extensions.into())),
+        I(Some(c.reopens.into())),
+        I(Some(c.supervisions.into())),
+        I(c.rating.map(i64::from)),
+        T(c.rating_comment.clone()),
+        I(Some(c.on_the_spot.into())),
+        T(c.rejection.map(|r| r.as_str().to_string())),
+        I(c.duplicate_of),
+        I(Some(c.updated_at)),
+    ]
+}
+
+type Query<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+fn bind_case<'q>(mut q: Query<'q>, c: &Case) -> Query<'q> {
+    for v in case_values(c) {
+        q = match v {
+            Val::I(x) => q.bind(x),
+            Val::F(x) => q.bind(x),
+            Val::T(x) => q.bind(x),
+        };
+    }
+    q
+}
+
+fn push_case<'q>(row: &mut sqlx::query_builder::Separated<'_, 'q, Sqlite, &'static str>, c: &Case) {
+    for v in case_values(c) {
+        match v {
+            Val::I(x) => row.push_bind(x),
+            Val::F(x) => row.push_bind(x),
+            Val::T(x) => row.push_bind(x),
+        };
+    }
 }
 
 const UPDATE_CASE: &str =
@@ -775,32 +806,105 @@ impl Store for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(cases = cases.len()))]
-    async fn import_history(&self, cases: &[(Case, Vec<NewEvent>)]) -> Result<()> {
+    async fn import_history(&self, cases: &[(Case, Vec<NewEvent>)], utc_offset_hours: i32) -> Result<()> {
         use chrono::Datelike;
-        let sql = insert_case_sql();
-        for chunk in cases.chunks(5_000) {
-            let mut tx = self.begin_write().await?;
-            for (case, events) in chunk {
-                let year = chrono::DateTime::from_timestamp_millis(case.reported_at)
-                    .map(|t| t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8")).year())
-                    .unwrap_or(1970);
-                let mut c = case.clone();
-                c.reference = next_reference(&mut tx, &c.district, year).await?;
-                if events.len() as i64 != c.version {
-                    return Err(StoreError::Invalid(FieldError::new(
-                        "history",
-                        "a case's version must equal its number of events",
-                    )));
-                }
-                let q = sqlx::query(&sql).bind(Option::<i64>::None).bind(&c.reference);
-                c.id = bind_case(q, &c).bind(Option::<String>::None).execute(&mut *tx).await?.last_insert_rowid();
-                for (i, e) in events.iter().enumerate() {
-                    insert_event(&mut tx, c.id, i as i64 + 1, e).await?;
-                }
-                sync_departments(&mut tx, &c).await?;
-            }
-            tx.commit().await?;
+        use std::collections::HashMap;
+        if let Some((c, e)) = cases.iter().find(|(c, e)| e.len() as i64 != c.version || e.is_empty()) {
+            return Err(StoreError::Invalid(FieldError::new(
+                "history",
+                format!(
+                    "a case's version must equal its number of events ({} has {} for {})",
+                    c.description,
+                    e.len(),
+                    c.version
+                ),
+            )));
         }
+        let offset = chrono::FixedOffset::east_opt(utc_offset_hours * 3600)
+            .ok_or_else(|| StoreError::Invalid(FieldError::new("utc_offset_hours", "must lie between -23 and 23")))?;
+        let year = |at: Millis| chrono::DateTime::from_timestamp_millis(at).map(|t| t.with_timezone(&offset).year());
+        let mut tx = self.begin_write().await?;
+        let mut counters: HashMap<(String, i32), i64> = HashMap::new();
+        let mut next_id: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM cases").fetch_one(&mut *tx).await?;
+        // Multi-row statements: a few hundred rows each, well under SQLite's bound-variable limit.
+        for chunk in cases.chunks(300) {
+            let mut stored = Vec::with_capacity(chunk.len());
+            for (case, events) in chunk {
+                let y = year(case.reported_at).unwrap_or(1970);
+                let key = (case.district.clone(), y);
+                if !counters.contains_key(&key) {
+                    let last: Option<i64> =
+                        sqlx::query_scalar("SELECT last FROM case_counters WHERE district = ? AND year = ?")
+                            .bind(&key.0)
+                            .bind(y)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    counters.insert(key.clone(), last.unwrap_or(0));
+                }
+                let n = counters.get_mut(&key).expect("inserted above");
+                *n += 1;
+                let mut c = case.clone();
+                c.id = next_id;
+                c.reference = CaseRef::new(&c.district, y, *n as u32).to_string();
+                next_id += 1;
+                stored.push((c, events));
+            }
+            let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+            b.push_values(&stored, |mut row, (c, _)| {
+                row.push_bind(c.id).push_bind(c.reference.clone());
+                push_case(&mut row, c);
+            });
+            b.build().execute(&mut *tx).await?;
+            let events: Vec<(CaseId, i64, &NewEvent)> = stored
+                .iter()
+                .flat_map(|(c, es)| es.iter().enumerate().map(move |(i, e)| (c.id, i as i64 + 1, e)))
+                .collect();
+            for part in events.chunks(2000) {
+                let mut b = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) ",
+                );
+                b.push_values(part, |mut row, (case, seq, e)| {
+                    row.push_bind(*case)
+                        .push_bind(*seq)
+                        .push_bind(e.action.as_str())
+                        .push_bind(e.at)
+                        .push_bind(e.actor)
+                        .push_bind(e.from.map(|s| s.as_str()))
+                        .push_bind(e.to.as_str())
+                        .push_bind(e.data.to_string());
+                });
+                b.build().execute(&mut *tx).await?;
+            }
+            let links: Vec<(CaseId, DepartmentId, bool)> = stored
+                .iter()
+                .flat_map(|(c, _)| {
+                    c.lead_department
+                        .map(|d| (c.id, d, true))
+                        .into_iter()
+                        .chain(c.co_departments.iter().map(|d| (c.id, *d, false)))
+                })
+                .collect();
+            if !links.is_empty() {
+                let mut b = QueryBuilder::<Sqlite>::new("INSERT INTO case_departments (case_id, department_id, lead) ");
+                b.push_values(&links, |mut row, (case, dept, lead)| {
+                    row.push_bind(*case).push_bind(*dept).push_bind(*lead);
+                });
+                b.build().execute(&mut *tx).await?;
+            }
+        }
+        for ((district, y), last) in counters {
+            sqlx::query(
+                "INSERT INTO case_counters (district, year, last) VALUES (?, ?, ?) \
+                 ON CONFLICT (district, year) DO UPDATE SET last = excluded.last",
+            )
+            .bind(district)
+            .bind(y)
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -848,5 +952,100 @@ impl Store for SqliteStore {
             .iter()
             .map(media_row)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gridkeeper_domain::{report, Actor, Command, Decision, NewReport, Urgency};
+
+    use super::*;
+
+    async fn store() -> SqliteStore {
+        let s = SqliteStore::open("sqlite::memory:").await.unwrap();
+        s.migrate().await.unwrap();
+        s
+    }
+
+    fn new_case(district: &str, at: Millis) -> Decision {
+        let r = NewReport {
+            district: district.into(),
+            grid: None,
+            location: Some(LatLon { lat: 30.0, lon: 120.0 }),
+            address: None,
+            description: "broken".into(),
+            urgency: Urgency::Routine,
+            suggested_category: None,
+            photos: vec![],
+            anonymous: false,
+            source: None,
+        };
+        report(&Actor::anonymous(), r, at).unwrap()
+    }
+
+    async fn insert(s: &SqliteStore, d: &Decision, year: i32) -> Case {
+        s.insert_case(Intake { decision: d, year, tracking_hash: None, media: &[] }).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn references_count_per_district_and_year() {
+        let s = store().await;
+        let refs = [
+            insert(&s, &new_case("330483", 1), 2026).await.reference,
+            insert(&s, &new_case("330483", 2), 2026).await.reference,
+            insert(&s, &new_case("330482", 3), 2026).await.reference,
+            insert(&s, &new_case("330483", 4), 2027).await.reference,
+        ];
+        assert_eq!(refs, ["330483-2026-000001", "330483-2026-000002", "330482-2026-000001", "330483-2027-000001"]);
+    }
+
+    #[tokio::test]
+    async fn a_stale_write_is_a_conflict_and_changes_nothing() {
+        let s = store().await;
+        let case = insert(&s, &new_case("330483", 1), 2026).await;
+        let note = |text: &str| {
+            let actor =
+                Actor::person(1, vec![Grant::new(Role::Dispatcher, Scope::parse("region:330483").unwrap()).unwrap()]);
+            gridkeeper_domain::decide(&case, &actor, Command::Note { text: text.into() }, 2).unwrap()
+        };
+        let (first, second) = (note("first"), note("second"));
+        // The people table is empty: store the actor first so the foreign key holds.
+        let p = NewPerson { login: "d".into(), name: "d".into(), phone: None, password_hash: None, grants: vec![] };
+        s.create_person(&p, 0).await.unwrap();
+        assert_eq!(s.apply(&first, &[]).await.unwrap().version, 2);
+        match s.apply(&second, &[]).await {
+            Err(StoreError::Conflict(current)) => assert_eq!(current.version, 2),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        let events = s.events(case.id).await.unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].event.data["text"], "first");
+    }
+
+    #[tokio::test]
+    async fn events_are_append_only() {
+        let s = store().await;
+        let case = insert(&s, &new_case("330483", 1), 2026).await;
+        let err =
+            sqlx::query("UPDATE case_events SET data = '{}' WHERE case_id = ?").bind(case.id).execute(&s.pool).await;
+        assert!(err.unwrap_err().to_string().contains("append-only"));
+        let err = sqlx::query("DELETE FROM case_events").execute(&s.pool).await;
+        assert!(err.is_err());
+    }
+
+    #[tokio::test]
+    async fn history_import_checks_versions() {
+        let s = store().await;
+        let d = new_case("330483", 1);
+        let mut wrong = d.case.clone();
+        wrong.version = 3;
+        let err = s.import_history(&[(wrong, vec![d.event.clone()])], 8).await.unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)));
+        assert_eq!(s.count_cases().await.unwrap(), 0);
+        s.import_history(&[(d.case.clone(), vec![d.event.clone()])], 8).await.unwrap();
+        assert_eq!(s.count_cases().await.unwrap(), 1);
+        // References continue after imported ones.
+        assert_eq!(insert(&s, &new_case("330483", 5), 1970).await.reference, "330483-1970-000002");
+        assert_eq!(s.case(1).await.unwrap().unwrap().reference, "330483-1970-000001");
     }
 }
