@@ -13,7 +13,89 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     pub database: Database,
     pub server: gridkeeper_server::Settings,
+    pub privacy: Privacy,
     pub log: Log,
+}
+
+/// Keys for the encryption of personal data at rest.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Privacy {
+    /// `ID:BASE64` keys, current first; older ones still decrypt (rotation). When empty, the
+    /// keys are read from `key_file`, which is created with fresh keys on first use.
+    pub keys: Vec<String>,
+    /// Base64 key of the blind indexes (lookup of a phone number without storing it).
+    pub index_key: Option<String>,
+    pub key_file: std::path::PathBuf,
+}
+
+impl Default for Privacy {
+    fn default() -> Self {
+        Self { keys: vec![], index_key: None, key_file: "gridkeeper.keys".into() }
+    }
+}
+
+/// Never prints key material.
+impl std::fmt::Debug for Privacy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.keys.iter().map(|k| k.split(':').next().unwrap_or("?")).collect();
+        f.debug_struct("Privacy").field("keys", &ids).field("key_file", &self.key_file).finish()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyFile {
+    keys: Vec<String>,
+    index_key: String,
+}
+
+impl Privacy {
+    /// The vault of the configured keys, or of the key file (created on first use, mode 0600).
+    pub fn vault(&self) -> anyhow::Result<gridkeeper_store::Vault> {
+        use anyhow::Context;
+        if !self.keys.is_empty() {
+            let index = self.index_key.as_deref().context("privacy.index_key is required with privacy.keys")?;
+            return Ok(gridkeeper_store::Vault::new(&self.keys, index)?);
+        }
+        let path = &self.key_file;
+        if !path.exists() {
+            let file = KeyFile {
+                keys: vec![gridkeeper_store::Vault::generate_key("k1")],
+                index_key: gridkeeper_store::Vault::generate_index_key(),
+            };
+            write_private(path, &toml::to_string(&file)?)
+                .with_context(|| format!("cannot create the key file {}", path.display()))?;
+            tracing::warn!(file = %path.display(), "created new encryption keys; back this file up with the database");
+        }
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the key file {}", path.display()))?;
+        let file: KeyFile =
+            toml::from_str(&text).with_context(|| format!("the key file {} is malformed", path.display()))?;
+        Ok(gridkeeper_store::Vault::new(&file.keys, &file.index_key)?)
+    }
+
+    /// Adds a new current key to the key file (old keys stay, to read old data).
+    pub fn add_key(&self) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            self.keys.is_empty(),
+            "keys come from the configuration: add the new key there, first in the list"
+        );
+        let text = std::fs::read_to_string(&self.key_file)?;
+        let mut file: KeyFile = toml::from_str(&text)?;
+        let id = format!("k{}", file.keys.len() + 1);
+        file.keys.insert(0, gridkeeper_store::Vault::generate_key(&id));
+        write_private(&self.key_file, &toml::to_string(&file)?)?;
+        Ok(id)
+    }
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(text.as_bytes())
 }
 
 #[derive(Clone, Serialize, Deserialize)]

@@ -37,7 +37,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let db = args.dir.join("demo.db");
     config.database.url = format!("sqlite:{}", db.display());
     config.server.media_dir = args.dir.join("media");
-    let store = crate::open_store(&config.database.url).await?;
+    config.privacy.key_file = args.dir.join("keys.toml");
+    let store = crate::open_store(&config).await?;
     let started = Instant::now();
     let now = chrono::Utc::now().timestamp_millis();
     let town = gridkeeper_demo::generate(args.seed, now, args.cases);
@@ -71,7 +72,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     if args.no_serve {
         return Ok(());
     }
-    let app = gridkeeper_server::App::new(store, config.server.clone()).await?;
+    let sms = std::sync::Arc::new(gridkeeper_server::sms::LogSms::default());
+    let app = gridkeeper_server::App::new(store, config.server.clone(), sms).await?;
     let listener = tokio::net::TcpListener::bind(config.server.bind)
         .await
         .with_context(|| format!("cannot listen on {} (set GRIDKEEPER__SERVER__BIND)", config.server.bind))?;

@@ -34,6 +34,26 @@ enum Command {
     /// Manage people.
     #[command(subcommand)]
     User(UserCommand),
+    /// The hash-chained audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Personal data: retention and encryption keys.
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the chain; name the first entry that was changed, inserted or removed.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum PrivacyCommand {
+    /// Anonymise the personal data of cases closed longer ago than server.retention_days.
+    Anonymise,
+    /// Add a new encryption key to the key file and re-encrypt every sealed value with it.
+    RotateKey,
 }
 
 #[derive(Subcommand)]
@@ -52,6 +72,14 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Enrol a TOTP second factor; prints the otpauth:// URL for an authenticator app.
+    Totp { login: String },
+    /// Create an API token for another system acting as this person; prints it once.
+    Token {
+        login: String,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 fn init_logging(level: &str) {
@@ -61,11 +89,13 @@ fn init_logging(level: &str) {
     tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
 }
 
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = &config.database.url;
     if !url.starts_with("sqlite:") {
         bail!("database.url must start with `sqlite:` (PostgreSQL support comes later)");
     }
-    let store = SqliteStore::open(url).await.context("cannot open the database")?;
+    let vault = Arc::new(config.privacy.vault()?);
+    let store = SqliteStore::open(url, vault).await.context("cannot open the database")?;
     store.migrate().await.context("cannot migrate the database")?;
     Ok(Arc::new(store))
 }
@@ -75,6 +105,18 @@ pub fn parse_grant(s: &str) -> anyhow::Result<Grant> {
     Ok(Grant::new(Role::parse(role)?, Scope::parse(scope)?)?)
 }
 
+/// Writes an administrative act to the audit log (the actor is the operator at the console).
+async fn audit(
+    store: &dyn Store,
+    action: &str,
+    object: Option<String>,
+    detail: serde_json::Value,
+) -> anyhow::Result<()> {
+    let at = chrono::Utc::now().timestamp_millis();
+    store.audit(&gridkeeper_store::NewAudit { at, actor: None, action: action.into(), object, detail }).await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -82,8 +124,9 @@ async fn main() -> anyhow::Result<()> {
     init_logging(&config.log.level);
     match cli.command {
         Command::Serve => {
-            let store = open_store(&config.database.url).await?;
-            let app = gridkeeper_server::App::new(store, config.server.clone()).await?;
+            let store = open_store(&config).await?;
+            let sms = Arc::new(gridkeeper_server::sms::LogSms::default());
+            let app = gridkeeper_server::App::new(store, config.server.clone(), sms).await?;
             let listener = tokio::net::TcpListener::bind(config.server.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.server.bind))?;
@@ -91,7 +134,7 @@ async fn main() -> anyhow::Result<()> {
             gridkeeper_server::serve(app, listener).await?;
         }
         Command::Migrate => {
-            open_store(&config.database.url).await?;
+            open_store(&config).await?;
             println!("database is up to date");
         }
         Command::Demo(args) => demo::run(config, args).await?,
@@ -108,14 +151,70 @@ async fn main() -> anyhow::Result<()> {
                 bail!("the password must have at least 8 characters");
             }
             let hash = gridkeeper_server::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let store = open_store(&config.database.url).await?;
+            let store = open_store(&config).await?;
             let now = chrono::Utc::now().timestamp_millis();
-            let person = NewPerson { login: login.clone(), name, phone, password_hash: Some(hash), grants };
+            let phone = phone.as_deref().map(gridkeeper_domain::parse_phone).transpose()?;
+            let person =
+                NewPerson { login: login.clone(), name, phone, id_number: None, password_hash: Some(hash), grants };
             let id = store.create_person(&person, now).await?;
+            audit(
+                &*store,
+                "role_change",
+                Some(format!("person:{id}")),
+                serde_json::json!({ "created": login, "grants": person.grants }),
+            )
+            .await?;
             println!("created {login} (id {id})");
             if generated {
                 println!("password: {password}");
             }
+        }
+        Command::User(UserCommand::Totp { login }) => {
+            let store = open_store(&config).await?;
+            let person = store.person_by_login(&login).await?.with_context(|| format!("no person `{login}`"))?;
+            let (secret, url) = gridkeeper_server::auth::new_totp_secret(&login);
+            store.set_totp(person.id, Some(&secret)).await?;
+            audit(
+                &*store,
+                "second_factor",
+                Some(format!("person:{}", person.id)),
+                serde_json::json!({ "enrolled": true }),
+            )
+            .await?;
+            println!("{url}");
+        }
+        Command::User(UserCommand::Token { login, name }) => {
+            let store = open_store(&config).await?;
+            let person = store.person_by_login(&login).await?.with_context(|| format!("no person `{login}`"))?;
+            let token = gridkeeper_server::auth::new_token(32);
+            let now = chrono::Utc::now().timestamp_millis();
+            store.create_api_token(&gridkeeper_server::auth::token_hash(&token), person.id, &name, now).await?;
+            audit(&*store, "api_token", Some(format!("person:{}", person.id)), serde_json::json!({ "name": name }))
+                .await?;
+            println!("{token}");
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let store = open_store(&config).await?;
+            match store.audit_verify().await? {
+                gridkeeper_store::AuditCheck::Intact { entries } => println!("audit log intact: {entries} entries"),
+                gridkeeper_store::AuditCheck::Broken { id, reason } => {
+                    bail!("audit log broken at entry {id}: {reason}")
+                }
+            }
+        }
+        Command::Privacy(PrivacyCommand::Anonymise) => {
+            let store = open_store(&config).await?;
+            let sms = Arc::new(gridkeeper_server::sms::LogSms::default());
+            let app = gridkeeper_server::App::new(store, config.server.clone(), sms).await?;
+            let n = app.anonymise_expired().await.map_err(|e| anyhow::anyhow!(e.problem().detail.clone()))?;
+            println!("anonymised {n} cases");
+        }
+        Command::Privacy(PrivacyCommand::RotateKey) => {
+            let id = config.privacy.add_key()?;
+            let store = open_store(&config).await?;
+            let n = store.reseal_all().await?;
+            audit(&*store, "key_rotation", None, serde_json::json!({ "new_key": id, "values_resealed": n })).await?;
+            println!("new key {id}; re-encrypted {n} values");
         }
     }
     Ok(())

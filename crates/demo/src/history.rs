@@ -489,6 +489,11 @@ fn live(world: &World, rng: &mut StdRng, plan: &Plan, k: usize, t0: Millis) -> (
             suggested_category: rng.gen_bool(0.55).then(|| category.clone()),
             photos: media.take(photos),
             anonymous: matches!(plan.intake, Intake::Resident(_)) && rng.gen_bool(0.05),
+            // Callers to the hotline leave a name and a number to call back.
+            contact: matches!(plan.intake, Intake::Hotline).then(|| gridkeeper_domain::Contact {
+                name: Some(["王先生", "李女士", "张师傅", "陈阿姨", "刘先生"][rng.gen_range(0..5)].to_string()),
+                phone: Some(format!("139{:08}", rng.gen_range(0..100_000_000))),
+            }),
             source: None,
         };
         report(actor, r, t0)

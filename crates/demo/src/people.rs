@@ -168,7 +168,7 @@ impl Builder {
         let id = self.people.len() as PersonId + 1;
         self.actors.push(Actor::person(id, grants.clone()));
         self.people.push(DemoPerson {
-            person: NewPerson { login, name, phone: Some(phone), password_hash: None, grants },
+            person: NewPerson { login, name, phone: Some(phone), id_number: None, password_hash: None, grants },
             password: PASSWORD.into(),
             role_label,
         });

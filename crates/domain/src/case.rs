@@ -167,6 +167,20 @@ impl std::fmt::Display for CaseRef {
     }
 }
 
+/// How to reach a reporter, left with the report. Personal data: never serialised with the case;
+/// shown masked, revealed only by an audited action, sealed at rest.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl Contact {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.phone.is_none()
+    }
+}
+
 /// A department's request for more time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExtensionRequest {
@@ -199,6 +213,9 @@ pub struct Case {
     pub reporter: Option<PersonId>,
     /// The reporter asked not to be named to departments.
     pub anonymous: bool,
+    /// Contact details left with the report (personal data: skipped when serialised).
+    #[serde(skip)]
+    pub contact: Option<Contact>,
     pub suggested_category: Option<CategoryId>,
     pub category: Option<CategoryId>,
     pub category_kind: Option<CategoryKind>,
@@ -290,10 +307,12 @@ pub enum Action {
     Reopen,
     Supervise,
     Note,
+    /// The retention period passed: personal data removed from a finished case.
+    Anonymise,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::Report,
         Action::OnTheSpot,
         Action::Accept,
@@ -312,6 +331,7 @@ impl Action {
         Action::Reopen,
         Action::Supervise,
         Action::Note,
+        Action::Anonymise,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -333,6 +353,7 @@ impl Action {
             Action::Reopen => "reopen",
             Action::Supervise => "supervise",
             Action::Note => "note",
+            Action::Anonymise => "anonymise",
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {

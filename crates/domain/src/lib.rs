@@ -6,8 +6,10 @@
 //! case), which returns the new projection together with exactly one [`CaseEvent`](case::NewEvent).
 
 pub mod case;
+pub mod exchange;
 pub mod org;
 pub mod people;
+pub mod policy;
 pub mod region;
 pub mod time;
 pub mod workflow;
@@ -15,6 +17,7 @@ pub mod workflow;
 pub use case::*;
 pub use org::*;
 pub use people::*;
+pub use policy::{may, Permission};
 pub use region::*;
 pub use workflow::*;
 

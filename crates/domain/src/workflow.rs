@@ -112,6 +112,8 @@ pub struct NewReport {
     pub suggested_category: Option<Category>,
     pub photos: Vec<MediaId>,
     pub anonymous: bool,
+    /// Name and phone the reporter left, if any.
+    pub contact: Option<crate::Contact>,
     /// Set by trusted intake (data exchange); otherwise derived from the actor's roles.
     pub source: Option<Source>,
 }
@@ -148,6 +150,17 @@ pub fn optional_text(field: &str, s: Option<&str>, max: usize) -> Result<Option<
         None | Some("") => Ok(None),
         Some(t) => required_text(field, t, max).map(Some),
     }
+}
+
+/// A phone number as people type it (`138 1234 1234`, `+86-138...`): digits only, 5 to 15 of them.
+pub fn parse_phone(s: &str) -> Result<String, FieldError> {
+    let t = s.trim();
+    let t = t.strip_prefix("+86").unwrap_or(t);
+    let digits: String = t.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+    if !(5..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FieldError::new("phone", "is not a phone number (5 to 15 digits)"));
+    }
+    Ok(digits)
 }
 
 fn photos(field: &str, p: &[MediaId], min: usize) -> Result<(), FieldError> {
@@ -190,6 +203,7 @@ fn blank_case(district: String, now: Millis) -> Case {
         source: Source::Resident,
         reporter: None,
         anonymous: false,
+        contact: None,
         suggested_category: None,
         category: None,
         category_kind: None,
@@ -245,6 +259,14 @@ pub fn report(actor: &Actor, r: NewReport, now: Millis) -> Result<Decision, Refu
     case.source = r.source.unwrap_or_else(|| source_of(actor));
     case.reporter = actor.person;
     case.anonymous = r.anonymous;
+    case.contact = match r.contact {
+        Some(c) => {
+            let name = optional_text("contact_name", c.name.as_deref(), 50)?;
+            let phone = c.phone.as_deref().map(parse_phone).transpose()?;
+            Some(crate::Contact { name, phone }).filter(|c| !c.is_empty())
+        }
+        None => None,
+    };
     case.suggested_category = r.suggested_category.as_ref().map(|c| c.id);
     case.urgency = r.urgency;
     case.due_at = Some(now + r.urgency.accept_within());
@@ -324,6 +346,28 @@ pub fn on_the_spot(actor: &Actor, r: OnTheSpot, now: Millis) -> Result<Decision,
         }),
     };
     Ok(Decision { case, event })
+}
+
+/// Removes the personal data of a finished case once its retention period has passed: the contact
+/// details and the link to the reporter. Done by the system, not by a person.
+pub fn anonymise(case: &Case, now: Millis) -> Result<Decision, Refusal> {
+    if case.state.is_open() {
+        return Err(wrong_state(Action::Anonymise, case));
+    }
+    let mut c = case.clone();
+    c.contact = None;
+    c.reporter = None;
+    c.version += 1;
+    c.updated_at = now;
+    let event = NewEvent {
+        action: Action::Anonymise,
+        at: now,
+        actor: None,
+        from: Some(case.state),
+        to: case.state,
+        data: json!({ "had_reporter": case.reporter.is_some(), "had_contact": case.contact.is_some() }),
+    };
+    Ok(Decision { case: c, event })
 }
 
 /// Whether the actor may see the case at all.
@@ -534,7 +578,8 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             need(lead, action, "only the lead department submits the result")?;
             in_state(case, action, &[CaseState::InProgress])?;
             let note = required_text("note", &note, MAX_NOTE)?;
-            photos("evidence", &evidence, 1)?;
+            // A case from another system may have been handled there: its evidence stays there.
+            photos("evidence", &evidence, usize::from(case.source != Source::Exchange))?;
             c.state = CaseState::Resolved;
             c.resolved_at = Some(now);
             c.extension_request = None;

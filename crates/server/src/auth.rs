@@ -17,6 +17,8 @@ use crate::error::ApiError;
 use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "gk_session";
+/// Readable by the page's script, echoed in `X-CSRF-Token` (double-submit CSRF protection).
+pub const CSRF_COOKIE: &str = "gk_csrf";
 
 /// Hashes a password with argon2id and a random salt.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
@@ -37,6 +39,28 @@ pub fn new_token(bytes: usize) -> String {
 
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn totp(secret_base32: &str) -> Option<totp_rs::TOTP> {
+    let bytes = totp_rs::Secret::Encoded(secret_base32.to_string()).to_bytes().ok()?;
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes).ok()
+}
+
+/// Checks a TOTP code (RFC 6238: SHA-1, 6 digits, 30 s, one step of clock skew).
+pub fn check_totp(secret_base32: &str, code: &str) -> bool {
+    totp(secret_base32).is_some_and(|t| t.check_current(code.trim()).unwrap_or(false))
+}
+
+/// The current TOTP code of a secret (for tests and enrolment checks).
+pub fn current_totp(secret_base32: &str) -> Option<String> {
+    totp(secret_base32)?.generate_current().ok()
+}
+
+/// A new TOTP secret (base32) and its `otpauth://` URL for authenticator apps.
+pub fn new_totp_secret(login: &str) -> (String, String) {
+    let secret = totp_rs::Secret::generate_secret().to_encoded().to_string();
+    let url = format!("otpauth://totp/gridkeeper:{login}?secret={secret}&issuer=gridkeeper&digits=6&period=30");
+    (secret, url)
 }
 
 /// A signed-in person and the actor the state machine sees.
@@ -106,6 +130,17 @@ mod tests {
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn totp_codes_check() {
+        let (secret, url) = new_totp_secret("chen");
+        assert!(url.starts_with("otpauth://totp/gridkeeper:chen?secret="));
+        let code = current_totp(&secret).unwrap();
+        assert!(check_totp(&secret, &code));
+        let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+        assert!(!check_totp(&secret, &wrong));
+        assert!(!check_totp("not base32!", &code));
     }
 
     #[test]

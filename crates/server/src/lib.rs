@@ -5,12 +5,14 @@
 //! see SQL (that lives behind [`gridkeeper_store::Store`]) and never change a case except through
 //! the state machine of `gridkeeper_domain`.
 
+mod accounts;
 pub mod auth;
 mod error;
 mod extract;
 mod media;
 mod routes;
 mod service;
+pub mod sms;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,6 +25,7 @@ use gridkeeper_store::Store;
 use object_store::ObjectStore;
 use serde::{Deserialize, Serialize};
 
+pub use accounts::AuthSettings;
 pub use error::{ApiError, ApiResult};
 
 /// The `[server]` section of the configuration.
@@ -43,6 +46,11 @@ pub struct Settings {
     pub max_photo_mb: u32,
     /// Mark session cookies `Secure` (set when served behind TLS).
     pub secure_cookies: bool,
+    /// Seconds a request may take before it is answered 408.
+    pub request_timeout_seconds: u32,
+    /// Days after closing before a case's personal data is anonymised.
+    pub retention_days: u32,
+    pub auth: accounts::AuthSettings,
 }
 
 impl Default for Settings {
@@ -55,6 +63,9 @@ impl Default for Settings {
             utc_offset_hours: 8,
             max_photo_mb: 15,
             secure_cookies: false,
+            request_timeout_seconds: 60,
+            retention_days: 730,
+            auth: accounts::AuthSettings::default(),
         }
     }
 }
@@ -75,6 +86,7 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub media: Arc<dyn ObjectStore>,
     pub settings: Settings,
+    pub sms: Arc<dyn sms::SmsSender>,
     reference: RwLock<Arc<Reference>>,
     clock: Box<dyn Fn() -> Millis + Send + Sync>,
 }
@@ -83,7 +95,11 @@ pub type AppState = Arc<App>;
 
 impl App {
     /// Builds the application over a migrated store and loads the reference data.
-    pub async fn new(store: Arc<dyn Store>, settings: Settings) -> Result<AppState, StartupError> {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        settings: Settings,
+        sms: Arc<dyn sms::SmsSender>,
+    ) -> Result<AppState, StartupError> {
         std::fs::create_dir_all(&settings.media_dir)
             .map_err(|e| format!("cannot create media folder {}: {e}", settings.media_dir.display()))?;
         let media = object_store::local::LocalFileSystem::new_with_prefix(&settings.media_dir)
@@ -92,6 +108,7 @@ impl App {
             store,
             media: Arc::new(media),
             settings,
+            sms,
             reference: RwLock::default(),
             clock: Box::new(|| chrono::Utc::now().timestamp_millis()),
         });
@@ -169,7 +186,25 @@ pub fn router(app: AppState) -> axum::Router {
 
 /// Serves until ctrl-c or SIGTERM, then finishes the requests in flight.
 pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown_signal()).await
+    let retention = tokio::spawn(anonymise_periodically(app.clone()));
+    let served = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    retention.abort();
+    served
+}
+
+/// Once an hour, anonymises the personal data of cases past their retention period.
+async fn anonymise_periodically(app: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match app.anonymise_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(cases = n, "personal data anonymised after the retention period"),
+            Err(e) => tracing::warn!(error = %e.problem().detail, "anonymising failed; will retry"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

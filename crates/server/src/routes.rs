@@ -13,9 +13,10 @@ use gridkeeper_domain::{
 use gridkeeper_store::{CaseLink, CaseQuery, Media};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{new_token, token_hash, verify_password, Auth, MaybeAuth, SESSION_COOKIE};
+use crate::auth::{token_hash, Auth, MaybeAuth, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, ApiJson, RawQuery};
 use crate::service::{parse_location, visibility, OnTheSpotInput, ReportInput};
@@ -24,7 +25,7 @@ use crate::AppState;
 pub fn router(app: AppState) -> Router {
     let upload_limit = DefaultBodyLimit::max((app.settings.max_photo_mb as usize + 1) * 1024 * 1024 * 9 + 64 * 1024);
     let api = Router::new()
-        .route("/session", post(login).delete(logout))
+        .route("/session", axum::routing::delete(logout))
         .route("/me", get(me))
         .route("/regions", get(regions))
         .route("/platforms", get(platforms))
@@ -43,15 +44,60 @@ pub fn router(app: AppState) -> Router {
         .route("/public/cases/{reference}", get(public_case))
         .route("/track/{code}", get(track))
         .route("/track/{code}/rate", post(track_rate))
+        .merge(crate::accounts::router())
         .fallback(|| async { ApiError::not_found("endpoint") });
+    let timeout = std::time::Duration::from_secs(u64::from(app.settings.request_timeout_seconds.max(1)));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/", get(index))
         .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(axum::middleware::from_fn(csrf))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        // Every response: a strict CSP, no sniffing, no framing, no referrer.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
+}
+
+/// CSRF protection for cookie sessions (double submit): a state-changing request that relies on
+/// the session cookie must echo the `gk_csrf` cookie in an `X-CSRF-Token` header. Requests with a
+/// bearer token are not exposed to CSRF and need no header.
+async fn csrf(req: Request, next: axum::middleware::Next) -> Response {
+    let unsafe_method = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+    let h = req.headers();
+    let bearer = h.contains_key(header::AUTHORIZATION);
+    let cookie = |name: &str| {
+        h.get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    if unsafe_method && !bearer && cookie(SESSION_COOKIE).is_some() {
+        let sent = h.get("x-csrf-token").and_then(|v| v.to_str().ok());
+        if sent.is_none() || sent.map(str::to_string) != cookie(crate::auth::CSRF_COOKIE) {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "Missing CSRF token",
+                "requests signed in by cookie must send the gk_csrf cookie's value in an X-CSRF-Token header",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
 }
 
 async fn index() -> impl IntoResponse {
@@ -67,42 +113,6 @@ async fn ready(State(app): State<AppState>) -> ApiResult<&'static str> {
 }
 
 // ---------------------------------------------------------------- session
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoginBody {
-    login: String,
-    password: String,
-}
-
-async fn login(State(app): State<AppState>, ApiJson(body): ApiJson<LoginBody>) -> ApiResult<Response> {
-    let person = app.store.person_by_login(body.login.trim()).await?;
-    let ok = person
-        .as_ref()
-        .is_some_and(|p| !p.disabled && p.password_hash.as_deref().is_some_and(|h| verify_password(&body.password, h)));
-    let Some(person) = person.filter(|_| ok) else {
-        tracing::info!(login = %body.login, "sign-in refused");
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Sign-in failed",
-            "wrong login or password",
-        ));
-    };
-    let token = new_token(32);
-    let now = app.now();
-    let hours = i64::from(app.settings.session_hours.max(1));
-    app.store.create_session(&token_hash(&token), person.id, now, now + hours * gridkeeper_domain::HOUR).await?;
-    tracing::info!(person = person.id, "signed in");
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        hours * 3600,
-        if app.settings.secure_cookies { "; Secure" } else { "" }
-    );
-    let mut resp = Json(json!({ "token": token, "person": person })).into_response();
-    resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
-    Ok(resp)
-}
 
 async fn logout(State(app): State<AppState>, req: Request) -> ApiResult<Response> {
     let (mut parts, _) = req.into_parts();
@@ -293,6 +303,13 @@ struct ReportBody {
     photos: Vec<String>,
     #[serde(default)]
     anonymous: bool,
+    contact_name: Option<String>,
+    contact_phone: Option<String>,
+}
+
+fn contact(name: Option<String>, phone: Option<String>) -> Option<gridkeeper_domain::Contact> {
+    let c = gridkeeper_domain::Contact { name, phone };
+    (!c.is_empty()).then_some(c)
 }
 
 /// Reads a report sent as multipart/form-data: text fields plus up to nine `photos` files.
@@ -300,6 +317,7 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
     let mut input = ReportInput::default();
     let (mut lat, mut lon) = (None, None);
     let mut described = false;
+    let (mut contact_name, mut contact_phone) = (None, None);
     while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "photos" || name == "photo" {
@@ -329,6 +347,9 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
             }
             "urgency" | "category" => {}
             "anonymous" => input.anonymous = matches!(text.trim(), "true" | "1" | "on" | "yes"),
+            "contact_name" if !text.trim().is_empty() => contact_name = Some(text),
+            "contact_phone" if !text.trim().is_empty() => contact_phone = Some(text),
+            "contact_name" | "contact_phone" => {}
             _ => return Err(ApiError::field(&name, "unknown field")),
         }
     }
@@ -336,6 +357,7 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
         return Err(ApiError::field("description", "is required"));
     }
     input.location = parse_location(lat, lon)?;
+    input.contact = contact(contact_name, contact_phone);
     Ok(input)
 }
 
@@ -359,6 +381,7 @@ async fn create_case(
             category: b.category,
             photos: b.photos,
             anonymous: b.anonymous,
+            contact: contact(b.contact_name, b.contact_phone),
         }
     };
     let r = app.report(&actor, input).await?;
@@ -367,7 +390,7 @@ async fn create_case(
     Ok((
         StatusCode::CREATED,
         Json(json!({
-            "case": case_json(&app, &r.case),
+            "case": case_json(&app, &r.case, &actor),
             "tracking_code": r.tracking_code,
             "outside_jurisdiction": outside,
             "possible_duplicates": dups,
@@ -404,13 +427,25 @@ async fn create_on_the_spot(
         note: b.note,
     };
     let case = app.on_the_spot(&auth.actor, input).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "case": case_json(&app, &case) }))))
+    Ok((StatusCode::CREATED, Json(json!({ "case": case_json(&app, &case, &auth.actor) }))))
 }
 
 // ---------------------------------------------------------------- reading cases
 
-fn case_json(app: &AppState, c: &Case) -> Value {
+/// A case as `viewer` may see it: the reporter and contact details masked (138****1234), or
+/// absent for those who may not see them at all (departments, when the reporter asked).
+fn case_json(app: &AppState, c: &Case, viewer: &Actor) -> Value {
     let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    if gridkeeper_domain::may(viewer, gridkeeper_domain::Permission::SeeMaskedReporter, Some(c)).is_ok() {
+        if let Some(contact) = &c.contact {
+            v["contact"] = json!({
+                "name": contact.name.as_deref().map(gridkeeper_store::vault::mask_name),
+                "phone": contact.phone.as_deref().map(gridkeeper_store::vault::mask_phone),
+            });
+        }
+    } else {
+        v["reporter"] = Value::Null;
+    }
     v["overdue"] = json!(c.is_overdue(app.now()));
     v["outside_jurisdiction"] = json!(c.grid.is_none());
     v
@@ -456,8 +491,17 @@ async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<St
         }
         None => None,
     };
+    let reporter = match case.reporter {
+        Some(id)
+            if gridkeeper_domain::may(&auth.actor, gridkeeper_domain::Permission::SeeMaskedReporter, Some(&case))
+                .is_ok() =>
+        {
+            app.store.person(id).await?.map(|p| crate::accounts::person_json(&p, auth.person.id == p.id))
+        }
+        _ => None,
+    };
     let body = json!({
-        "case": case_json(&app, &case), "timeline": timeline, "media": media,
+        "case": case_json(&app, &case, &auth.actor), "reporter": reporter, "timeline": timeline, "media": media,
         "duplicates": duplicates, "duplicate_of": duplicate_of,
     });
     let mut resp = Json(body).into_response();
@@ -511,7 +555,7 @@ async fn list_cases(State(app): State<AppState>, auth: Auth, q: RawQuery) -> Api
     let next = (items.len() == query.limit as usize)
         .then(|| items.last().map(|c| encode_cursor(c.reported_at, c.id)))
         .flatten();
-    let out: Vec<Value> = items.iter().map(|c| case_json(&app, c)).collect();
+    let out: Vec<Value> = items.iter().map(|c| case_json(&app, c, &auth.actor)).collect();
     Ok(Json(json!({ "items": out, "next_cursor": next })))
 }
 
@@ -663,7 +707,7 @@ fn allowed_fields(action: Action) -> &'static [&'static str] {
         Action::Reopen => &["reason"],
         Action::Supervise => &["note", "deadline"],
         Action::Note => &["text"],
-        Action::Report | Action::OnTheSpot => &[],
+        Action::Report | Action::OnTheSpot | Action::Anonymise => &[],
     }
 }
 
@@ -740,8 +784,8 @@ async fn case_action(
             deadline: b.deadline.as_deref().map(|d| parse_rfc3339("deadline", d)).transpose()?,
         },
         Action::Note => Command::Note { text: required("text", b.text)? },
-        Action::Report | Action::OnTheSpot => return Err(ApiError::not_found("action")),
+        Action::Report | Action::OnTheSpot | Action::Anonymise => return Err(ApiError::not_found("action")),
     };
     let case = app.act(&auth.actor, case, b.version, cmd).await?;
-    Ok(Json(json!({ "case": case_json(&app, &case) })))
+    Ok(Json(json!({ "case": case_json(&app, &case, &auth.actor) })))
 }

@@ -22,6 +22,7 @@ pub struct ReportInput {
     pub category: Option<CategoryId>,
     pub photos: Vec<MediaId>,
     pub anonymous: bool,
+    pub contact: Option<gridkeeper_domain::Contact>,
 }
 
 /// A stored report and what its reporter needs to follow it.
@@ -118,6 +119,7 @@ impl App {
             suggested_category: suggested.clone(),
             photos: input.photos.clone(),
             anonymous: input.anonymous,
+            contact: input.contact,
             source: None,
         };
         let decision = report(actor, new, now).map_err(|r| ApiError::refusal(r, None))?;
@@ -189,6 +191,29 @@ impl App {
         };
         let decision = decide(&case, actor, cmd, self.now()).map_err(|r| ApiError::refusal(r, Some(&case)))?;
         Ok(self.store.apply(&decision, &media).await?)
+    }
+
+    /// Anonymises every finished case closed longer ago than the retention period; returns how
+    /// many. Each goes through the state machine and writes its `anonymise` event.
+    pub async fn anonymise_expired(&self) -> ApiResult<usize> {
+        let now = self.now();
+        let before = now - i64::from(self.settings.retention_days) * 24 * gridkeeper_domain::HOUR;
+        let mut done = 0;
+        loop {
+            let batch = self.store.cases_to_anonymise(before, 500).await?;
+            if batch.is_empty() {
+                return Ok(done);
+            }
+            for case in batch {
+                let d = gridkeeper_domain::anonymise(&case, now).map_err(|r| ApiError::refusal(r, Some(&case)))?;
+                match self.store.apply(&d, &[]).await {
+                    Ok(_) => done += 1,
+                    // Someone acted on it meanwhile; the next run picks it up again.
+                    Err(gridkeeper_store::StoreError::Conflict(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
     }
 
     /// Open cases of the same category within the category's radius and time window, nearest first.

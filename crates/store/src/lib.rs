@@ -5,7 +5,12 @@
 //! the same transaction, and `apply` refuses a write whose version is stale (optimistic
 //! concurrency), so of two people acting on the same case at once exactly one wins.
 
+mod accounts;
+mod exchange;
 mod sqlite;
+mod sqlite_accounts;
+mod sqlite_exchange;
+pub mod vault;
 
 use async_trait::async_trait;
 use gridkeeper_domain::{
@@ -14,7 +19,10 @@ use gridkeeper_domain::{
 };
 use serde::Serialize;
 
+pub use accounts::*;
+pub use exchange::*;
 pub use sqlite::SqliteStore;
+pub use vault::Vault;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -49,9 +57,12 @@ pub struct Person {
     pub login: String,
     pub name: String,
     pub phone: Option<String>,
+    /// Identity card number (personal data).
+    pub id_number: Option<String>,
     #[serde(skip)]
     pub password_hash: Option<String>,
     pub disabled: bool,
+    pub totp_enabled: bool,
     pub grants: Vec<Grant>,
 }
 
@@ -60,6 +71,7 @@ pub struct NewPerson {
     pub login: String,
     pub name: String,
     pub phone: Option<String>,
+    pub id_number: Option<String>,
     pub password_hash: Option<String>,
     pub grants: Vec<Grant>,
 }
@@ -138,7 +150,7 @@ pub struct Intake<'a> {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AccountStore + ExchangeStore + Send + Sync + 'static {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<()>;
 

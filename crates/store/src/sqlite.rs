@@ -1,6 +1,7 @@
 //! The SQLite implementation of [`Store`]: one file, WAL mode, migrations embedded.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,6 +13,7 @@ use gridkeeper_domain::{
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
+use crate::vault::Vault;
 use crate::{CaseLink, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -19,14 +21,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// SQLite store. Cloning shares the pool.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
+    pub(crate) vault: Arc<Vault>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite:path` or `sqlite::memory:`),
     /// in WAL mode with full synchronous commits: a case acknowledged to a reporter survives a
     /// crash of the process or the machine.
-    pub async fn open(url: &str) -> Result<Self> {
+    pub async fn open(url: &str, vault: Arc<Vault>) -> Result<Self> {
         let opts = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -44,25 +47,25 @@ impl SqliteStore {
             .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(3600)) })
             .connect_with(opts)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, vault })
     }
 
     /// Begins a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two
     /// writers queue instead of failing half-way with SQLITE_BUSY.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
-fn parse_field<T>(r: std::result::Result<T, FieldError>) -> Result<T> {
+pub(crate) fn parse_field<T>(r: std::result::Result<T, FieldError>) -> Result<T> {
     r.map_err(corrupt)
 }
 
-fn json<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serialising plain data cannot fail")
 }
 
@@ -96,7 +99,7 @@ fn category_row(r: &SqliteRow) -> Result<Category> {
     })
 }
 
-fn case_row(r: &SqliteRow) -> Result<Case> {
+pub(crate) fn case_row(r: &SqliteRow, vault: &Vault) -> Result<Case> {
     let lat: Option<f64> = r.try_get("lat")?;
     let lon: Option<f64> = r.try_get("lon")?;
     let grid: Option<String> = r.try_get("grid")?;
@@ -116,6 +119,11 @@ fn case_row(r: &SqliteRow) -> Result<Case> {
         source: parse_field(Source::parse(r.try_get("source")?))?,
         reporter: r.try_get("reporter")?,
         anonymous: r.try_get("anonymous")?,
+        contact: {
+            let name = vault.open_opt("cases.contact_name", opt("contact_name")?.as_deref()).map_err(corrupt)?;
+            let phone = vault.open_opt("cases.contact_phone", opt("contact_phone")?.as_deref()).map_err(corrupt)?;
+            Some(gridkeeper_domain::Contact { name, phone }).filter(|c| !c.is_empty())
+        },
         suggested_category: r.try_get("suggested_category")?,
         category: r.try_get("category")?,
         category_kind: opt("category_kind")?.map(|k| parse_field(CategoryKind::parse(&k))).transpose()?,
@@ -148,6 +156,23 @@ fn case_row(r: &SqliteRow) -> Result<Case> {
     })
 }
 
+pub(crate) fn event_row(r: &SqliteRow) -> Result<CaseEvent> {
+    let from: Option<String> = r.try_get("from_state")?;
+    let data: String = r.try_get("data")?;
+    Ok(CaseEvent {
+        case_id: r.try_get("case_id")?,
+        seq: r.try_get("seq")?,
+        event: NewEvent {
+            action: parse_field(Action::parse(r.try_get("action")?))?,
+            at: r.try_get("at")?,
+            actor: r.try_get("actor")?,
+            from: from.map(|s| parse_field(CaseState::parse(&s))).transpose()?,
+            to: parse_field(CaseState::parse(r.try_get("to_state")?))?,
+            data: serde_json::from_str(&data).map_err(corrupt)?,
+        },
+    })
+}
+
 fn media_row(r: &SqliteRow) -> Result<Media> {
     Ok(Media {
         id: r.try_get("id")?,
@@ -165,12 +190,12 @@ fn media_row(r: &SqliteRow) -> Result<Media> {
     })
 }
 
-const CASE_COLUMNS: &str =
+pub(crate) const CASE_COLUMNS: &str =
     "id, reference, version, state, district, grid, scope_region, lat, lon, address, description, \
     source, reporter, anonymous, suggested_category, category, category_kind, public, urgency, lead_department, \
     co_departments, reported_at, accepted_at, dispatched_at, signed_at, resolved_at, verified_at, closed_at, \
     handle_within, handle_by, due_at, extension_request, returns, reworks, extensions, reopens, supervisions, rating, \
-    rating_comment, on_the_spot, rejection, duplicate_of, updated_at";
+    rating_comment, on_the_spot, rejection, duplicate_of, updated_at, contact_name, contact_phone";
 
 /// One SQL value, so that the same column list serves single and multi-row statements.
 enum Val {
@@ -180,7 +205,7 @@ enum Val {
 }
 
 /// Every projected column of `c`, in the order of `CASE_COLUMNS` after id and reference.
-fn case_values(c: &Case) -> Vec<Val> {
+fn case_values(c: &Case, vault: &Vault) -> Vec<Val> {
     use Val::*;
     let t = |s: &str| T(Some(s.to_string()));
     vec![
@@ -225,13 +250,15 @@ fn case_values(c: &Case) -> Vec<Val> {
         T(c.rejection.map(|r| r.as_str().to_string())),
         I(c.duplicate_of),
         I(Some(c.updated_at)),
+        T(vault.seal_opt("cases.contact_name", c.contact.as_ref().and_then(|x| x.name.as_deref()))),
+        T(vault.seal_opt("cases.contact_phone", c.contact.as_ref().and_then(|x| x.phone.as_deref()))),
     ]
 }
 
 type Query<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-fn bind_case<'q>(mut q: Query<'q>, c: &Case) -> Query<'q> {
-    for v in case_values(c) {
+fn bind_case<'q>(mut q: Query<'q>, c: &Case, vault: &Vault) -> Query<'q> {
+    for v in case_values(c, vault) {
         q = match v {
             Val::I(x) => q.bind(x),
             Val::F(x) => q.bind(x),
@@ -241,8 +268,8 @@ fn bind_case<'q>(mut q: Query<'q>, c: &Case) -> Query<'q> {
     q
 }
 
-fn push_case<'q>(row: &mut sqlx::query_builder::Separated<'_, 'q, Sqlite, &'static str>, c: &Case) {
-    for v in case_values(c) {
+fn push_case<'q>(row: &mut sqlx::query_builder::Separated<'_, 'q, Sqlite, &'static str>, c: &Case, vault: &Vault) {
+    for v in case_values(c, vault) {
         match v {
             Val::I(x) => row.push_bind(x),
             Val::F(x) => row.push_bind(x),
@@ -258,7 +285,7 @@ const UPDATE_CASE: &str =
     reported_at = ?, accepted_at = ?, dispatched_at = ?, signed_at = ?, resolved_at = ?, verified_at = ?, \
     closed_at = ?, handle_within = ?, handle_by = ?, due_at = ?, extension_request = ?, returns = ?, reworks = ?, \
     extensions = ?, reopens = ?, supervisions = ?, rating = ?, rating_comment = ?, on_the_spot = ?, rejection = ?, \
-    duplicate_of = ?, updated_at = ? WHERE id = ? AND version = ?";
+    duplicate_of = ?, updated_at = ?, contact_name = ?, contact_phone = ? WHERE id = ? AND version = ?";
 
 fn insert_case_sql() -> String {
     let n = CASE_COLUMNS.split(',').count();
@@ -358,8 +385,10 @@ fn scope_parts(s: &Scope) -> (&'static str, String) {
 }
 
 impl SqliteStore {
-    async fn person_where(&self, column: &str, value: impl ToString) -> Result<Option<Person>> {
-        let sql = format!("SELECT id, login, name, phone, password_hash, disabled FROM people WHERE {column} = ?");
+    pub(crate) async fn person_where(&self, column: &str, value: impl ToString) -> Result<Option<Person>> {
+        let sql = format!(
+            "SELECT id, login, name, phone, id_number, password_hash, disabled, totp_enabled FROM people WHERE {column} = ?"
+        );
         let Some(r) = sqlx::query(&sql).bind(value.to_string()).fetch_optional(&self.pool).await? else {
             return Ok(None);
         };
@@ -374,22 +403,30 @@ impl SqliteStore {
         Ok(Some(Person {
             id,
             login: r.try_get("login")?,
-            name: r.try_get("name")?,
-            phone: r.try_get("phone")?,
+            name: self.vault.open("people.name", r.try_get("name")?).map_err(corrupt)?,
+            phone: self.vault.open_opt("people.phone", r.try_get("phone")?).map_err(corrupt)?,
+            id_number: self.vault.open_opt("people.id_number", r.try_get("id_number")?).map_err(corrupt)?,
             password_hash: r.try_get("password_hash")?,
             disabled: r.try_get("disabled")?,
+            totp_enabled: r.try_get("totp_enabled")?,
             grants,
         }))
     }
 
     async fn case_where(&self, column: &str, value: impl ToString) -> Result<Option<Case>> {
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE {column} = ?");
-        sqlx::query(&sql).bind(value.to_string()).fetch_optional(&self.pool).await?.as_ref().map(case_row).transpose()
+        sqlx::query(&sql)
+            .bind(value.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(|r| case_row(r, &self.vault))
+            .transpose()
     }
 }
 
 /// Appends the visibility restriction of `q` to a WHERE clause.
-fn push_visibility(b: &mut QueryBuilder<'_, Sqlite>, q: &CaseQuery) {
+pub(crate) fn push_visibility(b: &mut QueryBuilder<'_, Sqlite>, q: &CaseQuery) {
     let v = &q.visibility;
     if v.all {
         return;
@@ -413,7 +450,7 @@ fn push_visibility(b: &mut QueryBuilder<'_, Sqlite>, q: &CaseQuery) {
 }
 
 /// `OR column in subtree(code)`, as an index-friendly range: codes are digits, and ':' sorts right after '9'.
-fn push_prefix(b: &mut QueryBuilder<'_, Sqlite>, column: &str, code: &RegionCode) {
+pub(crate) fn push_prefix(b: &mut QueryBuilder<'_, Sqlite>, column: &str, code: &RegionCode) {
     b.push(format!(" OR ({column} >= "))
         .push_bind(code.to_string())
         .push(format!(" AND {column} < "))
@@ -557,17 +594,24 @@ impl Store for SqliteStore {
     async fn create_person(&self, p: &NewPerson, now: Millis) -> Result<PersonId> {
         let mut tx = self.begin_write().await?;
         let id: PersonId = sqlx::query_scalar(
-            "INSERT INTO people (login, name, phone, password_hash, created_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (login) DO NOTHING RETURNING id",
+            "INSERT INTO people (login, name, phone, phone_index, id_number, password_hash, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&p.login)
-        .bind(&p.name)
-        .bind(&p.phone)
+        .bind(self.vault.seal("people.name", &p.name))
+        .bind(self.vault.seal_opt("people.phone", p.phone.as_deref()))
+        .bind(p.phone.as_deref().map(|ph| self.vault.blind_index("phone", ph)))
+        .bind(self.vault.seal_opt("people.id_number", p.id_number.as_deref()))
         .bind(&p.password_hash)
         .bind(now)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(|| StoreError::Invalid(FieldError::new("login", format!("`{}` is already taken", p.login))))?;
+        .ok_or_else(|| {
+            StoreError::Invalid(FieldError::new(
+                "login",
+                format!("`{}` or its phone number is already registered", p.login),
+            ))
+        })?;
         for g in &p.grants {
             let (kind, value) = scope_parts(&g.scope);
             sqlx::query("INSERT OR IGNORE INTO grants (person_id, role, scope_type, scope_value) VALUES (?, ?, ?, ?)")
@@ -625,7 +669,7 @@ impl Store for SqliteStore {
         case.reference = next_reference(&mut tx, &case.district, intake.year).await?;
         let sql = insert_case_sql();
         let q = sqlx::query(&sql).bind(Option::<i64>::None).bind(&case.reference);
-        let res = bind_case(q, &case).bind(intake.tracking_hash).execute(&mut *tx).await?;
+        let res = bind_case(q, &case, &self.vault).bind(intake.tracking_hash).execute(&mut *tx).await?;
         case.id = res.last_insert_rowid();
         insert_event(&mut tx, case.id, case.version, &d.event).await?;
         sync_departments(&mut tx, &case).await?;
@@ -639,8 +683,11 @@ impl Store for SqliteStore {
     async fn apply(&self, decision: &gridkeeper_domain::Decision, media: &[MediaId]) -> Result<Case> {
         let case = &decision.case;
         let mut tx = self.begin_write().await?;
-        let done =
-            bind_case(sqlx::query(UPDATE_CASE), case).bind(case.id).bind(case.version - 1).execute(&mut *tx).await?;
+        let done = bind_case(sqlx::query(UPDATE_CASE), case, &self.vault)
+            .bind(case.id)
+            .bind(case.version - 1)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             drop(tx);
             let current = self.case(case.id).await?.ok_or_else(|| corrupt(format!("case {} vanished", case.id)))?;
@@ -675,24 +722,7 @@ impl Store for SqliteStore {
             .bind(case)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let from: Option<String> = r.try_get("from_state")?;
-                let data: String = r.try_get("data")?;
-                Ok(CaseEvent {
-                    case_id: r.try_get("case_id")?,
-                    seq: r.try_get("seq")?,
-                    event: NewEvent {
-                        action: parse_field(Action::parse(r.try_get("action")?))?,
-                        at: r.try_get("at")?,
-                        actor: r.try_get("actor")?,
-                        from: from.map(|s| parse_field(CaseState::parse(&s))).transpose()?,
-                        to: parse_field(CaseState::parse(r.try_get("to_state")?))?,
-                        data: serde_json::from_str(&data).map_err(corrupt)?,
-                    },
-                })
-            })
-            .collect()
+        rows.iter().map(event_row).collect()
     }
 
     #[tracing::instrument(skip_all)]
@@ -758,7 +788,7 @@ impl Store for SqliteStore {
             b.push(" AND id < ").push_bind(id).push("))");
         }
         b.push(" ORDER BY reported_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit.clamp(1, 200)));
-        b.build().fetch_all(&self.pool).await?.iter().map(case_row).collect()
+        b.build().fetch_all(&self.pool).await?.iter().map(|r| case_row(r, &self.vault)).collect()
     }
 
     async fn cases_near(
@@ -785,7 +815,7 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(case_row)
+            .map(|r| case_row(r, &self.vault))
             .collect()
     }
 
@@ -853,7 +883,7 @@ impl Store for SqliteStore {
             let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
             b.push_values(&stored, |mut row, (c, _)| {
                 row.push_bind(c.id).push_bind(c.reference.clone());
-                push_case(&mut row, c);
+                push_case(&mut row, c, &self.vault);
             });
             b.build().execute(&mut *tx).await?;
             let events: Vec<(CaseId, i64, &NewEvent)> = stored
@@ -962,7 +992,7 @@ mod tests {
     use super::*;
 
     async fn store() -> SqliteStore {
-        let s = SqliteStore::open("sqlite::memory:").await.unwrap();
+        let s = SqliteStore::open("sqlite::memory:", Arc::new(Vault::ephemeral())).await.unwrap();
         s.migrate().await.unwrap();
         s
     }
@@ -978,6 +1008,7 @@ mod tests {
             suggested_category: None,
             photos: vec![],
             anonymous: false,
+            contact: None,
             source: None,
         };
         report(&Actor::anonymous(), r, at).unwrap()
@@ -1010,7 +1041,14 @@ mod tests {
         };
         let (first, second) = (note("first"), note("second"));
         // The people table is empty: store the actor first so the foreign key holds.
-        let p = NewPerson { login: "d".into(), name: "d".into(), phone: None, password_hash: None, grants: vec![] };
+        let p = NewPerson {
+            login: "d".into(),
+            name: "d".into(),
+            phone: None,
+            id_number: None,
+            password_hash: None,
+            grants: vec![],
+        };
         s.create_person(&p, 0).await.unwrap();
         assert_eq!(s.apply(&first, &[]).await.unwrap().version, 2);
         match s.apply(&second, &[]).await {

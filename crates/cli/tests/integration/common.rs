@@ -111,6 +111,12 @@ pub fn people() -> Vec<(&'static str, Vec<(Role, &'static str)>)> {
 
 pub const PASSWORD: &str = "password-1234";
 
+/// Each fixture person's phone number: distinct, and easy to grep for.
+pub fn phone_of(login: &str) -> String {
+    let n: u32 = login.bytes().map(u32::from).sum();
+    format!("1390{:07}", n * 7919 % 10_000_000)
+}
+
 fn password_hash() -> String {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| gridkeeper_server::auth::hash_password(PASSWORD).unwrap()).clone()
@@ -120,6 +126,10 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
+    /// The SMS sender: tests read the one-time codes it "sent".
+    pub sms: Arc<gridkeeper_server::sms::LogSms>,
+    /// The SQLite file (with its -wal beside it).
+    pub db: std::path::PathBuf,
     /// Keeps the database and media folder alive as long as the app.
     _dir: tempfile::TempDir,
 }
@@ -161,7 +171,8 @@ impl TestApp {
     pub async fn spawn() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("test.db").display());
-        let store = SqliteStore::open(&url).await.unwrap();
+        let vault = Arc::new(gridkeeper_store::Vault::ephemeral());
+        let store = SqliteStore::open(&url, vault).await.unwrap();
         store.migrate().await.unwrap();
         store.load_reference(&reference()).await.unwrap();
         let now = chrono::Utc::now().timestamp_millis();
@@ -170,7 +181,8 @@ impl TestApp {
             let p = NewPerson {
                 login: login.into(),
                 name: format!("{login} 姓名"),
-                phone: Some("13812341234".into()),
+                phone: Some(phone_of(login)),
+                id_number: None,
                 password_hash: Some(password_hash()),
                 grants,
             };
@@ -180,11 +192,13 @@ impl TestApp {
         }
         let store: Arc<dyn Store> = Arc::new(store);
         let settings = gridkeeper_server::Settings { media_dir: dir.path().join("media"), ..Default::default() };
-        let app = gridkeeper_server::App::new(store.clone(), settings).await.unwrap();
+        let sms = Arc::new(gridkeeper_server::sms::LogSms::default());
+        let app = gridkeeper_server::App::new(store.clone(), settings, sms.clone()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(gridkeeper_server::serve(app, listener));
-        Self { base, client: reqwest::Client::new(), store, _dir: dir }
+        let db = dir.path().join("test.db");
+        Self { base, client: reqwest::Client::new(), store, sms, db, _dir: dir }
     }
 
     async fn send(&self, who: Option<&str>, req: reqwest::RequestBuilder) -> Resp {

@@ -86,12 +86,25 @@ async fn load(
 #[tokio::test]
 async fn sigkill_loses_no_acknowledged_report() {
     let dir = tempfile::tempdir().unwrap();
+    // The server reads its keys from gridkeeper.keys in its working folder; seed the same keys.
+    let (key, index) = (gridkeeper_store::Vault::generate_key("k1"), gridkeeper_store::Vault::generate_index_key());
+    std::fs::write(dir.path().join("gridkeeper.keys"), format!("keys = [\"{key}\"]\nindex_key = \"{index}\"\n"))
+        .unwrap();
     {
-        let store = SqliteStore::open(&format!("sqlite:{}", dir.path().join("crash.db").display())).await.unwrap();
+        let vault = Arc::new(gridkeeper_store::Vault::new(&[key], &index).unwrap());
+        let store =
+            SqliteStore::open(&format!("sqlite:{}", dir.path().join("crash.db").display()), vault).await.unwrap();
         store.migrate().await.unwrap();
         store.load_reference(&reference()).await.unwrap();
         let grants = vec![Grant::new(Role::Dispatcher, Scope::parse("region:330483").unwrap()).unwrap()];
-        let p = NewPerson { login: "dispatcher".into(), name: "d".into(), phone: None, password_hash: None, grants };
+        let p = NewPerson {
+            login: "dispatcher".into(),
+            name: "d".into(),
+            phone: None,
+            id_number: None,
+            password_hash: None,
+            grants,
+        };
         let id = store.create_person(&p, 0).await.unwrap();
         let token_hash = gridkeeper_server::auth::token_hash("crash-token");
         store.create_session(&token_hash, id, 0, i64::MAX).await.unwrap();

@@ -1,5 +1,6 @@
 //! The one integration-test binary: the real server over HTTP on a fresh SQLite database per test.
 
+mod accounts;
 mod common;
 mod crash;
 mod lists;

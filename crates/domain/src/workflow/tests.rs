@@ -81,6 +81,7 @@ fn new_report() -> NewReport {
         suggested_category: Some(category()),
         photos: vec!["p1".into()],
         anonymous: false,
+        contact: Some(crate::Contact { name: Some("王芳".into()), phone: Some("138 1234 1234".into()) }),
         source: None,
     }
 }
@@ -164,6 +165,10 @@ fn report_starts_the_accept_clock_and_records_everything() {
     assert_eq!(d.event.action, Action::Report);
     assert_eq!(d.event.from, None);
     assert_eq!(d.event.data["photos"][0], "p1");
+    assert_eq!(d.case.contact.as_ref().unwrap().phone.as_deref(), Some("13812341234"));
+    // Personal data stays out of the event and out of the serialised case.
+    assert!(!d.event.data.to_string().contains("1381234"));
+    assert!(!serde_json::to_string(&d.case).unwrap().contains("1381234"));
     // Grid members' reports are marked as such; anonymous reports have no reporter.
     assert_eq!(report(&member(), new_report(), T0).unwrap().case.source, Source::GridMember);
     assert_eq!(report(&Actor::anonymous(), new_report(), T0).unwrap().case.reporter, None);
@@ -183,6 +188,8 @@ fn report_refusals() {
     assert_eq!(invalid_field(&bad(NewReport { photos: vec!["a".into(), "a".into()], ..new_report() })), "photos");
     assert_eq!(invalid_field(&bad(NewReport { suggested_category: Some(class()), ..new_report() })), "category");
     assert!(is_not_allowed(&bad(NewReport { source: Some(Source::Exchange), ..new_report() })));
+    let bad_phone = crate::Contact { name: None, phone: Some("call me".into()) };
+    assert_eq!(invalid_field(&bad(NewReport { contact: Some(bad_phone), ..new_report() })), "phone");
     // An address alone is enough.
     assert!(report(
         &a,
@@ -569,4 +576,14 @@ fn cases_outside_every_grid_belong_to_the_district() {
     assert!(can_see(&dispatcher(), &c));
     assert!(!can_see(&member(), &c));
     assert!(!can_see(&other_dispatcher(), &c));
+}
+
+#[test]
+fn anonymise_clears_personal_data_of_finished_cases_only() {
+    let c = closed();
+    assert!(c.contact.is_some() && c.reporter.is_some());
+    let d = anonymise(&c, T0 + 1000 * HOUR).unwrap();
+    assert_eq!((d.case.contact.clone(), d.case.reporter, d.case.state), (None, None, CaseState::Closed));
+    assert_eq!((d.event.action, d.event.actor, d.case.version), (Action::Anonymise, None, c.version + 1));
+    assert!(is_wrong_state(&anonymise(&in_progress(), T0).unwrap_err()));
 }

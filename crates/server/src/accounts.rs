@@ -1,0 +1,376 @@
+//! Signing in (password with optional TOTP, or phone and one-time code), rate limits and
+//! lockouts, revealing personal data, and the audit log search. Every sign-in, failure, reveal
+//! and search is written to the hash-chained audit log.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gridkeeper_domain::{may, parse_phone, time::parse_rfc3339, Grant, Permission, Role, Scope, HOUR, MINUTE};
+use gridkeeper_store::vault::{mask_name, mask_phone};
+use gridkeeper_store::{AuditQuery, LimitRule, NewAudit, NewPerson, OtpCheck, Person};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::auth::{new_token, token_hash, verify_password, Auth, CSRF_COOKIE, SESSION_COOKIE};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, RawQuery};
+use crate::AppState;
+
+/// Limits on signing in, per account and per address.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Wrong passwords or codes per account within the window before it is locked.
+    pub max_failures: u32,
+    /// Failures per client address within the window before it is locked.
+    pub max_failures_per_address: u32,
+    pub window_minutes: u32,
+    pub lockout_minutes: u32,
+    /// Seconds between two one-time codes to the same phone.
+    pub otp_resend_seconds: u32,
+    pub otp_valid_minutes: u32,
+    /// Wrong tries before a one-time code is burned.
+    pub otp_max_attempts: u32,
+    /// Admins and dispatchers must have a TOTP second factor to sign in.
+    pub require_totp: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            max_failures_per_address: 50,
+            window_minutes: 15,
+            lockout_minutes: 15,
+            otp_resend_seconds: 60,
+            otp_valid_minutes: 5,
+            otp_max_attempts: 5,
+            require_totp: false,
+        }
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/session", post(login))
+        .route("/session/code", post(request_code))
+        .route("/session/phone", post(login_with_code))
+        .route("/cases/{key}/reveal", post(reveal))
+        .route("/audit", get(audit_search))
+}
+
+fn too_many(until: i64, now: i64) -> ApiError {
+    let minutes = ((until - now) as f64 / MINUTE as f64).ceil().max(1.0);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked",
+        "Too many attempts",
+        format!("too many failed attempts; try again in {minutes} minutes"),
+    )
+}
+
+impl crate::App {
+    fn limits(&self) -> (LimitRule, LimitRule) {
+        let a = &self.settings.auth;
+        let window = i64::from(a.window_minutes) * MINUTE;
+        let lockout = i64::from(a.lockout_minutes) * MINUTE;
+        (
+            LimitRule { window, max_failures: a.max_failures, lockout },
+            LimitRule { window, max_failures: a.max_failures_per_address, lockout },
+        )
+    }
+
+    /// Refuses when the account or the address is locked out.
+    async fn check_unlocked(&self, account: &str, ip: &str) -> ApiResult<()> {
+        let now = self.now();
+        for key in [account.to_string(), format!("ip:{ip}")] {
+            if let Some(until) = self.store.locked_until(&key, now).await? {
+                return Err(too_many(until, now));
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a failure for the account and the address; answers as a lockout if it locked one.
+    async fn failed(&self, account: &str, ip: &str, audit: NewAudit) -> ApiResult<Option<ApiError>> {
+        let now = self.now();
+        let (per_account, per_ip) = self.limits();
+        self.store.audit(&audit).await?;
+        let a = self.store.record_failure(account, now, per_account).await?;
+        let b = self.store.record_failure(&format!("ip:{ip}"), now, per_ip).await?;
+        Ok(a.or(b).map(|until| too_many(until, now)))
+    }
+
+    /// Opens a session and answers with its token and an HttpOnly cookie.
+    async fn open_session(&self, person: &Person, how: &str, ip: &str) -> ApiResult<Response> {
+        let token = new_token(32);
+        let now = self.now();
+        let hours = i64::from(self.settings.session_hours.max(1));
+        self.store.create_session(&token_hash(&token), person.id, now, now + hours * HOUR).await?;
+        self.store
+            .audit(&NewAudit {
+                at: now,
+                actor: Some(person.id),
+                action: "sign_in".into(),
+                object: Some(format!("person:{}", person.id)),
+                detail: json!({ "method": how, "address": ip }),
+            })
+            .await?;
+        let cookie = format!(
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+            hours * 3600,
+            if self.settings.secure_cookies { "; Secure" } else { "" }
+        );
+        let csrf = format!(
+            "{CSRF_COOKIE}={}; Path=/; SameSite=Strict; Max-Age={}{}",
+            new_token(16),
+            hours * 3600,
+            if self.settings.secure_cookies { "; Secure" } else { "" }
+        );
+        let mut resp = Json(json!({ "token": token, "person": person_json(person, true) })).into_response();
+        for c in [cookie, csrf] {
+            resp.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&c).map_err(ApiError::internal)?);
+        }
+        Ok(resp)
+    }
+}
+
+/// A person as shown to themselves (`own`) or to others: phone and ID number masked for others.
+pub fn person_json(p: &Person, own: bool) -> Value {
+    json!({
+        "id": p.id, "login": p.login, "name": if own { p.name.clone() } else { mask_name(&p.name) },
+        "phone": p.phone.as_deref().map(mask_phone), "grants": p.grants, "totp_enabled": p.totp_enabled,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    login: String,
+    password: String,
+    totp: Option<String>,
+}
+
+async fn login(
+    State(app): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<Response> {
+    let ip = addr.ip().to_string();
+    let login = body.login.trim().to_string();
+    let account = format!("login:{login}");
+    app.check_unlocked(&account, &ip).await?;
+    let person = app.store.person_by_login(&login).await?;
+    let ok = person
+        .as_ref()
+        .is_some_and(|p| !p.disabled && p.password_hash.as_deref().is_some_and(|h| verify_password(&body.password, h)));
+    let refused = NewAudit {
+        at: app.now(),
+        actor: person.as_ref().map(|p| p.id),
+        action: "sign_in_failed".into(),
+        object: Some(format!("login:{login}")),
+        detail: json!({ "address": ip }),
+    };
+    let Some(person) = person.filter(|_| ok) else {
+        if let Some(locked) = app.failed(&account, &ip, refused).await? {
+            return Err(locked);
+        }
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Sign-in failed",
+            "wrong login or password",
+        ));
+    };
+    let needs_factor = person.grants.iter().any(|g| matches!(g.role, Role::Admin | Role::Dispatcher));
+    if person.totp_enabled {
+        let secret =
+            app.store.totp_secret(person.id).await?.ok_or_else(|| ApiError::internal("TOTP secret missing"))?;
+        let code = body
+            .totp
+            .as_deref()
+            .ok_or_else(|| ApiError::field("totp", "enter the 6-digit code of your authenticator app"))?;
+        if !crate::auth::check_totp(&secret, code) {
+            if let Some(locked) = app.failed(&account, &ip, refused).await? {
+                return Err(locked);
+            }
+            return Err(ApiError::field("totp", "the code is wrong or has expired"));
+        }
+    } else if app.settings.auth.require_totp && needs_factor {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "second-factor-required",
+            "Second factor required",
+            format!("admins and dispatchers need a second factor: ask an admin to run `gridkeeper user totp {login}`"),
+        ));
+    }
+    app.store.clear_failures(&account).await?;
+    app.open_session(&person, "password", &ip).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeRequest {
+    phone: String,
+}
+
+/// Sends a one-time code to a phone (residents sign up and sign in with it).
+async fn request_code(
+    State(app): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let ip = addr.ip().to_string();
+    let phone = parse_phone(&body.phone)?;
+    let account = format!("phone:{}", app.store.person_by_phone(&phone).await?.map(|p| p.id).unwrap_or_default());
+    app.check_unlocked(&account, &ip).await?;
+    let now = app.now();
+    let resend = i64::from(app.settings.auth.otp_resend_seconds) * 1000;
+    if let Some(sent) = app.store.otp_sent_at(&phone).await?.filter(|s| now - s < resend) {
+        let wait = (resend - (now - sent)) / 1000 + 1;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-soon",
+            "Too soon",
+            format!("a code was just sent; ask again in {wait} seconds"),
+        ));
+    }
+    // Code requests count against the address, so one client cannot flood many phones.
+    let (_, per_ip) = app.limits();
+    if let Some(until) = app.store.record_failure(&format!("ip:{ip}"), now, per_ip).await? {
+        return Err(too_many(until, now));
+    }
+    let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
+    let valid = i64::from(app.settings.auth.otp_valid_minutes) * MINUTE;
+    app.store.put_otp(&phone, &code, now, now + valid).await?;
+    let text =
+        format!("【网格管家】验证码 {code}，{} 分钟内有效。Your gridkeeper code.", app.settings.auth.otp_valid_minutes);
+    app.sms.send(&phone, &text).map_err(ApiError::internal)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "sent": true, "valid_minutes": app.settings.auth.otp_valid_minutes }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeLogin {
+    phone: String,
+    code: String,
+    name: Option<String>,
+}
+
+/// Signs a resident in with a one-time code; a first sign-in creates the resident's account.
+async fn login_with_code(
+    State(app): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<CodeLogin>,
+) -> ApiResult<Response> {
+    let ip = addr.ip().to_string();
+    let phone = parse_phone(&body.phone)?;
+    let existing = app.store.person_by_phone(&phone).await?;
+    let account = format!("phone:{}", existing.as_ref().map(|p| p.id).unwrap_or_default());
+    app.check_unlocked(&account, &ip).await?;
+    let now = app.now();
+    match app.store.check_otp(&phone, &body.code, now, app.settings.auth.otp_max_attempts).await? {
+        OtpCheck::Valid => {}
+        other => {
+            let refused = NewAudit {
+                at: now,
+                actor: existing.as_ref().map(|p| p.id),
+                action: "sign_in_failed".into(),
+                object: Some(format!("phone:{}", mask_phone(&phone))),
+                detail: json!({ "address": ip, "method": "code" }),
+            };
+            if let Some(locked) = app.failed(&account, &ip, refused).await? {
+                return Err(locked);
+            }
+            return Err(match other {
+                OtpCheck::Wrong { attempts_left } => {
+                    ApiError::field("code", format!("wrong code; {attempts_left} tries left before it expires"))
+                }
+                _ => ApiError::field("code", "no valid code for this phone; ask for a new one"),
+            });
+        }
+    }
+    let person = match existing {
+        Some(p) if p.disabled => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "disabled",
+                "Account disabled",
+                "this account is disabled",
+            ))
+        }
+        Some(p) => p,
+        None => {
+            let district =
+                app.reference().district.clone().ok_or_else(|| ApiError::internal("no district configured"))?;
+            let scope = Scope::Region { code: gridkeeper_domain::RegionCode::parse(&district)? };
+            let new = NewPerson {
+                login: format!("resident-{}", new_token(6).to_lowercase()),
+                name: gridkeeper_domain::optional_text("name", body.name.as_deref(), 50)?
+                    .unwrap_or_else(|| "居民".into()),
+                phone: Some(phone.clone()),
+                id_number: None,
+                password_hash: None,
+                grants: vec![Grant::new(Role::Resident, scope)?],
+            };
+            let id = app.store.create_person(&new, now).await?;
+            app.store.person(id).await?.ok_or_else(|| ApiError::internal("new person vanished"))?
+        }
+    };
+    app.store.clear_failures(&account).await?;
+    app.open_session(&person, "code", &ip).await
+}
+
+/// Shows the reporter's name and phone in clear, and writes who saw them to the audit log.
+async fn reveal(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Json<Value>> {
+    let case = app.find_case(&auth.actor, &key).await?;
+    may(&auth.actor, Permission::RevealPersonalData, Some(&case)).map_err(|r| ApiError::refusal(r, Some(&case)))?;
+    let reporter = match case.reporter {
+        Some(id) => app.store.person(id).await?,
+        None => None,
+    };
+    let contact = case.contact.clone().unwrap_or_default();
+    app.store
+        .audit(&NewAudit {
+            at: app.now(),
+            actor: Some(auth.person.id),
+            action: "reveal".into(),
+            object: Some(format!("case:{}", case.id)),
+            detail: json!({ "reference": case.reference, "fields": ["reporter.name", "reporter.phone", "contact"] }),
+        })
+        .await?;
+    Ok(Json(json!({
+        "reporter": reporter.map(|p| json!({ "id": p.id, "name": p.name, "phone": p.phone })),
+        "contact": { "name": contact.name, "phone": contact.phone },
+    })))
+}
+
+async fn audit_search(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
+    may(&auth.actor, Permission::SearchAudit, None).map_err(|r| ApiError::refusal(r, None))?;
+    q.only(&["actor", "action", "object", "from", "to", "before", "limit"])?;
+    let query = AuditQuery {
+        actor: q.parse("actor", "a person id")?,
+        action: q.get("action").map(str::to_string),
+        object: q.get("object").map(str::to_string),
+        from: q.get("from").map(|v| parse_rfc3339("from", v)).transpose()?,
+        to: q.get("to").map(|v| parse_rfc3339("to", v)).transpose()?,
+        before: q.parse("before", "an entry id")?,
+        limit: q.parse("limit", "a whole number")?.unwrap_or(100),
+    };
+    let entries = app.store.audit_search(&query).await?;
+    app.store
+        .audit(&NewAudit {
+            at: app.now(),
+            actor: Some(auth.person.id),
+            action: "audit_search".into(),
+            object: None,
+            detail: json!({ "actor": query.actor, "action": query.action, "object": query.object, "results": entries.len() }),
+        })
+        .await?;
+    Ok(Json(json!({ "items": entries })))
+}
