@@ -682,7 +682,12 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             data = json!({ "note": note, "respond_by": deadline.map(to_rfc3339) });
         }
         Command::Note { text } => {
-            need(actor.is_staff(), action, "internal notes are for staff")?;
+            let operational = [Role::Dispatcher, Role::Supervisor, Role::GridMember, Role::GridLeader]
+                .iter()
+                .any(|r| actor.holds_for_region(*r, &region))
+                || case.lead_department.is_some_and(|d| actor.works_for(d))
+                || case.co_departments.iter().any(|d| actor.works_for(*d));
+            need(operational, action, "internal notes are for those who work on the case")?;
             let text = required_text("text", &text, MAX_NOTE)?;
             data = json!({ "text": text });
         }

@@ -106,6 +106,8 @@ pub fn people() -> Vec<(&'static str, Vec<(Role, &'static str)>)> {
         ("leader", vec![(Role::GridLeader, "region:330483101001")]),
         ("supervisor", vec![(Role::Supervisor, "region:330483")]),
         ("outsider", vec![(Role::Dispatcher, "region:330482")]),
+        ("auditor", vec![(Role::Auditor, "region:330483")]),
+        ("admin", vec![(Role::Admin, "region:330483")]),
     ]
 }
 

@@ -499,8 +499,11 @@ fn supervise_and_note_keep_the_state() {
         let n = step(&base, &actor, Command::Note { text: "called the owner".into() }, T0 + HOUR);
         assert_eq!(n.state, state);
     }
-    // The reporter sees the case but internal notes are for staff.
+    // The reporter sees the case but internal notes are for those who work on it; an auditor
+    // reads, but does not write.
     assert!(is_not_allowed(&refuse(&ip, &resident(), Command::Note { text: "x".into() })));
+    let auditor = Actor::person(31, vec![grant(Role::Auditor, "region:330483")]);
+    assert!(is_not_allowed(&refuse(&ip, &auditor, Command::Note { text: "x".into() })));
     assert_eq!(invalid_field(&refuse(&ip, &staff(), Command::Note { text: " ".into() })), "text");
 }
 

@@ -1,0 +1,176 @@
+//! The authorization matrix: every endpoint × every role, inside and outside its scope, against
+//! the expected answer. Any loosened (or tightened) rule changes a cell and fails this test. The
+//! matrix is rendered into docs/AUTHZ.md; `GRIDKEEPER_UPDATE_DOCS=1` rewrites it after a
+//! deliberate change.
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+/// Who asks: a fixture login (or anonymous) and what that means for the test case.
+const ACTORS: &[(&str, Option<&str>)] = &[
+    ("anonymous", None),
+    ("resident (reporter)", Some("resident")),
+    ("resident (other)", Some("resident2")),
+    ("grid member (its grid)", Some("member")),
+    ("grid member (other grid)", Some("member3")),
+    ("grid leader (its community)", Some("leader")),
+    ("dispatcher (its district)", Some("dispatcher")),
+    ("dispatcher (other district)", Some("outsider")),
+    ("department (lead)", Some("staff")),
+    ("department (co)", Some("power")),
+    ("department (not involved)", Some("team")),
+    ("supervisor", Some("supervisor")),
+    ("auditor", Some("auditor")),
+    ("admin", Some("admin")),
+];
+
+/// The state a case is brought to before the request.
+#[derive(Clone, Copy)]
+enum Prep {
+    Reported,
+    Accepted,
+    Dispatched,
+    InProgress,
+    ExtensionAsked,
+    Resolved,
+    Verified,
+    Closed,
+}
+
+/// Endpoint name, state, method, path after `/api/v1/cases/{id}` (or an absolute path), body.
+fn endpoints(evidence: &str) -> Vec<(&'static str, Prep, &'static str, String, Value)> {
+    let act = |a: &str| format!("/actions/{a}");
+    vec![
+        ("GET case", Prep::Dispatched, "GET", String::new(), Value::Null),
+        ("GET cases (listed?)", Prep::Dispatched, "LIST", String::new(), Value::Null),
+        ("reveal", Prep::Reported, "POST", "/reveal".into(), json!({})),
+        ("note", Prep::Reported, "POST", act("note"), json!({ "text": "x" })),
+        ("accept", Prep::Reported, "POST", act("accept"), json!({ "category": MANHOLE, "urgency": "routine" })),
+        ("reject", Prep::Reported, "POST", act("reject"), json!({ "reason": "invalid", "note": "x" })),
+        ("dispatch", Prep::Accepted, "POST", act("dispatch"), json!({ "lead_department": CITY_MGMT })),
+        ("sign", Prep::Dispatched, "POST", act("sign"), json!({})),
+        ("return", Prep::Dispatched, "POST", act("return"), json!({ "reason": "x" })),
+        (
+            "request_extension",
+            Prep::InProgress,
+            "POST",
+            act("request_extension"),
+            json!({ "until": "2099-01-01T00:00:00Z", "reason": "x" }),
+        ),
+        ("approve_extension", Prep::ExtensionAsked, "POST", act("approve_extension"), json!({})),
+        ("deny_extension", Prep::ExtensionAsked, "POST", act("deny_extension"), json!({ "reason": "x" })),
+        ("report_part", Prep::InProgress, "POST", act("report_part"), json!({ "note": "x" })),
+        (
+            "submit_result",
+            Prep::InProgress,
+            "POST",
+            act("submit_result"),
+            json!({ "note": "x", "evidence": [evidence] }),
+        ),
+        ("supervise", Prep::InProgress, "POST", act("supervise"), json!({ "note": "x" })),
+        ("verify", Prep::Resolved, "POST", act("verify"), json!({ "passed": true })),
+        ("close", Prep::Verified, "POST", act("close"), json!({})),
+        ("rate", Prep::Closed, "POST", act("rate"), json!({ "score": 5 })),
+        ("reopen", Prep::Closed, "POST", act("reopen"), json!({ "reason": "x" })),
+        ("GET audit", Prep::Reported, "GET", "/api/v1/audit".into(), Value::Null),
+    ]
+}
+
+async fn prepare(t: &TestApp, prep: Prep) -> i64 {
+    let id = id_of(&t.report(Some("resident"), IN_GRID1, Some(MANHOLE)).await);
+    let steps: &[(&str, &str, Value)] = &[
+        ("dispatcher", "accept", json!({ "category": MANHOLE, "urgency": "routine" })),
+        ("dispatcher", "dispatch", json!({ "lead_department": CITY_MGMT, "co_departments": [POWER] })),
+        ("staff", "sign", json!({})),
+        ("staff", "submit_result", Value::Null),
+        ("member", "verify", json!({ "passed": true })),
+        ("dispatcher", "close", json!({})),
+    ];
+    let n = match prep {
+        Prep::Reported => 0,
+        Prep::Accepted => 1,
+        Prep::Dispatched => 2,
+        Prep::InProgress | Prep::ExtensionAsked => 3,
+        Prep::Resolved => 4,
+        Prep::Verified => 5,
+        Prep::Closed => 6,
+    };
+    for (who, action, body) in &steps[..n] {
+        let body = if body.is_null() {
+            json!({ "note": "done", "evidence": [t.upload_photo(None).await] })
+        } else {
+            body.clone()
+        };
+        t.act(who, id, action, body).await;
+    }
+    if let Prep::ExtensionAsked = prep {
+        t.act("staff", id, "request_extension", json!({ "until": "2099-01-01T00:00:00Z", "reason": "parts" })).await;
+    }
+    id
+}
+
+async fn cell(t: &TestApp, login: Option<&str>, prep: Prep, method: &str, path: &str, body: &Value) -> String {
+    let id = prepare(t, prep).await;
+    let url = if path.starts_with("/api") { path.to_string() } else { format!("/api/v1/cases/{id}{path}") };
+    match method {
+        "GET" => t.get(login, &url).await.status.as_u16().to_string(),
+        "LIST" => {
+            let r = t.get(login, "/api/v1/cases?limit=200").await;
+            if !r.status.is_success() {
+                return r.status.as_u16().to_string();
+            }
+            let listed = r.body["items"].as_array().unwrap().iter().any(|c| c["id"] == id);
+            (if listed { "listed" } else { "hidden" }).to_string()
+        }
+        _ => t.post(login, &url, body.clone()).await.status.as_u16().to_string(),
+    }
+}
+
+fn render(rows: &[(String, Vec<String>)]) -> String {
+    let mut md = String::from(
+        "# Authorization matrix\n\nGenerated by `crates/cli/tests/integration/authz.rs`, which fails when the \
+         server's answers differ from this table. Each cell is the HTTP status for that person calling that \
+         endpoint on a case reported by the resident in grid 330483101001001, brought to the state the \
+         endpoint needs, led by department 1 with department 2 co-operating. `listed`/`hidden`: whether the \
+         case appears in the person's case list. 404 means the case is outside the person's scope and its \
+         existence is not revealed; 403 means they see it but may not do this; 401 means sign in first.\n\n",
+    );
+    md.push_str("| endpoint |");
+    for (name, _) in ACTORS {
+        md.push_str(&format!(" {name} |"));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---|".repeat(ACTORS.len()));
+    md.push('\n');
+    for (name, cells) in rows {
+        md.push_str(&format!("| {name} | {} |\n", cells.join(" | ")));
+    }
+    md
+}
+
+#[tokio::test]
+async fn every_endpoint_for_every_role_inside_and_outside_scope() {
+    let t = TestApp::spawn().await;
+    let evidence = t.upload_photo(None).await;
+    let mut rows = vec![];
+    for (name, prep, method, path, body) in endpoints(&evidence) {
+        let mut cells = vec![];
+        for (_, login) in ACTORS {
+            let body = if name == "submit_result" {
+                json!({ "note": "x", "evidence": [t.upload_photo(None).await] })
+            } else {
+                body.clone()
+            };
+            cells.push(cell(&t, *login, prep, method, &path, &body).await);
+        }
+        rows.push((name.to_string(), cells));
+    }
+    let rendered = render(&rows);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/AUTHZ.md");
+    if std::env::var("GRIDKEEPER_UPDATE_DOCS").is_ok() {
+        std::fs::write(path, &rendered).unwrap();
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_default();
+    assert_eq!(rendered, expected, "the authorization matrix changed; review it and run with GRIDKEEPER_UPDATE_DOCS=1");
+}
