@@ -117,6 +117,27 @@ async fn audit(
     Ok(())
 }
 
+/// Audits a change of configuration: the settings (never the keys) are compared with those
+/// recorded at the last start, and the keys that changed are written to the audit log.
+async fn record_config(store: &dyn Store, config: &Config) -> anyhow::Result<()> {
+    let mut now = serde_json::to_value(&config.server)?;
+    now["log"] = serde_json::to_value(&config.log)?;
+    now["database"] = serde_json::json!(config.database.url.split(':').next());
+    now["privacy_keys"] = serde_json::json!(format!("{:?}", config.privacy));
+    let q = gridkeeper_store::AuditQuery { action: Some("config".into()), limit: 1, ..Default::default() };
+    let last = store.audit_search(&q).await?.into_iter().next().map(|e| e.detail["settings"].clone());
+    if last.as_ref() == Some(&now) {
+        return Ok(());
+    }
+    let changed: Vec<String> = match (&last, now.as_object()) {
+        (Some(serde_json::Value::Object(old)), Some(new)) => {
+            new.iter().filter(|(k, v)| old.get(*k) != Some(v)).map(|(k, _)| k.clone()).collect()
+        }
+        _ => vec!["(first start)".into()],
+    };
+    audit(store, "config", None, serde_json::json!({ "changed": changed, "settings": now })).await
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -125,6 +146,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
             let store = open_store(&config).await?;
+            record_config(&*store, &config).await?;
             let sms = Arc::new(gridkeeper_server::sms::LogSms::default());
             let app = gridkeeper_server::App::new(store, config.server.clone(), sms).await?;
             let listener = tokio::net::TcpListener::bind(config.server.bind)

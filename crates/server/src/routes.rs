@@ -599,8 +599,11 @@ fn public_visible(c: &Case) -> bool {
     c.public && !matches!(c.state, CaseState::Reported | CaseState::Rejected)
 }
 
-/// What anyone may see: no personal data, no internal events.
+/// What anyone may see: no personal data, no internal events, and for a category that is not
+/// public (a neighbour dispute, a rental house) a location coarsened to about 200 m.
 fn public_json(app: &AppState, c: &Case, events: &[CaseEvent]) -> Value {
+    let coarse = |v: f64| (v / 0.002).round() * 0.002;
+    let location = c.location.map(|l| if c.public { l } else { LatLon { lat: coarse(l.lat), lon: coarse(l.lon) } });
     let reference = app.reference();
     let category = c.category.and_then(|id| reference.categories.get(&id));
     let timeline: Vec<Value> = events
@@ -611,7 +614,7 @@ fn public_json(app: &AppState, c: &Case, events: &[CaseEvent]) -> Value {
     json!({
         "reference": c.reference, "state": c.state, "description": c.description,
         "category": category.map(|k| json!({ "id": k.id, "name": k.name, "name_en": k.name_en })),
-        "grid": c.grid, "location": c.location, "reported_at": to_rfc3339(c.reported_at),
+        "grid": c.grid, "location": location, "reported_at": to_rfc3339(c.reported_at),
         "closed_at": c.closed_at.map(to_rfc3339), "rating": c.rating, "timeline": timeline,
     })
 }

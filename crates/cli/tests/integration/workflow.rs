@@ -71,6 +71,9 @@ async fn reject_as_invalid_and_the_reporter_reads_why() {
     assert_eq!(v["state"], "rejected");
     assert_eq!(v["rejection"], "invalid");
     assert_eq!(v["answers"][0]["note"], "照片与描述不符");
+    // Not a public category: the location shown is coarsened to about 200 m.
+    let lat = v["location"]["lat"].as_f64().unwrap();
+    assert!((lat - IN_GRID1.0).abs() > 1e-6 && (lat - IN_GRID1.0).abs() <= 0.0011, "{lat}");
     t.get(None, "/api/v1/track/not-a-code").await.problem(404, None);
 }
 
