@@ -6,7 +6,6 @@
 //! case), which returns the new projection together with exactly one [`CaseEvent`](case::NewEvent).
 
 pub mod case;
-pub mod exchange;
 pub mod org;
 pub mod people;
 pub mod policy;

@@ -6,10 +6,8 @@
 //! concurrency), so of two people acting on the same case at once exactly one wins.
 
 mod accounts;
-mod exchange;
 mod sqlite;
 mod sqlite_accounts;
-mod sqlite_exchange;
 pub mod vault;
 
 use async_trait::async_trait;
@@ -20,7 +18,6 @@ use gridkeeper_domain::{
 use serde::Serialize;
 
 pub use accounts::*;
-pub use exchange::*;
 pub use sqlite::SqliteStore;
 pub use vault::Vault;
 
@@ -150,7 +147,7 @@ pub struct Intake<'a> {
 }
 
 #[async_trait]
-pub trait Store: AccountStore + ExchangeStore + Send + Sync + 'static {
+pub trait Store: AccountStore + Send + Sync + 'static {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<()>;
 
