@@ -5,6 +5,7 @@
 //! goes through [`workflow::decide`] (or [`workflow::report`] / [`workflow::on_the_spot`] for a new
 //! case), which returns the new projection together with exactly one [`CaseEvent`](case::NewEvent).
 
+pub mod calendar;
 pub mod case;
 pub mod org;
 pub mod people;
@@ -13,6 +14,7 @@ pub mod region;
 pub mod time;
 pub mod workflow;
 
+pub use calendar::Calendar;
 pub use case::*;
 pub use org::*;
 pub use people::*;

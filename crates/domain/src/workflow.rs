@@ -7,7 +7,7 @@ use crate::time::to_rfc3339;
 use serde_json::json;
 
 use crate::{
-    Action, Actor, Case, CaseId, CaseState, Category, Department, ExtensionRequest, FieldError, LatLon, MediaId,
+    Action, Actor, Calendar, Case, CaseId, CaseState, Category, Department, ExtensionRequest, FieldError, LatLon, MediaId,
     Millis, NewEvent, RegionCode, Rejection, Role, Source, Urgency,
 };
 
@@ -236,8 +236,13 @@ fn blank_case(district: String, now: Millis) -> Case {
     }
 }
 
-/// A new report. Anyone may report, also anonymously.
+/// A new report. Anyone may report, also anonymously. Clocks on the wall clock.
 pub fn report(actor: &Actor, r: NewReport, now: Millis) -> Result<Decision, Refusal> {
+    report_on(actor, r, now, &Calendar::wall_clock())
+}
+
+/// [`report`] with the clocks on the jurisdiction's working calendar.
+pub fn report_on(actor: &Actor, r: NewReport, now: Millis, cal: &Calendar) -> Result<Decision, Refusal> {
     let description = required_text("description", &r.description, MAX_DESCRIPTION)?;
     let address = optional_text("address", r.address.as_deref(), 300)?;
     if r.location.is_none() && address.is_none() {
@@ -269,7 +274,7 @@ pub fn report(actor: &Actor, r: NewReport, now: Millis) -> Result<Decision, Refu
     };
     case.suggested_category = r.suggested_category.as_ref().map(|c| c.id);
     case.urgency = r.urgency;
-    case.due_at = Some(now + r.urgency.accept_within());
+    case.due_at = Some(cal.deadline(now, r.urgency.accept_within(), r.urgency));
     case.description = description.clone();
     let event = NewEvent {
         action: Action::Report,
@@ -292,8 +297,13 @@ pub fn report(actor: &Actor, r: NewReport, now: Millis) -> Result<Decision, Refu
 }
 
 /// A grid member reports a small problem together with the evidence of its handling. The case
-/// starts resolved and is verified by the grid leader.
+/// starts resolved and is verified by the grid leader. Clocks on the wall clock.
 pub fn on_the_spot(actor: &Actor, r: OnTheSpot, now: Millis) -> Result<Decision, Refusal> {
+    on_the_spot_on(actor, r, now, &Calendar::wall_clock())
+}
+
+/// [`on_the_spot`] with the clocks on the jurisdiction's working calendar.
+pub fn on_the_spot_on(actor: &Actor, r: OnTheSpot, now: Millis, cal: &Calendar) -> Result<Decision, Refusal> {
     if !actor.has_role(Role::GridMember) {
         return Err(Refusal::NotAllowed {
             action: "handle on the spot",
@@ -328,7 +338,7 @@ pub fn on_the_spot(actor: &Actor, r: OnTheSpot, now: Millis) -> Result<Decision,
     case.dispatched_at = Some(now);
     case.signed_at = Some(now);
     case.resolved_at = Some(now);
-    case.due_at = Some(now + Urgency::Routine.verify_within());
+    case.due_at = Some(cal.deadline(now, Urgency::Routine.verify_within(), Urgency::Routine));
     let event = NewEvent {
         action: Action::OnTheSpot,
         at: now,
@@ -408,6 +418,12 @@ fn in_state(case: &Case, action: Action, states: &[CaseState]) -> Result<(), Ref
 /// Checks, in order: visibility (refusals here do not reveal the case), role and scope, current
 /// state, required data.
 pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<Decision, Refusal> {
+    decide_on(case, actor, cmd, now, &Calendar::wall_clock())
+}
+
+/// [`decide`] with the clocks on the jurisdiction's working calendar: deadlines count working
+/// time, except for emergencies, which count every minute.
+pub fn decide_on(case: &Case, actor: &Actor, cmd: Command, now: Millis, cal: &Calendar) -> Result<Decision, Refusal> {
     if !can_see(actor, case) {
         return Err(Refusal::OutOfScope);
     }
@@ -437,7 +453,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             c.urgency = urgency;
             c.handle_within = Some(category.deadlines.for_urgency(urgency));
             c.accepted_at = Some(now);
-            c.due_at = Some(now + urgency.dispatch_within());
+            c.due_at = Some(cal.deadline(now, urgency.dispatch_within(), urgency));
             data = json!({ "category": category.id, "urgency": urgency, "note": note });
         }
         Command::Reject { reason, original, note } => {
@@ -496,7 +512,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             let handle_by = match deadline {
                 Some(d) if d <= now => return Err(FieldError::new("deadline", "must lie in the future").into()),
                 Some(d) => d,
-                None => now + case.handle_within.unwrap_or(Urgency::Routine.verify_within()),
+                None => cal.deadline(now, case.handle_within.unwrap_or(Urgency::Routine.verify_within()), case.urgency),
             };
             let note = optional_text("note", note.as_deref(), MAX_NOTE)?;
             c.state = CaseState::Dispatched;
@@ -526,7 +542,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             c.co_departments.clear();
             c.handle_by = None;
             c.extension_request = None;
-            c.due_at = Some(now + case.urgency.dispatch_within());
+            c.due_at = Some(cal.deadline(now, case.urgency.dispatch_within(), case.urgency));
             data = json!({ "reason": reason, "department": case.lead_department });
         }
         Command::RequestExtension { until, reason } => {
@@ -583,7 +599,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             c.state = CaseState::Resolved;
             c.resolved_at = Some(now);
             c.extension_request = None;
-            c.due_at = Some(now + case.urgency.verify_within());
+            c.due_at = Some(cal.deadline(now, case.urgency.verify_within(), case.urgency));
             data = json!({ "note": note, "evidence": evidence, "on_time": case.handle_by.is_none_or(|d| now <= d) });
         }
         Command::Verify { passed, note, evidence } => {
@@ -610,7 +626,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             if passed {
                 c.state = CaseState::Verified;
                 c.verified_at = Some(now);
-                c.due_at = Some(now + case.urgency.dispatch_within());
+                c.due_at = Some(cal.deadline(now, case.urgency.dispatch_within(), case.urgency));
             } else {
                 c.reworks += 1;
                 c.resolved_at = None;
@@ -621,7 +637,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
                     // On-the-spot handling that failed goes to the linkage center for dispatch.
                     c.state = CaseState::Accepted;
                     c.on_the_spot = false;
-                    c.due_at = Some(now + case.urgency.dispatch_within());
+                    c.due_at = Some(cal.deadline(now, case.urgency.dispatch_within(), case.urgency));
                 }
             }
             data = json!({ "passed": passed, "note": note, "evidence": evidence });
@@ -666,7 +682,7 @@ pub fn decide(case: &Case, actor: &Actor, cmd: Command, now: Millis) -> Result<D
             c.rating = None;
             c.rating_comment = None;
             c.on_the_spot = false;
-            c.due_at = Some(now + case.urgency.dispatch_within());
+            c.due_at = Some(cal.deadline(now, case.urgency.dispatch_within(), case.urgency));
             data = json!({ "reason": reason, "previous_rating": case.rating });
         }
         Command::Supervise { note, deadline } => {

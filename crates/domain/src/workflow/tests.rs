@@ -590,3 +590,26 @@ fn anonymise_clears_personal_data_of_finished_cases_only() {
     assert_eq!((d.event.action, d.event.actor, d.case.version), (Action::Anonymise, None, c.version + 1));
     assert!(is_wrong_state(&anonymise(&in_progress(), T0).unwrap_err()));
 }
+
+#[test]
+fn clocks_run_on_the_working_calendar_except_for_emergencies() {
+    use chrono::TimeZone;
+    let cal = Calendar::office_hours();
+    let local = |d: u32, h: u32, m: u32| {
+        chrono::FixedOffset::east_opt(8 * 3600).unwrap().with_ymd_and_hms(2026, 9, d, h, m, 0).unwrap().timestamp_millis()
+    };
+    // Friday 25 September 2026, 16:00: an urgent case (24 working hours to handle).
+    let friday = local(25, 16, 0);
+    let mut r = report_on(&resident(), new_report(), friday, &cal).unwrap().case;
+    r.id = 42;
+    // Accept-by: 30 working minutes later, still on Friday.
+    assert_eq!(r.due_at, Some(local(25, 16, 30)));
+    let a = decide_on(&r, &dispatcher(), accept(), friday, &cal).unwrap().case;
+    let d = decide_on(&a, &dispatcher(), dispatch(), friday, &cal).unwrap().case;
+    // 24 working hours = 1.5 h on Friday + 7.5 h on each of Monday, Tuesday and Wednesday.
+    assert_eq!(d.handle_by, Some(local(30, 17, 30)));
+    // The same case as an emergency at 02:00 on Saturday runs on the wall clock.
+    let night = local(26, 2, 0);
+    let e = report_on(&resident(), NewReport { urgency: Urgency::Emergency, ..new_report() }, night, &cal).unwrap().case;
+    assert_eq!(e.due_at, Some(night + Urgency::Emergency.accept_within()));
+}

@@ -1,0 +1,240 @@
+//! The working calendar of a jurisdiction: working days and hours, public holidays, and the
+//! make-up working days that swap with them (调休). Every clock of a case runs on it, except for
+//! emergencies, which run on the wall clock.
+
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, Duration, FixedOffset, NaiveDate, TimeZone};
+use serde::{Deserialize, Serialize};
+
+use crate::{FieldError, Millis, Urgency, MINUTE};
+
+/// A working period of a day, in minutes after local midnight: `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    pub start: u16,
+    pub end: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calendar {
+    /// Local time's offset from UTC in minutes (China: 480).
+    pub utc_offset_minutes: i32,
+    /// Working weekdays, 1 = Monday … 7 = Sunday.
+    pub weekdays: BTreeSet<u8>,
+    /// Working periods of a working day, in order, not overlapping.
+    pub periods: Vec<Period>,
+    /// Days off that would otherwise be working days.
+    pub holidays: BTreeSet<NaiveDate>,
+    /// Days that are working days although their weekday is not (调休 make-up days).
+    pub makeup_days: BTreeSet<NaiveDate>,
+}
+
+impl Calendar {
+    /// Every minute of every day: the clock of a place with no calendar, and of emergencies.
+    pub fn wall_clock() -> Self {
+        Self {
+            utc_offset_minutes: 0,
+            weekdays: (1..=7).collect(),
+            periods: vec![Period { start: 0, end: 24 * 60 }],
+            holidays: BTreeSet::new(),
+            makeup_days: BTreeSet::new(),
+        }
+    }
+
+    /// Monday to Friday, 08:30–12:00 and 13:30–17:30, China Standard Time, no holidays yet.
+    pub fn office_hours() -> Self {
+        Self {
+            utc_offset_minutes: 480,
+            weekdays: (1..=5).collect(),
+            periods: vec![Period { start: 8 * 60 + 30, end: 12 * 60 }, Period { start: 13 * 60 + 30, end: 17 * 60 + 30 }],
+            holidays: BTreeSet::new(),
+            makeup_days: BTreeSet::new(),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
+            return Err(FieldError::new("utc_offset_minutes", "must lie between -840 and 840"));
+        }
+        if self.weekdays.is_empty() || self.weekdays.iter().any(|d| !(1..=7).contains(d)) {
+            return Err(FieldError::new("weekdays", "list working weekdays as 1 (Monday) to 7 (Sunday), at least one"));
+        }
+        if self.periods.is_empty() {
+            return Err(FieldError::new("periods", "a working day needs at least one working period"));
+        }
+        let mut last_end = 0;
+        for (i, p) in self.periods.iter().enumerate() {
+            if p.start >= p.end || p.end > 24 * 60 || (i > 0 && p.start < last_end) {
+                return Err(FieldError::new(
+                    format!("periods[{i}]"),
+                    "periods run start < end ≤ 1440 minutes, in order, without overlapping",
+                ));
+            }
+            last_end = p.end;
+        }
+        if let Some(d) = self.holidays.intersection(&self.makeup_days).next() {
+            return Err(FieldError::new("makeup_days", format!("{d} is listed both as a holiday and as a make-up day")));
+        }
+        Ok(())
+    }
+
+    fn offset(&self) -> FixedOffset {
+        FixedOffset::east_opt(self.utc_offset_minutes * 60).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"))
+    }
+
+    pub fn is_working_day(&self, d: NaiveDate) -> bool {
+        if self.makeup_days.contains(&d) {
+            return true;
+        }
+        !self.holidays.contains(&d) && self.weekdays.contains(&(d.weekday().number_from_monday() as u8))
+    }
+
+    /// Milliseconds at local midnight of `d`.
+    fn midnight(&self, d: NaiveDate) -> Millis {
+        let naive = d.and_hms_opt(0, 0, 0).expect("midnight exists");
+        self.offset().from_local_datetime(&naive).single().map(|t| t.timestamp_millis()).unwrap_or(0)
+    }
+
+    fn local_date(&self, at: Millis) -> NaiveDate {
+        chrono::DateTime::from_timestamp_millis(at).unwrap_or_default().with_timezone(&self.offset()).date_naive()
+    }
+
+    /// The instant when `working` milliseconds of working time have passed after `start`.
+    pub fn add(&self, start: Millis, working: Millis) -> Millis {
+        let mut left = working.max(0);
+        let mut day = self.local_date(start);
+        // Ten years of days is far beyond any deadline; a calendar without working time ends there.
+        for _ in 0..3660 {
+            if self.is_working_day(day) {
+                let midnight = self.midnight(day);
+                for p in &self.periods {
+                    let from = (midnight + i64::from(p.start) * MINUTE).max(start);
+                    let to = midnight + i64::from(p.end) * MINUTE;
+                    if to <= from {
+                        continue;
+                    }
+                    if left <= to - from {
+                        return from + left;
+                    }
+                    left -= to - from;
+                }
+            }
+            day = day.succ_opt().unwrap_or(day + Duration::days(1));
+        }
+        start + working
+    }
+
+    /// Working time between two instants.
+    pub fn working_time(&self, from: Millis, to: Millis) -> Millis {
+        if to <= from {
+            return 0;
+        }
+        let mut total = 0;
+        let mut day = self.local_date(from);
+        let last = self.local_date(to);
+        while day <= last {
+            if self.is_working_day(day) {
+                let midnight = self.midnight(day);
+                for p in &self.periods {
+                    let a = (midnight + i64::from(p.start) * MINUTE).max(from);
+                    let b = (midnight + i64::from(p.end) * MINUTE).min(to);
+                    total += (b - a).max(0);
+                }
+            }
+            day = day.succ_opt().unwrap_or(day + Duration::days(1));
+        }
+        total
+    }
+
+    /// A deadline `limit` after `start` for a case of `urgency`: emergencies on the wall clock,
+    /// everything else in working time.
+    pub fn deadline(&self, start: Millis, limit: Millis, urgency: Urgency) -> Millis {
+        match urgency {
+            Urgency::Emergency => start + limit,
+            _ => self.add(start, limit),
+        }
+    }
+}
+
+impl Default for Calendar {
+    fn default() -> Self {
+        Self::wall_clock()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HOUR;
+
+    /// 2026-09-25 is a Friday. Local times are China Standard Time.
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> Millis {
+        FixedOffset::east_opt(8 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .single()
+            .unwrap()
+            .timestamp_millis()
+    }
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_deadline_across_a_weekend() {
+        let c = Calendar::office_hours();
+        // Friday 16:30 + 4 working hours: 1 h on Friday, then Monday 08:30–11:30.
+        assert_eq!(c.add(at(2026, 9, 25, 16, 30), 4 * HOUR), at(2026, 9, 28, 11, 30));
+        assert_eq!(c.working_time(at(2026, 9, 25, 16, 30), at(2026, 9, 28, 11, 30)), 4 * HOUR);
+    }
+
+    #[test]
+    fn lunch_and_evenings_do_not_count() {
+        let c = Calendar::office_hours();
+        // Tuesday 11:00 + 2 h: 1 h before lunch, 1 h after 13:30.
+        assert_eq!(c.add(at(2026, 9, 22, 11, 0), 2 * HOUR), at(2026, 9, 22, 14, 30));
+        // Reported at 20:00: the clock starts the next morning.
+        assert_eq!(c.add(at(2026, 9, 22, 20, 0), HOUR / 2), at(2026, 9, 23, 9, 0));
+    }
+
+    #[test]
+    fn a_public_holiday_and_a_make_up_working_saturday() {
+        let mut c = Calendar::office_hours();
+        // National Day 2026: 1–7 October off, Saturday 10 October worked instead (调休, illustrative).
+        c.holidays = (1..=7).map(|d| date(2026, 10, d)).collect();
+        c.makeup_days = [date(2026, 10, 10)].into();
+        c.validate().unwrap();
+        // Wednesday 30 September 17:00 + 7 working hours: 30 min that day, then Thursday 1 Oct is a
+        // holiday … the next working day is Thursday 8 October.
+        assert_eq!(c.add(at(2026, 9, 30, 17, 0), 7 * HOUR), at(2026, 10, 8, 16, 30));
+        // Friday 9 October 17:00 + 1 h: 30 min on Friday, then the make-up Saturday at 09:00.
+        assert_eq!(c.add(at(2026, 10, 9, 17, 0), HOUR), at(2026, 10, 10, 9, 0));
+        assert!(c.is_working_day(date(2026, 10, 10)));
+        assert!(!c.is_working_day(date(2026, 10, 5)));
+    }
+
+    #[test]
+    fn an_emergency_at_night_runs_on_the_wall_clock() {
+        let c = Calendar::office_hours();
+        let night = at(2026, 9, 26, 2, 0); // Saturday 02:00
+        assert_eq!(c.deadline(night, 2 * HOUR, Urgency::Emergency), at(2026, 9, 26, 4, 0));
+        assert_eq!(c.deadline(night, 2 * HOUR, Urgency::Routine), at(2026, 9, 28, 10, 30));
+    }
+
+    #[test]
+    fn the_wall_clock_counts_everything_and_bad_calendars_are_refused() {
+        let w = Calendar::wall_clock();
+        assert_eq!(w.add(1_000, 5 * HOUR), 1_000 + 5 * HOUR);
+        let mut c = Calendar::office_hours();
+        c.periods.push(Period { start: 60, end: 30 });
+        assert!(c.validate().unwrap_err().field.starts_with("periods"));
+        let mut c = Calendar::office_hours();
+        c.weekdays.clear();
+        assert_eq!(c.validate().unwrap_err().field, "weekdays");
+        let mut c = Calendar::office_hours();
+        c.holidays.insert(date(2026, 1, 1));
+        c.makeup_days.insert(date(2026, 1, 1));
+        assert_eq!(c.validate().unwrap_err().field, "makeup_days");
+    }
+}
