@@ -18,7 +18,7 @@ pub use calendar::Calendar;
 pub use case::*;
 pub use org::*;
 pub use people::*;
-pub use policy::{may, Permission};
+pub use policy::{may, may_in_region, Permission};
 pub use region::*;
 pub use workflow::*;
 

@@ -15,6 +15,8 @@ pub enum Permission {
     SeeMaskedReporter,
     /// Search the audit log.
     SearchAudit,
+    /// Change a region's settings (its working calendar).
+    AdministerRegion,
 }
 
 impl Permission {
@@ -24,6 +26,7 @@ impl Permission {
             Permission::RevealPersonalData => "reveal personal data",
             Permission::SeeMaskedReporter => "see the reporter masked",
             Permission::SearchAudit => "search the audit log",
+            Permission::AdministerRegion => "administer this region",
         }
     }
 }
@@ -31,6 +34,14 @@ impl Permission {
 fn region_role(actor: &Actor, roles: &[Role], case: &Case) -> bool {
     let region = case.scope_region();
     roles.iter().any(|r| actor.holds_for_region(*r, &region))
+}
+
+/// Answers whether `actor` may do `p` to a region (and everything in it).
+pub fn may_in_region(actor: &Actor, p: Permission, region: &crate::RegionCode) -> Result<(), Refusal> {
+    match p {
+        Permission::AdministerRegion if actor.holds_for_region(Role::Admin, region) => Ok(()),
+        _ => Err(Refusal::NotAllowed { action: p.as_str(), reason: "only an admin of this region".into() }),
+    }
 }
 
 /// Answers whether `actor` may do `p` to `case` (or, for case-less permissions, at all).
@@ -44,7 +55,7 @@ pub fn may(actor: &Actor, p: Permission, case: Option<&Case>) -> Result<(), Refu
                 Err(refuse("only auditors search the audit log"))
             }
         }
-        (_, None) => Err(Refusal::OutOfScope),
+        (Permission::AdministerRegion, _) | (_, None) => Err(Refusal::OutOfScope),
         (_, Some(c)) if !can_see(actor, c) => Err(Refusal::OutOfScope),
         (Permission::ViewCase, Some(_)) => Ok(()),
         (Permission::RevealPersonalData, Some(c)) => {

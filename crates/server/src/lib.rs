@@ -7,6 +7,7 @@
 
 mod accounts;
 pub mod auth;
+mod calendar_api;
 mod error;
 mod extract;
 mod media;
@@ -79,6 +80,8 @@ pub struct Reference {
     pub grids: GridIndex,
     /// The district that receives reports from outside every grid.
     pub district: Option<String>,
+    /// Working calendars by district; a district without one runs on the wall clock.
+    pub calendars: HashMap<String, gridkeeper_domain::Calendar>,
 }
 
 /// Everything a request handler needs.
@@ -148,6 +151,7 @@ impl App {
                 .collect(),
             grids,
             district,
+            calendars: self.store.calendars().await.map_err(|e| e.to_string())?.into_iter().collect(),
         };
         *self.reference.write().expect("reference lock poisoned") = Arc::new(r);
         Ok(())

@@ -3,7 +3,7 @@
 
 use chrono::Datelike;
 use gridkeeper_domain::{
-    can_see, decide, on_the_spot, report, Actor, Case, CaseId, Category, CategoryId, Command, Department, DepartmentId,
+    can_see, decide_on, on_the_spot_on, report_on, Actor, Case, CaseId, Category, CategoryId, Command, Department, DepartmentId,
     FieldError, LatLon, MediaId, NewReport, OnTheSpot, Original, RegionCode, Scope, Urgency,
 };
 use gridkeeper_store::{Intake, Visibility};
@@ -46,6 +46,11 @@ pub struct OnTheSpotInput {
 }
 
 impl App {
+    /// The working calendar of a district (the wall clock when none is set).
+    pub fn calendar(&self, district: &str) -> gridkeeper_domain::Calendar {
+        self.reference().calendars.get(district).cloned().unwrap_or_default()
+    }
+
     /// The grid containing a point.
     pub fn locate(&self, p: LatLon) -> Option<RegionCode> {
         self.reference().grids.locate(p)
@@ -122,7 +127,8 @@ impl App {
             contact: input.contact,
             source: None,
         };
-        let decision = report(actor, new, now).map_err(|r| ApiError::refusal(r, None))?;
+        let calendar = self.calendar(&new.district);
+        let decision = report_on(actor, new, now, &calendar).map_err(|r| ApiError::refusal(r, None))?;
         let tracking_code = new_token(12);
         let hash = token_hash(&tracking_code);
         let case = self
@@ -159,7 +165,8 @@ impl App {
             evidence: input.evidence.clone(),
             note: input.note,
         };
-        let decision = on_the_spot(actor, spot, now).map_err(|r| ApiError::refusal(r, None))?;
+        let calendar = self.calendar(&spot.district);
+        let decision = on_the_spot_on(actor, spot, now, &calendar).map_err(|r| ApiError::refusal(r, None))?;
         let media: Vec<MediaId> = input.photos.into_iter().chain(input.evidence).collect();
         Ok(self
             .store
@@ -189,7 +196,9 @@ impl App {
             | Command::Verify { evidence, .. } => evidence.clone(),
             _ => vec![],
         };
-        let decision = decide(&case, actor, cmd, self.now()).map_err(|r| ApiError::refusal(r, Some(&case)))?;
+        let calendar = self.calendar(&case.district);
+        let decision =
+            decide_on(&case, actor, cmd, self.now(), &calendar).map_err(|r| ApiError::refusal(r, Some(&case)))?;
         Ok(self.store.apply(&decision, &media).await?)
     }
 

@@ -6,8 +6,10 @@
 //! concurrency), so of two people acting on the same case at once exactly one wins.
 
 mod accounts;
+mod calendars;
 mod sqlite;
 mod sqlite_accounts;
+mod sqlite_calendars;
 pub mod vault;
 
 use async_trait::async_trait;
@@ -18,6 +20,7 @@ use gridkeeper_domain::{
 use serde::Serialize;
 
 pub use accounts::*;
+pub use calendars::CalendarStore;
 pub use sqlite::SqliteStore;
 pub use vault::Vault;
 
@@ -147,7 +150,7 @@ pub struct Intake<'a> {
 }
 
 #[async_trait]
-pub trait Store: AccountStore + Send + Sync + 'static {
+pub trait Store: AccountStore + CalendarStore + Send + Sync + 'static {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<()>;
 

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod authz;
+mod calendars;
 mod common;
 mod crash;
 mod lists;

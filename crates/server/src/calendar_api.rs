@@ -1,0 +1,56 @@
+//! The working calendar of a jurisdiction: read by anyone signed in, changed by its admins.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use gridkeeper_domain::{may_in_region, Calendar, Permission, RegionCode, RegionLevel};
+use gridkeeper_store::NewAudit;
+use serde_json::{json, Value};
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/calendars/{district}", get(read).put(write))
+}
+
+fn district(code: &str) -> ApiResult<RegionCode> {
+    let c = RegionCode::parse(code).map_err(|e| ApiError::field("district", e.reason))?;
+    if c.level() != RegionLevel::District {
+        return Err(ApiError::field("district", "calendars belong to a district (6 digits)"));
+    }
+    Ok(c)
+}
+
+async fn read(State(app): State<AppState>, _auth: Auth, Path(code): Path<String>) -> ApiResult<Json<Value>> {
+    let d = district(&code)?;
+    let stored = app.reference().calendars.get(d.as_str()).cloned();
+    Ok(Json(json!({ "district": d, "configured": stored.is_some(), "calendar": stored.unwrap_or_default() })))
+}
+
+async fn write(
+    State(app): State<AppState>,
+    auth: Auth,
+    Path(code): Path<String>,
+    ApiJson(calendar): ApiJson<Calendar>,
+) -> ApiResult<Json<Value>> {
+    let d = district(&code)?;
+    may_in_region(&auth.actor, Permission::AdministerRegion, &d).map_err(|r| ApiError::refusal(r, None))?;
+    calendar.validate()?;
+    let now = app.now();
+    let before = app.reference().calendars.get(d.as_str()).cloned();
+    app.store.put_calendar(d.as_str(), &calendar, Some(auth.person.id), now).await?;
+    app.store
+        .audit(&NewAudit {
+            at: now,
+            actor: Some(auth.person.id),
+            action: "config".into(),
+            object: Some(format!("calendar:{d}")),
+            detail: json!({ "before": before, "after": calendar }),
+        })
+        .await?;
+    app.reload_reference().await.map_err(ApiError::internal)?;
+    Ok(Json(json!({ "district": d, "configured": true, "calendar": calendar })))
+}
