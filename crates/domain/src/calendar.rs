@@ -47,7 +47,10 @@ impl Calendar {
         Self {
             utc_offset_minutes: 480,
             weekdays: (1..=5).collect(),
-            periods: vec![Period { start: 8 * 60 + 30, end: 12 * 60 }, Period { start: 13 * 60 + 30, end: 17 * 60 + 30 }],
+            periods: vec![
+                Period { start: 8 * 60 + 30, end: 12 * 60 },
+                Period { start: 13 * 60 + 30, end: 17 * 60 + 30 },
+            ],
             holidays: BTreeSet::new(),
             makeup_days: BTreeSet::new(),
         }
@@ -74,7 +77,10 @@ impl Calendar {
             last_end = p.end;
         }
         if let Some(d) = self.holidays.intersection(&self.makeup_days).next() {
-            return Err(FieldError::new("makeup_days", format!("{d} is listed both as a holiday and as a make-up day")));
+            return Err(FieldError::new(
+                "makeup_days",
+                format!("{d} is listed both as a holiday and as a make-up day"),
+            ));
         }
         Ok(())
     }

@@ -7,8 +7,8 @@ use crate::time::to_rfc3339;
 use serde_json::json;
 
 use crate::{
-    Action, Actor, Calendar, Case, CaseId, CaseState, Category, Department, ExtensionRequest, FieldError, LatLon, MediaId,
-    Millis, NewEvent, RegionCode, Rejection, Role, Source, Urgency,
+    Action, Actor, Calendar, Case, CaseId, CaseState, Category, Department, ExtensionRequest, FieldError, LatLon,
+    MediaId, Millis, NewEvent, RegionCode, Rejection, Role, Source, Urgency,
 };
 
 /// At most this many photos with a report or as evidence.

@@ -3,8 +3,8 @@
 
 use chrono::Datelike;
 use gridkeeper_domain::{
-    can_see, decide_on, on_the_spot_on, report_on, Actor, Case, CaseId, Category, CategoryId, Command, Department, DepartmentId,
-    FieldError, LatLon, MediaId, NewReport, OnTheSpot, Original, RegionCode, Scope, Urgency,
+    can_see, decide_on, on_the_spot_on, report_on, Actor, Case, CaseId, Category, CategoryId, Command, Department,
+    DepartmentId, FieldError, LatLon, MediaId, NewReport, OnTheSpot, Original, RegionCode, Scope, Urgency,
 };
 use gridkeeper_store::{Intake, Visibility};
 

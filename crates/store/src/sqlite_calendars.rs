@@ -11,7 +11,8 @@ use crate::Result;
 #[async_trait]
 impl CalendarStore for SqliteStore {
     async fn calendars(&self) -> Result<Vec<(String, Calendar)>> {
-        let rows = sqlx::query("SELECT district, calendar FROM calendars ORDER BY district").fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT district, calendar FROM calendars ORDER BY district").fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let text: String = r.try_get("calendar")?;

@@ -16,7 +16,14 @@ async fn admins_set_the_calendar_and_clocks_follow_it() {
     let put = |who: &'static str, body: serde_json::Value| {
         let t = &t;
         async move {
-            let r = t.client.put(format!("{}/api/v1/calendars/330483", t.base)).bearer_auth(format!("{who}-token")).json(&body).send().await.unwrap();
+            let r = t
+                .client
+                .put(format!("{}/api/v1/calendars/330483", t.base))
+                .bearer_auth(format!("{who}-token"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
         }
     };
@@ -29,17 +36,36 @@ async fn admins_set_the_calendar_and_clocks_follow_it() {
     assert_eq!(t.get(Some("dispatcher"), "/api/v1/calendars/330483").await.ok()["configured"], true);
 
     // A routine report's accept-by clock now counts working time.
-    let created = t.post(Some("resident"), "/api/v1/cases", json!({ "description": "x", "lat": IN_GRID1.0, "lon": IN_GRID1.1 })).await;
+    let created = t
+        .post(Some("resident"), "/api/v1/cases", json!({ "description": "x", "lat": IN_GRID1.0, "lon": IN_GRID1.1 }))
+        .await;
     let c = &created.ok()["case"];
     let reported = parse_rfc3339("t", c["reported_at"].as_str().unwrap()).unwrap();
     let due = parse_rfc3339("t", c["due_at"].as_str().unwrap()).unwrap();
     assert_eq!(due, cal.add(reported, Urgency::Routine.accept_within()));
     // An emergency runs on the wall clock.
-    let e = t.post(Some("resident"), "/api/v1/cases", json!({ "description": "x", "lat": IN_GRID1.0, "lon": IN_GRID1.1, "urgency": "emergency" })).await;
+    let e = t
+        .post(
+            Some("resident"),
+            "/api/v1/cases",
+            json!({ "description": "x", "lat": IN_GRID1.0, "lon": IN_GRID1.1, "urgency": "emergency" }),
+        )
+        .await;
     let c = &e.ok()["case"];
     let reported = parse_rfc3339("t", c["reported_at"].as_str().unwrap()).unwrap();
-    assert_eq!(parse_rfc3339("t", c["due_at"].as_str().unwrap()).unwrap(), reported + Urgency::Emergency.accept_within());
+    assert_eq!(
+        parse_rfc3339("t", c["due_at"].as_str().unwrap()).unwrap(),
+        reported + Urgency::Emergency.accept_within()
+    );
     // The change is in the audit log.
-    let entries = t.store.audit_search(&gridkeeper_store::AuditQuery { object: Some("calendar:330483".into()), limit: 5, ..Default::default() }).await.unwrap();
+    let entries = t
+        .store
+        .audit_search(&gridkeeper_store::AuditQuery {
+            object: Some("calendar:330483".into()),
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(entries.len(), 1);
 }

@@ -596,7 +596,11 @@ fn clocks_run_on_the_working_calendar_except_for_emergencies() {
     use chrono::TimeZone;
     let cal = Calendar::office_hours();
     let local = |d: u32, h: u32, m: u32| {
-        chrono::FixedOffset::east_opt(8 * 3600).unwrap().with_ymd_and_hms(2026, 9, d, h, m, 0).unwrap().timestamp_millis()
+        chrono::FixedOffset::east_opt(8 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 9, d, h, m, 0)
+            .unwrap()
+            .timestamp_millis()
     };
     // Friday 25 September 2026, 16:00: an urgent case (24 working hours to handle).
     let friday = local(25, 16, 0);
@@ -610,6 +614,7 @@ fn clocks_run_on_the_working_calendar_except_for_emergencies() {
     assert_eq!(d.handle_by, Some(local(30, 17, 30)));
     // The same case as an emergency at 02:00 on Saturday runs on the wall clock.
     let night = local(26, 2, 0);
-    let e = report_on(&resident(), NewReport { urgency: Urgency::Emergency, ..new_report() }, night, &cal).unwrap().case;
+    let e =
+        report_on(&resident(), NewReport { urgency: Urgency::Emergency, ..new_report() }, night, &cal).unwrap().case;
     assert_eq!(e.due_at, Some(night + Urgency::Emergency.accept_within()));
 }
