@@ -7,6 +7,7 @@
 
 pub mod calendar;
 pub mod case;
+pub mod measures;
 pub mod org;
 pub mod people;
 pub mod policy;

@@ -17,6 +17,8 @@ pub enum Permission {
     SearchAudit,
     /// Change a region's settings (its working calendar).
     AdministerRegion,
+    /// See the measures of performance of a region.
+    ViewMeasures,
 }
 
 impl Permission {
@@ -27,6 +29,7 @@ impl Permission {
             Permission::SeeMaskedReporter => "see the reporter masked",
             Permission::SearchAudit => "search the audit log",
             Permission::AdministerRegion => "administer this region",
+            Permission::ViewMeasures => "see the measures of this region",
         }
     }
 }
@@ -40,6 +43,17 @@ fn region_role(actor: &Actor, roles: &[Role], case: &Case) -> bool {
 pub fn may_in_region(actor: &Actor, p: Permission, region: &crate::RegionCode) -> Result<(), Refusal> {
     match p {
         Permission::AdministerRegion if actor.holds_for_region(Role::Admin, region) => Ok(()),
+        Permission::ViewMeasures
+            if [Role::Supervisor, Role::Analyst, Role::Admin, Role::Dispatcher, Role::GridLeader]
+                .iter()
+                .any(|r| actor.holds_for_region(*r, region)) =>
+        {
+            Ok(())
+        }
+        Permission::ViewMeasures => Err(Refusal::NotAllowed {
+            action: p.as_str(),
+            reason: "leaders, analysts, dispatchers and grid leaders of this region see its measures".into(),
+        }),
         _ => Err(Refusal::NotAllowed { action: p.as_str(), reason: "only an admin of this region".into() }),
     }
 }
@@ -55,7 +69,7 @@ pub fn may(actor: &Actor, p: Permission, case: Option<&Case>) -> Result<(), Refu
                 Err(refuse("only auditors search the audit log"))
             }
         }
-        (Permission::AdministerRegion, _) | (_, None) => Err(Refusal::OutOfScope),
+        (Permission::AdministerRegion | Permission::ViewMeasures, _) | (_, None) => Err(Refusal::OutOfScope),
         (_, Some(c)) if !can_see(actor, c) => Err(Refusal::OutOfScope),
         (Permission::ViewCase, Some(_)) => Ok(()),
         (Permission::RevealPersonalData, Some(c)) => {

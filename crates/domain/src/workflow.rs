@@ -454,7 +454,10 @@ pub fn decide_on(case: &Case, actor: &Actor, cmd: Command, now: Millis, cal: &Ca
             c.handle_within = Some(category.deadlines.for_urgency(urgency));
             c.accepted_at = Some(now);
             c.due_at = Some(cal.deadline(now, urgency.dispatch_within(), urgency));
-            data = json!({ "category": category.id, "urgency": urgency, "note": note });
+            data = json!({
+                "category": category.id, "urgency": urgency, "note": note,
+                "on_time": case.due_at.is_none_or(|d| now <= d),
+            });
         }
         Command::Reject { reason, original, note } => {
             need(dispatcher, action, "only the linkage center's dispatcher rejects reports")?;
@@ -523,7 +526,10 @@ pub fn decide_on(case: &Case, actor: &Actor, cmd: Command, now: Millis, cal: &Ca
             c.handle_by = Some(handle_by);
             c.due_at = Some(handle_by);
             c.extension_request = None;
-            data = json!({ "lead_department": lead_dept.id, "co_departments": co_ids, "deadline": to_rfc3339(handle_by), "note": note });
+            data = json!({
+                "lead_department": lead_dept.id, "co_departments": co_ids, "deadline": to_rfc3339(handle_by), "note": note,
+                "on_time": case.due_at.is_none_or(|d| now <= d),
+            });
         }
         Command::Sign => {
             need(lead, action, "only the lead department signs for a case")?;

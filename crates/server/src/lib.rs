@@ -10,6 +10,7 @@ pub mod auth;
 mod calendar_api;
 mod error;
 mod extract;
+mod measures_api;
 mod media;
 mod routes;
 mod service;

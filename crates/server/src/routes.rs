@@ -46,6 +46,7 @@ pub fn router(app: AppState) -> Router {
         .route("/track/{code}/rate", post(track_rate))
         .merge(crate::accounts::router())
         .merge(crate::calendar_api::router())
+        .merge(crate::measures_api::router())
         .fallback(|| async { ApiError::not_found("endpoint") });
     let timeout = std::time::Duration::from_secs(u64::from(app.settings.request_timeout_seconds.max(1)));
     Router::new()

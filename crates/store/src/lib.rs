@@ -7,9 +7,11 @@
 
 mod accounts;
 mod calendars;
+mod measures;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_calendars;
+mod sqlite_measures;
 pub mod vault;
 
 use async_trait::async_trait;
@@ -21,6 +23,7 @@ use serde::Serialize;
 
 pub use accounts::*;
 pub use calendars::CalendarStore;
+pub use measures::{MeasureQuery, MeasureStore};
 pub use sqlite::SqliteStore;
 pub use vault::Vault;
 
@@ -150,7 +153,7 @@ pub struct Intake<'a> {
 }
 
 #[async_trait]
-pub trait Store: AccountStore + CalendarStore + Send + Sync + 'static {
+pub trait Store: AccountStore + CalendarStore + MeasureStore + Send + Sync + 'static {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<()>;
 

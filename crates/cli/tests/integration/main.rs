@@ -6,6 +6,7 @@ mod calendars;
 mod common;
 mod crash;
 mod lists;
+mod measures;
 mod media;
 mod refusals;
 mod workflow;
