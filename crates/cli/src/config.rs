@@ -14,6 +14,7 @@ pub struct Config {
     pub database: Database,
     pub server: gridkeeper_server::Settings,
     pub privacy: Privacy,
+    pub webhooks: gridkeeper_server::webhooks::WebhookSettings,
     pub log: Log,
 }
 

@@ -74,6 +74,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     }
     let sms = std::sync::Arc::new(gridkeeper_server::sms::LogSms::default());
     let app = gridkeeper_server::App::new(store, config.server.clone(), sms).await?;
+    if config.webhooks.enabled {
+        gridkeeper_server::webhooks::start(app.clone(), config.webhooks.clone());
+    }
     let listener = tokio::net::TcpListener::bind(config.server.bind)
         .await
         .with_context(|| format!("cannot listen on {} (set GRIDKEEPER__SERVER__BIND)", config.server.bind))?;

@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod exchange;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,6 +38,15 @@ enum Command {
     /// The hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import data from other systems.
+    #[command(subcommand)]
+    Import(exchange::ImportCommand),
+    /// Export data for other systems.
+    #[command(subcommand)]
+    Export(exchange::ExportCommand),
+    /// Open311 GeoReport v2: API keys of client systems.
+    #[command(subcommand)]
+    Open311(exchange::Open311Command),
     /// Personal data: retention and encryption keys.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
@@ -100,6 +110,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
+/// The application over the configured store (for commands that use its services).
+pub async fn app(config: &Config) -> anyhow::Result<gridkeeper_server::AppState> {
+    let store = open_store(config).await?;
+    let sms = Arc::new(gridkeeper_server::sms::LogSms::default());
+    Ok(gridkeeper_server::App::new(store, config.server.clone(), sms).await?)
+}
+
 pub fn parse_grant(s: &str) -> anyhow::Result<Grant> {
     let (role, scope) = s.split_once('=').with_context(|| format!("`{s}`: write a grant as ROLE=SCOPE"))?;
     Ok(Grant::new(Role::parse(role)?, Scope::parse(scope)?)?)
@@ -149,6 +166,9 @@ async fn main() -> anyhow::Result<()> {
             record_config(&*store, &config).await?;
             let sms = Arc::new(gridkeeper_server::sms::LogSms::default());
             let app = gridkeeper_server::App::new(store, config.server.clone(), sms).await?;
+            if config.webhooks.enabled {
+                gridkeeper_server::webhooks::start(app.clone(), config.webhooks.clone());
+            }
             let listener = tokio::net::TcpListener::bind(config.server.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.server.bind))?;
@@ -215,6 +235,9 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             println!("{token}");
         }
+        Command::Import(cmd) => exchange::run_import(&config, cmd).await?,
+        Command::Export(cmd) => exchange::run_export(&config, cmd).await?,
+        Command::Open311(cmd) => exchange::run_open311(&config, cmd).await?,
         Command::Audit(AuditCommand::Verify) => {
             let store = open_store(&config).await?;
             match store.audit_verify().await? {

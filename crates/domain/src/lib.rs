@@ -5,6 +5,7 @@
 //! goes through [`workflow::decide`] (or [`workflow::report`] / [`workflow::on_the_spot`] for a new
 //! case), which returns the new projection together with exactly one [`CaseEvent`](case::NewEvent).
 
+pub mod assessment;
 pub mod calendar;
 pub mod case;
 pub mod measures;

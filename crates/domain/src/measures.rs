@@ -57,6 +57,7 @@ pub struct StageTime {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Measures {
     pub reports: u64,
+    pub verifications: u64,
     pub acceptance_rate: Option<f64>,
     pub timely_acceptance_rate: Option<f64>,
     pub timely_dispatch_rate: Option<f64>,
@@ -105,6 +106,7 @@ impl Measures {
     pub fn from_counts(c: &MeasureCounts) -> Self {
         Measures {
             reports: c.reports,
+            verifications: c.verifications,
             acceptance_rate: rate(c.accepted, c.accepted + c.rejected),
             timely_acceptance_rate: rate(c.accepted_on_time, c.accepted),
             timely_dispatch_rate: rate(c.dispatched_on_time, c.dispatched),

@@ -53,6 +53,56 @@ pub struct Settings {
     /// Days after closing before a case's personal data is anonymised.
     pub retention_days: u32,
     pub auth: accounts::AuthSettings,
+    /// Weights of the assessment components per kind (see docs/MEASURES.md).
+    pub assessment: AssessmentWeights,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssessmentWeights {
+    pub department: gridkeeper_domain::assessment::Weights,
+    pub grid: gridkeeper_domain::assessment::Weights,
+    pub grid_member: gridkeeper_domain::assessment::Weights,
+}
+
+impl Default for AssessmentWeights {
+    fn default() -> Self {
+        use gridkeeper_domain::assessment::{default_weights, Assessed};
+        Self {
+            department: default_weights(Assessed::Department),
+            grid: default_weights(Assessed::Grid),
+            grid_member: default_weights(Assessed::GridMember),
+        }
+    }
+}
+
+impl AssessmentWeights {
+    pub fn of(&self, kind: gridkeeper_domain::assessment::Assessed) -> &gridkeeper_domain::assessment::Weights {
+        use gridkeeper_domain::assessment::Assessed;
+        match kind {
+            Assessed::Department => &self.department,
+            Assessed::Grid => &self.grid,
+            Assessed::GridMember => &self.grid_member,
+        }
+    }
+
+    /// Every weight names a component of its kind and is a finite number ≥ 0.
+    fn validate(&self) -> Result<(), StartupError> {
+        use gridkeeper_domain::assessment::{components, Assessed};
+        let kinds = [(Assessed::Department, "department"), (Assessed::Grid, "grid"), (Assessed::GridMember, "grid_member")];
+        for (kind, name) in kinds {
+            let known: Vec<&str> = components(kind, &Default::default()).into_iter().map(|(n, _)| n).collect();
+            for (k, w) in self.of(kind) {
+                if !known.contains(&k.as_str()) {
+                    return Err(format!("server.assessment.{name}.{k}: unknown component; one of {}", known.join(", ")).into());
+                }
+                if !w.is_finite() || *w < 0.0 {
+                    return Err(format!("server.assessment.{name}.{k}: a weight is a number ≥ 0").into());
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Settings {
@@ -68,6 +118,7 @@ impl Default for Settings {
             request_timeout_seconds: 60,
             retention_days: 730,
             auth: accounts::AuthSettings::default(),
+            assessment: AssessmentWeights::default(),
         }
     }
 }
@@ -104,6 +155,7 @@ impl App {
         settings: Settings,
         sms: Arc<dyn sms::SmsSender>,
     ) -> Result<AppState, StartupError> {
+        settings.assessment.validate()?;
         std::fs::create_dir_all(&settings.media_dir)
             .map_err(|e| format!("cannot create media folder {}: {e}", settings.media_dir.display()))?;
         let media = object_store::local::LocalFileSystem::new_with_prefix(&settings.media_dir)

@@ -20,7 +20,7 @@ use crate::auth::{token_hash, Auth, MaybeAuth, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, ApiJson, RawQuery};
 use crate::service::{parse_location, visibility, OnTheSpotInput, ReportInput};
-use crate::AppState;
+use crate::{App, AppState};
 
 pub fn router(app: AppState) -> Router {
     let upload_limit = DefaultBodyLimit::max((app.settings.max_photo_mb as usize + 1) * 1024 * 1024 * 9 + 64 * 1024);
@@ -47,10 +47,12 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::accounts::router())
         .merge(crate::calendar_api::router())
         .merge(crate::measures_api::router())
+        .merge(crate::exchange_api::router())
         .fallback(|| async { ApiError::not_found("endpoint") });
     let timeout = std::time::Duration::from_secs(u64::from(app.settings.request_timeout_seconds.max(1)));
     Router::new()
         .nest("/api/v1", api)
+        .merge(crate::open311::router(&app))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/", get(index))
@@ -513,13 +515,34 @@ async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<St
     Ok(resp)
 }
 
+/// The filters of a case list, shared by the list and the exports.
+pub(crate) const FILTER_PARAMS: &[&str] =
+    &["state", "region", "department", "category", "urgency", "overdue", "from", "to", "q"];
 const LIST_PARAMS: &[&str] =
     &["state", "region", "department", "category", "urgency", "overdue", "from", "to", "q", "cursor", "limit"];
 
 async fn list_cases(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(LIST_PARAMS)?;
-    let reference = app.reference();
     let mut query = CaseQuery { visibility: visibility(&auth.actor), now: app.now(), limit: 50, ..Default::default() };
+    case_filters(&app, &q, &mut query)?;
+    if let Some(limit) = q.parse::<u32>("limit", "a whole number")? {
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::field("limit", "must be between 1 and 200"));
+        }
+        query.limit = limit;
+    }
+    query.after = q.get("cursor").map(decode_cursor).transpose()?;
+    let items = app.store.list_cases(&query).await?;
+    let next = (items.len() == query.limit as usize)
+        .then(|| items.last().map(|c| encode_cursor(c.reported_at, c.id)))
+        .flatten();
+    let out: Vec<Value> = items.iter().map(|c| case_json(&app, c, &auth.actor)).collect();
+    Ok(Json(json!({ "items": out, "next_cursor": next })))
+}
+
+/// Reads the list filters (`FILTER_PARAMS`) of `q` into `query`, each bad value refused by name.
+pub(crate) fn case_filters(app: &App, q: &RawQuery, query: &mut CaseQuery) -> ApiResult<()> {
+    let reference = app.reference();
     query.states = q.all("state").into_iter().map(CaseState::parse).collect::<Result<_, _>>()?;
     query.region =
         q.get("region").map(|r| RegionCode::parse(r).map_err(|e| FieldError::new("region", e.reason))).transpose()?;
@@ -546,19 +569,7 @@ async fn list_cases(State(app): State<AppState>, auth: Auth, q: RawQuery) -> Api
         }
     }
     query.text = q.get("q").map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
-    if let Some(limit) = q.parse::<u32>("limit", "a whole number")? {
-        if !(1..=200).contains(&limit) {
-            return Err(ApiError::field("limit", "must be between 1 and 200"));
-        }
-        query.limit = limit;
-    }
-    query.after = q.get("cursor").map(decode_cursor).transpose()?;
-    let items = app.store.list_cases(&query).await?;
-    let next = (items.len() == query.limit as usize)
-        .then(|| items.last().map(|c| encode_cursor(c.reported_at, c.id)))
-        .flatten();
-    let out: Vec<Value> = items.iter().map(|c| case_json(&app, c, &auth.actor)).collect();
-    Ok(Json(json!({ "items": out, "next_cursor": next })))
+    Ok(())
 }
 
 fn encode_cursor(at: i64, id: i64) -> String {

@@ -92,17 +92,17 @@ impl App {
         self.store.case_by_tracking(&token_hash(code.trim())).await?.ok_or_else(|| ApiError::not_found("tracking code"))
     }
 
-    fn year_of(&self, at: gridkeeper_domain::Millis) -> i32 {
+    pub(crate) fn year_of(&self, at: gridkeeper_domain::Millis) -> i32 {
         let offset = chrono::FixedOffset::east_opt(self.settings.utc_offset_hours * 3600)
             .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
         chrono::DateTime::from_timestamp_millis(at).map(|t| t.with_timezone(&offset).year()).unwrap_or(1970)
     }
 
-    /// Places a report in its grid (or flags it outside the jurisdiction) and stores it.
-    pub async fn report(&self, actor: &Actor, input: ReportInput) -> ApiResult<Reported> {
-        let now = self.now();
+    /// The grid of a location and the district it belongs to; outside every grid, the district
+    /// that takes such reports (`None` as grid: "outside the jurisdiction").
+    pub(crate) fn place(&self, location: Option<LatLon>) -> ApiResult<(Option<RegionCode>, String)> {
         let reference = self.reference();
-        let grid = input.location.and_then(|p| reference.grids.locate(p));
+        let grid = location.and_then(|p| reference.grids.locate(p));
         let district = match (&grid, &reference.district) {
             (Some(g), _) => g.district().to_string(),
             (None, Some(d)) => d.clone(),
@@ -113,6 +113,13 @@ impl App {
                 ))
             }
         };
+        Ok((grid, district))
+    }
+
+    /// Places a report in its grid (or flags it outside the jurisdiction) and stores it.
+    pub async fn report(&self, actor: &Actor, input: ReportInput) -> ApiResult<Reported> {
+        let now = self.now();
+        let (grid, district) = self.place(input.location)?;
         let suggested = input.category.map(|id| self.category("category", id)).transpose()?;
         let new = NewReport {
             district,

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 pub use accounts::*;
 pub use calendars::CalendarStore;
-pub use measures::{MeasureQuery, MeasureStore};
+pub use measures::{GroupBy, MeasureQuery, MeasureStore};
 pub use sqlite::SqliteStore;
 pub use vault::Vault;
 

@@ -1,5 +1,7 @@
 //! Counts behind the measures of performance, for a scope and a period.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use gridkeeper_domain::measures::MeasureCounts;
 use gridkeeper_domain::{CategoryId, DepartmentId, Millis, PersonId, RegionCode};
@@ -23,7 +25,25 @@ pub struct MeasureQuery {
     pub now: Millis,
 }
 
+/// How to split the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Nothing,
+    /// By grid (or district, for cases outside every grid).
+    Grid,
+    /// By the department an event names (dispatch: the lead; return: the returning one),
+    /// otherwise the case's lead department.
+    Department,
+    /// By who did it (events) or who reported it (cases).
+    Person,
+}
+
 #[async_trait]
 pub trait MeasureStore: Send + Sync {
-    async fn measure_counts(&self, q: &MeasureQuery) -> Result<MeasureCounts>;
+    /// Counts per group key (grid code, department id, person id; `""` for `Nothing`).
+    async fn measure_counts_by(&self, q: &MeasureQuery, by: GroupBy) -> Result<BTreeMap<String, MeasureCounts>>;
+
+    async fn measure_counts(&self, q: &MeasureQuery) -> Result<MeasureCounts> {
+        Ok(self.measure_counts_by(q, GroupBy::Nothing).await?.remove("").unwrap_or_default())
+    }
 }

@@ -5,7 +5,9 @@ use gridkeeper_domain::measures::MeasureCounts;
 use gridkeeper_domain::Millis;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use crate::measures::{MeasureQuery, MeasureStore};
+use std::collections::BTreeMap;
+
+use crate::measures::{GroupBy, MeasureQuery, MeasureStore};
 use crate::sqlite::SqliteStore;
 use crate::Result;
 
@@ -37,10 +39,28 @@ fn scope(b: &mut QueryBuilder<'_, Sqlite>, q: &MeasureQuery, events: bool) {
     }
 }
 
+/// The group key of a row, for events (`e` joined to `c`) and for cases (`c`).
+fn key_sql(by: GroupBy) -> (&'static str, &'static str) {
+    match by {
+        GroupBy::Nothing => ("''", "''"),
+        GroupBy::Grid => ("c.scope_region", "c.scope_region"),
+        GroupBy::Department => (
+            "coalesce(json_extract(e.data, '$.lead_department'), json_extract(e.data, '$.department'), c.lead_department, '')",
+            "coalesce(c.lead_department, '')",
+        ),
+        GroupBy::Person => ("coalesce(e.actor, '')", "coalesce(c.reporter, '')"),
+    }
+}
+
+fn group<'a>(out: &'a mut BTreeMap<String, MeasureCounts>, key: String) -> &'a mut MeasureCounts {
+    out.entry(key).or_default()
+}
+
 impl SqliteStore {
-    async fn durations(&self, q: &MeasureQuery, end: &str, start: &str) -> Result<Vec<Millis>> {
+    async fn durations(&self, q: &MeasureQuery, by: GroupBy, end: &str, start: &str) -> Result<Vec<(String, Millis)>> {
+        let (_, key) = key_sql(by);
         let mut b = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT c.{end} - c.{start} FROM cases c WHERE c.on_the_spot = 0 AND c.{end} >= "
+            "SELECT CAST({key} AS TEXT), c.{end} - c.{start} FROM cases c WHERE c.on_the_spot = 0 AND c.{end} >= "
         ));
         b.push_bind(q.from).push(format!(" AND c.{end} < ")).push_bind(q.to);
         b.push(format!(" AND c.{start} IS NOT NULL"));
@@ -48,17 +68,18 @@ impl SqliteStore {
             b.push(" AND c.reporter = ").push_bind(p);
         }
         scope(&mut b, q, false);
-        Ok(b.build_query_scalar::<Millis>().fetch_all(&self.pool).await?)
+        Ok(b.build_query_as::<(String, Millis)>().fetch_all(&self.pool).await?)
     }
 }
 
 #[async_trait]
 impl MeasureStore for SqliteStore {
-    #[tracing::instrument(skip_all)]
-    async fn measure_counts(&self, q: &MeasureQuery) -> Result<MeasureCounts> {
-        let mut m = MeasureCounts::default();
-        let mut b = QueryBuilder::<Sqlite>::new(
-            "SELECT e.action AS action, count(*) AS n, \
+    #[tracing::instrument(skip_all, fields(by = ?by))]
+    async fn measure_counts_by(&self, q: &MeasureQuery, by: GroupBy) -> Result<BTreeMap<String, MeasureCounts>> {
+        let mut out: BTreeMap<String, MeasureCounts> = BTreeMap::new();
+        let (ekey, ckey) = key_sql(by);
+        let mut b = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT CAST({ekey} AS TEXT) AS k, e.action AS action, count(*) AS n, \
              coalesce(sum(json_extract(e.data, '$.on_time') = 1), 0) AS on_time, \
              coalesce(sum(e.action = 'verify' AND json_extract(e.data, '$.passed') = 0), 0) AS failed, \
              coalesce(sum(e.action = 'rate' AND json_extract(e.data, '$.score') >= 4), 0) AS satisfied, \
@@ -66,15 +87,16 @@ impl MeasureStore for SqliteStore {
              coalesce(sum(c.source = 'grid_member'), 0) AS by_members \
              FROM case_events e JOIN cases c ON c.id = e.case_id \
              LEFT JOIN departments d ON e.action = 'dispatch' AND d.id = json_extract(e.data, '$.lead_department') \
-             WHERE e.at >= ",
-        );
+             WHERE e.at >= "
+        ));
         b.push_bind(q.from).push(" AND e.at < ").push_bind(q.to);
         scope(&mut b, q, true);
-        b.push(" GROUP BY e.action");
+        b.push(" GROUP BY k, e.action");
         for r in b.build().fetch_all(&self.pool).await? {
             let action: String = r.try_get("action")?;
             let n = r.try_get::<i64, _>("n")? as u64;
             let get = |c: &str| -> Result<u64> { Ok(r.try_get::<i64, _>(c)? as u64) };
+            let m = group(&mut out, r.try_get("k")?);
             match action.as_str() {
                 "report" | "on_the_spot" => {
                     m.reports += n;
@@ -98,34 +120,49 @@ impl MeasureStore for SqliteStore {
             }
         }
 
-        let mut b = QueryBuilder::<Sqlite>::new(
-            "SELECT count(*) AS n, coalesce(sum(c.state IN ('closed', 'rated')), 0) AS closed, \
+        let mut b = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT CAST({ckey} AS TEXT) AS k, count(*) AS n, coalesce(sum(c.state IN ('closed', 'rated')), 0) AS closed, \
              coalesce(sum(c.state IN ('closed', 'rated') AND c.closed_at <= c.handle_by), 0) AS on_time \
-             FROM cases c WHERE c.on_the_spot = 0 AND c.dispatched_at >= ",
-        );
+             FROM cases c WHERE c.on_the_spot = 0 AND c.dispatched_at >= "
+        ));
         b.push_bind(q.from).push(" AND c.dispatched_at < ").push_bind(q.to);
         if let Some(p) = q.actor {
             b.push(" AND c.reporter = ").push_bind(p);
         }
         scope(&mut b, q, false);
-        let r = b.build().fetch_one(&self.pool).await?;
-        m.cohort = r.try_get::<i64, _>("n")? as u64;
-        m.cohort_closed = r.try_get::<i64, _>("closed")? as u64;
-        m.cohort_closed_on_time = r.try_get::<i64, _>("on_time")? as u64;
+        b.push(" GROUP BY k");
+        for r in b.build().fetch_all(&self.pool).await? {
+            let m = group(&mut out, r.try_get("k")?);
+            m.cohort = r.try_get::<i64, _>("n")? as u64;
+            m.cohort_closed = r.try_get::<i64, _>("closed")? as u64;
+            m.cohort_closed_on_time = r.try_get::<i64, _>("on_time")? as u64;
+        }
 
-        let mut b = QueryBuilder::<Sqlite>::new(
-            "SELECT count(*) FROM cases c WHERE c.state NOT IN ('closed', 'rated', 'rejected') AND c.due_at < ",
-        );
+        let mut b = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT CAST({ckey} AS TEXT) AS k, count(*) AS n FROM cases c \
+             WHERE c.state NOT IN ('closed', 'rated', 'rejected') AND c.due_at < "
+        ));
         b.push_bind(q.now);
         if let Some(p) = q.actor {
             b.push(" AND c.reporter = ").push_bind(p);
         }
         scope(&mut b, q, false);
-        m.overdue_now = b.build_query_scalar::<i64>().fetch_one(&self.pool).await? as u64;
+        b.push(" GROUP BY k");
+        for r in b.build().fetch_all(&self.pool).await? {
+            group(&mut out, r.try_get("k")?).overdue_now = r.try_get::<i64, _>("n")? as u64;
+        }
 
-        let mut b = QueryBuilder::<Sqlite>::new(
-            "SELECT count(DISTINCT person_id) FROM grants WHERE role = 'grid_member' AND scope_type = 'region'",
-        );
+        let gkey = match by {
+            GroupBy::Nothing => "''",
+            GroupBy::Grid => "scope_value",
+            GroupBy::Person => "CAST(person_id AS TEXT)",
+            // Grid members belong to grids, not departments.
+            GroupBy::Department => "NULL",
+        };
+        let mut b = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {gkey} AS k, count(DISTINCT person_id) AS n FROM grants \
+             WHERE role = 'grid_member' AND scope_type = 'region'"
+        ));
         if let Some(r) = &q.region {
             // Members of the grids inside the region.
             b.push(" AND scope_value >= ")
@@ -136,13 +173,26 @@ impl MeasureStore for SqliteStore {
         if let Some(p) = q.actor {
             b.push(" AND person_id = ").push_bind(p);
         }
-        m.grid_members = b.build_query_scalar::<i64>().fetch_one(&self.pool).await? as u64;
+        b.push(" GROUP BY k");
+        for r in b.build().fetch_all(&self.pool).await? {
+            if let Some(k) = r.try_get::<Option<String>, _>("k")? {
+                group(&mut out, k).grid_members = r.try_get::<i64, _>("n")? as u64;
+            }
+        }
 
-        m.accept_times = self.durations(q, "accepted_at", "reported_at").await?;
-        m.dispatch_times = self.durations(q, "dispatched_at", "accepted_at").await?;
-        m.handle_times = self.durations(q, "resolved_at", "dispatched_at").await?;
-        m.verify_times = self.durations(q, "verified_at", "resolved_at").await?;
-        Ok(m)
+        for (k, d) in self.durations(q, by, "accepted_at", "reported_at").await? {
+            group(&mut out, k).accept_times.push(d);
+        }
+        for (k, d) in self.durations(q, by, "dispatched_at", "accepted_at").await? {
+            group(&mut out, k).dispatch_times.push(d);
+        }
+        for (k, d) in self.durations(q, by, "resolved_at", "dispatched_at").await? {
+            group(&mut out, k).handle_times.push(d);
+        }
+        for (k, d) in self.durations(q, by, "verified_at", "resolved_at").await? {
+            group(&mut out, k).verify_times.push(d);
+        }
+        Ok(out)
     }
 }
 
@@ -352,6 +402,14 @@ mod tests {
         // Scopes: the community team's cases only; a period that holds only E.
         let team = w.s.measure_counts(&MeasureQuery { department: Some(2), ..q.clone() }).await.unwrap();
         assert_eq!((team.dispatched, team.results, team.cohort), (1, 2, 1));
+        let by_dept = w.s.measure_counts_by(&q, GroupBy::Department).await.unwrap();
+        assert_eq!((by_dept["1"].dispatched, by_dept["1"].returns, by_dept["1"].results), (3, 1, 1));
+        assert_eq!((by_dept["2"].dispatched, by_dept["2"].dispatched_to_community, by_dept["2"].results), (1, 1, 2));
+        let by_grid = w.s.measure_counts_by(&q, GroupBy::Grid).await.unwrap();
+        assert_eq!(by_grid[GRID], c);
+        let by_person = w.s.measure_counts_by(&q, GroupBy::Person).await.unwrap();
+        let member_id = w.people[member].person.unwrap().to_string();
+        assert_eq!((by_person[&member_id].reports, by_person[&member_id].verifications), (1, 3));
         let late = w.s.measure_counts(&MeasureQuery { from: h(50.0), ..q.clone() }).await.unwrap();
         assert_eq!((late.reports, late.accepted, late.dispatched, late.returns), (1, 1, 2, 1));
         let outside =

@@ -31,3 +31,34 @@ async fn leaders_see_the_measures_of_their_region() {
     t.get(Some("supervisor"), "/api/v1/measures?from=2000-01-01T00:00:00Z").await.problem(422, Some("to"));
     t.get(Some("supervisor"), &format!("/api/v1/measures?{period}&region=99")).await.problem(422, Some("region"));
 }
+
+#[tokio::test]
+async fn assessment_ranks_with_the_weights_shown() {
+    let t = TestApp::spawn().await;
+    // Department 1 handles a case on time; department 2 gets one returned.
+    let id = t.in_progress_case().await;
+    let e = t.upload_photo(Some("staff")).await;
+    t.act("staff", id, "submit_result", json!({ "note": "done", "evidence": [e] })).await;
+    let other = id_of(&t.report(Some("resident"), IN_GRID3, Some(MANHOLE)).await);
+    t.act("dispatcher", other, "accept", json!({ "category": MANHOLE, "urgency": "routine" })).await;
+    t.act("dispatcher", other, "dispatch", json!({ "lead_department": POWER })).await;
+    t.act("power", other, "return", json!({ "reason": "not ours" })).await;
+
+    let period = "from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z";
+    let r = t.get(Some("supervisor"), &format!("/api/v1/assessment?kind=department&{period}")).await;
+    let body = r.ok();
+    assert_eq!(body["weights"]["on_time_handling"], 0.3);
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "every department is listed");
+    assert_eq!((items[0]["key"].as_str(), items[0]["rank"].as_u64()), (Some("1"), Some(1)));
+    let power = items.iter().find(|i| i["key"] == "2").unwrap();
+    let no_return = power["components"].as_array().unwrap().iter().find(|c| c["name"] == "no_return").unwrap();
+    assert_eq!(no_return["value"], 0.0);
+    assert!(items.iter().find(|i| i["key"] == "3").unwrap()["score"].is_null(), "no cases, no score");
+    let grids = t.get(Some("supervisor"), &format!("/api/v1/assessment?kind=grid&{period}")).await;
+    assert_eq!(grids.ok()["items"].as_array().unwrap().len(), 3);
+    let members = t.get(Some("supervisor"), &format!("/api/v1/assessment?kind=grid_member&{period}")).await;
+    assert_eq!(members.ok()["items"].as_array().unwrap().len(), 2, "member and member3 hold grids");
+    t.get(Some("supervisor"), &format!("/api/v1/assessment?kind=planet&{period}")).await.problem(422, Some("kind"));
+    t.get(Some("staff"), &format!("/api/v1/assessment?kind=grid&{period}")).await.problem(403, None);
+}

@@ -1,0 +1,285 @@
+//! `/api/v1` endpoints of data exchange: streamed exports of cases, webhook subscriptions and
+//! their dead-letter list, and the Open311 attributes of categories.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gridkeeper_domain::exchange::{validate_attributes, ServiceAttribute, WebhookFilter};
+use gridkeeper_domain::{Action, Actor, FieldError, RegionCode, Role, Scope};
+use gridkeeper_store::{CaseQuery, DeliveryStatus, NewWebhook};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::{new_token, Auth};
+use crate::error::{ApiError, ApiResult};
+use crate::export::{export_cases, ExportFormat};
+use crate::extract::{ApiJson, RawQuery};
+use crate::routes::{case_filters, FILTER_PARAMS};
+use crate::service::visibility;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/exports/{file}", get(export))
+        .route("/webhooks", get(list_webhooks).post(create_webhook))
+        .route("/webhooks/{id}", axum::routing::delete(delete_webhook))
+        .route("/webhooks/{id}/deliveries", get(webhook_deliveries))
+        .route("/webhooks/dead-letters", get(dead_letters))
+        .route("/webhooks/deliveries/{id}/replay", post(replay))
+        .route("/categories/{id}/attributes", get(attributes).put(set_attributes))
+}
+
+// ---------------------------------------------------------------- exports
+
+/// `GET /exports/cases.{csv,geojson,xlsx}` with the filters of the case list; streamed.
+async fn export(State(app): State<AppState>, auth: Auth, Path(file): Path<String>, q: RawQuery) -> ApiResult<Response> {
+    let format = match file.split_once('.') {
+        Some(("cases", ext)) => ExportFormat::parse(ext),
+        _ => None,
+    }
+    .ok_or_else(|| ApiError::not_found("export (try cases.csv, cases.geojson or cases.xlsx)"))?;
+    q.only(FILTER_PARAMS)?;
+    let mut query = CaseQuery { visibility: visibility(&auth.actor), now: app.now(), ..Default::default() };
+    case_filters(&app, &q, &mut query)?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+    let person = auth.person.id;
+    tokio::spawn(async move {
+        match export_cases(&app, query, format, tx).await {
+            Ok(n) => tracing::info!(person, rows = n, format = format.extension(), "export finished"),
+            Err(e) => tracing::warn!(person, error = %e, "export stopped"),
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (Ok::<_, std::io::Error>(bytes::Bytes::from(chunk)), rx))
+    });
+    let name = format!("attachment; filename=\"cases.{}\"", format.extension());
+    Ok((
+        [(header::CONTENT_TYPE, format.content_type().to_string()), (header::CONTENT_DISPOSITION, name)],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------- webhooks
+
+/// A numeric id from the path; anything else names nothing.
+fn path_id(s: &str, what: &str) -> ApiResult<i64> {
+    s.parse().map_err(|_| ApiError::not_found(what))
+}
+
+fn require_admin(actor: &Actor) -> ApiResult<()> {
+    if actor.has_role(Role::Admin) {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", "only an admin manages webhooks"))
+    }
+}
+
+/// The regions an admin administers.
+fn admin_regions(actor: &Actor) -> Vec<RegionCode> {
+    actor
+        .grants
+        .iter()
+        .filter(|g| g.role == Role::Admin)
+        .filter_map(|g| match &g.scope {
+            Scope::Region { code } => Some(code.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookBody {
+    url: String,
+    #[serde(default)]
+    actions: Vec<String>,
+    region: Option<String>,
+    department: Option<i64>,
+    /// The HMAC key; generated when not given.
+    secret: Option<String>,
+}
+
+async fn create_webhook(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<WebhookBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_admin(&auth.actor)?;
+    let url = b.url.trim();
+    let parsed = reqwest::Url::parse(url).map_err(|e| ApiError::field("url", format!("is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ApiError::field("url", "must be an http or https URL with a host"));
+    }
+    let actions = b
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Action::parse(a).map_err(|e| FieldError::new(format!("actions[{i}]"), e.reason)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mine = admin_regions(&auth.actor);
+    let region = match b.region.as_deref() {
+        Some(r) => RegionCode::parse(r).map_err(|e| FieldError::new("region", e.reason))?,
+        None if mine.len() == 1 => mine[0].clone(),
+        None => return Err(ApiError::field("region", "is required: you administer several regions")),
+    };
+    if !mine.iter().any(|m| m.contains(&region)) {
+        return Err(ApiError::field("region", "lies outside the regions you administer"));
+    }
+    if let Some(d) = b.department {
+        app.department("department", d)?;
+    }
+    let secret = match b.secret {
+        Some(s) if s.len() >= 16 => s,
+        Some(_) => return Err(ApiError::field("secret", "must have at least 16 characters")),
+        None => new_token(32),
+    };
+    let filter = WebhookFilter { actions, region: Some(region), department: b.department };
+    let w = app
+        .store
+        .create_webhook(
+            &NewWebhook { url: url.to_string(), secret, filter, created_by: Some(auth.person.id) },
+            app.now(),
+        )
+        .await?;
+    tracing::info!(webhook = w.id, person = auth.person.id, url = %w.url, "webhook created");
+    let mut v = serde_json::to_value(&w).map_err(ApiError::internal)?;
+    v["secret"] = json!(w.secret);
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+async fn list_webhooks(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    require_admin(&auth.actor)?;
+    let mine = admin_regions(&auth.actor);
+    let hooks: Vec<_> = app
+        .store
+        .webhooks()
+        .await?
+        .into_iter()
+        .filter(|w| w.filter.region.as_ref().is_some_and(|r| mine.iter().any(|m| m.contains(r))))
+        .collect();
+    Ok(Json(json!({ "items": hooks })))
+}
+
+/// The webhook `id`, if the admin administers its region (otherwise "not found").
+async fn own_webhook(app: &AppState, actor: &Actor, id: i64) -> ApiResult<gridkeeper_store::Webhook> {
+    require_admin(actor)?;
+    let mine = admin_regions(actor);
+    app.store
+        .webhooks()
+        .await?
+        .into_iter()
+        .find(|w| w.id == id && w.filter.region.as_ref().is_some_and(|r| mine.iter().any(|m| m.contains(r))))
+        .ok_or_else(|| ApiError::not_found("webhook"))
+}
+
+async fn delete_webhook(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let id = path_id(&id, "webhook")?;
+    own_webhook(&app, &auth.actor, id).await?;
+    app.store.deactivate_webhook(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn status_param(q: &RawQuery) -> ApiResult<Option<DeliveryStatus>> {
+    q.get("status")
+        .map(|s| match s {
+            "pending" => Ok(DeliveryStatus::Pending),
+            "delivered" => Ok(DeliveryStatus::Delivered),
+            "dead" => Ok(DeliveryStatus::Dead),
+            _ => Err(ApiError::field("status", "must be pending, delivered or dead")),
+        })
+        .transpose()
+}
+
+async fn webhook_deliveries(
+    State(app): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    q: RawQuery,
+) -> ApiResult<Json<Value>> {
+    q.only(&["status", "limit"])?;
+    let id = path_id(&id, "webhook")?;
+    own_webhook(&app, &auth.actor, id).await?;
+    let limit = q.parse::<u32>("limit", "a whole number")?.unwrap_or(100);
+    let items = app.store.deliveries(Some(id), status_param(&q)?, limit).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// Deliveries that gave up, of the webhooks the admin administers.
+async fn dead_letters(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
+    q.only(&["limit"])?;
+    require_admin(&auth.actor)?;
+    let limit = q.parse::<u32>("limit", "a whole number")?.unwrap_or(100);
+    let mine = admin_regions(&auth.actor);
+    let hooks: Vec<i64> = app
+        .store
+        .webhooks()
+        .await?
+        .into_iter()
+        .filter(|w| w.filter.region.as_ref().is_some_and(|r| mine.iter().any(|m| m.contains(r))))
+        .map(|w| w.id)
+        .collect();
+    let items: Vec<_> = app
+        .store
+        .deliveries(None, Some(DeliveryStatus::Dead), limit)
+        .await?
+        .into_iter()
+        .filter(|d| hooks.contains(&d.webhook_id))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn replay(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    require_admin(&auth.actor)?;
+    let id = path_id(&id, "delivery")?;
+    let d = app.store.delivery(id).await?.ok_or_else(|| ApiError::not_found("delivery"))?;
+    own_webhook(&app, &auth.actor, d.webhook_id).await?;
+    if !app.store.replay_delivery(id, app.now()).await? {
+        return Err(ApiError::not_found("dead delivery"));
+    }
+    tracing::info!(delivery = id, person = auth.person.id, "webhook delivery replayed");
+    Ok(Json(json!({ "id": id, "status": "pending" })))
+}
+
+// ---------------------------------------------------------------- category attributes
+
+async fn attributes(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = path_id(&id, "category")?;
+    app.category("category", id).map_err(|_| ApiError::not_found("category"))?;
+    Ok(Json(json!({ "items": app.store.category_attributes(id).await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttributesBody {
+    attributes: Vec<ServiceAttribute>,
+}
+
+/// Replaces the Open311 attributes (the questions asked with a report) of a subclass.
+async fn set_attributes(
+    State(app): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<AttributesBody>,
+) -> ApiResult<Json<Value>> {
+    if !auth.actor.has_role(Role::Admin) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Not allowed",
+            "only an admin defines attributes",
+        ));
+    }
+    let id = path_id(&id, "category")?;
+    let c = app.category("category", id).map_err(|_| ApiError::not_found("category"))?;
+    if c.is_class() {
+        return Err(ApiError::field("category", "attributes belong to a subclass (an Open311 service), not a class"));
+    }
+    validate_attributes(&b.attributes)?;
+    app.store.set_category_attributes(id, &b.attributes).await?;
+    tracing::info!(category = id, person = auth.person.id, n = b.attributes.len(), "category attributes set");
+    Ok(Json(json!({ "items": b.attributes })))
+}
