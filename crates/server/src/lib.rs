@@ -89,12 +89,17 @@ impl AssessmentWeights {
     /// Every weight names a component of its kind and is a finite number ≥ 0.
     fn validate(&self) -> Result<(), StartupError> {
         use gridkeeper_domain::assessment::{components, Assessed};
-        let kinds = [(Assessed::Department, "department"), (Assessed::Grid, "grid"), (Assessed::GridMember, "grid_member")];
+        let kinds =
+            [(Assessed::Department, "department"), (Assessed::Grid, "grid"), (Assessed::GridMember, "grid_member")];
         for (kind, name) in kinds {
             let known: Vec<&str> = components(kind, &Default::default()).into_iter().map(|(n, _)| n).collect();
             for (k, w) in self.of(kind) {
                 if !known.contains(&k.as_str()) {
-                    return Err(format!("server.assessment.{name}.{k}: unknown component; one of {}", known.join(", ")).into());
+                    return Err(format!(
+                        "server.assessment.{name}.{k}: unknown component; one of {}",
+                        known.join(", ")
+                    )
+                    .into());
                 }
                 if !w.is_finite() || *w < 0.0 {
                     return Err(format!("server.assessment.{name}.{k}: a weight is a number ≥ 0").into());
