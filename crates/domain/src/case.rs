@@ -181,6 +181,20 @@ impl Contact {
     }
 }
 
+/// A supervision order (督办) waiting for its response. Unanswered by `respond_by`, it escalates
+/// one level up the region tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SupervisionOrder {
+    #[serde(with = "crate::time::rfc3339")]
+    pub ordered_at: Millis,
+    #[serde(with = "crate::time::rfc3339")]
+    pub respond_by: Millis,
+    /// The region whose supervisors follow the order.
+    pub level: RegionCode,
+    /// Who ordered it; `None` when the system did, for an overdue case.
+    pub by: Option<PersonId>,
+}
+
 /// A department's request for more time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExtensionRequest {
@@ -252,6 +266,14 @@ pub struct Case {
     pub extensions: i32,
     pub reopens: i32,
     pub supervisions: i32,
+    /// The supervision order waiting for a response, if any.
+    pub supervision: Option<SupervisionOrder>,
+    /// The clock (`due_at`) whose handler was warned that it runs out, and the one marked overdue:
+    /// each happens once per clock.
+    #[serde(with = "crate::time::rfc3339_opt")]
+    pub warned_due: Option<Millis>,
+    #[serde(with = "crate::time::rfc3339_opt")]
+    pub overdue_due: Option<Millis>,
     pub rating: Option<u8>,
     pub rating_comment: Option<String>,
     /// Handled on the spot by the grid member who reported it.
@@ -309,10 +331,18 @@ pub enum Action {
     Note,
     /// The retention period passed: personal data removed from a finished case.
     Anonymise,
+    /// The handler or the center answers a supervision order.
+    Respond,
+    /// The system warns that the current clock is about to run out.
+    Warn,
+    /// The system marks the case overdue and puts it under supervision.
+    MarkOverdue,
+    /// An unanswered supervision order goes one level up the region tree.
+    Escalate,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 23] = [
         Action::Report,
         Action::OnTheSpot,
         Action::Accept,
@@ -332,6 +362,10 @@ impl Action {
         Action::Supervise,
         Action::Note,
         Action::Anonymise,
+        Action::Respond,
+        Action::Warn,
+        Action::MarkOverdue,
+        Action::Escalate,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -354,6 +388,10 @@ impl Action {
             Action::Supervise => "supervise",
             Action::Note => "note",
             Action::Anonymise => "anonymise",
+            Action::Respond => "respond",
+            Action::Warn => "warn",
+            Action::MarkOverdue => "mark_overdue",
+            Action::Escalate => "escalate",
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {
@@ -366,7 +404,16 @@ impl Action {
     pub fn is_internal(self) -> bool {
         matches!(
             self,
-            Action::Note | Action::Supervise | Action::ReportPart | Action::RequestExtension | Action::DenyExtension
+            Action::Note
+                | Action::Supervise
+                | Action::ReportPart
+                | Action::RequestExtension
+                | Action::DenyExtension
+                | Action::Anonymise
+                | Action::Respond
+                | Action::Warn
+                | Action::MarkOverdue
+                | Action::Escalate
         )
     }
 }

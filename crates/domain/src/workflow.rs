@@ -8,13 +8,17 @@ use serde_json::json;
 
 use crate::{
     Action, Actor, Calendar, Case, CaseId, CaseState, Category, Department, ExtensionRequest, FieldError, LatLon,
-    MediaId, Millis, NewEvent, RegionCode, Rejection, Role, Source, Urgency,
+    MediaId, Millis, NewEvent, RegionCode, Rejection, Role, Source, SupervisionOrder, Urgency,
 };
 
 /// At most this many photos with a report or as evidence.
 pub const MAX_PHOTOS: usize = 9;
 pub const MAX_DESCRIPTION: usize = 4000;
 pub const MAX_NOTE: usize = 2000;
+/// Working time to answer a supervision order unless the supervisor sets a deadline.
+pub const SUPERVISION_RESPONSE: Millis = 4 * crate::HOUR;
+/// The handler is warned when this share of a stage's time limit has passed.
+pub const WARN_AT: f64 = 0.75;
 
 /// Why the state machine said no. Each maps to one HTTP status at the edge.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
@@ -52,22 +56,70 @@ pub struct Original {
 /// A workflow action on an existing case, with every reference already resolved to its object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Accept { category: Category, urgency: Urgency, note: Option<String> },
-    Reject { reason: Rejection, original: Option<Original>, note: Option<String> },
-    Dispatch { lead: Department, co: Vec<Department>, deadline: Option<Millis>, note: Option<String> },
+    Accept {
+        category: Category,
+        urgency: Urgency,
+        note: Option<String>,
+    },
+    Reject {
+        reason: Rejection,
+        original: Option<Original>,
+        note: Option<String>,
+    },
+    Dispatch {
+        lead: Department,
+        co: Vec<Department>,
+        deadline: Option<Millis>,
+        note: Option<String>,
+    },
     Sign,
-    Return { reason: String },
-    RequestExtension { until: Millis, reason: String },
-    ApproveExtension { note: Option<String> },
-    DenyExtension { reason: String },
-    ReportPart { note: String, evidence: Vec<MediaId> },
-    SubmitResult { note: String, evidence: Vec<MediaId> },
-    Verify { passed: bool, note: Option<String>, evidence: Vec<MediaId> },
-    Close { note: Option<String> },
-    Rate { score: u8, comment: Option<String> },
-    Reopen { reason: String },
-    Supervise { note: String, deadline: Option<Millis> },
-    Note { text: String },
+    Return {
+        reason: String,
+    },
+    RequestExtension {
+        until: Millis,
+        reason: String,
+    },
+    ApproveExtension {
+        note: Option<String>,
+    },
+    DenyExtension {
+        reason: String,
+    },
+    ReportPart {
+        note: String,
+        evidence: Vec<MediaId>,
+    },
+    SubmitResult {
+        note: String,
+        evidence: Vec<MediaId>,
+    },
+    Verify {
+        passed: bool,
+        note: Option<String>,
+        evidence: Vec<MediaId>,
+    },
+    Close {
+        note: Option<String>,
+    },
+    Rate {
+        score: u8,
+        comment: Option<String>,
+    },
+    Reopen {
+        reason: String,
+    },
+    Supervise {
+        note: String,
+        deadline: Option<Millis>,
+    },
+    /// Answer the supervision order waiting on the case.
+    Respond {
+        note: String,
+    },
+    Note {
+        text: String,
+    },
 }
 
 impl Command {
@@ -88,6 +140,7 @@ impl Command {
             Command::Rate { .. } => Action::Rate,
             Command::Reopen { .. } => Action::Reopen,
             Command::Supervise { .. } => Action::Supervise,
+            Command::Respond { .. } => Action::Respond,
             Command::Note { .. } => Action::Note,
         }
     }
@@ -227,6 +280,9 @@ fn blank_case(district: String, now: Millis) -> Case {
         extensions: 0,
         reopens: 0,
         supervisions: 0,
+        supervision: None,
+        warned_due: None,
+        overdue_due: None,
         rating: None,
         rating_comment: None,
         on_the_spot: false,
@@ -378,6 +434,72 @@ pub fn anonymise(case: &Case, now: Millis) -> Result<Decision, Refusal> {
         data: json!({ "had_reporter": case.reporter.is_some(), "had_contact": case.contact.is_some() }),
     };
     Ok(Decision { case: c, event })
+}
+
+/// The time limit of the stage a case is in, to judge how much of it has passed.
+fn stage_limit(case: &Case) -> Option<Millis> {
+    match case.state {
+        CaseState::Reported => Some(case.urgency.accept_within()),
+        CaseState::Accepted | CaseState::Verified => Some(case.urgency.dispatch_within()),
+        CaseState::Dispatched | CaseState::InProgress => case.handle_within,
+        CaseState::Resolved => Some(case.urgency.verify_within()),
+        CaseState::Closed | CaseState::Rated | CaseState::Rejected => None,
+    }
+}
+
+fn system_event(case: &Case, c: &mut Case, action: Action, now: Millis, data: serde_json::Value) -> Decision {
+    c.version = case.version + 1;
+    c.updated_at = now;
+    Decision {
+        case: c.clone(),
+        event: NewEvent { action, at: now, actor: None, from: Some(case.state), to: case.state, data },
+    }
+}
+
+/// Warns, once per clock, that less than a quarter of the stage's time limit is left.
+pub fn warn(case: &Case, now: Millis) -> Result<Decision, Refusal> {
+    let not_yet = || Refusal::WrongState { action: Action::Warn.as_str(), state: case.state.as_str() };
+    let (Some(due), Some(limit)) = (case.due_at, stage_limit(case)) else { return Err(not_yet()) };
+    let threshold = due - ((1.0 - WARN_AT) * limit as f64) as Millis;
+    if !case.state.is_open() || case.warned_due == Some(due) || now < threshold || now > due {
+        return Err(not_yet());
+    }
+    let mut c = case.clone();
+    c.warned_due = Some(due);
+    Ok(system_event(case, &mut c, Action::Warn, now, json!({ "due_at": to_rfc3339(due), "left_ms": due - now })))
+}
+
+/// Marks a case overdue, once per clock, and puts it under supervision at its community (the
+/// district, outside every grid) unless an order is already waiting.
+pub fn mark_overdue(case: &Case, now: Millis, cal: &Calendar) -> Result<Decision, Refusal> {
+    let Some(due) = case.due_at.filter(|d| case.state.is_open() && now > *d && case.overdue_due != Some(*d)) else {
+        return Err(Refusal::WrongState { action: Action::MarkOverdue.as_str(), state: case.state.as_str() });
+    };
+    let mut c = case.clone();
+    c.overdue_due = Some(due);
+    let mut ordered = None;
+    if case.supervision.is_none() {
+        let level = case.grid.as_ref().and_then(|g| g.parent()).unwrap_or_else(|| case.scope_region());
+        let respond_by = cal.deadline(now, SUPERVISION_RESPONSE, case.urgency);
+        c.supervisions += 1;
+        c.supervision = Some(SupervisionOrder { ordered_at: now, respond_by, level: level.clone(), by: None });
+        ordered = Some(json!({ "level": level, "respond_by": to_rfc3339(respond_by) }));
+    }
+    let data = json!({ "due_at": to_rfc3339(due), "stage": case.state, "supervision": ordered });
+    Ok(system_event(case, &mut c, Action::MarkOverdue, now, data))
+}
+
+/// Sends an unanswered supervision order one level up the region tree (community → street →
+/// district), with a new response deadline.
+pub fn escalate(case: &Case, now: Millis, cal: &Calendar) -> Result<Decision, Refusal> {
+    let refuse = || Refusal::WrongState { action: Action::Escalate.as_str(), state: case.state.as_str() };
+    let order = case.supervision.as_ref().filter(|o| case.state.is_open() && now > o.respond_by).ok_or_else(refuse)?;
+    let up = order.level.parent().ok_or_else(refuse)?;
+    let mut c = case.clone();
+    let respond_by = cal.deadline(now, SUPERVISION_RESPONSE, case.urgency);
+    c.supervision = Some(SupervisionOrder { ordered_at: now, respond_by, level: up.clone(), by: order.by });
+    let data = json!({ "from": order.level, "to": up, "respond_by": to_rfc3339(respond_by) });
+    Ok(system_event(case, &mut c, Action::Escalate, now, data))
 }
 
 /// Whether the actor may see the case at all.
@@ -700,8 +822,31 @@ pub fn decide_on(case: &Case, actor: &Actor, cmd: Command, now: Millis, cal: &Ca
             if deadline.is_some_and(|d| d <= now) {
                 return Err(FieldError::new("deadline", "must lie in the future").into());
             }
+            // The order is followed at the level of the supervisor's own region.
+            let level = actor
+                .grants
+                .iter()
+                .filter(|g| g.role == Role::Supervisor)
+                .filter_map(|g| match &g.scope {
+                    crate::Scope::Region { code } if code.contains(&region) => Some(code.clone()),
+                    _ => None,
+                })
+                .max_by_key(|c| c.as_str().len())
+                .unwrap_or_else(|| region.clone());
+            let respond_by = deadline.unwrap_or_else(|| cal.deadline(now, SUPERVISION_RESPONSE, case.urgency));
             c.supervisions += 1;
-            data = json!({ "note": note, "respond_by": deadline.map(to_rfc3339) });
+            c.supervision =
+                Some(SupervisionOrder { ordered_at: now, respond_by, level: level.clone(), by: actor.person });
+            data = json!({ "note": note, "respond_by": to_rfc3339(respond_by), "level": level });
+        }
+        Command::Respond { note } => {
+            need(lead || dispatcher, action, "the lead department or the linkage center answers a supervision order")?;
+            let Some(order) = &case.supervision else {
+                return Err(FieldError::new("supervision", "no supervision order is waiting for a response").into());
+            };
+            let note = required_text("note", &note, MAX_NOTE)?;
+            data = json!({ "note": note, "on_time": now <= order.respond_by, "level": order.level });
+            c.supervision = None;
         }
         Command::Note { text } => {
             let operational = [Role::Dispatcher, Role::Supervisor, Role::GridMember, Role::GridLeader]

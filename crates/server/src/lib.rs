@@ -249,11 +249,26 @@ pub fn router(app: AppState) -> axum::Router {
 /// Serves until ctrl-c or SIGTERM, then finishes the requests in flight.
 pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let retention = tokio::spawn(anonymise_periodically(app.clone()));
+    let clocks = tokio::spawn(check_deadlines_periodically(app.clone()));
     let served = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await;
     retention.abort();
+    clocks.abort();
     served
+}
+
+/// Every minute, runs the case clocks: warnings, overdue marks, escalations.
+async fn check_deadlines_periodically(app: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match app.check_deadlines(app.now()).await {
+            Ok((0, 0, 0)) => {}
+            Ok((warned, overdue, escalated)) => tracing::info!(warned, overdue, escalated, "case clocks checked"),
+            Err(e) => tracing::warn!(error = %e.problem().detail, "checking case clocks failed; will retry"),
+        }
+    }
 }
 
 /// Once an hour, anonymises the personal data of cases past their retention period.

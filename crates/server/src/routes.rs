@@ -518,8 +518,20 @@ async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<St
 /// The filters of a case list, shared by the list and the exports.
 pub(crate) const FILTER_PARAMS: &[&str] =
     &["state", "region", "department", "category", "urgency", "overdue", "from", "to", "q"];
-const LIST_PARAMS: &[&str] =
-    &["state", "region", "department", "category", "urgency", "overdue", "from", "to", "q", "cursor", "limit"];
+const LIST_PARAMS: &[&str] = &[
+    "state",
+    "region",
+    "department",
+    "category",
+    "urgency",
+    "overdue",
+    "supervised",
+    "from",
+    "to",
+    "q",
+    "cursor",
+    "limit",
+];
 
 async fn list_cases(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(LIST_PARAMS)?;
@@ -561,6 +573,7 @@ pub(crate) fn case_filters(app: &App, q: &RawQuery, query: &mut CaseQuery) -> Ap
     }
     query.urgency = q.get("urgency").map(Urgency::parse).transpose()?;
     query.overdue = q.parse::<bool>("overdue", "true or false")?;
+    query.supervised = q.parse::<bool>("supervised", "true or false")?;
     query.reported_from = q.get("from").map(|v| parse_rfc3339("from", v)).transpose()?;
     query.reported_to = q.get("to").map(|v| parse_rfc3339("to", v)).transpose()?;
     if let (Some(f), Some(t)) = (query.reported_from, query.reported_to) {
@@ -723,7 +736,13 @@ fn allowed_fields(action: Action) -> &'static [&'static str] {
         Action::Reopen => &["reason"],
         Action::Supervise => &["note", "deadline"],
         Action::Note => &["text"],
-        Action::Report | Action::OnTheSpot | Action::Anonymise => &[],
+        Action::Respond => &["note"],
+        Action::Report
+        | Action::OnTheSpot
+        | Action::Anonymise
+        | Action::Warn
+        | Action::MarkOverdue
+        | Action::Escalate => &[],
     }
 }
 
@@ -800,7 +819,13 @@ async fn case_action(
             deadline: b.deadline.as_deref().map(|d| parse_rfc3339("deadline", d)).transpose()?,
         },
         Action::Note => Command::Note { text: required("text", b.text)? },
-        Action::Report | Action::OnTheSpot | Action::Anonymise => return Err(ApiError::not_found("action")),
+        Action::Respond => Command::Respond { note: required("note", note)? },
+        Action::Report
+        | Action::OnTheSpot
+        | Action::Anonymise
+        | Action::Warn
+        | Action::MarkOverdue
+        | Action::Escalate => return Err(ApiError::not_found("action")),
     };
     let case = app.act(&auth.actor, case, b.version, cmd).await?;
     Ok(Json(json!({ "case": case_json(&app, &case, &auth.actor) })))

@@ -232,6 +232,39 @@ impl App {
         }
     }
 
+    /// Runs the clocks at `now`: warns handlers whose time is running out, marks overdue cases
+    /// and puts them under supervision, and escalates unanswered supervision orders. Each change
+    /// goes through the state machine and writes its event. Returns (warned, marked, escalated).
+    pub async fn check_deadlines(&self, now: gridkeeper_domain::Millis) -> ApiResult<(usize, usize, usize)> {
+        let (mut warned, mut marked, mut escalated) = (0, 0, 0);
+        let mut after = 0;
+        loop {
+            let batch = self.store.open_cases_with_clocks(after, 500).await?;
+            let Some(last) = batch.last() else { return Ok((warned, marked, escalated)) };
+            after = last.id;
+            for mut case in batch {
+                let cal = self.calendar(&case.district);
+                let steps: [(&mut usize, fn(&Case, i64, &gridkeeper_domain::Calendar) -> _); 3] = [
+                    (&mut marked, |c, n, cal| gridkeeper_domain::mark_overdue(c, n, cal)),
+                    (&mut escalated, |c, n, cal| gridkeeper_domain::escalate(c, n, cal)),
+                    (&mut warned, |c, n, _| gridkeeper_domain::warn(c, n)),
+                ];
+                for (count, step) in steps {
+                    let Ok(d) = step(&case, now, &cal) else { continue };
+                    match self.store.apply(&d, &[]).await {
+                        Ok(stored) => {
+                            *count += 1;
+                            case = stored;
+                        }
+                        // Someone acted on the case meanwhile: the next run looks again.
+                        Err(gridkeeper_store::StoreError::Conflict(_)) => break,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+    }
+
     /// Open cases of the same category within the category's radius and time window, nearest first.
     pub async fn possible_duplicates(
         &self,

@@ -125,6 +125,8 @@ pub struct CaseQuery {
     pub now: Millis,
     pub reported_from: Option<Millis>,
     pub reported_to: Option<Millis>,
+    /// Only cases with (or without) a supervision order waiting for its response.
+    pub supervised: Option<bool>,
     /// Substring of the description, address or reference.
     pub text: Option<String>,
     /// Keyset cursor: the (reported_at, id) of the last case of the previous page.
@@ -202,6 +204,8 @@ pub trait Store: AccountStore + CalendarStore + MeasureStore + Send + Sync + 'st
         utc_offset_hours: i32,
     ) -> Result<()>;
     async fn count_cases(&self) -> Result<i64>;
+    /// Open cases that have a clock running, in id order after `after` (for the deadline job).
+    async fn open_cases_with_clocks(&self, after: CaseId, limit: u32) -> Result<Vec<Case>>;
 
     // Media.
     async fn insert_media(&self, m: &Media) -> Result<()>;

@@ -153,6 +153,9 @@ pub(crate) fn case_row(r: &SqliteRow, vault: &Vault) -> Result<Case> {
         rejection: opt("rejection")?.map(|k| parse_field(Rejection::parse(&k))).transpose()?,
         duplicate_of: r.try_get("duplicate_of")?,
         updated_at: r.try_get("updated_at")?,
+        supervision: opt("supervision")?.map(|j| serde_json::from_str(&j)).transpose().map_err(corrupt)?,
+        warned_due: r.try_get("warned_due")?,
+        overdue_due: r.try_get("overdue_due")?,
     })
 }
 
@@ -195,7 +198,8 @@ pub(crate) const CASE_COLUMNS: &str =
     source, reporter, anonymous, suggested_category, category, category_kind, public, urgency, lead_department, \
     co_departments, reported_at, accepted_at, dispatched_at, signed_at, resolved_at, verified_at, closed_at, \
     handle_within, handle_by, due_at, extension_request, returns, reworks, extensions, reopens, supervisions, rating, \
-    rating_comment, on_the_spot, rejection, duplicate_of, updated_at, contact_name, contact_phone";
+    rating_comment, on_the_spot, rejection, duplicate_of, updated_at, contact_name, contact_phone, supervision, warned_due, \
+    overdue_due";
 
 /// One SQL value, so that the same column list serves single and multi-row statements.
 enum Val {
@@ -252,6 +256,9 @@ fn case_values(c: &Case, vault: &Vault) -> Vec<Val> {
         I(Some(c.updated_at)),
         T(vault.seal_opt("cases.contact_name", c.contact.as_ref().and_then(|x| x.name.as_deref()))),
         T(vault.seal_opt("cases.contact_phone", c.contact.as_ref().and_then(|x| x.phone.as_deref()))),
+        T(c.supervision.as_ref().map(json)),
+        I(c.warned_due),
+        I(c.overdue_due),
     ]
 }
 
@@ -285,7 +292,8 @@ const UPDATE_CASE: &str =
     reported_at = ?, accepted_at = ?, dispatched_at = ?, signed_at = ?, resolved_at = ?, verified_at = ?, \
     closed_at = ?, handle_within = ?, handle_by = ?, due_at = ?, extension_request = ?, returns = ?, reworks = ?, \
     extensions = ?, reopens = ?, supervisions = ?, rating = ?, rating_comment = ?, on_the_spot = ?, rejection = ?, \
-    duplicate_of = ?, updated_at = ?, contact_name = ?, contact_phone = ? WHERE id = ? AND version = ?";
+    duplicate_of = ?, updated_at = ?, contact_name = ?, contact_phone = ?, supervision = ?, warned_due = ?, overdue_due = ? \
+    WHERE id = ? AND version = ?";
 
 fn insert_case_sql() -> String {
     let n = CASE_COLUMNS.split(',').count();
@@ -767,6 +775,9 @@ impl Store for SqliteStore {
             }
             None => {}
         }
+        if let Some(sup) = q.supervised {
+            b.push(if sup { " AND supervision IS NOT NULL" } else { " AND supervision IS NULL" });
+        }
         if let Some(f) = q.reported_from {
             b.push(" AND reported_at >= ").push_bind(f);
         }
@@ -936,6 +947,21 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn open_cases_with_clocks(&self, after: CaseId, limit: u32) -> Result<Vec<Case>> {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE state NOT IN ('closed', 'rated', 'rejected') AND due_at IS NOT NULL \
+             AND id > ? ORDER BY id LIMIT ?"
+        );
+        sqlx::query(&sql)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| case_row(r, &self.vault))
+            .collect()
     }
 
     async fn count_cases(&self) -> Result<i64> {

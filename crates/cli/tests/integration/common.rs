@@ -128,6 +128,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
+    /// The application behind the server (to run its background jobs at a chosen time).
+    pub app: gridkeeper_server::AppState,
     /// The SMS sender: tests read the one-time codes it "sent".
     pub sms: Arc<gridkeeper_server::sms::LogSms>,
     /// The SQLite file (with its -wal beside it).
@@ -198,9 +200,9 @@ impl TestApp {
         let app = gridkeeper_server::App::new(store.clone(), settings, sms.clone()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(gridkeeper_server::serve(app, listener));
+        tokio::spawn(gridkeeper_server::serve(app.clone(), listener));
         let db = dir.path().join("test.db");
-        Self { base, client: reqwest::Client::new(), store, sms, db, _dir: dir }
+        Self { base, client: reqwest::Client::new(), store, app, sms, db, _dir: dir }
     }
 
     async fn send(&self, who: Option<&str>, req: reqwest::RequestBuilder) -> Resp {

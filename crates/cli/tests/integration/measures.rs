@@ -62,3 +62,39 @@ async fn assessment_ranks_with_the_weights_shown() {
     t.get(Some("supervisor"), &format!("/api/v1/assessment?kind=planet&{period}")).await.problem(422, Some("kind"));
     t.get(Some("staff"), &format!("/api/v1/assessment?kind=grid&{period}")).await.problem(403, None);
 }
+
+#[tokio::test]
+async fn overdue_cases_go_under_supervision_and_escalate_until_answered() {
+    let t = TestApp::spawn().await;
+    let id = t.in_progress_case().await;
+    let due = t.detail("dispatcher", id).await["case"]["due_at"].as_str().unwrap().to_string();
+    let due = gridkeeper_domain::time::parse_rfc3339("due", &due).unwrap();
+    // Before the deadline: a warning once three quarters of the time have passed.
+    assert_eq!(t.app.check_deadlines(due - 60_000).await.unwrap(), (1, 0, 0));
+    assert_eq!(t.app.check_deadlines(due - 30_000).await.unwrap(), (0, 0, 0), "once per clock");
+    // Past it: marked overdue and under supervision at the community.
+    assert_eq!(t.app.check_deadlines(due + 1).await.unwrap(), (0, 1, 0));
+    let listed = t.get(Some("supervisor"), "/api/v1/cases?supervised=true").await;
+    assert_eq!(listed.ok()["items"][0]["id"], id);
+    assert_eq!(listed.body["items"][0]["supervision"]["level"], "330483101001");
+    // Unanswered: up one level.
+    let respond_by = listed.body["items"][0]["supervision"]["respond_by"].as_str().unwrap();
+    let respond_by = gridkeeper_domain::time::parse_rfc3339("r", respond_by).unwrap();
+    assert_eq!(t.app.check_deadlines(respond_by + 1).await.unwrap(), (0, 0, 1));
+    assert_eq!(t.detail("dispatcher", id).await["case"]["supervision"]["level"], "330483101");
+    // The department answers.
+    t.post(Some("member"), &format!("/api/v1/cases/{id}/actions/respond"), json!({ "note": "x" }))
+        .await
+        .problem(403, None);
+    let c = t.act("staff", id, "respond", json!({ "note": "crew on site this afternoon" })).await;
+    assert!(c["supervision"].is_null());
+    assert!(t.get(Some("supervisor"), "/api/v1/cases?supervised=true").await.ok()["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let timeline = t.timeline(id).await;
+    assert_eq!(&timeline[4..], ["warn", "mark_overdue", "escalate", "respond"]);
+    // Internal: the reporter does not see these events.
+    let mine = t.detail("resident", id).await;
+    assert!(mine["timeline"].as_array().unwrap().iter().all(|e| e["action"] != "mark_overdue"));
+}

@@ -618,3 +618,45 @@ fn clocks_run_on_the_working_calendar_except_for_emergencies() {
         report_on(&resident(), NewReport { urgency: Urgency::Emergency, ..new_report() }, night, &cal).unwrap().case;
     assert_eq!(e.due_at, Some(night + Urgency::Emergency.accept_within()));
 }
+
+#[test]
+fn warn_then_mark_overdue_then_escalate_until_answered() {
+    let cal = Calendar::wall_clock();
+    let ip = in_progress();
+    let due = ip.due_at.unwrap();
+    let limit = ip.handle_within.unwrap();
+    // Too early to warn; then warned once at three quarters of the limit.
+    assert!(is_wrong_state(&warn(&ip, due - limit / 2).unwrap_err()));
+    let w = warn(&ip, due - limit / 5).unwrap();
+    assert_eq!((w.event.action, w.event.actor, w.case.warned_due), (Action::Warn, None, Some(due)));
+    assert!(is_wrong_state(&warn(&w.case, due - limit / 10).unwrap_err()), "once per clock");
+    // Not overdue before the clock passes; then marked once, under supervision at the community.
+    assert!(is_wrong_state(&mark_overdue(&w.case, due, &cal).unwrap_err()));
+    let o = mark_overdue(&w.case, due + 1, &cal).unwrap().case;
+    let order = o.supervision.clone().unwrap();
+    assert_eq!((order.level.as_str(), order.by, o.supervisions, o.overdue_due), ("330483101001", None, 1, Some(due)));
+    assert!(is_wrong_state(&mark_overdue(&o, due + 2, &cal).unwrap_err()), "once per clock");
+    // Unanswered: up to the street, then the district, then no further.
+    assert!(is_wrong_state(&escalate(&o, order.respond_by, &cal).unwrap_err()));
+    let e1 = escalate(&o, order.respond_by + 1, &cal).unwrap().case;
+    assert_eq!(e1.supervision.as_ref().unwrap().level.as_str(), "330483101");
+    let e2 = escalate(&e1, e1.supervision.as_ref().unwrap().respond_by + 1, &cal).unwrap().case;
+    assert_eq!(e2.supervision.as_ref().unwrap().level.as_str(), "330483");
+    assert!(is_wrong_state(&escalate(&e2, e2.supervision.as_ref().unwrap().respond_by + 1, &cal).unwrap_err()));
+    // The department answers; the order is gone.
+    let r = step(&e2, &staff(), Command::Respond { note: "crew sent".into() }, due + 10 * HOUR);
+    assert!(r.supervision.is_none());
+    assert_eq!(invalid_field(&refuse(&r, &staff(), Command::Respond { note: "again".into() })), "supervision");
+    assert!(is_not_allowed(&refuse(&e2, &member(), Command::Respond { note: "x".into() })));
+}
+
+#[test]
+fn a_supervisor_order_is_followed_at_the_supervisor_level() {
+    let ip = in_progress();
+    let s = step(&ip, &supervisor(), Command::Supervise { note: "fix it".into(), deadline: None }, T0 + HOUR);
+    let order = s.supervision.unwrap();
+    assert_eq!(
+        (order.level.as_str(), order.by, order.respond_by),
+        ("330483", Some(7), T0 + HOUR + SUPERVISION_RESPONSE)
+    );
+}
