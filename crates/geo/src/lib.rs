@@ -7,8 +7,11 @@
 
 pub mod baseline;
 pub mod crs;
+pub mod import;
 mod index;
+pub mod simplify;
 pub mod synthetic;
+pub mod tree;
 
 use geo::MultiPolygon;
 use gridkeeper_domain::RegionCode;

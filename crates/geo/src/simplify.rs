@@ -1,0 +1,137 @@
+//! Simplifying a tiling for display at low zoom without opening gaps between neighbours.
+//!
+//! Simplifying each polygon on its own moves a shared boundary differently on its two sides.
+//! Here every ring is cut into arcs at its junctions (vertices where the set of rings sharing
+//! the boundary changes), each arc is simplified once (Douglas–Peucker, in one canonical
+//! direction), and both neighbours get the same result.
+
+use std::collections::HashMap;
+
+use geo::{Coord, LineString, MultiPolygon, Polygon, Simplify};
+
+type Key = (u64, u64);
+
+fn key(c: Coord<f64>) -> Key {
+    (c.x.to_bits(), c.y.to_bits())
+}
+
+fn edge_key(a: Coord<f64>, b: Coord<f64>) -> (Key, Key) {
+    let (ka, kb) = (key(a), key(b));
+    if ka <= kb {
+        (ka, kb)
+    } else {
+        (kb, ka)
+    }
+}
+
+/// Degrees that half a map pixel spans at a Web Mercator zoom level (at the equator).
+pub fn tolerance_for_zoom(zoom: u8) -> f64 {
+    360.0 / (256.0 * f64::from(1u32 << zoom.min(24))) / 2.0
+}
+
+fn rings(shapes: &[MultiPolygon<f64>]) -> Vec<&LineString<f64>> {
+    shapes.iter().flat_map(|mp| mp.0.iter()).flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).collect()
+}
+
+/// Simplifies every shape with `tolerance` (degrees), keeping shared boundaries shared.
+pub fn simplify_tiling(shapes: &[MultiPolygon<f64>], tolerance: f64) -> Vec<MultiPolygon<f64>> {
+    // Which rings use each edge.
+    let all = rings(shapes);
+    let mut users: HashMap<(Key, Key), Vec<usize>> = HashMap::new();
+    for (r, ring) in all.iter().enumerate() {
+        for l in ring.lines().filter(|l| l.start != l.end) {
+            let u = users.entry(edge_key(l.start, l.end)).or_default();
+            if !u.contains(&r) {
+                u.push(r);
+            }
+        }
+    }
+    for u in users.values_mut() {
+        u.sort_unstable();
+    }
+    let mut done: HashMap<Vec<Key>, Vec<Coord<f64>>> = HashMap::new();
+    let mut simplify_ring = |ring: &LineString<f64>| -> Option<LineString<f64>> {
+        let mut pts: Vec<Coord<f64>> = ring.0.clone();
+        pts.dedup();
+        if pts.len() > 1 && pts.first() == pts.last() {
+            pts.pop();
+        }
+        let n = pts.len();
+        if n < 3 {
+            return None;
+        }
+        let users_of = |i: usize| users.get(&edge_key(pts[i], pts[(i + 1) % n])).map(Vec::as_slice).unwrap_or(&[]);
+        // A junction is where the rings sharing the boundary change.
+        let mut junctions: Vec<usize> = (0..n).filter(|&i| users_of((i + n - 1) % n) != users_of(i)).collect();
+        if junctions.is_empty() {
+            // One closed arc: start where every ring sharing it would start.
+            junctions.push((0..n).min_by_key(|&i| key(pts[i])).expect("a ring has vertices"));
+        }
+        let mut out: Vec<Coord<f64>> = Vec::new();
+        for (j, &start) in junctions.iter().enumerate() {
+            let end = junctions[(j + 1) % junctions.len()];
+            let len = if end > start { end - start } else { end + n - start };
+            let arc: Vec<Coord<f64>> = (0..=len).map(|k| pts[(start + k) % n]).collect();
+            // Canonical direction, so both neighbours simplify the same sequence.
+            let forward = key(arc[0]) < key(arc[len]) || (arc[0] == arc[len] && key(arc[1]) <= key(arc[len - 1]));
+            let canonical: Vec<Coord<f64>> = if forward { arc.clone() } else { arc.iter().rev().copied().collect() };
+            let id: Vec<Key> = canonical.iter().map(|c| key(*c)).collect();
+            let simple = done
+                .entry(id)
+                .or_insert_with(|| LineString::new(canonical).simplify(tolerance).0)
+                .clone();
+            let simple: Vec<Coord<f64>> = if forward { simple } else { simple.into_iter().rev().collect() };
+            out.extend(&simple[..simple.len() - 1]);
+        }
+        out.push(out[0]);
+        (out.len() >= 4).then(|| LineString::new(out))
+    };
+    shapes
+        .iter()
+        .map(|mp| {
+            MultiPolygon(
+                mp.0.iter()
+                    .filter_map(|p| {
+                        let exterior = simplify_ring(p.exterior());
+                        let interiors: Vec<LineString<f64>> = p.interiors().iter().filter_map(&mut simplify_ring).collect();
+                        exterior.map(|e| Polygon::new(e, interiors))
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use geo::{Area, CoordsIter};
+
+    use super::*;
+    use crate::synthetic::Province;
+
+    #[test]
+    fn neighbours_stay_seamless_and_vertices_drop() {
+        let shapes: Vec<MultiPolygon<f64>> =
+            Province { cols: 6, rows: 5, wiggle: 20, ..Province::square(0, 4) }.polygons().into_iter().map(|g| g.1).collect();
+        let before: usize = shapes.iter().map(|s| s.coords_count()).sum();
+        let simple = simplify_tiling(&shapes, tolerance_for_zoom(11));
+        let after: usize = simple.iter().map(|s| s.coords_count()).sum();
+        assert!(after * 3 < before, "{after} of {before} vertices");
+        let total: f64 = simple.iter().map(|s| s.unsigned_area()).sum();
+        let union = geo::unary_union(simple.iter());
+        assert!((union.unsigned_area() - total).abs() < 1e-12, "no overlaps");
+        assert_eq!(union.0.len(), 1, "one piece");
+        assert!(union.0[0].interiors().is_empty(), "no gaps");
+        // Simplifying each polygon alone does open gaps or overlaps.
+        let alone: Vec<MultiPolygon<f64>> = shapes.iter().map(|s| s.simplify(tolerance_for_zoom(11))).collect();
+        let sum: f64 = alone.iter().map(|s| s.unsigned_area()).sum();
+        let u = geo::unary_union(alone.iter());
+        assert!((u.unsigned_area() - sum).abs() > 1e-10 || u.0.iter().any(|p| !p.interiors().is_empty()));
+    }
+
+    #[test]
+    fn tolerance_halves_with_each_zoom_level() {
+        assert_eq!(tolerance_for_zoom(0), 360.0 / 512.0);
+        assert_eq!(tolerance_for_zoom(1) * 2.0, tolerance_for_zoom(0));
+    }
+}
