@@ -8,6 +8,7 @@
 pub mod assessment;
 pub mod calendar;
 pub mod case;
+pub mod exchange;
 pub mod measures;
 pub mod org;
 pub mod people;

@@ -9,12 +9,16 @@ mod accounts;
 pub mod auth;
 mod calendar_api;
 mod error;
+mod exchange_api;
+pub mod export;
 mod extract;
 mod measures_api;
 mod media;
+mod open311;
 mod routes;
 mod service;
 pub mod sms;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -7,10 +7,12 @@
 
 mod accounts;
 mod calendars;
+mod exchange;
 mod measures;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_calendars;
+mod sqlite_exchange;
 mod sqlite_measures;
 pub mod vault;
 
@@ -23,6 +25,7 @@ use serde::Serialize;
 
 pub use accounts::*;
 pub use calendars::CalendarStore;
+pub use exchange::*;
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
 pub use sqlite::SqliteStore;
 pub use vault::Vault;
@@ -155,7 +158,7 @@ pub struct Intake<'a> {
 }
 
 #[async_trait]
-pub trait Store: AccountStore + CalendarStore + MeasureStore + Send + Sync + 'static {
+pub trait Store: AccountStore + CalendarStore + MeasureStore + ExchangeStore + Send + Sync + 'static {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<()>;
 
