@@ -109,8 +109,14 @@ mod tests {
     use super::*;
     use crate::synthetic::Province;
 
+    fn san_francisco() -> Vec<MultiPolygon<f64>> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/sf_census_tracts_with_analysis_neighborhood.geojson");
+        let fc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        fc["features"].as_array().unwrap().iter().map(|f| crate::parse_geometry(&f["geometry"]).unwrap()).collect()
+    }
+
     #[test]
-    fn neighbours_stay_seamless_and_vertices_drop() {
+    fn synthetic_neighbours_stay_seamless_and_vertices_drop() {
         let shapes: Vec<MultiPolygon<f64>> =
             Province { cols: 6, rows: 5, wiggle: 20, ..Province::square(0, 4) }.polygons().into_iter().map(|g| g.1).collect();
         let before: usize = shapes.iter().map(|s| s.coords_count()).sum();
@@ -122,11 +128,37 @@ mod tests {
         assert!((union.unsigned_area() - total).abs() < 1e-12, "no overlaps");
         assert_eq!(union.0.len(), 1, "one piece");
         assert!(union.0[0].interiors().is_empty(), "no gaps");
-        // Simplifying each polygon alone does open gaps or overlaps.
-        let alone: Vec<MultiPolygon<f64>> = shapes.iter().map(|s| s.simplify(tolerance_for_zoom(11))).collect();
-        let sum: f64 = alone.iter().map(|s| s.unsigned_area()).sum();
-        let u = geo::unary_union(alone.iter());
-        assert!((u.unsigned_area() - sum).abs() > 1e-10 || u.0.iter().any(|p| !p.interiors().is_empty()));
+        // Seamless: an edge only one ring uses lies on the outline of the tiling.
+        assert_eq!(unshared_inner_edges(&shapes, &simple), 0);
+    }
+
+    #[test]
+    fn san_francisco_tracts_stay_seamless() {
+        let shapes = san_francisco();
+        let simple = simplify_tiling(&shapes, tolerance_for_zoom(12));
+        let (before, after): (usize, usize) =
+            (shapes.iter().map(|s| s.coords_count()).sum(), simple.iter().map(|s| s.coords_count()).sum());
+        assert!(after * 4 < before, "{after} of {before} vertices");
+        assert_eq!(unshared_inner_edges(&shapes, &simple), 0);
+        // Simplifying each tract on its own opens seams.
+        let alone: Vec<MultiPolygon<f64>> = shapes.iter().map(|s| s.simplify(tolerance_for_zoom(12))).collect();
+        assert!(unshared_inner_edges(&shapes, &alone) > 100, "{}", unshared_inner_edges(&shapes, &alone));
+    }
+
+    /// Edges of `out` used by one ring only whose ends are not both on the outline of `input`.
+    fn unshared_inner_edges(input: &[MultiPolygon<f64>], out: &[MultiPolygon<f64>]) -> usize {
+        let count = |shapes: &[MultiPolygon<f64>]| {
+            let mut uses: HashMap<(Key, Key), usize> = HashMap::new();
+            for r in rings(shapes) {
+                for l in r.lines() {
+                    *uses.entry(edge_key(l.start, l.end)).or_default() += 1;
+                }
+            }
+            uses
+        };
+        let outline: std::collections::HashSet<Key> =
+            count(input).into_iter().filter(|(_, n)| *n == 1).flat_map(|((a, b), _)| [a, b]).collect();
+        count(out).into_iter().filter(|((a, b), n)| *n == 1 && !(outline.contains(a) && outline.contains(b))).count()
     }
 
     #[test]
