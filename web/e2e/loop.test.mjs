@@ -1,0 +1,286 @@
+// The whole loop through the web app, each step in the UI of the person who takes it and checked
+// in the UI of the next: a resident reports with a photo, the dispatcher accepts and dispatches,
+// the department signs and submits evidence, the grid member verifies on site, the dispatcher
+// closes, the resident rates. Then: every view at 360 px and 1920 px, language switching without
+// a reload, and the size of the resident's first page.
+
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { gzipSync } from 'node:zlib'
+import {
+  apiAs,
+  choose,
+  contextFor,
+  field,
+  fill,
+  launch,
+  photo,
+  shoot,
+  signIn,
+  startServer,
+  writeArtefact,
+} from './harness.mjs'
+
+/** Gzipped JavaScript the resident's first page may load (maps and charts load later). */
+const FIRST_PAGE_BUDGET = 250 * 1024
+
+let server, browser
+const problems = []
+const people = {}
+const token = `E2E-${Date.now().toString(36)}`
+const loop = {}
+
+/** The centre of a polygon's outer ring (good enough for the demo's convex grids). */
+function centre(geometry) {
+  const ring = geometry.type === 'Polygon' ? geometry.coordinates[0] : geometry.coordinates[0][0]
+  const pts = ring.slice(0, -1)
+  return {
+    latitude: pts.reduce((s, p) => s + p[1], 0) / pts.length,
+    longitude: pts.reduce((s, p) => s + p[0], 0) / pts.length,
+  }
+}
+
+async function person(name, login, options) {
+  const { ctx, problems: p } = await contextFor(browser, server.base, options)
+  const page = await ctx.newPage()
+  await signIn(page, login)
+  people[name] = { ctx, page, problems: p }
+  return page
+}
+
+before(async () => {
+  server = await startServer()
+  browser = await launch()
+  // What the demo town looks like: grid member001's grid, a category with a default department.
+  const member = await apiAs(server.base, 'member001')
+  const grid = member.person.grants[0].scope.code
+  const regions = await member.get('regions?level=grid&geometry=true')
+  const g = regions.items.find((r) => r.code === grid)
+  const categories = (await member.get('categories')).items
+  const category = categories.find((c) => c.code === 'C0101') ?? categories.find((c) => c.parent_id && c.default_department)
+  loop.grid = grid
+  loop.gridName = g.name
+  loop.where = centre(g.geometry)
+  loop.category = category
+  loop.department = category.default_department
+  loop.deptLogin = `dept${String(category.default_department).padStart(2, '0')}`
+  const dept = await apiAs(server.base, loop.deptLogin)
+  assert.deepEqual(dept.person.grants[0].scope, { type: 'department', id: loop.department })
+})
+
+after(async () => {
+  for (const p of Object.values(people)) problems.push(...p.problems)
+  await browser?.close()
+  await server?.stop()
+  assert.deepEqual(problems, [], 'page errors or CSP violations')
+})
+
+describe('the loop from report to rating', () => {
+  it('a resident reports with a photo, located by GPS in the grid', async () => {
+    const page = await person('resident', 'resident01', { width: 360, geolocation: loop.where })
+    await page.goto('/report')
+    await shoot(page, 'resident-report')
+    const file = await photo(browser, 'manhole', '#8b5cf6')
+    await page.getByTestId('report-photos-file').setInputFiles(file)
+    await page.locator('[data-testid="report-photos"] img').first().waitFor()
+    await fill(page, 'description', `${token} 井盖破损，有行人绊倒的危险`)
+    await page.getByTestId('gps').click()
+    await page.getByTestId('located').getByText(loop.gridName).waitFor()
+    await choose(page, 'category', loop.category.name)
+    await page.getByTestId('urgency').getByText('紧急').click()
+    await page.getByTestId('submit-report').click()
+    await page.getByTestId('reported').waitFor()
+    loop.reference = (await page.getByTestId('reported-reference').textContent()).trim()
+    loop.code = (await page.getByTestId('tracking-code').textContent()).trim()
+    assert.match(loop.reference, /^\d{6}-\d{4}-\d{6}$/)
+    await shoot(page, 'resident-reported')
+    // It is among the resident's reports, waiting to be accepted.
+    await page.getByTestId('nav-my').click()
+    const card = page.getByTestId(`case-${loop.reference}`)
+    await card.locator('[data-state="reported"]').waitFor()
+    await shoot(page, 'resident-my-reports')
+    await card.click()
+    await page.getByTestId('case-reference').getByText(loop.reference).waitFor()
+    loop.id = Number(new URL(page.url()).pathname.split('/').pop())
+  })
+
+  it('the dispatcher finds it in the queue, sees the photo, accepts it by keyboard and dispatches it', async () => {
+    const page = await person('dispatcher', 'dispatcher', { width: 1920, height: 1080 })
+    await page.goto('/center')
+    await fill(page, 'center-search', token)
+    await field(page, 'center-search').press('Enter')
+    const card = page.getByTestId('queue').getByTestId(`case-${loop.reference}`)
+    await card.click()
+    await page.getByTestId('center-detail').getByText(token).waitFor()
+    await page.locator('[data-testid="center-photos"] img').first().waitFor()
+    await page.getByTestId('duplicates').waitFor()
+    await shoot(page, 'center-queue')
+    // The resident suggested the category; `a` accepts with it.
+    await page.locator('body').click({ position: { x: 5, y: 300 } })
+    await page.keyboard.press('a')
+    await page.getByTestId('board-dispatch').click()
+    await page.getByTestId('queue').getByTestId(`case-${loop.reference}`).click()
+    await page.getByTestId('open-dispatch').waitFor()
+    await page.keyboard.press('p')
+    const dialog = page.getByTestId('dispatch-dialog')
+    await dialog.getByTestId('deadline-preview').waitFor()
+    assert.match(await dialog.getByTestId('deadline-preview').textContent(), /\d{2}:\d{2}/)
+    await shoot(page, 'center-dispatch-dialog', [1920])
+    await dialog.getByTestId('dispatch-submit').click()
+    await dialog.waitFor({ state: 'hidden' })
+    await page.goto(`/cases/${loop.id}`)
+    await page.locator('[data-testid="case-state"] [data-state="dispatched"]').waitFor()
+    await shoot(page, 'center-case-dispatched')
+  })
+
+  it('the department signs for it and submits the result with evidence', async () => {
+    const page = await person('department', loop.deptLogin, { width: 1920, height: 1080 })
+    await page.goto('/dept')
+    await page.getByTestId(`sign-${loop.reference}`).waitFor()
+    await shoot(page, 'dept-portal')
+    await page.getByTestId(`sign-${loop.reference}`).click()
+    await page.getByTestId('dept-progress').getByTestId(`case-${loop.reference}`).waitFor({ state: 'attached' })
+    await page.goto(`/cases/${loop.id}`)
+    await page.locator('[data-testid="case-state"] [data-state="in_progress"]').waitFor()
+    await page.getByTestId('action-submit_result').click()
+    const dialog = page.getByTestId('dialog-submit_result')
+    await dialog.getByTestId('action-evidence-file').setInputFiles(await photo(browser, 'fixed', '#16a34a'))
+    await dialog.locator('[data-testid="action-evidence"] img').first().waitFor()
+    await fill(page, 'action-text', '已更换新井盖并加固')
+    await shoot(page, 'dept-submit-result', [1920])
+    await dialog.getByTestId('action-submit').click()
+    await page.locator('[data-testid="case-state"] [data-state="resolved"]').waitFor()
+    await page.locator('[data-testid="evidence-photos"] img').first().waitFor()
+    await shoot(page, 'dept-case-resolved')
+  })
+
+  it('the grid member compares report and evidence side by side and passes it', async () => {
+    const page = await person('member', 'member001', { width: 360 })
+    await page.goto('/member')
+    const task = page.getByTestId('verify-tasks').getByTestId(`case-${loop.reference}`)
+    await task.waitFor()
+    await shoot(page, 'member-home')
+    await task.click()
+    await page.locator('[data-testid="verify-report-photos"] img').first().waitFor()
+    await page.locator('[data-testid="verify-evidence-photos"] img').first().waitFor()
+    assert.match(await page.getByTestId('verify-result-note').textContent(), /已更换新井盖/)
+    await fill(page, 'verify-note', '现场核查，井盖已更换牢固')
+    await shoot(page, 'member-verify')
+    await page.getByTestId('verify-pass').click()
+    await page.waitForURL('**/member')
+    await page.goto(`/cases/${loop.id}`)
+    await page.locator('[data-testid="case-state"] [data-state="verified"]').waitFor()
+  })
+
+  it('the dispatcher closes it from the board of verified cases', async () => {
+    const page = people.dispatcher.page
+    await page.goto('/center')
+    await page.getByTestId('board-close').click()
+    await page.getByTestId('queue').getByTestId(`case-${loop.reference}`).click()
+    await page.getByTestId('close-case').waitFor()
+    await page.locator('body').click({ position: { x: 5, y: 300 } })
+    await page.keyboard.press('c')
+    const dialog = page.getByTestId('dialog-close')
+    await fill(page, 'action-text', '核查通过，结案')
+    await dialog.getByTestId('action-submit').click()
+    await dialog.waitFor({ state: 'hidden' })
+    await page.goto(`/cases/${loop.id}`)
+    await page.locator('[data-testid="case-state"] [data-state="closed"]').waitFor()
+  })
+
+  it('the resident sees every step with the evidence and rates it', async () => {
+    const page = people.resident.page
+    await page.goto(`/cases/${loop.id}`)
+    await page.locator('[data-testid="case-state"] [data-state="closed"]').waitFor()
+    const timeline = page.getByTestId('timeline')
+    for (const action of ['report', 'accept', 'dispatch', 'sign', 'submit_result', 'verify', 'close']) {
+      await timeline.locator(`[data-action="${action}"]`).first().waitFor({ state: 'attached' })
+    }
+    await page.locator('[data-testid="evidence-photos"] img').first().waitFor()
+    await page.getByTestId('rate-form').waitFor()
+    await shoot(page, 'resident-rate')
+    await page.locator('[data-testid="rate-stars"] .el-rate__item').nth(4).click()
+    await fill(page, 'rate-comment', '处理很快，谢谢！')
+    await page.getByTestId('rate-submit').click()
+    await page.locator('[data-testid="case-state"] [data-state="rated"]').waitFor()
+    await shoot(page, 'resident-case-rated')
+  })
+
+  it('anyone holding the tracking code follows the case to its end', async () => {
+    const { ctx, problems: p } = await contextFor(browser, server.base, { width: 360 })
+    people.anonymous = { ctx, problems: p }
+    const page = await ctx.newPage()
+    await page.goto(`/track/${loop.code}`)
+    await page.getByTestId('tracked').getByText(loop.reference).waitFor()
+    await page.getByTestId('tracked').locator('[data-state="rated"]').waitFor()
+    await shoot(page, 'anonymous-track')
+  })
+})
+
+describe('views, languages and weight', () => {
+  it('every other view at 360 px and 1920 px', async () => {
+    const views = [
+      ['anonymous', '/signin', 'signin'],
+      ['member', '/member/on-the-spot', 'member-on-the-spot'],
+      ['dispatcher', '/leader', 'leader-overview'],
+    ]
+    for (const [who, path, name] of views) {
+      const page = people[who].page ?? (await people[who].ctx.newPage())
+      await page.goto(path)
+      await page.waitForLoadState('networkidle')
+      await shoot(page, name)
+    }
+    const page = people.dispatcher.page
+    await page.goto('/center')
+    await page.getByTestId('board-overdue').click()
+    await page.waitForLoadState('networkidle')
+    await shoot(page, 'center-overdue')
+  })
+
+  it('switching the language changes every text at once, without reloading', async () => {
+    const page = people.dispatcher.page
+    await page.goto('/center')
+    await page.getByTestId('board-queue').getByText('待受理').waitFor()
+    await page.evaluate(() => {
+      window.__sameDocument = true
+    })
+    await page.getByTestId('lang-en').click()
+    await page.getByTestId('board-queue').getByText('New reports').waitFor()
+    await page.getByTestId('nav-center').getByText('Linkage center').waitFor()
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was reloaded')
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en')
+    await shoot(page, 'center-english')
+    await page.getByTestId('lang-zh-CN').click()
+    await page.getByTestId('board-queue').getByText('待受理').waitFor()
+  })
+
+  it(`the resident's first page loads at most ${FIRST_PAGE_BUDGET / 1024} KB of gzipped JavaScript`, async () => {
+    const { ctx, problems: p } = await contextFor(browser, server.base, { width: 360 })
+    people.firstPage = { ctx, problems: p }
+    const page = await ctx.newPage()
+    const scripts = []
+    page.on('response', async (r) => {
+      if (r.request().resourceType() === 'script') scripts.push(r)
+    })
+    await page.goto('/')
+    await page.getByTestId('report-form').waitFor()
+    await page.waitForLoadState('networkidle')
+    const sizes = []
+    for (const r of scripts) {
+      const body = await r.body()
+      sizes.push({
+        url: new URL(r.url()).pathname,
+        bytes: body.length,
+        gzip: gzipSync(body, { level: 9 }).length,
+        served: r.headers()['content-encoding'] ?? 'identity',
+      })
+    }
+    const total = sizes.reduce((s, x) => s + x.gzip, 0)
+    writeArtefact('first-page.json', { total_gzip_bytes: total, budget: FIRST_PAGE_BUDGET, scripts: sizes })
+    console.log(`resident first page: ${sizes.length} scripts, ${(total / 1024).toFixed(1)} KB gzipped`)
+    assert.ok(total <= FIRST_PAGE_BUDGET, `first page loads ${total} gzipped bytes of JavaScript`)
+    assert.ok(!sizes.some((s) => /GridMap|StatsChart|leaflet|echarts/i.test(s.url)), 'maps or charts loaded up front')
+    // The build writes a gzip twin of every file over 1 KB; the server sends it.
+    assert.ok(sizes.every((s) => s.bytes < 1024 || s.served === 'gzip'), 'the server gzips scripts')
+  })
+})

@@ -1,0 +1,187 @@
+// The one way the app talks to the server: JSON over fetch, errors as `ApiError` carrying the
+// problem+json body. Signed-in requests ride on the HttpOnly session cookie; every state-changing
+// request echoes the `gk_csrf` cookie in `X-CSRF-Token` (double-submit CSRF protection).
+
+import type {
+  ActionBody,
+  Case,
+  CaseDetail,
+  CaseFilters,
+  Category,
+  Department,
+  Duplicate,
+  Located,
+  Media,
+  OnTheSpotBody,
+  Page,
+  Person,
+  Platform,
+  Problem,
+  Region,
+  ReportBody,
+  Reported,
+  SignedIn,
+  TrackedCase,
+  Action,
+} from './types'
+
+export const API = '/api/v1'
+
+export class ApiError extends Error {
+  readonly status: number
+  readonly problem: Problem
+  constructor(problem: Problem) {
+    super(problem.detail || problem.title)
+    this.status = problem.status
+    this.problem = problem
+  }
+}
+
+function cookie(name: string): string | undefined {
+  for (const part of document.cookie.split(';')) {
+    const [k, ...v] = part.trim().split('=')
+    if (k === name) return decodeURIComponent(v.join('='))
+  }
+  return undefined
+}
+
+/** Called when the server answers 401 to a signed-in request (the session expired). */
+let onUnauthorized: (() => void) | undefined
+export function setUnauthorizedHandler(f: () => void) {
+  onUnauthorized = f
+}
+
+async function problemOf(resp: Response): Promise<Problem> {
+  const text = await resp.text()
+  try {
+    const p = JSON.parse(text) as Problem
+    if (typeof p.status === 'number') return p
+  } catch {
+    // not JSON: fall through
+  }
+  return { type: 'about:blank', title: resp.statusText, status: resp.status, detail: text.slice(0, 300) }
+}
+
+export async function request<T>(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers)
+  headers.set('accept', 'application/json, application/problem+json')
+  let payload: BodyInit | undefined
+  if (body instanceof FormData) {
+    payload = body
+  } else if (body !== undefined) {
+    headers.set('content-type', 'application/json')
+    payload = JSON.stringify(body)
+  }
+  if (method !== 'GET' && method !== 'HEAD') {
+    const csrf = cookie('gk_csrf')
+    if (csrf) headers.set('x-csrf-token', csrf)
+  }
+  let resp: Response
+  try {
+    resp = await fetch(path.startsWith('/') ? path : `${API}/${path}`, {
+      ...init,
+      method,
+      headers,
+      body: payload,
+      credentials: 'same-origin',
+    })
+  } catch (e) {
+    throw new ApiError({ type: 'network', title: 'Network error', status: 0, detail: String(e) })
+  }
+  if (!resp.ok) {
+    const p = await problemOf(resp)
+    if (resp.status === 401 && cookie('gk_csrf') && onUnauthorized) onUnauthorized()
+    throw new ApiError(p)
+  }
+  if (resp.status === 204) return undefined as T
+  const type = resp.headers.get('content-type') ?? ''
+  return (type.includes('json') ? await resp.json() : await resp.text()) as T
+}
+
+const get = <T>(path: string, init?: RequestInit) => request<T>('GET', path, undefined, init)
+const post = <T>(path: string, body?: unknown) => request<T>('POST', path, body ?? {})
+
+function query(params: Record<string, string | number | boolean | (string | number)[] | undefined | null>): string {
+  const q = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue
+    if (Array.isArray(v)) v.forEach((x) => q.append(k, String(x)))
+    else q.append(k, String(v))
+  }
+  const s = q.toString()
+  return s ? `?${s}` : ''
+}
+
+export const api = {
+  // session
+  signIn: (login: string, password: string, totp?: string) =>
+    post<SignedIn>('session', totp ? { login, password, totp } : { login, password }),
+  requestCode: (phone: string) => post<{ sent: boolean; valid_minutes: number }>('session/code', { phone }),
+  signInWithCode: (phone: string, code: string, name?: string) =>
+    post<SignedIn>('session/phone', name ? { phone, code, name } : { phone, code }),
+  signOut: () => request<void>('DELETE', 'session'),
+  me: () => get<{ person: Person }>('me'),
+
+  // reference data
+  regions: (opts: { level?: string; parent?: string; geometry?: boolean } = {}) =>
+    get<Page<Region>>(`regions${query(opts)}`),
+  platforms: () => get<Page<Platform>>('platforms'),
+  departments: () => get<Page<Department>>('departments'),
+  categories: () => get<Page<Category>>('categories'),
+  locate: (lat: number, lon: number) => get<Located>(`locate${query({ lat, lon })}`),
+
+  // media
+  upload: (file: Blob, name = 'photo.jpg') => {
+    const form = new FormData()
+    form.append('file', file, name)
+    return request<Media>('POST', 'media', form)
+  },
+
+  // cases
+  report: (body: ReportBody) => post<Reported>('cases', body),
+  onTheSpot: (body: OnTheSpotBody) => post<{ case: Case }>('cases/on-the-spot', body),
+  cases: (f: CaseFilters = {}) =>
+    get<Page<Case>>(
+      `cases${query({
+        state: f.state,
+        region: f.region,
+        department: f.department,
+        category: f.category,
+        urgency: f.urgency,
+        overdue: f.overdue,
+        from: f.from,
+        to: f.to,
+        q: f.q,
+        limit: f.limit,
+        cursor: f.cursor,
+      })}`,
+    ),
+  case: (key: string | number) => get<CaseDetail>(`cases/${encodeURIComponent(String(key))}`),
+  possibleDuplicates: (key: string | number) => get<Page<Duplicate>>(`cases/${key}/possible-duplicates`),
+  duplicatesNear: (lat: number, lon: number, category: number) =>
+    get<Page<Duplicate>>(`duplicates${query({ lat, lon, category })}`),
+  act: (id: number, action: Action, body: ActionBody = {}) =>
+    post<{ case: Case }>(`cases/${id}/actions/${action}`, body),
+  reveal: (id: number) =>
+    post<{
+      reporter: { id: number; name: string; phone: string | null } | null
+      contact: { name: string | null; phone: string | null }
+    }>(`cases/${id}/reveal`),
+
+  // the reporter's tracking code
+  track: (code: string) => get<TrackedCase>(`track/${encodeURIComponent(code.trim())}`),
+  rateTracked: (code: string, score: number, comment?: string) =>
+    post<{ state: string; rating: number }>(`track/${encodeURIComponent(code.trim())}/rate`, { score, comment }),
+}
+
+/** Every page of a list, up to `max` items (for boards that filter on the client). */
+export async function allCases(f: CaseFilters, max = 600): Promise<Case[]> {
+  const out: Case[] = []
+  let cursor: string | undefined
+  do {
+    const page = await api.cases({ ...f, limit: 200, cursor })
+    out.push(...page.items)
+    cursor = page.next_cursor ?? undefined
+  } while (cursor && out.length < max)
+  return out
+}

@@ -1,0 +1,80 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { homeOf, loadSession, session } from './state/session'
+import type { Role } from './api/types'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Signed-in people holding one of these roles (any signed-in person when empty). */
+    roles?: Role[]
+    /** Anyone, signed in or not. */
+    public?: boolean
+    title?: string
+  }
+}
+
+const routes: RouteRecordRaw[] = [
+  { path: '/', name: 'home', component: () => import('./views/HomeView.vue'), meta: { public: true } },
+  { path: '/signin', name: 'signin', component: () => import('./views/SignIn.vue'), meta: { public: true, title: 'nav.signIn' } },
+  {
+    path: '/report',
+    name: 'report',
+    component: () => import('./views/resident/ReportView.vue'),
+    meta: { public: true, title: 'nav.report' },
+  },
+  {
+    path: '/track/:code?',
+    name: 'track',
+    component: () => import('./views/resident/TrackView.vue'),
+    meta: { public: true, title: 'nav.track' },
+  },
+  { path: '/my', name: 'my', component: () => import('./views/resident/MyReports.vue'), meta: { title: 'nav.my' } },
+  { path: '/cases/:key', name: 'case', component: () => import('./views/CaseView.vue'), meta: { title: 'nav.case' } },
+  {
+    path: '/member',
+    name: 'member',
+    component: () => import('./views/member/MemberHome.vue'),
+    meta: { roles: ['grid_member', 'grid_leader'], title: 'nav.member' },
+  },
+  {
+    path: '/member/on-the-spot',
+    name: 'on-the-spot',
+    component: () => import('./views/member/OnTheSpot.vue'),
+    meta: { roles: ['grid_member'], title: 'nav.onTheSpot' },
+  },
+  {
+    path: '/member/verify/:key',
+    name: 'verify',
+    component: () => import('./views/member/VerifyView.vue'),
+    meta: { roles: ['grid_member', 'grid_leader'], title: 'nav.verify' },
+  },
+  {
+    path: '/center',
+    name: 'center',
+    component: () => import('./views/center/CenterConsole.vue'),
+    meta: { roles: ['dispatcher'], title: 'nav.center' },
+  },
+  {
+    path: '/dept',
+    name: 'dept',
+    component: () => import('./views/dept/DeptPortal.vue'),
+    meta: { roles: ['department_staff', 'department_head'], title: 'nav.dept' },
+  },
+  {
+    path: '/leader',
+    name: 'leader',
+    component: () => import('./views/leader/LeaderView.vue'),
+    meta: { title: 'nav.leader' },
+  },
+  { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue'), meta: { public: true } },
+]
+
+export const router = createRouter({ history: createWebHistory(), routes })
+
+router.beforeEach(async (to) => {
+  if (!session.loaded) await loadSession()
+  if (to.meta.public) return true
+  if (!session.person) return { name: 'signin', query: { next: to.fullPath } }
+  const roles = to.meta.roles ?? []
+  if (roles.length && !session.person.grants.some((g) => roles.includes(g.role))) return homeOf(session.person)
+  return true
+})

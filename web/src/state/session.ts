@@ -1,0 +1,75 @@
+// Who is signed in, and what their grants let the UI offer. The server decides every action;
+// these helpers only choose which screens and buttons to show.
+
+import { reactive } from 'vue'
+import { api, ApiError, setUnauthorizedHandler } from '../api/client'
+import type { Person, Role } from '../api/types'
+
+export const session = reactive({
+  person: null as Person | null,
+  loaded: false,
+})
+
+export async function loadSession(): Promise<Person | null> {
+  // A cookie session always comes with the (readable) CSRF cookie: without it, nobody is
+  // signed in, and the resident's first page asks the server nothing.
+  if (!document.cookie.split(';').some((c) => c.trim().startsWith('gk_csrf='))) {
+    session.person = null
+    session.loaded = true
+    return null
+  }
+  try {
+    session.person = (await api.me()).person
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 401) console.warn('GET /me failed', e)
+    session.person = null
+  }
+  session.loaded = true
+  return session.person
+}
+
+export async function signOut() {
+  try {
+    await api.signOut()
+  } catch {
+    // already signed out
+  }
+  session.person = null
+}
+
+setUnauthorizedHandler(() => {
+  session.person = null
+})
+
+export function hasRole(...roles: Role[]): boolean {
+  return !!session.person?.grants.some((g) => roles.includes(g.role))
+}
+
+/** Region codes where the person holds one of `roles`. */
+export function regionsOf(...roles: Role[]): string[] {
+  return (session.person?.grants ?? [])
+    .filter((g) => roles.includes(g.role) && g.scope.type === 'region')
+    .map((g) => (g.scope as { code: string }).code)
+}
+
+/** Departments the person works for. */
+export function departmentsOf(): number[] {
+  return (session.person?.grants ?? [])
+    .filter((g) => g.scope.type === 'department')
+    .map((g) => (g.scope as { id: number }).id)
+}
+
+/** The home screen of a person's main role. */
+export function homeOf(p: Person | null): string {
+  if (!p) return '/report'
+  const roles = new Set(p.grants.map((g) => g.role))
+  if (roles.has('dispatcher')) return '/center'
+  if (roles.has('department_staff') || roles.has('department_head')) return '/dept'
+  if (roles.has('grid_member') || roles.has('grid_leader')) return '/member'
+  if (roles.has('supervisor') || roles.has('analyst') || roles.has('admin') || roles.has('auditor')) return '/leader'
+  return '/report'
+}
+
+export function isStaff(): boolean {
+  return !!session.person?.grants.some((g) => g.role !== 'resident' && g.role !== 'social_unit')
+}

@@ -1,0 +1,62 @@
+import { i18n } from '../i18n'
+import { ApiError } from '../api/client'
+
+const t = (key: string, values?: Record<string, unknown>) => i18n.global.t(key, values ?? {})
+
+/** A date and time in the current language, in the browser's time zone. */
+export function dateTime(at: string | null | undefined): string {
+  if (!at) return ''
+  const d = new Date(at)
+  if (Number.isNaN(d.getTime())) return at
+  return new Intl.DateTimeFormat(i18n.global.locale.value, {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  }).format(d)
+}
+
+/** A length of time in milliseconds, in words: "3 d 4 h", "25 min". */
+export function duration(ms: number): string {
+  const m = Math.round(Math.abs(ms) / 60000)
+  if (m < 60) return t('time.minutes', { n: m })
+  const h = Math.floor(m / 60)
+  if (h < 48) return m % 60 && h < 10 ? t('time.hoursMinutes', { h, m: m % 60 }) : t('time.hours', { n: h })
+  return t('time.days', { n: Math.floor(h / 24), h: h % 24 })
+}
+
+/** "due in 3 h" or "overdue by 2 h" for a deadline. */
+export function dueText(at: string | null | undefined, now = Date.now()): string {
+  if (!at) return ''
+  const left = new Date(at).getTime() - now
+  return left >= 0 ? t('time.dueIn', { d: duration(left) }) : t('time.overdueBy', { d: duration(left) })
+}
+
+/** A message for an error, in the current language, with the server's detail. */
+export function problemText(e: unknown): string {
+  if (e instanceof ApiError) {
+    const p = e.problem
+    if (p.status === 0) return t('errors.network')
+    if (p.field) {
+      const key = `fields.${p.field.replace(/\[\d+\]$/, '')}`
+      const field = i18n.global.te(key) ? t(key) : p.field
+      return t('errors.invalid', { field, reason: p.reason ?? p.detail })
+    }
+    const key = `errors.status${p.status}`
+    const general = i18n.global.te(key) ? t(key) : t('errors.other', { status: p.status })
+    return p.detail ? `${general} (${p.detail})` : general
+  }
+  return t('errors.unexpected', { detail: String(e) })
+}
+
+/** Metres as "35 m" or "1.2 km". */
+export function distance(m: number): string {
+  return m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(1)} km`
+}
+
+/** A local datetime-input value (YYYY-MM-DDTHH:mm) as RFC 3339 with the browser's offset. */
+export function toRfc3339(d: Date): string {
+  return d.toISOString()
+}
