@@ -78,6 +78,11 @@ fn require_admin(actor: &Actor) -> ApiResult<()> {
     }
 }
 
+/// Whether the webhook's region lies in one the admin administers.
+fn administers(mine: &[RegionCode], w: &gridkeeper_store::Webhook) -> bool {
+    w.filter.region.as_ref().is_some_and(|r| mine.iter().any(|m| m.contains(r)))
+}
+
 /// The regions an admin administers.
 fn admin_regions(actor: &Actor) -> Vec<RegionCode> {
     actor
@@ -154,13 +159,7 @@ async fn create_webhook(
 async fn list_webhooks(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
     require_admin(&auth.actor)?;
     let mine = admin_regions(&auth.actor);
-    let hooks: Vec<_> = app
-        .store
-        .webhooks()
-        .await?
-        .into_iter()
-        .filter(|w| w.filter.region.as_ref().is_some_and(|r| mine.iter().any(|m| m.contains(r))))
-        .collect();
+    let hooks: Vec<_> = app.store.webhooks().await?.into_iter().filter(|w| administers(&mine, w)).collect();
     Ok(Json(json!({ "items": hooks })))
 }
 
@@ -172,7 +171,7 @@ async fn own_webhook(app: &AppState, actor: &Actor, id: i64) -> ApiResult<gridke
         .webhooks()
         .await?
         .into_iter()
-        .find(|w| w.id == id && w.filter.region.as_ref().is_some_and(|r| mine.iter().any(|m| m.contains(r))))
+        .find(|w| w.id == id && administers(&mine, w))
         .ok_or_else(|| ApiError::not_found("webhook"))
 }
 
@@ -214,14 +213,8 @@ async fn dead_letters(State(app): State<AppState>, auth: Auth, q: RawQuery) -> A
     require_admin(&auth.actor)?;
     let limit = q.parse::<u32>("limit", "a whole number")?.unwrap_or(100);
     let mine = admin_regions(&auth.actor);
-    let hooks: Vec<i64> = app
-        .store
-        .webhooks()
-        .await?
-        .into_iter()
-        .filter(|w| w.filter.region.as_ref().is_some_and(|r| mine.iter().any(|m| m.contains(r))))
-        .map(|w| w.id)
-        .collect();
+    let hooks: Vec<i64> =
+        app.store.webhooks().await?.into_iter().filter(|w| administers(&mine, w)).map(|w| w.id).collect();
     let items: Vec<_> = app
         .store
         .deliveries(None, Some(DeliveryStatus::Dead), limit)

@@ -28,6 +28,7 @@ use serde_json::{json, Map, Value};
 use crate::auth::{new_token, token_hash};
 use crate::error::ApiError;
 use crate::extract::RawQuery;
+use crate::routes::public_visible;
 use crate::service::visibility;
 use crate::AppState;
 
@@ -619,11 +620,6 @@ async fn token(State(app): State<AppState>, Path(file): Path<String>, q: RawQuer
 }
 
 // ---------------------------------------------------------------- GET requests
-
-/// Whether anyone may see the case whole (a public category, accepted and not rejected).
-fn public_visible(c: &Case) -> bool {
-    c.public && !matches!(c.state, CaseState::Reported | CaseState::Rejected)
-}
 
 /// The note of the latest event the reporter may read.
 fn status_notes(events: &[CaseEvent]) -> Option<String> {

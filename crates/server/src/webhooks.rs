@@ -116,7 +116,9 @@ async fn round(
     while app.store.fan_out(500, app.now()).await? == 500 {}
     loop {
         let now = app.now();
-        let lease = now + (s.timeout_seconds.max(1) as Millis + 5) * 1000 * 4;
+        // The batch is sent concurrently, each send bounded by the timeout: a lease of the timeout
+        // and a margin covers it; a worker that dies leaves it to expire.
+        let lease = now + (s.timeout_seconds.max(1) as Millis + 30) * 1000;
         let due = app.store.claim_deliveries(now, lease, 20).await?;
         if due.is_empty() {
             return Ok(());
