@@ -52,7 +52,7 @@ fn key_sql(by: GroupBy) -> (&'static str, &'static str) {
     }
 }
 
-fn group<'a>(out: &'a mut BTreeMap<String, MeasureCounts>, key: String) -> &'a mut MeasureCounts {
+fn group(out: &mut BTreeMap<String, MeasureCounts>, key: String) -> &mut MeasureCounts {
     out.entry(key).or_default()
 }
 
