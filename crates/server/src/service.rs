@@ -236,21 +236,23 @@ impl App {
     /// and puts them under supervision, and escalates unanswered supervision orders. Each change
     /// goes through the state machine and writes its event. Returns (warned, marked, escalated).
     pub async fn check_deadlines(&self, now: gridkeeper_domain::Millis) -> ApiResult<(usize, usize, usize)> {
-        let (mut warned, mut marked, mut escalated) = (0, 0, 0);
+        // Marked overdue, escalated, warned.
+        let mut counts = [0usize; 3];
         let mut after = 0;
         loop {
             let batch = self.store.open_cases_with_clocks(after, 500).await?;
-            let Some(last) = batch.last() else { return Ok((warned, marked, escalated)) };
+            let Some(last) = batch.last() else { return Ok((counts[2], counts[0], counts[1])) };
             after = last.id;
             for mut case in batch {
                 let cal = self.calendar(&case.district);
-                let steps: [(&mut usize, fn(&Case, i64, &gridkeeper_domain::Calendar) -> _); 3] = [
-                    (&mut marked, |c, n, cal| gridkeeper_domain::mark_overdue(c, n, cal)),
-                    (&mut escalated, |c, n, cal| gridkeeper_domain::escalate(c, n, cal)),
-                    (&mut warned, |c, n, _| gridkeeper_domain::warn(c, n)),
-                ];
-                for (count, step) in steps {
-                    let Ok(d) = step(&case, now, &cal) else { continue };
+                // Overdue first (it may open a supervision order), then escalation, then warning.
+                for (i, count) in counts.iter_mut().enumerate() {
+                    let decided = match i {
+                        0 => gridkeeper_domain::mark_overdue(&case, now, &cal),
+                        1 => gridkeeper_domain::escalate(&case, now, &cal),
+                        _ => gridkeeper_domain::warn(&case, now),
+                    };
+                    let Ok(d) = decided else { continue };
                     match self.store.apply(&d, &[]).await {
                         Ok(stored) => {
                             *count += 1;
