@@ -18,6 +18,7 @@ mod open311;
 mod routes;
 mod service;
 pub mod sms;
+mod web;
 pub mod webhooks;
 
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 pub use accounts::AuthSettings;
 pub use error::{ApiError, ApiResult};
+pub use web::WebSettings;
 
 /// The `[server]` section of the configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,6 +59,8 @@ pub struct Settings {
     /// Days after closing before a case's personal data is anonymised.
     pub retention_days: u32,
     pub auth: accounts::AuthSettings,
+    /// How the web application is served (`[server.web]`: map tiles).
+    pub web: web::WebSettings,
     /// Weights of the assessment components per kind (see docs/MEASURES.md).
     pub assessment: AssessmentWeights,
 }
@@ -127,6 +131,7 @@ impl Default for Settings {
             request_timeout_seconds: 60,
             retention_days: 730,
             auth: accounts::AuthSettings::default(),
+            web: web::WebSettings::default(),
             assessment: AssessmentWeights::default(),
         }
     }

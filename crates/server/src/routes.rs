@@ -55,7 +55,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::open311::router(&app))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .route("/", get(index))
+        .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(axum::middleware::from_fn(csrf))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
@@ -102,13 +102,6 @@ async fn csrf(req: Request, next: axum::middleware::Next) -> Response {
         }
     }
     next.run(req).await
-}
-
-async fn index() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "gridkeeper — grid governance platform. The JSON API lives under /api/v1 (see README.md).\n",
-    )
 }
 
 async fn ready(State(app): State<AppState>) -> ApiResult<&'static str> {
@@ -621,7 +614,7 @@ async fn check_duplicates(State(app): State<AppState>, auth: MaybeAuth, q: RawQu
 
 // ---------------------------------------------------------------- public and tracking views
 
-pub(crate) fn public_visible(c: &Case) -> bool {
+fn public_visible(c: &Case) -> bool {
     c.public && !matches!(c.state, CaseState::Reported | CaseState::Rejected)
 }
 
