@@ -4,6 +4,7 @@ mod config;
 mod demo;
 mod exchange;
 
+mod regions;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -40,10 +41,13 @@ enum Command {
     Audit(AuditCommand),
     /// Import data from other systems.
     #[command(subcommand)]
-    Import(exchange::ImportCommand),
+    Import(ImportCommand),
     /// Export data for other systems.
     #[command(subcommand)]
-    Export(exchange::ExportCommand),
+    Export(ExportCommand),
+    /// The region tree: validation.
+    #[command(subcommand)]
+    Regions(regions::RegionsCommand),
     /// Open311 GeoReport v2: API keys of client systems.
     #[command(subcommand)]
     Open311(exchange::Open311Command),
@@ -51,6 +55,23 @@ enum Command {
     #[command(subcommand)]
     Privacy(PrivacyCommand),
 }
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    #[command(flatten)]
+    Exchange(exchange::ImportCommand),
+    /// Import a region tree from GeoJSON: validated (refused with a report unless --repair),
+    /// updated in place when imported again, regions no longer in the file retired.
+    Regions(regions::ImportArgs),
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    #[command(flatten)]
+    Exchange(exchange::ExportCommand),
+    /// A region subtree as GeoJSON with live figures per grid, simplified for a zoom level.
+    Regions(regions::ExportArgs),
 
 #[derive(Subcommand)]
 enum AuditCommand {
@@ -235,8 +256,11 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             println!("{token}");
         }
-        Command::Import(cmd) => exchange::run_import(&config, cmd).await?,
-        Command::Export(cmd) => exchange::run_export(&config, cmd).await?,
+        Command::Import(ImportCommand::Exchange(cmd)) => exchange::run_import(&config, cmd).await?,
+        Command::Import(ImportCommand::Regions(args)) => regions::run_import(&config, args).await?,
+        Command::Export(ExportCommand::Exchange(cmd)) => exchange::run_export(&config, cmd).await?,
+        Command::Export(ExportCommand::Regions(args)) => regions::run_export(&config, args).await?,
+        Command::Regions(cmd) => regions::run_regions(&config, cmd).await?,
         Command::Open311(cmd) => exchange::run_open311(&config, cmd).await?,
         Command::Audit(AuditCommand::Verify) => {
             let store = open_store(&config).await?;

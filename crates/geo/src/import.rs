@@ -332,10 +332,13 @@ pub fn plan(features: Vec<Feature>, existing: &[Existing], opts: &ImportOptions,
         }
     }
     let mut t: Tree = Tree::new();
-    let scope_ancestors = |c: &RegionCode| scopes.iter().any(|s| c.contains(s));
+    // The scopes, their ancestors, and the other children of those ancestors (so that an
+    // ancestor with its own outline is compared with all of its children).
+    let ancestor = |c: &RegionCode| scopes.iter().any(|s| c.contains(s));
     for e in &live {
         let c = &e.region.code;
-        if retire.contains(c) || !(in_scope(c) || scope_ancestors(c)) {
+        let sibling = c.parent().is_some_and(|p| ancestor(&p));
+        if retire.contains(c) || !(in_scope(c) || ancestor(c) || sibling) {
             continue;
         }
         t.insert(

@@ -102,6 +102,27 @@ pub fn simplify_tiling(shapes: &[MultiPolygon<f64>], tolerance: f64) -> Vec<Mult
         .collect()
 }
 
+/// [`simplify_tiling`] over GeoJSON geometries (`null` or anything not a polygon stays as it is).
+pub fn simplify_geojson(geometries: &[serde_json::Value], tolerance: f64) -> Vec<serde_json::Value> {
+    let shapes: Vec<Option<MultiPolygon<f64>>> = geometries.iter().map(|g| crate::parse_geometry(g).ok()).collect();
+    let present: Vec<MultiPolygon<f64>> = shapes.iter().flatten().cloned().collect();
+    let mut simple = simplify_tiling(&present, tolerance).into_iter();
+    shapes
+        .iter()
+        .zip(geometries)
+        .map(|(s, g)| match s {
+            Some(_) => simple.next().map_or(serde_json::Value::Null, |mp| {
+                if mp.0.is_empty() {
+                    serde_json::Value::Null
+                } else {
+                    crate::to_geojson(&mp)
+                }
+            }),
+            None => g.clone(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use geo::{Area, CoordsIter};

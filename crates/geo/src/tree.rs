@@ -207,7 +207,32 @@ fn self_intersection(mp: &MultiPolygon<f64>) -> Option<Coord<f64>> {
     })
 }
 
+/// Valid for sure without the full OGC check: enough points per ring, no two rings or edges
+/// meeting anywhere (one sweep), every hole inside its shell and no part inside another.
+fn surely_valid(mp: &MultiPolygon<f64>) -> bool {
+    let rings_ok = mp.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).all(|r| {
+        let mut distinct = r.0.clone();
+        distinct.dedup();
+        r.is_closed() && distinct.len() >= 4 && r.0.iter().all(|c| c.x.is_finite() && c.y.is_finite())
+    });
+    if !rings_ok || self_intersection(mp).is_some() {
+        return false;
+    }
+    // Rings that do not meet are nested or apart: one vertex tells which.
+    let inside = |ring: &LineString<f64>, shell: &LineString<f64>| Polygon::new(shell.clone(), vec![]).intersects(&ring.0[0]);
+    let holes_inside = mp.0.iter().all(|p| p.interiors().iter().all(|h| inside(h, p.exterior())));
+    let parts_apart = mp.0.iter().enumerate().all(|(i, a)| {
+        mp.0.iter().enumerate().all(|(j, b)| {
+            i == j || !inside(a.exterior(), b.exterior()) || b.interiors().iter().any(|h| inside(a.exterior(), h))
+        })
+    });
+    holes_inside && parts_apart
+}
+
 fn invalid_reason(mp: &MultiPolygon<f64>) -> Option<(String, Option<At>)> {
+    if surely_valid(mp) {
+        return None;
+    }
     let errors = mp.validation_errors();
     let first = errors.first()?;
     let place = self_intersection(mp).map(At::of).or_else(|| mp.0.first().and_then(|p| p.exterior().0.first()).map(|c| At::of(*c)));
@@ -285,9 +310,10 @@ fn without_crumbs(mp: MultiPolygon<f64>, min: f64) -> (MultiPolygon<f64>, Vec<Po
 /// Pairs of nodes at the same level whose areas overlap by more than the tolerance, in code
 /// order, with the overlap.
 fn overlaps(tree: &Tree, level: RegionLevel, min: f64) -> Vec<(RegionCode, RegionCode, MultiPolygon<f64>)> {
+    // A derived region overlaps a neighbour only where its children do: those are reported.
     let nodes: Vec<(&RegionCode, &MultiPolygon<f64>, Rect<f64>)> = tree
         .values()
-        .filter(|n| n.code.level() == level)
+        .filter(|n| n.code.level() == level && !n.derived)
         .filter_map(|n| n.shape.as_ref().and_then(|s| Some((&n.code, s, bbox(s)?))))
         .collect();
     if nodes.len() < 2 {
@@ -393,8 +419,9 @@ fn gaps(tree: &Tree, tol: &Tolerances) -> (Vec<Gap>, Vec<Note>) {
     // Derived parents: the holes of the union of their level, outside every explicit parent.
     let explicit: Vec<&Node> = tree.values().filter(|p| !p.derived && p.shape.is_some()).collect();
     for level in [RegionLevel::Street, RegionLevel::Community, RegionLevel::Grid] {
+        // Derived regions have the holes of their children: those are looked at one level down.
         let level_nodes: Vec<&Node> =
-            tree.values().filter(|n| n.code.level() == level && n.shape.is_some()).collect();
+            tree.values().filter(|n| n.code.level() == level && n.shape.is_some() && !n.derived).collect();
         let under_derived = level_nodes.iter().any(|n| n.code.parent().and_then(|p| tree.get(&p)).is_some_and(|p| p.derived));
         if !under_derived {
             continue;
@@ -483,6 +510,10 @@ pub fn derive_parents(tree: &mut Tree) {
     for level in [RegionLevel::Community, RegionLevel::Street, RegionLevel::District] {
         let parents: Vec<RegionCode> = tree.values().filter(|n| n.derived && n.code.level() == level).map(|n| n.code.clone()).collect();
         for p in parents {
+            // A parent whose children are not in the tree keeps the geometry it has.
+            if children(tree, &p).next().is_none() {
+                continue;
+            }
             let union = geo::unary_union(children(tree, &p).filter_map(|c| c.shape.as_ref()));
             if let Some(n) = tree.get_mut(&p) {
                 n.shape = (!union.0.is_empty()).then_some(union);

@@ -12,9 +12,11 @@ mod error;
 mod exchange_api;
 pub mod export;
 mod extract;
+mod geo_api;
 mod measures_api;
 mod media;
 mod open311;
+pub mod regions;
 mod routes;
 mod service;
 pub mod sms;
@@ -264,11 +266,13 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
         .await;
     retention.abort();
     clocks.abort();
+    let regions = tokio::spawn(geo_api::watch_regions(app.clone()));
     served
 }
 
 /// Every minute, runs the case clocks: warnings, overdue marks, escalations.
 async fn check_deadlines_periodically(app: AppState) {
+    regions.abort();
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;

@@ -31,7 +31,6 @@ pub fn router(app: AppState) -> Router {
         .route("/platforms", get(platforms))
         .route("/departments", get(departments))
         .route("/categories", get(categories))
-        .route("/locate", get(locate))
         .route("/media", post(upload_media).layer(upload_limit))
         .route("/media/{id}", get(media_original))
         .route("/media/{id}/thumbnail", get(media_thumbnail))
@@ -48,6 +47,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::calendar_api::router())
         .merge(crate::measures_api::router())
         .merge(crate::exchange_api::router())
+        .merge(crate::geo_api::router())
         .fallback(|| async { ApiError::not_found("endpoint") });
     let timeout = std::time::Duration::from_secs(u64::from(app.settings.request_timeout_seconds.max(1)));
     Router::new()
@@ -188,26 +188,6 @@ fn query_location(q: &RawQuery) -> ApiResult<LatLon> {
     let lat = q.parse::<f64>("lat", "a number")?.ok_or_else(|| ApiError::field("lat", "is required"))?;
     let lon = q.parse::<f64>("lon", "a number")?.ok_or_else(|| ApiError::field("lon", "is required"))?;
     Ok(LatLon::new(lat, lon)?)
-}
-
-async fn locate(State(app): State<AppState>, q: RawQuery) -> ApiResult<Json<Value>> {
-    q.only(&["lat", "lon"])?;
-    let p = query_location(&q)?;
-    let r = app.reference();
-    let Some(grid) = r.grids.locate(p) else {
-        return Ok(Json(json!({ "grid": null, "outside_jurisdiction": true })));
-    };
-    let chain: Vec<Value> = [RegionLevel::District, RegionLevel::Street, RegionLevel::Community, RegionLevel::Grid]
-        .into_iter()
-        .filter_map(|l| grid.at_level(l))
-        .filter_map(|c| r.regions.get(&c))
-        .map(|x| json!({ "code": x.code, "name": x.name, "name_en": x.name_en, "level": x.level() }))
-        .collect();
-    let find = |l: &str| chain.iter().find(|x| x["level"] == l).cloned().unwrap_or(Value::Null);
-    Ok(Json(json!({
-        "grid": find("grid"), "community": find("community"), "street": find("street"), "district": find("district"),
-        "outside_jurisdiction": false,
-    })))
 }
 
 // ---------------------------------------------------------------- media

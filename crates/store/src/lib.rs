@@ -9,11 +9,13 @@ mod accounts;
 mod calendars;
 mod exchange;
 mod measures;
+mod regions;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_calendars;
 mod sqlite_exchange;
 mod sqlite_measures;
+mod sqlite_regions;
 pub mod vault;
 
 use async_trait::async_trait;
@@ -27,6 +29,7 @@ pub use accounts::*;
 pub use calendars::CalendarStore;
 pub use exchange::*;
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
+pub use regions::*;
 pub use sqlite::SqliteStore;
 pub use vault::Vault;
 
@@ -158,7 +161,9 @@ pub struct Intake<'a> {
 }
 
 #[async_trait]
-pub trait Store: AccountStore + CalendarStore + MeasureStore + ExchangeStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + CalendarStore + MeasureStore + ExchangeStore + RegionStore + Send + Sync + 'static
+{
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<()>;
 

@@ -152,6 +152,7 @@ pub trait RegionStore: Send + Sync {
     /// Refuses an unknown or retired region, and a period overlapping another assignment of the
     /// same person to the same region and role.
     async fn add_assignment(&self, a: &NewAssignment) -> Result<Assignment>;
+    async fn assignment(&self, id: i64) -> Result<Option<Assignment>>;
     /// Ends an assignment at `at` (not before it starts, not after it already ended).
     async fn end_assignment(&self, id: i64, at: Millis) -> Result<Option<Assignment>>;
     async fn assignments(&self, q: &AssignmentQuery) -> Result<Vec<Assignment>>;

@@ -277,6 +277,16 @@ impl RegionStore for SqliteStore {
         Ok(out)
     }
 
+    async fn assignment(&self, id: i64) -> Result<Option<Assignment>> {
+        sqlx::query(&format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(assignment_row)
+            .transpose()
+    }
+
     async fn end_assignment(&self, id: i64, at: Millis) -> Result<Option<Assignment>> {
         let mut tx = self.begin_write().await?;
         let Some(row) = sqlx::query(&format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id = ?"))

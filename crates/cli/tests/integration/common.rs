@@ -225,6 +225,30 @@ impl TestApp {
         self.send(who, self.client.post(format!("{}{path}", self.base)).json(&body)).await
     }
 
+    /// Adds a person with these grants and a session whose token is `<login>-token`.
+    pub async fn add_person(&self, login: &str, grants: &[(Role, &str)]) -> i64 {
+        let grants = grants.iter().map(|(r, s)| Grant::new(*r, Scope::parse(s).unwrap()).unwrap()).collect();
+        let p = NewPerson {
+            login: login.into(),
+            name: format!("{login} 姓名"),
+            phone: None,
+            id_number: None,
+            password_hash: None,
+            grants,
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        let id = self.store.create_person(&p, now).await.unwrap();
+        let hash = gridkeeper_server::auth::token_hash(&format!("{login}-token"));
+        self.store.create_session(&hash, id, now, now + 3_600_000).await.unwrap();
+        id
+    }
+
+    /// Posts a raw body (GeoJSON text, for instance) with a content type.
+    pub async fn post_text(&self, who: Option<&str>, path: &str, content_type: &str, body: String) -> Resp {
+        let req = self.client.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        self.send(who, req).await
+    }
+
     pub async fn post_multipart(&self, who: Option<&str>, path: &str, form: reqwest::multipart::Form) -> Resp {
         self.send(who, self.client.post(format!("{}{path}", self.base)).multipart(form)).await
     }

@@ -6,6 +6,7 @@ mod calendars;
 mod common;
 mod crash;
 mod exchange;
+mod geo;
 mod lists;
 mod measures;
 mod media;

@@ -200,3 +200,4 @@ fn los_angeles_is_refused_then_repaired_into_a_valid_tiling() {
     assert!(changes.iter().any(|c| matches!(c, Change::GapFilled { .. })));
 }
 
+

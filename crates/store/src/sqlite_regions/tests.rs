@@ -127,6 +127,7 @@ async fn assignments_have_periods_that_do_not_overlap() {
     assert!(matches!(s.end_assignment(first.id, 250).await, Err(StoreError::Invalid(_))));
     let ended = s.end_assignment(second.id, 900).await.unwrap().unwrap();
     assert_eq!(ended.ends_at, Some(900));
+    assert_eq!(s.assignment(second.id).await.unwrap(), Some(ended));
     assert!(s.assignments(&at(5000)).await.unwrap().is_empty());
     assert!(s.end_assignment(12345, 900).await.unwrap().is_none());
     // A retired region takes no new assignments.
