@@ -261,18 +261,18 @@ pub fn router(app: AppState) -> axum::Router {
 pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let retention = tokio::spawn(anonymise_periodically(app.clone()));
     let clocks = tokio::spawn(check_deadlines_periodically(app.clone()));
+    let region_watch = tokio::spawn(geo_api::watch_regions(app.clone()));
     let served = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await;
     retention.abort();
     clocks.abort();
-    let regions = tokio::spawn(geo_api::watch_regions(app.clone()));
+    region_watch.abort();
     served
 }
 
 /// Every minute, runs the case clocks: warnings, overdue marks, escalations.
 async fn check_deadlines_periodically(app: AppState) {
-    regions.abort();
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
