@@ -1,5 +1,6 @@
 //! `gridkeeper`: the one binary. `serve`, `migrate`, `demo`, `user add`.
 
+mod bench;
 mod config;
 mod demo;
 mod exchange;
@@ -54,6 +55,9 @@ enum Command {
     /// Personal data: retention and encryption keys.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// Benchmarks (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 }
 
@@ -201,6 +205,7 @@ async fn main() -> anyhow::Result<()> {
             println!("database is up to date");
         }
         Command::Demo(args) => demo::run(config, args).await?,
+        Command::Bench(cmd) => bench::run(config, cmd).await?,
         Command::User(UserCommand::Add { login, name, phone, grants, password_stdin }) => {
             let grants = grants.iter().map(|g| parse_grant(g)).collect::<anyhow::Result<Vec<_>>>()?;
             let (password, generated) = if password_stdin {
