@@ -95,7 +95,8 @@ fn npm(dir: &Path, args: &[&str]) -> Result<(), String> {
 /// With an older build to fall back on, warn; without any, stop the build.
 fn fail(have_old_build: bool, message: &str) {
     if have_old_build {
-        for line in format!("the web app was not rebuilt; embedding the previous build of web/dist. {message}").lines() {
+        let text = format!("the web app was not rebuilt; embedding the previous build of web/dist. {message}");
+        for line in text.lines() {
             println!("cargo:warning={line}");
         }
     } else {

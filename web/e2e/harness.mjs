@@ -112,6 +112,11 @@ export async function apiAs(base, login) {
  * A browser context for one person, with every page error and CSP violation recorded in
  * `problems` (the tests fail on any).
  */
+/**
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} base
+ * @param {{ width?: number, height?: number, geolocation?: { latitude: number, longitude: number }, locale?: string }} [options]
+ */
 export async function contextFor(browser, base, { width = 360, height = 780, geolocation, locale = 'zh-CN' } = {}) {
   const ctx = await browser.newContext({
     baseURL: base,

@@ -86,12 +86,18 @@ describe('the loop from report to rating', () => {
     await fill(page, 'description', `${token} 井盖破损，有行人绊倒的危险`)
     await page.getByTestId('gps').click()
     await page.getByTestId('located').getByText(loop.gridName).waitFor()
+    // The map (Leaflet, loaded only now) draws the grids from GeoJSON and marks the point.
+    await page.getByTestId('map-toggle').click()
+    await page.locator('.leaflet-container .leaflet-interactive').first().waitFor()
+    assert.ok((await page.locator('.leaflet-container .leaflet-interactive').count()) > 50, 'grids drawn')
+    assert.equal(await page.locator('.leaflet-tile').count(), 0, 'no tile server by default')
+    await shoot(page, 'resident-report-map')
     await choose(page, 'category', loop.category.name)
     await page.getByTestId('urgency').getByText('紧急').click()
     await page.getByTestId('submit-report').click()
     await page.getByTestId('reported').waitFor()
-    loop.reference = (await page.getByTestId('reported-reference').textContent()).trim()
-    loop.code = (await page.getByTestId('tracking-code').textContent()).trim()
+    loop.reference = (await page.getByTestId('reported-reference').innerText()).trim()
+    loop.code = (await page.getByTestId('tracking-code').innerText()).trim()
     assert.match(loop.reference, /^\d{6}-\d{4}-\d{6}$/)
     await shoot(page, 'resident-reported')
     // It is among the resident's reports, waiting to be accepted.
@@ -124,7 +130,7 @@ describe('the loop from report to rating', () => {
     await page.keyboard.press('p')
     const dialog = page.getByTestId('dispatch-dialog')
     await dialog.getByTestId('deadline-preview').waitFor()
-    assert.match(await dialog.getByTestId('deadline-preview').textContent(), /\d{2}:\d{2}/)
+    assert.match(await dialog.getByTestId('deadline-preview').innerText(), /\d{2}:\d{2}/)
     await shoot(page, 'center-dispatch-dialog', [1920])
     await dialog.getByTestId('dispatch-submit').click()
     await dialog.waitFor({ state: 'hidden' })
@@ -163,7 +169,7 @@ describe('the loop from report to rating', () => {
     await task.click()
     await page.locator('[data-testid="verify-report-photos"] img').first().waitFor()
     await page.locator('[data-testid="verify-evidence-photos"] img').first().waitFor()
-    assert.match(await page.getByTestId('verify-result-note').textContent(), /已更换新井盖/)
+    assert.match(await page.getByTestId('verify-result-note').innerText(), /已更换新井盖/)
     await fill(page, 'verify-note', '现场核查，井盖已更换牢固')
     await shoot(page, 'member-verify')
     await page.getByTestId('verify-pass').click()
@@ -217,6 +223,75 @@ describe('the loop from report to rating', () => {
   })
 })
 
+describe('on-the-spot handling', () => {
+  it('a grid member handles a problem on the spot, placed by a tap on the map', async () => {
+    const { ctx, problems: p } = await contextFor(browser, server.base, { width: 360 })
+    const page = await ctx.newPage()
+    people.spot = { ctx, page, problems: p }
+    await signIn(page, 'member001')
+    await page.getByTestId('on-the-spot').click()
+    await page.getByTestId('before-photos-file').setInputFiles(await photo(browser, 'rubbish', '#b45309'))
+    await page.locator('[data-testid="before-photos"] img').first().waitFor()
+    await fill(page, 'spot-description', `${token} 路边堆放垃圾`)
+    await choose(page, 'spot-category', loop.category.name)
+    await page.getByTestId('map-toggle').click()
+    // The map shows the member's own grid; its middle lies in it.
+    const map = page.locator('.leaflet-container')
+    await map.locator('.leaflet-interactive').first().waitFor()
+    await page.waitForTimeout(400)
+    await map.click()
+    await page.getByTestId('located').getByText(loop.gridName).waitFor()
+    await page.getByTestId('after-photos-file').setInputFiles(await photo(browser, 'clean', '#0891b2'))
+    await page.locator('[data-testid="after-photos"] img').first().waitFor()
+    await fill(page, 'spot-note', '已当场清理')
+    await shoot(page, 'member-on-the-spot-filled', [360])
+    await page.getByTestId('spot-submit').click()
+    await page.getByTestId('case-reference').waitFor()
+    await page.locator('[data-testid="case-state"] [data-state="resolved"]').waitFor()
+    loop.spot = Number(new URL(page.url()).pathname.split('/').pop())
+  })
+
+  it('the grid leader verifies and closes it', async () => {
+    const page = await person('leader', 'leader01', { width: 360 })
+    await page.goto('/member')
+    await page.getByTestId('verify-tasks').locator(`[data-reference]`, { hasText: token }).first().click()
+    await page.locator('[data-testid="verify-report-photos"] img').first().waitFor()
+    await page.locator('[data-testid="verify-evidence-photos"] img').first().waitFor()
+    await page.getByTestId('verify-pass').click()
+    await page.waitForURL('**/member')
+    await page.goto(`/cases/${loop.spot}`)
+    await page.getByTestId('action-close').click()
+    await page.getByTestId('dialog-close').getByTestId('action-submit').click()
+    await page.locator('[data-testid="case-state"] [data-state="closed"]').waitFor()
+    await shoot(page, 'leader-case-closed')
+  })
+})
+
+describe('serving', () => {
+  it('the server answers app routes with the app, and API, health and missing files as such', async () => {
+    const get = (path, headers = {}) => fetch(`${server.base}${path}`, { headers })
+    for (const path of ['/', '/report', '/cases/1', '/member/verify/1']) {
+      const r = await get(path)
+      assert.equal(r.status, 200, path)
+      assert.match(r.headers.get('content-type') ?? '', /text\/html/, path)
+      assert.match(r.headers.get('content-security-policy') ?? '', /default-src 'self'/, path)
+      assert.match(await r.text(), /<div id="app">/, path)
+    }
+    for (const path of ['/api/v1/nope', '/api/nope', '/open311/v2/nope.json', '/assets/missing-0000.js', '/robots.txt']) {
+      assert.equal((await get(path)).status, 404, path)
+    }
+    assert.equal(await (await get('/healthz')).text(), 'ok')
+    const html = await (await get('/')).text()
+    const script = html.match(/src="(\/assets\/[^"]+\.js)"/)?.[1]
+    assert.ok(script, 'index.html loads a script')
+    const gz = await get(script, { 'accept-encoding': 'gzip' })
+    assert.equal(gz.headers.get('content-encoding'), 'gzip')
+    assert.match(gz.headers.get('cache-control') ?? '', /immutable/)
+    const etag = gz.headers.get('etag') ?? ''
+    assert.equal((await get(script, { 'accept-encoding': 'gzip', 'if-none-match': etag })).status, 304)
+  })
+})
+
 describe('views, languages and weight', () => {
   it('every other view at 360 px and 1920 px', async () => {
     const views = [
@@ -242,12 +317,12 @@ describe('views, languages and weight', () => {
     await page.goto('/center')
     await page.getByTestId('board-queue').getByText('待受理').waitFor()
     await page.evaluate(() => {
-      window.__sameDocument = true
+      /** @type {any} */ (window).__sameDocument = true
     })
     await page.getByTestId('lang-en').click()
     await page.getByTestId('board-queue').getByText('New reports').waitFor()
     await page.getByTestId('nav-center').getByText('Linkage center').waitFor()
-    assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was reloaded')
+    assert.equal(await page.evaluate(() => /** @type {any} */ (window).__sameDocument), true, 'the page was reloaded')
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'en')
     await shoot(page, 'center-english')
     await page.getByTestId('lang-zh-CN').click()

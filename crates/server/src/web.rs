@@ -82,17 +82,15 @@ async fn fallback(State(app): State<AppState>, req: Request) -> Response {
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|e| {
-            let mut parts = e.split(';');
-            let name = parts.next().unwrap_or_default().trim();
-            let refused = parts.any(|p| matches!(p.trim().replace(' ', "").as_str(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-            (name == "gzip" || name == "*") && !refused
-        })
+    // `gzip` or `*`, unless given a quality of zero.
+    let accepted = |coding: &str| {
+        let mut parts = coding.split(';');
+        let name = parts.next().unwrap_or_default().trim();
+        let zero = parts.any(|p| p.replace(' ', "").strip_prefix("q=").is_some_and(|q| q.parse() == Ok(0.0)));
+        (name == "gzip" || name == "*") && !zero
+    };
+    let values = headers.get_all(header::ACCEPT_ENCODING);
+    values.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(accepted)
 }
 
 fn etag_of(file: &rust_embed::EmbeddedFile, gzipped: bool) -> String {
@@ -207,7 +205,10 @@ mod tests {
     #[test]
     fn tile_origins() {
         assert_eq!(tile_origin("https://{s}.tile.example.org/{z}/{x}/{y}.png").unwrap(), "https://*.tile.example.org");
-        assert_eq!(tile_origin("https://tiles.example.org:8443/{z}/{x}/{y}.png").unwrap(), "https://tiles.example.org:8443");
+        assert_eq!(
+            tile_origin("https://tiles.example.org:8443/{z}/{x}/{y}.png").unwrap(),
+            "https://tiles.example.org:8443"
+        );
         assert_eq!(tile_origin("https://{a}.example.org/{z}").unwrap(), "https:");
         assert!(tile_origin("javascript:alert(1)").is_none());
         assert!(tile_origin("data:image/png;base64,xx").is_none());

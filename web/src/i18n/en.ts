@@ -124,6 +124,7 @@ const en: typeof zh = {
     reportPhotos: 'Reported photos',
     evidencePhotos: 'Evidence of handling',
     map: 'Location',
+    showMap: 'Show on the map',
     actions: 'Actions',
     progress: 'Progress',
     extensionAsked: 'Extension requested',

@@ -121,6 +121,7 @@ export default {
     reportPhotos: '上报照片',
     evidencePhotos: '处置照片',
     map: '位置',
+    showMap: '显示地图',
     actions: '办理',
     progress: '办理进度',
     extensionAsked: '申请延期',

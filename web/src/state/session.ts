@@ -34,6 +34,8 @@ export async function signOut() {
   } catch {
     // already signed out
   }
+  // The server ends the session cookie; the CSRF cookie goes with it.
+  document.cookie = 'gk_csrf=; Path=/; Max-Age=0; SameSite=Strict'
   session.person = null
 }
 
