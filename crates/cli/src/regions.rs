@@ -191,7 +191,11 @@ pub async fn run_import(config: &Config, args: ImportArgs) -> anyhow::Result<()>
             "refused: the regions would not tile ({} issue(s){}); nothing was stored{}",
             outcome.plan.report.issues.len(),
             if outcome.plan.report.issues.len() > 20 { ", the first 20 above" } else { "" },
-            if args.report.is_some() { "; see the report" } else { "; --report FILE writes them all, --repair fixes what can be fixed" }
+            if args.report.is_some() {
+                "; see the report"
+            } else {
+                "; --report FILE writes them all, --repair fixes what can be fixed"
+            }
         );
     }
     match outcome.import_id {

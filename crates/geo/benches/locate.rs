@@ -36,12 +36,16 @@ fn sf_tracts() -> Option<Grids> {
 }
 
 fn bbox(grids: &Grids) -> Rect<f64> {
-    grids.iter().filter_map(|(_, g)| g.bounding_rect()).reduce(|a, b| {
-        Rect::new(
-            Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-            Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-        )
-    }).expect("grids")
+    grids
+        .iter()
+        .filter_map(|(_, g)| g.bounding_rect())
+        .reduce(|a, b| {
+            Rect::new(
+                Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+            )
+        })
+        .expect("grids")
 }
 
 fn random_points(r: Rect<f64>, n: usize, seed: u64) -> Vec<(f64, f64)> {
@@ -82,7 +86,11 @@ fn psql(url: &str, sql: &str) -> String {
 fn wkt(mp: &MultiPolygon<f64>) -> String {
     let ring = |r: &geo::LineString<f64>| r.0.iter().map(|c| format!("{} {}", c.x, c.y)).collect::<Vec<_>>().join(",");
     let poly = |p: &geo::Polygon<f64>| {
-        std::iter::once(p.exterior()).chain(p.interiors()).map(|r| format!("({})", ring(r))).collect::<Vec<_>>().join(",")
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .map(|r| format!("({})", ring(r)))
+            .collect::<Vec<_>>()
+            .join(",")
     };
     format!("SRID=4326;MULTIPOLYGON({})", mp.0.iter().map(|p| format!("({})", poly(p))).collect::<Vec<_>>().join(","))
 }
@@ -119,7 +127,10 @@ fn postgis(url: &str, grids: &Grids, pts: &[(f64, f64)]) -> Vec<(&'static str, f
             "SELECT count(g.code) FROM gk_bench.pts p LEFT JOIN LATERAL \
              (SELECT code FROM gk_bench.grids g WHERE ST_Contains(g.geom, p.geom) ORDER BY code LIMIT 1) g ON true",
         ),
-        ("planner's choice", "SELECT count(*) FROM gk_bench.grids g JOIN gk_bench.pts p ON ST_Contains(g.geom, p.geom)"),
+        (
+            "planner's choice",
+            "SELECT count(*) FROM gk_bench.grids g JOIN gk_bench.pts p ON ST_Contains(g.geom, p.geom)",
+        ),
     ];
     let mut out = Vec::new();
     for (name, q) in queries {
@@ -158,9 +169,15 @@ fn sweep() {
     let grids = Province::square(100, 1).polygons();
     let pts = random_points(bbox(&grids), 2_000_000, 1);
     println!("| root cells/grid | min leaf depth | leaf edges | max depth | points/s | MB | build s |\n|---|---|---|---|---|---|---|");
-    let roots: Vec<f64> = std::env::var("SWEEP_ROOTS").map(|v| v.split(',').map(|x| x.parse().unwrap()).collect()).unwrap_or(vec![4.0, 16.0, 64.0]);
-    let depths: Vec<u8> = std::env::var("SWEEP_DEPTHS").map(|v| v.split(',').map(|x| x.parse().unwrap()).collect()).unwrap_or(vec![0, 1, 2]);
-    let edges: Vec<usize> = std::env::var("SWEEP_EDGES").map(|v| v.split(',').map(|x| x.parse().unwrap()).collect()).unwrap_or(vec![4, 8, 16, 32]);
+    let roots: Vec<f64> = std::env::var("SWEEP_ROOTS")
+        .map(|v| v.split(',').map(|x| x.parse().unwrap()).collect())
+        .unwrap_or(vec![4.0, 16.0, 64.0]);
+    let depths: Vec<u8> = std::env::var("SWEEP_DEPTHS")
+        .map(|v| v.split(',').map(|x| x.parse().unwrap()).collect())
+        .unwrap_or(vec![0, 1, 2]);
+    let edges: Vec<usize> = std::env::var("SWEEP_EDGES")
+        .map(|v| v.split(',').map(|x| x.parse().unwrap()).collect())
+        .unwrap_or(vec![4, 8, 16, 32]);
     for &root in &roots {
         for &min_leaf_depth in &depths {
             for &leaf_edges in &edges {
@@ -170,7 +187,10 @@ fn sweep() {
                 let build = t.elapsed().as_secs_f64();
                 let fast = batch_throughput(&index, &pts, 3);
                 let mb = index.stats().bytes as f64 / 1e6;
-                println!("| {root} | {min_leaf_depth} | {leaf_edges} | 6 | {:.1}M | {mb:.0} | {build:.1} |", fast / 1e6);
+                println!(
+                    "| {root} | {min_leaf_depth} | {leaf_edges} | 6 | {:.1}M | {mb:.0} | {build:.1} |",
+                    fast / 1e6
+                );
             }
         }
     }
@@ -181,7 +201,10 @@ fn probe() {
     let r = bbox(&grids);
     let index = GridIndex::new(grids.clone(), IndexParams::default()).expect("index builds");
     for frac in [0.02, 0.1, 0.3, 1.0] {
-        let small = Rect::new(r.min(), Coord { x: r.min().x + (r.max().x - r.min().x) * frac, y: r.min().y + (r.max().y - r.min().y) * frac });
+        let small = Rect::new(
+            r.min(),
+            Coord { x: r.min().x + (r.max().x - r.min().x) * frac, y: r.min().y + (r.max().y - r.min().y) * frac },
+        );
         let pts = random_points(small, 2_000_000, 1);
         let fast = throughput(&pts, 3, |x, y| index.locate_id(x, y).map_or(0, |i| i as usize));
         let batch = batch_throughput(&index, &pts, 3);
@@ -223,7 +246,14 @@ fn main() {
         let scan = throughput(&pts[..n_brute], 2, |x, y| brute.locate(x, y).map_or(0, |c| c.as_str().len()));
         let s = index.stats();
         println!("## {name}");
-        println!("index: built in {:.0} ms, {:.1} MB, {} root cells, {} inner, {} leaves", build.as_secs_f64() * 1e3, s.bytes as f64 / 1e6, s.root_cells, s.inner_cells, s.leaves);
+        println!(
+            "index: built in {:.0} ms, {:.1} MB, {} root cells, {} inner, {} leaves",
+            build.as_secs_f64() * 1e3,
+            s.bytes as f64 / 1e6,
+            s.root_cells,
+            s.inner_cells,
+            s.leaves
+        );
         println!("| method | points/s |\n|---|---|");
         println!("| grid index | {:.1}M |", fast / 1e6);
         println!("| R-tree + exact | {:.2}M |", tree / 1e6);

@@ -21,9 +21,8 @@ pub(crate) fn shapes(grids: &[(RegionCode, MultiPolygon<f64>)]) -> Vec<Shape> {
         .iter()
         .enumerate()
         .flat_map(|(i, (_, mp))| {
-            mp.0.iter().filter_map(move |p| {
-                Some(Shape { grid: i as u32, bbox: p.bounding_rect()?, polygon: p.clone() })
-            })
+            mp.0.iter()
+                .filter_map(move |p| Some(Shape { grid: i as u32, bbox: p.bounding_rect()?, polygon: p.clone() }))
         })
         .collect()
 }
@@ -95,10 +94,7 @@ pub struct BruteForce {
 
 impl BruteForce {
     pub fn new(grids: Vec<(RegionCode, MultiPolygon<f64>)>) -> Self {
-        let grids = sorted(grids)
-            .into_iter()
-            .filter_map(|(c, mp)| Some((c, mp.bounding_rect()?, mp)))
-            .collect();
+        let grids = sorted(grids).into_iter().filter_map(|(c, mp)| Some((c, mp.bounding_rect()?, mp))).collect();
         Self { grids }
     }
 

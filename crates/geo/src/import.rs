@@ -117,7 +117,10 @@ fn property(f: &serde_json::Value, name: &str, number: usize) -> Result<Option<S
         serde_json::Value::String(s) if s.trim().is_empty() => Ok(None),
         serde_json::Value::String(s) => Ok(Some(s.trim().to_string())),
         serde_json::Value::Number(n) => Ok(Some(n.to_string())),
-        other => Err(bad(format!("features[{}].properties.{name}", number - 1), format!("must be a string or a number, not {other}"))),
+        other => Err(bad(
+            format!("features[{}].properties.{name}", number - 1),
+            format!("must be a string or a number, not {other}"),
+        )),
     }
 }
 
@@ -133,18 +136,23 @@ pub fn read_features(text: &str, opts: &ImportOptions, progress: Progress) -> Re
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, f) in features.iter().enumerate() {
         let number = i + 1;
-        let key = property(f, &opts.code_property, number)?
-            .ok_or_else(|| bad(format!("features[{i}].properties.{}", opts.code_property), "is missing (the code property)"))?;
+        let key = property(f, &opts.code_property, number)?.ok_or_else(|| {
+            bad(format!("features[{i}].properties.{}", opts.code_property), "is missing (the code property)")
+        })?;
         if let Some(first) = seen.insert(key.clone(), number) {
             return Err(bad(
                 format!("features[{i}].properties.{}", opts.code_property),
                 format!("`{key}` is also the key of feature {first}; keys must be unique"),
             ));
         }
-        let name = property(f, name_property, number)?
-            .ok_or_else(|| bad(format!("features[{i}].properties.{name_property}"), "is missing (the name property)"))?;
+        let name = property(f, name_property, number)?.ok_or_else(|| {
+            bad(format!("features[{i}].properties.{name_property}"), "is missing (the name property)")
+        })?;
         let parent = match &opts.parent_property {
-            Some(p) => Some(property(f, p, number)?.ok_or_else(|| bad(format!("features[{i}].properties.{p}"), "is missing (the parent property)"))?),
+            Some(p) => Some(
+                property(f, p, number)?
+                    .ok_or_else(|| bad(format!("features[{i}].properties.{p}"), "is missing (the parent property)"))?,
+            ),
             None => None,
         };
         let shape = crate::parse_geometry(&f["geometry"]).map_err(|e| bad(format!("features[{i}].geometry"), e))?;
@@ -191,9 +199,9 @@ impl Numbers {
     fn next(&mut self, parent: &RegionCode) -> Result<RegionCode, FieldError> {
         let slot = self.last.entry(parent.clone()).or_default();
         *slot += 1;
-        parent
-            .child(*slot)
-            .map_err(|_| bad("features", format!("{parent} would get more than 999 children; group them with a parent property")))
+        parent.child(*slot).map_err(|_| {
+            bad("features", format!("{parent} would get more than 999 children; group them with a parent property"))
+        })
     }
 }
 
@@ -203,7 +211,8 @@ fn reading_order(items: &mut [(String, &MultiPolygon<f64>)]) {
     heights.sort_by(f64::total_cmp);
     let row = heights.get(heights.len() / 2).copied().filter(|h| *h > 0.0).unwrap_or(1.0);
     let top = items.iter().filter_map(|(_, s)| s.bounding_rect()).map(|r| r.max().y).fold(f64::MIN, f64::max);
-    let place = |s: &MultiPolygon<f64>| s.interior_point().map_or((0, 0.0), |p| (((top - p.y()) / row).floor() as i64, p.x()));
+    let place =
+        |s: &MultiPolygon<f64>| s.interior_point().map_or((0, 0.0), |p| (((top - p.y()) / row).floor() as i64, p.x()));
     items.sort_by(|a, b| {
         let (ra, xa) = place(a.1);
         let (rb, xb) = place(b.1);
@@ -212,7 +221,12 @@ fn reading_order(items: &mut [(String, &MultiPolygon<f64>)]) {
 }
 
 /// Plans the import of `features` given the regions stored now.
-pub fn plan(features: Vec<Feature>, existing: &[Existing], opts: &ImportOptions, progress: Progress) -> Result<Plan, FieldError> {
+pub fn plan(
+    features: Vec<Feature>,
+    existing: &[Existing],
+    opts: &ImportOptions,
+    progress: Progress,
+) -> Result<Plan, FieldError> {
     let level = opts.level;
     let as_codes: Option<Vec<RegionCode>> =
         features.iter().map(|f| RegionCode::parse(&f.key).ok().filter(|c| c.level() == level)).collect();
@@ -228,7 +242,8 @@ pub fn plan(features: Vec<Feature>, existing: &[Existing], opts: &ImportOptions,
 
     if let Some(list) = as_codes {
         for (f, code) in features.iter().zip(&list) {
-            let parent = code.parent().ok_or_else(|| bad("level", "districts cannot be imported by code without a parent"))?;
+            let parent =
+                code.parent().ok_or_else(|| bad("level", "districts cannot be imported by code without a parent"))?;
             if !by_code.contains_key(&parent) {
                 return Err(bad(
                     format!("features[{}].properties.{}", f.number - 1, opts.code_property),
@@ -258,14 +273,21 @@ pub fn plan(features: Vec<Feature>, existing: &[Existing], opts: &ImportOptions,
         if root.level() != wanted {
             return Err(bad(
                 "under",
-                format!("{root} is a {}; {} regions{} hang under a {}", root.level().as_str(), level.as_str(), if opts.parent_property.is_some() { " grouped by a parent" } else { "" }, wanted.as_str()),
+                format!(
+                    "{root} is a {}; {} regions{} hang under a {}",
+                    root.level().as_str(),
+                    level.as_str(),
+                    if opts.parent_property.is_some() { " grouped by a parent" } else { "" },
+                    wanted.as_str()
+                ),
             ));
         }
         // The root and its ancestors, created when missing.
         let mut up = Some(root.clone());
         while let Some(c) = up {
             if !by_code.contains_key(&c) {
-                let name = if c == root { opts.under_name.clone().unwrap_or_else(|| c.to_string()) } else { c.to_string() };
+                let name =
+                    if c == root { opts.under_name.clone().unwrap_or_else(|| c.to_string()) } else { c.to_string() };
                 created.insert(c.clone(), (name, None));
             }
             up = c.parent();
@@ -297,7 +319,9 @@ pub fn plan(features: Vec<Feature>, existing: &[Existing], opts: &ImportOptions,
         for f in &features {
             let p = parent(f);
             let same = live.iter().find(|e| {
-                e.region.code.level() == level && root.contains(&e.region.code) && e.key.as_deref() == Some(f.key.as_str())
+                e.region.code.level() == level
+                    && root.contains(&e.region.code)
+                    && e.key.as_deref() == Some(f.key.as_str())
             });
             match same {
                 Some(e) if e.region.code.parent().as_ref() == Some(&p) => {
@@ -343,7 +367,13 @@ pub fn plan(features: Vec<Feature>, existing: &[Existing], opts: &ImportOptions,
         }
         t.insert(
             c.clone(),
-            Node { code: c.clone(), name: e.region.name.clone(), shape: parse_shape(&e.region), derived: e.derived, editable: false },
+            Node {
+                code: c.clone(),
+                name: e.region.name.clone(),
+                shape: parse_shape(&e.region),
+                derived: e.derived,
+                editable: false,
+            },
         );
     }
     for (c, (name, _)) in &created {
@@ -352,13 +382,24 @@ pub fn plan(features: Vec<Feature>, existing: &[Existing], opts: &ImportOptions,
     let names: HashMap<&String, &Feature> = features.iter().map(|f| (&f.key, f)).collect();
     for (key, code) in &codes {
         let f = names[key];
-        t.insert(code.clone(), Node { code: code.clone(), name: f.name.clone(), shape: Some(f.shape.clone()), derived: false, editable: true });
+        t.insert(
+            code.clone(),
+            Node {
+                code: code.clone(),
+                name: f.name.clone(),
+                shape: Some(f.shape.clone()),
+                derived: false,
+                editable: true,
+            },
+        );
     }
     // Derived parents left without children go too.
     loop {
         let empty: Vec<RegionCode> = t
             .values()
-            .filter(|n| n.derived && n.code.level() != RegionLevel::Grid && in_scope(&n.code) && !scopes.contains(&n.code))
+            .filter(|n| {
+                n.derived && n.code.level() != RegionLevel::Grid && in_scope(&n.code) && !scopes.contains(&n.code)
+            })
             .filter(|n| !t.keys().any(|k| k.parent().as_ref() == Some(&n.code)))
             .map(|n| n.code.clone())
             .collect();
@@ -395,7 +436,14 @@ pub fn plan(features: Vec<Feature>, existing: &[Existing], opts: &ImportOptions,
         match before {
             None => {
                 summary.created += usize::from(is_feature);
-                regions.push(Planned { code: n.code.clone(), name: n.name.clone(), key, geometry, derived: n.derived, new: true });
+                regions.push(Planned {
+                    code: n.code.clone(),
+                    name: n.name.clone(),
+                    key,
+                    geometry,
+                    derived: n.derived,
+                    new: true,
+                });
             }
             Some(e) => {
                 let same_shape = parse_shape(&e.region) == n.shape;

@@ -116,7 +116,10 @@ struct Cell {
 
 impl Cell {
     fn expand(self, m: f64) -> Cell {
-        Cell { min: Coord { x: self.min.x - m, y: self.min.y - m }, max: Coord { x: self.max.x + m, y: self.max.y + m } }
+        Cell {
+            min: Coord { x: self.min.x - m, y: self.min.y - m },
+            max: Coord { x: self.max.x + m, y: self.max.y + m },
+        }
     }
 
     fn at(self, f: Coord<f64>) -> Coord<f64> {
@@ -127,16 +130,15 @@ impl Cell {
     /// corners are not all strictly on one side of the segment's line (separating axes), decided
     /// exactly.
     fn meets(self, a: Coord<f64>, b: Coord<f64>) -> bool {
-        if a.x.max(b.x) < self.min.x || a.x.min(b.x) > self.max.x || a.y.max(b.y) < self.min.y || a.y.min(b.y) > self.max.y
+        if a.x.max(b.x) < self.min.x
+            || a.x.min(b.x) > self.max.x
+            || a.y.max(b.y) < self.min.y
+            || a.y.min(b.y) > self.max.y
         {
             return false;
         }
-        let corners = [
-            self.min,
-            Coord { x: self.max.x, y: self.min.y },
-            self.max,
-            Coord { x: self.min.x, y: self.max.y },
-        ];
+        let corners =
+            [self.min, Coord { x: self.max.x, y: self.min.y }, self.max, Coord { x: self.min.x, y: self.max.y }];
         let sides = corners.map(|c| orient(a, b, c));
         !(sides.iter().all(|s| *s > 0) || sides.iter().all(|s| *s < 0))
     }
@@ -306,7 +308,8 @@ impl GridIndex {
         let mut out = GridIndex { codes: oracle.codes().to_vec(), ..Default::default() };
         // Edges are named by their first vertex; the last vertex of a ring starts none.
         let (mut edges, mut shape_of) = (Vec::new(), Vec::new());
-        let (mut lo, mut hi) = (Coord { x: f64::INFINITY, y: f64::INFINITY }, Coord { x: -f64::INFINITY, y: -f64::INFINITY });
+        let (mut lo, mut hi) =
+            (Coord { x: f64::INFINITY, y: f64::INFINITY }, Coord { x: -f64::INFINITY, y: -f64::INFINITY });
         for (i, s) in oracle.shapes.iter().enumerate() {
             for ring in std::iter::once(s.polygon.exterior()).chain(s.polygon.interiors()) {
                 let first = out.vertices.len() as u32;
@@ -331,7 +334,10 @@ impl GridIndex {
         let span = (hi.x - lo.x).max(hi.y - lo.y).max(1e-9);
         let biggest = lo.x.abs().max(lo.y.abs()).max(hi.x.abs()).max(hi.y.abs());
         let margin = span * 1e-9 + biggest * 1e-13;
-        let (lo, hi) = (Coord { x: lo.x - 2.0 * margin, y: lo.y - 2.0 * margin }, Coord { x: hi.x + 2.0 * margin, y: hi.y + 2.0 * margin });
+        let (lo, hi) = (
+            Coord { x: lo.x - 2.0 * margin, y: lo.y - 2.0 * margin },
+            Coord { x: hi.x + 2.0 * margin, y: hi.y + 2.0 * margin },
+        );
         let (w, h) = (hi.x - lo.x, hi.y - lo.y);
         let target = (out.codes.len() as f64 * params.root_cells_per_grid).clamp(1.0, 4.0e6);
         let cell = (w * h / target).sqrt().max(w / 4096.0).max(h / 4096.0);
@@ -452,7 +458,6 @@ impl GridIndex {
         }
         word >> 30 == TAG_LEAF
     }
-
 
     /// Locates many points at once: [`GridIndex::locate_id`] for each, but walking a batch of
     /// points down the cells level by level, so that their memory accesses overlap instead of

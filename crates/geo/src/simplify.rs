@@ -76,10 +76,7 @@ pub fn simplify_tiling(shapes: &[MultiPolygon<f64>], tolerance: f64) -> Vec<Mult
             let forward = key(arc[0]) < key(arc[len]) || (arc[0] == arc[len] && key(arc[1]) <= key(arc[len - 1]));
             let canonical: Vec<Coord<f64>> = if forward { arc.clone() } else { arc.iter().rev().copied().collect() };
             let id: Vec<Key> = canonical.iter().map(|c| key(*c)).collect();
-            let simple = done
-                .entry(id)
-                .or_insert_with(|| LineString::new(canonical).simplify(tolerance).0)
-                .clone();
+            let simple = done.entry(id).or_insert_with(|| LineString::new(canonical).simplify(tolerance).0).clone();
             let simple: Vec<Coord<f64>> = if forward { simple } else { simple.into_iter().rev().collect() };
             out.extend(&simple[..simple.len() - 1]);
         }
@@ -93,7 +90,8 @@ pub fn simplify_tiling(shapes: &[MultiPolygon<f64>], tolerance: f64) -> Vec<Mult
                 mp.0.iter()
                     .filter_map(|p| {
                         let exterior = simplify_ring(p.exterior());
-                        let interiors: Vec<LineString<f64>> = p.interiors().iter().filter_map(&mut simplify_ring).collect();
+                        let interiors: Vec<LineString<f64>> =
+                            p.interiors().iter().filter_map(&mut simplify_ring).collect();
                         exterior.map(|e| Polygon::new(e, interiors))
                     })
                     .collect(),
@@ -131,15 +129,21 @@ mod tests {
     use crate::synthetic::Province;
 
     fn san_francisco() -> Vec<MultiPolygon<f64>> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/sf_census_tracts_with_analysis_neighborhood.geojson");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/sf_census_tracts_with_analysis_neighborhood.geojson"
+        );
         let fc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         fc["features"].as_array().unwrap().iter().map(|f| crate::parse_geometry(&f["geometry"]).unwrap()).collect()
     }
 
     #[test]
     fn synthetic_neighbours_stay_seamless_and_vertices_drop() {
-        let shapes: Vec<MultiPolygon<f64>> =
-            Province { cols: 6, rows: 5, wiggle: 20, ..Province::square(0, 4) }.polygons().into_iter().map(|g| g.1).collect();
+        let shapes: Vec<MultiPolygon<f64>> = Province { cols: 6, rows: 5, wiggle: 20, ..Province::square(0, 4) }
+            .polygons()
+            .into_iter()
+            .map(|g| g.1)
+            .collect();
         let before: usize = shapes.iter().map(|s| s.coords_count()).sum();
         let simple = simplify_tiling(&shapes, tolerance_for_zoom(11));
         let after: usize = simple.iter().map(|s| s.coords_count()).sum();

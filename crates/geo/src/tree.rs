@@ -185,7 +185,8 @@ impl Cross for Seg {
 /// Where a polygon's rings cross themselves or each other (other than at shared endpoints of
 /// consecutive edges).
 fn self_intersection(mp: &MultiPolygon<f64>) -> Option<Coord<f64>> {
-    let rings: Vec<&LineString<f64>> = mp.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).collect();
+    let rings: Vec<&LineString<f64>> =
+        mp.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).collect();
     let segs = rings.iter().enumerate().flat_map(|(r, ring)| {
         let len = ring.0.len().saturating_sub(1);
         ring.lines().enumerate().map(move |(i, line)| Seg { ring: r, i, len, line })
@@ -219,7 +220,8 @@ fn surely_valid(mp: &MultiPolygon<f64>) -> bool {
         return false;
     }
     // Rings that do not meet are nested or apart: one vertex tells which.
-    let inside = |ring: &LineString<f64>, shell: &LineString<f64>| Polygon::new(shell.clone(), vec![]).intersects(&ring.0[0]);
+    let inside =
+        |ring: &LineString<f64>, shell: &LineString<f64>| Polygon::new(shell.clone(), vec![]).intersects(&ring.0[0]);
     let holes_inside = mp.0.iter().all(|p| p.interiors().iter().all(|h| inside(h, p.exterior())));
     let parts_apart = mp.0.iter().enumerate().all(|(i, a)| {
         mp.0.iter().enumerate().all(|(j, b)| {
@@ -235,7 +237,9 @@ fn invalid_reason(mp: &MultiPolygon<f64>) -> Option<(String, Option<At>)> {
     }
     let errors = mp.validation_errors();
     let first = errors.first()?;
-    let place = self_intersection(mp).map(At::of).or_else(|| mp.0.first().and_then(|p| p.exterior().0.first()).map(|c| At::of(*c)));
+    let place = self_intersection(mp)
+        .map(At::of)
+        .or_else(|| mp.0.first().and_then(|p| p.exterior().0.first()).map(|c| At::of(*c)));
     Some((first.to_string(), place))
 }
 
@@ -290,7 +294,11 @@ fn unpinch(mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
         let mut polys: Vec<Polygon<f64>> = shells.into_iter().map(|s| Polygon::new(s, vec![])).collect();
         for h in holes {
             let probe = Polygon::new(h.clone(), vec![]).interior_point();
-            let owner = polys.iter().position(|s| probe.is_some_and(|q| s.exterior().is_closed() && Polygon::new(s.exterior().clone(), vec![]).intersects(&q)));
+            let owner = polys.iter().position(|s| {
+                probe.is_some_and(|q| {
+                    s.exterior().is_closed() && Polygon::new(s.exterior().clone(), vec![]).intersects(&q)
+                })
+            });
             if let Some(i) = owner.or(if polys.is_empty() { None } else { Some(0) }) {
                 polys[i].interiors_push(h);
             }
@@ -303,7 +311,8 @@ fn unpinch(mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
 /// The result of a boolean operation made valid and rid of crumbs smaller than `min` m²;
 /// returns what remains and what was dropped.
 fn without_crumbs(mp: MultiPolygon<f64>, min: f64) -> (MultiPolygon<f64>, Vec<Polygon<f64>>) {
-    let (keep, drop): (Vec<_>, Vec<_>) = unpinch(mp).0.into_iter().partition(|p| area_m2(&MultiPolygon(vec![p.clone()])) >= min);
+    let (keep, drop): (Vec<_>, Vec<_>) =
+        unpinch(mp).0.into_iter().partition(|p| area_m2(&MultiPolygon(vec![p.clone()])) >= min);
     (MultiPolygon(keep), drop)
 }
 
@@ -340,7 +349,8 @@ fn overlaps(tree: &Tree, level: RegionLevel, min: f64) -> Vec<(RegionCode, Regio
     let mut out = Vec::new();
     for (i, a) in nodes.iter().enumerate() {
         let envelope = rstar::AABB::from_corners([a.2.min().x, a.2.min().y], [a.2.max().x, a.2.max().y]);
-        let mut js: Vec<usize> = tree.locate_in_envelope_intersecting(&envelope).map(|g| g.data).filter(|j| *j > i).collect();
+        let mut js: Vec<usize> =
+            tree.locate_in_envelope_intersecting(&envelope).map(|g| g.data).filter(|j| *j > i).collect();
         js.sort_unstable();
         for j in js {
             let b = &nodes[j];
@@ -376,11 +386,15 @@ fn best_neighbour<'a>(gap: &Polygon<f64>, candidates: impl Iterator<Item = &'a N
     for n in candidates {
         let Some(shape) = &n.shape else { continue };
         let Some(nb) = bbox(shape) else { continue };
-        if nb.max().x < gb.min().x - eps || nb.min().x > gb.max().x + eps || nb.max().y < gb.min().y - eps || nb.min().y > gb.max().y + eps
+        if nb.max().x < gb.min().x - eps
+            || nb.min().x > gb.max().x + eps
+            || nb.max().y < gb.min().y - eps
+            || nb.min().y > gb.max().y + eps
         {
             continue;
         }
-        let rings: Vec<&LineString<f64>> = shape.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).collect();
+        let rings: Vec<&LineString<f64>> =
+            shape.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).collect();
         let shared: f64 = segments
             .iter()
             .filter(|(m, _)| rings.iter().any(|r| Euclidean.distance(m, *r) <= eps))
@@ -422,7 +436,8 @@ fn gaps(tree: &Tree, tol: &Tolerances) -> (Vec<Gap>, Vec<Note>) {
         // Derived regions have the holes of their children: those are looked at one level down.
         let level_nodes: Vec<&Node> =
             tree.values().filter(|n| n.code.level() == level && n.shape.is_some() && !n.derived).collect();
-        let under_derived = level_nodes.iter().any(|n| n.code.parent().and_then(|p| tree.get(&p)).is_some_and(|p| p.derived));
+        let under_derived =
+            level_nodes.iter().any(|n| n.code.parent().and_then(|p| tree.get(&p)).is_some_and(|p| p.derived));
         if !under_derived {
             continue;
         }
@@ -452,7 +467,12 @@ fn gaps(tree: &Tree, tol: &Tolerances) -> (Vec<Gap>, Vec<Note>) {
             if width < tol.max_gap_width_m {
                 out.push(Gap { shape, parent, neighbour });
             } else {
-                notes.push(Note::Enclave { parent, area_m2: round_m2(area), width_m: (width * 10.0).round() / 10.0, at: at(&MultiPolygon(vec![hole])) });
+                notes.push(Note::Enclave {
+                    parent,
+                    area_m2: round_m2(area),
+                    width_m: (width * 10.0).round() / 10.0,
+                    at: at(&MultiPolygon(vec![hole])),
+                });
             }
         }
     }
@@ -480,7 +500,12 @@ pub fn check(tree: &Tree, tol: &Tolerances) -> Report {
     }
     for level in [RegionLevel::Street, RegionLevel::Community, RegionLevel::Grid] {
         for (a, b, x) in overlaps(tree, level, tol.min_area_m2) {
-            r.issues.push(Issue::Overlap { a: tree[&a].named(), b: tree[&b].named(), area_m2: round_m2(area_m2(&x)), at: at(&x) });
+            r.issues.push(Issue::Overlap {
+                a: tree[&a].named(),
+                b: tree[&b].named(),
+                area_m2: round_m2(area_m2(&x)),
+                at: at(&x),
+            });
         }
     }
     for child in tree.values() {
@@ -492,14 +517,24 @@ pub fn check(tree: &Tree, tol: &Tolerances) -> Report {
             let outside = c.difference(p);
             let a = area_m2(&outside);
             if a > tol.min_area_m2 {
-                r.issues.push(Issue::OutsideParent { region: child.named(), parent: parent.named(), area_m2: round_m2(a), at: at(&outside) });
+                r.issues.push(Issue::OutsideParent {
+                    region: child.named(),
+                    parent: parent.named(),
+                    area_m2: round_m2(a),
+                    at: at(&outside),
+                });
             }
         }
     }
     let (gaps, notes) = gaps(tree, tol);
     for g in gaps {
         let hole = &g.shape.0[0];
-        r.issues.push(Issue::Gap { parent: g.parent, area_m2: round_m2(area_m2(&g.shape)), width_m: (width_m(hole) * 10.0).round() / 10.0, at: at(&g.shape) });
+        r.issues.push(Issue::Gap {
+            parent: g.parent,
+            area_m2: round_m2(area_m2(&g.shape)),
+            width_m: (width_m(hole) * 10.0).round() / 10.0,
+            at: at(&g.shape),
+        });
     }
     r.notes = notes;
     r
@@ -508,7 +543,8 @@ pub fn check(tree: &Tree, tol: &Tolerances) -> Report {
 /// Recomputes the geometry of every derived region from its children, deepest first.
 pub fn derive_parents(tree: &mut Tree) {
     for level in [RegionLevel::Community, RegionLevel::Street, RegionLevel::District] {
-        let parents: Vec<RegionCode> = tree.values().filter(|n| n.derived && n.code.level() == level).map(|n| n.code.clone()).collect();
+        let parents: Vec<RegionCode> =
+            tree.values().filter(|n| n.derived && n.code.level() == level).map(|n| n.code.clone()).collect();
         for p in parents {
             // A parent whose children are not in the tree keeps the geometry it has.
             if children(tree, &p).next().is_none() {
@@ -526,13 +562,15 @@ pub fn derive_parents(tree: &mut Tree) {
 /// Derived parents are recomputed at the end. Run [`check`] afterwards for what remains.
 pub fn repair(tree: &mut Tree, tol: &Tolerances) -> Vec<Change> {
     let mut changes = Vec::new();
-    let editable: Vec<RegionCode> = tree.values().filter(|n| n.editable && n.shape.is_some()).map(|n| n.code.clone()).collect();
+    let editable: Vec<RegionCode> =
+        tree.values().filter(|n| n.editable && n.shape.is_some()).map(|n| n.code.clone()).collect();
     // 1. Invalid geometries: re-noded with the non-zero rule.
     for code in &editable {
         let n = tree.get_mut(code).expect("listed above");
         let Some(shape) = n.shape.clone() else { continue };
         let Some((reason, place)) = invalid_reason(&shape) else { continue };
-        let fixed = shape.union_with_fill_rule(&MultiPolygon::<f64>(vec![]), geo::algorithm::bool_ops::FillRule::NonZero);
+        let fixed =
+            shape.union_with_fill_rule(&MultiPolygon::<f64>(vec![]), geo::algorithm::bool_ops::FillRule::NonZero);
         let (fixed, _) = without_crumbs(fixed, tol.min_area_m2);
         changes.push(Change::MadeValid {
             region: n.named(),
@@ -552,7 +590,12 @@ pub fn repair(tree: &mut Tree, tol: &Tolerances) -> Vec<Change> {
         let outside = shape.difference(outline);
         let a = area_m2(&outside);
         if a > tol.min_area_m2 {
-            changes.push(Change::ClippedToParent { region: n.named(), parent: parent.named(), area_m2: round_m2(a), at: at(&outside) });
+            changes.push(Change::ClippedToParent {
+                region: n.named(),
+                parent: parent.named(),
+                area_m2: round_m2(a),
+                at: at(&outside),
+            });
             let (clipped, crumbs) = without_crumbs(shape.intersection(outline), tol.min_area_m2);
             n.shape = Some(clipped);
             crumbs_dropped(&mut changes, n, crumbs);
@@ -561,7 +604,13 @@ pub fn repair(tree: &mut Tree, tol: &Tolerances) -> Vec<Change> {
     // 3. Overlaps: the smaller code keeps the overlap (unless only it may be changed).
     for level in [RegionLevel::Street, RegionLevel::Community, RegionLevel::Grid] {
         for (a, b, _) in overlaps(tree, level, tol.min_area_m2) {
-            let (loser, keeper) = if tree[&b].editable { (b, a) } else if tree[&a].editable { (a, b) } else { continue };
+            let (loser, keeper) = if tree[&b].editable {
+                (b, a)
+            } else if tree[&a].editable {
+                (a, b)
+            } else {
+                continue;
+            };
             let (Some(l), Some(k)) = (tree[&loser].shape.clone(), tree[&keeper].shape.clone()) else { continue };
             // Earlier removals may have shrunk it already.
             let x = l.intersection(&k);
@@ -571,7 +620,12 @@ pub fn repair(tree: &mut Tree, tol: &Tolerances) -> Vec<Change> {
             }
             let keeper_named = tree[&keeper].named();
             let n = tree.get_mut(&loser).expect("an overlap's region");
-            changes.push(Change::OverlapRemoved { region: n.named(), kept_by: keeper_named, area_m2: round_m2(area), at: at(&x) });
+            changes.push(Change::OverlapRemoved {
+                region: n.named(),
+                kept_by: keeper_named,
+                area_m2: round_m2(area),
+                at: at(&x),
+            });
             let (rest, crumbs) = without_crumbs(l.difference(&k), tol.min_area_m2);
             n.shape = Some(rest);
             crumbs_dropped(&mut changes, n, crumbs);
@@ -588,7 +642,12 @@ pub fn repair(tree: &mut Tree, tol: &Tolerances) -> Vec<Change> {
         let Some(into) = into else { continue };
         let n = tree.get_mut(&into).expect("a neighbour");
         let Some(shape) = n.shape.clone() else { continue };
-        changes.push(Change::GapFilled { parent: g.parent, into: n.named(), area_m2: round_m2(area_m2(&g.shape)), at: at(&g.shape) });
+        changes.push(Change::GapFilled {
+            parent: g.parent,
+            into: n.named(),
+            area_m2: round_m2(area_m2(&g.shape)),
+            at: at(&g.shape),
+        });
         n.shape = Some(unpinch(shape.union(&g.shape)));
     }
     derive_parents(tree);

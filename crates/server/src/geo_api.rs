@@ -65,7 +65,9 @@ pub async fn watch_regions(app: AppState) {
 }
 
 fn code_param(q: &RawQuery, field: &str) -> ApiResult<Option<RegionCode>> {
-    q.get(field).map(|v| RegionCode::parse(v).map_err(|e| ApiError::invalid(FieldError::new(field, e.reason)))).transpose()
+    q.get(field)
+        .map(|v| RegionCode::parse(v).map_err(|e| ApiError::invalid(FieldError::new(field, e.reason))))
+        .transpose()
 }
 
 fn required_code(q: &RawQuery, field: &str) -> ApiResult<RegionCode> {
@@ -215,7 +217,12 @@ async fn import(State(app): State<AppState>, auth: Auth, q: RawQuery, body: Byte
             "report": outcome.plan.report,
             "summary": outcome.plan.summary,
         });
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response());
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response());
     }
     let status = if outcome.import_id.is_some() { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!(outcome))).into_response())
@@ -265,9 +272,7 @@ async fn export(State(app): State<AppState>, auth: MaybeAuth, q: RawQuery) -> Ap
 async fn history(State(app): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
     let code = RegionCode::parse(&code).map_err(|e| ApiError::field("code", e.reason))?;
     let h = app.store.region_history(&code).await?.ok_or_else(|| ApiError::not_found("region"))?;
-    let lineage = |l: &gridkeeper_store::LineageRecord| {
-        json!({ "from": l.from, "to": l.to, "area_m2": l.area_m2, "at": to_rfc3339(l.at), "import": l.import_id })
-    };
+    let lineage = |l: &gridkeeper_store::LineageRecord| json!({ "from": l.from, "to": l.to, "area_m2": l.area_m2, "at": to_rfc3339(l.at), "import": l.import_id });
     Ok(Json(json!({
         "region": {
             "code": h.region.region.code, "name": h.region.region.name, "level": h.region.region.code.level(),
@@ -320,7 +325,11 @@ async fn add_assignment(
     let now = app.now();
     let starts_at = b.starts_at.as_deref().map(|s| parse_rfc3339("starts_at", s)).transpose()?.unwrap_or(now);
     let ends_at = b.ends_at.as_deref().map(|s| parse_rfc3339("ends_at", s)).transpose()?;
-    let person = app.store.person(b.person).await?.ok_or_else(|| ApiError::field("person", format!("no person {}", b.person)))?;
+    let person = app
+        .store
+        .person(b.person)
+        .await?
+        .ok_or_else(|| ApiError::field("person", format!("no person {}", b.person)))?;
     let holds = person
         .grants
         .iter()
@@ -368,7 +377,8 @@ async fn end_assignment(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let b: EndBody = if body.iter().all(u8::is_ascii_whitespace) { EndBody::default() } else { crate::extract::parse_json(&body)? };
+    let b: EndBody =
+        if body.iter().all(u8::is_ascii_whitespace) { EndBody::default() } else { crate::extract::parse_json(&body)? };
     let a = app.store.assignment(id).await?.ok_or_else(|| ApiError::not_found("assignment"))?;
     administer(&auth.actor, &a.region)?;
     let now = app.now();

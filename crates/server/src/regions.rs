@@ -155,7 +155,9 @@ pub fn report_markdown(title: &str, report: &Report) -> String {
             if let Some(obj) = i.as_object() {
                 for (k, v) in obj.iter().filter(|(k, _)| *k != "kind") {
                     let text = match v {
-                        Value::Object(o) if o.contains_key("code") => format!("{} {}", o["code"].as_str().unwrap_or(""), o["name"].as_str().unwrap_or("")),
+                        Value::Object(o) if o.contains_key("code") => {
+                            format!("{} {}", o["code"].as_str().unwrap_or(""), o["name"].as_str().unwrap_or(""))
+                        }
                         Value::Object(o) if o.contains_key("lat") => format!("{}, {}", o["lat"], o["lon"]),
                         Value::String(s) => s.clone(),
                         other => other.to_string(),
@@ -198,8 +200,11 @@ fn responsibility(grid: &RegionCode, active: &[Assignment]) -> Responsible {
     let community = grid.at_level(RegionLevel::Community);
     let grid_members: Vec<Assignment> =
         active.iter().filter(|a| a.role == Role::GridMember && &a.region == grid).cloned().collect();
-    let grid_leaders: Vec<Assignment> =
-        active.iter().filter(|a| a.role == Role::GridLeader && Some(&a.region) == community.as_ref()).cloned().collect();
+    let grid_leaders: Vec<Assignment> = active
+        .iter()
+        .filter(|a| a.role == Role::GridLeader && Some(&a.region) == community.as_ref())
+        .cloned()
+        .collect();
     Responsible { fallback: grid_members.is_empty(), grid_members, grid_leaders }
 }
 

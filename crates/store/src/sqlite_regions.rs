@@ -216,7 +216,9 @@ impl RegionStore for SqliteStore {
             );
             let pool = self.pool.clone();
             let code = code.to_string();
-            async move { sqlx::query(&sql).bind(code).fetch_all(&pool).await?.iter().map(lineage_row).collect::<Result<Vec<_>>>() }
+            async move {
+                sqlx::query(&sql).bind(code).fetch_all(&pool).await?.iter().map(lineage_row).collect::<Result<Vec<_>>>()
+            }
         };
         Ok(Some(RegionHistory {
             region: record_row(&row)?,
@@ -257,7 +259,10 @@ impl RegionStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(other) = clash {
-            return Err(invalid("starts_at", format!("overlaps assignment {other} of the same person to the same region")));
+            return Err(invalid(
+                "starts_at",
+                format!("overlaps assignment {other} of the same person to the same region"),
+            ));
         }
         let row = sqlx::query(&format!(
             "INSERT INTO assignments (person_id, region, role, starts_at, ends_at, created_at, created_by) \
@@ -300,11 +305,12 @@ impl RegionStore for SqliteStore {
         if at <= current.starts_at || current.ends_at.is_some_and(|e| at >= e) {
             return Err(invalid("ends_at", "must lie after the assignment starts and before it already ends"));
         }
-        let row = sqlx::query(&format!("UPDATE assignments SET ends_at = ? WHERE id = ? RETURNING {ASSIGNMENT_COLUMNS}"))
-            .bind(at)
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row =
+            sqlx::query(&format!("UPDATE assignments SET ends_at = ? WHERE id = ? RETURNING {ASSIGNMENT_COLUMNS}"))
+                .bind(at)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
         let out = assignment_row(&row)?;
         tx.commit().await?;
         Ok(Some(out))
@@ -321,16 +327,23 @@ impl RegionStore for SqliteStore {
             b.push(" AND person_id = ").push_bind(p);
         }
         if let Some(t) = q.at {
-            b.push(" AND starts_at <= ").push_bind(t).push(" AND (ends_at IS NULL OR ends_at > ").push_bind(t).push(")");
+            b.push(" AND starts_at <= ")
+                .push_bind(t)
+                .push(" AND (ends_at IS NULL OR ends_at > ")
+                .push_bind(t)
+                .push(")");
         }
         b.push(" ORDER BY region, role, starts_at, id");
         b.build().fetch_all(&self.pool).await?.iter().map(assignment_row).collect()
     }
 
-    async fn grid_figures(&self, root: &RegionCode, now: Millis, since: Millis) -> Result<Vec<(RegionCode, GridFigures)>> {
-        let mut b = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT grid, sum({OPEN}) AS open, sum({OPEN} AND due_at < "
-        ));
+    async fn grid_figures(
+        &self,
+        root: &RegionCode,
+        now: Millis,
+        since: Millis,
+    ) -> Result<Vec<(RegionCode, GridFigures)>> {
+        let mut b = QueryBuilder::<Sqlite>::new(format!("SELECT grid, sum({OPEN}) AS open, sum({OPEN} AND due_at < "));
         b.push_bind(now).push(") AS overdue, sum(reported_at >= ").push_bind(since);
         // scope_region is the grid of a located case, and is indexed.
         b.push(") AS recent FROM cases WHERE grid IS NOT NULL AND (0");
@@ -343,7 +356,11 @@ impl RegionStore for SqliteStore {
             .map(|r| {
                 Ok((
                     parse_field(RegionCode::parse(r.try_get("grid")?))?,
-                    GridFigures { open: r.try_get("open")?, overdue: r.try_get("overdue")?, recent: r.try_get("recent")? },
+                    GridFigures {
+                        open: r.try_get("open")?,
+                        overdue: r.try_get("overdue")?,
+                        recent: r.try_get("recent")?,
+                    },
                 ))
             })
             .collect()

@@ -145,7 +145,8 @@ fn los_angeles_is_refused_with_a_report_then_repaired() {
     assert!(!refused.status.success(), "{}", String::from_utf8_lossy(&refused.stdout));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("refused") && stderr.contains("nothing was stored"), "{stderr}");
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("refused.json")).unwrap()).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("refused.json")).unwrap()).unwrap();
     assert_eq!(report["accepted"], false);
     let issues = report["issues"].as_array().unwrap();
     let invalid: Vec<&Value> = issues.iter().filter(|i| i["kind"] == "invalid_geometry").collect();
@@ -169,7 +170,8 @@ fn los_angeles_is_refused_with_a_report_then_repaired() {
 
     let repaired = gridkeeper(dir.path(), &[&base[..], &["--repair", "--report", "repaired.json"]].concat());
     assert!(repaired.status.success(), "{}", String::from_utf8_lossy(&repaired.stderr));
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("repaired.json")).unwrap()).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("repaired.json")).unwrap()).unwrap();
     assert_eq!((&report["accepted"], &report["issues"]), (&json!(true), &json!([])));
     let changes = report["changes"].as_array().unwrap();
     let count = |kind: &str| changes.iter().filter(|c| c["kind"] == kind).count();
@@ -198,7 +200,10 @@ async fn locate_takes_gcj02_and_bd09_and_says_who_is_responsible() {
         assert_eq!(body["grid"]["code"], GRID1, "{crs:?}: {body}");
         assert_eq!(body["community"]["code"], "330483101001");
         assert_eq!(body["input"]["crs"], crs.as_str());
-        let back = gridkeeper_domain::LatLon { lat: body["wgs84"]["lat"].as_f64().unwrap(), lon: body["wgs84"]["lon"].as_f64().unwrap() };
+        let back = gridkeeper_domain::LatLon {
+            lat: body["wgs84"]["lat"].as_f64().unwrap(),
+            lon: body["wgs84"]["lon"].as_f64().unwrap(),
+        };
         assert!(back.distance_m(&wgs) < 0.01, "{crs:?}: {back:?}");
     }
     // Without `crs`, coordinates are GPS ones: GCJ-02 ones taken as such are hundreds of metres off.
@@ -212,10 +217,16 @@ async fn locate_takes_gcj02_and_bd09_and_says_who_is_responsible() {
     let here = t.get(None, &format!("/api/v1/locate?lat={}&lon={}", IN_GRID1.0, IN_GRID1.1)).await;
     assert_eq!(here.ok()["responsible"]["accountable"], json!([]));
     let (member, leader) = (person_id(&t, "member").await, person_id(&t, "leader").await);
-    t.post(Some("admin"), "/api/v1/assignments", json!({ "person": member, "region": GRID1, "role": "grid_member" })).await.ok();
-    t.post(Some("admin"), "/api/v1/assignments", json!({ "person": leader, "region": "330483101001", "role": "grid_leader" }))
+    t.post(Some("admin"), "/api/v1/assignments", json!({ "person": member, "region": GRID1, "role": "grid_member" }))
         .await
         .ok();
+    t.post(
+        Some("admin"),
+        "/api/v1/assignments",
+        json!({ "person": leader, "region": "330483101001", "role": "grid_leader" }),
+    )
+    .await
+    .ok();
     let mine = t.get(None, &format!("/api/v1/locate?lat={}&lon={}", IN_GRID1.0, IN_GRID1.1)).await.ok().clone();
     assert_eq!(mine["responsible"]["fallback"], false);
     assert_eq!(mine["responsible"]["accountable"][0]["person"], member);
@@ -232,34 +243,51 @@ async fn locate_takes_gcj02_and_bd09_and_says_who_is_responsible() {
 #[tokio::test]
 async fn assignments_have_periods_and_the_admin_sees_the_gaps() {
     let t = TestApp::spawn().await;
-    let (member, member3, leader) = (person_id(&t, "member").await, person_id(&t, "member3").await, person_id(&t, "leader").await);
+    let (member, member3, leader) =
+        (person_id(&t, "member").await, person_id(&t, "member3").await, person_id(&t, "leader").await);
     let assign = |body: Value| {
         let t = &t;
         async move { t.post(Some("admin"), "/api/v1/assignments", body).await }
     };
-    let first = assign(json!({ "person": member, "region": GRID1, "role": "grid_member", "starts_at": "2026-01-01T00:00:00+08:00" })).await;
+    let first = assign(
+        json!({ "person": member, "region": GRID1, "role": "grid_member", "starts_at": "2026-01-01T00:00:00+08:00" }),
+    )
+    .await;
     assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
     let id = first.body["assignment"]["id"].as_i64().unwrap();
     // Refusals name the field.
-    assign(json!({ "person": member, "region": GRID1, "role": "grid_member", "starts_at": "2026-03-01T00:00:00+08:00" }))
-        .await
-        .problem(422, Some("starts_at"));
+    assign(
+        json!({ "person": member, "region": GRID1, "role": "grid_member", "starts_at": "2026-03-01T00:00:00+08:00" }),
+    )
+    .await
+    .problem(422, Some("starts_at"));
     assign(json!({ "person": member, "region": GRID2, "role": "grid_member" })).await.problem(422, Some("person"));
     assign(json!({ "person": leader, "region": GRID1, "role": "grid_leader" })).await.problem(422, Some("region"));
     assign(json!({ "person": member, "region": GRID1, "role": "dispatcher" })).await.problem(422, Some("role"));
-    assign(json!({ "person": member, "region": GRID1, "role": "grid_member", "colour": "red" })).await.problem(422, Some("colour"));
-    t.post(Some("outsider"), "/api/v1/assignments", json!({ "person": member, "region": GRID1, "role": "grid_member" }))
+    assign(json!({ "person": member, "region": GRID1, "role": "grid_member", "colour": "red" }))
         .await
-        .problem(403, None);
+        .problem(422, Some("colour"));
+    t.post(
+        Some("outsider"),
+        "/api/v1/assignments",
+        json!({ "person": member, "region": GRID1, "role": "grid_member" }),
+    )
+    .await
+    .problem(403, None);
     assign(json!({ "person": member3, "region": GRID3, "role": "grid_member" })).await.ok();
 
     // Who was responsible when.
     let gaps = t.get(Some("admin"), "/api/v1/responsibility/gaps?under=330483").await.ok().clone();
-    let grids: Vec<(&str, &str)> =
-        gaps["grids"].as_array().unwrap().iter().map(|g| (g["grid"].as_str().unwrap(), g["status"].as_str().unwrap())).collect();
+    let grids: Vec<(&str, &str)> = gaps["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["grid"].as_str().unwrap(), g["status"].as_str().unwrap()))
+        .collect();
     assert_eq!(grids, [(GRID2, "unassigned")]);
     assert_eq!(gaps["communities_without_leader"], json!(["330483101001", "330483101002"]));
-    let before = t.get(Some("admin"), "/api/v1/responsibility/gaps?under=330483&at=2025-06-01T00:00:00Z").await.ok().clone();
+    let before =
+        t.get(Some("admin"), "/api/v1/responsibility/gaps?under=330483&at=2025-06-01T00:00:00Z").await.ok().clone();
     assert_eq!(before["grids"].as_array().unwrap().len(), 3, "nobody was assigned yet: {before}");
     assign(json!({ "person": leader, "region": "330483101001", "role": "grid_leader" })).await.ok();
     let gaps = t.get(Some("admin"), "/api/v1/responsibility/gaps?under=330483").await.ok().clone();
@@ -283,10 +311,8 @@ fn square(x0: f64, y0: f64, w: f64, h: f64) -> Value {
 }
 
 fn collection(features: &[(&str, Value)]) -> String {
-    let fs: Vec<Value> = features
-        .iter()
-        .map(|(k, g)| json!({ "type": "Feature", "properties": { "id": k }, "geometry": g }))
-        .collect();
+    let fs: Vec<Value> =
+        features.iter().map(|(k, g)| json!({ "type": "Feature", "properties": { "id": k }, "geometry": g })).collect();
     json!({ "type": "FeatureCollection", "features": fs }).to_string()
 }
 
@@ -318,7 +344,8 @@ async fn a_split_keeps_old_cases_in_their_grid_and_records_where_the_area_went()
     let r = t.post_text(Some("admin"), url, "application/json", split).await;
     assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
     assert_eq!(r.body["retire"], json!([a]));
-    let (a1, a2) = (r.body["codes"]["A1"].as_str().unwrap().to_string(), r.body["codes"]["A2"].as_str().unwrap().to_string());
+    let (a1, a2) =
+        (r.body["codes"]["A1"].as_str().unwrap().to_string(), r.body["codes"]["A2"].as_str().unwrap().to_string());
     assert_eq!((a1.as_str(), a2.as_str()), ("330483101002004", "330483101002005"));
     // The old case keeps its grid; lists by the old grid still find it.
     let d = t.detail("dispatcher", case_id).await;
@@ -367,16 +394,32 @@ async fn imports_over_http_are_for_admins_and_refuse_bad_input_by_field() {
     let url = "/api/v1/regions/import?level=grid&code_property=id&under=330483101002";
     t.post_text(Some("dispatcher"), url, "application/json", body.clone()).await.problem(403, None);
     t.post_text(Some("outsider"), url, "application/json", body.clone()).await.problem(403, None);
-    t.post_text(Some("admin"), "/api/v1/regions/import?code_property=id&under=330483101002", "application/json", body.clone())
+    t.post_text(
+        Some("admin"),
+        "/api/v1/regions/import?code_property=id&under=330483101002",
+        "application/json",
+        body.clone(),
+    )
+    .await
+    .problem(422, Some("level"));
+    t.post_text(
+        Some("admin"),
+        "/api/v1/regions/import?level=grid&code_property=id&under=330483101",
+        "application/json",
+        body.clone(),
+    )
+    .await
+    .problem(422, Some("under"));
+    t.post_text(Some("admin"), &format!("{url}&colour=red"), "application/json", body.clone())
         .await
-        .problem(422, Some("level"));
-    t.post_text(Some("admin"), "/api/v1/regions/import?level=grid&code_property=id&under=330483101", "application/json", body.clone())
+        .problem(422, Some("colour"));
+    t.post_text(Some("admin"), url, "application/json", "{\"type\": \"Feature\"}".into())
         .await
-        .problem(422, Some("under"));
-    t.post_text(Some("admin"), &format!("{url}&colour=red"), "application/json", body.clone()).await.problem(422, Some("colour"));
-    t.post_text(Some("admin"), url, "application/json", "{\"type\": \"Feature\"}".into()).await.problem(422, Some("file"));
+        .problem(422, Some("file"));
     let pointy = json!({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": "P"}, "geometry": {"type": "Point", "coordinates": [120.0, 30.0]}}]});
-    t.post_text(Some("admin"), url, "application/json", pointy.to_string()).await.problem(422, Some("features[0].geometry"));
+    t.post_text(Some("admin"), url, "application/json", pointy.to_string())
+        .await
+        .problem(422, Some("features[0].geometry"));
     // A grid sticking out of its community into the next one is refused with the report.
     let sticking_out = collection(&[("A", square(120.015, 30.0, 0.015, 0.01))]);
     let r = t.post_text(Some("admin"), url, "application/json", sticking_out).await;

@@ -46,7 +46,12 @@ fn apply(before: &[Existing], plan: &Plan) -> Vec<Existing> {
         out.insert(
             p.code.clone(),
             Existing {
-                region: Region { code: p.code.clone(), name: p.name.clone(), name_en: None, geometry: p.geometry.clone() },
+                region: Region {
+                    code: p.code.clone(),
+                    name: p.name.clone(),
+                    name_en: None,
+                    geometry: p.geometry.clone(),
+                },
                 key: p.key.clone(),
                 derived: p.derived,
                 retired: false,
@@ -79,7 +84,10 @@ fn first_import_allocates_codes_in_reading_order_and_creates_parents() {
     assert_eq!(hood("990001001").name, "Testville");
     // "west" holds columns 0–1: numbered west→east in rows north→south, so row 2 comes first.
     let west = |n: usize| plan.codes[&format!("T{n:02}")].as_str().to_string();
-    assert_eq!([west(8), west(9), west(4), west(5), west(0), west(1)].map(|c| c[12..].to_string()), ["001", "002", "003", "004", "005", "006"]);
+    assert_eq!(
+        [west(8), west(9), west(4), west(5), west(0), west(1)].map(|c| c[12..].to_string()),
+        ["001", "002", "003", "004", "005", "006"]
+    );
     assert!(west(8).starts_with("990001001002"));
     // A derived parent is the union of its children.
     let community: MultiPolygon<f64> = crate::parse_geometry(hood("990001001002").geometry.as_ref().unwrap()).unwrap();
@@ -188,7 +196,8 @@ fn bad_files_and_options_name_the_field() {
     let square = json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]});
     let f = |props: serde_json::Value, g: &serde_json::Value| json!({"type": "Feature", "properties": props, "geometry": g});
     assert_eq!(read(json!({"type": "Feature"})).unwrap_err().field, "file");
-    let e = read(json!({"type": "FeatureCollection", "features": [f(json!({"label": "a", "hood": "h"}), &square)]})).unwrap_err();
+    let e = read(json!({"type": "FeatureCollection", "features": [f(json!({"label": "a", "hood": "h"}), &square)]}))
+        .unwrap_err();
     assert_eq!(e.field, "features[0].properties.tract");
     let e = read(json!({"type": "FeatureCollection", "features": [
         f(json!({"tract": 7, "label": "a", "hood": "h"}), &square), f(json!({"tract": "7", "label": "b", "hood": "h"}), &square)]}))
@@ -197,7 +206,8 @@ fn bad_files_and_options_name_the_field() {
     assert!(e.reason.contains("feature 1"), "{e}");
     let e = read(json!({"type": "FeatureCollection", "features": [f(json!({"tract": 1, "label": "a", "hood": "h"}), &json!({"type": "Point", "coordinates": [0, 0]}))]})).unwrap_err();
     assert_eq!(e.field, "features[0].geometry");
-    let e = read(json!({"type": "FeatureCollection", "features": [f(json!({"tract": 1, "label": "a"}), &square)]})).unwrap_err();
+    let e = read(json!({"type": "FeatureCollection", "features": [f(json!({"tract": 1, "label": "a"}), &square)]}))
+        .unwrap_err();
     assert_eq!(e.field, "features[0].properties.hood");
     // Grids grouped into communities hang under a street, not a community.
     let e = plan(features(), &[], &opts("990001001001"), &mut noop).unwrap_err();

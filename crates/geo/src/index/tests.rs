@@ -77,7 +77,10 @@ fn probes(rng: &mut StdRng, grids: &[(RegionCode, MultiPolygon<f64>)], random: u
     }
     let (w, h) = (hi.x - lo.x, hi.y - lo.y);
     for _ in 0..random {
-        out.push(Coord { x: lo.x - 0.05 * w + 1.1 * w * rng.gen::<f64>(), y: lo.y - 0.05 * h + 1.1 * h * rng.gen::<f64>() });
+        out.push(Coord {
+            x: lo.x - 0.05 * w + 1.1 * w * rng.gen::<f64>(),
+            y: lo.y - 0.05 * h + 1.1 * h * rng.gen::<f64>(),
+        });
     }
     out
 }

@@ -52,7 +52,10 @@ fn overlaps_are_named_and_go_to_the_smaller_code() {
     let r = check(&t, &Tolerances::default());
     let [Issue::Overlap { a, b, area_m2, at }] = &r.issues[..] else { panic!("{:#?}", r.issues) };
     assert_eq!((a.code.as_str(), b.code.as_str()), ("330483101001001", "330483101001002"));
-    assert!((area_m2 / (0.002 * 0.01 * 111_320.0 * 111_320.0 * 30f64.to_radians().cos()) - 1.0).abs() < 0.01, "{area_m2}");
+    assert!(
+        (area_m2 / (0.002 * 0.01 * 111_320.0 * 111_320.0 * 30f64.to_radians().cos()) - 1.0).abs() < 0.01,
+        "{area_m2}"
+    );
     let at = at.unwrap();
     assert!((120.01..=120.012).contains(&at.lon) && (30.0..=30.01).contains(&at.lat), "{at:?}");
 
@@ -88,7 +91,11 @@ fn a_gap_in_an_explicit_parent_is_filled_into_the_neighbour_with_the_longest_bor
 fn children_sticking_out_of_their_parent_are_clipped() {
     let mut t = explicit_tree(&[(120.0, 30.0, 120.01, 30.01), (120.01, 30.0, 120.021, 30.01)]);
     let r = check(&t, &Tolerances::default());
-    assert!(matches!(&r.issues[..], [Issue::OutsideParent { region, .. }] if region.code == grid(2)), "{:#?}", r.issues);
+    assert!(
+        matches!(&r.issues[..], [Issue::OutsideParent { region, .. }] if region.code == grid(2)),
+        "{:#?}",
+        r.issues
+    );
     let changes = repair(&mut t, &Tolerances::default());
     assert!(matches!(&changes[..], [Change::ClippedToParent { region, .. }] if region.code == grid(2)), "{changes:#?}");
     valid(&t);
@@ -161,7 +168,8 @@ fn los_angeles_is_refused_then_repaired_into_a_valid_tiling() {
     let fc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut t: Tree = [node(COMMUNITY, None, true, false)].into_iter().collect();
     for (i, f) in fc["features"].as_array().unwrap().iter().enumerate() {
-        let (code, mut n) = node(&grid(i as u32 + 1), Some(crate::parse_geometry(&f["geometry"]).unwrap()), false, true);
+        let (code, mut n) =
+            node(&grid(i as u32 + 1), Some(crate::parse_geometry(&f["geometry"]).unwrap()), false, true);
         n.name = f["properties"]["name"].as_str().unwrap().to_string();
         t.insert(code, n);
     }
@@ -194,10 +202,10 @@ fn los_angeles_is_refused_then_repaired_into_a_valid_tiling() {
     let changes = repair(&mut t, &tol);
     let after = check(&t, &tol);
     assert!(after.is_valid(), "{:#?}", after.issues);
-    assert!(changes.iter().any(|c| matches!(c, Change::MadeValid { region, .. } if region.name == "HARBOR GATEWAY SOUTH NC")));
+    assert!(changes
+        .iter()
+        .any(|c| matches!(c, Change::MadeValid { region, .. } if region.name == "HARBOR GATEWAY SOUTH NC")));
     let removed = changes.iter().filter(|c| matches!(c, Change::OverlapRemoved { .. })).count();
     assert!(removed >= pairs.len() / 2, "{removed} of {}", pairs.len());
     assert!(changes.iter().any(|c| matches!(c, Change::GapFilled { .. })));
 }
-
-

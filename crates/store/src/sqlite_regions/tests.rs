@@ -26,7 +26,12 @@ fn write(c: &str, name: &str, size: f64, derived: bool) -> RegionWrite {
     }
 }
 
-fn import<'a>(at: i64, regions: &'a [RegionWrite], retire: &'a [RegionCode], lineage: &'a [(RegionCode, RegionCode, f64)]) -> RegionImport<'a> {
+fn import<'a>(
+    at: i64,
+    regions: &'a [RegionWrite],
+    retire: &'a [RegionCode],
+    lineage: &'a [(RegionCode, RegionCode, f64)],
+) -> RegionImport<'a> {
     RegionImport {
         at,
         by: None,
@@ -59,7 +64,11 @@ async fn imports_keep_versions_retire_and_record_lineage() {
     assert!(records[2].derived && !records[3].derived);
     assert_eq!(records[3].updated_at, Some(1000));
     // b is split into 003 and 004; a's boundary moves.
-    let second = [write("990001001001001", "a", 0.6, false), write("990001001001003", "b1", 0.2, false), write("990001001001004", "b2", 0.2, false)];
+    let second = [
+        write("990001001001001", "a", 0.6, false),
+        write("990001001001003", "b1", 0.2, false),
+        write("990001001001004", "b2", 0.2, false),
+    ];
     let (b, b1, b2) = (code("990001001001002"), code("990001001001003"), code("990001001001004"));
     let lineage = [(b.clone(), b1.clone(), 10.0), (b.clone(), b2.clone(), 12.5)];
     let id2 = s.apply_region_import(&import(2000, &second, std::slice::from_ref(&b), &lineage)).await.unwrap();
@@ -75,7 +84,10 @@ async fn imports_keep_versions_retire_and_record_lineage() {
     assert_eq!(a.versions[0].geometry.as_ref().unwrap()["coordinates"][0][1][0], 0.5);
     assert_eq!(a.region.region.geometry.as_ref().unwrap()["coordinates"][0][1][0], 0.6);
     let hb = s.region_history(&b).await.unwrap().unwrap();
-    assert_eq!(hb.successors.iter().map(|l| (l.to.as_str(), l.area_m2)).collect::<Vec<_>>(), [(b1.as_str(), 10.0), (b2.as_str(), 12.5)]);
+    assert_eq!(
+        hb.successors.iter().map(|l| (l.to.as_str(), l.area_m2)).collect::<Vec<_>>(),
+        [(b1.as_str(), 10.0), (b2.as_str(), 12.5)]
+    );
     let hb1 = s.region_history(&b1).await.unwrap().unwrap();
     assert_eq!(hb1.predecessors.len(), 1);
     assert_eq!(hb1.predecessors[0].at, 2000);
@@ -88,9 +100,21 @@ async fn imports_keep_versions_retire_and_record_lineage() {
 #[tokio::test]
 async fn assignments_have_periods_that_do_not_overlap() {
     let s = store().await;
-    let regions = [write("990001", "d", 1.0, true), write("990001001", "s", 1.0, true), write("990001001001", "c", 1.0, true), write("990001001001001", "g", 1.0, false)];
+    let regions = [
+        write("990001", "d", 1.0, true),
+        write("990001001", "s", 1.0, true),
+        write("990001001001", "c", 1.0, true),
+        write("990001001001001", "g", 1.0, false),
+    ];
     s.apply_region_import(&import(1, &regions, &[], &[])).await.unwrap();
-    let p = NewPerson { login: "m".into(), name: "Member".into(), phone: None, id_number: None, password_hash: None, grants: vec![] };
+    let p = NewPerson {
+        login: "m".into(),
+        name: "Member".into(),
+        phone: None,
+        id_number: None,
+        password_hash: None,
+        grants: vec![],
+    };
     let person = s.create_person(&p, 0).await.unwrap();
     let grid = code("990001001001001");
     let new = |starts_at: i64, ends_at: Option<i64>| NewAssignment {
@@ -111,8 +135,11 @@ async fn assignments_have_periods_that_do_not_overlap() {
     }
     let second = s.add_assignment(&new(200, None)).await.unwrap();
     s.add_assignment(&new(10, Some(100))).await.unwrap();
-    assert!(matches!(s.add_assignment(&new(300, Some(300))).await, Err(StoreError::Invalid(f)) if f.field == "ends_at"));
-    let err = s.add_assignment(&NewAssignment { region: code("990001001001009"), ..new(1000, None) }).await.unwrap_err();
+    assert!(
+        matches!(s.add_assignment(&new(300, Some(300))).await, Err(StoreError::Invalid(f)) if f.field == "ends_at")
+    );
+    let err =
+        s.add_assignment(&NewAssignment { region: code("990001001001009"), ..new(1000, None) }).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(f) if f.field == "region"));
     let err = s.add_assignment(&NewAssignment { person: 999, ..new(1000, None) }).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(f) if f.field == "person"));
