@@ -14,6 +14,7 @@ pub mod export;
 mod extract;
 mod geo_api;
 mod measures_api;
+mod report_api;
 mod media;
 mod open311;
 pub mod regions;

@@ -46,6 +46,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::accounts::router())
         .merge(crate::calendar_api::router())
         .merge(crate::measures_api::router())
+        .merge(crate::report_api::router())
         .merge(crate::exchange_api::router())
         .merge(crate::geo_api::router())
         .fallback(|| async { ApiError::not_found("endpoint") });

@@ -36,6 +36,8 @@ pub enum GroupBy {
     Department,
     /// By who did it (events) or who reported it (cases).
     Person,
+    /// By the case's category as it is now (reports not yet categorised group under "").
+    Category,
 }
 
 #[async_trait]

@@ -49,6 +49,7 @@ fn key_sql(by: GroupBy) -> (&'static str, &'static str) {
             "coalesce(c.lead_department, '')",
         ),
         GroupBy::Person => ("coalesce(e.actor, '')", "coalesce(c.reporter, '')"),
+        GroupBy::Category => ("coalesce(c.category, '')", "coalesce(c.category, '')"),
     }
 }
 
@@ -156,8 +157,8 @@ impl MeasureStore for SqliteStore {
             GroupBy::Nothing => "''",
             GroupBy::Grid => "scope_value",
             GroupBy::Person => "CAST(person_id AS TEXT)",
-            // Grid members belong to grids, not departments.
-            GroupBy::Department => "NULL",
+            // Grid members belong to grids, not departments or categories.
+            GroupBy::Department | GroupBy::Category => "NULL",
         };
         let mut b = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {gkey} AS k, count(DISTINCT person_id) AS n FROM grants \

@@ -98,3 +98,42 @@ async fn overdue_cases_go_under_supervision_and_escalate_until_answered() {
     let mine = t.detail("resident", id).await;
     assert!(mine["timeline"].as_array().unwrap().iter().all(|e| e["action"] != "mark_overdue"));
 }
+
+#[tokio::test]
+async fn the_analysis_report_as_a_page_and_a_workbook() {
+    let t = TestApp::spawn().await;
+    for _ in 0..6 {
+        let id = id_of(&t.report(Some("resident"), IN_GRID1, Some(MANHOLE)).await);
+        t.act("dispatcher", id, "accept", json!({ "category": MANHOLE, "urgency": "routine" })).await;
+    }
+    let id = t.in_progress_case().await;
+    t.app.check_deadlines(chrono::Utc::now().timestamp_millis() + 1_000 * 3_600_000).await.unwrap();
+    let period = "from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z";
+    let page = t
+        .client
+        .get(format!("{}/api/v1/reports/analysis?{period}", t.base))
+        .bearer_auth("supervisor-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<svg") && html.contains("C0101"), "a chart of the top categories");
+    let reference = t.detail("dispatcher", id).await["case"]["reference"].as_str().unwrap().to_string();
+    assert!(html.contains(&reference), "the overdue case is listed");
+    let book = t
+        .client
+        .get(format!("{}/api/v1/reports/analysis?{period}&format=xlsx", t.base))
+        .bearer_auth("supervisor-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(book.status(), 200);
+    let bytes = book.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"), "an XLSX (zip) workbook");
+    t.get(Some("staff"), &format!("/api/v1/reports/analysis?{period}")).await.problem(403, None);
+    t.get(Some("supervisor"), &format!("/api/v1/reports/analysis?{period}&format=pdf"))
+        .await
+        .problem(422, Some("format"));
+}
