@@ -174,6 +174,16 @@ pub fn report_markdown(title: &str, report: &Report) -> String {
     out
 }
 
+/// A point as sent (`lat`/`lon` in the system named by `crs`: wgs84, gcj02 or bd09; WGS-84 when
+/// absent) in the form it is stored: WGS-84.
+pub fn stored_location(
+    location: Option<gridkeeper_domain::LatLon>,
+    crs: Option<&str>,
+) -> Result<Option<gridkeeper_domain::LatLon>, FieldError> {
+    let crs = crs.map(gridkeeper_geo::Crs::parse).transpose()?.unwrap_or_default();
+    Ok(location.map(|p| crs.to_wgs84(p)))
+}
+
 /// Who answers for a grid at an instant: its grid members, or else (属地兜底) the grid leaders
 /// of its community.
 #[derive(Debug, Clone, Serialize)]

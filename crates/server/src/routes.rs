@@ -293,6 +293,9 @@ fn contact(name: Option<String>, phone: Option<String>) -> Option<gridkeeper_dom
 /// Reads a report sent as multipart/form-data: text fields plus up to nine `photos` files.
 async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64>) -> ApiResult<ReportInput> {
     let mut input = ReportInput::default();
+    /// The coordinate system of `lat`/`lon`: `wgs84` (GPS, the default), `gcj02` (AMap, Tencent,
+    /// WeChat) or `bd09` (Baidu). Stored as WGS-84.
+    crs: Option<String>,
     let (mut lat, mut lon) = (None, None);
     let mut described = false;
     let (mut contact_name, mut contact_phone) = (None, None);
@@ -304,6 +307,7 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
             }
             let bytes = field.bytes().await.map_err(multipart_error)?;
             input.photos.push(app.store_photo("photos", bytes, by).await?.id);
+    let mut crs: Option<String> = None;
             continue;
         }
         let text = field.text().await.map_err(multipart_error)?;
@@ -327,6 +331,8 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
             "anonymous" => input.anonymous = matches!(text.trim(), "true" | "1" | "on" | "yes"),
             "contact_name" if !text.trim().is_empty() => contact_name = Some(text),
             "contact_phone" if !text.trim().is_empty() => contact_phone = Some(text),
+            "crs" if !text.is_empty() => crs = Some(text),
+            "crs" => {}
             "contact_name" | "contact_phone" => {}
             _ => return Err(ApiError::field(&name, "unknown field")),
         }
@@ -334,7 +340,7 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
     if !described {
         return Err(ApiError::field("description", "is required"));
     }
-    input.location = parse_location(lat, lon)?;
+    input.location = crate::regions::stored_location(parse_location(lat, lon)?, crs.as_deref())?;
     input.contact = contact(contact_name, contact_phone);
     Ok(input)
 }
@@ -352,7 +358,7 @@ async fn create_case(
     } else {
         let ApiJson(b) = ApiJson::<ReportBody>::from_request(req, &app).await?;
         ReportInput {
-            location: parse_location(b.lat, b.lon)?,
+            location: crate::regions::stored_location(parse_location(b.lat, b.lon)?, b.crs.as_deref())?,
             address: b.address,
             description: b.description,
             urgency: b.urgency,

@@ -212,6 +212,28 @@ async fn locate_takes_gcj02_and_bd09_and_says_who_is_responsible() {
     assert_eq!((off["wgs84"]["lat"].as_f64(), off["wgs84"]["lon"].as_f64()), (Some(g.lat), Some(g.lon)));
     assert!(g.distance_m(&wgs) > 300.0, "{}", g.distance_m(&wgs));
     t.get(None, "/api/v1/locate?lat=30&lon=120&crs=mercator").await.problem(422, Some("crs"));
+    // A report sent from a map SDK in BD-09 is stored in WGS-84, in the right grid.
+    let bd = Crs::Bd09.from_wgs84(wgs);
+    let body = json!({ "description": "路灯不亮", "lat": bd.lat, "lon": bd.lon, "crs": "bd09", "urgency": "routine" });
+    let r = t.post(Some("resident"), "/api/v1/cases", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    assert_eq!(r.body["case"]["grid"], GRID1);
+    let stored = gridkeeper_domain::LatLon {
+        lat: r.body["case"]["location"]["lat"].as_f64().unwrap(),
+        lon: r.body["case"]["location"]["lon"].as_f64().unwrap(),
+    };
+    assert!(stored.distance_m(&wgs) < 1.0, "{stored:?}");
+    let form = reqwest::multipart::Form::new()
+        .text("description", "井盖缺失")
+        .text("lat", g.lat.to_string())
+        .text("lon", g.lon.to_string())
+        .text("crs", "gcj02");
+    let r = t.post_multipart(None, "/api/v1/cases", form).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    assert_eq!(r.body["case"]["grid"], GRID1);
+    t.post(None, "/api/v1/cases", json!({ "description": "x", "lat": 30.0, "lon": 120.0, "crs": "utm" }))
+        .await
+        .problem(422, Some("crs"));
 
     // No one is assigned yet.
     let here = t.get(None, &format!("/api/v1/locate?lat={}&lon={}", IN_GRID1.0, IN_GRID1.1)).await;
