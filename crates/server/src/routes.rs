@@ -601,7 +601,7 @@ async fn check_duplicates(State(app): State<AppState>, auth: MaybeAuth, q: RawQu
 
 // ---------------------------------------------------------------- public and tracking views
 
-fn public_visible(c: &Case) -> bool {
+pub(crate) fn public_visible(c: &Case) -> bool {
     c.public && !matches!(c.state, CaseState::Reported | CaseState::Rejected)
 }
 
