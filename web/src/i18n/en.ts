@@ -129,6 +129,7 @@ const en: typeof zh = {
     progress: 'Progress',
     extensionAsked: 'Extension requested',
     supervised: 'Supervised',
+    possibleDuplicates: '{n} possible duplicates',
   },
   actions: {
     done: 'Done; the case is now {state}',

@@ -126,6 +126,7 @@ export default {
     progress: '办理进度',
     extensionAsked: '申请延期',
     supervised: '督办',
+    possibleDuplicates: '疑似重复 {n}',
   },
   actions: {
     done: '已办理，案件状态：{state}',
