@@ -10,6 +10,7 @@ pub type CaseId = i64;
 pub type MediaId = String;
 
 /// The states of the case workflow (DESIGN.md, "The case workflow").
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseState {
@@ -62,6 +63,7 @@ impl CaseState {
 }
 
 /// How a report reached the platform.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
@@ -97,6 +99,7 @@ impl Source {
 }
 
 /// Why a report was not accepted.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rejection {
@@ -124,6 +127,7 @@ impl Rejection {
 }
 
 /// A human case reference: `330483-2026-000123` — district, year, number within both.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct CaseRef(String);
@@ -183,33 +187,43 @@ impl Contact {
 
 /// A supervision order (督办) waiting for its response. Unanswered by `respond_by`, it escalates
 /// one level up the region tree.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SupervisionOrder {
     #[serde(with = "crate::time::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub ordered_at: Millis,
     #[serde(with = "crate::time::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub respond_by: Millis,
     /// The region whose supervisors follow the order.
     pub level: RegionCode,
     /// Who ordered it; `None` when the system did, for an overdue case.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub by: Option<PersonId>,
 }
 
 /// A department's request for more time.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExtensionRequest {
     #[serde(with = "crate::time::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub until: Millis,
     pub reason: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub requested_by: Option<PersonId>,
     #[serde(with = "crate::time::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub requested_at: Millis,
 }
 
 /// The current state of a case: a projection of its events, kept in the same transaction.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     /// Assigned by the store; 0 before the case is stored.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: CaseId,
     /// Assigned by the store with the id (unique per district and year); empty before.
     pub reference: String,
@@ -224,41 +238,56 @@ pub struct Case {
     pub address: Option<String>,
     pub description: String,
     pub source: Source,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub reporter: Option<PersonId>,
     /// The reporter asked not to be named to departments.
     pub anonymous: bool,
     /// Contact details left with the report (personal data: skipped when serialised).
     #[serde(skip)]
     pub contact: Option<Contact>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub suggested_category: Option<CategoryId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub category: Option<CategoryId>,
     pub category_kind: Option<CategoryKind>,
     /// Whether the public may see this case (from its category; false until accepted).
     pub public: bool,
     pub urgency: Urgency,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub lead_department: Option<DepartmentId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<i64>))]
     pub co_departments: Vec<DepartmentId>,
     #[serde(with = "crate::time::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub reported_at: Millis,
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub accepted_at: Option<Millis>,
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub dispatched_at: Option<Millis>,
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub signed_at: Option<Millis>,
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub resolved_at: Option<Millis>,
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub verified_at: Option<Millis>,
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<Millis>,
     /// Handling time granted by the category and urgency, copied at acceptance.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub handle_within: Option<Millis>,
     /// The handling deadline (handle-by), set at dispatch, moved by approved extensions.
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub handle_by: Option<Millis>,
     /// The clock of the current stage: accept-by, dispatch-by, handle-by, verify-by or close-by.
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub due_at: Option<Millis>,
     pub extension_request: Option<ExtensionRequest>,
     pub returns: i32,
@@ -271,16 +300,20 @@ pub struct Case {
     /// The clock (`due_at`) whose handler was warned that it runs out, and the one marked overdue:
     /// each happens once per clock.
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub warned_due: Option<Millis>,
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub overdue_due: Option<Millis>,
     pub rating: Option<u8>,
     pub rating_comment: Option<String>,
     /// Handled on the spot by the grid member who reported it.
     pub on_the_spot: bool,
     pub rejection: Option<Rejection>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub duplicate_of: Option<CaseId>,
     #[serde(with = "crate::time::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Millis,
 }
 
@@ -308,6 +341,7 @@ impl Case {
 }
 
 /// What kind of thing happened to a case. One per transition of the state machine.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -420,14 +454,18 @@ impl Action {
 
 /// One thing that happened to a case, as produced by the state machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewEvent {
     pub action: Action,
     #[serde(with = "crate::time::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Millis,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub actor: Option<PersonId>,
     pub from: Option<CaseState>,
     pub to: CaseState,
     /// The action's data: note, reason, deadline, departments, evidence, score...
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: serde_json::Value,
 }
 

@@ -32,6 +32,7 @@ pub const HOUR: Millis = 3_600_000;
 pub const MINUTE: Millis = 60_000;
 
 /// A WGS-84 point (what GPS reports; stored form of every location).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LatLon {
     pub lat: f64,

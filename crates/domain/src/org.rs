@@ -10,14 +10,17 @@ pub type CategoryId = i64;
 
 /// A platform of the linkage center groups departments (Wuzhen's "1+4+X": comprehensive
 /// governance, law enforcement, market supervision, convenience services).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Platform {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: PlatformId,
     pub code: String,
     pub name: String,
     pub name_en: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DepartmentKind {
@@ -47,12 +50,15 @@ impl DepartmentKind {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Department {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: DepartmentId,
     pub code: String,
     pub name: String,
     pub name_en: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub platform_id: PlatformId,
     pub kind: DepartmentKind,
     /// For a community team: the community it serves.
@@ -60,6 +66,7 @@ pub struct Department {
 }
 
 /// Component (部件: a public facility) or event (事件: something that happens).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CategoryKind {
@@ -84,6 +91,7 @@ impl CategoryKind {
 }
 
 /// How urgent a case is. Decides the deadlines and which clock they run on.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
@@ -136,6 +144,7 @@ impl Urgency {
 }
 
 /// Handling deadlines of a category, in hours, per urgency.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Deadlines {
     pub routine_hours: u32,
@@ -164,8 +173,10 @@ impl Deadlines {
 }
 
 /// A problem category: two levels (class → subclass). Cases are accepted into a subclass.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Category {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: CategoryId,
     /// e.g. `C01` for a class, `C0101` for a subclass.
     pub code: String,
@@ -173,7 +184,9 @@ pub struct Category {
     pub name_en: String,
     pub kind: CategoryKind,
     /// The class this subclass belongs to; `None` for a class.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub parent_id: Option<CategoryId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub default_department: Option<DepartmentId>,
     /// Whether cases of this category may be shown to the public.
     pub public: bool,

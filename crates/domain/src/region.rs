@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::FieldError;
 
 /// Level of a node in the region tree.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RegionLevel {
@@ -47,6 +48,7 @@ impl RegionLevel {
 /// community or village, 3 for the grid. Stored in its short form (6, 9, 12 or 15 digits) so that
 /// "is in the subtree of" is a prefix test. The padded 15-digit form (`330483101000000`) is accepted
 /// and shortened.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct RegionCode(String);

@@ -148,7 +148,7 @@ pub fn person_json(p: &Person, own: bool) -> Value {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
     login: String,
@@ -156,6 +156,7 @@ struct LoginBody {
     totp: Option<String>,
 }
 
+#[utoipa::path(post, path = "/session", tag = "session", security(()), request_body = LoginBody, responses((status = 200, description = "Signed in; also sets the gk_session and gk_csrf cookies", body = crate::openapi::SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
 async fn login(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -213,13 +214,14 @@ async fn login(
     app.open_session(&person, "password", &ip).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CodeRequest {
     phone: String,
 }
 
 /// Sends a one-time code to a phone (residents sign up and sign in with it).
+#[utoipa::path(post, path = "/session/code", tag = "session", security(()), request_body = CodeRequest, responses((status = 202, description = "A code was sent", body = crate::openapi::CodeSent), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
 async fn request_code(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -254,7 +256,7 @@ async fn request_code(
     Ok((StatusCode::ACCEPTED, Json(json!({ "sent": true, "valid_minutes": app.settings.auth.otp_valid_minutes }))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CodeLogin {
     phone: String,
@@ -263,6 +265,7 @@ struct CodeLogin {
 }
 
 /// Signs a resident in with a one-time code; a first sign-in creates the resident's account.
+#[utoipa::path(post, path = "/session/phone", tag = "session", security(()), request_body = CodeLogin, responses((status = 200, description = "Signed in (a first sign-in creates the account); also sets the cookies", body = crate::openapi::SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
 async fn login_with_code(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -327,6 +330,7 @@ async fn login_with_code(
 }
 
 /// Shows the reporter's name and phone in clear, and writes who saw them to the audit log.
+#[utoipa::path(post, path = "/cases/{key}/reveal", tag = "session", params(("key" = String, Path, description = "Case id or reference")), responses((status = 200, description = "The reporter and contact in clear; audited", body = crate::openapi::RevealAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn reveal(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Json<Value>> {
     let case = app.find_case(&auth.actor, &key).await?;
     may(&auth.actor, Permission::RevealPersonalData, Some(&case)).map_err(|r| ApiError::refusal(r, Some(&case)))?;
@@ -350,6 +354,7 @@ async fn reveal(State(app): State<AppState>, auth: Auth, Path(key): Path<String>
     })))
 }
 
+#[utoipa::path(get, path = "/audit", tag = "session", params(("actor" = Option<i64>, Query, description = "Person id"), ("action" = Option<String>, Query, description = "Action"), ("object" = Option<String>, Query, description = "Object, e.g. case:12"), ("from" = Option<String>, Query, description = "RFC 3339"), ("to" = Option<String>, Query, description = "RFC 3339"), ("before" = Option<i64>, Query, description = "Entries before this id (paging)"), ("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Audit entries, newest first", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn audit_search(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     may(&auth.actor, Permission::SearchAudit, None).map_err(|r| ApiError::refusal(r, None))?;
     q.only(&["actor", "action", "object", "from", "to", "before", "limit"])?;

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
 // ---------------------------------------------------------------- exports
 
 /// `GET /exports/cases.{csv,geojson,xlsx}` with the filters of the case list; streamed.
+#[utoipa::path(get, path = "/exports/{file}", tag = "exchange", operation_id = "export_cases", params(("file" = String, Path, description = "cases.csv, cases.geojson or cases.xlsx"), ("state" = Option<Vec<String>>, Query, description = "States (repeatable)"), ("region" = Option<String>, Query, description = "Region code: the region and everything under it"), ("department" = Option<i64>, Query, description = "Lead or co-department id"), ("category" = Option<Vec<i64>>, Query, description = "Category ids (repeatable; a class means its subclasses)"), ("urgency" = Option<String>, Query, description = "routine, urgent or emergency"), ("overdue" = Option<bool>, Query, description = "Only overdue (true) or not overdue (false) cases"), ("supervised" = Option<bool>, Query, description = "Only cases under supervision (true) or not (false)"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"), ("to" = Option<String>, Query, description = "Reported before (RFC 3339)"), ("q" = Option<String>, Query, description = "Text in the description, address or reference")), responses((status = 200, description = "Every matching case in one's scope, streamed as an attachment", content(("text/csv"), ("application/geo+json"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn export(State(app): State<AppState>, auth: Auth, Path(file): Path<String>, q: RawQuery) -> ApiResult<Response> {
     let format = match file.split_once('.') {
         Some(("cases", ext)) => ExportFormat::parse(ext),
@@ -96,7 +97,7 @@ fn admin_regions(actor: &Actor) -> Vec<RegionCode> {
         .collect()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct WebhookBody {
     url: String,
@@ -108,6 +109,7 @@ struct WebhookBody {
     secret: Option<String>,
 }
 
+#[utoipa::path(post, path = "/webhooks", tag = "exchange", request_body = WebhookBody, responses((status = 201, description = "The subscription, with its secret", body = Object), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn create_webhook(
     State(app): State<AppState>,
     auth: Auth,
@@ -156,6 +158,7 @@ async fn create_webhook(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
+#[utoipa::path(get, path = "/webhooks", tag = "exchange", responses((status = 200, description = "Webhook subscriptions", body = crate::openapi::Items), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn list_webhooks(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
     require_admin(&auth.actor)?;
     let mine = admin_regions(&auth.actor);
@@ -175,6 +178,7 @@ async fn own_webhook(app: &AppState, actor: &Actor, id: i64) -> ApiResult<gridke
         .ok_or_else(|| ApiError::not_found("webhook"))
 }
 
+#[utoipa::path(delete, path = "/webhooks/{id}", tag = "exchange", params(("id" = i64, Path, description = "Webhook id")), responses((status = 204, description = "Deleted"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn delete_webhook(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id = path_id(&id, "webhook")?;
     own_webhook(&app, &auth.actor, id).await?;
@@ -193,6 +197,7 @@ fn status_param(q: &RawQuery) -> ApiResult<Option<DeliveryStatus>> {
         .transpose()
 }
 
+#[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "exchange", params(("id" = i64, Path, description = "Webhook id"), ("status" = Option<String>, Query, description = "pending, delivered or dead"), ("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Deliveries of the webhook", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn webhook_deliveries(
     State(app): State<AppState>,
     auth: Auth,
@@ -208,6 +213,7 @@ async fn webhook_deliveries(
 }
 
 /// Deliveries that gave up, of the webhooks the admin administers.
+#[utoipa::path(get, path = "/webhooks/dead-letters", tag = "exchange", params(("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Deliveries that gave up", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn dead_letters(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["limit"])?;
     require_admin(&auth.actor)?;
@@ -225,6 +231,7 @@ async fn dead_letters(State(app): State<AppState>, auth: Auth, q: RawQuery) -> A
     Ok(Json(json!({ "items": items })))
 }
 
+#[utoipa::path(post, path = "/webhooks/deliveries/{id}/replay", tag = "exchange", params(("id" = i64, Path, description = "Delivery id")), responses((status = 200, description = "Queued again", body = crate::openapi::ReplayAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn replay(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     require_admin(&auth.actor)?;
     let id = path_id(&id, "delivery")?;
@@ -239,19 +246,22 @@ async fn replay(State(app): State<AppState>, auth: Auth, Path(id): Path<String>)
 
 // ---------------------------------------------------------------- category attributes
 
+#[utoipa::path(get, path = "/categories/{id}/attributes", tag = "exchange", security(()), params(("id" = i64, Path, description = "Category id")), responses((status = 200, description = "The Open311 attributes (questions) of the subclass", body = crate::openapi::Items), (status = 404, description = "Not found, or outside one's scope")))]
 async fn attributes(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = path_id(&id, "category")?;
     app.category("category", id).map_err(|_| ApiError::not_found("category"))?;
     Ok(Json(json!({ "items": app.store.category_attributes(id).await? })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AttributesBody {
+    #[schema(value_type = Vec<Object>)]
     attributes: Vec<ServiceAttribute>,
 }
 
 /// Replaces the Open311 attributes (the questions asked with a report) of a subclass.
+#[utoipa::path(put, path = "/categories/{id}/attributes", tag = "exchange", params(("id" = i64, Path, description = "Category id")), request_body = AttributesBody, responses((status = 200, description = "The stored attributes", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn set_attributes(
     State(app): State<AppState>,
     auth: Auth,

@@ -101,6 +101,7 @@ fn point_json(p: LatLon) -> Value {
 
 /// `GET /locate?lat=&lon=&crs=`: the grid containing a point, its community, street and
 /// district, and who is responsible for it now.
+#[utoipa::path(get, path = "/locate", tag = "geo", security((), ("bearer" = []), ("session_cookie" = [])), params(("lat" = f64, Query, description = "Latitude"), ("lon" = f64, Query, description = "Longitude"), ("crs" = Option<String>, Query, description = "wgs84 (default), gcj02 or bd09")), responses((status = 200, description = "The grid, community, street and district of the point and who is responsible (names masked for the public)", body = Object), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn locate(State(app): State<AppState>, auth: MaybeAuth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["lat", "lon", "crs"])?;
     let crs = q.get("crs").map(Crs::parse).transpose()?.unwrap_or_default();
@@ -174,6 +175,7 @@ const IMPORT_PARAMS: &[&str] = &[
 
 /// `POST /regions/import?level=&code_property=&...` with a GeoJSON FeatureCollection as the body.
 /// A tree that would not be valid is refused with 422 and the report (unless `repair=true`).
+#[utoipa::path(post, path = "/regions/import", tag = "geo", params(("level" = String, Query, description = "Level of the features"), ("code_property" = String, Query, description = "Feature property holding the key"), ("name_property" = Option<String>, Query, description = "Feature property holding the name"), ("parent_property" = Option<String>, Query, description = "Feature property holding the parent key"), ("under" = Option<String>, Query, description = "Parent region code"), ("under_name" = Option<String>, Query, description = "Name of a new parent"), ("repair" = Option<bool>, Query, description = "Repair what can be repaired"), ("dry_run" = Option<bool>, Query, description = "Plan only")), request_body(content = Object, description = "A GeoJSON FeatureCollection", content_type = "application/json"), responses((status = 200, description = "The dry run's plan and report", body = Object), (status = 201, description = "Imported: the plan and report", body = Object), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 413, description = "The upload is too large"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn import(State(app): State<AppState>, auth: Auth, q: RawQuery, body: Bytes) -> ApiResult<Response> {
     q.only(IMPORT_PARAMS)?;
     let level = RegionLevel::parse(q.get("level").ok_or_else(|| ApiError::field("level", "is required"))?)?;
@@ -229,6 +231,7 @@ async fn import(State(app): State<AppState>, auth: Auth, q: RawQuery, body: Byte
 }
 
 /// `GET /regions/imports`: the latest imports with their reports (admins).
+#[utoipa::path(get, path = "/regions/imports", tag = "geo", params(("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Past imports with their reports", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn imports(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["limit"])?;
     if !auth.actor.has_role(Role::Admin) {
@@ -246,6 +249,7 @@ async fn imports(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiRes
 }
 
 /// `GET /regions/validate?under=`: the validation report of the stored tree under a region.
+#[utoipa::path(get, path = "/regions/validate", tag = "geo", params(("under" = Option<String>, Query, description = "Region code"), ("min_area_m2" = Option<f64>, Query, description = "Smallest area reported"), ("max_gap_width_m" = Option<f64>, Query, description = "Widest gap reported")), responses((status = 200, description = "The validation report of the stored tree", body = crate::openapi::ValidationAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn validate(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["under", "min_area_m2", "max_gap_width_m"])?;
     let under = required_code(&q, "under")?;
@@ -255,6 +259,7 @@ async fn validate(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiRe
 }
 
 /// `GET /regions/export?under=&zoom=`: the subtree as GeoJSON; staff also get live figures per grid.
+#[utoipa::path(get, path = "/regions/export", tag = "geo", operation_id = "export_regions", security((), ("bearer" = []), ("session_cookie" = [])), params(("under" = Option<String>, Query, description = "Region code"), ("zoom" = Option<u8>, Query, description = "Map zoom to simplify for")), responses((status = 200, description = "The subtree as a GeoJSON FeatureCollection with figures per grid (staff)", body = Object, content_type = "application/geo+json"), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn export(State(app): State<AppState>, auth: MaybeAuth, q: RawQuery) -> ApiResult<Response> {
     q.only(&["under", "zoom"])?;
     let under = required_code(&q, "under")?;
@@ -269,6 +274,7 @@ async fn export(State(app): State<AppState>, auth: MaybeAuth, q: RawQuery) -> Ap
 }
 
 /// `GET /regions/{code}/history`: earlier names and geometries, and where its area went or came from.
+#[utoipa::path(get, path = "/regions/{code}/history", tag = "geo", security(()), params(("code" = String, Path, description = "Region code")), responses((status = 200, description = "`{ region, versions, successors, predecessors }`", body = Object), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn history(State(app): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
     let code = RegionCode::parse(&code).map_err(|e| ApiError::field("code", e.reason))?;
     let h = app.store.region_history(&code).await?.ok_or_else(|| ApiError::not_found("region"))?;
@@ -307,6 +313,7 @@ struct AssignBody {
 }
 
 /// `POST /assignments`: a grid member to a grid, or a grid leader to a community, for a period.
+#[utoipa::path(post, path = "/assignments", tag = "geo", request_body = crate::openapi::AssignRequest, responses((status = 201, description = "The assignment", body = crate::openapi::AssignmentAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn add_assignment(
     State(app): State<AppState>,
     auth: Auth,
@@ -371,6 +378,7 @@ struct EndBody {
 }
 
 /// `POST /assignments/{id}/end`: ends an assignment (now, or at `at`).
+#[utoipa::path(post, path = "/assignments/{id}/end", tag = "geo", params(("id" = i64, Path, description = "Assignment id")), request_body(content = Option<crate::openapi::EndRequest>, description = "Optional: when it ends (default now)"), responses((status = 200, description = "The ended assignment", body = crate::openapi::AssignmentAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn end_assignment(
     State(app): State<AppState>,
     auth: Auth,
@@ -401,6 +409,7 @@ async fn end_assignment(
 }
 
 /// `GET /assignments?under=&person=&at=`: assignments in a subtree (staff).
+#[utoipa::path(get, path = "/assignments", tag = "geo", params(("under" = Option<String>, Query, description = "Region code"), ("person" = Option<i64>, Query, description = "Person id"), ("at" = Option<String>, Query, description = "RFC 3339: in force at")), responses((status = 200, description = "Assignments", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn list_assignments(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["under", "person", "at"])?;
     if !auth.actor.is_staff() {
@@ -421,6 +430,7 @@ async fn list_assignments(State(app): State<AppState>, auth: Auth, q: RawQuery) 
 
 /// `GET /responsibility/gaps?under=&at=`: grids with no grid member (and who answers for them
 /// instead), and communities with no grid leader (admins).
+#[utoipa::path(get, path = "/responsibility/gaps", tag = "geo", params(("under" = Option<String>, Query, description = "Region code"), ("at" = Option<String>, Query, description = "RFC 3339")), responses((status = 200, description = "Grids without a grid member, communities without a leader", body = crate::openapi::GapsAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn gaps(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["under", "at"])?;
     let under = required_code(&q, "under")?;

@@ -17,6 +17,7 @@ mod measures_api;
 mod report_api;
 mod media;
 mod open311;
+mod openapi;
 pub mod regions;
 mod routes;
 mod service;

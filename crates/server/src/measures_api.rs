@@ -45,6 +45,7 @@ fn region_in_scope(app: &AppState, auth: &Auth, q: &RawQuery) -> ApiResult<Regio
 
 /// Scores and ranks of departments, grids or grid members for a period, with the previous
 /// period of the same length beside them.
+#[utoipa::path(get, path = "/assessment", tag = "measures", params(("kind" = Option<String>, Query, description = "department, grid or grid_member"), ("region" = Option<String>, Query, description = "Region code"), ("from" = Option<String>, Query, description = "RFC 3339"), ("to" = Option<String>, Query, description = "RFC 3339")), responses((status = 200, description = "Weighted scores with components, ranks and change against the previous period: `{ kind, region, weights, items }`", body = Object), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn assessment(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["kind", "region", "from", "to"])?;
     let kind = match q.get("kind") {
@@ -115,6 +116,7 @@ async fn assessment(State(app): State<AppState>, auth: Auth, q: RawQuery) -> Api
 }
 
 /// `region` defaults to the district; a department head sees their department anywhere.
+#[utoipa::path(get, path = "/measures", tag = "measures", params(("region" = Option<String>, Query, description = "Region code"), ("department" = Option<i64>, Query, description = "Department id"), ("category" = Option<i64>, Query, description = "Category id"), ("person" = Option<i64>, Query, description = "Person id"), ("from" = Option<String>, Query, description = "RFC 3339"), ("to" = Option<String>, Query, description = "RFC 3339")), responses((status = 200, description = "The measures of docs/MEASURES.md for the scope and period", body = Object), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn measures(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["region", "department", "category", "person", "from", "to"])?;
     let (from, to) = period(&q)?;

@@ -190,6 +190,9 @@ fn xlsx(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     wb.save_to_buffer()
 }
 
+/// The periodic analysis report of a region: measures beside the previous period, top categories,
+/// rising grids, slowest departments, overdue and supervised cases.
+#[utoipa::path(get, path = "/reports/analysis", tag = "measures", params(("region" = Option<String>, Query, description = "Region code (default: one's own)"), ("from" = String, Query, description = "RFC 3339"), ("to" = String, Query, description = "RFC 3339"), ("format" = Option<String>, Query, description = "html (default; printable, SVG charts) or xlsx")), responses((status = 200, description = "The report as printable HTML, or XLSX with `format=xlsx`", content_type = "text/html", body = String), (status = 400, description = "Malformed query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn analysis(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Response> {
     q.only(&["region", "from", "to", "format"])?;
     let format = q.get("format").unwrap_or("html");

@@ -49,6 +49,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::report_api::router())
         .merge(crate::exchange_api::router())
         .merge(crate::geo_api::router())
+        .merge(crate::openapi::router())
         .fallback(|| async { ApiError::not_found("endpoint") });
     let timeout = std::time::Duration::from_secs(u64::from(app.settings.request_timeout_seconds.max(1)));
     Router::new()
@@ -112,6 +113,7 @@ async fn ready(State(app): State<AppState>) -> ApiResult<&'static str> {
 
 // ---------------------------------------------------------------- session
 
+#[utoipa::path(delete, path = "/session", tag = "session", responses((status = 204, description = "Signed out; the session cookie is cleared"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn logout(State(app): State<AppState>, req: Request) -> ApiResult<Response> {
     let (mut parts, _) = req.into_parts();
     let auth = <Auth as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &app).await?;
@@ -139,12 +141,14 @@ async fn logout(State(app): State<AppState>, req: Request) -> ApiResult<Response
     Ok(resp)
 }
 
+#[utoipa::path(get, path = "/me", tag = "session", responses((status = 200, description = "The signed-in person", body = crate::openapi::MeAnswer), (status = 401, description = "Not signed in")))]
 async fn me(auth: Auth) -> Json<Value> {
     Json(json!({ "person": auth.person }))
 }
 
 // ---------------------------------------------------------------- reference data
 
+#[utoipa::path(get, path = "/regions", tag = "reference", security(()), params(("level" = Option<String>, Query, description = "province, city, district, street, community or grid"), ("parent" = Option<String>, Query, description = "Only the children of this region"), ("geometry" = Option<bool>, Query, description = "Include GeoJSON geometries")), responses((status = 200, description = "Regions sorted by code", body = crate::openapi::RegionList), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn regions(State(app): State<AppState>, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["level", "parent", "geometry"])?;
     let level = q.get("level").map(RegionLevel::parse).transpose()?;
@@ -169,16 +173,19 @@ async fn regions(State(app): State<AppState>, q: RawQuery) -> ApiResult<Json<Val
     Ok(Json(json!({ "items": out })))
 }
 
+#[utoipa::path(get, path = "/platforms", tag = "reference", security(()), responses((status = 200, description = "Platforms of the linkage center", body = crate::openapi::PlatformList)))]
 async fn platforms(State(app): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "items": app.store.platforms().await? })))
 }
 
+#[utoipa::path(get, path = "/departments", tag = "reference", security(()), responses((status = 200, description = "Departments sorted by id", body = crate::openapi::DepartmentList)))]
 async fn departments(State(app): State<AppState>) -> Json<Value> {
     let mut d: Vec<_> = app.reference().departments.values().cloned().collect();
     d.sort_by_key(|d| d.id);
     Json(json!({ "items": d }))
 }
 
+#[utoipa::path(get, path = "/categories", tag = "reference", security(()), responses((status = 200, description = "Categories (classes and subclasses) sorted by code", body = crate::openapi::CategoryList)))]
 async fn categories(State(app): State<AppState>) -> Json<Value> {
     let mut c: Vec<_> = app.reference().categories.values().cloned().collect();
     c.sort_by(|a, b| a.code.cmp(&b.code));
@@ -206,6 +213,7 @@ fn media_json(m: &Media) -> Value {
     })
 }
 
+#[utoipa::path(post, path = "/media", tag = "media", security((), ("bearer" = []), ("session_cookie" = [])), request_body(content = String, description = "multipart/form-data with an image in `file` (or `photo`); metadata is removed", content_type = "multipart/form-data"), responses((status = 201, description = "The stored photo; with several files, `{ items: [...] }`", body = inline(crate::openapi::MediaView)), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 413, description = "The upload is too large"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn upload_media(
     State(app): State<AppState>,
     auth: MaybeAuth,
@@ -258,17 +266,19 @@ async fn media_file(app: &AppState, auth: MaybeAuth, id: &str, thumb: bool) -> A
         .into_response())
 }
 
+#[utoipa::path(get, path = "/media/{id}", tag = "media", security((), ("bearer" = []), ("session_cookie" = [])), params(("id" = String, Path, description = "Photo id")), responses((status = 200, description = "The image (JPEG, PNG or WebP)", content_type = "image/*"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn media_original(State(app): State<AppState>, auth: MaybeAuth, Path(id): Path<String>) -> ApiResult<Response> {
     media_file(&app, auth, &id, false).await
 }
 
+#[utoipa::path(get, path = "/media/{id}/thumbnail", tag = "media", security((), ("bearer" = []), ("session_cookie" = [])), params(("id" = String, Path, description = "Photo id")), responses((status = 200, description = "A JPEG thumbnail", content_type = "image/jpeg"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn media_thumbnail(State(app): State<AppState>, auth: MaybeAuth, Path(id): Path<String>) -> ApiResult<Response> {
     media_file(&app, auth, &id, true).await
 }
 
 // ---------------------------------------------------------------- reporting
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReportBody {
     description: String,
@@ -283,6 +293,9 @@ struct ReportBody {
     anonymous: bool,
     contact_name: Option<String>,
     contact_phone: Option<String>,
+    /// The coordinate system of `lat`/`lon`: `wgs84` (GPS, the default), `gcj02` (AMap, Tencent,
+    /// WeChat) or `bd09` (Baidu). Stored as WGS-84.
+    crs: Option<String>,
 }
 
 fn contact(name: Option<String>, phone: Option<String>) -> Option<gridkeeper_domain::Contact> {
@@ -293,10 +306,8 @@ fn contact(name: Option<String>, phone: Option<String>) -> Option<gridkeeper_dom
 /// Reads a report sent as multipart/form-data: text fields plus up to nine `photos` files.
 async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64>) -> ApiResult<ReportInput> {
     let mut input = ReportInput::default();
-    /// The coordinate system of `lat`/`lon`: `wgs84` (GPS, the default), `gcj02` (AMap, Tencent,
-    /// WeChat) or `bd09` (Baidu). Stored as WGS-84.
-    crs: Option<String>,
     let (mut lat, mut lon) = (None, None);
+    let mut crs: Option<String> = None;
     let mut described = false;
     let (mut contact_name, mut contact_phone) = (None, None);
     while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
@@ -307,7 +318,6 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
             }
             let bytes = field.bytes().await.map_err(multipart_error)?;
             input.photos.push(app.store_photo("photos", bytes, by).await?.id);
-    let mut crs: Option<String> = None;
             continue;
         }
         let text = field.text().await.map_err(multipart_error)?;
@@ -321,6 +331,8 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
             "lat" if !text.is_empty() => lat = Some(number(&text)?),
             "lon" if !text.is_empty() => lon = Some(number(&text)?),
             "lat" | "lon" => {}
+            "crs" if !text.is_empty() => crs = Some(text),
+            "crs" => {}
             "address" => input.address = Some(text),
             "urgency" if !text.is_empty() => input.urgency = Some(Urgency::parse(text.trim())?),
             "category" if !text.is_empty() => {
@@ -331,8 +343,6 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
             "anonymous" => input.anonymous = matches!(text.trim(), "true" | "1" | "on" | "yes"),
             "contact_name" if !text.trim().is_empty() => contact_name = Some(text),
             "contact_phone" if !text.trim().is_empty() => contact_phone = Some(text),
-            "crs" if !text.is_empty() => crs = Some(text),
-            "crs" => {}
             "contact_name" | "contact_phone" => {}
             _ => return Err(ApiError::field(&name, "unknown field")),
         }
@@ -345,6 +355,7 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
     Ok(input)
 }
 
+#[utoipa::path(post, path = "/cases", tag = "cases", security((), ("bearer" = []), ("session_cookie" = [])), request_body(content((ReportBody = "application/json"), (ReportBody = "multipart/form-data")), description = "The report as JSON, or as multipart/form-data with up to nine `photos` files"), responses((status = 201, description = "The case, a tracking code and possible duplicates", body = crate::openapi::ReportAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 413, description = "The upload is too large"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn create_case(
     State(app): State<AppState>,
     auth: MaybeAuth,
@@ -382,7 +393,7 @@ async fn create_case(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OnTheSpotBody {
     lat: f64,
@@ -396,6 +407,7 @@ struct OnTheSpotBody {
     note: String,
 }
 
+#[utoipa::path(post, path = "/cases/on-the-spot", tag = "cases", request_body = OnTheSpotBody, responses((status = 201, description = "The case, handled", body = crate::openapi::CaseAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn create_on_the_spot(
     State(app): State<AppState>,
     auth: Auth,
@@ -455,6 +467,7 @@ fn link_json(l: &CaseLink) -> Value {
     json!({ "id": l.id, "reference": l.reference, "state": l.state })
 }
 
+#[utoipa::path(get, path = "/cases/{key}", tag = "cases", params(("key" = String, Path, description = "Case id or reference")), responses((status = 200, description = "The case with its timeline, photos and duplicate links; `ETag` is its version", body = crate::openapi::CaseDetail), (status = 401, description = "Not signed in"), (status = 404, description = "Not found, or outside one's scope")))]
 #[tracing::instrument(skip_all, fields(case = %key, person = auth.person.id))]
 async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Response> {
     let case = app.find_case(&auth.actor, &key).await?;
@@ -513,6 +526,7 @@ const LIST_PARAMS: &[&str] = &[
     "limit",
 ];
 
+#[utoipa::path(get, path = "/cases", tag = "cases", params(("state" = Option<Vec<String>>, Query, description = "States (repeatable)"), ("region" = Option<String>, Query, description = "Region code: the region and everything under it"), ("department" = Option<i64>, Query, description = "Lead or co-department id"), ("category" = Option<Vec<i64>>, Query, description = "Category ids (repeatable; a class means its subclasses)"), ("urgency" = Option<String>, Query, description = "routine, urgent or emergency"), ("overdue" = Option<bool>, Query, description = "Only overdue (true) or not overdue (false) cases"), ("supervised" = Option<bool>, Query, description = "Only cases under supervision (true) or not (false)"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"), ("to" = Option<String>, Query, description = "Reported before (RFC 3339)"), ("q" = Option<String>, Query, description = "Text in the description, address or reference"), ("limit" = Option<u32>, Query, description = "1 to 200 (default 50)"), ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")), responses((status = 200, description = "Cases in one's scope, newest first", body = crate::openapi::CaseList), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn list_cases(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(LIST_PARAMS)?;
     let mut query = CaseQuery { visibility: visibility(&auth.actor), now: app.now(), limit: 50, ..Default::default() };
@@ -577,6 +591,7 @@ fn decode_cursor(s: &str) -> ApiResult<(i64, i64)> {
     Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
 }
 
+#[utoipa::path(get, path = "/cases/{key}/possible-duplicates", tag = "cases", params(("key" = String, Path, description = "Case id or reference")), responses((status = 200, description = "Open cases of the same category nearby", body = crate::openapi::PossibleDuplicates), (status = 401, description = "Not signed in"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn case_duplicates(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Json<Value>> {
     let case = app.find_case(&auth.actor, &key).await?;
     let (Some(cat), Some(at)) = (case.category.or(case.suggested_category), case.location) else {
@@ -588,6 +603,7 @@ async fn case_duplicates(State(app): State<AppState>, auth: Auth, Path(key): Pat
     Ok(Json(json!({ "items": items })))
 }
 
+#[utoipa::path(get, path = "/duplicates", tag = "cases", security((), ("bearer" = []), ("session_cookie" = [])), params(("lat" = f64, Query, description = "Latitude (WGS-84)"), ("lon" = f64, Query, description = "Longitude (WGS-84)"), ("category" = i64, Query, description = "Category id")), responses((status = 200, description = "Open cases of the category near the point", body = crate::openapi::PossibleDuplicates), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn check_duplicates(State(app): State<AppState>, auth: MaybeAuth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["lat", "lon", "category"])?;
     let actor = auth.0.map(|a| a.actor).unwrap_or_default();
@@ -625,6 +641,7 @@ fn public_json(app: &AppState, c: &Case, events: &[CaseEvent]) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/public/cases/{reference}", tag = "public", security(()), params(("reference" = String, Path, description = "Case reference")), responses((status = 200, description = "The public view", body = crate::openapi::PublicCase), (status = 404, description = "Not found, or outside one's scope")))]
 async fn public_case(State(app): State<AppState>, Path(reference): Path<String>) -> ApiResult<Json<Value>> {
     let c = app
         .store
@@ -638,6 +655,7 @@ async fn public_case(State(app): State<AppState>, Path(reference): Path<String>)
 
 /// The reporter's view through the tracking code: the public view plus the answers addressed to
 /// the reporter (rejection reason, result).
+#[utoipa::path(get, path = "/track/{code}", tag = "public", security(()), params(("code" = String, Path, description = "Tracking code")), responses((status = 200, description = "The reporter's view", body = crate::openapi::TrackedCase), (status = 404, description = "Not found, or outside one's scope")))]
 async fn track(State(app): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
     let c = app.tracked_case(&code).await?;
     let events = app.store.events(c.id).await?;
@@ -656,13 +674,14 @@ async fn track(State(app): State<AppState>, Path(code): Path<String>) -> ApiResu
     Ok(Json(v))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RateBody {
     score: u8,
     comment: Option<String>,
 }
 
+#[utoipa::path(post, path = "/track/{code}/rate", tag = "public", security(()), params(("code" = String, Path, description = "Tracking code")), request_body = RateBody, responses((status = 200, description = "Rated", body = crate::openapi::RateAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "Wrong state or stale version; `current` holds the case as it is"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn track_rate(
     State(app): State<AppState>,
     Path(code): Path<String>,
@@ -676,13 +695,15 @@ async fn track_rate(
 
 // ---------------------------------------------------------------- workflow actions
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActionBody {
     version: Option<i64>,
     category: Option<i64>,
     urgency: Option<Urgency>,
     reason: Option<String>,
+    /// The original case: its id or reference.
+    #[schema(value_type = Option<String>)]
     duplicate_of: Option<Value>,
     lead_department: Option<i64>,
     #[serde(default)]
@@ -730,6 +751,7 @@ fn required<T>(field: &str, v: Option<T>) -> ApiResult<T> {
     v.ok_or_else(|| ApiError::field(field, "is required"))
 }
 
+#[utoipa::path(post, path = "/cases/{key}/actions/{action}", tag = "cases", params(("key" = String, Path, description = "Case id or reference"), ("action" = String, Path, description = "accept, reject, dispatch, sign, return, request_extension, approve_extension, deny_extension, report_part, submit_result, verify, close, rate, reopen, supervise, respond or note")), request_body = ActionBody, responses((status = 200, description = "The case after the action", body = crate::openapi::CaseAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "Wrong state or stale version; `current` holds the case as it is"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 #[tracing::instrument(skip_all, fields(case = %path.0 .0, action = %path.0 .1, person = auth.person.id))]
 async fn case_action(
     State(app): State<AppState>,

@@ -11,5 +11,6 @@ mod lists;
 mod measures;
 mod media;
 mod open311;
+mod openapi;
 mod refusals;
 mod workflow;
