@@ -1,0 +1,518 @@
+// Generated from docs/openapi.json by web/scripts/api-types.mjs (`npm run api:types`); do not edit.
+// gridkeeper API 0.1.0: the schemas of /api/v1.
+
+/** What kind of thing happened to a case. One per transition of the state machine. */
+export type Action = "report" | "on_the_spot" | "accept" | "reject" | "dispatch" | "sign" | "return" | "request_extension" | "approve_extension" | "deny_extension" | "report_part" | "submit_result" | "verify" | "close" | "rate" | "reopen" | "supervise" | "note" | "anonymise" | "respond" | "warn" | "mark_overdue" | "escalate"
+
+export type ActionBody = {
+  category?: number | null
+  co_departments?: Array<number>
+  comment?: string | null
+  deadline?: string | null
+  /** The original case: its id or reference. */
+  duplicate_of?: string | null
+  evidence?: Array<string>
+  lead_department?: number | null
+  note?: string | null
+  passed?: boolean | null
+  reason?: string | null
+  score?: number | null
+  text?: string | null
+  until?: string | null
+  urgency?: null | Urgency
+  version?: number | null
+}
+
+export type Answer = {
+  action: Action
+  at: string
+  note?: string | null
+}
+
+/** `POST /assignments`: a grid member to a grid, or a grid leader to a community. */
+export type AssignRequest = {
+  ends_at?: string | null
+  person: number
+  /** A grid (grid member) or a community (grid leader). */
+  region: string
+  /** grid_member or grid_leader */
+  role: string
+  /** RFC 3339; default now. */
+  starts_at?: string | null
+}
+
+export type AssignmentAnswer = {
+  /** The assignment: id, person, region, role, period. */
+  assignment: Record<string, unknown>
+}
+
+export type AttributesBody = {
+  attributes: Array<Record<string, unknown>>
+}
+
+export type CalendarAnswer = {
+  /** Working days and hours, holidays and make-up days. */
+  calendar: Record<string, unknown>
+  /** Whether the district has its own calendar (else the default one is shown). */
+  configured: boolean
+  /** The district's code (6 digits). */
+  district: string
+}
+
+/** The current state of a case: a projection of its events, kept in the same transaction. */
+export type Case = {
+  accepted_at?: string | null
+  address?: string | null
+  /** The reporter asked not to be named to departments. */
+  anonymous: boolean
+  category?: number | null
+  category_kind?: null | CategoryKind
+  closed_at?: string | null
+  co_departments: Array<number>
+  description: string
+  dispatched_at?: string | null
+  /** The district the case belongs to (6 digits): the jurisdiction that received it. */
+  district: string
+  /** The clock of the current stage: accept-by, dispatch-by, handle-by, verify-by or close-by. */
+  due_at?: string | null
+  duplicate_of?: number | null
+  extension_request?: null | ExtensionRequest
+  extensions: number
+  grid?: null | RegionCode
+  /** The handling deadline (handle-by), set at dispatch, moved by approved extensions. */
+  handle_by?: string | null
+  /** Handling time granted by the category and urgency, copied at acceptance. */
+  handle_within?: number | null
+  /** Assigned by the store; 0 before the case is stored. */
+  id: number
+  lead_department?: number | null
+  location?: null | LatLon
+  /** Handled on the spot by the grid member who reported it. */
+  on_the_spot: boolean
+  overdue_due?: string | null
+  /** Whether the public may see this case (from its category; false until accepted). */
+  public: boolean
+  rating?: number | null
+  rating_comment?: string | null
+  /** Assigned by the store with the id (unique per district and year); empty before. */
+  reference: string
+  rejection?: null | Rejection
+  reopens: number
+  reported_at: string
+  reporter?: number | null
+  resolved_at?: string | null
+  returns: number
+  reworks: number
+  signed_at?: string | null
+  source: Source
+  state: CaseState
+  suggested_category?: number | null
+  supervision?: null | SupervisionOrder
+  supervisions: number
+  updated_at: string
+  urgency: Urgency
+  verified_at?: string | null
+  /** Bumped by every event; the store refuses a write whose version is stale. */
+  version: number
+  /** The clock (`due_at`) whose handler was warned that it runs out, and the one marked overdue:
+   * each happens once per clock. */
+  warned_due?: string | null
+}
+
+export type CaseAnswer = {
+  case: CaseView
+}
+
+/** A case with its timeline, photos and duplicate links. The `ETag` header is the version. */
+export type CaseDetail = {
+  case: CaseView
+  duplicate_of?: null | CaseLinkView
+  /** Cases rejected as duplicates of this one. */
+  duplicates: Array<CaseLinkView>
+  media: Array<MediaView>
+  reporter?: null | PersonView
+  timeline: Array<TimelineEvent>
+}
+
+export type CaseLinkView = {
+  id: number
+  reference: string
+  state: CaseState
+}
+
+export type CaseList = {
+  items: Array<CaseView>
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor?: string | null
+}
+
+/** The states of the case workflow (DESIGN.md, "The case workflow"). */
+export type CaseState = "reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rated" | "rejected"
+
+/** A case as the viewer may see it: the reporter and contact masked, or absent for those who may
+ * not see them. */
+export type CaseView = Case & {
+  contact?: null | ContactView
+  /** The location lies outside every grid. */
+  outside_jurisdiction: boolean
+  overdue: boolean
+}
+
+/** A problem category: two levels (class → subclass). Cases are accepted into a subclass. */
+export type Category = {
+  /** e.g. `C01` for a class, `C0101` for a subclass. */
+  code: string
+  deadlines: Deadlines
+  default_department?: number | null
+  /** Reports of the same category within this radius and time window are possible duplicates. */
+  duplicate_radius_m: number
+  duplicate_window_hours: number
+  id: number
+  kind: CategoryKind
+  name: string
+  name_en: string
+  /** The class this subclass belongs to; `None` for a class. */
+  parent_id?: number | null
+  /** Whether cases of this category may be shown to the public. */
+  public: boolean
+}
+
+/** Component (部件: a public facility) or event (事件: something that happens). */
+export type CategoryKind = "component" | "event"
+
+export type CategoryList = {
+  items: Array<Category>
+}
+
+export type CategoryName = {
+  id: number
+  name: string
+  name_en: string
+}
+
+export type CodeLogin = {
+  code: string
+  name?: string | null
+  phone: string
+}
+
+export type CodeRequest = {
+  phone: string
+}
+
+export type CodeSent = {
+  sent: boolean
+  valid_minutes: number
+}
+
+export type ContactView = {
+  name?: string | null
+  phone?: string | null
+}
+
+/** Handling deadlines of a category, in hours, per urgency. */
+export type Deadlines = {
+  emergency_hours: number
+  routine_hours: number
+  urgent_hours: number
+}
+
+export type Department = {
+  code: string
+  id: number
+  kind: DepartmentKind
+  name: string
+  name_en: string
+  platform_id: number
+  region?: null | RegionCode
+}
+
+export type DepartmentKind = "government" | "community_team" | "outside_party"
+
+export type DepartmentList = {
+  items: Array<Department>
+}
+
+/** `POST /assignments/{id}/end`. */
+export type EndRequest = {
+  /** RFC 3339; default now. */
+  at?: string | null
+}
+
+/** A department's request for more time. */
+export type ExtensionRequest = {
+  reason: string
+  requested_at: string
+  requested_by?: number | null
+  until: string
+}
+
+export type FieldReason = {
+  field: string
+  reason: string
+}
+
+export type GapsAnswer = {
+  at: string
+  communities_without_leader: Array<Record<string, unknown>>
+  /** Grids with their status and who answers for them. */
+  grids: Array<Record<string, unknown>>
+  under: string
+}
+
+/** A list of objects (see the endpoint's description for what they hold). */
+export type Items = {
+  items: Array<Record<string, unknown>>
+}
+
+/** A WGS-84 point (what GPS reports; stored form of every location). */
+export type LatLon = {
+  lat: number
+  lon: number
+}
+
+export type LoginBody = {
+  login: string
+  password: string
+  totp?: string | null
+}
+
+export type MeAnswer = {
+  person: PersonView
+}
+
+/** A stored photo. */
+export type MediaView = {
+  bytes: number
+  content_type: string
+  height: number
+  id: string
+  suggested_location?: null | LatLon
+  thumbnail_url: string
+  url: string
+  width: number
+}
+
+export type OnTheSpotBody = {
+  address?: string | null
+  category: number
+  description: string
+  evidence: Array<string>
+  lat: number
+  lon: number
+  note: string
+  photos?: Array<string>
+}
+
+/** A person: name masked and phone masked unless it is oneself. */
+export type PersonView = {
+  /** Roles with the region or department they hold them in. */
+  grants: Array<Record<string, unknown>>
+  id: number
+  login?: string | null
+  name: string
+  phone?: string | null
+  totp_enabled: boolean
+}
+
+/** A platform of the linkage center groups departments (Wuzhen's "1+4+X": comprehensive
+ * governance, law enforcement, market supervision, convenience services). */
+export type Platform = {
+  code: string
+  id: number
+  name: string
+  name_en: string
+}
+
+export type PlatformList = {
+  items: Array<Platform>
+}
+
+/** An open case of the same category nearby; `id` and `description` for staff only. */
+export type PossibleDuplicate = {
+  description?: string | null
+  distance_m: number
+  id?: number | null
+  reference: string
+  reported_at: string
+  state: CaseState
+}
+
+export type PossibleDuplicates = {
+  items: Array<PossibleDuplicate>
+}
+
+/** An error (RFC 9457 problem details), sent as `application/problem+json`. */
+export type Problem = {
+  current?: null | Case
+  detail: string
+  /** The bad field and reason again, as a list. */
+  errors?: Array<FieldReason> | null
+  /** The bad field, when one is to blame. */
+  field?: string | null
+  /** Why the field is bad. */
+  reason?: string | null
+  status: number
+  title: string
+  /** `https://gridkeeper.org/problems/<kind>` */
+  type: string
+}
+
+/** The public view of a case: no personal data, no internal events; for a category that is not
+ * public the location is coarsened to about 200 m. */
+export type PublicCase = {
+  category?: null | CategoryName
+  closed_at?: string | null
+  description: string
+  grid?: string | null
+  location?: null | LatLon
+  rating?: number | null
+  reference: string
+  reported_at: string
+  state: CaseState
+  timeline: Array<PublicEvent>
+}
+
+export type PublicEvent = {
+  action: Action
+  at: string
+  state: CaseState
+}
+
+export type RateAnswer = {
+  rating?: number | null
+  state: CaseState
+}
+
+export type RateBody = {
+  comment?: string | null
+  score: number
+}
+
+/** A region code: 6 digits (district, GB/T 2260), then 3 for the street or town, 3 for the
+ * community or village, 3 for the grid. Stored in its short form (6, 9, 12 or 15 digits) so that
+ * "is in the subtree of" is a prefix test. The padded 15-digit form (`330483101000000`) is accepted
+ * and shortened. */
+export type RegionCode = string
+
+export type RegionItem = {
+  code: string
+  /** GeoJSON geometry, with `geometry=true`. */
+  geometry?: Record<string, unknown> | null
+  level: RegionLevel
+  name: string
+  name_en: string
+  parent?: string | null
+}
+
+/** Level of a node in the region tree. */
+export type RegionLevel = "district" | "street" | "community" | "grid"
+
+export type RegionList = {
+  items: Array<RegionItem>
+}
+
+/** Why a report was not accepted. */
+export type Rejection = "invalid" | "outside_area" | "duplicate"
+
+export type ReplayAnswer = {
+  id: number
+  /** Always `pending`. */
+  status: string
+}
+
+/** The answer to a report. */
+export type ReportAnswer = {
+  case: CaseView
+  outside_jurisdiction: boolean
+  possible_duplicates: Array<PossibleDuplicate>
+  /** Follow the case with `GET /track/{code}`; shown once. */
+  tracking_code: string
+}
+
+export type ReportBody = {
+  address?: string | null
+  anonymous?: boolean
+  category?: number | null
+  contact_name?: string | null
+  contact_phone?: string | null
+  /** The coordinate system of `lat`/`lon`: `wgs84` (GPS, the default), `gcj02` (AMap, Tencent,
+   * WeChat) or `bd09` (Baidu). Stored as WGS-84. */
+  crs?: string | null
+  description: string
+  lat?: number | null
+  lon?: number | null
+  photos?: Array<string>
+  urgency?: null | Urgency
+}
+
+export type RevealAnswer = {
+  /** The contact details left with the report, in clear. */
+  contact: ContactView
+  reporter?: null | RevealedReporter
+}
+
+export type RevealedReporter = {
+  id: number
+  name: string
+  phone?: string | null
+}
+
+export type SessionAnswer = {
+  person: PersonView
+  /** A bearer token; also set as the HttpOnly `gk_session` cookie (with the `gk_csrf` cookie). */
+  token: string
+}
+
+/** How a report reached the platform. */
+export type Source = "resident" | "grid_member" | "social_unit" | "hotline" | "exchange"
+
+/** A supervision order (督办) waiting for its response. Unanswered by `respond_by`, it escalates
+ * one level up the region tree. */
+export type SupervisionOrder = {
+  /** Who ordered it; `None` when the system did, for an overdue case. */
+  by?: number | null
+  /** The region whose supervisors follow the order. */
+  level: RegionCode
+  ordered_at: string
+  respond_by: string
+}
+
+/** An event of a case's timeline (internal events only for staff). */
+export type TimelineEvent = {
+  action: Action
+  actor?: number | null
+  at: string
+  /** The action's data: note, reason, deadline, departments, evidence, score... */
+  data: Record<string, unknown>
+  from?: null | CaseState
+  seq: number
+  to: CaseState
+}
+
+/** The reporter's view: the public view plus the answers addressed to the reporter. */
+export type TrackedCase = PublicCase & {
+  answers: Array<Answer>
+  /** The reference of the case this one duplicates. */
+  duplicate_of?: string | null
+  rejection?: string | null
+}
+
+/** How urgent a case is. Decides the deadlines and which clock they run on. */
+export type Urgency = "routine" | "urgent" | "emergency"
+
+export type ValidationAnswer = {
+  /** The validation report: problems found in the tree. */
+  report: Record<string, unknown>
+  under: string
+  valid: boolean
+}
+
+export type WebhookBody = {
+  actions?: Array<string>
+  department?: number | null
+  region?: string | null
+  /** The HMAC key; generated when not given. */
+  secret?: string | null
+  url: string
+}
