@@ -4,6 +4,9 @@
 //!
 //! Run by hand, on an otherwise idle machine: `cargo bench -p gridkeeper-geo --bench locate`
 //! (add `-- --quick` for a short run). Results go to BENCHMARKS.md. Single-threaded throughout.
+//! `-- --sweep` tries index parameters on the province (`SWEEP_ROOTS`, `SWEEP_DEPTHS`,
+//! `SWEEP_EDGES` narrow it); `-- --probe` locates points in growing windows of the province, which
+//! shows where the index stops fitting in the caches.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
