@@ -156,7 +156,7 @@ struct LoginBody {
     totp: Option<String>,
 }
 
-#[utoipa::path(post, path = "/session", tag = "session", security(()), request_body = LoginBody, responses((status = 200, description = "Signed in; also sets the gk_session and gk_csrf cookies", body = crate::openapi::SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
+#[utoipa::path(post, path = "/session", tag = "session", summary = "Sign in with login and password (and TOTP)", security(()), request_body = LoginBody, responses((status = 200, description = "Signed in; also sets the gk_session and gk_csrf cookies", body = crate::openapi::SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
 async fn login(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -354,7 +354,7 @@ async fn reveal(State(app): State<AppState>, auth: Auth, Path(key): Path<String>
     })))
 }
 
-#[utoipa::path(get, path = "/audit", tag = "session", params(("actor" = Option<i64>, Query, description = "Person id"), ("action" = Option<String>, Query, description = "Action"), ("object" = Option<String>, Query, description = "Object, e.g. case:12"), ("from" = Option<String>, Query, description = "RFC 3339"), ("to" = Option<String>, Query, description = "RFC 3339"), ("before" = Option<i64>, Query, description = "Entries before this id (paging)"), ("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Audit entries, newest first", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(get, path = "/audit", tag = "session", summary = "Search the audit log (auditors)", params(("actor" = Option<i64>, Query, description = "Person id"), ("action" = Option<String>, Query, description = "Action"), ("object" = Option<String>, Query, description = "Object, e.g. case:12"), ("from" = Option<String>, Query, description = "RFC 3339"), ("to" = Option<String>, Query, description = "RFC 3339"), ("before" = Option<i64>, Query, description = "Entries before this id (paging)"), ("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Audit entries, newest first", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn audit_search(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     may(&auth.actor, Permission::SearchAudit, None).map_err(|r| ApiError::refusal(r, None))?;
     q.only(&["actor", "action", "object", "from", "to", "before", "limit"])?;

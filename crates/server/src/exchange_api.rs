@@ -109,7 +109,7 @@ struct WebhookBody {
     secret: Option<String>,
 }
 
-#[utoipa::path(post, path = "/webhooks", tag = "exchange", request_body = WebhookBody, responses((status = 201, description = "The subscription, with its secret", body = Object), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/webhooks", tag = "exchange", summary = "Subscribe another system to case events (admins)", request_body = WebhookBody, responses((status = 201, description = "The subscription, with its secret", body = Object), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn create_webhook(
     State(app): State<AppState>,
     auth: Auth,
@@ -158,7 +158,7 @@ async fn create_webhook(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-#[utoipa::path(get, path = "/webhooks", tag = "exchange", responses((status = 200, description = "Webhook subscriptions", body = crate::openapi::Items), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+#[utoipa::path(get, path = "/webhooks", tag = "exchange", summary = "Webhook subscriptions (admins)", responses((status = 200, description = "Webhook subscriptions", body = crate::openapi::Items), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn list_webhooks(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
     require_admin(&auth.actor)?;
     let mine = admin_regions(&auth.actor);
@@ -178,7 +178,7 @@ async fn own_webhook(app: &AppState, actor: &Actor, id: i64) -> ApiResult<gridke
         .ok_or_else(|| ApiError::not_found("webhook"))
 }
 
-#[utoipa::path(delete, path = "/webhooks/{id}", tag = "exchange", params(("id" = i64, Path, description = "Webhook id")), responses((status = 204, description = "Deleted"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(delete, path = "/webhooks/{id}", tag = "exchange", summary = "Delete a webhook subscription", params(("id" = i64, Path, description = "Webhook id")), responses((status = 204, description = "Deleted"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn delete_webhook(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id = path_id(&id, "webhook")?;
     own_webhook(&app, &auth.actor, id).await?;
@@ -197,7 +197,7 @@ fn status_param(q: &RawQuery) -> ApiResult<Option<DeliveryStatus>> {
         .transpose()
 }
 
-#[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "exchange", params(("id" = i64, Path, description = "Webhook id"), ("status" = Option<String>, Query, description = "pending, delivered or dead"), ("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Deliveries of the webhook", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "exchange", summary = "Deliveries of a webhook", params(("id" = i64, Path, description = "Webhook id"), ("status" = Option<String>, Query, description = "pending, delivered or dead"), ("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Deliveries of the webhook", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn webhook_deliveries(
     State(app): State<AppState>,
     auth: Auth,
@@ -231,7 +231,7 @@ async fn dead_letters(State(app): State<AppState>, auth: Auth, q: RawQuery) -> A
     Ok(Json(json!({ "items": items })))
 }
 
-#[utoipa::path(post, path = "/webhooks/deliveries/{id}/replay", tag = "exchange", params(("id" = i64, Path, description = "Delivery id")), responses((status = 200, description = "Queued again", body = crate::openapi::ReplayAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(post, path = "/webhooks/deliveries/{id}/replay", tag = "exchange", summary = "Queue a delivery again", params(("id" = i64, Path, description = "Delivery id")), responses((status = 200, description = "Queued again", body = crate::openapi::ReplayAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn replay(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     require_admin(&auth.actor)?;
     let id = path_id(&id, "delivery")?;
@@ -246,7 +246,7 @@ async fn replay(State(app): State<AppState>, auth: Auth, Path(id): Path<String>)
 
 // ---------------------------------------------------------------- category attributes
 
-#[utoipa::path(get, path = "/categories/{id}/attributes", tag = "exchange", security(()), params(("id" = i64, Path, description = "Category id")), responses((status = 200, description = "The Open311 attributes (questions) of the subclass", body = crate::openapi::Items), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(get, path = "/categories/{id}/attributes", tag = "exchange", summary = "The Open311 attributes (questions) of a subclass", security(()), params(("id" = i64, Path, description = "Category id")), responses((status = 200, description = "The Open311 attributes (questions) of the subclass", body = crate::openapi::Items), (status = 404, description = "Not found, or outside one's scope")))]
 async fn attributes(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = path_id(&id, "category")?;
     app.category("category", id).map_err(|_| ApiError::not_found("category"))?;

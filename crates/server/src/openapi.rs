@@ -201,8 +201,11 @@ fn schema_text(s: &Value) -> String {
         let name = r.rsplit('/').next().unwrap_or(r);
         return format!("<a href=\"#schema-{0}\">{0}</a>", esc(name));
     }
-    if let Some(all) = s.get("allOf").or_else(|| s.get("oneOf")).and_then(Value::as_array) {
-        return all.iter().map(schema_text).collect::<Vec<_>>().join(" | ");
+    if let Some(all) = s.get("allOf").and_then(Value::as_array) {
+        return all.iter().map(schema_text).collect::<Vec<_>>().join(" &amp; ");
+    }
+    if let Some(one) = s.get("oneOf").and_then(Value::as_array) {
+        return one.iter().map(schema_text).collect::<Vec<_>>().join(" | ");
     }
     let ty = match s.get("type") {
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "),
@@ -325,30 +328,48 @@ pub fn render_html(doc: &Value) -> String {
         if let Some(d) = s.get("description").and_then(Value::as_str) {
             h.push_str(&format!("<p>{}</p>", esc(d)));
         }
-        let required: Vec<&str> = s
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        if let Some(Value::Object(props)) = s.get("properties") {
-            h.push_str("<table><tr><th>field</th><th>schema</th><th>description</th></tr>");
-            for (field, p) in props {
-                h.push_str(&format!(
-                    "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(field),
-                    if required.contains(&field.as_str()) { " *" } else { "" },
-                    schema_text(p),
-                    esc(p["description"].as_str().unwrap_or(""))
-                ));
+        // An `allOf` (a flattened struct): the schemas it extends, then its own fields.
+        let parts: Vec<&Value> = match s.get("allOf").and_then(Value::as_array) {
+            Some(all) => {
+                let refs: Vec<String> = all.iter().filter(|p| p.get("$ref").is_some()).map(schema_text).collect();
+                if !refs.is_empty() {
+                    h.push_str(&format!("<p>All the fields of {}, and:</p>", refs.join(", ")));
+                }
+                all.iter().filter(|p| p.get("$ref").is_none()).collect()
             }
-            h.push_str("</table>");
-        } else {
-            h.push_str(&format!("<p>{}</p>", schema_text(s)));
+            None => vec![s],
+        };
+        for part in parts {
+            schema_fields(&mut h, part);
         }
         h.push_str("</section>");
     }
     h.push_str("</body></html>");
     h
+}
+
+/// The fields of an object schema as a table (`*`: always present), or the schema in one line.
+fn schema_fields(h: &mut String, s: &Value) {
+    let required: Vec<&str> = s
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if let Some(Value::Object(props)) = s.get("properties") {
+        h.push_str("<table><tr><th>field</th><th>schema</th><th>description</th></tr>");
+        for (field, p) in props {
+            h.push_str(&format!(
+                "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(field),
+                if required.contains(&field.as_str()) { " *" } else { "" },
+                schema_text(p),
+                esc(p["description"].as_str().unwrap_or(""))
+            ));
+        }
+        h.push_str("</table>");
+    } else {
+        h.push_str(&format!("<p>{}</p>", schema_text(s)));
+    }
 }
 
 // ---------------------------------------------------------------- answer schemas

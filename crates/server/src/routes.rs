@@ -113,7 +113,7 @@ async fn ready(State(app): State<AppState>) -> ApiResult<&'static str> {
 
 // ---------------------------------------------------------------- session
 
-#[utoipa::path(delete, path = "/session", tag = "session", responses((status = 204, description = "Signed out; the session cookie is cleared"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+#[utoipa::path(delete, path = "/session", tag = "session", summary = "Sign out", responses((status = 204, description = "Signed out; the session cookie is cleared"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn logout(State(app): State<AppState>, req: Request) -> ApiResult<Response> {
     let (mut parts, _) = req.into_parts();
     let auth = <Auth as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &app).await?;
@@ -141,14 +141,14 @@ async fn logout(State(app): State<AppState>, req: Request) -> ApiResult<Response
     Ok(resp)
 }
 
-#[utoipa::path(get, path = "/me", tag = "session", responses((status = 200, description = "The signed-in person", body = crate::openapi::MeAnswer), (status = 401, description = "Not signed in")))]
+#[utoipa::path(get, path = "/me", tag = "session", summary = "The signed-in person", responses((status = 200, description = "The signed-in person", body = crate::openapi::MeAnswer), (status = 401, description = "Not signed in")))]
 async fn me(auth: Auth) -> Json<Value> {
     Json(json!({ "person": auth.person }))
 }
 
 // ---------------------------------------------------------------- reference data
 
-#[utoipa::path(get, path = "/regions", tag = "reference", security(()), params(("level" = Option<String>, Query, description = "province, city, district, street, community or grid"), ("parent" = Option<String>, Query, description = "Only the children of this region"), ("geometry" = Option<bool>, Query, description = "Include GeoJSON geometries")), responses((status = 200, description = "Regions sorted by code", body = crate::openapi::RegionList), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(get, path = "/regions", tag = "reference", summary = "The region tree", security(()), params(("level" = Option<String>, Query, description = "province, city, district, street, community or grid"), ("parent" = Option<String>, Query, description = "Only the children of this region"), ("geometry" = Option<bool>, Query, description = "Include GeoJSON geometries")), responses((status = 200, description = "Regions sorted by code", body = crate::openapi::RegionList), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn regions(State(app): State<AppState>, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["level", "parent", "geometry"])?;
     let level = q.get("level").map(RegionLevel::parse).transpose()?;
@@ -173,19 +173,19 @@ async fn regions(State(app): State<AppState>, q: RawQuery) -> ApiResult<Json<Val
     Ok(Json(json!({ "items": out })))
 }
 
-#[utoipa::path(get, path = "/platforms", tag = "reference", security(()), responses((status = 200, description = "Platforms of the linkage center", body = crate::openapi::PlatformList)))]
+#[utoipa::path(get, path = "/platforms", tag = "reference", summary = "Platforms of the linkage center", security(()), responses((status = 200, description = "Platforms of the linkage center", body = crate::openapi::PlatformList)))]
 async fn platforms(State(app): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "items": app.store.platforms().await? })))
 }
 
-#[utoipa::path(get, path = "/departments", tag = "reference", security(()), responses((status = 200, description = "Departments sorted by id", body = crate::openapi::DepartmentList)))]
+#[utoipa::path(get, path = "/departments", tag = "reference", summary = "Departments", security(()), responses((status = 200, description = "Departments sorted by id", body = crate::openapi::DepartmentList)))]
 async fn departments(State(app): State<AppState>) -> Json<Value> {
     let mut d: Vec<_> = app.reference().departments.values().cloned().collect();
     d.sort_by_key(|d| d.id);
     Json(json!({ "items": d }))
 }
 
-#[utoipa::path(get, path = "/categories", tag = "reference", security(()), responses((status = 200, description = "Categories (classes and subclasses) sorted by code", body = crate::openapi::CategoryList)))]
+#[utoipa::path(get, path = "/categories", tag = "reference", summary = "Problem categories", security(()), responses((status = 200, description = "Categories (classes and subclasses) sorted by code", body = crate::openapi::CategoryList)))]
 async fn categories(State(app): State<AppState>) -> Json<Value> {
     let mut c: Vec<_> = app.reference().categories.values().cloned().collect();
     c.sort_by(|a, b| a.code.cmp(&b.code));
@@ -213,7 +213,7 @@ fn media_json(m: &Media) -> Value {
     })
 }
 
-#[utoipa::path(post, path = "/media", tag = "media", security((), ("bearer" = []), ("session_cookie" = [])), request_body(content = String, description = "multipart/form-data with an image in `file` (or `photo`); metadata is removed", content_type = "multipart/form-data"), responses((status = 201, description = "The stored photo; with several files, `{ items: [...] }`", body = inline(crate::openapi::MediaView)), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 413, description = "The upload is too large"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/media", tag = "media", summary = "Upload a photo; its metadata is removed", security((), ("bearer" = []), ("session_cookie" = [])), request_body(content = String, description = "multipart/form-data with an image in `file` (or `photo`); metadata is removed", content_type = "multipart/form-data"), responses((status = 201, description = "The stored photo; with several files, `{ items: [...] }`", body = inline(crate::openapi::MediaView)), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 413, description = "The upload is too large"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn upload_media(
     State(app): State<AppState>,
     auth: MaybeAuth,
@@ -266,12 +266,12 @@ async fn media_file(app: &AppState, auth: MaybeAuth, id: &str, thumb: bool) -> A
         .into_response())
 }
 
-#[utoipa::path(get, path = "/media/{id}", tag = "media", security((), ("bearer" = []), ("session_cookie" = [])), params(("id" = String, Path, description = "Photo id")), responses((status = 200, description = "The image (JPEG, PNG or WebP)", content_type = "image/*"), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(get, path = "/media/{id}", tag = "media", summary = "A photo", security((), ("bearer" = []), ("session_cookie" = [])), params(("id" = String, Path, description = "Photo id")), responses((status = 200, description = "The image (JPEG, PNG or WebP)", content_type = "image/*"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn media_original(State(app): State<AppState>, auth: MaybeAuth, Path(id): Path<String>) -> ApiResult<Response> {
     media_file(&app, auth, &id, false).await
 }
 
-#[utoipa::path(get, path = "/media/{id}/thumbnail", tag = "media", security((), ("bearer" = []), ("session_cookie" = [])), params(("id" = String, Path, description = "Photo id")), responses((status = 200, description = "A JPEG thumbnail", content_type = "image/jpeg"), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(get, path = "/media/{id}/thumbnail", tag = "media", summary = "A photo's thumbnail", security((), ("bearer" = []), ("session_cookie" = [])), params(("id" = String, Path, description = "Photo id")), responses((status = 200, description = "A JPEG thumbnail", content_type = "image/jpeg"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn media_thumbnail(State(app): State<AppState>, auth: MaybeAuth, Path(id): Path<String>) -> ApiResult<Response> {
     media_file(&app, auth, &id, true).await
 }
@@ -355,7 +355,7 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
     Ok(input)
 }
 
-#[utoipa::path(post, path = "/cases", tag = "cases", security((), ("bearer" = []), ("session_cookie" = [])), request_body(content((ReportBody = "application/json"), (ReportBody = "multipart/form-data")), description = "The report as JSON, or as multipart/form-data with up to nine `photos` files"), responses((status = 201, description = "The case, a tracking code and possible duplicates", body = crate::openapi::ReportAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 413, description = "The upload is too large"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/cases", tag = "cases", summary = "Report a problem (JSON or multipart with photos)", security((), ("bearer" = []), ("session_cookie" = [])), request_body(content((ReportBody = "application/json"), (ReportBody = "multipart/form-data")), description = "The report as JSON, or as multipart/form-data with up to nine `photos` files"), responses((status = 201, description = "The case, a tracking code and possible duplicates", body = crate::openapi::ReportAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 413, description = "The upload is too large"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn create_case(
     State(app): State<AppState>,
     auth: MaybeAuth,
@@ -407,7 +407,7 @@ struct OnTheSpotBody {
     note: String,
 }
 
-#[utoipa::path(post, path = "/cases/on-the-spot", tag = "cases", request_body = OnTheSpotBody, responses((status = 201, description = "The case, handled", body = crate::openapi::CaseAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/cases/on-the-spot", tag = "cases", summary = "Report and handle on the spot in one step (grid members)", request_body = OnTheSpotBody, responses((status = 201, description = "The case, handled", body = crate::openapi::CaseAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn create_on_the_spot(
     State(app): State<AppState>,
     auth: Auth,
@@ -467,7 +467,7 @@ fn link_json(l: &CaseLink) -> Value {
     json!({ "id": l.id, "reference": l.reference, "state": l.state })
 }
 
-#[utoipa::path(get, path = "/cases/{key}", tag = "cases", params(("key" = String, Path, description = "Case id or reference")), responses((status = 200, description = "The case with its timeline, photos and duplicate links; `ETag` is its version", body = crate::openapi::CaseDetail), (status = 401, description = "Not signed in"), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(get, path = "/cases/{key}", tag = "cases", summary = "A case with its timeline, photos and duplicate links", params(("key" = String, Path, description = "Case id or reference")), responses((status = 200, description = "The case with its timeline, photos and duplicate links; `ETag` is its version", body = crate::openapi::CaseDetail), (status = 401, description = "Not signed in"), (status = 404, description = "Not found, or outside one's scope")))]
 #[tracing::instrument(skip_all, fields(case = %key, person = auth.person.id))]
 async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Response> {
     let case = app.find_case(&auth.actor, &key).await?;
@@ -526,7 +526,7 @@ const LIST_PARAMS: &[&str] = &[
     "limit",
 ];
 
-#[utoipa::path(get, path = "/cases", tag = "cases", params(("state" = Option<Vec<String>>, Query, description = "States (repeatable)"), ("region" = Option<String>, Query, description = "Region code: the region and everything under it"), ("department" = Option<i64>, Query, description = "Lead or co-department id"), ("category" = Option<Vec<i64>>, Query, description = "Category ids (repeatable; a class means its subclasses)"), ("urgency" = Option<String>, Query, description = "routine, urgent or emergency"), ("overdue" = Option<bool>, Query, description = "Only overdue (true) or not overdue (false) cases"), ("supervised" = Option<bool>, Query, description = "Only cases under supervision (true) or not (false)"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"), ("to" = Option<String>, Query, description = "Reported before (RFC 3339)"), ("q" = Option<String>, Query, description = "Text in the description, address or reference"), ("limit" = Option<u32>, Query, description = "1 to 200 (default 50)"), ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")), responses((status = 200, description = "Cases in one's scope, newest first", body = crate::openapi::CaseList), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(get, path = "/cases", tag = "cases", summary = "Cases in one's scope, newest first, with keyset pagination", params(("state" = Option<Vec<String>>, Query, description = "States (repeatable)"), ("region" = Option<String>, Query, description = "Region code: the region and everything under it"), ("department" = Option<i64>, Query, description = "Lead or co-department id"), ("category" = Option<Vec<i64>>, Query, description = "Category ids (repeatable; a class means its subclasses)"), ("urgency" = Option<String>, Query, description = "routine, urgent or emergency"), ("overdue" = Option<bool>, Query, description = "Only overdue (true) or not overdue (false) cases"), ("supervised" = Option<bool>, Query, description = "Only cases under supervision (true) or not (false)"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"), ("to" = Option<String>, Query, description = "Reported before (RFC 3339)"), ("q" = Option<String>, Query, description = "Text in the description, address or reference"), ("limit" = Option<u32>, Query, description = "1 to 200 (default 50)"), ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")), responses((status = 200, description = "Cases in one's scope, newest first", body = crate::openapi::CaseList), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn list_cases(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(LIST_PARAMS)?;
     let mut query = CaseQuery { visibility: visibility(&auth.actor), now: app.now(), limit: 50, ..Default::default() };
@@ -591,7 +591,7 @@ fn decode_cursor(s: &str) -> ApiResult<(i64, i64)> {
     Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
 }
 
-#[utoipa::path(get, path = "/cases/{key}/possible-duplicates", tag = "cases", params(("key" = String, Path, description = "Case id or reference")), responses((status = 200, description = "Open cases of the same category nearby", body = crate::openapi::PossibleDuplicates), (status = 401, description = "Not signed in"), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(get, path = "/cases/{key}/possible-duplicates", tag = "cases", summary = "Possible duplicates of a case", params(("key" = String, Path, description = "Case id or reference")), responses((status = 200, description = "Open cases of the same category nearby", body = crate::openapi::PossibleDuplicates), (status = 401, description = "Not signed in"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn case_duplicates(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Json<Value>> {
     let case = app.find_case(&auth.actor, &key).await?;
     let (Some(cat), Some(at)) = (case.category.or(case.suggested_category), case.location) else {
@@ -603,7 +603,7 @@ async fn case_duplicates(State(app): State<AppState>, auth: Auth, Path(key): Pat
     Ok(Json(json!({ "items": items })))
 }
 
-#[utoipa::path(get, path = "/duplicates", tag = "cases", security((), ("bearer" = []), ("session_cookie" = [])), params(("lat" = f64, Query, description = "Latitude (WGS-84)"), ("lon" = f64, Query, description = "Longitude (WGS-84)"), ("category" = i64, Query, description = "Category id")), responses((status = 200, description = "Open cases of the category near the point", body = crate::openapi::PossibleDuplicates), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(get, path = "/duplicates", tag = "cases", summary = "Open cases of a category near a point, before reporting", security((), ("bearer" = []), ("session_cookie" = [])), params(("lat" = f64, Query, description = "Latitude (WGS-84)"), ("lon" = f64, Query, description = "Longitude (WGS-84)"), ("category" = i64, Query, description = "Category id")), responses((status = 200, description = "Open cases of the category near the point", body = crate::openapi::PossibleDuplicates), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn check_duplicates(State(app): State<AppState>, auth: MaybeAuth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["lat", "lon", "category"])?;
     let actor = auth.0.map(|a| a.actor).unwrap_or_default();
@@ -641,7 +641,7 @@ fn public_json(app: &AppState, c: &Case, events: &[CaseEvent]) -> Value {
     })
 }
 
-#[utoipa::path(get, path = "/public/cases/{reference}", tag = "public", security(()), params(("reference" = String, Path, description = "Case reference")), responses((status = 200, description = "The public view", body = crate::openapi::PublicCase), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(get, path = "/public/cases/{reference}", tag = "public", summary = "The public view of a public case", security(()), params(("reference" = String, Path, description = "Case reference")), responses((status = 200, description = "The public view", body = crate::openapi::PublicCase), (status = 404, description = "Not found, or outside one's scope")))]
 async fn public_case(State(app): State<AppState>, Path(reference): Path<String>) -> ApiResult<Json<Value>> {
     let c = app
         .store
@@ -681,7 +681,7 @@ struct RateBody {
     comment: Option<String>,
 }
 
-#[utoipa::path(post, path = "/track/{code}/rate", tag = "public", security(()), params(("code" = String, Path, description = "Tracking code")), request_body = RateBody, responses((status = 200, description = "Rated", body = crate::openapi::RateAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "Wrong state or stale version; `current` holds the case as it is"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/track/{code}/rate", tag = "public", summary = "Rate a case with its tracking code", security(()), params(("code" = String, Path, description = "Tracking code")), request_body = RateBody, responses((status = 200, description = "Rated", body = crate::openapi::RateAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "Wrong state or stale version; `current` holds the case as it is"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn track_rate(
     State(app): State<AppState>,
     Path(code): Path<String>,
@@ -751,7 +751,7 @@ fn required<T>(field: &str, v: Option<T>) -> ApiResult<T> {
     v.ok_or_else(|| ApiError::field(field, "is required"))
 }
 
-#[utoipa::path(post, path = "/cases/{key}/actions/{action}", tag = "cases", params(("key" = String, Path, description = "Case id or reference"), ("action" = String, Path, description = "accept, reject, dispatch, sign, return, request_extension, approve_extension, deny_extension, report_part, submit_result, verify, close, rate, reopen, supervise, respond or note")), request_body = ActionBody, responses((status = 200, description = "The case after the action", body = crate::openapi::CaseAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "Wrong state or stale version; `current` holds the case as it is"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/cases/{key}/actions/{action}", tag = "cases", summary = "Act on a case: one transition of the state machine", params(("key" = String, Path, description = "Case id or reference"), ("action" = String, Path, description = "accept, reject, dispatch, sign, return, request_extension, approve_extension, deny_extension, report_part, submit_result, verify, close, rate, reopen, supervise, respond or note")), request_body = ActionBody, responses((status = 200, description = "The case after the action", body = crate::openapi::CaseAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "Wrong state or stale version; `current` holds the case as it is"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 #[tracing::instrument(skip_all, fields(case = %path.0 .0, action = %path.0 .1, person = auth.person.id))]
 async fn case_action(
     State(app): State<AppState>,
