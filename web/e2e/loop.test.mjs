@@ -358,7 +358,6 @@ describe('views, languages and weight', () => {
     const views = [
       ['anonymous', '/signin', 'signin'],
       ['member', '/member/on-the-spot', 'member-on-the-spot'],
-      ['dispatcher', '/leader', 'leader-overview'],
     ]
     for (const [who, path, name] of views) {
       const page = people[who].page ?? (await people[who].ctx.newPage())
@@ -371,6 +370,26 @@ describe('views, languages and weight', () => {
     await page.getByTestId('board-overdue').click()
     await page.waitForLoadState('networkidle')
     await shoot(page, 'center-overdue')
+  })
+
+  it('the leadership dashboard shows the measures, a map of grid scores and rankings, and drills down', async () => {
+    const page = await person('supervisor', 'supervisor', { width: 1920, height: 1080 })
+    await page.goto('/leader')
+    const overdue = page.getByTestId('measure-overdue_now')
+    await overdue.waitFor()
+    await page.getByTestId('measure-on_time_closure_rate').getByText('%').waitFor()
+    await page.locator('.leaflet-container .leaflet-interactive').first().waitFor()
+    for (const kind of ['department', 'grid', 'grid_member']) {
+      await page.getByTestId(`ranking-${kind}`).locator('tbody tr').first().waitFor()
+    }
+    await page.locator('.trend-chart canvas').first().waitFor()
+    await page.waitForLoadState('networkidle')
+    await shoot(page, 'leader-dashboard')
+    const n = Number((await overdue.locator('.n').innerText()).trim())
+    await overdue.click()
+    await page.waitForURL((u) => u.searchParams.get('tab') === 'cases' && u.searchParams.get('overdue') === 'true')
+    await page.getByTestId('leader-count').getByText(String(n)).waitFor()
+    await shoot(page, 'leader-cases')
   })
 
   it('switching the language changes every text at once, without reloading', async () => {

@@ -49,6 +49,7 @@ declare module 'vue' {
     RouterView: typeof import('vue-router')['RouterView']
     StateTag: typeof import('./components/StateTag.vue')['default']
     StatsChart: typeof import('./components/StatsChart.vue')['default']
+    TrendChart: typeof import('./components/TrendChart.vue')['default']
     TriagePanel: typeof import('./components/actions/TriagePanel.vue')['default']
     UrgencyTag: typeof import('./components/UrgencyTag.vue')['default']
   }

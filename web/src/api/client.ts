@@ -23,6 +23,9 @@ import type {
   SignedIn,
   TrackedCase,
   Action,
+  Assessment,
+  AssessedKind,
+  MeasuresAnswer,
 } from './types'
 
 export const API = '/api/v1'
@@ -167,6 +170,12 @@ export const api = {
       reporter: { id: number; name: string; phone: string | null } | null
       contact: { name: string | null; phone: string | null }
     }>(`cases/${id}/reveal`),
+
+  // measures of performance and assessment (docs/MEASURES.md)
+  measures: (p: { from: string; to: string; region?: string; department?: number; category?: number }) =>
+    get<MeasuresAnswer>(`measures${query(p)}`),
+  assessment: (kind: AssessedKind, p: { from: string; to: string; region?: string }) =>
+    get<Assessment>(`assessment${query({ kind, ...p })}`),
 
   // the reporter's tracking code
   track: (code: string) => get<TrackedCase>(`track/${encodeURIComponent(code.trim())}`),

@@ -374,3 +374,62 @@ export interface CaseFilters {
   limit?: number
   cursor?: string
 }
+
+/** Median and 90th percentile of a stage's duration, in hours (`null` without cases). */
+export interface StageTime {
+  count: number
+  median_hours: number | null
+  p90_hours: number | null
+}
+
+/** The measures of DESIGN.md for a scope and period (docs/MEASURES.md); a rate is 0..1 or null. */
+export interface Measures {
+  reports: number
+  verifications: number
+  acceptance_rate: number | null
+  timely_acceptance_rate: number | null
+  timely_dispatch_rate: number | null
+  on_time_handling_rate: number | null
+  closure_rate: number | null
+  on_time_closure_rate: number | null
+  rework_rate: number | null
+  return_rate: number | null
+  extension_rate: number | null
+  self_resolution_rate: number | null
+  satisfaction_rate: number | null
+  reports_per_grid_member: number | null
+  overdue_now: number
+  accept_time: StageTime
+  dispatch_time: StageTime
+  handle_time: StageTime
+  verify_time: StageTime
+}
+
+/** `GET /measures` */
+export interface MeasuresAnswer {
+  region: string | null
+  department: number | null
+  counts: Record<string, number>
+  measures: Measures
+}
+
+export type AssessedKind = 'department' | 'grid' | 'grid_member'
+
+export interface AssessedItem {
+  /** Department id, grid code or person id, as text. */
+  key: string
+  name: string
+  score: number | null
+  rank: number | null
+  previous_score: number | null
+  previous_rank: number | null
+  change: number | null
+  components: { name: string; value: number | null; weight: number; points: number }[]
+}
+
+/** `GET /assessment` */
+export interface Assessment {
+  kind: AssessedKind
+  region: string
+  items: AssessedItem[]
+}
