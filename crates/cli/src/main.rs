@@ -59,7 +59,6 @@ enum Command {
     #[command(subcommand)]
     Bench(bench::BenchCommand),
 }
-}
 
 #[derive(Subcommand)]
 enum ImportCommand {
