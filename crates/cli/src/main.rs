@@ -4,8 +4,8 @@ mod bench;
 mod config;
 mod demo;
 mod exchange;
-
 mod regions;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -75,6 +75,7 @@ enum ExportCommand {
     Exchange(exchange::ExportCommand),
     /// A region subtree as GeoJSON with live figures per grid, simplified for a zoom level.
     Regions(regions::ExportArgs),
+}
 
 #[derive(Subcommand)]
 enum AuditCommand {
