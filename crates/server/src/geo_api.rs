@@ -44,18 +44,15 @@ pub fn router() -> Router<AppState> {
         .route("/responsibility/gaps", get(gaps))
 }
 
-/// Keeps the grid index current when another process imports regions into the same database.
+/// Keeps the grid index current when another process imports regions into the same database:
+/// reloads when the stored generation differs from the one the reference data was read at.
 pub async fn watch_regions(app: AppState) {
-    let mut seen = app.store.region_generation().await.ok();
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(WATCH_SECONDS));
     loop {
         tick.tick().await;
         match app.store.region_generation().await {
-            Ok(g) if seen != Some(g) => match app.reload_reference().await {
-                Ok(()) => {
-                    tracing::info!(generation = g, "regions changed; grid index rebuilt");
-                    seen = Some(g);
-                }
+            Ok(g) if g != app.reference().region_generation => match app.reload_reference().await {
+                Ok(()) => tracing::info!(generation = g, "regions changed; grid index rebuilt"),
                 Err(e) => tracing::warn!(error = %e, "regions changed but could not be reloaded; will retry"),
             },
             Ok(_) => {}

@@ -152,6 +152,8 @@ pub struct Reference {
     pub district: Option<String>,
     /// Working calendars by district; a district without one runs on the wall clock.
     pub calendars: HashMap<String, gridkeeper_domain::Calendar>,
+    /// The region generation (`RegionStore::region_generation`) the regions were read at.
+    pub region_generation: i64,
 }
 
 /// Everything a request handler needs.
@@ -192,6 +194,8 @@ impl App {
 
     /// Re-reads regions, categories and departments and rebuilds the grid index.
     pub async fn reload_reference(&self) -> Result<(), StartupError> {
+        // Read before the regions: an import landing in between is picked up on the next check.
+        let region_generation = self.store.region_generation().await.map_err(|e| e.to_string())?;
         let regions = self.store.regions().await.map_err(|e| e.to_string())?;
         let grids = GridIndex::build(&regions).map_err(|e| e.to_string())?;
         let districts: Vec<&Region> = regions.iter().filter(|r| r.level() == RegionLevel::District).collect();
@@ -203,6 +207,7 @@ impl App {
             None => None,
         };
         let r = Reference {
+            region_generation,
             regions: regions.into_iter().map(|r| (r.code.clone(), r)).collect(),
             categories: self
                 .store

@@ -458,3 +458,46 @@ async fn imports_over_http_are_for_admins_and_refuse_bad_input_by_field() {
     let v = t.get(Some("admin"), "/api/v1/regions/validate?under=330483").await.ok().clone();
     assert_eq!(v["valid"], true, "{v}");
 }
+
+/// `gridkeeper import regions` run by another process on the server's database: the running
+/// server notices and rebuilds its grid index within seconds.
+#[tokio::test]
+async fn a_running_server_picks_up_an_import_made_by_the_command() {
+    let t = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("east.geojson");
+    std::fs::write(
+        &file,
+        collection(&[("E1", square(120.02, 30.0, 0.005, 0.01)), ("E2", square(120.025, 30.0, 0.005, 0.01))]),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridkeeper"))
+        .args([
+            "import",
+            "regions",
+            file.to_str().unwrap(),
+            "--level",
+            "grid",
+            "--code-property",
+            "id",
+            "--under",
+            "330483101002",
+        ])
+        .current_dir(dir.path())
+        .env("GRIDKEEPER__DATABASE__URL", format!("sqlite:{}", t.db.display()))
+        .env("GRIDKEEPER__LOG__LEVEL", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let at = "/api/v1/locate?lat=30.005&lon=120.028";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let grid = t.get(None, at).await.ok()["grid"]["code"].clone();
+        if grid == "330483101002003" {
+            break;
+        }
+        assert_eq!(grid, GRID3, "before the rebuild, the old grid answers");
+        assert!(std::time::Instant::now() < deadline, "the server did not pick up the import");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
