@@ -10,9 +10,9 @@ function holdsFor(role: Role, region: string): boolean {
   )
 }
 
-function worksFor(dept: number | null): boolean {
+function worksFor(dept: number | null | undefined): boolean {
   return (
-    dept !== null &&
+    dept != null &&
     !!session.person?.grants.some((g) => g.scope.type === 'department' && g.scope.id === dept)
   )
 }
