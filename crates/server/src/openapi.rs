@@ -84,7 +84,7 @@ use crate::AppState;
         docs_css,
     ),
     components(schemas(Problem, Case, CaseState, Action, RegionCode, RegionLevel)),
-    modifiers(&Security, &ProblemBodies),
+    modifiers(&Security, &ProblemBodies, &AlwaysPresent),
     security(("bearer" = []), ("session_cookie" = [])),
     tags(
         (name = "session", description = "Signing in and out, the signed-in person, reveal, audit"),
@@ -144,6 +144,64 @@ impl Modify for ProblemBodies {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Answers whose every field is always sent (`null` when empty): serde writes an `Option` as
+/// `null`, while a schema lists it as optional. Fields that are left out at times (`Problem`'s
+/// `field`, `CaseView`'s `contact`, `PossibleDuplicate`'s staff-only fields, `RegionItem`'s
+/// `geometry`) stay optional because their schemas are not listed here.
+struct AlwaysPresent;
+
+const ALWAYS_PRESENT: &[&str] = &[
+    "Case",
+    "SupervisionOrder",
+    "ExtensionRequest",
+    "Category",
+    "Department",
+    "Platform",
+    "Deadlines",
+    "LatLon",
+    "MediaView",
+    "TimelineEvent",
+    "CaseLinkView",
+    "CaseDetail",
+    "PersonView",
+    "PublicCase",
+    "PublicEvent",
+    "Answer",
+    "TrackedCase",
+    "RateAnswer",
+    "CaseList",
+    "ReportAnswer",
+    "RevealAnswer",
+    "RevealedReporter",
+    "ContactView",
+    "CategoryName",
+];
+
+impl Modify for AlwaysPresent {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::Schema;
+        use utoipa::openapi::RefOr;
+        fn require_all(s: &mut Schema) {
+            match s {
+                Schema::Object(o) => o.required = o.properties.keys().cloned().collect(),
+                Schema::AllOf(a) => a.items.iter_mut().for_each(|i| {
+                    if let RefOr::T(s) = i {
+                        require_all(s)
+                    }
+                }),
+                _ => {}
+            }
+        }
+        let Some(c) = openapi.components.as_mut() else { return };
+        for name in ALWAYS_PRESENT {
+            debug_assert!(c.schemas.contains_key(*name), "ALWAYS_PRESENT names an unknown schema {name}");
+            if let Some(RefOr::T(s)) = c.schemas.get_mut(*name) {
+                require_all(s);
             }
         }
     }
@@ -725,4 +783,14 @@ pub struct EndRequest {
     /// RFC 3339; default now.
     #[schema(format = DateTime)]
     pub at: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn always_present_fields_are_required() {
+        let doc = serde_json::to_value(super::document()).unwrap();
+        let req = &doc["components"]["schemas"]["Case"]["required"];
+        assert!(req.as_array().unwrap().iter().any(|v| v == "closed_at"), "{req}");
+    }
 }

@@ -26,7 +26,7 @@ export type ActionBody = {
 export type Answer = {
   action: Action
   at: string
-  note?: string | null
+  note: string | null
 }
 
 /** `POST /assignments`: a grid member to a grid, or a grid leader to a community. */
@@ -61,62 +61,62 @@ export type CalendarAnswer = {
 
 /** The current state of a case: a projection of its events, kept in the same transaction. */
 export type Case = {
-  accepted_at?: string | null
-  address?: string | null
+  accepted_at: string | null
+  address: string | null
   /** The reporter asked not to be named to departments. */
   anonymous: boolean
-  category?: number | null
-  category_kind?: null | CategoryKind
-  closed_at?: string | null
+  category: number | null
+  category_kind: null | CategoryKind
+  closed_at: string | null
   co_departments: Array<number>
   description: string
-  dispatched_at?: string | null
+  dispatched_at: string | null
   /** The district the case belongs to (6 digits): the jurisdiction that received it. */
   district: string
   /** The clock of the current stage: accept-by, dispatch-by, handle-by, verify-by or close-by. */
-  due_at?: string | null
-  duplicate_of?: number | null
-  extension_request?: null | ExtensionRequest
+  due_at: string | null
+  duplicate_of: number | null
+  extension_request: null | ExtensionRequest
   extensions: number
-  grid?: null | RegionCode
+  grid: null | RegionCode
   /** The handling deadline (handle-by), set at dispatch, moved by approved extensions. */
-  handle_by?: string | null
+  handle_by: string | null
   /** Handling time granted by the category and urgency, copied at acceptance. */
-  handle_within?: number | null
+  handle_within: number | null
   /** Assigned by the store; 0 before the case is stored. */
   id: number
-  lead_department?: number | null
-  location?: null | LatLon
+  lead_department: number | null
+  location: null | LatLon
   /** Handled on the spot by the grid member who reported it. */
   on_the_spot: boolean
-  overdue_due?: string | null
+  overdue_due: string | null
   /** Whether the public may see this case (from its category; false until accepted). */
   public: boolean
-  rating?: number | null
-  rating_comment?: string | null
+  rating: number | null
+  rating_comment: string | null
   /** Assigned by the store with the id (unique per district and year); empty before. */
   reference: string
-  rejection?: null | Rejection
+  rejection: null | Rejection
   reopens: number
   reported_at: string
-  reporter?: number | null
-  resolved_at?: string | null
+  reporter: number | null
+  resolved_at: string | null
   returns: number
   reworks: number
-  signed_at?: string | null
+  signed_at: string | null
   source: Source
   state: CaseState
-  suggested_category?: number | null
-  supervision?: null | SupervisionOrder
+  suggested_category: number | null
+  supervision: null | SupervisionOrder
   supervisions: number
   updated_at: string
   urgency: Urgency
-  verified_at?: string | null
+  verified_at: string | null
   /** Bumped by every event; the store refuses a write whose version is stale. */
   version: number
   /** The clock (`due_at`) whose handler was warned that it runs out, and the one marked overdue:
    * each happens once per clock. */
-  warned_due?: string | null
+  warned_due: string | null
 }
 
 export type CaseAnswer = {
@@ -126,11 +126,11 @@ export type CaseAnswer = {
 /** A case with its timeline, photos and duplicate links. The `ETag` header is the version. */
 export type CaseDetail = {
   case: CaseView
-  duplicate_of?: null | CaseLinkView
+  duplicate_of: null | CaseLinkView
   /** Cases rejected as duplicates of this one. */
   duplicates: Array<CaseLinkView>
   media: Array<MediaView>
-  reporter?: null | PersonView
+  reporter: null | PersonView
   timeline: Array<TimelineEvent>
 }
 
@@ -143,7 +143,7 @@ export type CaseLinkView = {
 export type CaseList = {
   items: Array<CaseView>
   /** Pass as `cursor` for the next page; null on the last page. */
-  next_cursor?: string | null
+  next_cursor: string | null
 }
 
 /** The states of the case workflow (DESIGN.md, "The case workflow"). */
@@ -163,7 +163,7 @@ export type Category = {
   /** e.g. `C01` for a class, `C0101` for a subclass. */
   code: string
   deadlines: Deadlines
-  default_department?: number | null
+  default_department: number | null
   /** Reports of the same category within this radius and time window are possible duplicates. */
   duplicate_radius_m: number
   duplicate_window_hours: number
@@ -172,7 +172,7 @@ export type Category = {
   name: string
   name_en: string
   /** The class this subclass belongs to; `None` for a class. */
-  parent_id?: number | null
+  parent_id: number | null
   /** Whether cases of this category may be shown to the public. */
   public: boolean
 }
@@ -206,8 +206,8 @@ export type CodeSent = {
 }
 
 export type ContactView = {
-  name?: string | null
-  phone?: string | null
+  name: string | null
+  phone: string | null
 }
 
 /** Handling deadlines of a category, in hours, per urgency. */
@@ -224,7 +224,7 @@ export type Department = {
   name: string
   name_en: string
   platform_id: number
-  region?: null | RegionCode
+  region: null | RegionCode
 }
 
 export type DepartmentKind = "government" | "community_team" | "outside_party"
@@ -243,7 +243,7 @@ export type EndRequest = {
 export type ExtensionRequest = {
   reason: string
   requested_at: string
-  requested_by?: number | null
+  requested_by: number | null
   until: string
 }
 
@@ -287,7 +287,7 @@ export type MediaView = {
   content_type: string
   height: number
   id: string
-  suggested_location?: null | LatLon
+  suggested_location: null | LatLon
   thumbnail_url: string
   url: string
   width: number
@@ -309,9 +309,9 @@ export type PersonView = {
   /** Roles with the region or department they hold them in. */
   grants: Array<Record<string, unknown>>
   id: number
-  login?: string | null
+  login: string | null
   name: string
-  phone?: string | null
+  phone: string | null
   totp_enabled: boolean
 }
 
@@ -361,12 +361,12 @@ export type Problem = {
 /** The public view of a case: no personal data, no internal events; for a category that is not
  * public the location is coarsened to about 200 m. */
 export type PublicCase = {
-  category?: null | CategoryName
-  closed_at?: string | null
+  category: null | CategoryName
+  closed_at: string | null
   description: string
-  grid?: string | null
-  location?: null | LatLon
-  rating?: number | null
+  grid: string | null
+  location: null | LatLon
+  rating: number | null
   reference: string
   reported_at: string
   state: CaseState
@@ -380,7 +380,7 @@ export type PublicEvent = {
 }
 
 export type RateAnswer = {
-  rating?: number | null
+  rating: number | null
   state: CaseState
 }
 
@@ -449,13 +449,13 @@ export type ReportBody = {
 export type RevealAnswer = {
   /** The contact details left with the report, in clear. */
   contact: ContactView
-  reporter?: null | RevealedReporter
+  reporter: null | RevealedReporter
 }
 
 export type RevealedReporter = {
   id: number
   name: string
-  phone?: string | null
+  phone: string | null
 }
 
 export type SessionAnswer = {
@@ -471,7 +471,7 @@ export type Source = "resident" | "grid_member" | "social_unit" | "hotline" | "e
  * one level up the region tree. */
 export type SupervisionOrder = {
   /** Who ordered it; `None` when the system did, for an overdue case. */
-  by?: number | null
+  by: number | null
   /** The region whose supervisors follow the order. */
   level: RegionCode
   ordered_at: string
@@ -481,11 +481,11 @@ export type SupervisionOrder = {
 /** An event of a case's timeline (internal events only for staff). */
 export type TimelineEvent = {
   action: Action
-  actor?: number | null
+  actor: number | null
   at: string
   /** The action's data: note, reason, deadline, departments, evidence, score... */
   data: Record<string, unknown>
-  from?: null | CaseState
+  from: null | CaseState
   seq: number
   to: CaseState
 }
@@ -494,8 +494,8 @@ export type TimelineEvent = {
 export type TrackedCase = PublicCase & {
   answers: Array<Answer>
   /** The reference of the case this one duplicates. */
-  duplicate_of?: string | null
-  rejection?: string | null
+  duplicate_of: string | null
+  rejection: string | null
 }
 
 /** How urgent a case is. Decides the deadlines and which clock they run on. */
