@@ -529,6 +529,14 @@ pub struct MediaView {
     pub suggested_location: Option<LatLon>,
 }
 
+/// `POST /media` as multipart/form-data.
+#[derive(Serialize, ToSchema)]
+pub struct MediaUpload {
+    /// A JPEG, PNG or WebP image.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
 /// More than one photo uploaded at once.
 #[derive(Serialize, ToSchema)]
 pub struct MediaList {

@@ -213,7 +213,7 @@ fn media_json(m: &Media) -> Value {
     })
 }
 
-#[utoipa::path(post, path = "/media", tag = "media", summary = "Upload a photo; its metadata is removed", security((), ("bearer" = []), ("session_cookie" = [])), request_body(content = String, description = "multipart/form-data with an image in `file` (or `photo`); metadata is removed", content_type = "multipart/form-data"), responses((status = 201, description = "The stored photo; with several files, `{ items: [...] }`", body = inline(crate::openapi::MediaView)), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 413, description = "The upload is too large"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/media", tag = "media", summary = "Upload a photo; its metadata is removed", security((), ("bearer" = []), ("session_cookie" = [])), request_body(content = crate::openapi::MediaUpload, description = "An image in `file` (or `photo`; several at once are allowed); its metadata is removed", content_type = "multipart/form-data"), responses((status = 201, description = "The stored photo; with several files, `{ items: [...] }`", body = inline(crate::openapi::MediaView)), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 413, description = "The upload is too large"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn upload_media(
     State(app): State<AppState>,
     auth: MaybeAuth,

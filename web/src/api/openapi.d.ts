@@ -281,6 +281,12 @@ export type MeAnswer = {
   person: PersonView
 }
 
+/** `POST /media` as multipart/form-data. */
+export type MediaUpload = {
+  /** A JPEG, PNG or WebP image. */
+  file: string
+}
+
 /** A stored photo. */
 export type MediaView = {
   bytes: number
