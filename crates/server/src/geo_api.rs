@@ -98,7 +98,7 @@ fn point_json(p: LatLon) -> Value {
 
 /// `GET /locate?lat=&lon=&crs=`: the grid containing a point, its community, street and
 /// district, and who is responsible for it now.
-#[utoipa::path(get, path = "/locate", tag = "geo", security((), ("bearer" = []), ("session_cookie" = [])), params(("lat" = f64, Query, description = "Latitude"), ("lon" = f64, Query, description = "Longitude"), ("crs" = Option<String>, Query, description = "wgs84 (default), gcj02 or bd09")), responses((status = 200, description = "The grid, community, street and district of the point and who is responsible (names masked for the public)", body = Object), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(get, path = "/locate", tag = "geo", security((), ("bearer" = []), ("session_cookie" = [])), params(("lat" = f64, Query, description = "Latitude"), ("lon" = f64, Query, description = "Longitude"), ("crs" = Option<String>, Query, description = "wgs84 (default), gcj02 or bd09")), responses((status = 200, description = "The grid, community, street and district of the point and who is responsible (names masked for the public)", body = crate::openapi::LocateAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn locate(State(app): State<AppState>, auth: MaybeAuth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["lat", "lon", "crs"])?;
     let crs = q.get("crs").map(Crs::parse).transpose()?.unwrap_or_default();

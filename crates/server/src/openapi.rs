@@ -180,6 +180,11 @@ const ALWAYS_PRESENT: &[&str] = &[
     "RevealedReporter",
     "ContactView",
     "CategoryName",
+    "LocateAnswer",
+    "LocateInput",
+    "RegionName",
+    "Responsible",
+    "AssignedPerson",
 ];
 
 impl Modify for AlwaysPresent {
@@ -535,6 +540,64 @@ pub struct MediaUpload {
     /// A JPEG, PNG or WebP image.
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
+}
+
+/// `GET /locate`: where a point lies and who answers for it; all null outside every grid.
+#[derive(Serialize, ToSchema)]
+pub struct LocateAnswer {
+    /// The point as given.
+    pub input: LocateInput,
+    /// The point converted to WGS-84.
+    pub wgs84: LatLon,
+    pub grid: Option<RegionName>,
+    pub community: Option<RegionName>,
+    pub street: Option<RegionName>,
+    pub district: Option<RegionName>,
+    pub outside_jurisdiction: bool,
+    pub responsible: Option<Responsible>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LocateInput {
+    pub lat: f64,
+    pub lon: f64,
+    /// wgs84, gcj02 or bd09
+    pub crs: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RegionName {
+    #[schema(value_type = String)]
+    pub code: RegionCode,
+    pub name: String,
+    pub name_en: String,
+    pub level: RegionLevel,
+}
+
+/// Who answers for a grid now.
+#[derive(Serialize, ToSchema)]
+pub struct Responsible {
+    pub grid_members: Vec<AssignedPerson>,
+    pub grid_leaders: Vec<AssignedPerson>,
+    /// The grid members, or the community's grid leaders when the grid has none.
+    pub accountable: Vec<AssignedPerson>,
+    /// The grid has no grid member: the community's grid leaders answer for it.
+    pub fallback: bool,
+}
+
+/// A person assigned to a region: the name masked for those who are not staff.
+#[derive(Serialize, ToSchema)]
+pub struct AssignedPerson {
+    /// The assignment's id.
+    pub assignment: i64,
+    pub person: i64,
+    pub name: Option<String>,
+    /// grid_member or grid_leader
+    pub role: String,
+    #[schema(format = DateTime)]
+    pub since: String,
+    #[schema(format = DateTime)]
+    pub until: Option<String>,
 }
 
 /// More than one photo uploaded at once.

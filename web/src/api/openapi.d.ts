@@ -41,6 +41,18 @@ export type AssignRequest = {
   starts_at?: string | null
 }
 
+/** A person assigned to a region: the name masked for those who are not staff. */
+export type AssignedPerson = {
+  /** The assignment's id. */
+  assignment: number
+  name: string | null
+  person: number
+  /** grid_member or grid_leader */
+  role: string
+  since: string
+  until: string | null
+}
+
 export type AssignmentAnswer = {
   /** The assignment: id, person, region, role, period. */
   assignment: Record<string, unknown>
@@ -271,6 +283,27 @@ export type LatLon = {
   lon: number
 }
 
+/** `GET /locate`: where a point lies and who answers for it; all null outside every grid. */
+export type LocateAnswer = {
+  community: null | RegionName
+  district: null | RegionName
+  grid: null | RegionName
+  /** The point as given. */
+  input: LocateInput
+  outside_jurisdiction: boolean
+  responsible: null | Responsible
+  street: null | RegionName
+  /** The point converted to WGS-84. */
+  wgs84: LatLon
+}
+
+export type LocateInput = {
+  /** wgs84, gcj02 or bd09 */
+  crs: string
+  lat: number
+  lon: number
+}
+
 export type LoginBody = {
   login: string
   password: string
@@ -418,6 +451,13 @@ export type RegionList = {
   items: Array<RegionItem>
 }
 
+export type RegionName = {
+  code: string
+  level: RegionLevel
+  name: string
+  name_en: string
+}
+
 /** Why a report was not accepted. */
 export type Rejection = "invalid" | "outside_area" | "duplicate"
 
@@ -450,6 +490,16 @@ export type ReportBody = {
   lon?: number | null
   photos?: Array<string>
   urgency?: null | Urgency
+}
+
+/** Who answers for a grid now. */
+export type Responsible = {
+  /** The grid members, or the community's grid leaders when the grid has none. */
+  accountable: Array<AssignedPerson>
+  /** The grid has no grid member: the community's grid leaders answer for it. */
+  fallback: boolean
+  grid_leaders: Array<AssignedPerson>
+  grid_members: Array<AssignedPerson>
 }
 
 export type RevealAnswer = {
