@@ -51,7 +51,7 @@ export async function startServer() {
   let output = ''
   const child = spawn(bin, ['demo', '--dir', join(dir, 'demo'), '--cases', process.env.GK_E2E_CASES ?? '2000'], {
     cwd: dir,
-    env: { ...process.env, GRIDKEEPER__SERVER__BIND: `127.0.0.1:${port}`, RUST_LOG: 'warn' },
+    env: { ...process.env, GRIDKEEPER__SERVER__BIND: `127.0.0.1:${port}`, RUST_LOG: 'warn,gridkeeper_server::sms=info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   child.stdout.on('data', (d) => (output += d))
