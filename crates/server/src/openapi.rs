@@ -185,6 +185,9 @@ const ALWAYS_PRESENT: &[&str] = &[
     "RegionName",
     "Responsible",
     "AssignedPerson",
+    "MeasuresAnswer",
+    "AssessmentAnswer",
+    "AssessmentItem",
 ];
 
 impl Modify for AlwaysPresent {
@@ -598,6 +601,52 @@ pub struct AssignedPerson {
     pub since: String,
     #[schema(format = DateTime)]
     pub until: Option<String>,
+}
+
+/// `GET /measures`: the measures of docs/MEASURES.md and the counts they are made of.
+#[derive(Serialize, ToSchema)]
+pub struct MeasuresAnswer {
+    /// The region measured (none for a department head's own department).
+    #[schema(value_type = Option<String>)]
+    pub region: Option<RegionCode>,
+    pub department: Option<i64>,
+    /// Each measure of docs/MEASURES.md by name.
+    #[schema(value_type = Object)]
+    pub measures: Value,
+    /// The counts the measures are computed from.
+    #[schema(value_type = Object)]
+    pub counts: Value,
+}
+
+/// `GET /assessment`: weighted scores, ranked.
+#[derive(Serialize, ToSchema)]
+pub struct AssessmentAnswer {
+    /// department, grid or grid_member
+    pub kind: String,
+    #[schema(value_type = String)]
+    pub region: RegionCode,
+    /// The weight of each component.
+    #[schema(value_type = Object)]
+    pub weights: Value,
+    /// By rank, then key.
+    pub items: Vec<AssessmentItem>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AssessmentItem {
+    /// Department id, grid code or person id.
+    pub key: String,
+    pub name: String,
+    /// Null when there is nothing to score.
+    pub score: Option<f64>,
+    pub rank: Option<u32>,
+    /// The score's components: each measure with its value, weight and points.
+    #[schema(value_type = Vec<Object>)]
+    pub components: Vec<Value>,
+    pub previous_score: Option<f64>,
+    pub previous_rank: Option<u32>,
+    /// `score - previous_score`.
+    pub change: Option<f64>,
 }
 
 /// More than one photo uploaded at once.

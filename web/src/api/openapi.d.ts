@@ -29,6 +29,32 @@ export type Answer = {
   note: string | null
 }
 
+/** `GET /assessment`: weighted scores, ranked. */
+export type AssessmentAnswer = {
+  /** By rank, then key. */
+  items: Array<AssessmentItem>
+  /** department, grid or grid_member */
+  kind: string
+  region: string
+  /** The weight of each component. */
+  weights: Record<string, unknown>
+}
+
+export type AssessmentItem = {
+  /** `score - previous_score`. */
+  change: number | null
+  /** The score's components: each measure with its value, weight and points. */
+  components: Array<Record<string, unknown>>
+  /** Department id, grid code or person id. */
+  key: string
+  name: string
+  previous_rank: number | null
+  previous_score: number | null
+  rank: number | null
+  /** Null when there is nothing to score. */
+  score: number | null
+}
+
 /** `POST /assignments`: a grid member to a grid, or a grid leader to a community. */
 export type AssignRequest = {
   ends_at?: string | null
@@ -312,6 +338,17 @@ export type LoginBody = {
 
 export type MeAnswer = {
   person: PersonView
+}
+
+/** `GET /measures`: the measures of docs/MEASURES.md and the counts they are made of. */
+export type MeasuresAnswer = {
+  /** The counts the measures are computed from. */
+  counts: Record<string, unknown>
+  department: number | null
+  /** Each measure of docs/MEASURES.md by name. */
+  measures: Record<string, unknown>
+  /** The region measured (none for a department head's own department). */
+  region: string | null
 }
 
 /** `POST /media` as multipart/form-data. */
