@@ -156,7 +156,7 @@ struct LoginBody {
     totp: Option<String>,
 }
 
-#[utoipa::path(post, path = "/session", tag = "session", summary = "Sign in with login and password (and TOTP)", security(()), request_body = LoginBody, responses((status = 200, description = "Signed in; also sets the gk_session and gk_csrf cookies", body = crate::openapi::SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
+#[utoipa::path(post, path = "/session", tag = "session", summary = "Sign in with login and password (and TOTP)", security(()), request_body = LoginBody, responses((status = 200, description = "Signed in; also sets the gk_session and gk_csrf cookies", body = crate::openapi::SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Second factor required, or the account is disabled"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
 async fn login(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -265,7 +265,7 @@ struct CodeLogin {
 }
 
 /// Signs a resident in with a one-time code; a first sign-in creates the resident's account.
-#[utoipa::path(post, path = "/session/phone", tag = "session", security(()), request_body = CodeLogin, responses((status = 200, description = "Signed in (a first sign-in creates the account); also sets the cookies", body = crate::openapi::SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
+#[utoipa::path(post, path = "/session/phone", tag = "session", security(()), request_body = CodeLogin, responses((status = 200, description = "Signed in (a first sign-in creates the account); also sets the cookies", body = crate::openapi::SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Second factor required, or the account is disabled"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
 async fn login_with_code(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
