@@ -510,7 +510,7 @@ async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<St
 
 /// The filters of a case list, shared by the list and the exports.
 pub(crate) const FILTER_PARAMS: &[&str] =
-    &["state", "region", "department", "category", "urgency", "overdue", "from", "to", "q"];
+    &["state", "region", "department", "category", "urgency", "overdue", "supervised", "from", "to", "q"];
 const LIST_PARAMS: &[&str] = &[
     "state",
     "region",
