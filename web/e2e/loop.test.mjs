@@ -59,6 +59,16 @@ before(async () => {
   const categories = (await member.get('categories')).items
   const category = categories.find((c) => c.code === 'C0101') ?? categories.find((c) => c.parent_id && c.default_department)
   loop.grid = grid
+  loop.memberId = member.person.id
+  loop.community = g.parent
+  loop.gridFeatures = {
+    type: 'FeatureCollection',
+    features: (await member.get(`regions?level=grid&parent=${g.parent}&geometry=true`)).items.map((r) => ({
+      type: 'Feature',
+      properties: { code: r.code, name: r.name },
+      geometry: r.geometry,
+    })),
+  }
   loop.gridName = g.name
   loop.where = centre(g.geometry)
   loop.category = category
@@ -413,6 +423,40 @@ describe('views, languages and weight', () => {
     await page.getByTestId('phone-form').getByTestId('sign-in-code').click()
     await page.getByTestId('report-form').waitFor()
     await page.getByTestId('who').getByText('新居民').waitFor()
+  })
+
+  it('an administrator checks the region tree, tries an import, and assigns a grid member to a grid', async () => {
+    const page = await person('admin', 'admin', { width: 1920, height: 1080 })
+    await page.waitForURL('**/admin')
+    await page.getByTestId('admin-validation').locator('.el-tag--success').waitFor()
+    await page.locator('.leaflet-container .leaflet-interactive').first().waitFor()
+    await page.getByTestId('admin-import-file').setInputFiles({
+      name: 'grids.geojson',
+      mimeType: 'application/geo+json',
+      buffer: Buffer.from(JSON.stringify(loop.gridFeatures)),
+    })
+    await fill(page, 'admin-under', loop.community)
+    await page.getByTestId('admin-import').click()
+    await page.getByTestId('admin-import-outcome').getByText(/unchanged: \d+/).waitFor()
+    await shoot(page, 'admin-regions')
+
+    await page.getByTestId('admin-tab-responsibility').click()
+    const gap = page.getByTestId('admin-gaps').locator(`tr[data-grid="${loop.grid}"]`)
+    await gap.waitFor()
+    await fill(page, 'assign-person', String(loop.memberId))
+    await choose(page, 'assign-region', loop.gridName)
+    await page.getByTestId('assign-submit').click()
+    const row = page.getByTestId('admin-assignments').locator('tr', { hasText: loop.gridName })
+    await row.waitFor()
+    await gap.waitFor({ state: 'detached' })
+    await shoot(page, 'admin-responsibility')
+    await row.getByTestId('assignment-end').click()
+    await row.waitFor({ state: 'detached' })
+    await gap.waitFor()
+
+    await page.getByTestId('admin-tab-organisation').click()
+    await page.getByTestId('admin-categories').getByText(loop.category.name).waitFor()
+    await shoot(page, 'admin-organisation')
   })
 
   it('switching the language changes every text at once, without reloading', async () => {

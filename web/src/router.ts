@@ -65,6 +65,12 @@ const routes: RouteRecordRaw[] = [
     component: () => import('./views/leader/LeaderView.vue'),
     meta: { title: 'nav.leader' },
   },
+  {
+    path: '/admin',
+    name: 'admin',
+    component: () => import('./views/admin/AdminView.vue'),
+    meta: { roles: ['admin'], title: 'nav.admin' },
+  },
   { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue'), meta: { public: true } },
 ]
 

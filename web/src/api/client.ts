@@ -26,6 +26,11 @@ import type {
   Assessment,
   AssessedKind,
   MeasuresAnswer,
+  Assignment,
+  AssignRequest,
+  Gaps,
+  ImportOutcome,
+  Validation,
 } from './types'
 
 export const API = '/api/v1'
@@ -85,7 +90,7 @@ export async function request<T>(method: string, path: string, body?: unknown, i
       ...init,
       method,
       headers,
-      body: payload,
+      body: payload ?? init.body,
       credentials: 'same-origin',
     })
   } catch (e) {
@@ -176,6 +181,22 @@ export const api = {
     get<MeasuresAnswer>(`measures${query(p)}`),
   assessment: (kind: AssessedKind, p: { from: string; to: string; region?: string }) =>
     get<Assessment>(`assessment${query({ kind, ...p })}`),
+
+  // administration of regions and responsibility (admins)
+  validateRegions: (under: string) => get<Validation>(`regions/validate${query({ under })}`),
+  importRegions: (
+    geojson: string,
+    p: { level: string; code_property: string; name_property?: string; parent_property?: string; under?: string; repair?: boolean; dry_run?: boolean },
+  ) =>
+    request<ImportOutcome>('POST', `regions/import${query(p)}`, undefined, {
+      body: geojson,
+      headers: { 'content-type': 'application/geo+json' },
+    }),
+  regionImports: () => get<Page<{ id: number; at: string; by: number | null; source: string; summary: Record<string, unknown> }>>('regions/imports'),
+  assignments: (under: string) => get<Page<Assignment>>(`assignments${query({ under })}`),
+  assign: (body: AssignRequest) => post<{ assignment: Assignment }>('assignments', body),
+  endAssignment: (id: number) => post<{ assignment: Assignment }>(`assignments/${id}/end`),
+  gaps: (under: string) => get<Gaps>(`responsibility/gaps${query({ under })}`),
 
   // the reporter's tracking code
   track: (code: string) => get<TrackedCase>(`track/${encodeURIComponent(code.trim())}`),

@@ -192,3 +192,48 @@ export interface Assessment {
   region: string
   items: AssessedItem[]
 }
+
+/** An assignment of a grid member to a grid or a grid leader to a community, for a period. */
+export interface Assignment {
+  id: number
+  person: number
+  name: string | null
+  region: string
+  role: 'grid_member' | 'grid_leader'
+  starts_at: Instant
+  ends_at: Instant | null
+  created_at: Instant
+  created_by: number | null
+}
+
+export type AssignRequest = Omit<S.AssignRequest, 'role'> & { role: 'grid_member' | 'grid_leader' }
+
+/** `GET /responsibility/gaps` (the document types its items loosely). */
+export interface Gaps {
+  under: string
+  at: Instant
+  grids: {
+    grid: string
+    name: string
+    status: 'unassigned' | 'fallback'
+    accountable: { id: number; name: string; login?: string | null }[]
+  }[]
+  communities_without_leader: string[]
+}
+
+/** `GET /regions/validate`: the report lists issues, automatic changes and notes. */
+export interface Validation {
+  under: string
+  valid: boolean
+  report: { issues: Record<string, unknown>[]; changes: Record<string, unknown>[]; notes: unknown[] }
+}
+
+/** `POST /regions/import`: the plan (with its summary and report); `import_id` when stored. */
+export interface ImportOutcome {
+  accepted?: boolean
+  import_id?: number | null
+  plan?: { summary?: Record<string, unknown>; report?: Validation['report']; retire?: unknown[] }
+  summary?: Record<string, unknown>
+  report?: Validation['report']
+  detail?: string
+}

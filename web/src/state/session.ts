@@ -66,6 +66,7 @@ export function homeOf(p: Person | null): string {
   if (!p) return '/report'
   const roles = new Set(p.grants.map((g) => g.role))
   if (roles.has('dispatcher')) return '/center'
+  if (roles.has('admin')) return '/admin'
   if (roles.has('department_staff') || roles.has('department_head')) return '/dept'
   if (roles.has('grid_member') || roles.has('grid_leader')) return '/member'
   if (roles.has('supervisor') || roles.has('analyst') || roles.has('admin') || roles.has('auditor')) return '/leader'
