@@ -34,6 +34,21 @@ export function dueText(at: string | null | undefined, now = Date.now()): string
   return left >= 0 ? t('time.dueIn', { d: duration(left) }) : t('time.overdueBy', { d: duration(left) })
 }
 
+/** The server's reasons for a refused field (English), as keys of the `reason` messages. */
+const REASONS: Record<string, string> = {
+  'is required': 'reason.required',
+  'must lie in the future': 'reason.future',
+  'must lie after the current deadline': 'reason.afterDeadline',
+  'must lie after `from`': 'reason.afterFrom',
+  'choose a subclass, not a class': 'reason.subclass',
+  'say why the report is invalid; the reporter will read it': 'reason.invalidNote',
+  'say what is still wrong; the department will read it': 'reason.failNote',
+  'name the case this one duplicates': 'reason.duplicateOf',
+  'the code is wrong or has expired': 'reason.codeWrong',
+  'no valid code for this phone; ask for a new one': 'reason.noCode',
+  'no image was sent': 'reason.noImage',
+}
+
 /** A message for an error, in the current language, with the server's detail. */
 export function problemText(e: unknown): string {
   if (e instanceof ApiError) {
@@ -42,7 +57,8 @@ export function problemText(e: unknown): string {
     if (p.field) {
       const key = `fields.${p.field.replace(/\[\d+\]$/, '')}`
       const field = i18n.global.te(key) ? t(key) : p.field
-      return t('errors.invalid', { field, reason: p.reason ?? p.detail })
+      const reason = p.reason ?? p.detail
+      return t('errors.invalid', { field, reason: REASONS[reason] ? t(REASONS[reason]) : reason })
     }
     const key = `errors.status${p.status}`
     const general = i18n.global.te(key) ? t(key) : t('errors.other', { status: p.status })
