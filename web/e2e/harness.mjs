@@ -194,6 +194,12 @@ export async function shoot(page, name, widths = [360, 1920]) {
   if (before) await page.setViewportSize(before)
 }
 
+/** Empties target/screenshots/, so that it holds this run's artefacts only. */
+export function clearArtefacts() {
+  rmSync(shots, { recursive: true, force: true })
+  mkdirSync(shots, { recursive: true })
+}
+
 export function writeArtefact(name, data) {
   mkdirSync(shots, { recursive: true })
   writeFileSync(join(shots, name), typeof data === 'string' ? data : JSON.stringify(data, null, 2))

@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib'
 import {
   apiAs,
   choose,
+  clearArtefacts,
   contextFor,
   field,
   fill,
@@ -49,6 +50,7 @@ async function person(name, login, options) {
 }
 
 before(async () => {
+  clearArtefacts()
   server = await startServer()
   browser = await launch()
   // What the demo town looks like: grid member001's grid, a category with a default department.
