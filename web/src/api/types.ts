@@ -3,9 +3,9 @@
 // Most are the schemas of the server's OpenAPI document (docs/openapi.json), generated into
 // ./openapi.d.ts by scripts/api-types.mjs (`npm run api:types`; `npm run lint` fails when it is
 // stale), so vue-tsc catches any drift between the app and the server. A few are narrowed here
-// where the document is looser than the server (grants, GeoJSON geometry), and the answers the
-// document does not describe yet (locate, measures, assessment) are written by hand below, to
-// match crates/server/src/{geo_api.rs,measures_api.rs}.
+// where the document is looser than the server (grants, GeoJSON geometry, the measures and the
+// assessment, responsibility gaps, assignments, region imports), written to match
+// crates/server/src/{geo_api.rs,measures_api.rs}.
 
 import type { Geometry } from 'geojson'
 import type * as S from './openapi'
@@ -88,21 +88,8 @@ export type ActionBody = S.ActionBody
 
 export type Region = Omit<S.RegionItem, 'geometry'> & { geometry?: Geometry | null }
 
-export interface RegionRef {
-  code: string
-  name: string
-  name_en: string | null
-  level: RegionLevel
-}
-
-/** `GET /locate` */
-export interface Located {
-  grid: RegionRef | null
-  community?: RegionRef | null
-  street?: RegionRef | null
-  district?: RegionRef | null
-  outside_jurisdiction: boolean
-}
+/** `GET /locate`: the grid and its parents, and who answers for the grid now. */
+export type Located = S.LocateAnswer
 
 export type Platform = S.Platform
 export type Department = S.Department
