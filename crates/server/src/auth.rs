@@ -6,7 +6,7 @@
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts};
+use axum::http::{header, request::Parts, HeaderMap};
 use base64::Engine;
 use gridkeeper_domain::Actor;
 use gridkeeper_store::Person;
@@ -73,26 +73,31 @@ pub struct Auth {
 /// Signed in or anonymous. A token that is present but not valid is refused, not ignored.
 pub struct MaybeAuth(pub Option<Auth>);
 
-fn token_of(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        return v.strip_prefix("Bearer ").map(|t| t.trim().to_string());
-    }
-    parts
-        .headers
+/// The value of the cookie `name` among the request's headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
+}
+
+/// The session token of a request: its bearer token, or else its session cookie.
+pub fn token_of(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return v.strip_prefix("Bearer ").map(|t| t.trim().to_string());
+    }
+    cookie(headers, SESSION_COOKIE)
 }
 
 impl FromRequestParts<AppState> for MaybeAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(token) = token_of(parts) else { return Ok(MaybeAuth(None)) };
+        let Some(token) = token_of(&parts.headers) else { return Ok(MaybeAuth(None)) };
         let now = state.now();
         let person = match state.store.session_person(&token_hash(&token), now).await? {
             Some(id) => state.store.person(id).await?,

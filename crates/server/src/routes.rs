@@ -82,15 +82,7 @@ async fn csrf(req: Request, next: axum::middleware::Next) -> Response {
     let unsafe_method = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
     let h = req.headers();
     let bearer = h.contains_key(header::AUTHORIZATION);
-    let cookie = |name: &str| {
-        h.get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    };
+    let cookie = |name: &str| crate::auth::cookie(h, name);
     if unsafe_method && !bearer && cookie(SESSION_COOKIE).is_some() {
         let sent = h.get("x-csrf-token").and_then(|v| v.to_str().ok());
         if sent.is_none() || sent.map(str::to_string) != cookie(crate::auth::CSRF_COOKIE) {
@@ -117,27 +109,17 @@ async fn ready(State(app): State<AppState>) -> ApiResult<&'static str> {
 async fn logout(State(app): State<AppState>, req: Request) -> ApiResult<Response> {
     let (mut parts, _) = req.into_parts();
     let auth = <Auth as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &app).await?;
-    let token = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string)
-        .or_else(|| {
-            parts.headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(|c| {
-                c.split(';')
-                    .filter_map(|kv| kv.trim().split_once('='))
-                    .find(|(k, _)| *k == SESSION_COOKIE)
-                    .map(|(_, v)| v.to_string())
-            })
-        });
+    let token = crate::auth::token_of(&parts.headers);
     if let Some(t) = token {
         app.store.delete_session(&token_hash(&t)).await?;
     }
     tracing::info!(person = auth.person.id, "signed out");
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_static("gk_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
+    for gone in
+        ["gk_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", "gk_csrf=; Path=/; SameSite=Strict; Max-Age=0"]
+    {
+        resp.headers_mut().append(header::SET_COOKIE, HeaderValue::from_static(gone));
+    }
     Ok(resp)
 }
 
