@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/measures", get(measures)).route("/assessment", get(assessment))
 }
 
-fn period(q: &RawQuery) -> ApiResult<(i64, i64)> {
+pub(crate) fn period(q: &RawQuery) -> ApiResult<(i64, i64)> {
     let from = parse_rfc3339("from", q.get("from").ok_or_else(|| ApiError::field("from", "is required"))?)?;
     let to = parse_rfc3339("to", q.get("to").ok_or_else(|| ApiError::field("to", "is required"))?)?;
     if to <= from {
@@ -28,7 +28,7 @@ fn period(q: &RawQuery) -> ApiResult<(i64, i64)> {
     Ok((from, to))
 }
 
-fn region_in_scope(app: &AppState, auth: &Auth, q: &RawQuery) -> ApiResult<RegionCode> {
+pub(crate) fn region_in_scope(app: &AppState, auth: &Auth, q: &RawQuery) -> ApiResult<RegionCode> {
     let region = match q.get("region") {
         Some(r) => RegionCode::parse(r).map_err(|e| ApiError::field("region", e.reason))?,
         None => app
@@ -135,16 +135,7 @@ async fn measures(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiRe
         let r = region.as_ref().ok_or_else(|| ApiError::field("region", "is required"))?;
         may_in_region(&auth.actor, Permission::ViewMeasures, r).map_err(|e| ApiError::refusal(e, None))?;
     }
-    let mut categories = vec![];
-    for c in q.all("category") {
-        let id: i64 = c.parse().map_err(|_| ApiError::field("category", format!("`{c}` is not a category id")))?;
-        let cat = app.category("category", id)?;
-        if cat.is_class() {
-            categories.extend(app.reference().categories.values().filter(|s| s.parent_id == Some(id)).map(|s| s.id));
-        } else {
-            categories.push(id);
-        }
-    }
+    let categories = app.category_filter(&q.all("category"))?;
     let query = MeasureQuery {
         region: if head_of { None } else { region.clone() },
         department,

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use gridkeeper_domain::measures::{MeasureCounts, Measures};
-use gridkeeper_domain::time::{parse_rfc3339, to_rfc3339};
-use gridkeeper_domain::{may_in_region, Permission, RegionCode};
+use gridkeeper_domain::time::to_rfc3339;
+use gridkeeper_domain::RegionCode;
 use gridkeeper_store::{CaseQuery, GroupBy, MeasureQuery, NewAudit, Visibility};
 use serde_json::json;
 
@@ -199,22 +199,8 @@ async fn analysis(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiRe
     if format != "html" && format != "xlsx" {
         return Err(ApiError::field("format", "must be html or xlsx"));
     }
-    let from = parse_rfc3339("from", q.get("from").ok_or_else(|| ApiError::field("from", "is required"))?)?;
-    let to = parse_rfc3339("to", q.get("to").ok_or_else(|| ApiError::field("to", "is required"))?)?;
-    if to <= from {
-        return Err(ApiError::field("to", "must lie after `from`"));
-    }
-    let region = match q.get("region") {
-        Some(r) => RegionCode::parse(r).map_err(|e| ApiError::field("region", e.reason))?,
-        None => app
-            .reference()
-            .district
-            .as_deref()
-            .map(RegionCode::parse)
-            .transpose()?
-            .ok_or_else(|| ApiError::field("region", "is required"))?,
-    };
-    may_in_region(&auth.actor, Permission::ViewMeasures, &region).map_err(|e| ApiError::refusal(e, None))?;
+    let (from, to) = crate::measures_api::period(&q)?;
+    let region = crate::measures_api::region_in_scope(&app, &auth, &q)?;
     let now_ms = app.now();
     let q_now = MeasureQuery { region: Some(region.clone()), from, to, now: now_ms, ..Default::default() };
     let q_before = MeasureQuery { from: from - (to - from), to: from, ..q_now.clone() };

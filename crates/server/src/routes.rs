@@ -530,7 +530,6 @@ async fn list_cases(State(app): State<AppState>, auth: Auth, q: RawQuery) -> Api
 
 /// Reads the list filters (`FILTER_PARAMS`) of `q` into `query`, each bad value refused by name.
 pub(crate) fn case_filters(app: &App, q: &RawQuery, query: &mut CaseQuery) -> ApiResult<()> {
-    let reference = app.reference();
     query.states = q.all("state").into_iter().map(CaseState::parse).collect::<Result<_, _>>()?;
     query.region =
         q.get("region").map(|r| RegionCode::parse(r).map_err(|e| FieldError::new("region", e.reason))).transpose()?;
@@ -538,15 +537,7 @@ pub(crate) fn case_filters(app: &App, q: &RawQuery, query: &mut CaseQuery) -> Ap
         app.department("department", d)?;
         query.department = Some(d);
     }
-    for c in q.all("category") {
-        let id: i64 = c.parse().map_err(|_| ApiError::field("category", format!("`{c}` is not a category id")))?;
-        let cat = app.category("category", id)?;
-        if cat.is_class() {
-            query.categories.extend(reference.categories.values().filter(|s| s.parent_id == Some(id)).map(|s| s.id));
-        } else {
-            query.categories.push(id);
-        }
-    }
+    query.categories = app.category_filter(&q.all("category"))?;
     query.urgency = q.get("urgency").map(Urgency::parse).transpose()?;
     query.overdue = q.parse::<bool>("overdue", "true or false")?;
     query.supervised = q.parse::<bool>("supervised", "true or false")?;

@@ -64,6 +64,20 @@ impl App {
             .ok_or_else(|| ApiError::field(field, format!("no category with id {id}")))
     }
 
+    /// The subclasses named by `category` parameters: a class stands for all its subclasses.
+    pub fn category_filter(&self, values: &[&str]) -> ApiResult<Vec<CategoryId>> {
+        let mut ids = vec![];
+        for c in values {
+            let id: i64 = c.parse().map_err(|_| ApiError::field("category", format!("`{c}` is not a category id")))?;
+            if self.category("category", id)?.is_class() {
+                ids.extend(self.reference().categories.values().filter(|s| s.parent_id == Some(id)).map(|s| s.id));
+            } else {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
     pub fn department(&self, field: &str, id: DepartmentId) -> ApiResult<Department> {
         self.reference()
             .departments
