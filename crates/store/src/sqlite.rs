@@ -884,7 +884,11 @@ impl Store for SqliteStore {
         let community = community_teams(&mut tx).await?;
         let mut rollup = Rollup::default();
         // Multi-row statements: a few hundred rows each, well under SQLite's bound-variable limit.
-        for chunk in cases.chunks(300) {
+        for (i, chunk) in cases.chunks(300).enumerate() {
+            if i % 50 == 49 {
+                // The rollup changes of 15,000 cases at a time: memory stays small.
+                std::mem::take(&mut rollup).write(&mut tx).await?;
+            }
             let mut stored = Vec::with_capacity(chunk.len());
             for (case, events) in chunk {
                 let y = year(case.reported_at).unwrap_or(1970);
