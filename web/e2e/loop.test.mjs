@@ -190,6 +190,28 @@ describe('the loop from report to rating', () => {
     await shoot(page, 'anonymous-track-duplicate', [360])
   })
 
+  it('the console shows a new report live, without reloading', async () => {
+    const d = people.dispatcher.page
+    await d.goto('/center')
+    await d.locator('[data-testid="live"][data-live="on"]').waitFor()
+    const marker = await d.evaluate(() => (window.__sameDocument = Math.random()))
+    const r = await fetch(`${server.base}/api/v1/cases`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        description: `${token} 路灯不亮 (live)`,
+        lat: loop.where.latitude,
+        lon: loop.where.longitude,
+        urgency: 'routine',
+      }),
+    })
+    assert.equal(r.status, 201)
+    const reference = (await r.json()).case.reference
+    await d.getByTestId('queue').getByTestId(`case-${reference}`).waitFor({ timeout: 5000 })
+    assert.equal(await d.evaluate(() => window.__sameDocument), marker, 'the page was not reloaded')
+    await shoot(d, 'center-live', [1920])
+  })
+
   it('the department signs for it and submits the result with evidence', async () => {
     const page = await person('department', loop.deptLogin, { width: 1920, height: 1080 })
     await page.goto('/dept')

@@ -52,6 +52,7 @@ use crate::AppState;
         crate::routes::case_duplicates,
         crate::routes::case_action,
         crate::routes::check_duplicates,
+        crate::events::events,
         crate::routes::public_case,
         crate::routes::track,
         crate::routes::track_rate,
@@ -83,7 +84,7 @@ use crate::AppState;
         docs_page,
         docs_css,
     ),
-    components(schemas(Problem, Case, CaseState, Action, RegionCode, RegionLevel)),
+    components(schemas(Problem, Case, CaseState, Action, RegionCode, RegionLevel, LiveNotice)),
     modifiers(&Security, &ProblemBodies, &AlwaysPresent),
     security(("bearer" = []), ("session_cookie" = [])),
     tags(
@@ -782,6 +783,24 @@ pub struct PublicEvent {
     #[schema(format = DateTime)]
     pub at: String,
     pub state: CaseState,
+}
+
+/// A `case` event of `GET /events`: one change of a case in the listener's scope.
+#[derive(Serialize, ToSchema)]
+pub struct LiveNotice {
+    /// The case's id.
+    pub id: i64,
+    pub reference: String,
+    /// The case's version after the change.
+    pub version: i64,
+    /// What happened.
+    pub action: Action,
+    /// The state after the change.
+    pub state: CaseState,
+    /// The grid, or the district when the case lies outside every grid.
+    pub region: String,
+    #[schema(format = DateTime)]
+    pub at: String,
 }
 
 /// The public view of a case: no personal data, no internal events; for a category that is not

@@ -50,6 +50,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::exchange_api::router())
         .merge(crate::geo_api::router())
         .merge(crate::openapi::router())
+        .merge(crate::events::router())
         .fallback(|| async { ApiError::not_found("endpoint") });
     let timeout = std::time::Duration::from_secs(u64::from(app.settings.request_timeout_seconds.max(1)));
     Router::new()

@@ -8,6 +8,7 @@
 mod accounts;
 mod calendars;
 mod exchange;
+pub mod live;
 mod measures;
 mod regions;
 mod sqlite;
@@ -28,6 +29,7 @@ use serde::Serialize;
 pub use accounts::*;
 pub use calendars::CalendarStore;
 pub use exchange::*;
+pub use live::{CaseNotice, LiveFeed, LocalFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
 pub use regions::*;
 pub use sqlite::SqliteStore;

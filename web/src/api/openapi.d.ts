@@ -309,6 +309,22 @@ export type LatLon = {
   lon: number
 }
 
+/** A `case` event of `GET /events`: one change of a case in the listener's scope. */
+export type LiveNotice = {
+  /** What happened. */
+  action: Action
+  at: string
+  /** The case's id. */
+  id: number
+  reference: string
+  /** The grid, or the district when the case lies outside every grid. */
+  region: string
+  /** The state after the change. */
+  state: CaseState
+  /** The case's version after the change. */
+  version: number
+}
+
 /** `GET /locate`: where a point lies and who answers for it; all null outside every grid. */
 export type LocateAnswer = {
   community: null | RegionName

@@ -74,6 +74,8 @@ export type CaseLink = S.CaseLinkView
 export type CaseDetail = Omit<S.CaseDetail, 'reporter'> & { reporter?: Person | null }
 /** A possible duplicate; staff see the id and description, others only that it exists. */
 export type Duplicate = S.PossibleDuplicate
+/** A `case` event of the live feed `GET /events`. */
+export type LiveNotice = S.LiveNotice
 
 export interface Page<T> {
   items: T[]

@@ -8,6 +8,7 @@ mod crash;
 mod exchange;
 mod geo;
 mod lists;
+mod live;
 mod measures;
 mod media;
 mod open311;
