@@ -18,6 +18,7 @@ mod measures_api;
 mod media;
 mod open311;
 mod openapi;
+mod public_map;
 pub mod regions;
 mod report_api;
 mod routes;

@@ -54,6 +54,7 @@ use crate::AppState;
         crate::routes::check_duplicates,
         crate::events::events,
         crate::routes::public_case,
+        crate::public_map::public_cases,
         crate::routes::track,
         crate::routes::track_rate,
         crate::calendar_api::read,
@@ -820,6 +821,45 @@ pub struct PublicCase {
     pub closed_at: Option<String>,
     pub rating: Option<u8>,
     pub timeline: Vec<PublicEvent>,
+    /// Thumbnails of the report's photos (none for a non-public category).
+    pub before: Vec<PublicPhoto>,
+    /// Thumbnails of the evidence of its handling (none for a non-public category).
+    pub after: Vec<PublicPhoto>,
+}
+
+/// A photo anyone may see: the original and its thumbnail.
+#[derive(Serialize, ToSchema)]
+pub struct PublicPhoto {
+    pub id: String,
+    pub url: String,
+    pub thumbnail_url: String,
+}
+
+/// A case on the public map. `public: false` (a category that is not public): location
+/// coarsened to about 200 m, no description, no photos.
+#[derive(Serialize, ToSchema)]
+pub struct PublicMapItem {
+    pub reference: String,
+    pub state: CaseState,
+    pub public: bool,
+    pub description: Option<String>,
+    pub category: Option<CategoryName>,
+    #[schema(value_type = Option<String>)]
+    pub grid: Option<RegionCode>,
+    pub location: Option<LatLon>,
+    #[schema(format = DateTime)]
+    pub reported_at: String,
+    #[schema(format = DateTime)]
+    pub closed_at: Option<String>,
+    /// Thumbnails of the report's photos.
+    pub before: Vec<PublicPhoto>,
+    /// Thumbnails of the evidence of its handling.
+    pub after: Vec<PublicPhoto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicMap {
+    pub items: Vec<PublicMapItem>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -99,6 +99,23 @@ export type Category = S.Category
 
 /** `GET /public/cases/{reference}` */
 export type PublicCase = S.PublicCase
+export type PublicMapItem = S.PublicMapItem
+export type PublicPhoto = S.PublicPhoto
+
+/** A point GridMap marks besides cases (the public map's cases). */
+export interface MapMarker {
+  key: string
+  lat: number
+  lon: number
+  color: string
+  /** First line of the tooltip. */
+  label: string
+  /** Second line. */
+  sub?: string
+  /** A dashed ring: the point is only approximate. */
+  approximate?: boolean
+}
+
 /** `GET /track/{code}`: the public view plus the answers addressed to the reporter. */
 export type TrackedCase = Omit<S.TrackedCase, 'rejection'> & { rejection?: Rejection | null }
 

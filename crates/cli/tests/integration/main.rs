@@ -13,5 +13,6 @@ mod measures;
 mod media;
 mod open311;
 mod openapi;
+mod public_map;
 mod refusals;
 mod workflow;
