@@ -8,6 +8,7 @@
 mod accounts;
 mod calendars;
 mod exchange;
+pub mod live;
 mod measures;
 mod regions;
 mod sqlite;
@@ -29,6 +30,7 @@ use serde::Serialize;
 pub use accounts::*;
 pub use calendars::CalendarStore;
 pub use exchange::*;
+pub use live::{CaseNotice, LiveFeed, LocalFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
 pub use regions::*;
 pub use sqlite::SqliteStore;
@@ -202,6 +204,11 @@ pub trait Store:
         since: Millis,
         exclude: CaseId,
     ) -> Result<Vec<Case>>;
+    /// Cases of the public map: accepted into a category (not `reported`, not `rejected`),
+    /// located in `bbox` (`[min_lat, min_lon, max_lat, max_lon]`), reported since `since`,
+    /// newest first, at most `limit`. Public and non-public categories alike: the caller decides
+    /// what of each it shows.
+    async fn public_cases_in(&self, bbox: [f64; 4], since: Millis, limit: u32) -> Result<Vec<Case>>;
     /// Cases rejected as duplicates of `case`.
     async fn duplicates_of(&self, case: CaseId) -> Result<Vec<CaseLink>>;
     /// Stores many finished histories at once (the demo's simulated year). Each case's events
