@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use gridkeeper_domain::{Grant, Role, Scope};
-use gridkeeper_store::{NewPerson, SqliteStore, Store};
+use gridkeeper_store::{NewPerson, Store};
 
 use crate::config::Config;
 
@@ -126,13 +126,13 @@ fn init_logging(level: &str) {
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = &config.database.url;
-    if !url.starts_with("sqlite:") {
-        bail!("database.url must start with `sqlite:` (PostgreSQL support comes later)");
+    if gridkeeper_store::Backend::of(url).is_none() {
+        bail!("database.url must start with `sqlite:` or `postgres://`");
     }
     let vault = Arc::new(config.privacy.vault()?);
-    let store = SqliteStore::open(url, vault).await.context("cannot open the database")?;
+    let store = gridkeeper_store::open(url, vault).await.context("cannot open the database")?;
     store.migrate().await.context("cannot migrate the database")?;
-    Ok(Arc::new(store))
+    Ok(store)
 }
 
 /// The application over the configured store (for commands that use its services).
