@@ -16,6 +16,7 @@ mod pg_calendars;
 mod pg_exchange;
 mod pg_measures;
 mod pg_regions;
+mod pg_rollups;
 mod regions;
 mod sqlite;
 mod sqlite_accounts;
@@ -23,6 +24,7 @@ mod sqlite_calendars;
 mod sqlite_exchange;
 mod sqlite_measures;
 mod sqlite_regions;
+mod sqlite_rollups;
 pub mod vault;
 
 use async_trait::async_trait;

@@ -17,7 +17,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
 
+use crate::pg_rollups::{self, community_teams, histories};
 use crate::sqlite::{corrupt, json, parse_field};
+use crate::sqlite_rollups::Rollup;
 use crate::vault::Vault;
 use crate::{CaseLink, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError};
 
@@ -493,7 +495,7 @@ impl Store for PgStore {
     #[tracing::instrument(skip(self))]
     async fn migrate(&self) -> Result<()> {
         MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        self.ensure_rollups().await
     }
 
     async fn load_reference(&self, d: &ReferenceData) -> Result<()> {
@@ -717,6 +719,9 @@ impl Store for PgStore {
         insert_event(&mut tx, case.id, case.version, &d.event).await?;
         sync_departments(&mut tx, &case).await?;
         attach_media(&mut tx, case.id, intake.media, d.event.actor, "photos").await?;
+        let mut rollup = Rollup::default();
+        rollup.add(&case, std::slice::from_ref(&d.event), &community_teams(&mut tx).await?, 1);
+        pg_rollups::write(rollup, &mut tx).await?;
         tx.commit().await?;
         tracing::info!(case = case.id, reference = %case.reference, "case stored");
         Ok(case)
@@ -726,6 +731,7 @@ impl Store for PgStore {
     async fn apply(&self, decision: &gridkeeper_domain::Decision, media: &[MediaId]) -> Result<Case> {
         let case = &decision.case;
         let mut tx = self.begin_write().await?;
+        let before = histories(self, &mut tx, case.id, case.id).await?;
         let done = bind_case(sqlx::query(UPDATE_CASE), case, &self.vault)
             .bind(case.id)
             .bind(case.version - 1)
@@ -744,6 +750,15 @@ impl Store for PgStore {
             sync_departments(&mut tx, case).await?;
         }
         attach_media(&mut tx, case.id, media, decision.event.actor, "evidence").await?;
+        // The update succeeded at version - 1, so `before` is the case as it was replaced.
+        if let Some((old, mut events)) = before.into_iter().next() {
+            let community = community_teams(&mut tx).await?;
+            let mut rollup = Rollup::default();
+            rollup.add(&old, &events, &community, -1);
+            events.push(decision.event.clone());
+            rollup.add(case, &events, &community, 1);
+            pg_rollups::write(rollup, &mut tx).await?;
+        }
         tx.commit().await?;
         Ok(case.clone())
     }
@@ -902,10 +917,14 @@ impl Store for PgStore {
         let year = |at: Millis| chrono::DateTime::from_timestamp_millis(at).map(|t| t.with_timezone(&offset).year());
         let mut tx = self.begin_write().await?;
         // Ids are given here, so no other writer may take one meanwhile (reads go on).
-        sqlx::query("LOCK TABLE cases, case_counters IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+        sqlx::query("LOCK TABLE cases, case_counters, rollup_counts, rollup_stages, rollup_people IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
         let mut counters: HashMap<(String, i32), i64> = HashMap::new();
         let mut next_id: i64 =
             sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM cases").fetch_one(&mut *tx).await?;
+        let community = community_teams(&mut tx).await?;
+        let mut rollup = Rollup::default();
         // Multi-row statements: a few hundred rows each, well under PostgreSQL's 65,535 parameters.
         for chunk in cases.chunks(300) {
             let mut stored = Vec::with_capacity(chunk.len());
@@ -927,6 +946,7 @@ impl Store for PgStore {
                 c.id = next_id;
                 c.reference = CaseRef::new(&c.district, y, *n as u32).to_string();
                 next_id += 1;
+                rollup.add(&c, events, &community, 1);
                 stored.push((c, events));
             }
             let mut b = QueryBuilder::<Postgres>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
@@ -973,6 +993,7 @@ impl Store for PgStore {
                 b.build().execute(&mut *tx).await?;
             }
         }
+        pg_rollups::write(rollup, &mut tx).await?;
         for ((district, y), last) in counters {
             sqlx::query(
                 "INSERT INTO case_counters (district, year, last) VALUES ($1, $2, $3) \
