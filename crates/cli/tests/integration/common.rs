@@ -154,11 +154,7 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    /// A database of the tests' backend; a SQLite file goes into `dir`.
-    pub async fn create(dir: &std::path::Path) -> Self {
-        Self::create_on(backend(), dir).await
-    }
-
+    /// A database of `backend`; a SQLite file goes into `dir`.
     pub async fn create_on(backend: Backend, dir: &std::path::Path) -> Self {
         let file = dir.join("test.db");
         match backend {
@@ -261,11 +257,26 @@ impl Resp {
 }
 
 impl TestApp {
+    /// A server over a fresh database of the tests' backend.
     pub async fn spawn() -> Self {
+        Self::spawn_with(backend(), None).await
+    }
+
+    /// A server over a fresh database of `backend`; with `via`, the server reaches PostgreSQL
+    /// through that address (a proxy in front of 127.0.0.1:5432) instead of directly.
+    pub async fn spawn_with(backend: Backend, via: Option<std::net::SocketAddr>) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let test_db = TestDb::create(dir.path()).await;
+        let test_db = TestDb::create_on(backend, dir.path()).await;
         let vault = Arc::new(gridkeeper_store::Vault::ephemeral());
-        let store = gridkeeper_store::open(&test_db.url, vault).await.unwrap();
+        let url = match via {
+            Some(addr) => {
+                let proxied = test_db.url.replacen("127.0.0.1:5432", &addr.to_string(), 1);
+                assert_ne!(proxied, test_db.url, "a proxy stands in front of 127.0.0.1:5432 only");
+                proxied
+            }
+            None => test_db.url.clone(),
+        };
+        let store = gridkeeper_store::open(&url, vault).await.unwrap();
         store.migrate().await.unwrap();
         store.load_reference(&reference()).await.unwrap();
         let now = chrono::Utc::now().timestamp_millis();

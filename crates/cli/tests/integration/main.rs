@@ -1,4 +1,5 @@
-//! The one integration-test binary: the real server over HTTP on a fresh SQLite database per test.
+//! The one integration-test binary: the real server over HTTP on a fresh database per test
+//! (SQLite, or PostgreSQL with `GRIDKEEPER_TEST_DATABASE=postgres`; see `common.rs`).
 
 mod accounts;
 mod authz;
@@ -12,5 +13,6 @@ mod measures;
 mod media;
 mod open311;
 mod openapi;
+mod postgres;
 mod refusals;
 mod workflow;

@@ -1,0 +1,103 @@
+//! What only PostgreSQL has to show: a server that loses its database answers 503 problem+json
+//! (no hang, no panic) and recovers by itself. These tests always run on PostgreSQL
+//! (`scripts/test` makes sure it is there).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gridkeeper_store::Backend;
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use crate::common::*;
+
+/// A TCP proxy in front of PostgreSQL that can cut every connection and refuse new ones, as a
+/// database that went away would, and let them through again.
+struct Proxy {
+    addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    _accept: JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(target: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (up2, links2) = (up.clone(), links.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let link = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                links2.lock().unwrap().push(link);
+            }
+        });
+        Proxy { addr, up, links, _accept: accept }
+    }
+
+    /// Closes every open connection and refuses new ones.
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_lost_database_is_a_503_and_the_server_recovers_by_itself() {
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let t = TestApp::spawn_with(Backend::Postgres, Some(proxy.addr)).await;
+    let id = id_of(&t.report(Some("resident"), IN_GRID1, Some(MANHOLE)).await);
+    let path = format!("/api/v1/cases/{id}");
+    t.get(Some("dispatcher"), &path).await.ok();
+
+    proxy.cut();
+    for _ in 0..2 {
+        let started = Instant::now();
+        let r = t.get(Some("dispatcher"), &path).await;
+        r.problem(503, None);
+        assert!(started.elapsed() < Duration::from_secs(10), "answered only after {:?}", started.elapsed());
+        let report = t.post(
+            Some("resident"),
+            "/api/v1/cases",
+            json!({ "description": "井盖丢了", "lat": IN_GRID1.0, "lon": IN_GRID1.1 }),
+        );
+        report.await.problem(503, None);
+        let ready = t.client.get(format!("{}/readyz", t.base)).send().await.unwrap();
+        assert_eq!(ready.status(), 503);
+        assert_eq!(ready.headers()["retry-after"], "5");
+    }
+
+    proxy.restore();
+    // The pool drops the dead connections and opens new ones: no restart needed.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = t.get(Some("dispatcher"), &path).await;
+        if r.status == 200 {
+            assert_eq!(id_of(&r.body), id);
+            break;
+        }
+        r.problem(503, None);
+        assert!(Instant::now() < deadline, "the server did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let again = id_of(&t.report(Some("resident"), IN_GRID1, Some(MANHOLE)).await);
+    assert!(again > id);
+}
