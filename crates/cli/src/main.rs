@@ -2,6 +2,7 @@
 
 mod bench;
 mod config;
+mod data;
 mod demo;
 mod exchange;
 mod regions;
@@ -34,6 +35,16 @@ enum Command {
     Migrate,
     /// Create a realistic demo town on SQLite and serve it, printing a login for every role.
     Demo(demo::DemoArgs),
+    /// Copy a SQLite deployment into an empty PostgreSQL database; prints the rows and checksums
+    /// of every table on both sides.
+    MigrateData {
+        /// The SQLite database: `sqlite:path/to/gridkeeper.db`.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database: `postgres://user:password@host:5432/name` (empty or new).
+        #[arg(long)]
+        to: String,
+    },
     /// Manage people.
     #[command(subcommand)]
     User(UserCommand),
@@ -205,6 +216,7 @@ async fn main() -> anyhow::Result<()> {
             println!("database is up to date");
         }
         Command::Demo(args) => demo::run(config, args).await?,
+        Command::MigrateData { from, to } => data::migrate_data(&from, &to).await?,
         Command::Bench(cmd) => bench::run(config, cmd).await?,
         Command::User(UserCommand::Add { login, name, phone, grants, password_stdin }) => {
             let grants = grants.iter().map(|g| parse_grant(g)).collect::<anyhow::Result<Vec<_>>>()?;

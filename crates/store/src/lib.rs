@@ -25,6 +25,7 @@ mod sqlite_exchange;
 mod sqlite_measures;
 mod sqlite_regions;
 mod sqlite_rollups;
+pub mod transfer;
 pub mod vault;
 
 use async_trait::async_trait;

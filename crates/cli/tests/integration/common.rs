@@ -207,6 +207,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
+    /// The keys personal data is sealed with.
+    pub vault: Arc<gridkeeper_store::Vault>,
     /// The application behind the server (to run its background jobs at a chosen time).
     pub app: gridkeeper_server::AppState,
     /// The SMS sender: tests read the one-time codes it "sent".
@@ -276,7 +278,7 @@ impl TestApp {
             }
             None => test_db.url.clone(),
         };
-        let store = gridkeeper_store::open(&url, vault).await.unwrap();
+        let store = gridkeeper_store::open(&url, vault.clone()).await.unwrap();
         store.migrate().await.unwrap();
         store.load_reference(&reference()).await.unwrap();
         let now = chrono::Utc::now().timestamp_millis();
@@ -304,6 +306,7 @@ impl TestApp {
             base,
             client: reqwest::Client::new(),
             store,
+            vault,
             app,
             sms,
             db: test_db.file.clone(),
