@@ -45,6 +45,16 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Back up the database to FILE while the server runs (SQLite: a consistent copy by
+    /// `VACUUM INTO`; PostgreSQL: `pg_dump`).
+    Backup { file: std::path::PathBuf },
+    /// Put a backup in place of the database (stop the server first).
+    Restore {
+        file: std::path::PathBuf,
+        /// Replace an existing database (SQLite keeps the old file as NAME.before-restore).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Manage people.
     #[command(subcommand)]
     User(UserCommand),
@@ -217,6 +227,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Demo(args) => demo::run(config, args).await?,
         Command::MigrateData { from, to } => data::migrate_data(&from, &to).await?,
+        Command::Backup { file } => data::backup(&config.database.url, &file).await?,
+        Command::Restore { file, replace } => data::restore(&config.database.url, &file, replace).await?,
         Command::Bench(cmd) => bench::run(config, cmd).await?,
         Command::User(UserCommand::Add { login, name, phone, grants, password_stdin }) => {
             let grants = grants.iter().map(|g| parse_grant(g)).collect::<anyhow::Result<Vec<_>>>()?;

@@ -7,6 +7,7 @@
 //! concurrency), so of two people acting on the same case at once exactly one wins.
 
 mod accounts;
+pub mod backup;
 mod calendars;
 mod exchange;
 mod measures;

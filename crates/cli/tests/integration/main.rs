@@ -3,6 +3,7 @@
 
 mod accounts;
 mod authz;
+mod backup;
 mod calendars;
 mod common;
 mod crash;
