@@ -261,12 +261,17 @@ impl Resp {
 impl TestApp {
     /// A server over a fresh database of the tests' backend.
     pub async fn spawn() -> Self {
-        Self::spawn_with(backend(), None).await
+        Self::spawn_with(backend(), None, |_| {}).await
     }
 
     /// A server over a fresh database of `backend`; with `via`, the server reaches PostgreSQL
     /// through that address (a proxy in front of 127.0.0.1:5432) instead of directly.
-    pub async fn spawn_with(backend: Backend, via: Option<std::net::SocketAddr>) -> Self {
+    /// `settings` may change the server's settings (the media folder is set already).
+    pub async fn spawn_with(
+        backend: Backend,
+        via: Option<std::net::SocketAddr>,
+        settings: impl FnOnce(&mut gridkeeper_server::Settings),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let test_db = TestDb::create_on(backend, dir.path()).await;
         let vault = Arc::new(gridkeeper_store::Vault::ephemeral());
@@ -296,7 +301,9 @@ impl TestApp {
             let token = format!("{login}-token");
             store.create_session(&gridkeeper_server::auth::token_hash(&token), id, now, now + 3_600_000).await.unwrap();
         }
-        let settings = gridkeeper_server::Settings { media_dir: dir.path().join("media"), ..Default::default() };
+        let mut tweaked = gridkeeper_server::Settings { media_dir: dir.path().join("media"), ..Default::default() };
+        settings(&mut tweaked);
+        let settings = tweaked;
         let sms = Arc::new(gridkeeper_server::sms::LogSms::default());
         let app = gridkeeper_server::App::new(store.clone(), settings, sms.clone()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -63,7 +63,7 @@ impl Proxy {
 #[tokio::test]
 async fn a_lost_database_is_a_503_and_the_server_recovers_by_itself() {
     let proxy = Proxy::start("127.0.0.1:5432").await;
-    let t = TestApp::spawn_with(Backend::Postgres, Some(proxy.addr)).await;
+    let t = TestApp::spawn_with(Backend::Postgres, Some(proxy.addr), |_| {}).await;
     let id = id_of(&t.report(Some("resident"), IN_GRID1, Some(MANHOLE)).await);
     let path = format!("/api/v1/cases/{id}");
     t.get(Some("dispatcher"), &path).await.ok();
@@ -121,7 +121,7 @@ async fn gridkeeper(dir: &std::path::Path, args: &[&str]) -> (bool, String, Stri
 #[tokio::test]
 async fn migrate_data_moves_a_sqlite_deployment_to_postgres_with_nothing_lost() {
     // A SQLite deployment with cases in several states, sealed contacts, sessions and an audit log.
-    let t = TestApp::spawn_with(Backend::Sqlite, None).await;
+    let t = TestApp::spawn_with(Backend::Sqlite, None, |_| {}).await;
     let mut ids = vec![];
     for i in 0..4 {
         let r = t
