@@ -15,7 +15,7 @@ pub mod export;
 mod extract;
 mod geo_api;
 mod measures_api;
-mod media;
+pub mod media;
 mod open311;
 mod openapi;
 mod public_map;
@@ -50,6 +50,14 @@ pub struct Settings {
     pub bind: SocketAddr,
     /// Folder of the local object store for photos.
     pub media_dir: PathBuf,
+    /// An S3-compatible object store for photos instead of the folder: `s3://BUCKET[/PREFIX]`.
+    /// Credentials, region and endpoint come from the usual `AWS_*` environment variables
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT` for MinIO,
+    /// Ceph or another S3-compatible service, `AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint).
+    pub media_url: Option<String>,
+    /// Settings of the S3 store that override the environment's, by the names of
+    /// `object_store::aws::AmazonS3ConfigKey`: `endpoint`, `region`, `allow_http`, ...
+    pub media_options: std::collections::BTreeMap<String, String>,
     /// How long a sign-in lasts.
     pub session_hours: u32,
     /// The district that receives reports located outside every grid (default: the only district).
@@ -129,6 +137,8 @@ impl Default for Settings {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             media_dir: PathBuf::from("data/media"),
+            media_url: None,
+            media_options: Default::default(),
             session_hours: 12,
             district: None,
             utc_offset_hours: 8,
@@ -182,13 +192,10 @@ impl App {
         sms: Arc<dyn sms::SmsSender>,
     ) -> Result<AppState, StartupError> {
         settings.assessment.validate()?;
-        std::fs::create_dir_all(&settings.media_dir)
-            .map_err(|e| format!("cannot create media folder {}: {e}", settings.media_dir.display()))?;
-        let media = object_store::local::LocalFileSystem::new_with_prefix(&settings.media_dir)
-            .map_err(|e| format!("cannot open media folder {}: {e}", settings.media_dir.display()))?;
+        let media = media::open_store(&settings)?;
         let app = Arc::new(App {
             store,
-            media: Arc::new(media),
+            media,
             settings,
             sms,
             live: Arc::new(LocalFeed::default()),

@@ -37,11 +37,11 @@ type StageKey = (String, bool, i64, DepartmentId, u8, u16);
 #[derive(Debug, Default)]
 pub(crate) struct Rollup {
     /// (node, leaf, day, department, category)
-    counts: HashMap<(String, bool, i64, DepartmentId, i64), Counters>,
+    pub(crate) counts: HashMap<(String, bool, i64, DepartmentId, i64), Counters>,
     /// → (count, sum)
-    stages: HashMap<StageKey, (i64, i64)>,
+    pub(crate) stages: HashMap<StageKey, (i64, i64)>,
     /// (node, day, person)
-    people: HashMap<(String, i64, i64), Counters>,
+    pub(crate) people: HashMap<(String, i64, i64), Counters>,
 }
 
 /// The region nodes a case counts in: '*', its district and every level down to its own region
