@@ -6,6 +6,7 @@
 //! the state machine of `gridkeeper_domain`.
 
 mod accounts;
+mod admin_api;
 pub mod auth;
 mod calendar_api;
 mod error;

@@ -6,6 +6,7 @@
 //! concurrency), so of two people acting on the same case at once exactly one wins.
 
 mod accounts;
+mod admin;
 mod calendars;
 mod exchange;
 pub mod live;
@@ -13,6 +14,7 @@ mod measures;
 mod regions;
 mod sqlite;
 mod sqlite_accounts;
+mod sqlite_admin;
 mod sqlite_calendars;
 mod sqlite_exchange;
 mod sqlite_measures;
@@ -27,6 +29,7 @@ use gridkeeper_domain::{
 use serde::Serialize;
 
 pub use accounts::*;
+pub use admin::{AdminStore, PeopleQuery};
 pub use calendars::CalendarStore;
 pub use exchange::*;
 pub use live::{CaseNotice, LiveFeed, LocalFeed};
@@ -164,7 +167,7 @@ pub struct Intake<'a> {
 
 #[async_trait]
 pub trait Store:
-    AccountStore + CalendarStore + MeasureStore + ExchangeStore + RegionStore + Send + Sync + 'static
+    AccountStore + AdminStore + CalendarStore + MeasureStore + ExchangeStore + RegionStore + Send + Sync + 'static
 {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<()>;

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real server over HTTP on a fresh SQLite database per test.
 
 mod accounts;
+mod admin;
 mod authz;
 mod calendars;
 mod common;
