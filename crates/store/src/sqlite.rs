@@ -13,6 +13,7 @@ use gridkeeper_domain::{
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
+use crate::sqlite_rollups::{community_teams, histories, Rollup};
 use crate::vault::Vault;
 use crate::{CaseLink, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError};
 
@@ -510,7 +511,7 @@ impl Store for SqliteStore {
     #[tracing::instrument(skip(self))]
     async fn migrate(&self) -> Result<()> {
         MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        self.ensure_rollups().await
     }
 
     async fn load_reference(&self, d: &ReferenceData) -> Result<()> {
@@ -693,6 +694,9 @@ impl Store for SqliteStore {
         insert_event(&mut tx, case.id, case.version, &d.event).await?;
         sync_departments(&mut tx, &case).await?;
         attach_media(&mut tx, case.id, intake.media, d.event.actor, "photos").await?;
+        let mut rollup = Rollup::default();
+        rollup.add(&case, std::slice::from_ref(&d.event), &community_teams(&mut tx).await?, 1);
+        rollup.write(&mut tx).await?;
         tx.commit().await?;
         tracing::info!(case = case.id, reference = %case.reference, "case stored");
         Ok(case)
@@ -702,6 +706,7 @@ impl Store for SqliteStore {
     async fn apply(&self, decision: &gridkeeper_domain::Decision, media: &[MediaId]) -> Result<Case> {
         let case = &decision.case;
         let mut tx = self.begin_write().await?;
+        let before = histories(self, &mut tx, case.id, case.id).await?;
         let done = bind_case(sqlx::query(UPDATE_CASE), case, &self.vault)
             .bind(case.id)
             .bind(case.version - 1)
@@ -720,6 +725,14 @@ impl Store for SqliteStore {
             sync_departments(&mut tx, case).await?;
         }
         attach_media(&mut tx, case.id, media, decision.event.actor, "evidence").await?;
+        if let Some((old, mut events)) = before.into_iter().next() {
+            let community = community_teams(&mut tx).await?;
+            let mut rollup = Rollup::default();
+            rollup.add(&old, &events, &community, -1);
+            events.push(decision.event.clone());
+            rollup.add(case, &events, &community, 1);
+            rollup.write(&mut tx).await?;
+        }
         tx.commit().await?;
         Ok(case.clone())
     }
@@ -900,8 +913,14 @@ impl Store for SqliteStore {
         let mut counters: HashMap<(String, i32), i64> = HashMap::new();
         let mut next_id: i64 =
             sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM cases").fetch_one(&mut *tx).await?;
+        let community = community_teams(&mut tx).await?;
+        let mut rollup = Rollup::default();
         // Multi-row statements: a few hundred rows each, well under SQLite's bound-variable limit.
-        for chunk in cases.chunks(300) {
+        for (i, chunk) in cases.chunks(300).enumerate() {
+            if i % 50 == 49 {
+                // The rollup changes of 15,000 cases at a time: memory stays small.
+                std::mem::take(&mut rollup).write(&mut tx).await?;
+            }
             let mut stored = Vec::with_capacity(chunk.len());
             for (case, events) in chunk {
                 let y = year(case.reported_at).unwrap_or(1970);
@@ -921,6 +940,7 @@ impl Store for SqliteStore {
                 c.id = next_id;
                 c.reference = CaseRef::new(&c.district, y, *n as u32).to_string();
                 next_id += 1;
+                rollup.add(&c, events, &community, 1);
                 stored.push((c, events));
             }
             let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
@@ -966,6 +986,7 @@ impl Store for SqliteStore {
                 b.build().execute(&mut *tx).await?;
             }
         }
+        rollup.write(&mut tx).await?;
         for ((district, y), last) in counters {
             sqlx::query(
                 "INSERT INTO case_counters (district, year, last) VALUES (?, ?, ?) \
