@@ -314,6 +314,8 @@ describe('the loop from report to rating', () => {
     await page.goto(`/track/${loop.code}`)
     await page.getByTestId('tracked').getByText(loop.reference).waitFor()
     await page.getByTestId('tracked').locator('[data-state="rated"]').waitFor()
+    await page.locator('[data-testid="tracked-before"] img').first().waitFor()
+    await page.locator('[data-testid="tracked-after"] img').first().waitFor()
     await shoot(page, 'anonymous-track')
   })
 
