@@ -47,4 +47,8 @@ pub trait AdminStore: Send + Sync {
     async fn insert_category(&self, c: &Category, audit: &NewAudit) -> Result<CategoryId>;
     /// Changes a category; `false` when there is none with its id.
     async fn update_category(&self, c: &Category, audit: &NewAudit) -> Result<bool>;
+    /// Changes whenever a department or a category is inserted or updated through this trait:
+    /// the id of the latest `reference_change` audit entry (0 when none). Other server
+    /// instances poll it to reload their reference data.
+    async fn organisation_generation(&self) -> Result<i64>;
 }

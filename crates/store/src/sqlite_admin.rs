@@ -217,4 +217,10 @@ impl AdminStore for SqliteStore {
         tx.commit().await?;
         Ok(changed)
     }
+
+    async fn organisation_generation(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM audit_log WHERE action = 'reference_change'")
+            .fetch_one(&self.pool)
+            .await?)
+    }
 }

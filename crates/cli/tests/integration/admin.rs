@@ -237,3 +237,25 @@ async fn departments_and_categories_are_changed_by_district_admins_and_used_at_o
         .all(|c| c["code"] != "C0198"));
     assert!(matches!(t.store.audit_verify().await.unwrap(), AuditCheck::Intact { .. }));
 }
+
+#[tokio::test]
+async fn another_server_instance_picks_up_changed_departments_and_categories() {
+    let t = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = gridkeeper_server::Settings { media_dir: dir.path().join("media"), ..Default::default() };
+    let other = gridkeeper_server::App::new(
+        t.store.clone(),
+        settings,
+        std::sync::Arc::new(gridkeeper_server::sms::LogSms::default()),
+    )
+    .await
+    .unwrap();
+    assert!(!other.refresh_reference().await.unwrap(), "nothing changed yet");
+    let r = t.post(Some("admin"), "/api/v1/departments", department("W9")).await;
+    let id = r.ok()["department"]["id"].as_i64().unwrap();
+    assert!(!other.reference().departments.contains_key(&id));
+    // What its watcher runs every few seconds.
+    assert!(other.refresh_reference().await.unwrap());
+    assert_eq!(other.reference().departments[&id].code, "W9");
+    assert!(!other.refresh_reference().await.unwrap());
+}
