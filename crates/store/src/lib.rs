@@ -15,6 +15,7 @@ pub mod live;
 mod measures;
 mod pg;
 mod pg_accounts;
+mod pg_admin;
 mod pg_calendars;
 mod pg_exchange;
 mod pg_measures;
