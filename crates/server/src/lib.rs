@@ -13,6 +13,7 @@ mod exchange_api;
 pub mod export;
 mod extract;
 mod geo_api;
+pub mod intake;
 mod measures_api;
 mod media;
 mod open311;
@@ -62,6 +63,9 @@ pub struct Settings {
     pub request_timeout_seconds: u32,
     /// Days after closing before a case's personal data is anonymised.
     pub retention_days: u32,
+    /// Most new cases committed together by the case writer (group commit; 1: one transaction
+    /// per report).
+    pub intake_batch: u32,
     pub auth: accounts::AuthSettings,
     /// How the web application is served (`[server.web]`: map tiles).
     pub web: web::WebSettings,
@@ -134,6 +138,7 @@ impl Default for Settings {
             secure_cookies: false,
             request_timeout_seconds: 60,
             retention_days: 730,
+            intake_batch: 256,
             auth: accounts::AuthSettings::default(),
             web: web::WebSettings::default(),
             assessment: AssessmentWeights::default(),
@@ -159,6 +164,8 @@ pub struct Reference {
 /// Everything a request handler needs.
 pub struct App {
     pub store: Arc<dyn Store>,
+    /// The one writer of new cases (group commit).
+    pub intake: intake::IntakeQueue,
     pub media: Arc<dyn ObjectStore>,
     pub settings: Settings,
     pub sms: Arc<dyn sms::SmsSender>,
@@ -181,6 +188,7 @@ impl App {
         let media = object_store::local::LocalFileSystem::new_with_prefix(&settings.media_dir)
             .map_err(|e| format!("cannot open media folder {}: {e}", settings.media_dir.display()))?;
         let app = Arc::new(App {
+            intake: intake::IntakeQueue::start(store.clone(), settings.intake_batch as usize),
             store,
             media: Arc::new(media),
             settings,
