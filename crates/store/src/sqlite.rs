@@ -50,6 +50,11 @@ impl SqliteStore {
         Ok(Self { pool, vault })
     }
 
+    /// Closes every connection (after the last write, a checkpoint empties the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// Begins a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two
     /// writers queue instead of failing half-way with SQLITE_BUSY.
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
@@ -202,14 +207,14 @@ pub(crate) const CASE_COLUMNS: &str =
     overdue_due";
 
 /// One SQL value, so that the same column list serves single and multi-row statements.
-enum Val {
+pub(crate) enum Val {
     I(Option<i64>),
     F(Option<f64>),
     T(Option<String>),
 }
 
 /// Every projected column of `c`, in the order of `CASE_COLUMNS` after id and reference.
-fn case_values(c: &Case, vault: &Vault) -> Vec<Val> {
+pub(crate) fn case_values(c: &Case, vault: &Vault) -> Vec<Val> {
     use Val::*;
     let t = |s: &str| T(Some(s.to_string()));
     vec![

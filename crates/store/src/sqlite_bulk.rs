@@ -16,7 +16,7 @@ use gridkeeper_domain::{Case, CaseId, CaseRef, DepartmentId, FieldError, Millis,
 use sqlx::pool::PoolConnection;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::sqlite::{push_case, CASE_COLUMNS};
+use crate::sqlite::{case_values, push_case, Val, CASE_COLUMNS};
 use crate::{Result, SqliteStore, StoreError};
 
 /// Cases per multi-row `INSERT` (49 values each).
@@ -357,6 +357,117 @@ impl BulkLoad {
         conn.release().await;
         built?;
         Ok(self.cases)
+    }
+}
+
+/// A case history rendered into SQL values ahead of time, for the benchmarks' ceilings:
+/// [`SqliteStore::raw_insert`] writes such rows with nothing checked, decided or converted.
+pub struct RawCase {
+    id: CaseId,
+    reference: String,
+    values: Vec<Val>,
+    events: Vec<RawEvent>,
+    departments: Vec<(DepartmentId, bool)>,
+}
+
+struct RawEvent {
+    action: &'static str,
+    at: Millis,
+    actor: Option<i64>,
+    from: Option<&'static str>,
+    to: &'static str,
+    data: String,
+}
+
+impl SqliteStore {
+    /// Renders a case with the id and reference given (benchmarks only).
+    pub fn raw_case(&self, id: CaseId, reference: String, case: &Case, events: &[NewEvent]) -> RawCase {
+        RawCase {
+            id,
+            reference,
+            values: case_values(case, &self.vault),
+            events: events
+                .iter()
+                .map(|e| RawEvent {
+                    action: e.action.as_str(),
+                    at: e.at,
+                    actor: e.actor,
+                    from: e.from.map(|s| s.as_str()),
+                    to: e.to.as_str(),
+                    data: e.data.to_string(),
+                })
+                .collect(),
+            departments: case
+                .lead_department
+                .map(|d| (d, true))
+                .into_iter()
+                .chain(case.co_departments.iter().map(|d| (*d, false)))
+                .collect(),
+        }
+    }
+
+    /// The ceiling of bulk and group writes (benchmarks only): the rows as given, in one
+    /// transaction of multi-row `INSERT`s, no counters, no checks; with `rebuild_indexes`, the
+    /// case tables' secondary indexes dropped and built again as a bulk import does.
+    pub async fn raw_insert(&self, rows: &[RawCase], rebuild_indexes: bool) -> Result<()> {
+        use sqlx::Connection;
+        let mut conn = if rebuild_indexes { BulkConn::take(self).await? } else { BulkConn(self.pool.acquire().await?) };
+        let done = async {
+            let mut tx = conn.0.begin_with("BEGIN IMMEDIATE").await?;
+            let indexes = if rebuild_indexes { drop_case_indexes(&mut tx).await? } else { vec![] };
+            for chunk in rows.chunks(CASE_ROWS) {
+                let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+                b.push_values(chunk, |mut row, c| {
+                    row.push_bind(c.id).push_bind(c.reference.as_str());
+                    for v in &c.values {
+                        match v {
+                            Val::I(x) => row.push_bind(*x),
+                            Val::F(x) => row.push_bind(*x),
+                            Val::T(x) => row.push_bind(x.as_deref()),
+                        };
+                    }
+                });
+                b.build().execute(&mut *tx).await?;
+                let events: Vec<(CaseId, i64, &RawEvent)> = chunk
+                    .iter()
+                    .flat_map(|c| c.events.iter().enumerate().map(move |(i, e)| (c.id, i as i64 + 1, e)))
+                    .collect();
+                for part in events.chunks(EVENT_ROWS) {
+                    let mut b = QueryBuilder::<Sqlite>::new(
+                        "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) ",
+                    );
+                    b.push_values(part, |mut row, (case, seq, e)| {
+                        row.push_bind(*case)
+                            .push_bind(*seq)
+                            .push_bind(e.action)
+                            .push_bind(e.at)
+                            .push_bind(e.actor)
+                            .push_bind(e.from)
+                            .push_bind(e.to)
+                            .push_bind(e.data.as_str());
+                    });
+                    b.build().execute(&mut *tx).await?;
+                }
+                let links: Vec<(CaseId, DepartmentId, bool)> =
+                    chunk.iter().flat_map(|c| c.departments.iter().map(|(d, lead)| (c.id, *d, *lead))).collect();
+                for part in links.chunks(EVENT_ROWS) {
+                    let mut b =
+                        QueryBuilder::<Sqlite>::new("INSERT INTO case_departments (case_id, department_id, lead) ");
+                    b.push_values(part, |mut row, (case, dept, lead)| {
+                        row.push_bind(*case).push_bind(*dept).push_bind(*lead);
+                    });
+                    b.build().execute(&mut *tx).await?;
+                }
+            }
+            create_indexes(&mut tx, &indexes).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        if rebuild_indexes {
+            conn.release().await;
+        }
+        done
     }
 }
 
