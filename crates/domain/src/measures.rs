@@ -1,9 +1,11 @@
 //! The measures of performance (DESIGN.md, "Measures of performance"), as exact formulas over
 //! counts taken from the case events of a period and scope. docs/MEASURES.md states each one.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use crate::Millis;
+use crate::{Action, Case, CaseState, DepartmentId, Millis, NewEvent, PersonId, Source};
 
 /// Raw counts of one scope and period, as the store gathers them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -38,11 +40,236 @@ pub struct MeasureCounts {
     pub cohort_closed_on_time: u64,
     /// Open cases whose current clock has passed, now.
     pub overdue_now: u64,
-    /// Durations of the stages that ended in the period, in milliseconds.
-    pub accept_times: Vec<Millis>,
-    pub dispatch_times: Vec<Millis>,
-    pub handle_times: Vec<Millis>,
-    pub verify_times: Vec<Millis>,
+    /// Durations of the stages that ended in the period.
+    #[serde(skip)]
+    pub accept_times: Durations,
+    #[serde(skip)]
+    pub dispatch_times: Durations,
+    #[serde(skip)]
+    pub handle_times: Durations,
+    #[serde(skip)]
+    pub verify_times: Durations,
+}
+
+/// One list of the counters that add up over time and scopes, for [`COUNTERS`] and the accessors.
+macro_rules! counters {
+    ($($f:ident),* $(,)?) => {
+        /// The counters of [`MeasureCounts`] that add up over time and scopes, in this order (the
+        /// rollup tables have one column each, with these names). `grid_members` and
+        /// `overdue_now` are not among them: they describe the present, not a period.
+        pub const COUNTERS: [&str; 20] = [$(stringify!($f)),*];
+
+        impl MeasureCounts {
+            /// The [`COUNTERS`], in their order.
+            pub fn counters(&self) -> [u64; 20] {
+                [$(self.$f),*]
+            }
+
+            fn counters_mut(&mut self) -> [&mut u64; 20] {
+                [$(&mut self.$f),*]
+            }
+        }
+    };
+}
+
+counters!(
+    reports,
+    reports_by_grid_members,
+    accepted,
+    accepted_on_time,
+    rejected,
+    dispatched,
+    dispatched_on_time,
+    dispatched_to_community,
+    on_the_spot,
+    returns,
+    extensions_approved,
+    results,
+    results_on_time,
+    verifications,
+    verifications_failed,
+    ratings,
+    ratings_satisfied,
+    cohort,
+    cohort_closed,
+    cohort_closed_on_time,
+);
+
+impl MeasureCounts {
+    /// Adds `values` (in the order of [`COUNTERS`]) to the counters.
+    pub fn add_counters(&mut self, values: &[i64; 20]) {
+        for (c, v) in self.counters_mut().into_iter().zip(values) {
+            *c = c.saturating_add_signed(*v);
+        }
+    }
+
+    /// The stage durations, in the order accept, dispatch, handle, verify.
+    pub fn stages(&self) -> [&Durations; 4] {
+        [&self.accept_times, &self.dispatch_times, &self.handle_times, &self.verify_times]
+    }
+
+    /// The stage durations, in the order accept, dispatch, handle, verify.
+    pub fn stages_mut(&mut self) -> [&mut Durations; 4] {
+        [&mut self.accept_times, &mut self.dispatch_times, &mut self.handle_times, &mut self.verify_times]
+    }
+
+    /// Adds the counts of another (disjoint) period or scope: counters and durations. The counts
+    /// of the present (`grid_members`, `overdue_now`) are left as they are.
+    pub fn merge(&mut self, other: &MeasureCounts) {
+        self.add_counters(&other.counters().map(|v| v as i64));
+        for (mine, theirs) in self.stages_mut().into_iter().zip(other.stages()) {
+            mine.merge(theirs);
+        }
+    }
+}
+
+/// Stage durations as a histogram whose bins are about 2% wide, each holding how many durations
+/// fell in it and their sum. A quantile is the mean of the bin that holds its rank: exact when
+/// the durations in that bin are equal, otherwise within the bin's 2%. Histograms add up, so the
+/// rollups keep them per day and a year is the sum of its days.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Durations {
+    bins: BTreeMap<u16, (u64, i64)>,
+}
+
+impl Durations {
+    /// The bin of a duration: ⌊50 · ln(1 + seconds)⌋ (negative durations count as zero).
+    pub fn bin(d: Millis) -> u16 {
+        ((d.max(0) as f64 / 1000.0).ln_1p() * 50.0) as u16
+    }
+
+    pub fn add(&mut self, d: Millis) {
+        self.add_bin(Self::bin(d), 1, d);
+    }
+
+    /// Adds `n` durations summing to `total` to `bin`.
+    pub fn add_bin(&mut self, bin: u16, n: u64, total: i64) {
+        if n > 0 {
+            let e = self.bins.entry(bin).or_default();
+            e.0 += n;
+            e.1 += total;
+        }
+    }
+
+    pub fn merge(&mut self, other: &Durations) {
+        for (b, (n, t)) in &other.bins {
+            self.add_bin(*b, *n, *t);
+        }
+    }
+
+    /// The bins that hold durations: (bin, count, sum).
+    pub fn bins(&self) -> impl Iterator<Item = (u16, u64, i64)> + '_ {
+        self.bins.iter().map(|(b, (n, t))| (*b, *n, *t))
+    }
+
+    pub fn count(&self) -> u64 {
+        self.bins.values().map(|(n, _)| n).sum()
+    }
+
+    /// The `q`-quantile (0 < q ≤ 1) by the nearest rank: the mean of the bin holding the
+    /// smallest duration with at least `q` of the durations at or below it.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let count = self.count();
+        if count == 0 {
+            return None;
+        }
+        let rank = ((q * count as f64).ceil() as u64).clamp(1, count);
+        let mut seen = 0;
+        for (n, total) in self.bins.values() {
+            seen += n;
+            if seen >= rank {
+                return Some(*total as f64 / *n as f64);
+            }
+        }
+        None
+    }
+}
+
+/// A share of the measures one case contributes: counters at one moment (which decides the
+/// day it counts in), attributed to a department and a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    pub at: Millis,
+    /// The department an event names (dispatch: the lead; return and co-department parts: that
+    /// department), otherwise the case's lead department now.
+    pub department: Option<DepartmentId>,
+    /// Who did it, when acting for the platform: staff for their acts, grid members for what
+    /// they reported. Residents' own reports and ratings are not assessed per person.
+    pub person: Option<PersonId>,
+    pub counts: MeasureCounts,
+}
+
+/// Everything `case` (as it is now, with all its `events`) contributes to the measures, as
+/// docs/MEASURES.md defines them. The store keeps the sum of these per day in its rollups,
+/// subtracting a case's old facts and adding its new ones with every event it writes.
+pub fn facts(case: &Case, events: &[NewEvent], is_community_team: impl Fn(DepartmentId) -> bool) -> Vec<Fact> {
+    let mut out = Vec::with_capacity(events.len() + 5);
+    let by_member = case.source == Source::GridMember;
+    let member = by_member.then_some(case.reporter).flatten();
+    for e in events {
+        let flag = |k: &str| e.data.get(k).and_then(|v| v.as_bool());
+        let id = |k: &str| e.data.get(k).and_then(|v| v.as_i64());
+        let on_time = u64::from(flag("on_time") == Some(true));
+        let mut c = MeasureCounts::default();
+        match e.action {
+            Action::Report | Action::OnTheSpot => {
+                c.reports = 1;
+                c.reports_by_grid_members = u64::from(by_member);
+                c.on_the_spot = u64::from(e.action == Action::OnTheSpot);
+            }
+            Action::Accept => (c.accepted, c.accepted_on_time) = (1, on_time),
+            Action::Reject => c.rejected = 1,
+            Action::Dispatch => {
+                let community = id("lead_department").is_some_and(&is_community_team);
+                (c.dispatched, c.dispatched_on_time, c.dispatched_to_community) = (1, on_time, u64::from(community));
+            }
+            Action::Return => c.returns = 1,
+            Action::ApproveExtension => c.extensions_approved = 1,
+            Action::SubmitResult => (c.results, c.results_on_time) = (1, on_time),
+            Action::Verify => (c.verifications, c.verifications_failed) = (1, u64::from(flag("passed") == Some(false))),
+            Action::Rate => {
+                let satisfied = e.data.get("score").and_then(|v| v.as_i64()).is_some_and(|s| s >= 4);
+                (c.ratings, c.ratings_satisfied) = (1, u64::from(satisfied))
+            }
+            _ => continue,
+        }
+        let person = match e.action {
+            Action::Report | Action::OnTheSpot if !by_member => None,
+            Action::Rate => None,
+            _ => e.actor,
+        };
+        let department = id("lead_department").or_else(|| id("department")).or(case.lead_department);
+        out.push(Fact { at: e.at, department, person, counts: c });
+    }
+    if case.on_the_spot {
+        return out;
+    }
+    let fact = |at, counts| Fact { at, department: case.lead_department, person: member, counts };
+    if let Some(at) = case.dispatched_at {
+        let closed = matches!(case.state, CaseState::Closed | CaseState::Rated);
+        let on_time = closed && case.closed_at.zip(case.handle_by).is_some_and(|(c, h)| c <= h);
+        let counts = MeasureCounts {
+            cohort: 1,
+            cohort_closed: u64::from(closed),
+            cohort_closed_on_time: u64::from(on_time),
+            ..Default::default()
+        };
+        out.push(fact(at, counts));
+    }
+    let stages = [
+        (Some(case.reported_at), case.accepted_at),
+        (case.accepted_at, case.dispatched_at),
+        (case.dispatched_at, case.resolved_at),
+        (case.resolved_at, case.verified_at),
+    ];
+    for (i, (start, end)) in stages.into_iter().enumerate() {
+        if let (Some(start), Some(end)) = (start, end) {
+            let mut counts = MeasureCounts::default();
+            counts.stages_mut()[i].add(end - start);
+            out.push(fact(end, counts));
+        }
+    }
+    out
 }
 
 /// Median and 90th percentile of a stage, in hours.
@@ -81,24 +308,12 @@ fn rate(num: u64, den: u64) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
 
-/// The `q`-quantile (0 < q ≤ 1) by the nearest-rank method: the smallest value with at least
-/// `q` of the values at or below it.
-pub fn quantile(sorted: &[Millis], q: f64) -> Option<Millis> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (q * sorted.len() as f64).ceil().max(1.0) as usize;
-    Some(sorted[rank.min(sorted.len()) - 1])
-}
-
-fn stage(times: &[Millis]) -> StageTime {
-    let mut v = times.to_vec();
-    v.sort_unstable();
-    let hours = |x: Millis| x as f64 / crate::HOUR as f64;
+fn stage(times: &Durations) -> StageTime {
+    let hours = |x: f64| x / crate::HOUR as f64;
     StageTime {
-        count: v.len() as u64,
-        median_hours: quantile(&v, 0.5).map(hours),
-        p90_hours: quantile(&v, 0.9).map(hours),
+        count: times.count(),
+        median_hours: times.quantile(0.5).map(hours),
+        p90_hours: times.quantile(0.9).map(hours),
     }
 }
 
@@ -174,13 +389,26 @@ mod tests {
     }
 
     #[test]
-    fn quantiles_by_nearest_rank() {
-        let v: Vec<Millis> = (1..=10).map(|h| h * HOUR).collect();
-        assert_eq!(quantile(&v, 0.5), Some(5 * HOUR));
-        assert_eq!(quantile(&v, 0.9), Some(9 * HOUR));
-        assert_eq!(quantile(&[7], 0.9), Some(7));
-        assert_eq!(quantile(&[], 0.5), None);
-        let s = stage(&[3 * HOUR, HOUR, 2 * HOUR]);
-        assert_eq!((s.count, s.median_hours, s.p90_hours), (3, Some(2.0), Some(3.0)));
+    fn quantiles_by_nearest_rank_within_two_percent() {
+        let mut d = Durations::default();
+        for h in 1..=10 {
+            d.add(h * HOUR);
+        }
+        assert_eq!(d.quantile(0.5), Some((5 * HOUR) as f64));
+        assert_eq!(d.quantile(0.9), Some((9 * HOUR) as f64));
+        assert_eq!(Durations::default().quantile(0.5), None);
+        let s = stage(&d);
+        assert_eq!((s.count, s.median_hours, s.p90_hours), (10, Some(5.0), Some(9.0)));
+        // Durations within 2% share a bin; the quantile is their mean.
+        let mut close = Durations::default();
+        close.add(100 * HOUR);
+        close.add(100 * HOUR + HOUR / 2);
+        assert_eq!(Durations::bin(100 * HOUR), Durations::bin(100 * HOUR + HOUR / 2));
+        assert_eq!(close.quantile(0.5), Some(100.25 * HOUR as f64));
+        // Bins add up: a year is the sum of its days.
+        let mut sum = Durations::default();
+        sum.merge(&d);
+        sum.merge(&close);
+        assert_eq!((sum.count(), sum.quantile(1.0)), (12, Some(100.25 * HOUR as f64)));
     }
 }

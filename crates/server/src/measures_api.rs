@@ -147,11 +147,5 @@ async fn measures(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiRe
     };
     let counts = app.store.measure_counts(&query).await?;
     let measures = Measures::from_counts(&counts);
-    let mut raw = serde_json::to_value(&counts).unwrap_or(Value::Null);
-    for k in ["accept_times", "dispatch_times", "handle_times", "verify_times"] {
-        if let Some(o) = raw.as_object_mut() {
-            o.remove(k);
-        }
-    }
-    Ok(Json(json!({ "region": query.region, "department": department, "measures": measures, "counts": raw })))
+    Ok(Json(json!({ "region": query.region, "department": department, "measures": measures, "counts": counts })))
 }

@@ -17,6 +17,7 @@ mod sqlite_calendars;
 mod sqlite_exchange;
 mod sqlite_measures;
 mod sqlite_regions;
+mod sqlite_rollups;
 pub mod vault;
 
 use async_trait::async_trait;

@@ -45,6 +45,10 @@ pub trait MeasureStore: Send + Sync {
     /// Counts per group key (grid code, department id, person id; `""` for `Nothing`).
     async fn measure_counts_by(&self, q: &MeasureQuery, by: GroupBy) -> Result<BTreeMap<String, MeasureCounts>>;
 
+    /// Computes the rollups behind the counts again from the cases and their events: after a
+    /// bulk load that wrote rows directly, or to repair them. Normal writes keep them current.
+    async fn rebuild_rollups(&self) -> Result<()>;
+
     async fn measure_counts(&self, q: &MeasureQuery) -> Result<MeasureCounts> {
         Ok(self.measure_counts_by(q, GroupBy::Nothing).await?.remove("").unwrap_or_default())
     }

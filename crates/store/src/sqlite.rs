@@ -13,6 +13,7 @@ use gridkeeper_domain::{
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
+use crate::sqlite_rollups::{community_teams, histories, Rollup};
 use crate::vault::Vault;
 use crate::{CaseLink, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError};
 
@@ -500,7 +501,7 @@ impl Store for SqliteStore {
     #[tracing::instrument(skip(self))]
     async fn migrate(&self) -> Result<()> {
         MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        self.ensure_rollups().await
     }
 
     async fn load_reference(&self, d: &ReferenceData) -> Result<()> {
@@ -702,6 +703,9 @@ impl Store for SqliteStore {
     async fn insert_case(&self, intake: Intake<'_>) -> Result<Case> {
         let mut tx = self.begin_write().await?;
         let case = insert_new_case(&mut tx, &self.vault, &intake).await?;
+        let mut rollup = Rollup::default();
+        rollup.add(&case, std::slice::from_ref(&intake.decision.event), &community_teams(&mut tx).await?, 1);
+        rollup.write(&mut tx).await?;
         tx.commit().await?;
         tracing::info!(case = case.id, reference = %case.reference, "case stored");
         Ok(case)
@@ -714,10 +718,15 @@ impl Store for SqliteStore {
         let mut results = Vec::with_capacity(intakes.len());
         let stored: Result<()> = async {
             let mut tx = self.begin_write().await?;
+            let community = community_teams(&mut tx).await?;
+            let mut rollup = Rollup::default();
             for intake in intakes {
                 sqlx::query("SAVEPOINT intake").execute(&mut *tx).await?;
                 match insert_new_case(&mut tx, &self.vault, intake).await {
-                    Ok(case) => results.push(Ok(case)),
+                    Ok(case) => {
+                        rollup.add(&case, std::slice::from_ref(&intake.decision.event), &community, 1);
+                        results.push(Ok(case));
+                    }
                     Err(e) => {
                         sqlx::query("ROLLBACK TO intake").execute(&mut *tx).await?;
                         results.push(Err(e));
@@ -725,6 +734,7 @@ impl Store for SqliteStore {
                 }
                 sqlx::query("RELEASE intake").execute(&mut *tx).await?;
             }
+            rollup.write(&mut tx).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -757,6 +767,7 @@ impl Store for SqliteStore {
     async fn apply(&self, decision: &gridkeeper_domain::Decision, media: &[MediaId]) -> Result<Case> {
         let case = &decision.case;
         let mut tx = self.begin_write().await?;
+        let before = histories(self, &mut tx, case.id, case.id).await?;
         let done = bind_case(sqlx::query(UPDATE_CASE), case, &self.vault)
             .bind(case.id)
             .bind(case.version - 1)
@@ -775,6 +786,14 @@ impl Store for SqliteStore {
             sync_departments(&mut tx, case).await?;
         }
         attach_media(&mut tx, case.id, media, decision.event.actor, "evidence").await?;
+        if let Some((old, mut events)) = before.into_iter().next() {
+            let community = community_teams(&mut tx).await?;
+            let mut rollup = Rollup::default();
+            rollup.add(&old, &events, &community, -1);
+            events.push(decision.event.clone());
+            rollup.add(case, &events, &community, 1);
+            rollup.write(&mut tx).await?;
+        }
         tx.commit().await?;
         Ok(case.clone())
     }

@@ -7,7 +7,11 @@
 //! compared with what is stored, the secondary indexes of the case tables dropped before and
 //! built again after (one sort per index instead of a random B-tree insert per row). Foreign
 //! keys are checked once per batch, set-based (every person, category, department and original
-//! case the batch names must exist), instead of once per row.
+//! case the batch names must exist), instead of once per row. The measure rollups are summed in
+//! memory over the batch and written as one upsert per key, in the batch's transaction.
+//!
+//! The raw ceilings write neither counters nor rollups: they are what SQLite does with the rows
+//! alone.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -17,6 +21,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::sqlite::{case_values, push_case, Val, CASE_COLUMNS};
+use crate::sqlite_rollups::{community_teams, Rollup};
 use crate::{Result, SqliteStore, StoreError};
 
 /// Cases per multi-row `INSERT` (49 values each).
@@ -75,6 +80,8 @@ impl Importer {
         cases: &[(Case, Vec<NewEvent>)],
     ) -> Result<()> {
         check_references(conn, cases, self.next_id).await?;
+        let community = community_teams(&mut *conn).await?;
+        let mut rollup = Rollup::default();
         for chunk in cases.chunks(CASE_ROWS) {
             let mut stored = Vec::with_capacity(chunk.len());
             for (case, events) in chunk {
@@ -95,6 +102,7 @@ impl Importer {
                 c.id = self.next_id;
                 c.reference = CaseRef::new(&c.district, y, *n as u32).to_string();
                 self.next_id += 1;
+                rollup.add(&c, events, &community, 1);
                 stored.push((c, events));
             }
             let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
@@ -140,6 +148,8 @@ impl Importer {
                 b.build().execute(&mut *conn).await?;
             }
         }
+        // The measure rollups, summed over the batch (one upsert per day, region and key).
+        rollup.write(&mut *conn).await?;
         Ok(())
     }
 
@@ -542,6 +552,19 @@ mod tests {
         assert_eq!(c.reference, "330483-1970-000004");
         let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&s.pool).await.unwrap();
         assert_eq!(fk, 1);
+        // The rollups kept along the load are those computed afresh from the events.
+        let rollups = || async {
+            let counts: Vec<(String, i64, i64)> =
+                sqlx::query_as("SELECT node, day, reports FROM rollup_counts ORDER BY node, day")
+                    .fetch_all(&s.pool)
+                    .await
+                    .unwrap();
+            counts
+        };
+        let kept = rollups().await;
+        assert!(kept.iter().any(|(node, _, n)| node == "330483" && *n == 4), "{kept:?}");
+        crate::MeasureStore::rebuild_rollups(&s).await.unwrap();
+        assert_eq!(rollups().await, kept);
         // A second bulk load is refused: the database is not empty.
         assert!(matches!(s.bulk_load(8).await, Err(StoreError::Invalid(_))));
     }

@@ -1,0 +1,218 @@
+//! The rollups of the measures in SQLite: the facts of every case
+//! ([`gridkeeper_domain::measures::facts`]) summed per local day and region node, kept in step
+//! with the events (see the migration `20261130000001_rollups.sql`).
+//!
+//! Every write of a case subtracts the facts of the case as it was and adds those of the case as
+//! it is now, in the transaction that writes the event, so a re-dispatch or a re-categorisation
+//! moves the case's earlier counts to its new department or category, as a scan of the events
+//! would count them.
+
+use std::collections::{HashMap, HashSet};
+
+use gridkeeper_domain::measures::{facts, COUNTERS};
+use gridkeeper_domain::{Case, CaseId, DepartmentId, Millis, NewEvent};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use crate::sqlite::{case_row, event_row, SqliteStore, CASE_COLUMNS};
+use crate::Result;
+
+const DAY: Millis = 86_400_000;
+/// Rollup days are local days of China Standard Time (UTC+8). A period aligned to another
+/// zone's days is still answered exactly: its partial days are counted from the events.
+const DAY_OFFSET: Millis = 8 * 3_600_000;
+
+pub(crate) fn day_of(at: Millis) -> i64 {
+    (at + DAY_OFFSET).div_euclid(DAY)
+}
+
+pub(crate) fn day_start(day: i64) -> Millis {
+    day * DAY - DAY_OFFSET
+}
+
+type Counters = [i64; 20];
+/// (node, leaf, day, department or -1 for all, stage, bin)
+type StageKey = (String, bool, i64, DepartmentId, u8, u16);
+
+/// Changes to the rollup tables, summed by key before they are written.
+#[derive(Debug, Default)]
+pub(crate) struct Rollup {
+    /// (node, leaf, day, department, category)
+    counts: HashMap<(String, bool, i64, DepartmentId, i64), Counters>,
+    /// → (count, sum)
+    stages: HashMap<StageKey, (i64, i64)>,
+    /// (node, day, person)
+    people: HashMap<(String, i64, i64), Counters>,
+}
+
+/// The region nodes a case counts in: '*', its district and every level down to its own region
+/// (the leaf).
+fn nodes(case: &Case) -> Vec<(String, bool)> {
+    let own = case.scope_region();
+    let mut out = vec![("*".to_string(), false)];
+    let mut r = Some(own.clone());
+    while let Some(code) = r {
+        out.push((code.to_string(), code == own));
+        r = code.parent();
+    }
+    out
+}
+
+fn add(into: &mut Counters, delta: &Counters) {
+    for (a, d) in into.iter_mut().zip(delta) {
+        *a += d;
+    }
+}
+
+impl Rollup {
+    /// Adds (`sign` 1) or takes away (`sign` -1) what `case` with `events` contributes.
+    pub(crate) fn add(&mut self, case: &Case, events: &[NewEvent], community: &HashSet<DepartmentId>, sign: i64) {
+        let nodes = nodes(case);
+        let category = case.category.unwrap_or(0);
+        for f in facts(case, events, |d| community.contains(&d)) {
+            let day = day_of(f.at);
+            let dept = f.department.unwrap_or(0);
+            let delta = f.counts.counters().map(|c| c as i64 * sign);
+            let counted = delta.iter().any(|c| *c != 0);
+            for (node, leaf) in &nodes {
+                if counted {
+                    add(self.counts.entry((node.clone(), *leaf, day, dept, category)).or_default(), &delta);
+                    if let Some(p) = f.person {
+                        add(self.people.entry((node.clone(), day, p)).or_default(), &delta);
+                    }
+                }
+                for (stage, durations) in f.counts.stages().into_iter().enumerate() {
+                    for (bin, n, total) in durations.bins() {
+                        for d in [-1, dept] {
+                            let e = self.stages.entry((node.clone(), *leaf, day, d, stage as u8, bin)).or_default();
+                            e.0 += n as i64 * sign;
+                            e.1 += total * sign;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the changes (those that are not zero) as upserts.
+    pub(crate) async fn write(self, conn: &mut SqliteConnection) -> Result<()> {
+        let sums = COUNTERS.map(|c| format!("{c} = {c} + excluded.{c}")).join(", ");
+        let names = COUNTERS.join(", ");
+        let counts: Vec<_> = self.counts.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
+        for chunk in counts.chunks(1000) {
+            let mut b = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO rollup_counts (node, leaf, day, department, category, {names}) "
+            ));
+            b.push_values(chunk, |mut row, ((node, leaf, day, dept, cat), c)| {
+                row.push_bind(node.clone()).push_bind(*leaf).push_bind(*day).push_bind(*dept).push_bind(*cat);
+                for v in c {
+                    row.push_bind(*v);
+                }
+            });
+            b.push(format!(" ON CONFLICT (node, day, leaf, department, category) DO UPDATE SET {sums}"));
+            b.build().execute(&mut *conn).await?;
+        }
+        let people: Vec<_> = self.people.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
+        for chunk in people.chunks(1000) {
+            let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO rollup_people (node, day, person, {names}) "));
+            b.push_values(chunk, |mut row, ((node, day, person), c)| {
+                row.push_bind(node.clone()).push_bind(*day).push_bind(*person);
+                for v in c {
+                    row.push_bind(*v);
+                }
+            });
+            b.push(format!(" ON CONFLICT (node, day, person) DO UPDATE SET {sums}"));
+            b.build().execute(&mut *conn).await?;
+        }
+        let stages: Vec<_> = self.stages.into_iter().filter(|(_, (n, t))| *n != 0 || *t != 0).collect();
+        for chunk in stages.chunks(2000) {
+            let mut b = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO rollup_stages (node, leaf, day, department, stage, bin, n, total) ",
+            );
+            b.push_values(chunk, |mut row, ((node, leaf, day, dept, stage, bin), (n, total))| {
+                row.push_bind(node.clone())
+                    .push_bind(*leaf)
+                    .push_bind(*day)
+                    .push_bind(*dept)
+                    .push_bind(*stage)
+                    .push_bind(*bin)
+                    .push_bind(*n)
+                    .push_bind(*total);
+            });
+            b.push(
+                " ON CONFLICT (node, department, day, leaf, stage, bin) \
+                 DO UPDATE SET n = n + excluded.n, total = total + excluded.total",
+            );
+            b.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The departments that are community teams (for the self-resolution count).
+pub(crate) async fn community_teams(conn: &mut SqliteConnection) -> Result<HashSet<DepartmentId>> {
+    let ids: Vec<DepartmentId> =
+        sqlx::query_scalar("SELECT id FROM departments WHERE kind = 'community_team'").fetch_all(&mut *conn).await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// The cases with ids in `[first, last]` and their events, in id order.
+pub(crate) async fn histories(
+    store: &SqliteStore,
+    conn: &mut SqliteConnection,
+    first: CaseId,
+    last: CaseId,
+) -> Result<Vec<(Case, Vec<NewEvent>)>> {
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id BETWEEN ? AND ? ORDER BY id");
+    let rows = sqlx::query(&sql).bind(first).bind(last).fetch_all(&mut *conn).await?;
+    let mut cases: Vec<(Case, Vec<NewEvent>)> =
+        rows.iter().map(|r| Ok((case_row(r, &store.vault)?, vec![]))).collect::<Result<_>>()?;
+    let index: HashMap<CaseId, usize> = cases.iter().enumerate().map(|(i, (c, _))| (c.id, i)).collect();
+    let events = sqlx::query("SELECT * FROM case_events WHERE case_id BETWEEN ? AND ? ORDER BY case_id, seq")
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in &events {
+        let e = event_row(r)?;
+        if let Some(i) = index.get(&e.case_id) {
+            cases[*i].1.push(e.event);
+        }
+    }
+    Ok(cases)
+}
+
+impl SqliteStore {
+    /// [`MeasureStore::rebuild_rollups`](crate::MeasureStore::rebuild_rollups): one transaction,
+    /// so readers see the old sums until it commits.
+    pub(crate) async fn compute_rollups(&self) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for table in ["rollup_counts", "rollup_stages", "rollup_people"] {
+            sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+        }
+        let community = community_teams(&mut tx).await?;
+        let max: CaseId = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM cases").fetch_one(&mut *tx).await?;
+        let mut first = 1;
+        while first <= max {
+            let last = first + 4_999;
+            let mut rollup = Rollup::default();
+            for (case, events) in histories(self, &mut tx, first, last).await? {
+                rollup.add(&case, &events, &community, 1);
+            }
+            rollup.write(&mut tx).await?;
+            first = last + 1;
+        }
+        sqlx::query("UPDATE rollup_state SET built = 1").execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Builds the rollups once after the migration that created them, for the cases stored before.
+    pub(crate) async fn ensure_rollups(&self) -> Result<()> {
+        let built: i64 = sqlx::query_scalar("SELECT built FROM rollup_state").fetch_one(&self.pool).await?;
+        if built == 0 {
+            tracing::info!("computing the measure rollups of the cases already stored");
+            self.compute_rollups().await?;
+        }
+        Ok(())
+    }
+}
