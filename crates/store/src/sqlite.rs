@@ -389,6 +389,86 @@ async fn attach_media(
     Ok(())
 }
 
+impl SqliteStore {
+    /// New cases without photos, in one transaction of multi-row statements: ids and reference
+    /// numbers follow the stored ones (the write lock is held), the counters move once per
+    /// district and year.
+    async fn insert_group(&self, intakes: &[Intake<'_>]) -> Result<Vec<Case>> {
+        use std::collections::HashMap;
+        let mut tx = self.begin_write().await?;
+        let mut next_id: CaseId =
+            sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM cases").fetch_one(&mut *tx).await?;
+        let mut counters: HashMap<(&str, i32), i64> = HashMap::new();
+        let mut cases = Vec::with_capacity(intakes.len());
+        for intake in intakes {
+            let mut case = intake.decision.case.clone();
+            let key = (intake.decision.case.district.as_str(), intake.year);
+            if !counters.contains_key(&key) {
+                let last: Option<i64> =
+                    sqlx::query_scalar("SELECT last FROM case_counters WHERE district = ? AND year = ?")
+                        .bind(key.0)
+                        .bind(key.1)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                counters.insert(key, last.unwrap_or(0));
+            }
+            let n = counters.get_mut(&key).expect("inserted above");
+            *n += 1;
+            case.id = next_id;
+            case.reference = CaseRef::new(key.0, key.1, *n as u32).to_string();
+            next_id += 1;
+            cases.push(case);
+        }
+        // 50 values a case: well under SQLite's 32,766 bound variables per statement.
+        for (cs, is) in cases.chunks(600).zip(intakes.chunks(600)) {
+            let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO cases ({CASE_COLUMNS}, tracking_hash) "));
+            b.push_values(cs.iter().zip(is), |mut row, (c, i)| {
+                row.push_bind(c.id).push_bind(c.reference.clone());
+                push_case(&mut row, c, &self.vault);
+                row.push_bind(i.tracking_hash.map(str::to_string));
+            });
+            b.build().execute(&mut *tx).await?;
+            let mut b = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) ",
+            );
+            b.push_values(cs.iter().zip(is), |mut row, (c, i)| {
+                let e = &i.decision.event;
+                row.push_bind(c.id)
+                    .push_bind(c.version)
+                    .push_bind(e.action.as_str())
+                    .push_bind(e.at)
+                    .push_bind(e.actor)
+                    .push_bind(e.from.map(|s| s.as_str()))
+                    .push_bind(e.to.as_str())
+                    .push_bind(e.data.to_string());
+            });
+            b.build().execute(&mut *tx).await?;
+        }
+        for case in cases.iter().filter(|c| c.lead_department.is_some() || !c.co_departments.is_empty()) {
+            sync_departments(&mut tx, case).await?;
+        }
+        for ((district, year), last) in &counters {
+            sqlx::query(
+                "INSERT INTO case_counters (district, year, last) VALUES (?, ?, ?) \
+                 ON CONFLICT (district, year) DO UPDATE SET last = excluded.last",
+            )
+            .bind(district)
+            .bind(year)
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let community = community_teams(&mut tx).await?;
+        let mut rollup = Rollup::default();
+        for (case, intake) in cases.iter().zip(intakes) {
+            rollup.add(case, std::slice::from_ref(&intake.decision.event), &community, 1);
+        }
+        rollup.write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(cases)
+    }
+}
+
 /// Writes a new case inside `tx`: its reference from the counter, the case row, its first
 /// event, its department links, its photos.
 async fn insert_new_case(tx: &mut Transaction<'_, Sqlite>, vault: &Vault, intake: &Intake<'_>) -> Result<Case> {
@@ -711,10 +791,23 @@ impl Store for SqliteStore {
         Ok(case)
     }
 
-    /// One `BEGIN IMMEDIATE … COMMIT` for the whole group; each intake inside its own savepoint,
-    /// so a refused one rolls back alone (and burns no reference number).
+    /// One `BEGIN IMMEDIATE … COMMIT` for the whole group. Without photos to attach, nothing
+    /// but the database itself can refuse an intake, so the group is first written with
+    /// multi-row statements; if that fails (or photos are attached), each intake is written in
+    /// its own savepoint, so a refused one rolls back alone (and burns no reference number).
     #[tracing::instrument(skip_all, fields(cases = intakes.len()))]
     async fn insert_cases(&self, intakes: &[Intake<'_>]) -> Vec<Result<Case>> {
+        if intakes.len() > 1 && intakes.iter().all(|i| i.media.is_empty()) {
+            match self.insert_group(intakes).await {
+                Ok(cases) => {
+                    for case in &cases {
+                        tracing::info!(case = case.id, reference = %case.reference, "case stored");
+                    }
+                    return cases.into_iter().map(Ok).collect();
+                }
+                Err(e) => tracing::warn!(error = %e, "a group write failed; storing its cases one by one"),
+            }
+        }
         let mut results = Vec::with_capacity(intakes.len());
         let stored: Result<()> = async {
             let mut tx = self.begin_write().await?;
@@ -1102,6 +1195,29 @@ mod tests {
         // A case stored alone continues the numbering.
         let one_by_one = Store::insert_case(&s, intakes[0].clone()).await.unwrap();
         assert_eq!(one_by_one.reference, "330483-2026-000004");
+    }
+
+    #[tokio::test]
+    async fn a_group_without_photos_is_written_at_once_and_one_that_fails_falls_back_to_savepoints() {
+        let s = store().await;
+        let decisions: Vec<Decision> = (1..=5).map(|t| new_case("330483", t)).collect();
+        let hashes = ["h1", "h2", "h3", "h2", "h5"];
+        let intake =
+            |i: usize| Intake { decision: &decisions[i], year: 2026, tracking_hash: Some(hashes[i]), media: &[] };
+        // Three at once: numbered in order, each with its tracking hash and its event.
+        let first: Vec<Case> = s.insert_cases(&[intake(0), intake(1), intake(2)]).await.into_iter().flatten().collect();
+        let refs: Vec<&str> = first.iter().map(|c| c.reference.as_str()).collect();
+        assert_eq!(refs, ["330483-2026-000001", "330483-2026-000002", "330483-2026-000003"]);
+        for (c, h) in first.iter().zip(hashes) {
+            assert_eq!(s.case_by_tracking(h).await.unwrap().as_ref(), Some(c));
+            assert_eq!(s.events(c.id).await.unwrap()[0].event, decisions[(c.id - 1) as usize].event);
+        }
+        // A tracking hash already taken fails the multi-row write; the group is then written one
+        // savepoint each, and only that intake is refused.
+        let results = s.insert_cases(&[intake(3), intake(4)]).await;
+        assert!(matches!(&results[0], Err(StoreError::Database(_))), "{:?}", results[0]);
+        assert_eq!(results[1].as_ref().unwrap().reference, "330483-2026-000004");
+        assert_eq!(s.count_cases().await.unwrap(), 4);
     }
 
     #[tokio::test]
