@@ -403,14 +403,14 @@ impl SqliteStore {
         for intake in intakes {
             let mut case = intake.decision.case.clone();
             let key = (intake.decision.case.district.as_str(), intake.year);
-            if !counters.contains_key(&key) {
+            if let std::collections::hash_map::Entry::Vacant(e) = counters.entry(key) {
                 let last: Option<i64> =
                     sqlx::query_scalar("SELECT last FROM case_counters WHERE district = ? AND year = ?")
                         .bind(key.0)
                         .bind(key.1)
                         .fetch_optional(&mut *tx)
                         .await?;
-                counters.insert(key, last.unwrap_or(0));
+                e.insert(last.unwrap_or(0));
             }
             let n = counters.get_mut(&key).expect("inserted above");
             *n += 1;
