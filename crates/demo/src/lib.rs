@@ -61,8 +61,10 @@ pub fn generate(seed: u64, now: Millis, cases: usize) -> DemoTown {
 }
 
 /// A large history over several years (benchmark databases: millions of cases), cut into
-/// slices of about a month that can be generated in parallel, each on its own, and stored in
-/// order. Same town, organisation and people as the demo; reports follow the demo's rhythm of
+/// slices (a month, or shorter so that a slice holds about 40,000 cases) that can be generated
+/// in parallel, each on its own, and stored in order. A duplicate names an original of its own
+/// slice, so slices much shorter than the duplicate windows (three to seven days) would make
+/// duplicates rarer. Same town, organisation and people as the demo; reports follow the demo's rhythm of
 /// the day, the week and the seasons, in the demo's grids and categories, and their number
 /// grows by [`YEARLY_GROWTH`] a year. Every case is lived through the state machine until `now`.
 pub struct LargeHistory {
@@ -92,13 +94,15 @@ impl LargeHistory {
     /// `cases` cases reported over the `years` (at least one) before `now`.
     pub fn new(seed: u64, now: Millis, years: u32, cases: usize) -> Self {
         const DAY: Millis = 24 * gridkeeper_domain::HOUR;
-        const SLICE: Millis = 30 * DAY;
+        // Slices of at most 30 days and about 40,000 cases (a slice is held in memory whole).
         let start = now - i64::from(years.max(1)) * 365 * DAY;
+        let count = ((now - start) as f64 / (30 * DAY) as f64).ceil().max((cases as f64 / 40_000.0).ceil()) as i64;
+        let slice = (now - start + count - 1) / count;
         // The weight of each slice: its reports per hour summed, times the growth of its year.
         let mut bounds = vec![];
         let mut from = start;
         while from < now {
-            let to = (from + SLICE).min(now);
+            let to = (from + slice).min(now);
             let age_years = (now - from) as f64 / (365 * DAY) as f64;
             let hours = (from..to).step_by(gridkeeper_domain::HOUR as usize);
             let weight: f64 = hours.map(history::activity).sum::<f64>() / YEARLY_GROWTH.powf(age_years);

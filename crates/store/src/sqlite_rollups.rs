@@ -30,31 +30,49 @@ pub(crate) fn day_start(day: i64) -> Millis {
 }
 
 type Counters = [i64; 20];
+/// A region node, as its index in [`Rollup::names`] (summing millions of facts, as a bulk import
+/// does, hashes small integers rather than allocating and comparing codes).
+type Node = u32;
 /// (node, leaf, day, department or -1 for all, stage, bin)
-type StageKey = (String, bool, i64, DepartmentId, u8, u16);
+type StageKey = (Node, bool, i64, DepartmentId, u8, u16);
 
 /// Changes to the rollup tables, summed by key before they are written.
 #[derive(Debug, Default)]
 pub(crate) struct Rollup {
     /// (node, leaf, day, department, category)
-    counts: HashMap<(String, bool, i64, DepartmentId, i64), Counters>,
+    counts: HashMap<(Node, bool, i64, DepartmentId, i64), Counters>,
     /// → (count, sum)
     stages: HashMap<StageKey, (i64, i64)>,
     /// (node, day, person)
-    people: HashMap<(String, i64, i64), Counters>,
+    people: HashMap<(Node, i64, i64), Counters>,
+    /// The code of each node.
+    names: Vec<String>,
+    ids: HashMap<String, Node>,
 }
 
-/// The region nodes a case counts in: '*', its district and every level down to its own region
-/// (the leaf).
-fn nodes(case: &Case) -> Vec<(String, bool)> {
-    let own = case.scope_region();
-    let mut out = vec![("*".to_string(), false)];
-    let mut r = Some(own.clone());
-    while let Some(code) = r {
-        out.push((code.to_string(), code == own));
-        r = code.parent();
+impl Rollup {
+    fn node(&mut self, code: &str) -> Node {
+        if let Some(id) = self.ids.get(code) {
+            return *id;
+        }
+        let id = self.names.len() as Node;
+        self.names.push(code.to_string());
+        self.ids.insert(code.to_string(), id);
+        id
     }
-    out
+
+    /// The region nodes a case counts in: '*', its district and every level down to its own
+    /// region (the leaf).
+    fn nodes(&mut self, case: &Case) -> Vec<(Node, bool)> {
+        let own = case.scope_region();
+        let mut out = vec![(self.node("*"), false)];
+        let mut r = Some(own.clone());
+        while let Some(code) = r {
+            out.push((self.node(code.as_str()), code == own));
+            r = code.parent();
+        }
+        out
+    }
 }
 
 fn add(into: &mut Counters, delta: &Counters) {
@@ -66,7 +84,7 @@ fn add(into: &mut Counters, delta: &Counters) {
 impl Rollup {
     /// Adds (`sign` 1) or takes away (`sign` -1) what `case` with `events` contributes.
     pub(crate) fn add(&mut self, case: &Case, events: &[NewEvent], community: &HashSet<DepartmentId>, sign: i64) {
-        let nodes = nodes(case);
+        let nodes = self.nodes(case);
         let category = case.category.unwrap_or(0);
         for f in facts(case, events, |d| community.contains(&d)) {
             let day = day_of(f.at);
@@ -75,15 +93,15 @@ impl Rollup {
             let counted = delta.iter().any(|c| *c != 0);
             for (node, leaf) in &nodes {
                 if counted {
-                    add(self.counts.entry((node.clone(), *leaf, day, dept, category)).or_default(), &delta);
+                    add(self.counts.entry((*node, *leaf, day, dept, category)).or_default(), &delta);
                     if let Some(p) = f.person {
-                        add(self.people.entry((node.clone(), day, p)).or_default(), &delta);
+                        add(self.people.entry((*node, day, p)).or_default(), &delta);
                     }
                 }
                 for (stage, durations) in f.counts.stages().into_iter().enumerate() {
                     for (bin, n, total) in durations.bins() {
                         for d in [-1, dept] {
-                            let e = self.stages.entry((node.clone(), *leaf, day, d, stage as u8, bin)).or_default();
+                            let e = self.stages.entry((*node, *leaf, day, d, stage as u8, bin)).or_default();
                             e.0 += n as i64 * sign;
                             e.1 += total * sign;
                         }
@@ -95,6 +113,7 @@ impl Rollup {
 
     /// Writes the changes (those that are not zero) as upserts.
     pub(crate) async fn write(self, conn: &mut SqliteConnection) -> Result<()> {
+        let codes = &self.names;
         let sums = COUNTERS.map(|c| format!("{c} = {c} + excluded.{c}")).join(", ");
         let names = COUNTERS.join(", ");
         let counts: Vec<_> = self.counts.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
@@ -103,7 +122,11 @@ impl Rollup {
                 "INSERT INTO rollup_counts (node, leaf, day, department, category, {names}) "
             ));
             b.push_values(chunk, |mut row, ((node, leaf, day, dept, cat), c)| {
-                row.push_bind(node.clone()).push_bind(*leaf).push_bind(*day).push_bind(*dept).push_bind(*cat);
+                row.push_bind(codes[*node as usize].clone())
+                    .push_bind(*leaf)
+                    .push_bind(*day)
+                    .push_bind(*dept)
+                    .push_bind(*cat);
                 for v in c {
                     row.push_bind(*v);
                 }
@@ -115,7 +138,7 @@ impl Rollup {
         for chunk in people.chunks(1000) {
             let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO rollup_people (node, day, person, {names}) "));
             b.push_values(chunk, |mut row, ((node, day, person), c)| {
-                row.push_bind(node.clone()).push_bind(*day).push_bind(*person);
+                row.push_bind(codes[*node as usize].clone()).push_bind(*day).push_bind(*person);
                 for v in c {
                     row.push_bind(*v);
                 }
@@ -129,7 +152,7 @@ impl Rollup {
                 "INSERT INTO rollup_stages (node, leaf, day, department, stage, bin, n, total) ",
             );
             b.push_values(chunk, |mut row, ((node, leaf, day, dept, stage, bin), (n, total))| {
-                row.push_bind(node.clone())
+                row.push_bind(codes[*node as usize].clone())
                     .push_bind(*leaf)
                     .push_bind(*day)
                     .push_bind(*dept)
