@@ -102,7 +102,8 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Database {
-    /// `sqlite:path/to/file.db` (default).
+    /// `sqlite:path/to/file.db` (default), or `postgres://user:password@host:5432/name` for
+    /// PostgreSQL (many server instances sharing one database).
     pub url: String,
 }
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod config;
+mod data;
 mod demo;
 mod exchange;
 mod regions;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use gridkeeper_domain::{Grant, Role, Scope};
-use gridkeeper_store::{NewPerson, SqliteStore, Store};
+use gridkeeper_store::{NewPerson, Store};
 
 use crate::config::Config;
 
@@ -34,6 +35,26 @@ enum Command {
     Migrate,
     /// Create a realistic demo town on SQLite and serve it, printing a login for every role.
     Demo(demo::DemoArgs),
+    /// Copy a SQLite deployment into an empty PostgreSQL database; prints the rows and checksums
+    /// of every table on both sides.
+    MigrateData {
+        /// The SQLite database: `sqlite:path/to/gridkeeper.db`.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database: `postgres://user:password@host:5432/name` (empty or new).
+        #[arg(long)]
+        to: String,
+    },
+    /// Back up the database to FILE while the server runs (SQLite: a consistent copy by
+    /// `VACUUM INTO`; PostgreSQL: `pg_dump`).
+    Backup { file: std::path::PathBuf },
+    /// Put a backup in place of the database (stop the server first).
+    Restore {
+        file: std::path::PathBuf,
+        /// Replace an existing database (SQLite keeps the old file as NAME.before-restore).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Manage people.
     #[command(subcommand)]
     User(UserCommand),
@@ -126,13 +147,13 @@ fn init_logging(level: &str) {
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = &config.database.url;
-    if !url.starts_with("sqlite:") {
-        bail!("database.url must start with `sqlite:` (PostgreSQL support comes later)");
+    if gridkeeper_store::Backend::of(url).is_none() {
+        bail!("database.url must start with `sqlite:` or `postgres://`");
     }
     let vault = Arc::new(config.privacy.vault()?);
-    let store = SqliteStore::open(url, vault).await.context("cannot open the database")?;
+    let store = gridkeeper_store::open(url, vault).await.context("cannot open the database")?;
     store.migrate().await.context("cannot migrate the database")?;
-    Ok(Arc::new(store))
+    Ok(store)
 }
 
 /// The application over the configured store (for commands that use its services).
@@ -205,6 +226,9 @@ async fn main() -> anyhow::Result<()> {
             println!("database is up to date");
         }
         Command::Demo(args) => demo::run(config, args).await?,
+        Command::MigrateData { from, to } => data::migrate_data(&from, &to).await?,
+        Command::Backup { file } => data::backup(&config.database.url, &file).await?,
+        Command::Restore { file, replace } => data::restore(&config.database.url, &file, replace).await?,
         Command::Bench(cmd) => bench::run(config, cmd).await?,
         Command::User(UserCommand::Add { login, name, phone, grants, password_stdin }) => {
             let grants = grants.iter().map(|g| parse_grant(g)).collect::<anyhow::Result<Vec<_>>>()?;

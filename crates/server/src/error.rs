@@ -69,6 +69,16 @@ impl ApiError {
             Refusal::Invalid(e) => Self::invalid(e),
         }
     }
+    /// The database cannot be reached now (or has no connection to spare): try again shortly.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "database unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            "the database cannot be reached just now; try again in a few seconds",
+        )
+    }
     /// An unexpected failure: the client gets an opaque id, the log gets the cause.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         let id = uuid::Uuid::new_v4();
@@ -100,6 +110,7 @@ impl From<StoreError> for ApiError {
                 Some(*current),
             ),
             StoreError::Invalid(f) => Self::invalid(f),
+            other if other.is_unavailable() => Self::unavailable(other),
             other => Self::internal(other),
         }
     }
@@ -122,7 +133,12 @@ impl IntoResponse for ApiError {
         if let Some(c) = &p.current {
             body["current"] = serde_json::to_value(c).unwrap_or(Value::Null);
         }
-        (p.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        let mut resp =
+            (p.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
+        if p.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        resp
     }
 }
 

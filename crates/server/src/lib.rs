@@ -9,15 +9,17 @@ mod accounts;
 pub mod auth;
 mod calendar_api;
 mod error;
+mod events;
 mod exchange_api;
 pub mod export;
 mod extract;
 mod geo_api;
 pub mod intake;
 mod measures_api;
-mod media;
+pub mod media;
 mod open311;
 mod openapi;
+mod public_map;
 pub mod regions;
 mod report_api;
 mod routes;
@@ -33,7 +35,7 @@ use std::sync::{Arc, RwLock};
 
 use gridkeeper_domain::{Category, CategoryId, Department, DepartmentId, Millis, Region, RegionCode, RegionLevel};
 use gridkeeper_geo::GridIndex;
-use gridkeeper_store::Store;
+use gridkeeper_store::{LiveFeed, LocalFeed, Store};
 use object_store::ObjectStore;
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +51,14 @@ pub struct Settings {
     pub bind: SocketAddr,
     /// Folder of the local object store for photos.
     pub media_dir: PathBuf,
+    /// An S3-compatible object store for photos instead of the folder: `s3://BUCKET[/PREFIX]`.
+    /// Credentials, region and endpoint come from the usual `AWS_*` environment variables
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT` for MinIO,
+    /// Ceph or another S3-compatible service, `AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint).
+    pub media_url: Option<String>,
+    /// Settings of the S3 store that override the environment's, by the names of
+    /// `object_store::aws::AmazonS3ConfigKey`: `endpoint`, `region`, `allow_http`, ...
+    pub media_options: std::collections::BTreeMap<String, String>,
     /// How long a sign-in lasts.
     pub session_hours: u32,
     /// The district that receives reports located outside every grid (default: the only district).
@@ -131,6 +141,8 @@ impl Default for Settings {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             media_dir: PathBuf::from("data/media"),
+            media_url: None,
+            media_options: Default::default(),
             session_hours: 12,
             district: None,
             utc_offset_hours: 8,
@@ -169,6 +181,10 @@ pub struct App {
     pub media: Arc<dyn ObjectStore>,
     pub settings: Settings,
     pub sms: Arc<dyn sms::SmsSender>,
+    /// Where each successful case write is announced (`GET /api/v1/events` listens).
+    pub live: Arc<dyn LiveFeed>,
+    /// Set to `true` when the server shuts down: live streams end so the shutdown can finish.
+    pub closing: tokio::sync::watch::Sender<bool>,
     reference: RwLock<Arc<Reference>>,
     clock: Box<dyn Fn() -> Millis + Send + Sync>,
 }
@@ -183,16 +199,15 @@ impl App {
         sms: Arc<dyn sms::SmsSender>,
     ) -> Result<AppState, StartupError> {
         settings.assessment.validate()?;
-        std::fs::create_dir_all(&settings.media_dir)
-            .map_err(|e| format!("cannot create media folder {}: {e}", settings.media_dir.display()))?;
-        let media = object_store::local::LocalFileSystem::new_with_prefix(&settings.media_dir)
-            .map_err(|e| format!("cannot open media folder {}: {e}", settings.media_dir.display()))?;
+        let media = media::open_store(&settings)?;
         let app = Arc::new(App {
             intake: intake::IntakeQueue::start(store.clone(), settings.intake_batch as usize),
             store,
-            media: Arc::new(media),
+            media,
             settings,
             sms,
+            live: Arc::new(LocalFeed::default()),
+            closing: tokio::sync::watch::Sender::new(false),
             reference: RwLock::default(),
             clock: Box::new(|| chrono::Utc::now().timestamp_millis()),
         });
@@ -251,6 +266,12 @@ impl App {
         self
     }
 
+    /// Replaces the in-process live feed (a feed shared by several server instances).
+    pub fn with_live_feed(mut self: Arc<Self>, feed: Arc<dyn LiveFeed>) -> Arc<Self> {
+        Arc::get_mut(&mut self).expect("set the live feed before sharing the app").live = feed;
+        self
+    }
+
     pub fn now(&self) -> Millis {
         (self.clock)()
     }
@@ -277,8 +298,13 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     let retention = tokio::spawn(anonymise_periodically(app.clone()));
     let clocks = tokio::spawn(check_deadlines_periodically(app.clone()));
     let region_watch = tokio::spawn(geo_api::watch_regions(app.clone()));
+    let closing = app.closing.clone();
     let served = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Live streams never end by themselves; end them so in-flight requests can finish.
+            closing.send_replace(true);
+        })
         .await;
     retention.abort();
     clocks.abort();

@@ -4,7 +4,10 @@ use bytes::Bytes;
 use gridkeeper_domain::{MediaId, PersonId};
 use gridkeeper_media::{process, Limits, MediaError};
 use gridkeeper_store::Media;
+use std::sync::Arc;
+
 use object_store::path::Path;
+use object_store::ObjectStore;
 
 use crate::error::{ApiError, ApiResult};
 use crate::App;
@@ -58,5 +61,41 @@ impl App {
         let key = if thumb { &m.thumb_key } else { &m.object_key };
         let got = self.media.get(&Path::from(key.as_str())).await.map_err(ApiError::internal)?;
         got.bytes().await.map_err(ApiError::internal)
+    }
+}
+
+/// The object store of the photos: the folder `media_dir`, or the S3-compatible store of
+/// `media_url` (`s3://BUCKET[/PREFIX]`, configured further by `AWS_*` environment variables).
+pub fn open_store(settings: &crate::Settings) -> Result<Arc<dyn ObjectStore>, crate::StartupError> {
+    match &settings.media_url {
+        None => {
+            let dir = &settings.media_dir;
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create media folder {}: {e}", dir.display()))?;
+            let local = object_store::local::LocalFileSystem::new_with_prefix(dir)
+                .map_err(|e| format!("cannot open media folder {}: {e}", dir.display()))?;
+            Ok(Arc::new(local))
+        }
+        Some(url) => {
+            let rest = url
+                .strip_prefix("s3://")
+                .ok_or_else(|| format!("server.media_url `{url}`: write it as s3://BUCKET or s3://BUCKET/PREFIX"))?;
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(format!("server.media_url `{url}` names no bucket").into());
+            }
+            let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+            for (key, value) in &settings.media_options {
+                let key: object_store::aws::AmazonS3ConfigKey =
+                    key.parse().map_err(|e| format!("server.media_options: `{key}`: {e}"))?;
+                builder = builder.with_config(key, value);
+            }
+            let s3 = builder.build().map_err(|e| format!("cannot configure the S3 store of {url}: {e}"))?;
+            let prefix = prefix.trim_matches('/');
+            Ok(if prefix.is_empty() {
+                Arc::new(s3)
+            } else {
+                Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
+            })
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Storage: one [`Store`] trait, and its SQLite implementation.
+//! Storage: one [`Store`] trait, and its SQLite and PostgreSQL implementations, chosen by the
+//! database URL in [`open`].
 //!
 //! **Architecture invariant:** only this crate writes SQL. A case row is a projection of its
 //! events: [`Store::insert_case`] and [`Store::apply`] write the projection and its one event in
@@ -6,9 +7,18 @@
 //! concurrency), so of two people acting on the same case at once exactly one wins.
 
 mod accounts;
+pub mod backup;
 mod calendars;
 mod exchange;
+pub mod live;
 mod measures;
+mod pg;
+mod pg_accounts;
+mod pg_calendars;
+mod pg_exchange;
+mod pg_measures;
+mod pg_regions;
+mod pg_rollups;
 mod regions;
 mod sqlite;
 mod sqlite_accounts;
@@ -18,6 +28,7 @@ mod sqlite_exchange;
 mod sqlite_measures;
 mod sqlite_regions;
 mod sqlite_rollups;
+pub mod transfer;
 pub mod vault;
 
 use async_trait::async_trait;
@@ -30,7 +41,9 @@ use serde::Serialize;
 pub use accounts::*;
 pub use calendars::CalendarStore;
 pub use exchange::*;
+pub use live::{CaseNotice, LiveFeed, LocalFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
+pub use pg::PgStore;
 pub use regions::*;
 pub use sqlite::SqliteStore;
 pub use sqlite_bulk::BulkLoad;
@@ -57,6 +70,56 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// The database cannot be reached or has no connection to spare now (a 503, retried later),
+    /// as opposed to a refusal or a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+                ) || e.as_database_error().and_then(|d| d.code()).is_some_and(|c| {
+                    // Class 08 (connection exception), 57P01-03 (admin shutdown, crash shutdown,
+                    // cannot connect now).
+                    c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03"
+                })
+            }
+            StoreError::Unavailable(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The backends [`open`] knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of a database URL: `sqlite:` or `postgres://` (also `postgresql://`).
+    pub fn of(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Opens the store a database URL names (`sqlite:path` or `postgres://...`), without migrating.
+pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::Arc<dyn Store>> {
+    match Backend::of(url) {
+        Some(Backend::Sqlite) => Ok(std::sync::Arc::new(SqliteStore::open(url, vault).await?)),
+        Some(Backend::Postgres) => Ok(std::sync::Arc::new(PgStore::open(url, vault).await?)),
+        None => Err(StoreError::Invalid(FieldError::new("database.url", "must start with `sqlite:` or `postgres://`"))),
+    }
+}
 
 /// Reference data loaded in one go (the demo, imports). Ids are given by the caller.
 #[derive(Debug, Clone, Default)]
@@ -221,6 +284,11 @@ pub trait Store:
         since: Millis,
         exclude: CaseId,
     ) -> Result<Vec<Case>>;
+    /// Cases of the public map: accepted into a category (not `reported`, not `rejected`),
+    /// located in `bbox` (`[min_lat, min_lon, max_lat, max_lon]`), reported since `since`,
+    /// newest first, at most `limit`. Public and non-public categories alike: the caller decides
+    /// what of each it shows.
+    async fn public_cases_in(&self, bbox: [f64; 4], since: Millis, limit: u32) -> Result<Vec<Case>>;
     /// Cases rejected as duplicates of `case`.
     async fn duplicates_of(&self, case: CaseId) -> Result<Vec<CaseLink>>;
     /// Stores many finished histories at once (the demo's simulated year). Each case's events

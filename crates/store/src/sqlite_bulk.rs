@@ -8,7 +8,8 @@
 //! built again after (one sort per index instead of a random B-tree insert per row). Foreign
 //! keys are checked once per batch, set-based (every person, category, department and original
 //! case the batch names must exist), instead of once per row. The measure rollups are summed in
-//! memory over the batch and written as one upsert per key, in the batch's transaction.
+//! memory over 15,000 cases at a time and written as one upsert per key, in the batch's
+//! transaction.
 //!
 //! The raw ceilings write neither counters nor rollups: they are what SQLite does with the rows
 //! alone.
@@ -82,7 +83,11 @@ impl Importer {
         check_references(conn, cases, self.next_id).await?;
         let community = community_teams(&mut *conn).await?;
         let mut rollup = Rollup::default();
-        for chunk in cases.chunks(CASE_ROWS) {
+        for (i, chunk) in cases.chunks(CASE_ROWS).enumerate() {
+            if i % 25 == 24 {
+                // The rollup changes of 15,000 cases at a time: memory stays small.
+                std::mem::take(&mut rollup).write(&mut *conn).await?;
+            }
             let mut stored = Vec::with_capacity(chunk.len());
             for (case, events) in chunk {
                 let y = self.year(case.reported_at);

@@ -158,6 +158,34 @@ async fn personal_data_is_masked_revealed_on_purpose_and_audited() {
     assert_eq!(reveals[0].object.as_deref(), Some(format!("case:{id}").as_str()));
 }
 
+/// Everything the database holds: on SQLite every byte of the file and its WAL; on PostgreSQL
+/// every row of every table as text.
+async fn stored_bytes(t: &TestApp) -> Vec<u8> {
+    match backend() {
+        gridkeeper_store::Backend::Sqlite => {
+            let mut bytes = std::fs::read(&t.db).unwrap();
+            bytes.extend(std::fs::read(t.db.with_extension("db-wal")).unwrap_or_default());
+            bytes
+        }
+        gridkeeper_store::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&t.db_url).await.unwrap();
+            let tables: Vec<String> =
+                sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            assert!(tables.len() > 10, "{tables:?}");
+            let mut bytes = Vec::new();
+            for table in tables {
+                let rows: Vec<String> =
+                    sqlx::query_scalar(&format!("SELECT x::text FROM {table} x")).fetch_all(&pool).await.unwrap();
+                rows.iter().for_each(|r| bytes.extend_from_slice(r.as_bytes()));
+            }
+            bytes
+        }
+    }
+}
+
 #[tokio::test]
 async fn no_phone_number_is_stored_in_plain_text() {
     let t = TestApp::spawn().await;
@@ -165,9 +193,7 @@ async fn no_phone_number_is_stored_in_plain_text() {
     for p in phones {
         t.post(None, "/api/v1/cases", json!({ "description": "路灯坏了", "lat": IN_GRID2.0, "lon": IN_GRID2.1, "contact_name": "陈阿姨", "contact_phone": p })).await.ok();
     }
-    // Force everything into the files (WAL and main database) and read every byte.
-    let mut bytes = std::fs::read(&t.db).unwrap();
-    bytes.extend(std::fs::read(t.db.with_extension("db-wal")).unwrap_or_default());
+    let bytes = stored_bytes(&t).await;
     let all: Vec<String> =
         phones.iter().map(|p| p.to_string()).chain(people().iter().map(|(l, _)| phone_of(l))).collect();
     for p in &all {
@@ -188,8 +214,8 @@ async fn audit_verify_names_a_changed_row() {
     let verify = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_gridkeeper"))
             .args(["audit", "verify"])
-            .current_dir(t.db.parent().unwrap())
-            .env("GRIDKEEPER__DATABASE__URL", format!("sqlite:{}", t.db.display()))
+            .current_dir(&t.dir)
+            .env("GRIDKEEPER__DATABASE__URL", &t.db_url)
             .output()
             .unwrap()
     };
@@ -197,12 +223,21 @@ async fn audit_verify_names_a_changed_row() {
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     assert!(String::from_utf8_lossy(&ok.stdout).contains("intact: 3 entries"));
     // Change one byte of entry 2 behind the application's back.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", t.db.display())).await.unwrap();
-    sqlx::query("DROP TRIGGER audit_log_append_only_update").execute(&pool).await.unwrap();
-    sqlx::query("UPDATE audit_log SET detail = replace(detail, '127.0.0.1', '127.0.0.2') WHERE id = 2")
-        .execute(&pool)
-        .await
-        .unwrap();
+    let change = "UPDATE audit_log SET detail = replace(detail, '127.0.0.1', '127.0.0.2') WHERE id = 2";
+    match backend() {
+        gridkeeper_store::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&t.db_url).await.unwrap();
+            sqlx::query("DROP TRIGGER audit_log_append_only_update").execute(&pool).await.unwrap();
+            sqlx::query(change).execute(&pool).await.unwrap();
+        }
+        gridkeeper_store::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&t.db_url).await.unwrap();
+            let refused = sqlx::query(change).execute(&pool).await.unwrap_err();
+            assert!(refused.to_string().contains("append-only"), "{refused}");
+            sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only").execute(&pool).await.unwrap();
+            sqlx::query(change).execute(&pool).await.unwrap();
+        }
+    }
     let broken = verify();
     assert!(!broken.status.success());
     assert!(String::from_utf8_lossy(&broken.stderr).contains("entry 2"), "{}", String::from_utf8_lossy(&broken.stderr));

@@ -1,12 +1,18 @@
-//! `TestApp`: a real server on port 0 over a fresh database in a temporary folder, with one
-//! signed-in session per fixture person and typed helpers.
+//! `TestApp`: a real server on port 0 over a fresh database, with one signed-in session per
+//! fixture person and typed helpers.
+//!
+//! The backend comes from `GRIDKEEPER_TEST_DATABASE`: `sqlite` (the default; a file in a
+//! temporary folder) or `postgres` (a database `gk_<random>` created on the server of
+//! `GRIDKEEPER_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/test`, and dropped when
+//! the test ends). The same tests run on both; the few that are about SQLite's files say so and
+//! are left out of the PostgreSQL run by `scripts/test`.
 
 use std::sync::{Arc, OnceLock};
 
 use gridkeeper_domain::{
     Category, CategoryKind, Deadlines, Department, DepartmentKind, Grant, Platform, Region, RegionCode, Role, Scope,
 };
-use gridkeeper_store::{NewPerson, ReferenceData, SqliteStore, Store};
+use gridkeeper_store::{Backend, NewPerson, ReferenceData, Store};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -124,16 +130,97 @@ fn password_hash() -> String {
     HASH.get_or_init(|| gridkeeper_server::auth::hash_password(PASSWORD).unwrap()).clone()
 }
 
+/// The backend the tests run on (`GRIDKEEPER_TEST_DATABASE`).
+pub fn backend() -> Backend {
+    match std::env::var("GRIDKEEPER_TEST_DATABASE").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("GRIDKEEPER_TEST_DATABASE={other}: use `sqlite` or `postgres`"),
+    }
+}
+
+/// The PostgreSQL server the tests create their databases on.
+pub fn pg_admin_url() -> String {
+    std::env::var("GRIDKEEPER_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh, empty database for one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    /// The SQLite file (SQLite only).
+    pub file: std::path::PathBuf,
+    /// The PostgreSQL database's name (PostgreSQL only).
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    /// A database of `backend`; a SQLite file goes into `dir`.
+    pub async fn create_on(backend: Backend, dir: &std::path::Path) -> Self {
+        let file = dir.join("test.db");
+        match backend {
+            Backend::Sqlite => Self { url: format!("sqlite:{}", file.display()), file, pg_name: None },
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let admin = pg_admin_url();
+                let name = format!("gk_{:016x}", rand_u64());
+                let mut c = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} cannot be reached: {e}"));
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.unwrap();
+                let (base, _) = admin.rsplit_once('/').expect("a database URL ends in /NAME");
+                Self { url: format!("{base}/{name}"), file, pg_name: Some(name) }
+            }
+        }
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else { return };
+        // Drop runs inside the test's runtime: drop the database from a thread of its own.
+        let admin = pg_admin_url();
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                use sqlx::Connection;
+                let mut c = sqlx::PgConnection::connect(&admin).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await?;
+                Ok::<_, sqlx::Error>(())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = done {
+            eprintln!("could not drop the test database: {e}");
+        }
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
+    /// The keys personal data is sealed with.
+    pub vault: Arc<gridkeeper_store::Vault>,
     /// The application behind the server (to run its background jobs at a chosen time).
     pub app: gridkeeper_server::AppState,
     /// The SMS sender: tests read the one-time codes it "sent".
     pub sms: Arc<gridkeeper_server::sms::LogSms>,
-    /// The SQLite file (with its -wal beside it).
+    /// The SQLite file (with its -wal beside it); SQLite only.
     pub db: std::path::PathBuf,
+    /// The database URL (for the binary run as another process over the same database).
+    pub db_url: String,
+    /// A folder of this test (media).
+    pub dir: std::path::PathBuf,
+    /// Removes the database when the app goes.
+    _db: TestDb,
     /// Keeps the database and media folder alive as long as the app.
     _dir: tempfile::TempDir,
 }
@@ -172,11 +259,31 @@ impl Resp {
 }
 
 impl TestApp {
+    /// A server over a fresh database of the tests' backend.
     pub async fn spawn() -> Self {
+        Self::spawn_with(backend(), None, |_| {}).await
+    }
+
+    /// A server over a fresh database of `backend`; with `via`, the server reaches PostgreSQL
+    /// through that address (a proxy in front of 127.0.0.1:5432) instead of directly.
+    /// `settings` may change the server's settings (the media folder is set already).
+    pub async fn spawn_with(
+        backend: Backend,
+        via: Option<std::net::SocketAddr>,
+        settings: impl FnOnce(&mut gridkeeper_server::Settings),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("test.db").display());
+        let test_db = TestDb::create_on(backend, dir.path()).await;
         let vault = Arc::new(gridkeeper_store::Vault::ephemeral());
-        let store = SqliteStore::open(&url, vault).await.unwrap();
+        let url = match via {
+            Some(addr) => {
+                let proxied = test_db.url.replacen("127.0.0.1:5432", &addr.to_string(), 1);
+                assert_ne!(proxied, test_db.url, "a proxy stands in front of 127.0.0.1:5432 only");
+                proxied
+            }
+            None => test_db.url.clone(),
+        };
+        let store = gridkeeper_store::open(&url, vault.clone()).await.unwrap();
         store.migrate().await.unwrap();
         store.load_reference(&reference()).await.unwrap();
         let now = chrono::Utc::now().timestamp_millis();
@@ -194,15 +301,27 @@ impl TestApp {
             let token = format!("{login}-token");
             store.create_session(&gridkeeper_server::auth::token_hash(&token), id, now, now + 3_600_000).await.unwrap();
         }
-        let store: Arc<dyn Store> = Arc::new(store);
-        let settings = gridkeeper_server::Settings { media_dir: dir.path().join("media"), ..Default::default() };
+        let mut tweaked = gridkeeper_server::Settings { media_dir: dir.path().join("media"), ..Default::default() };
+        settings(&mut tweaked);
+        let settings = tweaked;
         let sms = Arc::new(gridkeeper_server::sms::LogSms::default());
         let app = gridkeeper_server::App::new(store.clone(), settings, sms.clone()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(gridkeeper_server::serve(app.clone(), listener));
-        let db = dir.path().join("test.db");
-        Self { base, client: reqwest::Client::new(), store, app, sms, db, _dir: dir }
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            vault,
+            app,
+            sms,
+            db: test_db.file.clone(),
+            db_url: test_db.url.clone(),
+            dir: dir.path().to_path_buf(),
+            _db: test_db,
+            _dir: dir,
+        }
     }
 
     async fn send(&self, who: Option<&str>, req: reqwest::RequestBuilder) -> Resp {

@@ -374,7 +374,7 @@ async fn receiver(secret: &'static str, failures: Arc<AtomicUsize>) -> (String, 
 /// A second application process over the same database, running only the delivery worker with
 /// quick retries (as a second server instance would).
 async fn worker(t: &TestApp, max_attempts: u32) -> tokio::task::JoinHandle<()> {
-    let settings = gridkeeper_server::Settings { media_dir: t.db.with_extension("media"), ..Default::default() };
+    let settings = gridkeeper_server::Settings { media_dir: t.dir.join("media-worker"), ..Default::default() };
     let app =
         gridkeeper_server::App::new(t.store.clone(), settings, Arc::new(gridkeeper_server::sms::LogSms::default()))
             .await

@@ -484,7 +484,7 @@ async fn a_running_server_picks_up_an_import_made_by_the_command() {
             "330483101002",
         ])
         .current_dir(dir.path())
-        .env("GRIDKEEPER__DATABASE__URL", format!("sqlite:{}", t.db.display()))
+        .env("GRIDKEEPER__DATABASE__URL", &t.db_url)
         .env("GRIDKEEPER__LOG__LEVEL", "warn")
         .output()
         .unwrap();

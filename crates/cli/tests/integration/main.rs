@@ -1,16 +1,21 @@
-//! The one integration-test binary: the real server over HTTP on a fresh SQLite database per test.
+//! The one integration-test binary: the real server over HTTP on a fresh database per test
+//! (SQLite, or PostgreSQL with `GRIDKEEPER_TEST_DATABASE=postgres`; see `common.rs`).
 
 mod accounts;
 mod authz;
+mod backup;
 mod calendars;
 mod common;
 mod crash;
 mod exchange;
 mod geo;
 mod lists;
+mod live;
 mod measures;
 mod media;
 mod open311;
 mod openapi;
+mod postgres;
+mod public_map;
 mod refusals;
 mod workflow;

@@ -126,3 +126,87 @@ async fn bad_uploads_are_refused_clearly() {
     t.post_multipart(None, "/api/v1/cases", bad_lat).await.problem(422, Some("lat"));
     assert_eq!(t.store.count_cases().await.unwrap(), 0);
 }
+
+/// A local S3-compatible server (moto's, installed by scripts/test into target/s3-venv), stopped
+/// when dropped.
+struct S3Server {
+    child: tokio::process::Child,
+    endpoint: String,
+}
+
+impl S3Server {
+    async fn start() -> Self {
+        let bin = std::env::var("GRIDKEEPER_MOTO_SERVER")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/s3-venv/bin/moto_server").into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = tokio::process::Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the S3 server {bin} ({e}): run scripts/s3-server first"));
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if client.get(&endpoint).send().await.is_ok_and(|r| r.status().is_success()) {
+                return S3Server { child, endpoint };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the S3 server did not start");
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+#[tokio::test]
+async fn photos_go_to_an_s3_compatible_store_by_configuration() {
+    let s3 = S3Server::start().await;
+    let client = reqwest::Client::new();
+    assert!(client.put(format!("{}/gk-media", s3.endpoint)).send().await.unwrap().status().is_success());
+    let endpoint = s3.endpoint.clone();
+    let t = TestApp::spawn_with(backend(), None, move |s| {
+        s.media_url = Some("s3://gk-media/town".into());
+        for (k, v) in [
+            ("endpoint", endpoint.as_str()),
+            ("allow_http", "true"),
+            ("region", "us-east-1"),
+            ("access_key_id", "gridkeeper"),
+            ("secret_access_key", "not-a-secret"),
+        ] {
+            s.media_options.insert(k.into(), v.into());
+        }
+    })
+    .await;
+    let form = Form::new()
+        .text("description", "井盖破损")
+        .text("lat", IN_GRID1.0.to_string())
+        .text("lon", IN_GRID1.1.to_string())
+        .part("photos", jpeg_part(jpeg_with_gps()));
+    let r = t.post_multipart(Some("resident"), "/api/v1/cases", form).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let detail = t.detail("resident", id_of(&r.body)).await;
+    let m = &detail["media"][0];
+    for url in [m["url"].as_str().unwrap(), m["thumbnail_url"].as_str().unwrap()] {
+        let got = t.client.get(format!("{}{url}", t.base)).bearer_auth("resident-token").send().await.unwrap();
+        assert_eq!(got.status(), 200);
+        let bytes = got.bytes().await.unwrap();
+        assert!(bytes.starts_with(&[0xFF, 0xD8]) && !bytes.windows(4).any(|w| w == b"Exif"));
+    }
+    // The objects are in the bucket under the prefix, and nothing went to the local folder.
+    let listing =
+        client.get(format!("{}/gk-media?list-type=2", s3.endpoint)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(listing.matches("<Key>town/").count(), 2, "{listing}");
+    assert!(!t.dir.join("media").exists() || std::fs::read_dir(t.dir.join("media")).unwrap().next().is_none());
+    // A malformed media_url stops the start-up with a reason, never falls back to the folder.
+    let bad = gridkeeper_server::media::open_store(&gridkeeper_server::Settings {
+        media_url: Some("s3:/gk-media".into()),
+        ..Default::default()
+    });
+    assert!(bad.is_err());
+}

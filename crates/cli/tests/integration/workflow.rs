@@ -1,5 +1,6 @@
 //! Every path of the case loop over HTTP, each checked against its timeline.
 
+use gridkeeper_domain::Role;
 use serde_json::json;
 
 use crate::common::*;
@@ -285,13 +286,15 @@ async fn anonymous_reporter_follows_and_rates_with_the_tracking_code() {
 
 #[tokio::test]
 async fn two_people_acting_at_once_exactly_one_wins() {
+    // Two dispatchers, two concurrent HTTP requests, on SQLite and on PostgreSQL (scripts/test).
     let t = TestApp::spawn().await;
+    t.add_person("dispatcher2", &[(Role::Dispatcher, "region:330483")]).await;
     for _ in 0..5 {
         let id = id_of(&t.report(Some("resident"), IN_GRID1, Some(MANHOLE)).await);
         let path = format!("/api/v1/cases/{id}/actions/accept");
         let body = json!({ "category": MANHOLE, "urgency": "routine" });
         let (a, b) =
-            tokio::join!(t.post(Some("dispatcher"), &path, body.clone()), t.post(Some("dispatcher"), &path, body));
+            tokio::join!(t.post(Some("dispatcher"), &path, body.clone()), t.post(Some("dispatcher2"), &path, body));
         let mut statuses = [a.status.as_u16(), b.status.as_u16()];
         statuses.sort();
         assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
