@@ -8,7 +8,8 @@
 //! stalls at some stage (the backlog a supervisor chases with supervision orders).
 //!
 //! The store assigns ids 1, 2, 3… in the order of the history, so the k-th case (0-based) is given
-//! id k + 1 here already: duplicates name their original by that id.
+//! id k + 1 here already (`first_id + k` for a span of a longer history): duplicates name their
+//! original by that id.
 
 use chrono::{DateTime, Datelike, Timelike, Weekday};
 use gridkeeper_domain::{
@@ -119,20 +120,32 @@ pub(crate) struct World<'a> {
 
 /// Finished histories of `cases` cases, oldest report first.
 pub(crate) fn simulate(world: &World, seed: u64, cases: usize) -> Vec<(Case, Vec<NewEvent>)> {
+    simulate_span(world, seed, world.now - 365 * DAY, world.now, cases, 1)
+}
+
+/// Finished histories of `cases` cases reported in `[from, to)`, oldest report first, lived
+/// until `world.now`, with ids from `first_id` on. Duplicates only name cases of the same span.
+pub(crate) fn simulate_span(
+    world: &World,
+    seed: u64,
+    from: Millis,
+    to: Millis,
+    cases: usize,
+    first_id: CaseId,
+) -> Vec<(Case, Vec<NewEvent>)> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x6869_7374_6f72_7900);
     let tables = Tables::new(world);
-    let times = report_times(&mut rng, world.now, cases);
+    let times = report_times(&mut rng, from, to, cases);
     let mut history = Vec::with_capacity(cases);
     for (k, t0) in times.into_iter().enumerate() {
         let plan = plan(world, &tables, &mut rng, &history, t0);
-        history.push(live(world, &mut rng, &plan, k, t0));
+        history.push(live(world, &mut rng, &plan, first_id + k as CaseId, t0));
     }
     history
 }
 
-/// Report instants over the year before `now`, sorted, to the second.
-fn report_times(rng: &mut StdRng, now: Millis, n: usize) -> Vec<Millis> {
-    let start = now - 365 * DAY;
+/// Report instants in `[start, end)`, sorted, to the second.
+fn report_times(rng: &mut StdRng, start: Millis, now: Millis, n: usize) -> Vec<Millis> {
     let mut times = Vec::with_capacity(n);
     while times.len() < n {
         let t = rng.gen_range(start..now);
@@ -145,7 +158,7 @@ fn report_times(rng: &mut StdRng, now: Millis, n: usize) -> Vec<Millis> {
 }
 
 /// Relative number of reports at `t`: by local hour, season (peak in mid-July) and weekday.
-fn activity(t: Millis) -> f64 {
+pub(crate) fn activity(t: Millis) -> f64 {
     let local =
         DateTime::from_timestamp_millis(t + LOCAL_OFFSET).expect("demo instants lie within chrono's range").naive_utc();
     let hour = HOURLY[local.hour() as usize];
@@ -441,9 +454,8 @@ impl Media {
     }
 }
 
-/// Reports the k-th case at `t0` and lives its story.
-fn live(world: &World, rng: &mut StdRng, plan: &Plan, k: usize, t0: Millis) -> (Case, Vec<NewEvent>) {
-    let id = k as CaseId + 1;
+/// Reports the case with this id at `t0` and lives its story.
+fn live(world: &World, rng: &mut StdRng, plan: &Plan, id: CaseId, t0: Millis) -> (Case, Vec<NewEvent>) {
     let mut media = Media { case: id, taken: 0 };
     let subclass = &world.org.subclasses[plan.subclass];
     let category = &world.org.categories[subclass.category];

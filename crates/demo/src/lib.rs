@@ -60,6 +60,100 @@ pub fn generate(seed: u64, now: Millis, cases: usize) -> DemoTown {
     }
 }
 
+/// A large history over several years (benchmark databases: millions of cases), cut into
+/// slices (a month, or shorter so that a slice holds about 40,000 cases) that can be generated
+/// in parallel, each on its own, and stored in order. A duplicate names an original of its own
+/// slice, so slices much shorter than the duplicate windows (three to seven days) would make
+/// duplicates rarer. Same town, organisation and people as the demo; reports follow the demo's rhythm of
+/// the day, the week and the seasons, in the demo's grids and categories, and their number
+/// grows by [`YEARLY_GROWTH`] a year. Every case is lived through the state machine until `now`.
+pub struct LargeHistory {
+    town: town::Town,
+    org: org::Org,
+    roster: people::Roster,
+    seed: u64,
+    now: Millis,
+    slices: Vec<Slice>,
+}
+
+/// Yearly growth of the number of reports in a [`LargeHistory`].
+pub const YEARLY_GROWTH: f64 = 1.15;
+
+/// A span of report times of a [`LargeHistory`] and the ids of its cases.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slice {
+    pub index: usize,
+    pub from: Millis,
+    pub to: Millis,
+    pub cases: usize,
+    /// Id of its first case (the store assigns ids in order: load the slices in order).
+    pub first_id: i64,
+}
+
+impl LargeHistory {
+    /// `cases` cases reported over the `years` (at least one) before `now`.
+    pub fn new(seed: u64, now: Millis, years: u32, cases: usize) -> Self {
+        const DAY: Millis = 24 * gridkeeper_domain::HOUR;
+        // Slices of at most 30 days and about 40,000 cases (a slice is held in memory whole).
+        let start = now - i64::from(years.max(1)) * 365 * DAY;
+        let count = ((now - start) as f64 / (30 * DAY) as f64).ceil().max((cases as f64 / 40_000.0).ceil()) as i64;
+        let slice = (now - start + count - 1) / count;
+        // The weight of each slice: its reports per hour summed, times the growth of its year.
+        let mut bounds = vec![];
+        let mut from = start;
+        while from < now {
+            let to = (from + slice).min(now);
+            let age_years = (now - from) as f64 / (365 * DAY) as f64;
+            let hours = (from..to).step_by(gridkeeper_domain::HOUR as usize);
+            let weight: f64 = hours.map(history::activity).sum::<f64>() / YEARLY_GROWTH.powf(age_years);
+            bounds.push((from, to, weight));
+            from = to;
+        }
+        let total: f64 = bounds.iter().map(|b| b.2).sum();
+        let mut slices = Vec::with_capacity(bounds.len());
+        let (mut given, mut first_id, mut cumulative) = (0usize, 1i64, 0.0);
+        for (index, (from, to, weight)) in bounds.into_iter().enumerate() {
+            cumulative += weight;
+            let upto = (cases as f64 * cumulative / total).round() as usize;
+            let n = upto.saturating_sub(given).min(cases - given);
+            slices.push(Slice { index, from, to, cases: n, first_id });
+            given += n;
+            first_id += n as i64;
+        }
+        let town = town::Town::build(seed);
+        let org = org::Org::build(&town);
+        let roster = people::Roster::build(seed, &town, &org);
+        Self { town, org, roster, seed, now, slices }
+    }
+
+    /// Regions, platforms, departments and categories (load them first).
+    pub fn reference(&self) -> ReferenceData {
+        let org = &self.org;
+        ReferenceData {
+            regions: self.town.regions(),
+            platforms: org.platforms.clone(),
+            departments: org.departments.clone(),
+            categories: org.categories.clone(),
+        }
+    }
+
+    /// The people, in the order the store must number them (before the history).
+    pub fn people(&self) -> &[DemoPerson] {
+        &self.roster.people
+    }
+
+    pub fn slices(&self) -> &[Slice] {
+        &self.slices
+    }
+
+    /// The histories of one slice, oldest report first (deterministic for the seed).
+    pub fn generate(&self, slice: &Slice) -> Vec<(Case, Vec<NewEvent>)> {
+        let world = history::World { town: &self.town, org: &self.org, roster: &self.roster, now: self.now };
+        let seed = self.seed ^ (slice.index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        history::simulate_span(&world, seed, slice.from, slice.to, slice.cases, slice.first_id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{HashMap, HashSet};
@@ -152,6 +246,52 @@ mod tests {
             demo.history.iter().map(|(c, _)| c).filter(|c| c.resolved_at.is_some() && c.handle_by.is_some()).collect();
         let late = handled.iter().filter(|c| c.resolved_at > c.handle_by).count() as f64 / handled.len() as f64;
         assert!((0.04..0.2).contains(&late), "about one case in ten is handled late: {late}");
+    }
+
+    #[test]
+    fn a_large_history_spreads_over_years_in_order_and_grows() {
+        let years = 3;
+        let big = LargeHistory::new(5, NOW, years, 3_000);
+        let slices = big.slices();
+        assert_eq!(slices.iter().map(|s| s.cases).sum::<usize>(), 3_000);
+        assert_eq!(slices[0].from, NOW - 3 * 365 * 24 * HOUR);
+        assert_eq!(slices.last().unwrap().to, NOW);
+        let mut next_id = 1;
+        let mut history = vec![];
+        for s in slices {
+            assert_eq!(s.first_id, next_id, "ids continue from slice to slice");
+            next_id += s.cases as i64;
+            let h = big.generate(s);
+            assert_eq!(h.len(), s.cases);
+            assert_eq!(h, big.generate(s), "a slice is deterministic");
+            for (k, (c, e)) in h.iter().enumerate() {
+                assert_eq!(c.id, s.first_id + k as i64);
+                assert!((s.from..s.to).contains(&c.reported_at));
+                assert_eq!(c.version, e.len() as i64);
+                assert!(e.iter().all(|e| e.at <= NOW));
+                if let Some(o) = c.duplicate_of {
+                    assert!((s.first_id..c.id).contains(&o), "a duplicate names an earlier case of its slice");
+                }
+            }
+            history.extend(h);
+        }
+        // More reports every year; old cases are finished, recent ones still open in places.
+        let year = |y: i64| {
+            let end = NOW - (years as i64 - 1 - y) * 365 * 24 * HOUR;
+            history.iter().filter(|(c, _)| (end - 365 * 24 * HOUR..end).contains(&c.reported_at)).count()
+        };
+        assert!(year(0) < year(1) && year(1) < year(2), "{} {} {}", year(0), year(1), year(2));
+        let open = |(c, _): &&(Case, Vec<NewEvent>)| c.state.is_open();
+        let old_open = history.iter().filter(|h| h.0.reported_at < NOW - 365 * 24 * HOUR).filter(open).count();
+        let recent_open = history.iter().filter(|h| h.0.reported_at > NOW - 7 * 24 * HOUR).filter(open).count();
+        assert!(old_open * 100 < year(0) + year(1), "cases older than a year are almost all finished: {old_open}");
+        assert!(recent_open > 0);
+        // Reports come by day more than by night, as in the demo, in many grids.
+        let local_hour = |t: Millis| (t + 8 * HOUR).rem_euclid(24 * HOUR) / HOUR;
+        let day = history.iter().filter(|(c, _)| (8..18).contains(&local_hour(c.reported_at))).count();
+        assert!(day * 2 > history.len(), "{day} of {} by day", history.len());
+        let grids: HashSet<_> = history.iter().filter_map(|(c, _)| c.grid.clone()).collect();
+        assert!(grids.len() > 80, "{}", grids.len());
     }
 
     #[test]

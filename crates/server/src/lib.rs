@@ -15,6 +15,7 @@ mod exchange_api;
 pub mod export;
 mod extract;
 mod geo_api;
+pub mod intake;
 mod measures_api;
 pub mod media;
 mod open311;
@@ -73,6 +74,9 @@ pub struct Settings {
     pub request_timeout_seconds: u32,
     /// Days after closing before a case's personal data is anonymised.
     pub retention_days: u32,
+    /// Most new cases committed together by the case writer (group commit; 1: one transaction
+    /// per report).
+    pub intake_batch: u32,
     pub auth: accounts::AuthSettings,
     /// How the web application is served (`[server.web]`: map tiles).
     pub web: web::WebSettings,
@@ -147,6 +151,7 @@ impl Default for Settings {
             secure_cookies: false,
             request_timeout_seconds: 60,
             retention_days: 730,
+            intake_batch: 256,
             auth: accounts::AuthSettings::default(),
             web: web::WebSettings::default(),
             assessment: AssessmentWeights::default(),
@@ -175,6 +180,8 @@ pub struct Reference {
 /// Everything a request handler needs.
 pub struct App {
     pub store: Arc<dyn Store>,
+    /// The one writer of new cases (group commit).
+    pub intake: intake::IntakeQueue,
     pub media: Arc<dyn ObjectStore>,
     pub settings: Settings,
     pub sms: Arc<dyn sms::SmsSender>,
@@ -198,6 +205,7 @@ impl App {
         settings.assessment.validate()?;
         let media = media::open_store(&settings)?;
         let app = Arc::new(App {
+            intake: intake::IntakeQueue::start(store.clone(), settings.intake_batch as usize),
             store,
             media,
             settings,

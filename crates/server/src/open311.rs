@@ -584,8 +584,8 @@ async fn post_request(app: &AppState, req: Request, fmt: Fmt) -> Answer {
     let tracking_code = new_token(12);
     let hash = token_hash(&tracking_code);
     let case = app
-        .store
-        .insert_case(Intake { decision: &decision, year: app.year_of(now), tracking_hash: Some(&hash), media: &photos })
+        .intake
+        .insert(Intake { decision: &decision, year: app.year_of(now), tracking_hash: Some(&hash), media: &photos })
         .await?;
     app.announce(&case, &decision.event).await;
     tracing::info!(case = case.id, key = %key.name, "open311 request stored");

@@ -153,8 +153,8 @@ impl App {
         let tracking_code = new_token(12);
         let hash = token_hash(&tracking_code);
         let case = self
-            .store
-            .insert_case(Intake {
+            .intake
+            .insert(Intake {
                 decision: &decision,
                 year: self.year_of(now),
                 tracking_hash: Some(&hash),
@@ -191,8 +191,8 @@ impl App {
         let decision = on_the_spot_on(actor, spot, now, &calendar).map_err(|r| ApiError::refusal(r, None))?;
         let media: Vec<MediaId> = input.photos.into_iter().chain(input.evidence).collect();
         let case = self
-            .store
-            .insert_case(Intake { decision: &decision, year: self.year_of(now), tracking_hash: None, media: &media })
+            .intake
+            .insert(Intake { decision: &decision, year: self.year_of(now), tracking_hash: None, media: &media })
             .await?;
         self.announce(&case, &decision.event).await;
         Ok(case)

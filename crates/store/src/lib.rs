@@ -25,6 +25,7 @@ mod regions;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_admin;
+mod sqlite_bulk;
 mod sqlite_calendars;
 mod sqlite_exchange;
 mod sqlite_measures;
@@ -49,6 +50,7 @@ pub use measures::{GroupBy, MeasureQuery, MeasureStore};
 pub use pg::PgStore;
 pub use regions::*;
 pub use sqlite::SqliteStore;
+pub use sqlite_bulk::BulkLoad;
 pub use vault::Vault;
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The store could not take the request (its writer stopped, or the group it was committed
+    /// with failed); nothing of it was stored.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -84,6 +90,7 @@ impl StoreError {
                     c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03"
                 })
             }
+            StoreError::Unavailable(_) => true,
             _ => false,
         }
     }
@@ -253,6 +260,19 @@ pub trait Store:
     // Cases.
     /// Stores a new case and its first event; assigns its id and reference.
     async fn insert_case(&self, intake: Intake<'_>) -> Result<Case>;
+    /// Stores several new cases at once (group commit): each one as [`Store::insert_case`]
+    /// would, all in one transaction, so one durable commit acknowledges them all. One result
+    /// per intake, in order; a refused intake (say, a photo that belongs to someone else) does
+    /// not fail the others. When the commit itself fails, every intake fails.
+    ///
+    /// The default stores them one by one; backends override it to share one transaction.
+    async fn insert_cases(&self, intakes: &[Intake<'_>]) -> Vec<Result<Case>> {
+        let mut out = Vec::with_capacity(intakes.len());
+        for intake in intakes {
+            out.push(self.insert_case(intake.clone()).await);
+        }
+        out
+    }
     /// Writes a decision on an existing case if the case is still at `decision.case.version - 1`.
     async fn apply(&self, decision: &Decision, media: &[MediaId]) -> Result<Case>;
     async fn case(&self, id: CaseId) -> Result<Option<Case>>;

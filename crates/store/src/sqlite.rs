@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use gridkeeper_domain::{
     Action, Case, CaseEvent, CaseId, CaseRef, CaseState, Category, CategoryId, CategoryKind, Deadlines, Department,
-    DepartmentId, DepartmentKind, ExtensionRequest, FieldError, Grant, LatLon, MediaId, Millis, NewEvent, PersonId,
-    Platform, Region, RegionCode, Rejection, Role, Scope, Source, Urgency,
+    DepartmentKind, ExtensionRequest, FieldError, Grant, LatLon, MediaId, Millis, NewEvent, PersonId, Platform, Region,
+    RegionCode, Rejection, Role, Scope, Source, Urgency,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
@@ -49,6 +49,11 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         Ok(Self { pool, vault })
+    }
+
+    /// Closes every connection (after the last write, a checkpoint empties the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// Begins a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two
@@ -203,14 +208,14 @@ pub(crate) const CASE_COLUMNS: &str =
     overdue_due";
 
 /// One SQL value, so that the same column list serves single and multi-row statements.
-enum Val {
+pub(crate) enum Val {
     I(Option<i64>),
     F(Option<f64>),
     T(Option<String>),
 }
 
 /// Every projected column of `c`, in the order of `CASE_COLUMNS` after id and reference.
-fn case_values(c: &Case, vault: &Vault) -> Vec<Val> {
+pub(crate) fn case_values(c: &Case, vault: &Vault) -> Vec<Val> {
     use Val::*;
     let t = |s: &str| T(Some(s.to_string()));
     vec![
@@ -276,7 +281,11 @@ fn bind_case<'q>(mut q: Query<'q>, c: &Case, vault: &Vault) -> Query<'q> {
     q
 }
 
-fn push_case<'q>(row: &mut sqlx::query_builder::Separated<'_, 'q, Sqlite, &'static str>, c: &Case, vault: &Vault) {
+pub(crate) fn push_case<'q>(
+    row: &mut sqlx::query_builder::Separated<'_, 'q, Sqlite, &'static str>,
+    c: &Case,
+    vault: &Vault,
+) {
     for v in case_values(c, vault) {
         match v {
             Val::I(x) => row.push_bind(x),
@@ -296,12 +305,15 @@ const UPDATE_CASE: &str =
     duplicate_of = ?, updated_at = ?, contact_name = ?, contact_phone = ?, supervision = ?, warned_due = ?, overdue_due = ? \
     WHERE id = ? AND version = ?";
 
-fn insert_case_sql() -> String {
-    let n = CASE_COLUMNS.split(',').count();
-    format!(
-        "INSERT INTO cases ({CASE_COLUMNS}, tracking_hash) VALUES ({})",
-        std::iter::repeat_n("?", n + 1).collect::<Vec<_>>().join(", ")
-    )
+fn insert_case_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let n = CASE_COLUMNS.split(',').count();
+        format!(
+            "INSERT INTO cases ({CASE_COLUMNS}, tracking_hash) VALUES ({})",
+            std::iter::repeat_n("?", n + 1).collect::<Vec<_>>().join(", ")
+        )
+    });
+    &SQL
 }
 
 async fn next_reference(tx: &mut Transaction<'_, Sqlite>, district: &str, year: i32) -> Result<String> {
@@ -375,6 +387,103 @@ async fn attach_media(
         }
     }
     Ok(())
+}
+
+impl SqliteStore {
+    /// New cases without photos, in one transaction of multi-row statements: ids and reference
+    /// numbers follow the stored ones (the write lock is held), the counters move once per
+    /// district and year.
+    async fn insert_group(&self, intakes: &[Intake<'_>]) -> Result<Vec<Case>> {
+        use std::collections::HashMap;
+        let mut tx = self.begin_write().await?;
+        let mut next_id: CaseId =
+            sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM cases").fetch_one(&mut *tx).await?;
+        let mut counters: HashMap<(&str, i32), i64> = HashMap::new();
+        let mut cases = Vec::with_capacity(intakes.len());
+        for intake in intakes {
+            let mut case = intake.decision.case.clone();
+            let key = (intake.decision.case.district.as_str(), intake.year);
+            if let std::collections::hash_map::Entry::Vacant(e) = counters.entry(key) {
+                let last: Option<i64> =
+                    sqlx::query_scalar("SELECT last FROM case_counters WHERE district = ? AND year = ?")
+                        .bind(key.0)
+                        .bind(key.1)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                e.insert(last.unwrap_or(0));
+            }
+            let n = counters.get_mut(&key).expect("inserted above");
+            *n += 1;
+            case.id = next_id;
+            case.reference = CaseRef::new(key.0, key.1, *n as u32).to_string();
+            next_id += 1;
+            cases.push(case);
+        }
+        // 50 values a case: well under SQLite's 32,766 bound variables per statement.
+        for (cs, is) in cases.chunks(600).zip(intakes.chunks(600)) {
+            let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO cases ({CASE_COLUMNS}, tracking_hash) "));
+            b.push_values(cs.iter().zip(is), |mut row, (c, i)| {
+                row.push_bind(c.id).push_bind(c.reference.clone());
+                push_case(&mut row, c, &self.vault);
+                row.push_bind(i.tracking_hash.map(str::to_string));
+            });
+            b.build().execute(&mut *tx).await?;
+            let mut b = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) ",
+            );
+            b.push_values(cs.iter().zip(is), |mut row, (c, i)| {
+                let e = &i.decision.event;
+                row.push_bind(c.id)
+                    .push_bind(c.version)
+                    .push_bind(e.action.as_str())
+                    .push_bind(e.at)
+                    .push_bind(e.actor)
+                    .push_bind(e.from.map(|s| s.as_str()))
+                    .push_bind(e.to.as_str())
+                    .push_bind(e.data.to_string());
+            });
+            b.build().execute(&mut *tx).await?;
+        }
+        for case in cases.iter().filter(|c| c.lead_department.is_some() || !c.co_departments.is_empty()) {
+            sync_departments(&mut tx, case).await?;
+        }
+        for ((district, year), last) in &counters {
+            sqlx::query(
+                "INSERT INTO case_counters (district, year, last) VALUES (?, ?, ?) \
+                 ON CONFLICT (district, year) DO UPDATE SET last = excluded.last",
+            )
+            .bind(district)
+            .bind(year)
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let community = community_teams(&mut tx).await?;
+        let mut rollup = Rollup::default();
+        for (case, intake) in cases.iter().zip(intakes) {
+            rollup.add(case, std::slice::from_ref(&intake.decision.event), &community, 1);
+        }
+        rollup.write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(cases)
+    }
+}
+
+/// Writes a new case inside `tx`: its reference from the counter, the case row, its first
+/// event, its department links, its photos.
+async fn insert_new_case(tx: &mut Transaction<'_, Sqlite>, vault: &Vault, intake: &Intake<'_>) -> Result<Case> {
+    let d = intake.decision;
+    let mut case = d.case.clone();
+    case.reference = next_reference(tx, &case.district, intake.year).await?;
+    let q = sqlx::query(insert_case_sql()).bind(Option::<i64>::None).bind(&case.reference);
+    let res = bind_case(q, &case, vault).bind(intake.tracking_hash).execute(&mut **tx).await?;
+    case.id = res.last_insert_rowid();
+    insert_event(tx, case.id, case.version, &d.event).await?;
+    if case.lead_department.is_some() || !case.co_departments.is_empty() {
+        sync_departments(tx, &case).await?;
+    }
+    attach_media(tx, case.id, intake.media, d.event.actor, "photos").await?;
+    Ok(case)
 }
 
 fn grant_row(r: &SqliteRow) -> Result<Grant> {
@@ -683,23 +792,79 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(district = %intake.decision.case.district))]
     async fn insert_case(&self, intake: Intake<'_>) -> Result<Case> {
-        let d = intake.decision;
-        let mut case = d.case.clone();
         let mut tx = self.begin_write().await?;
-        case.reference = next_reference(&mut tx, &case.district, intake.year).await?;
-        let sql = insert_case_sql();
-        let q = sqlx::query(&sql).bind(Option::<i64>::None).bind(&case.reference);
-        let res = bind_case(q, &case, &self.vault).bind(intake.tracking_hash).execute(&mut *tx).await?;
-        case.id = res.last_insert_rowid();
-        insert_event(&mut tx, case.id, case.version, &d.event).await?;
-        sync_departments(&mut tx, &case).await?;
-        attach_media(&mut tx, case.id, intake.media, d.event.actor, "photos").await?;
+        let case = insert_new_case(&mut tx, &self.vault, &intake).await?;
         let mut rollup = Rollup::default();
-        rollup.add(&case, std::slice::from_ref(&d.event), &community_teams(&mut tx).await?, 1);
+        rollup.add(&case, std::slice::from_ref(&intake.decision.event), &community_teams(&mut tx).await?, 1);
         rollup.write(&mut tx).await?;
         tx.commit().await?;
         tracing::info!(case = case.id, reference = %case.reference, "case stored");
         Ok(case)
+    }
+
+    /// One `BEGIN IMMEDIATE … COMMIT` for the whole group. Without photos to attach, nothing
+    /// but the database itself can refuse an intake, so the group is first written with
+    /// multi-row statements; if that fails (or photos are attached), each intake is written in
+    /// its own savepoint, so a refused one rolls back alone (and burns no reference number).
+    #[tracing::instrument(skip_all, fields(cases = intakes.len()))]
+    async fn insert_cases(&self, intakes: &[Intake<'_>]) -> Vec<Result<Case>> {
+        if intakes.len() > 1 && intakes.iter().all(|i| i.media.is_empty()) {
+            match self.insert_group(intakes).await {
+                Ok(cases) => {
+                    for case in &cases {
+                        tracing::info!(case = case.id, reference = %case.reference, "case stored");
+                    }
+                    return cases.into_iter().map(Ok).collect();
+                }
+                Err(e) => tracing::warn!(error = %e, "a group write failed; storing its cases one by one"),
+            }
+        }
+        let mut results = Vec::with_capacity(intakes.len());
+        let stored: Result<()> = async {
+            let mut tx = self.begin_write().await?;
+            let community = community_teams(&mut tx).await?;
+            let mut rollup = Rollup::default();
+            for intake in intakes {
+                sqlx::query("SAVEPOINT intake").execute(&mut *tx).await?;
+                match insert_new_case(&mut tx, &self.vault, intake).await {
+                    Ok(case) => {
+                        rollup.add(&case, std::slice::from_ref(&intake.decision.event), &community, 1);
+                        results.push(Ok(case));
+                    }
+                    Err(e) => {
+                        sqlx::query("ROLLBACK TO intake").execute(&mut *tx).await?;
+                        results.push(Err(e));
+                    }
+                }
+                sqlx::query("RELEASE intake").execute(&mut *tx).await?;
+            }
+            rollup.write(&mut tx).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        match stored {
+            Ok(()) => {
+                for case in results.iter().flatten() {
+                    tracing::info!(case = case.id, reference = %case.reference, "case stored");
+                }
+                results
+            }
+            // The transaction did not commit: nothing of the group is stored.
+            Err(e) => {
+                let reason = e.to_string();
+                tracing::error!(error = %reason, cases = intakes.len(), "group commit failed");
+                let mut first = Some(e);
+                intakes
+                    .iter()
+                    .map(|_| {
+                        Err(first
+                            .take()
+                            .unwrap_or_else(|| StoreError::Unavailable(format!("group commit failed: {reason}"))))
+                    })
+                    .collect()
+            }
+        }
     }
 
     #[tracing::instrument(skip_all, fields(case = decision.case.id, action = decision.event.action.as_str()))]
@@ -893,113 +1058,7 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(cases = cases.len()))]
     async fn import_history(&self, cases: &[(Case, Vec<NewEvent>)], utc_offset_hours: i32) -> Result<()> {
-        use chrono::Datelike;
-        use std::collections::HashMap;
-        if let Some((c, e)) = cases.iter().find(|(c, e)| e.len() as i64 != c.version || e.is_empty()) {
-            return Err(StoreError::Invalid(FieldError::new(
-                "history",
-                format!(
-                    "a case's version must equal its number of events ({} has {} for {})",
-                    c.description,
-                    e.len(),
-                    c.version
-                ),
-            )));
-        }
-        let offset = chrono::FixedOffset::east_opt(utc_offset_hours * 3600)
-            .ok_or_else(|| StoreError::Invalid(FieldError::new("utc_offset_hours", "must lie between -23 and 23")))?;
-        let year = |at: Millis| chrono::DateTime::from_timestamp_millis(at).map(|t| t.with_timezone(&offset).year());
-        let mut tx = self.begin_write().await?;
-        let mut counters: HashMap<(String, i32), i64> = HashMap::new();
-        let mut next_id: i64 =
-            sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM cases").fetch_one(&mut *tx).await?;
-        let community = community_teams(&mut tx).await?;
-        let mut rollup = Rollup::default();
-        // Multi-row statements: a few hundred rows each, well under SQLite's bound-variable limit.
-        for (i, chunk) in cases.chunks(300).enumerate() {
-            if i % 50 == 49 {
-                // The rollup changes of 15,000 cases at a time: memory stays small.
-                std::mem::take(&mut rollup).write(&mut tx).await?;
-            }
-            let mut stored = Vec::with_capacity(chunk.len());
-            for (case, events) in chunk {
-                let y = year(case.reported_at).unwrap_or(1970);
-                let key = (case.district.clone(), y);
-                if !counters.contains_key(&key) {
-                    let last: Option<i64> =
-                        sqlx::query_scalar("SELECT last FROM case_counters WHERE district = ? AND year = ?")
-                            .bind(&key.0)
-                            .bind(y)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    counters.insert(key.clone(), last.unwrap_or(0));
-                }
-                let n = counters.get_mut(&key).expect("inserted above");
-                *n += 1;
-                let mut c = case.clone();
-                c.id = next_id;
-                c.reference = CaseRef::new(&c.district, y, *n as u32).to_string();
-                next_id += 1;
-                rollup.add(&c, events, &community, 1);
-                stored.push((c, events));
-            }
-            let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
-            b.push_values(&stored, |mut row, (c, _)| {
-                row.push_bind(c.id).push_bind(c.reference.clone());
-                push_case(&mut row, c, &self.vault);
-            });
-            b.build().execute(&mut *tx).await?;
-            let events: Vec<(CaseId, i64, &NewEvent)> = stored
-                .iter()
-                .flat_map(|(c, es)| es.iter().enumerate().map(move |(i, e)| (c.id, i as i64 + 1, e)))
-                .collect();
-            for part in events.chunks(2000) {
-                let mut b = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) ",
-                );
-                b.push_values(part, |mut row, (case, seq, e)| {
-                    row.push_bind(*case)
-                        .push_bind(*seq)
-                        .push_bind(e.action.as_str())
-                        .push_bind(e.at)
-                        .push_bind(e.actor)
-                        .push_bind(e.from.map(|s| s.as_str()))
-                        .push_bind(e.to.as_str())
-                        .push_bind(e.data.to_string());
-                });
-                b.build().execute(&mut *tx).await?;
-            }
-            let links: Vec<(CaseId, DepartmentId, bool)> = stored
-                .iter()
-                .flat_map(|(c, _)| {
-                    c.lead_department
-                        .map(|d| (c.id, d, true))
-                        .into_iter()
-                        .chain(c.co_departments.iter().map(|d| (c.id, *d, false)))
-                })
-                .collect();
-            if !links.is_empty() {
-                let mut b = QueryBuilder::<Sqlite>::new("INSERT INTO case_departments (case_id, department_id, lead) ");
-                b.push_values(&links, |mut row, (case, dept, lead)| {
-                    row.push_bind(*case).push_bind(*dept).push_bind(*lead);
-                });
-                b.build().execute(&mut *tx).await?;
-            }
-        }
-        rollup.write(&mut tx).await?;
-        for ((district, y), last) in counters {
-            sqlx::query(
-                "INSERT INTO case_counters (district, year, last) VALUES (?, ?, ?) \
-                 ON CONFLICT (district, year) DO UPDATE SET last = excluded.last",
-            )
-            .bind(district)
-            .bind(y)
-            .bind(last)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.import_histories(cases, utc_offset_hours).await
     }
 
     async fn open_cases_with_clocks(&self, after: CaseId, limit: u32) -> Result<Vec<Case>> {
@@ -1137,6 +1196,60 @@ mod tests {
         let events = s.events(case.id).await.unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(events[1].event.data["text"], "first");
+    }
+
+    #[tokio::test]
+    async fn a_group_commit_stores_each_case_and_a_refused_one_alone() {
+        let s = store().await;
+        let decisions: Vec<Decision> = (1..=4).map(|t| new_case("330483", t)).collect();
+        let bad_photo = ["no-such-photo".to_string()];
+        let intakes: Vec<Intake> = decisions
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Intake {
+                decision: d,
+                year: 2026,
+                tracking_hash: None,
+                media: if i == 1 { &bad_photo } else { &[] },
+            })
+            .collect();
+        let results = s.insert_cases(&intakes).await;
+        assert_eq!(results.len(), 4);
+        assert!(matches!(&results[1], Err(StoreError::Invalid(f)) if f.field == "photos"));
+        let refs: Vec<String> = results.iter().flatten().map(|c| c.reference.clone()).collect();
+        // The refused report burned no number; the others follow one another.
+        assert_eq!(refs, ["330483-2026-000001", "330483-2026-000002", "330483-2026-000003"]);
+        for case in results.iter().flatten() {
+            assert_eq!(s.case(case.id).await.unwrap().as_ref(), Some(case));
+            assert_eq!(s.events(case.id).await.unwrap().len(), 1);
+        }
+        assert_eq!(s.count_cases().await.unwrap(), 3);
+        // A case stored alone continues the numbering.
+        let one_by_one = Store::insert_case(&s, intakes[0].clone()).await.unwrap();
+        assert_eq!(one_by_one.reference, "330483-2026-000004");
+    }
+
+    #[tokio::test]
+    async fn a_group_without_photos_is_written_at_once_and_one_that_fails_falls_back_to_savepoints() {
+        let s = store().await;
+        let decisions: Vec<Decision> = (1..=5).map(|t| new_case("330483", t)).collect();
+        let hashes = ["h1", "h2", "h3", "h2", "h5"];
+        let intake =
+            |i: usize| Intake { decision: &decisions[i], year: 2026, tracking_hash: Some(hashes[i]), media: &[] };
+        // Three at once: numbered in order, each with its tracking hash and its event.
+        let first: Vec<Case> = s.insert_cases(&[intake(0), intake(1), intake(2)]).await.into_iter().flatten().collect();
+        let refs: Vec<&str> = first.iter().map(|c| c.reference.as_str()).collect();
+        assert_eq!(refs, ["330483-2026-000001", "330483-2026-000002", "330483-2026-000003"]);
+        for (c, h) in first.iter().zip(hashes) {
+            assert_eq!(s.case_by_tracking(h).await.unwrap().as_ref(), Some(c));
+            assert_eq!(s.events(c.id).await.unwrap()[0].event, decisions[(c.id - 1) as usize].event);
+        }
+        // A tracking hash already taken fails the multi-row write; the group is then written one
+        // savepoint each, and only that intake is refused.
+        let results = s.insert_cases(&[intake(3), intake(4)]).await;
+        assert!(matches!(&results[0], Err(StoreError::Database(_))), "{:?}", results[0]);
+        assert_eq!(results[1].as_ref().unwrap().reference, "330483-2026-000004");
+        assert_eq!(s.count_cases().await.unwrap(), 4);
     }
 
     #[tokio::test]

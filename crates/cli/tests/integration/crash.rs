@@ -1,5 +1,5 @@
 //! Killing the real server process with SIGKILL, during and between requests, loses no report
-//! that was acknowledged.
+//! that was acknowledged — also reports acknowledged together by one group commit.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +24,10 @@ async fn start(dir: &std::path::Path, port: u16) -> Server {
         .env("GRIDKEEPER__DATABASE__URL", format!("sqlite:{}", dir.join("crash.db").display()))
         .env("GRIDKEEPER__SERVER__BIND", format!("127.0.0.1:{port}"))
         .env("GRIDKEEPER__SERVER__MEDIA_DIR", dir.join("media"))
-        .env("GRIDKEEPER__LOG__LEVEL", "warn")
+        // The case writer logs the size of each group it commits (see the end of the test).
+        .env("GRIDKEEPER__LOG__LEVEL", "warn,gridkeeper_server::intake=debug")
+        .env("NO_COLOR", "1")
+        .stdout(log_file(dir))
         .kill_on_drop(true)
         .spawn()
         .expect("the gridkeeper binary starts");
@@ -38,6 +41,21 @@ async fn start(dir: &std::path::Path, port: u16) -> Server {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("server did not become ready");
+}
+
+/// The servers' log, appended to by every start.
+fn log_file(dir: &std::path::Path) -> std::fs::File {
+    std::fs::OpenOptions::new().create(true).append(true).open(dir.join("server.log")).unwrap()
+}
+
+/// Sizes of the groups the case writer committed, from the servers' log.
+fn group_sizes(dir: &std::path::Path) -> Vec<usize> {
+    std::fs::read_to_string(dir.join("server.log"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("group commit"))
+        .filter_map(|l| l.split("cases=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .collect()
 }
 
 fn free_port() -> u16 {
@@ -113,7 +131,8 @@ async fn sigkill_loses_no_acknowledged_report() {
     for round in 0..3 {
         let server = start(dir.path(), free_port()).await;
         let stop = Arc::new(tokio::sync::Notify::new());
-        let loader = tokio::spawn(load(server.base.clone(), 6, round, acked.clone(), stop.clone()));
+        // Enough concurrent clients that reports arrive while a group is being committed.
+        let loader = tokio::spawn(load(server.base.clone(), 16, round, acked.clone(), stop.clone()));
         // Let acknowledged reports pile up, then kill the process in the middle of the traffic.
         let target = (round + 1) * 60;
         for _ in 0..400 {
@@ -137,6 +156,10 @@ async fn sigkill_loses_no_acknowledged_report() {
     }
     let acked = acked.lock().await.clone();
     assert!(acked.len() >= 150, "only {} reports were acknowledged", acked.len());
+    // Reports were acknowledged through group commit: groups of more than one were committed.
+    let groups = group_sizes(dir.path());
+    assert!(groups.iter().sum::<usize>() >= acked.len(), "every acknowledged report was in a logged group");
+    assert!(groups.iter().any(|&n| n > 1), "no group held more than one report: {groups:?}");
 
     let server = start(dir.path(), free_port()).await;
     let client = reqwest::Client::new();

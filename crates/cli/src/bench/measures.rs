@@ -1,37 +1,14 @@
-//! `gridkeeper bench ...`: benchmarks run by hand, recorded in BENCHMARKS.md. Never in tests.
+//! `bench measures`: every measure of a district over a year, straight from the events.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::Subcommand;
 use gridkeeper_domain::measures::Measures;
 use gridkeeper_store::{GroupBy, MeasureQuery};
 
 use crate::config::Config;
 
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// All measures for one district over one year, on a database of N demo cases.
-    Measures {
-        /// Cases in the simulated year.
-        #[arg(long, default_value_t = 1_000_000)]
-        cases: usize,
-        /// Database to build (reused when it already holds the cases).
-        #[arg(long, default_value = "target/bench/measures.db")]
-        db: PathBuf,
-        /// Timed repetitions of each query.
-        #[arg(long, default_value_t = 7)]
-        runs: usize,
-    },
-}
-
-fn p(ms: &mut [f64], q: f64) -> f64 {
-    ms.sort_by(f64::total_cmp);
-    ms[((q * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1]
-}
-
-pub async fn run(mut config: Config, cmd: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Measures { cases, db, runs } = cmd;
+pub async fn run(mut config: Config, cases: usize, db: PathBuf, runs: usize) -> anyhow::Result<()> {
     if let Some(dir) = db.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -65,7 +42,7 @@ pub async fn run(mut config: Config, cmd: BenchCommand) -> anyhow::Result<()> {
     println!("\n| query ({runs} runs) | p50 ms | max ms |\n|---|---|---|");
     let timed = |name: &str, mut ms: Vec<f64>| {
         let max = ms.iter().copied().fold(0.0, f64::max);
-        println!("| {name} | {:.1} | {:.1} |", p(&mut ms, 0.5), max);
+        println!("| {name} | {:.1} | {:.1} |", super::quantile(&mut ms, 0.5), max);
     };
     let mut fast = None;
     for (name, q, by) in [
