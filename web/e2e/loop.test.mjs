@@ -190,6 +190,28 @@ describe('the loop from report to rating', () => {
     await shoot(page, 'anonymous-track-duplicate', [360])
   })
 
+  it('the console shows a new report live, without reloading', async () => {
+    const d = people.dispatcher.page
+    await d.goto('/center')
+    await d.locator('[data-testid="live"][data-live="on"]').waitFor()
+    const marker = await d.evaluate(() => (document.documentElement.dataset.sameDocument = String(Math.random())))
+    const r = await fetch(`${server.base}/api/v1/cases`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        description: `${token} 路灯不亮 (live)`,
+        lat: loop.where.latitude,
+        lon: loop.where.longitude,
+        urgency: 'routine',
+      }),
+    })
+    assert.equal(r.status, 201)
+    const reference = (await r.json()).case.reference
+    await d.getByTestId('queue').getByTestId(`case-${reference}`).waitFor({ timeout: 5000 })
+    assert.equal(await d.evaluate(() => document.documentElement.dataset.sameDocument), marker, 'the page was not reloaded')
+    await shoot(d, 'center-live', [1920])
+  })
+
   it('the department signs for it and submits the result with evidence', async () => {
     const page = await person('department', loop.deptLogin, { width: 1920, height: 1080 })
     await page.goto('/dept')
@@ -293,6 +315,30 @@ describe('the loop from report to rating', () => {
     await page.getByTestId('tracked').getByText(loop.reference).waitFor()
     await page.getByTestId('tracked').locator('[data-state="rated"]').waitFor()
     await shoot(page, 'anonymous-track')
+  })
+
+  it('anyone sees it on the public map of nearby cases, with its photos before and after', async () => {
+    const { ctx, problems: p } = await contextFor(browser, server.base, { width: 360 })
+    const page = await ctx.newPage()
+    people.public = { ctx, page, problems: p }
+    await page.goto('/')
+    await page.getByTestId('nav-nearby').click()
+    await page.locator('.leaflet-container .leaflet-interactive').first().waitFor()
+    const item = page.getByTestId(`nearby-${loop.reference}`)
+    await item.waitFor()
+    await item.getByTestId(`before-${loop.reference}`).locator('img').waitFor()
+    await item.getByTestId(`after-${loop.reference}`).locator('img').waitFor()
+    // Nothing personal reaches the page: no reporter, no contact.
+    const listed = await page.getByTestId('nearby-list').innerText()
+    assert.ok(!listed.includes('resident01'), 'no reporter on the public map')
+    await shoot(page, 'public-nearby')
+    await item.click()
+    const detail = page.getByTestId('nearby-detail')
+    await detail.getByText(loop.reference).waitFor()
+    await detail.locator('[data-testid="detail-before"] img').first().waitFor()
+    await detail.locator('[data-testid="detail-after"] img').first().waitFor()
+    await detail.getByTestId('public-timeline').getByText('派遣').first().waitFor()
+    await shoot(page, 'public-nearby-case')
   })
 })
 

@@ -27,6 +27,12 @@ const routes: RouteRecordRaw[] = [
     component: () => import('./views/resident/TrackView.vue'),
     meta: { public: true, title: 'nav.track' },
   },
+  {
+    path: '/nearby',
+    name: 'nearby',
+    component: () => import('./views/resident/NearbyView.vue'),
+    meta: { public: true, title: 'nav.nearby' },
+  },
   { path: '/my', name: 'my', component: () => import('./views/resident/MyReports.vue'), meta: { title: 'nav.my' } },
   { path: '/cases/:key', name: 'case', component: () => import('./views/CaseView.vue'), meta: { title: 'nav.case' } },
   {

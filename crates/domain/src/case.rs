@@ -338,6 +338,27 @@ impl Case {
     pub fn involves(&self, dept: DepartmentId) -> bool {
         self.lead_department == Some(dept) || self.co_departments.contains(&dept)
     }
+
+    /// What decides who may see this case (see [`crate::sees`]).
+    pub fn sight(&self) -> CaseSight {
+        CaseSight {
+            case: self.id,
+            region: self.scope_region(),
+            departments: self.lead_department.into_iter().chain(self.co_departments.iter().copied()).collect(),
+            reporter: self.reporter,
+        }
+    }
+}
+
+/// The few facts of a case that decide who may see it: its region (grid, or district when outside
+/// every grid), its lead and co-departments, its reporter. Small enough to travel with a live
+/// notice, so that a listener can be filtered without reading the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseSight {
+    pub case: CaseId,
+    pub region: crate::RegionCode,
+    pub departments: Vec<DepartmentId>,
+    pub reporter: Option<PersonId>,
 }
 
 /// What kind of thing happened to a case. One per transition of the state machine.

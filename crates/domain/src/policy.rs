@@ -19,6 +19,8 @@ pub enum Permission {
     AdministerRegion,
     /// See the measures of performance of a region.
     ViewMeasures,
+    /// Follow the live feed of case changes (each change still filtered by [`crate::sees`]).
+    WatchLive,
 }
 
 impl Permission {
@@ -30,6 +32,7 @@ impl Permission {
             Permission::SearchAudit => "search the audit log",
             Permission::AdministerRegion => "administer this region",
             Permission::ViewMeasures => "see the measures of this region",
+            Permission::WatchLive => "follow the live feed of cases",
         }
     }
 }
@@ -67,6 +70,13 @@ pub fn may(actor: &Actor, p: Permission, case: Option<&Case>) -> Result<(), Refu
                 Ok(())
             } else {
                 Err(refuse("only auditors search the audit log"))
+            }
+        }
+        (Permission::WatchLive, _) => {
+            if actor.is_staff() {
+                Ok(())
+            } else {
+                Err(refuse("staff follow the live feed; residents follow their own cases"))
             }
         }
         (Permission::AdministerRegion | Permission::ViewMeasures, _) | (_, None) => Err(Refusal::OutOfScope),

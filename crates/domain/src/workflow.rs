@@ -504,13 +504,18 @@ pub fn escalate(case: &Case, now: Millis, cal: &Calendar) -> Result<Decision, Re
 
 /// Whether the actor may see the case at all.
 pub fn can_see(actor: &Actor, case: &Case) -> bool {
-    if case.is_reporter(actor) {
+    sees(actor, &case.sight())
+}
+
+/// Whether the actor may see a case with these facts: its reporter; staff of a region containing
+/// it; its lead and co-departments. The one rule behind [`can_see`] and the live feed's filter.
+pub fn sees(actor: &Actor, sight: &crate::CaseSight) -> bool {
+    if (actor.person.is_some() && actor.person == sight.reporter) || actor.tracking_case == Some(sight.case) {
         return true;
     }
-    let region = case.scope_region();
     actor.grants.iter().any(|g| match &g.scope {
-        crate::Scope::Region { code } => g.role.is_staff() && code.contains(&region),
-        crate::Scope::Department { id } => case.involves(*id),
+        crate::Scope::Region { code } => g.role.is_staff() && code.contains(&sight.region),
+        crate::Scope::Department { id } => sight.departments.contains(id),
         crate::Scope::Place { .. } => false,
     })
 }

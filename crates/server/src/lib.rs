@@ -9,6 +9,7 @@ mod accounts;
 pub mod auth;
 mod calendar_api;
 mod error;
+mod events;
 mod exchange_api;
 pub mod export;
 mod extract;
@@ -17,6 +18,7 @@ mod measures_api;
 pub mod media;
 mod open311;
 mod openapi;
+mod public_map;
 pub mod regions;
 mod report_api;
 mod routes;
@@ -32,7 +34,7 @@ use std::sync::{Arc, RwLock};
 
 use gridkeeper_domain::{Category, CategoryId, Department, DepartmentId, Millis, Region, RegionCode, RegionLevel};
 use gridkeeper_geo::GridIndex;
-use gridkeeper_store::Store;
+use gridkeeper_store::{LiveFeed, LocalFeed, Store};
 use object_store::ObjectStore;
 use serde::{Deserialize, Serialize};
 
@@ -172,6 +174,10 @@ pub struct App {
     pub media: Arc<dyn ObjectStore>,
     pub settings: Settings,
     pub sms: Arc<dyn sms::SmsSender>,
+    /// Where each successful case write is announced (`GET /api/v1/events` listens).
+    pub live: Arc<dyn LiveFeed>,
+    /// Set to `true` when the server shuts down: live streams end so the shutdown can finish.
+    pub closing: tokio::sync::watch::Sender<bool>,
     reference: RwLock<Arc<Reference>>,
     clock: Box<dyn Fn() -> Millis + Send + Sync>,
 }
@@ -192,6 +198,8 @@ impl App {
             media,
             settings,
             sms,
+            live: Arc::new(LocalFeed::default()),
+            closing: tokio::sync::watch::Sender::new(false),
             reference: RwLock::default(),
             clock: Box::new(|| chrono::Utc::now().timestamp_millis()),
         });
@@ -250,6 +258,12 @@ impl App {
         self
     }
 
+    /// Replaces the in-process live feed (a feed shared by several server instances).
+    pub fn with_live_feed(mut self: Arc<Self>, feed: Arc<dyn LiveFeed>) -> Arc<Self> {
+        Arc::get_mut(&mut self).expect("set the live feed before sharing the app").live = feed;
+        self
+    }
+
     pub fn now(&self) -> Millis {
         (self.clock)()
     }
@@ -276,8 +290,13 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     let retention = tokio::spawn(anonymise_periodically(app.clone()));
     let clocks = tokio::spawn(check_deadlines_periodically(app.clone()));
     let region_watch = tokio::spawn(geo_api::watch_regions(app.clone()));
+    let closing = app.closing.clone();
     let served = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Live streams never end by themselves; end them so in-flight requests can finish.
+            closing.send_replace(true);
+        })
         .await;
     retention.abort();
     clocks.abort();

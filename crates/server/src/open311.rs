@@ -587,6 +587,7 @@ async fn post_request(app: &AppState, req: Request, fmt: Fmt) -> Answer {
         .store
         .insert_case(Intake { decision: &decision, year: app.year_of(now), tracking_hash: Some(&hash), media: &photos })
         .await?;
+    app.announce(&case, &decision.event).await;
     tracing::info!(case = case.id, key = %key.name, "open311 request stored");
     let notice = format!(
         "received as {}; the linkage center accepts reports within {} minutes",
@@ -951,7 +952,10 @@ async fn post_update(app: &AppState, req: Request, fmt: Fmt) -> Answer {
         let calendar = app.calendar(&case.district);
         let decision = with_exchange(decide_on(&case, &actor, cmd, app.now(), &calendar).map_err(refusal)?, exchange);
         match app.store.apply(&decision, &evidence).await {
-            Ok(c) => return answer(&c, c.version),
+            Ok(c) => {
+                app.announce(&c, &decision.event).await;
+                return answer(&c, c.version);
+            }
             // Someone changed the case meanwhile (perhaps the same update, sent twice): look again.
             Err(gridkeeper_store::StoreError::Conflict(_)) if attempt < 2 => continue,
             Err(e) => return Err(e.into()),

@@ -52,7 +52,9 @@ use crate::AppState;
         crate::routes::case_duplicates,
         crate::routes::case_action,
         crate::routes::check_duplicates,
+        crate::events::events,
         crate::routes::public_case,
+        crate::public_map::public_cases,
         crate::routes::track,
         crate::routes::track_rate,
         crate::calendar_api::read,
@@ -83,7 +85,7 @@ use crate::AppState;
         docs_page,
         docs_css,
     ),
-    components(schemas(Problem, Case, CaseState, Action, RegionCode, RegionLevel)),
+    components(schemas(Problem, Case, CaseState, Action, RegionCode, RegionLevel, LiveNotice)),
     modifiers(&Security, &ProblemBodies, &AlwaysPresent),
     security(("bearer" = []), ("session_cookie" = [])),
     tags(
@@ -784,6 +786,24 @@ pub struct PublicEvent {
     pub state: CaseState,
 }
 
+/// A `case` event of `GET /events`: one change of a case in the listener's scope.
+#[derive(Serialize, ToSchema)]
+pub struct LiveNotice {
+    /// The case's id.
+    pub id: i64,
+    pub reference: String,
+    /// The case's version after the change.
+    pub version: i64,
+    /// What happened.
+    pub action: Action,
+    /// The state after the change.
+    pub state: CaseState,
+    /// The grid, or the district when the case lies outside every grid.
+    pub region: String,
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
 /// The public view of a case: no personal data, no internal events; for a category that is not
 /// public the location is coarsened to about 200 m.
 #[derive(Serialize, ToSchema)]
@@ -801,6 +821,45 @@ pub struct PublicCase {
     pub closed_at: Option<String>,
     pub rating: Option<u8>,
     pub timeline: Vec<PublicEvent>,
+    /// Thumbnails of the report's photos (none for a non-public category).
+    pub before: Vec<PublicPhoto>,
+    /// Thumbnails of the evidence of its handling (none for a non-public category).
+    pub after: Vec<PublicPhoto>,
+}
+
+/// A photo anyone may see: the original and its thumbnail.
+#[derive(Serialize, ToSchema)]
+pub struct PublicPhoto {
+    pub id: String,
+    pub url: String,
+    pub thumbnail_url: String,
+}
+
+/// A case on the public map. `public: false` (a category that is not public): location
+/// coarsened to about 200 m, no description, no photos.
+#[derive(Serialize, ToSchema)]
+pub struct PublicMapItem {
+    pub reference: String,
+    pub state: CaseState,
+    pub public: bool,
+    pub description: Option<String>,
+    pub category: Option<CategoryName>,
+    #[schema(value_type = Option<String>)]
+    pub grid: Option<RegionCode>,
+    pub location: Option<LatLon>,
+    #[schema(format = DateTime)]
+    pub reported_at: String,
+    #[schema(format = DateTime)]
+    pub closed_at: Option<String>,
+    /// Thumbnails of the report's photos.
+    pub before: Vec<PublicPhoto>,
+    /// Thumbnails of the evidence of its handling.
+    pub after: Vec<PublicPhoto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicMap {
+    pub items: Vec<PublicMapItem>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -50,6 +50,8 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::exchange_api::router())
         .merge(crate::geo_api::router())
         .merge(crate::openapi::router())
+        .merge(crate::events::router())
+        .merge(crate::public_map::router())
         .fallback(|| async { ApiError::not_found("endpoint") });
     let timeout = std::time::Duration::from_secs(u64::from(app.settings.request_timeout_seconds.max(1)));
     Router::new()
@@ -597,8 +599,7 @@ pub(crate) fn public_visible(c: &Case) -> bool {
 /// What anyone may see: no personal data, no internal events, and for a category that is not
 /// public (a neighbour dispute, a rental house) a location coarsened to about 200 m.
 fn public_json(app: &AppState, c: &Case, events: &[CaseEvent]) -> Value {
-    let coarse = |v: f64| (v / 0.002).round() * 0.002;
-    let location = c.location.map(|l| if c.public { l } else { LatLon { lat: coarse(l.lat), lon: coarse(l.lon) } });
+    let location = c.location.map(|l| if c.public { l } else { crate::public_map::coarse(l) });
     let reference = app.reference();
     let category = c.category.and_then(|id| reference.categories.get(&id));
     let timeline: Vec<Value> = events
@@ -623,7 +624,18 @@ async fn public_case(State(app): State<AppState>, Path(reference): Path<String>)
         .filter(public_visible)
         .ok_or_else(|| ApiError::not_found("case"))?;
     let events = app.store.events(c.id).await?;
-    Ok(Json(public_json(&app, &c, &events)))
+    let mut v = public_json(&app, &c, &events);
+    with_photos(&app, &mut v, &c, &events).await?;
+    Ok(Json(v))
+}
+
+/// Adds the thumbnails of the report's photos (`before`) and of the evidence (`after`).
+async fn with_photos(app: &AppState, v: &mut Value, c: &Case, events: &[CaseEvent]) -> ApiResult<()> {
+    let media = if c.public { app.store.case_media(c.id).await? } else { vec![] };
+    let (before, after) = crate::public_map::before_after(c, events, &media);
+    v["before"] = json!(before);
+    v["after"] = json!(after);
+    Ok(())
 }
 
 /// The reporter's view through the tracking code: the public view plus the answers addressed to
@@ -633,6 +645,7 @@ async fn track(State(app): State<AppState>, Path(code): Path<String>) -> ApiResu
     let c = app.tracked_case(&code).await?;
     let events = app.store.events(c.id).await?;
     let mut v = public_json(&app, &c, &events);
+    with_photos(&app, &mut v, &c, &events).await?;
     let answers: Vec<Value> = events
         .iter()
         .filter(|e| matches!(e.event.action, Action::Reject | Action::SubmitResult | Action::Close | Action::Verify))

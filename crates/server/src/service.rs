@@ -161,6 +161,7 @@ impl App {
                 media: &input.photos,
             })
             .await?;
+        self.announce(&case, &decision.event).await;
         let possible_duplicates = match (&suggested, case.location) {
             (Some(c), Some(at)) => self.possible_duplicates(actor, c, at, case.id).await?,
             _ => vec![],
@@ -189,10 +190,12 @@ impl App {
         let calendar = self.calendar(&spot.district);
         let decision = on_the_spot_on(actor, spot, now, &calendar).map_err(|r| ApiError::refusal(r, None))?;
         let media: Vec<MediaId> = input.photos.into_iter().chain(input.evidence).collect();
-        Ok(self
+        let case = self
             .store
             .insert_case(Intake { decision: &decision, year: self.year_of(now), tracking_hash: None, media: &media })
-            .await?)
+            .await?;
+        self.announce(&case, &decision.event).await;
+        Ok(case)
     }
 
     /// Resolves a case that a reject names as the original of a duplicate.
@@ -220,7 +223,14 @@ impl App {
         let calendar = self.calendar(&case.district);
         let decision =
             decide_on(&case, actor, cmd, self.now(), &calendar).map_err(|r| ApiError::refusal(r, Some(&case)))?;
-        Ok(self.store.apply(&decision, &media).await?)
+        let case = self.store.apply(&decision, &media).await?;
+        self.announce(&case, &decision.event).await;
+        Ok(case)
+    }
+
+    /// Tells live listeners (`GET /api/v1/events`) about a case just written with `event`.
+    pub(crate) async fn announce(&self, case: &Case, event: &gridkeeper_domain::NewEvent) {
+        self.live.publish(gridkeeper_store::CaseNotice::of(case, event.action, event.at)).await;
     }
 
     /// Anonymises every finished case closed longer ago than the retention period; returns how
@@ -237,7 +247,10 @@ impl App {
             for case in batch {
                 let d = gridkeeper_domain::anonymise(&case, now).map_err(|r| ApiError::refusal(r, Some(&case)))?;
                 match self.store.apply(&d, &[]).await {
-                    Ok(_) => done += 1,
+                    Ok(stored) => {
+                        self.announce(&stored, &d.event).await;
+                        done += 1
+                    }
                     // Someone acted on it meanwhile; the next run picks it up again.
                     Err(gridkeeper_store::StoreError::Conflict(_)) => {}
                     Err(e) => return Err(e.into()),
@@ -269,6 +282,7 @@ impl App {
                     let Ok(d) = decided else { continue };
                     match self.store.apply(&d, &[]).await {
                         Ok(stored) => {
+                            self.announce(&stored, &d.event).await;
                             *count += 1;
                             case = stored;
                         }

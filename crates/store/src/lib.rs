@@ -10,11 +10,13 @@ mod accounts;
 pub mod backup;
 mod calendars;
 mod exchange;
+pub mod live;
 mod measures;
 mod pg;
 mod pg_accounts;
 mod pg_calendars;
 mod pg_exchange;
+mod pg_live;
 mod pg_measures;
 mod pg_regions;
 mod pg_rollups;
@@ -39,8 +41,10 @@ use serde::Serialize;
 pub use accounts::*;
 pub use calendars::CalendarStore;
 pub use exchange::*;
+pub use live::{CaseNotice, LiveFeed, LocalFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
 pub use pg::PgStore;
+pub use pg_live::PgFeed;
 pub use regions::*;
 pub use sqlite::SqliteStore;
 pub use vault::Vault;
@@ -101,6 +105,16 @@ impl Backend {
             None
         }
     }
+}
+
+/// The live feed for server instances over the database of `url`: PostgreSQL's
+/// `LISTEN`/`NOTIFY` (every instance hears every instance), or the in-process feed for SQLite
+/// (one server per file).
+pub async fn live_feed(url: &str) -> Result<std::sync::Arc<dyn LiveFeed>> {
+    Ok(match Backend::of(url) {
+        Some(Backend::Postgres) => PgFeed::start(url, 1024).await?,
+        _ => std::sync::Arc::new(LocalFeed::default()),
+    })
 }
 
 /// Opens the store a database URL names (`sqlite:path` or `postgres://...`), without migrating.
@@ -262,6 +276,11 @@ pub trait Store:
         since: Millis,
         exclude: CaseId,
     ) -> Result<Vec<Case>>;
+    /// Cases of the public map: accepted into a category (not `reported`, not `rejected`),
+    /// located in `bbox` (`[min_lat, min_lon, max_lat, max_lon]`), reported since `since`,
+    /// newest first, at most `limit`. Public and non-public categories alike: the caller decides
+    /// what of each it shows.
+    async fn public_cases_in(&self, bbox: [f64; 4], since: Millis, limit: u32) -> Result<Vec<Case>>;
     /// Cases rejected as duplicates of `case`.
     async fn duplicates_of(&self, case: CaseId) -> Result<Vec<CaseLink>>;
     /// Stores many finished histories at once (the demo's simulated year). Each case's events

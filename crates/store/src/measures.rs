@@ -45,6 +45,14 @@ pub trait MeasureStore: Send + Sync {
     /// Counts per group key (grid code, department id, person id; `""` for `Nothing`).
     async fn measure_counts_by(&self, q: &MeasureQuery, by: GroupBy) -> Result<BTreeMap<String, MeasureCounts>>;
 
+    /// The same counts by scanning the case events and cases, without the rollups: what the
+    /// rollups must always equal (tests and `gridkeeper bench measures` compare the two).
+    async fn measure_counts_from_events(
+        &self,
+        q: &MeasureQuery,
+        by: GroupBy,
+    ) -> Result<BTreeMap<String, MeasureCounts>>;
+
     /// Computes the rollups behind the counts again from the cases and their events: after a
     /// bulk load that wrote rows directly, or to repair them. Normal writes keep them current.
     async fn rebuild_rollups(&self) -> Result<()>;

@@ -881,6 +881,27 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn public_cases_in(&self, bbox: [f64; 4], since: Millis, limit: u32) -> Result<Vec<Case>> {
+        let [min_lat, min_lon, max_lat, max_lon] = bbox;
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE state NOT IN ('reported', 'rejected') AND category IS NOT NULL \
+             AND lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4 AND reported_at >= $5 \
+             ORDER BY reported_at DESC, id DESC LIMIT $6"
+        );
+        sqlx::query(&sql)
+            .bind(min_lat)
+            .bind(max_lat)
+            .bind(min_lon)
+            .bind(max_lon)
+            .bind(since)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| case_row(r, &self.vault))
+            .collect()
+    }
+
     async fn duplicates_of(&self, case: CaseId) -> Result<Vec<CaseLink>> {
         let rows = sqlx::query("SELECT id, reference, state FROM cases WHERE duplicate_of = $1 ORDER BY id")
             .bind(case)
@@ -926,7 +947,11 @@ impl Store for PgStore {
         let community = community_teams(&mut tx).await?;
         let mut rollup = Rollup::default();
         // Multi-row statements: a few hundred rows each, well under PostgreSQL's 65,535 parameters.
-        for chunk in cases.chunks(300) {
+        for (i, chunk) in cases.chunks(300).enumerate() {
+            if i % 50 == 49 {
+                // The rollup changes of 15,000 cases at a time: memory stays small.
+                pg_rollups::write(std::mem::take(&mut rollup), &mut tx).await?;
+            }
             let mut stored = Vec::with_capacity(chunk.len());
             for (case, events) in chunk {
                 let y = year(case.reported_at).unwrap_or(1970);

@@ -843,6 +843,27 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn public_cases_in(&self, bbox: [f64; 4], since: Millis, limit: u32) -> Result<Vec<Case>> {
+        let [min_lat, min_lon, max_lat, max_lon] = bbox;
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE state NOT IN ('reported', 'rejected') AND category IS NOT NULL \
+             AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? AND reported_at >= ? \
+             ORDER BY reported_at DESC, id DESC LIMIT ?"
+        );
+        sqlx::query(&sql)
+            .bind(min_lat)
+            .bind(max_lat)
+            .bind(min_lon)
+            .bind(max_lon)
+            .bind(since)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| case_row(r, &self.vault))
+            .collect()
+    }
+
     async fn duplicates_of(&self, case: CaseId) -> Result<Vec<CaseLink>> {
         let rows = sqlx::query("SELECT id, reference, state FROM cases WHERE duplicate_of = ? ORDER BY id")
             .bind(case)
@@ -884,7 +905,11 @@ impl Store for SqliteStore {
         let community = community_teams(&mut tx).await?;
         let mut rollup = Rollup::default();
         // Multi-row statements: a few hundred rows each, well under SQLite's bound-variable limit.
-        for chunk in cases.chunks(300) {
+        for (i, chunk) in cases.chunks(300).enumerate() {
+            if i % 50 == 49 {
+                // The rollup changes of 15,000 cases at a time: memory stays small.
+                std::mem::take(&mut rollup).write(&mut tx).await?;
+            }
             let mut stored = Vec::with_capacity(chunk.len());
             for (case, events) in chunk {
                 let y = year(case.reported_at).unwrap_or(1970);

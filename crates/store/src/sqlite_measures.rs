@@ -289,16 +289,6 @@ impl SqliteStore {
         Ok(true)
     }
 
-    /// The counts of `q` for its whole period by scanning the events and cases: what the rollups
-    /// must always agree with (and the answer for the parts of a period they do not cover).
-    pub async fn measure_counts_from_events(&self, q: &MeasureQuery, by: GroupBy) -> Result<Counts> {
-        let mut out = Counts::new();
-        self.scan_counters(q, by, q.from, q.to, &mut out).await?;
-        self.scan_durations(q, by, q.from, q.to, &mut out).await?;
-        self.present(q, by, &mut out).await?;
-        Ok(out)
-    }
-
     /// What describes the present rather than the period: cases overdue now, grid members.
     async fn present(&self, q: &MeasureQuery, by: GroupBy, out: &mut Counts) -> Result<()> {
         let (_, ckey) = key_sql(by);
@@ -370,6 +360,14 @@ impl MeasureStore for SqliteStore {
             self.scan_counters(q, by, q.from, q.to, &mut out).await?;
             self.scan_durations(q, by, q.from, q.to, &mut out).await?;
         }
+        self.present(q, by, &mut out).await?;
+        Ok(out)
+    }
+
+    async fn measure_counts_from_events(&self, q: &MeasureQuery, by: GroupBy) -> Result<Counts> {
+        let mut out = Counts::new();
+        self.scan_counters(q, by, q.from, q.to, &mut out).await?;
+        self.scan_durations(q, by, q.from, q.to, &mut out).await?;
         self.present(q, by, &mut out).await?;
         Ok(out)
     }

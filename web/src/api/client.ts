@@ -22,6 +22,8 @@ import type {
   Reported,
   SignedIn,
   TrackedCase,
+  PublicCase,
+  PublicMapItem,
   Action,
   Assessment,
   AssessedKind,
@@ -199,6 +201,8 @@ export const api = {
   gaps: (under: string) => get<Gaps>(`responsibility/gaps${query({ under })}`),
 
   // the reporter's tracking code
+  publicMap: (bbox: string, days = 90) => get<Page<PublicMapItem>>(`public/cases${query({ bbox, days, limit: 200 })}`),
+  publicCase: (reference: string) => get<PublicCase>(`public/cases/${encodeURIComponent(reference)}`),
   track: (code: string) => get<TrackedCase>(`track/${encodeURIComponent(code.trim())}`),
   rateTracked: (code: string, score: number, comment?: string) =>
     post<{ state: string; rating: number }>(`track/${encodeURIComponent(code.trim())}/rate`, { score, comment }),

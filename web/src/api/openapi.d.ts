@@ -309,6 +309,22 @@ export type LatLon = {
   lon: number
 }
 
+/** A `case` event of `GET /events`: one change of a case in the listener's scope. */
+export type LiveNotice = {
+  /** What happened. */
+  action: Action
+  at: string
+  /** The case's id. */
+  id: number
+  reference: string
+  /** The grid, or the district when the case lies outside every grid. */
+  region: string
+  /** The state after the change. */
+  state: CaseState
+  /** The case's version after the change. */
+  version: number
+}
+
 /** `GET /locate`: where a point lies and who answers for it; all null outside every grid. */
 export type LocateAnswer = {
   community: null | RegionName
@@ -437,6 +453,10 @@ export type Problem = {
 /** The public view of a case: no personal data, no internal events; for a category that is not
  * public the location is coarsened to about 200 m. */
 export type PublicCase = {
+  /** Thumbnails of the evidence of its handling (none for a non-public category). */
+  after: Array<PublicPhoto>
+  /** Thumbnails of the report's photos (none for a non-public category). */
+  before: Array<PublicPhoto>
   category: null | CategoryName
   closed_at: string | null
   description: string
@@ -453,6 +473,35 @@ export type PublicEvent = {
   action: Action
   at: string
   state: CaseState
+}
+
+export type PublicMap = {
+  items: Array<PublicMapItem>
+}
+
+/** A case on the public map. `public: false` (a category that is not public): location
+ * coarsened to about 200 m, no description, no photos. */
+export type PublicMapItem = {
+  /** Thumbnails of the evidence of its handling. */
+  after: Array<PublicPhoto>
+  /** Thumbnails of the report's photos. */
+  before: Array<PublicPhoto>
+  category?: null | CategoryName
+  closed_at?: string | null
+  description?: string | null
+  grid?: string | null
+  location?: null | LatLon
+  public: boolean
+  reference: string
+  reported_at: string
+  state: CaseState
+}
+
+/** A photo anyone may see: the original and its thumbnail. */
+export type PublicPhoto = {
+  id: string
+  thumbnail_url: string
+  url: string
 }
 
 export type RateAnswer = {

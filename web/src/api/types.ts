@@ -74,6 +74,8 @@ export type CaseLink = S.CaseLinkView
 export type CaseDetail = Omit<S.CaseDetail, 'reporter'> & { reporter?: Person | null }
 /** A possible duplicate; staff see the id and description, others only that it exists. */
 export type Duplicate = S.PossibleDuplicate
+/** A `case` event of the live feed `GET /events`. */
+export type LiveNotice = S.LiveNotice
 
 export interface Page<T> {
   items: T[]
@@ -97,6 +99,23 @@ export type Category = S.Category
 
 /** `GET /public/cases/{reference}` */
 export type PublicCase = S.PublicCase
+export type PublicMapItem = S.PublicMapItem
+export type PublicPhoto = S.PublicPhoto
+
+/** A point GridMap marks besides cases (the public map's cases). */
+export interface MapMarker {
+  key: string
+  lat: number
+  lon: number
+  color: string
+  /** First line of the tooltip. */
+  label: string
+  /** Second line. */
+  sub?: string
+  /** A dashed ring: the point is only approximate. */
+  approximate?: boolean
+}
+
 /** `GET /track/{code}`: the public view plus the answers addressed to the reporter. */
 export type TrackedCase = Omit<S.TrackedCase, 'rejection'> & { rejection?: Rejection | null }
 
