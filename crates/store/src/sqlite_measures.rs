@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::measures::{GroupBy, MeasureQuery, MeasureStore};
 use crate::sqlite::SqliteStore;
-use crate::sqlite_rollups::{day_of, day_start};
+use crate::sqlite_rollups::{day_of, day_start, periods};
 use crate::Result;
 
 type Counts = BTreeMap<String, MeasureCounts>;
@@ -213,7 +213,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The counters of the whole days `[d0, d1)` from the rollups, or `false` when the rollups do
+    /// The counters of the whole days `[d0, d1)` from the rollups (whole months from their month rows), or `false` when the rollups do
     /// not split by what `q` asks.
     async fn rollup_counters(&self, q: &MeasureQuery, by: GroupBy, d0: i64, d1: i64, out: &mut Counts) -> Result<bool> {
         let people = q.actor.is_some() || by == GroupBy::Person;
@@ -224,32 +224,36 @@ impl SqliteStore {
         }
         let sums = COUNTERS.map(|c| format!("sum({c})")).join(", ");
         let table = if people { "rollup_people" } else { "rollup_counts" };
-        let mut b =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {} AS k, {sums} FROM {table} WHERE day >= ", rollup_key(by)));
-        b.push_bind(d0).push(" AND day < ").push_bind(d1);
-        push_nodes(&mut b, q, by);
-        if let Some(d) = q.department {
-            b.push(" AND department = ").push_bind(d);
-        }
-        if !q.categories.is_empty() {
-            b.push(" AND category IN (");
-            let mut s = b.separated(", ");
-            for c in &q.categories {
-                s.push_bind(*c);
+        for (p0, p1) in periods(d0, d1) {
+            let mut b = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {} AS k, {sums} FROM {table} WHERE day >= ",
+                rollup_key(by)
+            ));
+            b.push_bind(p0).push(" AND day < ").push_bind(p1);
+            push_nodes(&mut b, q, by);
+            if let Some(d) = q.department {
+                b.push(" AND department = ").push_bind(d);
             }
-            b.push(")");
-        }
-        if let Some(p) = q.actor {
-            b.push(" AND person = ").push_bind(p);
-        }
-        // Rows whose counts moved to another key (a re-dispatch, a category) are left at zero.
-        b.push(format!(" GROUP BY k HAVING {} > 0", COUNTERS.map(|c| format!("sum({c})")).join(" + ")));
-        for r in b.build().fetch_all(&self.pool).await? {
-            let mut values = [0i64; 20];
-            for (i, v) in values.iter_mut().enumerate() {
-                *v = r.try_get(i + 1)?;
+            if !q.categories.is_empty() {
+                b.push(" AND category IN (");
+                let mut s = b.separated(", ");
+                for c in &q.categories {
+                    s.push_bind(*c);
+                }
+                b.push(")");
             }
-            group(out, r.try_get("k")?).add_counters(&values);
+            if let Some(p) = q.actor {
+                b.push(" AND person = ").push_bind(p);
+            }
+            // Rows whose counts moved to another key (a re-dispatch, a category) are left at zero.
+            b.push(format!(" GROUP BY k HAVING {} > 0", COUNTERS.map(|c| format!("sum({c})")).join(" + ")));
+            for r in b.build().fetch_all(&self.pool).await? {
+                let mut values = [0i64; 20];
+                for (i, v) in values.iter_mut().enumerate() {
+                    *v = r.try_get(i + 1)?;
+                }
+                group(out, r.try_get("k")?).add_counters(&values);
+            }
         }
         Ok(true)
     }
@@ -267,23 +271,25 @@ impl SqliteStore {
         if q.actor.is_some() || !q.categories.is_empty() || matches!(by, GroupBy::Person | GroupBy::Category) {
             return Ok(false);
         }
-        let mut b = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {} AS k, stage, bin, sum(n), sum(total) FROM rollup_stages WHERE day >= ",
-            rollup_key(by)
-        ));
-        b.push_bind(d0).push(" AND day < ").push_bind(d1);
-        push_nodes(&mut b, q, by);
-        match (q.department, by) {
-            (Some(d), _) => b.push(" AND department = ").push_bind(d),
-            (None, GroupBy::Department) => b.push(" AND department <> -1"),
-            (None, _) => b.push(" AND department = -1"),
-        };
-        b.push(" GROUP BY k, stage, bin HAVING sum(n) > 0");
-        for (k, stage, bin, n, total) in
-            b.build_query_as::<(String, i64, i64, i64, i64)>().fetch_all(&self.pool).await?
-        {
-            if let Some(d) = group(out, k).stages_mut().get_mut(stage as usize) {
-                d.add_bin(bin as u16, n as u64, total);
+        for (p0, p1) in periods(d0, d1) {
+            let mut b = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {} AS k, stage, bin, sum(n), sum(total) FROM rollup_stages WHERE day >= ",
+                rollup_key(by)
+            ));
+            b.push_bind(p0).push(" AND day < ").push_bind(p1);
+            push_nodes(&mut b, q, by);
+            match (q.department, by) {
+                (Some(d), _) => b.push(" AND department = ").push_bind(d),
+                (None, GroupBy::Department) => b.push(" AND department <> -1"),
+                (None, _) => b.push(" AND department = -1"),
+            };
+            b.push(" GROUP BY k, stage, bin HAVING sum(n) > 0");
+            for (k, stage, bin, n, total) in
+                b.build_query_as::<(String, i64, i64, i64, i64)>().fetch_all(&self.pool).await?
+            {
+                if let Some(d) = group(out, k).stages_mut().get_mut(stage as usize) {
+                    d.add_bin(bin as u16, n as u64, total);
+                }
             }
         }
         Ok(true)
@@ -293,7 +299,7 @@ impl SqliteStore {
     async fn present(&self, q: &MeasureQuery, by: GroupBy, out: &mut Counts) -> Result<()> {
         let (_, ckey) = key_sql(by);
         let mut b = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT coalesce(CAST({ckey} AS TEXT), '') AS k, count(*) AS n FROM cases c \
+            "SELECT coalesce(CAST({ckey} AS TEXT), '') AS k, count(*) AS n FROM cases c INDEXED BY cases_due \
              WHERE c.state NOT IN ('closed', 'rated', 'rejected') AND c.due_at < "
         ));
         b.push_bind(q.now);

@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use gridkeeper_domain::measures::{facts, COUNTERS};
+use gridkeeper_domain::measures::{facts, Fact, COUNTERS};
 use gridkeeper_domain::{Case, CaseId, DepartmentId, Millis, NewEvent};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -27,6 +27,43 @@ pub(crate) fn day_of(at: Millis) -> i64 {
 
 pub(crate) fn day_start(day: i64) -> Millis {
     day * DAY - DAY_OFFSET
+}
+
+/// The rollups' `day` column numbers periods: a day is its number since 1970-01-01 (local), a
+/// month is `MONTHS` + its number since 1970-01, so a year is read from 12 month rows per key
+/// instead of 365 day rows.
+const MONTHS: i64 = 1_000_000;
+/// Days from 0001-01-01 to 1970-01-01.
+const EPOCH_CE: i64 = 719_163;
+
+fn month_of(day: i64) -> i64 {
+    use chrono::Datelike;
+    let date = chrono::NaiveDate::from_num_days_from_ce_opt((EPOCH_CE + day) as i32).unwrap_or_default();
+    i64::from(date.year() - 1970) * 12 + i64::from(date.month0())
+}
+
+fn month_start(month: i64) -> i64 {
+    use chrono::Datelike;
+    let (y, m) = (1970 + month.div_euclid(12), month.rem_euclid(12) + 1);
+    chrono::NaiveDate::from_ymd_opt(y as i32, m as u32, 1).map_or(0, |d| i64::from(d.num_days_from_ce()) - EPOCH_CE)
+}
+
+/// The rollup periods that make up the whole days `[d0, d1)`: the whole months inside as one
+/// range of month numbers, the days before and after them as ranges of day numbers.
+pub(crate) fn periods(d0: i64, d1: i64) -> Vec<(i64, i64)> {
+    let mut first = month_of(d0);
+    if month_start(first) < d0 {
+        first += 1;
+    }
+    let mut end = first;
+    while month_start(end + 1) <= d1 {
+        end += 1;
+    }
+    if end == first {
+        return vec![(d0, d1)];
+    }
+    let (m0, m1) = (month_start(first), month_start(end));
+    [(d0, m0), (MONTHS + first, MONTHS + end), (m1, d1)].into_iter().filter(|(a, b)| a < b).collect()
 }
 
 type Counters = [i64; 20];
@@ -70,23 +107,28 @@ impl Rollup {
         let category = case.category.unwrap_or(0);
         for f in facts(case, events, |d| community.contains(&d)) {
             let day = day_of(f.at);
-            let dept = f.department.unwrap_or(0);
-            let delta = f.counts.counters().map(|c| c as i64 * sign);
-            let counted = delta.iter().any(|c| *c != 0);
-            for (node, leaf) in &nodes {
-                if counted {
-                    add(self.counts.entry((node.clone(), *leaf, day, dept, category)).or_default(), &delta);
-                    if let Some(p) = f.person {
-                        add(self.people.entry((node.clone(), day, p)).or_default(), &delta);
-                    }
+            self.add_fact(&nodes, category, day, &f, sign);
+            self.add_fact(&nodes, category, MONTHS + month_of(day), &f, sign);
+        }
+    }
+
+    fn add_fact(&mut self, nodes: &[(String, bool)], category: i64, day: i64, f: &Fact, sign: i64) {
+        let dept = f.department.unwrap_or(0);
+        let delta = f.counts.counters().map(|c| c as i64 * sign);
+        let counted = delta.iter().any(|c| *c != 0);
+        for (node, leaf) in nodes {
+            if counted {
+                add(self.counts.entry((node.clone(), *leaf, day, dept, category)).or_default(), &delta);
+                if let Some(p) = f.person {
+                    add(self.people.entry((node.clone(), day, p)).or_default(), &delta);
                 }
-                for (stage, durations) in f.counts.stages().into_iter().enumerate() {
-                    for (bin, n, total) in durations.bins() {
-                        for d in [-1, dept] {
-                            let e = self.stages.entry((node.clone(), *leaf, day, d, stage as u8, bin)).or_default();
-                            e.0 += n as i64 * sign;
-                            e.1 += total * sign;
-                        }
+            }
+            for (stage, durations) in f.counts.stages().into_iter().enumerate() {
+                for (bin, n, total) in durations.bins() {
+                    for d in [-1, dept] {
+                        let e = self.stages.entry((node.clone(), *leaf, day, d, stage as u8, bin)).or_default();
+                        e.0 += n as i64 * sign;
+                        e.1 += total * sign;
                     }
                 }
             }
@@ -214,5 +256,28 @@ impl SqliteStore {
             self.compute_rollups().await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_is_its_whole_months_and_the_days_around_them() {
+        let day = |y, m, d| i64::from(chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap().num_days_from_ce()) - EPOCH_CE;
+        use chrono::Datelike;
+        assert_eq!(month_of(day(1970, 1, 1)), 0);
+        assert_eq!(month_of(day(2026, 11, 30)), 56 * 12 + 10);
+        assert_eq!(month_start(56 * 12 + 10), day(2026, 11, 1));
+        // 2025-12-15 .. 2026-12-01: days of December, January to November as months.
+        let (d0, d1) = (day(2025, 12, 15), day(2026, 12, 1));
+        let (jan, dec) = (month_of(day(2026, 1, 1)), month_of(day(2026, 12, 1)));
+        assert_eq!(periods(d0, d1), vec![(d0, day(2026, 1, 1)), (MONTHS + jan, MONTHS + dec)]);
+        // Within one month: days only; a whole month exactly: one month row.
+        assert_eq!(periods(day(2026, 3, 2), day(2026, 3, 30)), vec![(day(2026, 3, 2), day(2026, 3, 30))]);
+        let march = month_of(day(2026, 3, 1));
+        assert_eq!(periods(day(2026, 3, 1), day(2026, 4, 1)), vec![(MONTHS + march, MONTHS + march + 1)]);
+        assert_eq!(periods(day(2026, 2, 27), day(2026, 4, 3)).len(), 3);
     }
 }
