@@ -314,6 +314,8 @@ describe('the loop from report to rating', () => {
     await page.goto(`/track/${loop.code}`)
     await page.getByTestId('tracked').getByText(loop.reference).waitFor()
     await page.getByTestId('tracked').locator('[data-state="rated"]').waitFor()
+    await page.locator('[data-testid="tracked-before"] img').first().waitFor()
+    await page.locator('[data-testid="tracked-after"] img').first().waitFor()
     await shoot(page, 'anonymous-track')
   })
 
@@ -505,6 +507,57 @@ describe('views, languages and weight', () => {
     await page.getByTestId('admin-tab-organisation').click()
     await page.getByTestId('admin-categories').getByText(loop.category.name).waitFor()
     await shoot(page, 'admin-organisation')
+  })
+
+  it('an administrator creates a department and a category, and an account with a role, then gives it another', async () => {
+    const page = people.admin.page
+    await page.getByTestId('admin-tab-organisation').click()
+    await page.getByTestId('department-new').click()
+    await fill(page, 'department-code', 'E2EW')
+    await fill(page, 'department-name', '桐乡水务公司')
+    await fill(page, 'department-name-en', 'Tongxiang Water')
+    await page.getByTestId('department-save').click()
+    await page.getByTestId('department-dialog').waitFor({ state: 'hidden' })
+    await page.getByTestId('department-E2EW').getByText('桐乡水务公司').waitFor()
+
+    const classCode = loop.category.code.slice(0, 3)
+    await page.getByTestId(`category-new-${classCode}`).click()
+    await fill(page, 'category-code', `${classCode}E2E`)
+    await fill(page, 'category-name', '消防栓损坏')
+    await fill(page, 'category-name-en', 'Broken fire hydrant')
+    await choose(page, 'category-department', '桐乡水务', '桐乡水务公司')
+    await fill(page, 'category-routine', '48')
+    await fill(page, 'category-emergency', '2')
+    await shoot(page, 'admin-category-dialog', [1920])
+    await page.getByTestId('category-save').click()
+    await page.getByTestId('category-dialog').waitFor({ state: 'hidden' })
+    const row = page.getByTestId(`category-${classCode}E2E`)
+    await row.getByText('桐乡水务公司').waitFor()
+    await row.getByText('48 / 24 / 2 h').waitFor()
+    await shoot(page, 'admin-organisation-edited')
+
+    await page.getByTestId('admin-tab-people').click()
+    await page.getByTestId('admin-people').locator('tr[data-testid^="person-"]').first().waitFor()
+    await fill(page, 'person-new-login', 'e2e_dispatcher')
+    await fill(page, 'person-new-name', '测试调度员')
+    await choose(page, 'person-new-role', '', '联动中心调度员')
+    await choose(page, 'person-new-scope', loop.gridName)
+    await page.getByTestId('person-create').click()
+    const password = (await page.getByTestId('person-password').innerText()).trim()
+    const signIn = await fetch(`${server.base}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'e2e_dispatcher', password }),
+    })
+    assert.equal(signIn.status, 200, 'the new account signs in with the password shown')
+    const person = page.getByTestId('person-e2e_dispatcher')
+    await person.locator(`[data-grant="dispatcher@region:${loop.grid}"]`).waitFor()
+    await page.getByTestId('grant-e2e_dispatcher').click()
+    await choose(page, 'grant-role', '', '网格员')
+    await choose(page, 'grant-scope', loop.gridName)
+    await page.getByTestId('grant-submit').click()
+    await person.locator(`[data-grant="grid_member@region:${loop.grid}"]`).waitFor()
+    await shoot(page, 'admin-people')
   })
 
   it('switching the language changes every text at once, without reloading', async () => {

@@ -21,7 +21,7 @@ pub use calendar::Calendar;
 pub use case::*;
 pub use org::*;
 pub use people::*;
-pub use policy::{may, may_in_region, Permission};
+pub use policy::{may, may_in_region, may_manage, Permission, Reach};
 pub use region::*;
 pub use workflow::*;
 

@@ -44,19 +44,16 @@ pub fn router() -> Router<AppState> {
         .route("/responsibility/gaps", get(gaps))
 }
 
-/// Keeps the grid index current when another process imports regions into the same database:
-/// reloads when the stored generation differs from the one the reference data was read at.
+/// Keeps the grid index and the reference data current when another process imports regions
+/// or changes departments or categories in the same database (`App::refresh_reference`).
 pub async fn watch_regions(app: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(WATCH_SECONDS));
     loop {
         tick.tick().await;
-        match app.store.region_generation().await {
-            Ok(g) if g != app.reference().region_generation => match app.reload_reference().await {
-                Ok(()) => tracing::info!(generation = g, "regions changed; grid index rebuilt"),
-                Err(e) => tracing::warn!(error = %e, "regions changed but could not be reloaded; will retry"),
-            },
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "checking for region changes failed; will retry"),
+        match app.refresh_reference().await {
+            Ok(true) => tracing::info!("regions, departments or categories changed elsewhere; reloaded"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "checking for reference changes failed; will retry"),
         }
     }
 }

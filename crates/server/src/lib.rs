@@ -6,6 +6,7 @@
 //! the state machine of `gridkeeper_domain`.
 
 mod accounts;
+mod admin_api;
 pub mod auth;
 mod calendar_api;
 mod error;
@@ -166,6 +167,9 @@ pub struct Reference {
     pub calendars: HashMap<String, gridkeeper_domain::Calendar>,
     /// The region generation (`RegionStore::region_generation`) the regions were read at.
     pub region_generation: i64,
+    /// The generation of departments and categories (`AdminStore::organisation_generation`)
+    /// they were read at.
+    pub organisation_generation: i64,
 }
 
 /// Everything a request handler needs.
@@ -211,6 +215,7 @@ impl App {
     pub async fn reload_reference(&self) -> Result<(), StartupError> {
         // Read before the regions: an import landing in between is picked up on the next check.
         let region_generation = self.store.region_generation().await.map_err(|e| e.to_string())?;
+        let organisation_generation = self.store.organisation_generation().await.map_err(|e| e.to_string())?;
         let regions = self.store.regions().await.map_err(|e| e.to_string())?;
         let grids = GridIndex::build(&regions).map_err(|e| e.to_string())?;
         let districts: Vec<&Region> = regions.iter().filter(|r| r.level() == RegionLevel::District).collect();
@@ -223,6 +228,7 @@ impl App {
         };
         let r = Reference {
             region_generation,
+            organisation_generation,
             regions: regions.into_iter().map(|r| (r.code.clone(), r)).collect(),
             categories: self
                 .store
@@ -246,6 +252,19 @@ impl App {
         };
         *self.reference.write().expect("reference lock poisoned") = Arc::new(r);
         Ok(())
+    }
+
+    /// Reloads the reference data when another process (or server instance) imported regions or
+    /// changed departments or categories since it was read; returns whether it reloaded.
+    pub async fn refresh_reference(&self) -> Result<bool, StartupError> {
+        let regions = self.store.region_generation().await.map_err(|e| e.to_string())?;
+        let organisation = self.store.organisation_generation().await.map_err(|e| e.to_string())?;
+        let r = self.reference();
+        if regions == r.region_generation && organisation == r.organisation_generation {
+            return Ok(false);
+        }
+        self.reload_reference().await?;
+        Ok(true)
     }
 
     pub fn reference(&self) -> Arc<Reference> {

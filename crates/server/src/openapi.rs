@@ -81,6 +81,16 @@ use crate::AppState;
         crate::geo_api::add_assignment,
         crate::geo_api::end_assignment,
         crate::geo_api::gaps,
+        crate::admin_api::list_people,
+        crate::admin_api::create_person,
+        crate::admin_api::grant,
+        crate::admin_api::revoke,
+        crate::admin_api::disable,
+        crate::admin_api::enable,
+        crate::admin_api::create_department,
+        crate::admin_api::edit_department,
+        crate::admin_api::create_category,
+        crate::admin_api::edit_category,
         openapi_json,
         docs_page,
         docs_css,
@@ -98,6 +108,7 @@ use crate::AppState;
         (name = "measures", description = "Measures and assessment"),
         (name = "exchange", description = "Exports, webhooks, Open311 attributes"),
         (name = "geo", description = "Locating, region imports, assignments, responsibility"),
+        (name = "admin", description = "People and roles, departments, categories (admins; every change audited)"),
         (name = "docs", description = "This document"),
     )
 )]
@@ -703,6 +714,40 @@ pub struct PersonView {
     #[schema(value_type = Vec<Object>)]
     pub grants: Vec<Value>,
     pub totp_enabled: bool,
+}
+
+/// A person as the administration sees them.
+#[derive(Serialize, ToSchema)]
+pub struct AdminPerson {
+    #[serde(flatten)]
+    pub person: PersonView,
+    pub disabled: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdminPeople {
+    pub items: Vec<AdminPerson>,
+    /// Pass as `after` for the next page; none on the last.
+    pub next_after: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdminPersonAnswer {
+    pub person: AdminPerson,
+    /// Whether anything changed (false when the role was already held, or not held).
+    pub changed: Option<bool>,
+    /// A generated password, shown once (creation without a password).
+    pub password: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DepartmentAnswer {
+    pub department: Department,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CategoryAnswer {
+    pub category: Category,
 }
 
 #[derive(Serialize, ToSchema)]

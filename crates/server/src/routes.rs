@@ -52,6 +52,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::openapi::router())
         .merge(crate::events::router())
         .merge(crate::public_map::router())
+        .merge(crate::admin_api::router())
         .fallback(|| async { ApiError::not_found("endpoint") });
     let timeout = std::time::Duration::from_secs(u64::from(app.settings.request_timeout_seconds.max(1)));
     Router::new()

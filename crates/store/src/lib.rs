@@ -7,6 +7,7 @@
 //! concurrency), so of two people acting on the same case at once exactly one wins.
 
 mod accounts;
+mod admin;
 pub mod backup;
 mod calendars;
 mod exchange;
@@ -14,6 +15,7 @@ pub mod live;
 mod measures;
 mod pg;
 mod pg_accounts;
+mod pg_admin;
 mod pg_calendars;
 mod pg_exchange;
 mod pg_live;
@@ -23,6 +25,7 @@ mod pg_rollups;
 mod regions;
 mod sqlite;
 mod sqlite_accounts;
+mod sqlite_admin;
 mod sqlite_calendars;
 mod sqlite_exchange;
 mod sqlite_measures;
@@ -39,6 +42,7 @@ use gridkeeper_domain::{
 use serde::Serialize;
 
 pub use accounts::*;
+pub use admin::{AdminStore, PeopleQuery};
 pub use calendars::CalendarStore;
 pub use exchange::*;
 pub use live::{CaseNotice, LiveFeed, LocalFeed};
@@ -237,7 +241,7 @@ pub struct Intake<'a> {
 
 #[async_trait]
 pub trait Store:
-    AccountStore + CalendarStore + MeasureStore + ExchangeStore + RegionStore + Send + Sync + 'static
+    AccountStore + AdminStore + CalendarStore + MeasureStore + ExchangeStore + RegionStore + Send + Sync + 'static
 {
     /// Brings the schema up to date.
     async fn migrate(&self) -> Result<()>;

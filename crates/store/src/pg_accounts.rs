@@ -206,29 +206,7 @@ impl AccountStore for PgStore {
 
     async fn audit(&self, e: &NewAudit) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        // One writer of the chain at a time (across every server instance); readers go on.
-        sqlx::query("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
-        let last: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *tx).await?;
-        let (id, prev) = match last {
-            Some((id, hash)) => (id + 1, hash),
-            None => (1, GENESIS.to_string()),
-        };
-        let detail = e.detail.to_string();
-        let hash = audit_hash(&prev, id, e.at, e.actor, &e.action, e.object.as_deref(), &detail);
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, actor, action, object, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(id)
-        .bind(e.at)
-        .bind(e.actor)
-        .bind(&e.action)
-        .bind(&e.object)
-        .bind(&detail)
-        .bind(&prev)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
+        let id = append_audit(&mut tx, e).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -284,6 +262,35 @@ impl AccountStore for PgStore {
         }
         Ok(AuditCheck::Intact { entries: expected_id - 1 })
     }
+}
+
+/// Appends an entry to the hash-chained audit log inside `tx`, so that the entry and the change it
+/// records commit together. One writer of the chain at a time (across every server instance):
+/// the lock is held to the end of `tx`, so callers append last; readers go on.
+pub(crate) async fn append_audit(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, e: &NewAudit) -> Result<i64> {
+    sqlx::query("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE").execute(&mut **tx).await?;
+    let last: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut **tx).await?;
+    let (id, prev) = match last {
+        Some((id, hash)) => (id + 1, hash),
+        None => (1, GENESIS.to_string()),
+    };
+    let detail = e.detail.to_string();
+    let hash = audit_hash(&prev, id, e.at, e.actor, &e.action, e.object.as_deref(), &detail);
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, actor, action, object, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(e.at)
+    .bind(e.actor)
+    .bind(&e.action)
+    .bind(&e.object)
+    .bind(&detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
 }
 
 fn audit_row(r: &sqlx::postgres::PgRow) -> Result<AuditEntry> {

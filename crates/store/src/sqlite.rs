@@ -385,7 +385,7 @@ fn grant_row(r: &SqliteRow) -> Result<Grant> {
     parse_field(Grant::new(role, scope))
 }
 
-fn scope_parts(s: &Scope) -> (&'static str, String) {
+pub(crate) fn scope_parts(s: &Scope) -> (&'static str, String) {
     match s {
         Scope::Region { code } => ("region", code.to_string()),
         Scope::Department { id } => ("department", id.to_string()),
@@ -394,6 +394,45 @@ fn scope_parts(s: &Scope) -> (&'static str, String) {
 }
 
 impl SqliteStore {
+    /// Inserts a person and their grants inside `tx`.
+    pub(crate) async fn insert_person(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        p: &NewPerson,
+        now: Millis,
+    ) -> Result<PersonId> {
+        let id: PersonId = sqlx::query_scalar(
+            "INSERT INTO people (login, name, phone, phone_index, id_number, password_hash, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(&p.login)
+        .bind(self.vault.seal("people.name", &p.name))
+        .bind(self.vault.seal_opt("people.phone", p.phone.as_deref()))
+        .bind(p.phone.as_deref().map(|ph| self.vault.blind_index("phone", ph)))
+        .bind(self.vault.seal_opt("people.id_number", p.id_number.as_deref()))
+        .bind(&p.password_hash)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Invalid(FieldError::new(
+                "login",
+                format!("`{}` or its phone number is already registered", p.login),
+            ))
+        })?;
+        for g in &p.grants {
+            let (kind, value) = scope_parts(&g.scope);
+            sqlx::query("INSERT OR IGNORE INTO grants (person_id, role, scope_type, scope_value) VALUES (?, ?, ?, ?)")
+                .bind(id)
+                .bind(g.role.as_str())
+                .bind(kind)
+                .bind(value)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(id)
+    }
+
     pub(crate) async fn person_where(&self, column: &str, value: impl ToString) -> Result<Option<Person>> {
         let sql = format!(
             "SELECT id, login, name, phone, id_number, password_hash, disabled, totp_enabled FROM people WHERE {column} = ?"
@@ -602,35 +641,7 @@ impl Store for SqliteStore {
 
     async fn create_person(&self, p: &NewPerson, now: Millis) -> Result<PersonId> {
         let mut tx = self.begin_write().await?;
-        let id: PersonId = sqlx::query_scalar(
-            "INSERT INTO people (login, name, phone, phone_index, id_number, password_hash, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-        )
-        .bind(&p.login)
-        .bind(self.vault.seal("people.name", &p.name))
-        .bind(self.vault.seal_opt("people.phone", p.phone.as_deref()))
-        .bind(p.phone.as_deref().map(|ph| self.vault.blind_index("phone", ph)))
-        .bind(self.vault.seal_opt("people.id_number", p.id_number.as_deref()))
-        .bind(&p.password_hash)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| {
-            StoreError::Invalid(FieldError::new(
-                "login",
-                format!("`{}` or its phone number is already registered", p.login),
-            ))
-        })?;
-        for g in &p.grants {
-            let (kind, value) = scope_parts(&g.scope);
-            sqlx::query("INSERT OR IGNORE INTO grants (person_id, role, scope_type, scope_value) VALUES (?, ?, ?, ?)")
-                .bind(id)
-                .bind(g.role.as_str())
-                .bind(kind)
-                .bind(value)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let id = self.insert_person(&mut tx, p, now).await?;
         tx.commit().await?;
         Ok(id)
     }

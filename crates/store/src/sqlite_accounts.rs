@@ -203,27 +203,7 @@ impl AccountStore for SqliteStore {
 
     async fn audit(&self, e: &NewAudit) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        let last: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *tx).await?;
-        let (id, prev) = match last {
-            Some((id, hash)) => (id + 1, hash),
-            None => (1, GENESIS.to_string()),
-        };
-        let detail = e.detail.to_string();
-        let hash = audit_hash(&prev, id, e.at, e.actor, &e.action, e.object.as_deref(), &detail);
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, actor, action, object, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(e.at)
-        .bind(e.actor)
-        .bind(&e.action)
-        .bind(&e.object)
-        .bind(&detail)
-        .bind(&prev)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
+        let id = append_audit(&mut tx, e).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -294,6 +274,33 @@ fn audit_row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditEntry> {
         prev_hash: r.try_get("prev_hash")?,
         hash: r.try_get("hash")?,
     })
+}
+
+/// Appends an entry to the hash-chained audit log inside `tx` (a write transaction, so that the
+/// entry and the change it records commit together and the chain has no forks).
+pub(crate) async fn append_audit(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, e: &NewAudit) -> Result<i64> {
+    let last: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut **tx).await?;
+    let (id, prev) = match last {
+        Some((id, hash)) => (id + 1, hash),
+        None => (1, GENESIS.to_string()),
+    };
+    let detail = e.detail.to_string();
+    let hash = audit_hash(&prev, id, e.at, e.actor, &e.action, e.object.as_deref(), &detail);
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, actor, action, object, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(e.at)
+    .bind(e.actor)
+    .bind(&e.action)
+    .bind(&e.object)
+    .bind(&detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
 }
 
 #[cfg(test)]

@@ -33,6 +33,12 @@ import type {
   Gaps,
   ImportOutcome,
   Validation,
+  AdminPerson,
+  AdminPersonAnswer,
+  NewPersonBody,
+  GrantBody,
+  DepartmentBody,
+  CategoryBody,
 } from './types'
 
 export const API = '/api/v1'
@@ -199,6 +205,20 @@ export const api = {
   assign: (body: AssignRequest) => post<{ assignment: Assignment }>('assignments', body),
   endAssignment: (id: number) => post<{ assignment: Assignment }>(`assignments/${id}/end`),
   gaps: (under: string) => get<Gaps>(`responsibility/gaps${query({ under })}`),
+
+  // administration of people, departments and categories (admins; every change audited)
+  people: (q?: string, after?: string) =>
+    get<{ items: AdminPerson[]; next_after?: string | null }>(`admin/people${query({ q, after, limit: 200 })}`),
+  createPerson: (body: NewPersonBody) => post<AdminPersonAnswer>('admin/people', body),
+  grant: (person: number, body: GrantBody) => post<AdminPersonAnswer>(`admin/people/${person}/grants`, body),
+  revoke: (person: number, body: GrantBody) =>
+    request<AdminPersonAnswer>('DELETE', `admin/people/${person}/grants${query({ role: body.role, scope: body.scope })}`),
+  setDisabled: (person: number, disabled: boolean) =>
+    post<AdminPersonAnswer>(`admin/people/${person}/${disabled ? 'disable' : 'enable'}`),
+  createDepartment: (body: DepartmentBody) => post<{ department: Department }>('departments', body),
+  editDepartment: (id: number, body: DepartmentBody) => request<{ department: Department }>('PUT', `departments/${id}`, body),
+  createCategory: (body: CategoryBody) => post<{ category: Category }>('categories', body),
+  editCategory: (id: number, body: CategoryBody) => request<{ category: Category }>('PUT', `categories/${id}`, body),
 
   // the reporter's tracking code
   publicMap: (bbox: string, days = 90) => get<Page<PublicMapItem>>(`public/cases${query({ bbox, days, limit: 200 })}`),

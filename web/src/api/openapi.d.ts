@@ -23,6 +23,25 @@ export type ActionBody = {
   version?: number | null
 }
 
+export type AdminPeople = {
+  items: Array<AdminPerson>
+  /** Pass as `after` for the next page; none on the last. */
+  next_after?: string | null
+}
+
+/** A person as the administration sees them. */
+export type AdminPerson = PersonView & {
+  disabled: boolean
+}
+
+export type AdminPersonAnswer = {
+  /** Whether anything changed (false when the role was already held, or not held). */
+  changed?: boolean | null
+  /** A generated password, shown once (creation without a password). */
+  password?: string | null
+  person: AdminPerson
+}
+
 export type Answer = {
   action: Action
   at: string
@@ -215,6 +234,28 @@ export type Category = {
   public: boolean
 }
 
+export type CategoryAnswer = {
+  category: Category
+}
+
+export type CategoryBody = {
+  code: string
+  /** Hours to handle a case, per urgency (emergency ≤ urgent ≤ routine). */
+  deadlines: Deadlines
+  default_department?: number | null
+  /** Reports of the subclass within this many metres (at most 5,000) are possible duplicates (default 100). */
+  duplicate_radius_m?: number | null
+  /** ...and within this many hours (at most 8,760; default 72). */
+  duplicate_window_hours?: number | null
+  kind: CategoryKind
+  name: string
+  name_en: string
+  /** The class of a subclass; none for a class. */
+  parent_id?: number | null
+  /** Whether the public may see its cases (the public view, the public map, Open311). */
+  public: boolean
+}
+
 /** Component (部件: a public facility) or event (事件: something that happens). */
 export type CategoryKind = "component" | "event"
 
@@ -265,6 +306,20 @@ export type Department = {
   region: null | RegionCode
 }
 
+export type DepartmentAnswer = {
+  department: Department
+}
+
+export type DepartmentBody = {
+  code: string
+  kind: DepartmentKind
+  name: string
+  name_en: string
+  platform_id: number
+  /** The region it serves (a community team's community); none: the whole jurisdiction. */
+  region?: string | null
+}
+
 export type DepartmentKind = "government" | "community_team" | "outside_party"
 
 export type DepartmentList = {
@@ -296,6 +351,14 @@ export type GapsAnswer = {
   /** Grids with their status and who answers for them. */
   grids: Array<Record<string, unknown>>
   under: string
+}
+
+export type GrantBody = {
+  /** resident, social_unit, grid_member, grid_leader, dispatcher, department_staff,
+   * department_head, supervisor, analyst, admin or auditor. */
+  role: string
+  /** `region:CODE`, `department:ID` or `place:ID`. */
+  scope: string
 }
 
 /** A list of objects (see the endpoint's description for what they hold). */
@@ -383,6 +446,15 @@ export type MediaView = {
   thumbnail_url: string
   url: string
   width: number
+}
+
+export type NewPersonBody = {
+  grants: Array<GrantBody>
+  login: string
+  name: string
+  /** At least 8 characters; when absent one is generated and answered once. */
+  password?: string | null
+  phone?: string | null
 }
 
 export type OnTheSpotBody = {

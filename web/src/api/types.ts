@@ -63,6 +63,19 @@ export interface Grant {
 /** A person as shown to themselves (`GET /me`, sign-in) or, masked, to others. */
 export type Person = Omit<S.PersonView, 'grants'> & { grants: Grant[] }
 
+/** A person as the administration sees them. */
+export type AdminPerson = Person & { disabled: boolean }
+export type AdminPersonAnswer = Omit<S.AdminPersonAnswer, 'person'> & { person: AdminPerson }
+export type NewPersonBody = S.NewPersonBody
+export type GrantBody = S.GrantBody
+export type DepartmentBody = S.DepartmentBody
+export type CategoryBody = S.CategoryBody
+
+/** `region:CODE`, `department:ID` or `place:ID`: a scope as the administration sends it. */
+export function scopeText(s: Scope): string {
+  return s.type === 'region' ? `region:${s.code}` : `${s.type}:${s.id}`
+}
+
 export type LatLon = S.LatLon
 export type ExtensionRequest = S.ExtensionRequest
 /** The case as `case_json` renders it for the viewer (masked contact, `overdue`). */

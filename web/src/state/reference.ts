@@ -24,6 +24,13 @@ export function loadReference(): Promise<void> {
   return loading
 }
 
+/** Reads categories and departments again (after the administration changed them). */
+export async function reloadOrganisation(): Promise<void> {
+  const [c, d] = await Promise.all([api.categories(), api.departments()])
+  reference.categories = c.items
+  reference.departments = d.items
+}
+
 let geometry: Promise<Region[]> | undefined
 /** Regions with their GeoJSON geometry (for maps; fetched on first use). */
 export function regionsWithGeometry(): Promise<Region[]> {

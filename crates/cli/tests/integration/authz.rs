@@ -166,11 +166,104 @@ async fn every_endpoint_for_every_role_inside_and_outside_scope() {
         }
         rows.push((name.to_string(), cells));
     }
-    let rendered = render(&rows);
+    let mut rendered = render(&rows);
+    rendered.push_str(&admin_matrix(&t).await);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/AUTHZ.md");
     if std::env::var("GRIDKEEPER_UPDATE_DOCS").is_ok() {
         std::fs::write(path, &rendered).unwrap();
     }
     let expected = std::fs::read_to_string(path).unwrap_or_default();
     assert_eq!(rendered, expected, "the authorization matrix changed; review it and run with GRIDKEEPER_UPDATE_DOCS=1");
+}
+
+/// The administration's endpoints × the same people. Each cell asks for something new (a fresh
+/// login or code) so that earlier cells do not decide later ones; giving or taking a role and
+/// disabling are idempotent (200 with `changed: false` when nothing changes).
+async fn admin_matrix(t: &TestApp) -> String {
+    use gridkeeper_domain::Role;
+    let holder = t.add_person("role_holder", &[(Role::GridMember, "region:330483101001001")]).await;
+    let leaver = t.add_person("leaver", &[(Role::GridMember, "region:330483101001001")]).await;
+    let dept = t
+        .post(
+            Some("admin"),
+            "/api/v1/departments",
+            json!({ "code": "AZ", "name": "甲", "name_en": "A", "platform_id": 1, "kind": "government" }),
+        )
+        .await
+        .ok()["department"]["id"]
+        .as_i64()
+        .unwrap();
+    let category = |code: &str| json!({ "code": code, "name": "乙", "name_en": "B", "kind": "component", "parent_id": COMPONENTS, "public": true, "deadlines": { "routine_hours": 48, "urgent_hours": 12, "emergency_hours": 2 } });
+    let cat =
+        t.post(Some("admin"), "/api/v1/categories", category("CZ")).await.ok()["category"]["id"].as_i64().unwrap();
+    let rows: &[&str] = &[
+        "GET admin/people",
+        "create an account",
+        "give a role",
+        "take a role",
+        "disable an account",
+        "create a department",
+        "change a department",
+        "create a category",
+        "change a category",
+    ];
+    let mut out = String::from(
+        "\n## Administration\n\nThe same people (the admin holds its role for district 330483) managing accounts \
+         and roles in grid 330483101001001 and the shared departments and categories. An admin of a street \
+         manages only the people whose roles all lie in the street (others are 404) and may not change \
+         departments or categories (403): `tests/integration/admin.rs`. Every change and its entry in the \
+         audit log are written in one transaction.\n\n| endpoint |",
+    );
+    for (name, _) in ACTORS {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(ACTORS.len()));
+    out.push('\n');
+    let mut n = 0;
+    for row in rows {
+        let mut cells = vec![];
+        for (_, login) in ACTORS {
+            n += 1;
+            let role = json!({ "role": "grid_leader", "scope": "region:330483101001" });
+            let r = match *row {
+                "GET admin/people" => t.get(*login, "/api/v1/admin/people").await,
+                "create an account" => {
+                    let body = json!({ "login": format!("new{n}"), "name": "新人", "grants": [{ "role": "grid_member", "scope": "region:330483101001001" }] });
+                    t.post(*login, "/api/v1/admin/people", body).await
+                }
+                "give a role" => t.post(*login, &format!("/api/v1/admin/people/{holder}/grants"), role).await,
+                "take a role" => {
+                    let url = format!(
+                        "{}/api/v1/admin/people/{holder}/grants?role=grid_leader&scope=region:330483101001",
+                        t.base
+                    );
+                    t.send_raw(*login, t.client.delete(url)).await
+                }
+                "disable an account" => {
+                    t.post(*login, &format!("/api/v1/admin/people/{leaver}/disable"), json!({})).await
+                }
+                "create a department" => {
+                    let body = json!({ "code": format!("D{n}"), "name": "丙", "name_en": "C", "platform_id": 1, "kind": "government" });
+                    t.post(*login, "/api/v1/departments", body).await
+                }
+                "change a department" => {
+                    let body =
+                        json!({ "code": "AZ", "name": "甲", "name_en": "A", "platform_id": 1, "kind": "government" });
+                    t.send_raw(*login, t.client.put(format!("{}/api/v1/departments/{dept}", t.base)).json(&body)).await
+                }
+                "create a category" => t.post(*login, "/api/v1/categories", category(&format!("C{n}"))).await,
+                _ => {
+                    t.send_raw(
+                        *login,
+                        t.client.put(format!("{}/api/v1/categories/{cat}", t.base)).json(&category("CZ")),
+                    )
+                    .await
+                }
+            };
+            cells.push(r.status.as_u16().to_string());
+        }
+        out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
+    }
+    out
 }

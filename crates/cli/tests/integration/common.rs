@@ -338,6 +338,11 @@ impl TestApp {
         Resp { status, content_type, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
     }
 
+    /// Sends any request (PUT, DELETE...) as `who`.
+    pub async fn send_raw(&self, who: Option<&str>, req: reqwest::RequestBuilder) -> Resp {
+        self.send(who, req).await
+    }
+
     pub async fn get(&self, who: Option<&str>, path: &str) -> Resp {
         self.send(who, self.client.get(format!("{}{path}", self.base))).await
     }

@@ -2,6 +2,7 @@
 //! (SQLite, or PostgreSQL with `GRIDKEEPER_TEST_DATABASE=postgres`; see `common.rs`).
 
 mod accounts;
+mod admin;
 mod authz;
 mod backup;
 mod calendars;
