@@ -211,7 +211,8 @@ async fn main() -> anyhow::Result<()> {
             let store = open_store(&config).await?;
             record_config(&*store, &config).await?;
             let sms = Arc::new(gridkeeper_server::sms::LogSms::default());
-            let app = gridkeeper_server::App::new(store, config.server.clone(), sms).await?;
+            let feed = gridkeeper_store::live_feed(&config.database.url).await.context("cannot start the live feed")?;
+            let app = gridkeeper_server::App::new(store, config.server.clone(), sms).await?.with_live_feed(feed);
             if config.webhooks.enabled {
                 gridkeeper_server::webhooks::start(app.clone(), config.webhooks.clone());
             }

@@ -18,6 +18,7 @@ mod pg_accounts;
 mod pg_admin;
 mod pg_calendars;
 mod pg_exchange;
+mod pg_live;
 mod pg_measures;
 mod pg_regions;
 mod pg_rollups;
@@ -48,6 +49,7 @@ pub use exchange::*;
 pub use live::{CaseNotice, LiveFeed, LocalFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
 pub use pg::PgStore;
+pub use pg_live::PgFeed;
 pub use regions::*;
 pub use sqlite::SqliteStore;
 pub use sqlite_bulk::BulkLoad;
@@ -114,6 +116,16 @@ impl Backend {
             None
         }
     }
+}
+
+/// The live feed for server instances over the database of `url`: PostgreSQL's
+/// `LISTEN`/`NOTIFY` (every instance hears every instance), or the in-process feed for SQLite
+/// (one server per file).
+pub async fn live_feed(url: &str) -> Result<std::sync::Arc<dyn LiveFeed>> {
+    Ok(match Backend::of(url) {
+        Some(Backend::Postgres) => PgFeed::start(url, 1024).await?,
+        _ => std::sync::Arc::new(LocalFeed::default()),
+    })
 }
 
 /// Opens the store a database URL names (`sqlite:path` or `postgres://...`), without migrating.

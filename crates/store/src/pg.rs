@@ -958,7 +958,11 @@ impl Store for PgStore {
         let community = community_teams(&mut tx).await?;
         let mut rollup = Rollup::default();
         // Multi-row statements: a few hundred rows each, well under PostgreSQL's 65,535 parameters.
-        for chunk in cases.chunks(300) {
+        for (i, chunk) in cases.chunks(300).enumerate() {
+            if i % 50 == 49 {
+                // The rollup changes of 15,000 cases at a time: memory stays small.
+                pg_rollups::write(std::mem::take(&mut rollup), &mut tx).await?;
+            }
             let mut stored = Vec::with_capacity(chunk.len());
             for (case, events) in chunk {
                 let y = year(case.reported_at).unwrap_or(1970);

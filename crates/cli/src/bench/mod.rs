@@ -11,6 +11,7 @@ mod intake;
 mod load;
 mod measures;
 mod queries;
+mod store;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,6 +52,28 @@ pub enum BenchCommand {
     Detail(queries::QueryArgs),
     /// Peak RSS of `serve` on a large database under a mixed load.
     Rss(queries::RssArgs),
+    /// Intake (concurrent reports stored) and the dispatcher's queue query, on SQLite and on
+    /// PostgreSQL side by side, each over the same demo history.
+    Store {
+        /// Cases of the demo history each database holds before the runs.
+        #[arg(long, default_value_t = 50_000)]
+        history: usize,
+        /// Reports stored in the intake run.
+        #[arg(long, default_value_t = 2_000)]
+        reports: usize,
+        /// Reporters storing at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// An empty PostgreSQL database (`createdb gk_bench`).
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/gk_bench")]
+        postgres: String,
+        /// The SQLite file to build (removed first).
+        #[arg(long, default_value = "target/bench/store.db")]
+        sqlite: PathBuf,
+        /// Timed repetitions of each queue query.
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
     /// A ceiling server for `bench intake` (started by it).
     #[command(hide = true)]
     CeilingServer(intake::CeilingArgs),
@@ -65,6 +88,9 @@ pub async fn run(config: Config, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Queue(args) => queries::run_queue(config, args).await,
         BenchCommand::Detail(args) => queries::run_detail(config, args).await,
         BenchCommand::Rss(args) => queries::run_rss(config, args).await,
+        BenchCommand::Store { history, reports, concurrency, postgres, sqlite, runs } => {
+            store::run(config, history, reports, concurrency, &postgres, &sqlite, runs).await
+        }
         BenchCommand::CeilingServer(args) => intake::ceiling_server(config, args).await,
     }
 }

@@ -305,7 +305,9 @@ impl TestApp {
         settings(&mut tweaked);
         let settings = tweaked;
         let sms = Arc::new(gridkeeper_server::sms::LogSms::default());
-        let app = gridkeeper_server::App::new(store.clone(), settings, sms.clone()).await.unwrap();
+        // On PostgreSQL the live feed goes through LISTEN/NOTIFY, as between server instances.
+        let feed = gridkeeper_store::live_feed(&url).await.unwrap();
+        let app = gridkeeper_server::App::new(store.clone(), settings, sms.clone()).await.unwrap().with_live_feed(feed);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(gridkeeper_server::serve(app.clone(), listener));

@@ -137,3 +137,47 @@ async fn the_analysis_report_as_a_page_and_a_workbook() {
         .await
         .problem(422, Some("format"));
 }
+
+/// The contract of the rollups on this run's backend: for a simulated year of the demo town, the
+/// counts read from the rollups equal a scan of the events, for whole days, a rolling year and a
+/// period with partial days, by every grouping, before and after a rebuild.
+#[tokio::test]
+async fn the_rollups_equal_a_scan_of_the_events() {
+    use gridkeeper_domain::HOUR;
+    use gridkeeper_store::{GroupBy, MeasureQuery};
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create_on(backend(), dir.path()).await;
+    let store =
+        gridkeeper_store::open(&db.url, std::sync::Arc::new(gridkeeper_store::Vault::ephemeral())).await.unwrap();
+    store.migrate().await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let town = gridkeeper_demo::generate(11, now, 1_000);
+    store.load_reference(&town.reference).await.unwrap();
+    for p in &town.people {
+        store.create_person(&p.person, now).await.unwrap();
+    }
+    store.import_history(&town.history, 8).await.unwrap();
+    let day = 24 * HOUR;
+    let midnight = (now + 8 * HOUR).div_euclid(day) * day - 8 * HOUR;
+    let district = gridkeeper_domain::RegionCode::parse(&town.reference.regions[0].code.as_str()[..6]).unwrap();
+    for rebuilt in [false, true] {
+        if rebuilt {
+            store.rebuild_rollups().await.unwrap();
+        }
+        let mut checked = 0;
+        for (from, to) in
+            [(midnight - 365 * day, midnight), (now - 365 * day, now), (midnight - 40 * day + 5 * HOUR, now)]
+        {
+            for region in [None, Some(district.clone())] {
+                for by in [GroupBy::Nothing, GroupBy::Grid, GroupBy::Department, GroupBy::Category, GroupBy::Person] {
+                    let q = MeasureQuery { region: region.clone(), from, to, now, ..Default::default() };
+                    let fast = store.measure_counts_by(&q, by).await.unwrap();
+                    let slow = store.measure_counts_from_events(&q, by).await.unwrap();
+                    assert_eq!(fast, slow, "{q:?} by {by:?} (rebuilt: {rebuilt})");
+                    checked += fast.values().map(|c| c.reports).sum::<u64>();
+                }
+            }
+        }
+        assert!(checked > 1_000, "the queries found something to compare ({checked})");
+    }
+}

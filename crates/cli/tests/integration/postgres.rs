@@ -1,6 +1,7 @@
 //! What only PostgreSQL has to show: a server that loses its database answers 503 problem+json
-//! (no hang, no panic) and recovers by itself. These tests always run on PostgreSQL
-//! (`scripts/test` makes sure it is there).
+//! (no hang, no panic) and recovers by itself; `migrate-data` from SQLite; two server processes
+//! sharing one database, whose live feeds cross through LISTEN/NOTIFY. These tests always run on
+//! PostgreSQL (`scripts/test` makes sure it is there).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -175,4 +176,127 @@ async fn migrate_data_moves_a_sqlite_deployment_to_postgres_with_nothing_lost() 
     // And a source that does not exist is named.
     let (ok, _, err) = gridkeeper(&t.dir, &["migrate-data", "--from", "sqlite:nowhere.db", "--to", &target.url]).await;
     assert!(!ok && err.contains("no SQLite database"), "{err}");
+}
+
+/// A `gridkeeper serve` process on `port`, killed when dropped.
+async fn serve(dir: &std::path::Path, url: &str, port: u16) -> tokio::process::Child {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gridkeeper"))
+        .arg("serve")
+        .current_dir(dir)
+        .env("GRIDKEEPER__DATABASE__URL", url)
+        .env("GRIDKEEPER__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("GRIDKEEPER__SERVER__MEDIA_DIR", dir.join("media"))
+        .env("GRIDKEEPER__LOG__LEVEL", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        if client.get(format!("http://127.0.0.1:{port}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server on port {port} did not become ready");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The `case` events of a Server-Sent Events stream.
+struct Events {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl Events {
+    async fn open(base: &str, token: &str) -> Self {
+        let resp = reqwest::Client::new().get(format!("{base}/api/v1/events")).bearer_auth(token).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut e = Events { resp, buf: String::new() };
+        assert_eq!(e.next(Duration::from_secs(5)).await.0, "ready");
+        e
+    }
+
+    async fn next(&mut self, within: Duration) -> (String, serde_json::Value) {
+        tokio::time::timeout(within, async {
+            loop {
+                if let Some(end) = self.buf.find("\n\n") {
+                    let frame: String = self.buf.drain(..end + 2).collect();
+                    let kind = frame.lines().find_map(|l| l.strip_prefix("event:")).map(|k| k.trim().to_string());
+                    let data: String = frame.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).collect();
+                    match kind {
+                        Some(kind) => return (kind, serde_json::from_str(&data).unwrap()),
+                        None => continue, // keep-alive
+                    }
+                }
+                let chunk = self.resp.chunk().await.unwrap().expect("the stream ended");
+                self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no event within {within:?}"))
+    }
+}
+
+#[tokio::test]
+async fn an_sse_client_of_one_instance_sees_a_case_reported_on_another_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create_on(Backend::Postgres, dir.path()).await;
+    let store = gridkeeper_store::open(&db.url, Arc::new(gridkeeper_store::Vault::ephemeral())).await.unwrap();
+    store.migrate().await.unwrap();
+    store.load_reference(&reference()).await.unwrap();
+    drop(store);
+    let cmd = |args: &'static [&'static str]| {
+        let (url, dir) = (db.url.clone(), dir.path().to_path_buf());
+        async move {
+            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gridkeeper"))
+                .args(args)
+                .current_dir(&dir)
+                .env("GRIDKEEPER__DATABASE__URL", url)
+                .env("GRIDKEEPER__LOG__LEVEL", "warn")
+                .output()
+                .await
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        }
+    };
+    cmd(&["user", "add", "center", "--name", "调度", "--grant", "dispatcher=region:330483"]).await;
+    let token = cmd(&["user", "token", "center", "--name", "sse"]).await;
+
+    // Two instances over one PostgreSQL, each with its own process, port and live feed.
+    let (pa, pb) = (free_port(), free_port());
+    let _a = serve(dir.path(), &db.url, pa).await;
+    let _b = serve(dir.path(), &db.url, pb).await;
+    let (a, b) = (format!("http://127.0.0.1:{pa}"), format!("http://127.0.0.1:{pb}"));
+    let mut on_b = Events::open(&b, &token).await;
+    let mut on_a = Events::open(&a, &token).await;
+
+    let started = std::time::Instant::now();
+    let r = reqwest::Client::new()
+        .post(format!("{a}/api/v1/cases"))
+        .json(&json!({ "description": "井盖丢了", "lat": IN_GRID1.0, "lon": IN_GRID1.1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = id_of(&r.json().await.unwrap());
+    let (kind, n) = on_b.next(Duration::from_secs(1)).await;
+    assert_eq!((kind.as_str(), n["id"].as_i64(), n["action"].as_str()), ("case", Some(id), Some("report")));
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert_eq!(on_a.next(Duration::from_secs(1)).await.1["id"], id);
+
+    // And the other way round: an action on B reaches A's listener.
+    let r = reqwest::Client::new()
+        .post(format!("{b}/api/v1/cases/{id}/actions/accept"))
+        .bearer_auth(&token)
+        .json(&json!({ "category": MANHOLE, "urgency": "routine" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, n) = on_a.next(Duration::from_secs(1)).await;
+    assert_eq!((n["id"].as_i64(), n["action"].as_str()), (Some(id), Some("accept")));
 }
