@@ -82,12 +82,23 @@ fn rollup_key(by: GroupBy) -> &'static str {
 }
 
 /// The rollup rows of the region of `q`: its own node, or the leaves below it when by grid.
-fn push_nodes(b: &mut QueryBuilder<'_, Postgres>, q: &MeasureQuery, by: GroupBy) {
+fn push_nodes(b: &mut QueryBuilder<'_, Postgres>, q: &MeasureQuery, by: GroupBy, table: &str) {
     match (&q.region, by) {
-        (Some(r), GroupBy::Grid) => {
-            b.push(" AND leaf AND node >= ").push_bind(r.to_string()).push(" AND node < ").push_bind(format!("{r}:"))
+        (region, GroupBy::Grid) => {
+            // The leaves below the region, listed first by a loose index scan (as on SQLite), so
+            // that each node's rows are read for the period only.
+            let (low, high) =
+                region.as_ref().map_or(("0".to_string(), ":".to_string()), |r| (r.to_string(), format!("{r}:")));
+            b.push(format!(
+                " AND leaf AND node IN (WITH RECURSIVE n(node) AS (SELECT min(node) FROM {table} WHERE node >= "
+            ))
+            .push_bind(low)
+            .push(" AND node < ")
+            .push_bind(high.clone())
+            .push(format!(" UNION ALL SELECT (SELECT min(node) FROM {table} WHERE node > n.node AND node < "))
+            .push_bind(high)
+            .push(") FROM n WHERE n.node IS NOT NULL) SELECT node FROM n)")
         }
-        (None, GroupBy::Grid) => b.push(" AND leaf AND node <> '*'"),
         (Some(r), _) => b.push(" AND node = ").push_bind(r.to_string()),
         (None, _) => b.push(" AND node = '*'"),
     };
@@ -229,7 +240,7 @@ impl PgStore {
                 rollup_key(by)
             ));
             b.push_bind(p0).push(" AND day < ").push_bind(p1);
-            push_nodes(&mut b, q, by);
+            push_nodes(&mut b, q, by, table);
             if let Some(d) = q.department {
                 b.push(" AND department = ").push_bind(d);
             }
@@ -276,7 +287,7 @@ impl PgStore {
                 rollup_key(by)
             ));
             b.push_bind(p0).push(" AND day < ").push_bind(p1);
-            push_nodes(&mut b, q, by);
+            push_nodes(&mut b, q, by, "rollup_stages");
             match (q.department, by) {
                 (Some(d), _) => b.push(" AND department = ").push_bind(d),
                 (None, GroupBy::Department) => b.push(" AND department <> -1"),
