@@ -112,15 +112,6 @@ impl MeasureCounts {
     pub fn stages_mut(&mut self) -> [&mut Durations; 4] {
         [&mut self.accept_times, &mut self.dispatch_times, &mut self.handle_times, &mut self.verify_times]
     }
-
-    /// Adds the counts of another (disjoint) period or scope: counters and durations. The counts
-    /// of the present (`grid_members`, `overdue_now`) are left as they are.
-    pub fn merge(&mut self, other: &MeasureCounts) {
-        self.add_counters(&other.counters().map(|v| v as i64));
-        for (mine, theirs) in self.stages_mut().into_iter().zip(other.stages()) {
-            mine.merge(theirs);
-        }
-    }
 }
 
 /// Stage durations as a histogram whose bins are about 2% wide, each holding how many durations
@@ -148,12 +139,6 @@ impl Durations {
             let e = self.bins.entry(bin).or_default();
             e.0 += n;
             e.1 += total;
-        }
-    }
-
-    pub fn merge(&mut self, other: &Durations) {
-        for (b, (n, t)) in &other.bins {
-            self.add_bin(*b, *n, *t);
         }
     }
 
@@ -407,8 +392,9 @@ mod tests {
         assert_eq!(close.quantile(0.5), Some(100.25 * HOUR as f64));
         // Bins add up: a year is the sum of its days.
         let mut sum = Durations::default();
-        sum.merge(&d);
-        sum.merge(&close);
+        for (bin, n, total) in d.bins().chain(close.bins()) {
+            sum.add_bin(bin, n, total);
+        }
         assert_eq!((sum.count(), sum.quantile(1.0)), (12, Some(100.25 * HOUR as f64)));
     }
 }
