@@ -13,6 +13,7 @@ mod calendars;
 mod exchange;
 pub mod live;
 mod measures;
+mod measures_sql;
 mod pg;
 mod pg_accounts;
 mod pg_admin;

@@ -4,105 +4,15 @@
 //! projections, and the present (overdue now, grid members) from the cases and grants.
 
 use async_trait::async_trait;
-use gridkeeper_domain::measures::{MeasureCounts, COUNTERS};
+use gridkeeper_domain::measures::COUNTERS;
 use gridkeeper_domain::Millis;
 use sqlx::{Postgres, QueryBuilder, Row};
 
-use std::collections::BTreeMap;
-
 use crate::measures::{GroupBy, MeasureQuery, MeasureStore};
+use crate::measures_sql::{group, key_sql, push_nodes, rollup_key, scope, Counts};
 use crate::pg::PgStore;
 use crate::sqlite_rollups::{day_of, day_start, periods};
 use crate::Result;
-
-type Counts = BTreeMap<String, MeasureCounts>;
-
-/// The department an event counts for: the one it names (dispatch: the lead; return and
-/// co-department parts: that department), otherwise the case's lead department now.
-const EVENT_DEPARTMENT: &str =
-    "coalesce((e.data ->> 'lead_department')::bigint, (e.data ->> 'department')::bigint, c.lead_department)";
-/// Who an event counts for per person: not residents' own reports and ratings.
-const EVENT_PERSON: &str = "CASE WHEN e.action = 'rate' OR (e.action IN ('report', 'on_the_spot') \
-     AND c.source <> 'grid_member') THEN NULL ELSE e.actor END";
-/// Who a case counts for per person (cohorts, stage times): the grid member who reported it.
-const CASE_PERSON: &str = "CASE WHEN c.source = 'grid_member' THEN c.reporter END";
-
-/// Appends the scope of `q` (on cases aliased `c`, events aliased `e` when `events`).
-fn scope(b: &mut QueryBuilder<'_, Postgres>, q: &MeasureQuery, by: GroupBy, events: bool) {
-    if let Some(r) = &q.region {
-        b.push(" AND c.scope_region >= ")
-            .push_bind(r.to_string())
-            .push(" AND c.scope_region < ")
-            .push_bind(format!("{r}:"));
-    }
-    let (department, person) =
-        if events { (EVENT_DEPARTMENT, EVENT_PERSON) } else { ("c.lead_department", CASE_PERSON) };
-    if let Some(d) = q.department {
-        b.push(format!(" AND {department} = ")).push_bind(d);
-    }
-    if !q.categories.is_empty() {
-        b.push(" AND c.category IN (");
-        let mut s = b.separated(", ");
-        for c in &q.categories {
-            s.push_bind(*c);
-        }
-        b.push(")");
-    }
-    if let Some(p) = q.actor {
-        b.push(format!(" AND {person} = ")).push_bind(p);
-    } else if by == GroupBy::Person {
-        b.push(format!(" AND {person} IS NOT NULL"));
-    }
-}
-
-/// The group key of a row, for events (`e` joined to `c`) and for cases (`c`).
-fn key_sql(by: GroupBy) -> (&'static str, &'static str) {
-    match by {
-        GroupBy::Nothing => ("''", "''"),
-        GroupBy::Grid => ("c.scope_region", "c.scope_region"),
-        GroupBy::Department => (EVENT_DEPARTMENT, "c.lead_department"),
-        GroupBy::Person => (EVENT_PERSON, CASE_PERSON),
-        GroupBy::Category => ("c.category", "c.category"),
-    }
-}
-
-fn group(out: &mut Counts, key: String) -> &mut MeasureCounts {
-    out.entry(key).or_default()
-}
-
-/// The rollups' key of a group: departments and categories are 0 when there is none.
-fn rollup_key(by: GroupBy) -> &'static str {
-    match by {
-        GroupBy::Nothing => "''",
-        GroupBy::Grid => "node",
-        GroupBy::Department => "CASE department WHEN 0 THEN '' ELSE CAST(department AS TEXT) END",
-        GroupBy::Person => "CAST(person AS TEXT)",
-        GroupBy::Category => "CASE category WHEN 0 THEN '' ELSE CAST(category AS TEXT) END",
-    }
-}
-
-/// The rollup rows of the region of `q`: its own node, or the leaves below it when by grid.
-fn push_nodes(b: &mut QueryBuilder<'_, Postgres>, q: &MeasureQuery, by: GroupBy, table: &str) {
-    match (&q.region, by) {
-        (region, GroupBy::Grid) => {
-            // The leaves below the region, listed first by a loose index scan (as on SQLite), so
-            // that each node's rows are read for the period only.
-            let (low, high) =
-                region.as_ref().map_or(("0".to_string(), ":".to_string()), |r| (r.to_string(), format!("{r}:")));
-            b.push(format!(
-                " AND leaf AND node IN (WITH RECURSIVE n(node) AS (SELECT min(node) FROM {table} WHERE node >= "
-            ))
-            .push_bind(low)
-            .push(" AND node < ")
-            .push_bind(high.clone())
-            .push(format!(" UNION ALL SELECT (SELECT min(node) FROM {table} WHERE node > n.node AND node < "))
-            .push_bind(high)
-            .push(") FROM n WHERE n.node IS NOT NULL) SELECT node FROM n)")
-        }
-        (Some(r), _) => b.push(" AND node = ").push_bind(r.to_string()),
-        (None, _) => b.push(" AND node = '*'"),
-    };
-}
 
 impl PgStore {
     /// The counters of `[from, to)` by scanning the events and cases.
@@ -114,7 +24,7 @@ impl PgStore {
         to: Millis,
         out: &mut Counts,
     ) -> Result<()> {
-        let (ekey, ckey) = key_sql(by);
+        let (ekey, ckey) = key_sql::<Postgres>(by);
         let mut b = QueryBuilder::<Postgres>::new(format!(
             "SELECT coalesce(CAST({ekey} AS TEXT), '') AS k, e.action AS action, count(*) AS n, \
              count(*) FILTER (WHERE e.data -> 'on_time' = 'true'::jsonb) AS on_time, \
@@ -201,7 +111,7 @@ impl PgStore {
         to: Millis,
         out: &mut Counts,
     ) -> Result<()> {
-        let (_, key) = key_sql(by);
+        let (_, key) = key_sql::<Postgres>(by);
         let stages = [
             ("accepted_at", "reported_at"),
             ("dispatched_at", "accepted_at"),
@@ -307,7 +217,7 @@ impl PgStore {
 
     /// What describes the present rather than the period: cases overdue now, grid members.
     async fn present(&self, q: &MeasureQuery, by: GroupBy, out: &mut Counts) -> Result<()> {
-        let (_, ckey) = key_sql(by);
+        let (_, ckey) = key_sql::<Postgres>(by);
         let mut b = QueryBuilder::<Postgres>::new(format!(
             "SELECT coalesce(CAST({ckey} AS TEXT), '') AS k, count(*) AS n FROM cases c \
              WHERE c.state NOT IN ('closed', 'rated', 'rejected') AND c.due_at < "

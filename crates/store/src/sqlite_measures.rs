@@ -3,106 +3,15 @@
 //! projections, and the present (overdue now, grid members) from the cases and grants.
 
 use async_trait::async_trait;
-use gridkeeper_domain::measures::{MeasureCounts, COUNTERS};
+use gridkeeper_domain::measures::COUNTERS;
 use gridkeeper_domain::Millis;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use std::collections::BTreeMap;
-
 use crate::measures::{GroupBy, MeasureQuery, MeasureStore};
+use crate::measures_sql::{group, key_sql, push_nodes, rollup_key, scope, Counts};
 use crate::sqlite::SqliteStore;
 use crate::sqlite_rollups::{day_of, day_start, periods};
 use crate::Result;
-
-type Counts = BTreeMap<String, MeasureCounts>;
-
-/// The department an event counts for: the one it names (dispatch: the lead; return and
-/// co-department parts: that department), otherwise the case's lead department now.
-const EVENT_DEPARTMENT: &str =
-    "coalesce(json_extract(e.data, '$.lead_department'), json_extract(e.data, '$.department'), c.lead_department)";
-/// Who an event counts for per person: not residents' own reports and ratings.
-const EVENT_PERSON: &str = "CASE WHEN e.action = 'rate' OR (e.action IN ('report', 'on_the_spot') \
-     AND c.source <> 'grid_member') THEN NULL ELSE e.actor END";
-/// Who a case counts for per person (cohorts, stage times): the grid member who reported it.
-const CASE_PERSON: &str = "CASE WHEN c.source = 'grid_member' THEN c.reporter END";
-
-/// Appends the scope of `q` (on cases aliased `c`, events aliased `e` when `events`).
-fn scope(b: &mut QueryBuilder<'_, Sqlite>, q: &MeasureQuery, by: GroupBy, events: bool) {
-    if let Some(r) = &q.region {
-        b.push(" AND c.scope_region >= ")
-            .push_bind(r.to_string())
-            .push(" AND c.scope_region < ")
-            .push_bind(format!("{r}:"));
-    }
-    let (department, person) =
-        if events { (EVENT_DEPARTMENT, EVENT_PERSON) } else { ("c.lead_department", CASE_PERSON) };
-    if let Some(d) = q.department {
-        b.push(format!(" AND {department} = ")).push_bind(d);
-    }
-    if !q.categories.is_empty() {
-        b.push(" AND c.category IN (");
-        let mut s = b.separated(", ");
-        for c in &q.categories {
-            s.push_bind(*c);
-        }
-        b.push(")");
-    }
-    if let Some(p) = q.actor {
-        b.push(format!(" AND {person} = ")).push_bind(p);
-    } else if by == GroupBy::Person {
-        b.push(format!(" AND {person} IS NOT NULL"));
-    }
-}
-
-/// The group key of a row, for events (`e` joined to `c`) and for cases (`c`).
-fn key_sql(by: GroupBy) -> (&'static str, &'static str) {
-    match by {
-        GroupBy::Nothing => ("''", "''"),
-        GroupBy::Grid => ("c.scope_region", "c.scope_region"),
-        GroupBy::Department => (EVENT_DEPARTMENT, "c.lead_department"),
-        GroupBy::Person => (EVENT_PERSON, CASE_PERSON),
-        GroupBy::Category => ("c.category", "c.category"),
-    }
-}
-
-fn group(out: &mut Counts, key: String) -> &mut MeasureCounts {
-    out.entry(key).or_default()
-}
-
-/// The rollups' key of a group: departments and categories are 0 when there is none.
-fn rollup_key(by: GroupBy) -> &'static str {
-    match by {
-        GroupBy::Nothing => "''",
-        GroupBy::Grid => "node",
-        GroupBy::Department => "CASE department WHEN 0 THEN '' ELSE CAST(department AS TEXT) END",
-        GroupBy::Person => "CAST(person AS TEXT)",
-        GroupBy::Category => "CASE category WHEN 0 THEN '' ELSE CAST(category AS TEXT) END",
-    }
-}
-
-/// The rollup rows of the region of `q`: its own node, or the leaves below it when by grid.
-fn push_nodes(b: &mut QueryBuilder<'_, Sqlite>, q: &MeasureQuery, by: GroupBy, table: &str) {
-    match (&q.region, by) {
-        (region, GroupBy::Grid) => {
-            // The leaves below the region. The nodes there are listed first, one primary-key seek
-            // each (a loose index scan), so that each node's rows are then read for the period
-            // only, rather than every day of every node in the range.
-            let (low, high) =
-                region.as_ref().map_or(("0".to_string(), ":".to_string()), |r| (r.to_string(), format!("{r}:")));
-            b.push(format!(
-                " AND leaf = 1 AND node IN (WITH RECURSIVE n(node) AS (SELECT min(node) FROM {table} WHERE node >= "
-            ))
-            .push_bind(low)
-            .push(" AND node < ")
-            .push_bind(high.clone())
-            .push(format!(" UNION ALL SELECT (SELECT min(node) FROM {table} WHERE node > n.node AND node < "))
-            .push_bind(high)
-            .push(") FROM n WHERE n.node IS NOT NULL) SELECT node FROM n)")
-        }
-        (Some(r), _) => b.push(" AND node = ").push_bind(r.to_string()),
-        (None, _) => b.push(" AND node = '*'"),
-    };
-}
 
 impl SqliteStore {
     /// The counters of `[from, to)` by scanning the events and cases.
@@ -114,7 +23,7 @@ impl SqliteStore {
         to: Millis,
         out: &mut Counts,
     ) -> Result<()> {
-        let (ekey, ckey) = key_sql(by);
+        let (ekey, ckey) = key_sql::<Sqlite>(by);
         let mut b = QueryBuilder::<Sqlite>::new(format!(
             "SELECT coalesce(CAST({ekey} AS TEXT), '') AS k, e.action AS action, count(*) AS n, \
              coalesce(sum(json_extract(e.data, '$.on_time') = 1), 0) AS on_time, \
@@ -201,7 +110,7 @@ impl SqliteStore {
         to: Millis,
         out: &mut Counts,
     ) -> Result<()> {
-        let (_, key) = key_sql(by);
+        let (_, key) = key_sql::<Sqlite>(by);
         let stages = [
             ("accepted_at", "reported_at"),
             ("dispatched_at", "accepted_at"),
@@ -307,7 +216,7 @@ impl SqliteStore {
 
     /// What describes the present rather than the period: cases overdue now, grid members.
     async fn present(&self, q: &MeasureQuery, by: GroupBy, out: &mut Counts) -> Result<()> {
-        let (_, ckey) = key_sql(by);
+        let (_, ckey) = key_sql::<Sqlite>(by);
         let mut b = QueryBuilder::<Sqlite>::new(format!(
             "SELECT coalesce(CAST({ckey} AS TEXT), '') AS k, count(*) AS n FROM cases c INDEXED BY cases_due \
              WHERE c.state NOT IN ('closed', 'rated', 'rejected') AND c.due_at < "
@@ -397,7 +306,7 @@ impl MeasureStore for SqliteStore {
 mod tests {
     use std::sync::Arc;
 
-    use gridkeeper_domain::measures::Measures;
+    use gridkeeper_domain::measures::{MeasureCounts, Measures};
     use gridkeeper_domain::*;
 
     use super::*;
