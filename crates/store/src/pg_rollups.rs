@@ -15,17 +15,14 @@ use crate::Result;
 /// Writes the changes (those that are not zero) as upserts.
 pub(crate) async fn write(rollup: Rollup, conn: &mut PgConnection) -> Result<()> {
     let names = COUNTERS.join(", ");
-    let counts: Vec<_> = rollup.counts.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
-    // Sorted, so that two transactions touching the same rows lock them in the same order.
-    let mut counts = counts;
-    counts.sort_by(|a, b| a.0.cmp(&b.0));
+    let rows = rollup.rows();
     let sums = |table: &str| COUNTERS.map(|c| format!("{c} = {table}.{c} + excluded.{c}")).join(", ");
-    for chunk in counts.chunks(1000) {
+    for chunk in rows.counts.chunks(1000) {
         let mut b = QueryBuilder::<Postgres>::new(format!(
             "INSERT INTO rollup_counts (node, leaf, day, department, category, {names}) "
         ));
         b.push_values(chunk, |mut row, ((node, leaf, day, dept, cat), c)| {
-            row.push_bind(node.clone()).push_bind(*leaf).push_bind(*day).push_bind(*dept).push_bind(*cat);
+            row.push_bind(rows.node(*node)).push_bind(*leaf).push_bind(*day).push_bind(*dept).push_bind(*cat);
             for v in c {
                 row.push_bind(*v);
             }
@@ -33,12 +30,10 @@ pub(crate) async fn write(rollup: Rollup, conn: &mut PgConnection) -> Result<()>
         b.push(format!(" ON CONFLICT (node, day, leaf, department, category) DO UPDATE SET {}", sums("rollup_counts")));
         b.build().execute(&mut *conn).await?;
     }
-    let mut people: Vec<_> = rollup.people.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
-    people.sort_by(|a, b| a.0.cmp(&b.0));
-    for chunk in people.chunks(1000) {
+    for chunk in rows.people.chunks(1000) {
         let mut b = QueryBuilder::<Postgres>::new(format!("INSERT INTO rollup_people (node, day, person, {names}) "));
         b.push_values(chunk, |mut row, ((node, day, person), c)| {
-            row.push_bind(node.clone()).push_bind(*day).push_bind(*person);
+            row.push_bind(rows.node(*node)).push_bind(*day).push_bind(*person);
             for v in c {
                 row.push_bind(*v);
             }
@@ -46,14 +41,12 @@ pub(crate) async fn write(rollup: Rollup, conn: &mut PgConnection) -> Result<()>
         b.push(format!(" ON CONFLICT (node, day, person) DO UPDATE SET {}", sums("rollup_people")));
         b.build().execute(&mut *conn).await?;
     }
-    let mut stages: Vec<_> = rollup.stages.into_iter().filter(|(_, (n, t))| *n != 0 || *t != 0).collect();
-    stages.sort_by(|a, b| a.0.cmp(&b.0));
-    for chunk in stages.chunks(2000) {
+    for chunk in rows.stages.chunks(2000) {
         let mut b = QueryBuilder::<Postgres>::new(
             "INSERT INTO rollup_stages (node, leaf, day, department, stage, bin, n, total) ",
         );
         b.push_values(chunk, |mut row, ((node, leaf, day, dept, stage, bin), (n, total))| {
-            row.push_bind(node.clone())
+            row.push_bind(rows.node(*node))
                 .push_bind(*leaf)
                 .push_bind(*day)
                 .push_bind(*dept)

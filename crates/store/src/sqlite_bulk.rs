@@ -8,7 +8,8 @@
 //! built again after (one sort per index instead of a random B-tree insert per row). Foreign
 //! keys are checked once per batch, set-based (every person, category, department and original
 //! case the batch names must exist), instead of once per row. The measure rollups are summed in
-//! memory over 15,000 cases at a time and written as one upsert per key, in the batch's
+//! memory (up to `ROLLUP_KEYS` keys at a time) on this thread while SQLite's worker thread
+//! writes the rows, and written as one upsert per key in primary-key order, in the batch's
 //! transaction.
 //!
 //! The raw ceilings write neither counters nor rollups: they are what SQLite does with the rows
@@ -32,6 +33,9 @@ const EVENT_ROWS: usize = 4000;
 /// Batches at least this large, and at least as large as what is stored, are written with the
 /// case tables' secondary indexes dropped and rebuilt.
 const REBUILD_INDEXES_FROM: usize = 20_000;
+/// Rollup keys summed in memory before they are written (about 80 bytes each; some 40,000
+/// cases).
+const ROLLUP_KEYS: usize = 2_000_000;
 /// Page cache of the connection during a bulk write (KiB; the pool's default is 32 MB).
 const BULK_CACHE_KIB: i64 = 512 * 1024;
 
@@ -74,6 +78,8 @@ impl Importer {
     }
 
     /// Writes `cases` (ids and references assigned in order) inside the caller's transaction.
+    /// The rollups of each chunk are summed on this thread while SQLite's worker thread writes
+    /// the chunk's rows.
     pub(crate) async fn load(
         &mut self,
         conn: &mut SqliteConnection,
@@ -83,9 +89,8 @@ impl Importer {
         check_references(conn, cases, self.next_id).await?;
         let community = community_teams(&mut *conn).await?;
         let mut rollup = Rollup::default();
-        for (i, chunk) in cases.chunks(CASE_ROWS).enumerate() {
-            if i % 25 == 24 {
-                // The rollup changes of 15,000 cases at a time: memory stays small.
+        for chunk in cases.chunks(CASE_ROWS) {
+            if rollup.len() > ROLLUP_KEYS {
                 std::mem::take(&mut rollup).write(&mut *conn).await?;
             }
             let mut stored = Vec::with_capacity(chunk.len());
@@ -107,51 +112,17 @@ impl Importer {
                 c.id = self.next_id;
                 c.reference = CaseRef::new(&c.district, y, *n as u32).to_string();
                 self.next_id += 1;
-                rollup.add(&c, events, &community, 1);
                 stored.push((c, events));
             }
-            let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
-            b.push_values(&stored, |mut row, (c, _)| {
-                row.push_bind(c.id).push_bind(c.reference.clone());
-                push_case(&mut row, c, &store.vault);
-            });
-            b.build().execute(&mut *conn).await?;
-            let events: Vec<(CaseId, i64, &NewEvent)> = stored
-                .iter()
-                .flat_map(|(c, es)| es.iter().enumerate().map(move |(i, e)| (c.id, i as i64 + 1, e)))
-                .collect();
-            for part in events.chunks(EVENT_ROWS) {
-                let mut b = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) ",
-                );
-                b.push_values(part, |mut row, (case, seq, e)| {
-                    row.push_bind(*case)
-                        .push_bind(*seq)
-                        .push_bind(e.action.as_str())
-                        .push_bind(e.at)
-                        .push_bind(e.actor)
-                        .push_bind(e.from.map(|s| s.as_str()))
-                        .push_bind(e.to.as_str())
-                        .push_bind(e.data.to_string());
-                });
-                b.build().execute(&mut *conn).await?;
-            }
-            let links: Vec<(CaseId, DepartmentId, bool)> = stored
-                .iter()
-                .flat_map(|(c, _)| {
-                    c.lead_department
-                        .map(|d| (c.id, d, true))
-                        .into_iter()
-                        .chain(c.co_departments.iter().map(|d| (c.id, *d, false)))
-                })
-                .collect();
-            for part in links.chunks(EVENT_ROWS) {
-                let mut b = QueryBuilder::<Sqlite>::new("INSERT INTO case_departments (case_id, department_id, lead) ");
-                b.push_values(part, |mut row, (case, dept, lead)| {
-                    row.push_bind(*case).push_bind(*dept).push_bind(*lead);
-                });
-                b.build().execute(&mut *conn).await?;
-            }
+            let mut summed = stored.iter();
+            let sum = || match summed.next() {
+                Some((c, events)) => {
+                    rollup.add(c, events, &community, 1);
+                    true
+                }
+                None => false,
+            };
+            alongside(write_rows(&mut *conn, store, &stored), sum).await?;
         }
         // The measure rollups, summed over the batch (one upsert per day, region and key).
         rollup.write(&mut *conn).await?;
@@ -173,6 +144,71 @@ impl Importer {
         }
         Ok(())
     }
+}
+
+/// Runs `io` and, whenever it waits (for SQLite's worker thread), a unit of `work`, until `work`
+/// has no more (returns false) and `io` is done: the two proceed on two threads.
+async fn alongside<F: std::future::Future>(io: F, mut work: impl FnMut() -> bool) -> F::Output {
+    use std::task::Poll;
+    let mut io = std::pin::pin!(io);
+    let mut more = true;
+    let out = std::future::poll_fn(|cx| loop {
+        if let Poll::Ready(out) = io.as_mut().poll(cx) {
+            return Poll::Ready(out);
+        }
+        if !more || !work() {
+            more = false;
+            return Poll::Pending;
+        }
+    })
+    .await;
+    while more && work() {}
+    out
+}
+
+/// The rows of numbered cases: cases, events, department links, as multi-row `INSERT`s.
+async fn write_rows(conn: &mut SqliteConnection, store: &SqliteStore, stored: &[(Case, &Vec<NewEvent>)]) -> Result<()> {
+    let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+    b.push_values(stored, |mut row, (c, _)| {
+        row.push_bind(c.id).push_bind(c.reference.clone());
+        push_case(&mut row, c, &store.vault);
+    });
+    b.build().execute(&mut *conn).await?;
+    let events: Vec<(CaseId, i64, &NewEvent)> =
+        stored.iter().flat_map(|(c, es)| es.iter().enumerate().map(move |(i, e)| (c.id, i as i64 + 1, e))).collect();
+    for part in events.chunks(EVENT_ROWS) {
+        let mut b = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) ",
+        );
+        b.push_values(part, |mut row, (case, seq, e)| {
+            row.push_bind(*case)
+                .push_bind(*seq)
+                .push_bind(e.action.as_str())
+                .push_bind(e.at)
+                .push_bind(e.actor)
+                .push_bind(e.from.map(|s| s.as_str()))
+                .push_bind(e.to.as_str())
+                .push_bind(e.data.to_string());
+        });
+        b.build().execute(&mut *conn).await?;
+    }
+    let links: Vec<(CaseId, DepartmentId, bool)> = stored
+        .iter()
+        .flat_map(|(c, _)| {
+            c.lead_department
+                .map(|d| (c.id, d, true))
+                .into_iter()
+                .chain(c.co_departments.iter().map(|d| (c.id, *d, false)))
+        })
+        .collect();
+    for part in links.chunks(EVENT_ROWS) {
+        let mut b = QueryBuilder::<Sqlite>::new("INSERT INTO case_departments (case_id, department_id, lead) ");
+        b.push_values(part, |mut row, (case, dept, lead)| {
+            row.push_bind(*case).push_bind(*dept).push_bind(*lead);
+        });
+        b.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// The foreign keys of a batch, checked set-based: every person, category, department and

@@ -9,6 +9,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rustc_hash::FxHashMap;
+
 use gridkeeper_domain::measures::{facts, Fact, COUNTERS};
 use gridkeeper_domain::{Case, CaseId, DepartmentId, Millis, NewEvent};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -67,31 +69,45 @@ pub(crate) fn periods(d0: i64, d1: i64) -> Vec<(i64, i64)> {
 }
 
 type Counters = [i64; 20];
-/// (node, leaf, day, department or -1 for all, stage, bin)
-type StageKey = (String, bool, i64, DepartmentId, u8, u16);
+/// A region node of the rollups ('*', a district, … a grid), numbered within one [`Rollup`].
+type Node = u32;
+type CountKey = (Node, bool, i64, DepartmentId, i64);
+type StageKey = (Node, bool, i64, DepartmentId, u8, u16);
+type PersonKey = (Node, i64, i64);
 
-/// Changes to the rollup tables, summed by key before they are written.
+/// Changes to the rollup tables, summed by key before they are written. Nodes are numbered as
+/// they are met and the keys hashed with FxHash: a bulk import adds about 80 keys per case.
 #[derive(Debug, Default)]
 pub(crate) struct Rollup {
+    names: Vec<String>,
+    numbers: FxHashMap<String, Node>,
+    /// A case's scope region → the nodes it counts in, with whether the node is its own (the leaf).
+    paths: FxHashMap<String, Vec<(Node, bool)>>,
     /// (node, leaf, day, department, category)
-    pub(crate) counts: HashMap<(String, bool, i64, DepartmentId, i64), Counters>,
-    /// → (count, sum)
-    pub(crate) stages: HashMap<StageKey, (i64, i64)>,
+    counts: FxHashMap<CountKey, Counters>,
+    /// (node, leaf, day, department or -1 for all, stage, bin) → (count, sum)
+    stages: FxHashMap<StageKey, (i64, i64)>,
     /// (node, day, person)
-    pub(crate) people: HashMap<(String, i64, i64), Counters>,
+    people: FxHashMap<PersonKey, Counters>,
 }
 
-/// The region nodes a case counts in: '*', its district and every level down to its own region
-/// (the leaf).
-fn nodes(case: &Case) -> Vec<(String, bool)> {
-    let own = case.scope_region();
-    let mut out = vec![("*".to_string(), false)];
-    let mut r = Some(own.clone());
-    while let Some(code) = r {
-        out.push((code.to_string(), code == own));
-        r = code.parent();
+/// The rows of a [`Rollup`] that change something, each table's in the order of its primary key
+/// (so that writes walk the B-trees in order, and concurrent PostgreSQL writers lock rows in the
+/// same order).
+pub(crate) struct Rows {
+    names: Vec<String>,
+    /// (node, day, leaf, department, category)
+    pub(crate) counts: Vec<(CountKey, Counters)>,
+    /// (node, department, day, leaf, stage, bin)
+    pub(crate) stages: Vec<(StageKey, (i64, i64))>,
+    /// (node, day, person)
+    pub(crate) people: Vec<(PersonKey, Counters)>,
+}
+
+impl Rows {
+    pub(crate) fn node(&self, n: Node) -> &str {
+        &self.names[n as usize]
     }
-    out
 }
 
 fn add(into: &mut Counters, delta: &Counters) {
@@ -101,32 +117,61 @@ fn add(into: &mut Counters, delta: &Counters) {
 }
 
 impl Rollup {
+    /// The nodes a case counts in: '*', its district and every level down to its own region
+    /// (the leaf).
+    fn path(&mut self, case: &Case) -> Vec<(Node, bool)> {
+        let own = case.scope_region();
+        if let Some(p) = self.paths.get(own.as_str()) {
+            return p.clone();
+        }
+        let mut codes = vec![("*".to_string(), false)];
+        let mut r = Some(own.clone());
+        while let Some(code) = r {
+            codes.push((code.to_string(), code == own));
+            r = code.parent();
+        }
+        let path: Vec<(Node, bool)> = codes
+            .into_iter()
+            .map(|(code, leaf)| {
+                let next = self.names.len() as Node;
+                let n = *self.numbers.entry(code.clone()).or_insert(next);
+                if n == next {
+                    self.names.push(code);
+                }
+                (n, leaf)
+            })
+            .collect();
+        self.paths.insert(own.to_string(), path.clone());
+        path
+    }
+
     /// Adds (`sign` 1) or takes away (`sign` -1) what `case` with `events` contributes.
     pub(crate) fn add(&mut self, case: &Case, events: &[NewEvent], community: &HashSet<DepartmentId>, sign: i64) {
-        let nodes = nodes(case);
+        let path = self.path(case);
         let category = case.category.unwrap_or(0);
         for f in facts(case, events, |d| community.contains(&d)) {
             let day = day_of(f.at);
-            self.add_fact(&nodes, category, day, &f, sign);
-            self.add_fact(&nodes, category, MONTHS + month_of(day), &f, sign);
+            self.add_fact(&path, category, day, &f, sign);
+            self.add_fact(&path, category, MONTHS + month_of(day), &f, sign);
         }
     }
 
-    fn add_fact(&mut self, nodes: &[(String, bool)], category: i64, day: i64, f: &Fact, sign: i64) {
+    fn add_fact(&mut self, path: &[(Node, bool)], category: i64, day: i64, f: &Fact, sign: i64) {
         let dept = f.department.unwrap_or(0);
         let delta = f.counts.counters().map(|c| c as i64 * sign);
         let counted = delta.iter().any(|c| *c != 0);
-        for (node, leaf) in nodes {
+        let stages = f.counts.stages();
+        for &(node, leaf) in path {
             if counted {
-                add(self.counts.entry((node.clone(), *leaf, day, dept, category)).or_default(), &delta);
+                add(self.counts.entry((node, leaf, day, dept, category)).or_default(), &delta);
                 if let Some(p) = f.person {
-                    add(self.people.entry((node.clone(), day, p)).or_default(), &delta);
+                    add(self.people.entry((node, day, p)).or_default(), &delta);
                 }
             }
-            for (stage, durations) in f.counts.stages().into_iter().enumerate() {
+            for (stage, durations) in stages.iter().enumerate() {
                 for (bin, n, total) in durations.bins() {
                     for d in [-1, dept] {
-                        let e = self.stages.entry((node.clone(), *leaf, day, d, stage as u8, bin)).or_default();
+                        let e = self.stages.entry((node, leaf, day, d, stage as u8, bin)).or_default();
                         e.0 += n as i64 * sign;
                         e.1 += total * sign;
                     }
@@ -135,17 +180,43 @@ impl Rollup {
         }
     }
 
+    /// The rows that change something, sorted by primary key.
+    pub(crate) fn rows(self) -> Rows {
+        // Nodes compare as their codes do.
+        let mut order: Vec<Node> = (0..self.names.len() as Node).collect();
+        order.sort_unstable_by(|a, b| self.names[*a as usize].cmp(&self.names[*b as usize]));
+        let mut rank = vec![0; order.len()];
+        for (r, n) in order.into_iter().enumerate() {
+            rank[n as usize] = r;
+        }
+        let mut counts: Vec<_> = self.counts.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
+        counts
+            .sort_unstable_by_key(|((node, leaf, day, dept, cat), _)| (rank[*node as usize], *day, *leaf, *dept, *cat));
+        let mut stages: Vec<_> = self.stages.into_iter().filter(|(_, (n, t))| *n != 0 || *t != 0).collect();
+        stages.sort_unstable_by_key(|((node, leaf, day, dept, stage, bin), _)| {
+            (rank[*node as usize], *dept, *day, *leaf, *stage, *bin)
+        });
+        let mut people: Vec<_> = self.people.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
+        people.sort_unstable_by_key(|((node, day, person), _)| (rank[*node as usize], *day, *person));
+        Rows { names: self.names, counts, stages, people }
+    }
+
+    /// Keys held (to bound the memory of a long import).
+    pub(crate) fn len(&self) -> usize {
+        self.counts.len() + self.stages.len() + self.people.len()
+    }
+
     /// Writes the changes (those that are not zero) as upserts.
     pub(crate) async fn write(self, conn: &mut SqliteConnection) -> Result<()> {
         let sums = COUNTERS.map(|c| format!("{c} = {c} + excluded.{c}")).join(", ");
         let names = COUNTERS.join(", ");
-        let counts: Vec<_> = self.counts.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
-        for chunk in counts.chunks(1000) {
+        let rows = self.rows();
+        for chunk in rows.counts.chunks(1000) {
             let mut b = QueryBuilder::<Sqlite>::new(format!(
                 "INSERT INTO rollup_counts (node, leaf, day, department, category, {names}) "
             ));
             b.push_values(chunk, |mut row, ((node, leaf, day, dept, cat), c)| {
-                row.push_bind(node.clone()).push_bind(*leaf).push_bind(*day).push_bind(*dept).push_bind(*cat);
+                row.push_bind(rows.node(*node)).push_bind(*leaf).push_bind(*day).push_bind(*dept).push_bind(*cat);
                 for v in c {
                     row.push_bind(*v);
                 }
@@ -153,11 +224,10 @@ impl Rollup {
             b.push(format!(" ON CONFLICT (node, day, leaf, department, category) DO UPDATE SET {sums}"));
             b.build().execute(&mut *conn).await?;
         }
-        let people: Vec<_> = self.people.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
-        for chunk in people.chunks(1000) {
+        for chunk in rows.people.chunks(1000) {
             let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO rollup_people (node, day, person, {names}) "));
             b.push_values(chunk, |mut row, ((node, day, person), c)| {
-                row.push_bind(node.clone()).push_bind(*day).push_bind(*person);
+                row.push_bind(rows.node(*node)).push_bind(*day).push_bind(*person);
                 for v in c {
                     row.push_bind(*v);
                 }
@@ -165,13 +235,12 @@ impl Rollup {
             b.push(format!(" ON CONFLICT (node, day, person) DO UPDATE SET {sums}"));
             b.build().execute(&mut *conn).await?;
         }
-        let stages: Vec<_> = self.stages.into_iter().filter(|(_, (n, t))| *n != 0 || *t != 0).collect();
-        for chunk in stages.chunks(2000) {
+        for chunk in rows.stages.chunks(4000) {
             let mut b = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO rollup_stages (node, leaf, day, department, stage, bin, n, total) ",
             );
             b.push_values(chunk, |mut row, ((node, leaf, day, dept, stage, bin), (n, total))| {
-                row.push_bind(node.clone())
+                row.push_bind(rows.node(*node))
                     .push_bind(*leaf)
                     .push_bind(*day)
                     .push_bind(*dept)
