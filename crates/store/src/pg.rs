@@ -21,7 +21,10 @@ use crate::pg_rollups::{self, community_teams, histories};
 use crate::sqlite::{corrupt, json, parse_field};
 use crate::sqlite_rollups::Rollup;
 use crate::vault::Vault;
-use crate::{CaseLink, CaseOrder, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError, NO_DEADLINE};
+use crate::{
+    CaseLink, CaseOrder, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError,
+    NO_DEADLINE,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -543,9 +546,7 @@ fn case_list(q: &CaseQuery) -> QueryBuilder<'_, Postgres> {
             b.push(" AND state NOT IN ('closed', 'rated', 'rejected') AND due_at < ").push_bind(q.now);
         }
         Some(false) => {
-            b.push(" AND NOT (state NOT IN ('closed', 'rated', 'rejected') AND due_at < ")
-                .push_bind(q.now)
-                .push(")");
+            b.push(" AND NOT (state NOT IN ('closed', 'rated', 'rejected') AND due_at < ").push_bind(q.now).push(")");
         }
         None => {}
     }

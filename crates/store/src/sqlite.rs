@@ -15,7 +15,10 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
 use crate::sqlite_rollups::{community_teams, histories, Rollup};
 use crate::vault::Vault;
-use crate::{CaseLink, CaseOrder, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError, NO_DEADLINE};
+use crate::{
+    CaseLink, CaseOrder, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError,
+    NO_DEADLINE,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -669,9 +672,7 @@ fn case_list<'q>(q: &'q CaseQuery, head: &str) -> QueryBuilder<'q, Sqlite> {
             b.push(" AND state NOT IN ('closed', 'rated', 'rejected') AND due_at < ").push_bind(q.now);
         }
         Some(false) => {
-            b.push(" AND NOT (state NOT IN ('closed', 'rated', 'rejected') AND due_at < ")
-                .push_bind(q.now)
-                .push(")");
+            b.push(" AND NOT (state NOT IN ('closed', 'rated', 'rejected') AND due_at < ").push_bind(q.now).push(")");
         }
         None => {}
     }
@@ -1059,7 +1060,9 @@ impl Store for SqliteStore {
         let limit = i64::from(q.limit.clamp(1, 200));
         let mut out = Vec::new();
         match q.order {
-            CaseOrder::Newest => out.extend(page_query(q, Page::Newest, limit, "").build().fetch_all(&self.pool).await?),
+            CaseOrder::Newest => {
+                out.extend(page_query(q, Page::Newest, limit, "").build().fetch_all(&self.pool).await?)
+            }
             CaseOrder::Deadline => {
                 // Cases with a running clock by deadline, then (when the page is not full) those
                 // without one by id: two index-ordered queries rather than one that sorts NULLs.

@@ -206,7 +206,8 @@ pub async fn run(config: Config, args: IntakeArgs) -> anyhow::Result<()> {
                     cmd.args(["bench", "ceiling-server", "--kind", "raw", "--bind", &format!("127.0.0.1:{port}")]);
                     cmd.arg("--db").arg(&db);
                 } else {
-                    cmd.arg("serve").env("GRIDKEEPER__SERVER__INTAKE_BATCH", if server == "full" { "256" } else { "1" });
+                    cmd.arg("serve")
+                        .env("GRIDKEEPER__SERVER__INTAKE_BATCH", if server == "full" { "256" } else { "1" });
                 }
                 cmd.env("GRIDKEEPER__DATABASE__URL", &c.database.url)
                     .env("GRIDKEEPER__PRIVACY__KEY_FILE", &c.privacy.key_file)
@@ -512,7 +513,8 @@ mod tests {
             source: None,
         };
         let d = report(&Actor::anonymous(), new, 1).unwrap();
-        let case = store.insert_case(Intake { decision: &d, year: 2026, tracking_hash: None, media: &[] }).await.unwrap();
+        let case =
+            store.insert_case(Intake { decision: &d, year: 2026, tracking_hash: None, media: &[] }).await.unwrap();
         let body = |text: &str| Request {
             post: true,
             path: "/api/v1/cases".into(),

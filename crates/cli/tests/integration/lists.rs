@@ -160,16 +160,25 @@ async fn the_dispatchers_queue_new_and_overdue_by_deadline() {
     let paged: Vec<i64> = all_pages(&t, "dispatcher", &format!("{queue}&limit=1")).await.concat();
     assert_eq!(paged, expected);
     // The whole district by deadline, and the others (not needing attention) of the community.
-    assert_eq!(ids(t.get(Some("dispatcher"), "/api/v1/cases?attention=true&sort=deadline").await.ok()), by_deadline(&[0, 1, 2, 3]));
-    assert_eq!(ids(t.get(Some("dispatcher"), "/api/v1/cases?attention=false&region=330483101001").await.ok()), [ids_[4]]);
+    assert_eq!(
+        ids(t.get(Some("dispatcher"), "/api/v1/cases?attention=true&sort=deadline").await.ok()),
+        by_deadline(&[0, 1, 2, 3])
+    );
+    assert_eq!(
+        ids(t.get(Some("dispatcher"), "/api/v1/cases?attention=false&region=330483101001").await.ok()),
+        [ids_[4]]
+    );
     // Newest first is still the default, and its cursors still work.
     assert_eq!(
         all_pages(&t, "dispatcher", "/api/v1/cases?attention=true&limit=2").await.concat(),
         [ids_[3], ids_[2], ids_[1], ids_[0]]
     );
     // A cursor of one order is refused by the other.
-    let newest = t.get(Some("dispatcher"), "/api/v1/cases?limit=1").await.ok()["next_cursor"].as_str().unwrap().to_string();
-    t.get(Some("dispatcher"), &format!("/api/v1/cases?sort=deadline&cursor={newest}")).await.problem(422, Some("cursor"));
+    let newest =
+        t.get(Some("dispatcher"), "/api/v1/cases?limit=1").await.ok()["next_cursor"].as_str().unwrap().to_string();
+    t.get(Some("dispatcher"), &format!("/api/v1/cases?sort=deadline&cursor={newest}"))
+        .await
+        .problem(422, Some("cursor"));
     let deadline = t.get(Some("dispatcher"), "/api/v1/cases?sort=deadline&limit=1").await.ok()["next_cursor"]
         .as_str()
         .unwrap()
