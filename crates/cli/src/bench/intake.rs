@@ -197,14 +197,14 @@ pub async fn run(config: Config, args: IntakeArgs) -> anyhow::Result<()> {
             let port = load::free_port()?;
             let base = format!("http://127.0.0.1:{port}");
             let log = std::fs::OpenOptions::new().create(true).append(true).open(db.with_extension("log"))?;
-            let mut cmd = tokio::process::Command::new(&exe);
+            let mut cmd = tokio::process::Command::new(exe);
             cmd.kill_on_drop(true).stdout(log.try_clone()?).stderr(log);
             if server == "bare" {
                 cmd.args(["bench", "ceiling-server", "--kind", "bare", "--bind", &format!("127.0.0.1:{port}")]);
             } else {
                 if server == "raw writer" {
                     cmd.args(["bench", "ceiling-server", "--kind", "raw", "--bind", &format!("127.0.0.1:{port}")]);
-                    cmd.arg("--db").arg(&db);
+                    cmd.arg("--db").arg(db);
                 } else {
                     cmd.arg("serve")
                         .env("GRIDKEEPER__SERVER__INTAKE_BATCH", if server == "full" { "256" } else { "1" });
