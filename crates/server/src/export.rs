@@ -340,7 +340,7 @@ pub async fn export_cases(
         count += page.len() as u64;
         send(&tx, w.take()?).await?;
         match page.last() {
-            Some(last) if page.len() == PAGE as usize => query.after = Some((last.reported_at, last.id)),
+            Some(last) if page.len() == PAGE as usize => query.after = Some(query.cursor(last)),
             _ => break,
         }
     }

@@ -10,7 +10,7 @@ use gridkeeper_domain::time::{parse_rfc3339, to_rfc3339};
 use gridkeeper_domain::{
     Action, Actor, Case, CaseEvent, CaseState, Command, FieldError, LatLon, RegionCode, RegionLevel, Rejection, Urgency,
 };
-use gridkeeper_store::{CaseLink, CaseQuery, Media};
+use gridkeeper_store::{CaseLink, CaseOrder, CaseQuery, Media};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -507,11 +507,13 @@ const LIST_PARAMS: &[&str] = &[
     "from",
     "to",
     "q",
+    "attention",
+    "sort",
     "cursor",
     "limit",
 ];
 
-#[utoipa::path(get, path = "/cases", tag = "cases", summary = "Cases in one's scope, newest first, with keyset pagination", params(("state" = Option<Vec<String>>, Query, description = "States (repeatable)"), ("region" = Option<String>, Query, description = "Region code: the region and everything under it"), ("department" = Option<i64>, Query, description = "Lead or co-department id"), ("category" = Option<Vec<i64>>, Query, description = "Category ids (repeatable; a class means its subclasses)"), ("urgency" = Option<String>, Query, description = "routine, urgent or emergency"), ("overdue" = Option<bool>, Query, description = "Only overdue (true) or not overdue (false) cases"), ("supervised" = Option<bool>, Query, description = "Only cases under supervision (true) or not (false)"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"), ("to" = Option<String>, Query, description = "Reported before (RFC 3339)"), ("q" = Option<String>, Query, description = "Text in the description, address or reference"), ("limit" = Option<u32>, Query, description = "1 to 200 (default 50)"), ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")), responses((status = 200, description = "Cases in one's scope, newest first", body = crate::openapi::CaseList), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(get, path = "/cases", tag = "cases", summary = "Cases in one's scope, newest first or by deadline, with keyset pagination", params(("state" = Option<Vec<String>>, Query, description = "States (repeatable)"), ("region" = Option<String>, Query, description = "Region code: the region and everything under it"), ("department" = Option<i64>, Query, description = "Lead or co-department id"), ("category" = Option<Vec<i64>>, Query, description = "Category ids (repeatable; a class means its subclasses)"), ("urgency" = Option<String>, Query, description = "routine, urgent or emergency"), ("overdue" = Option<bool>, Query, description = "Only overdue (true) or not overdue (false) cases"), ("supervised" = Option<bool>, Query, description = "Only cases under supervision (true) or not (false)"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"), ("to" = Option<String>, Query, description = "Reported before (RFC 3339)"), ("q" = Option<String>, Query, description = "Text in the description, address or reference"), ("attention" = Option<bool>, Query, description = "Only cases that need the center's attention (true): new reports awaiting acceptance and open cases whose clock has passed; or only the others (false)"), ("sort" = Option<String>, Query, description = "`newest` (default: reported last first) or `deadline` (the current clock soonest first, cases without a running clock last); with `attention=true` and `region`, the dispatcher's queue"), ("limit" = Option<u32>, Query, description = "1 to 200 (default 50)"), ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page, with the same `sort`")), responses((status = 200, description = "Cases in one's scope, in the order asked for", body = crate::openapi::CaseList), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn list_cases(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(LIST_PARAMS)?;
     let mut query = CaseQuery { visibility: visibility(&auth.actor), now: app.now(), limit: 50, ..Default::default() };
@@ -522,10 +524,16 @@ async fn list_cases(State(app): State<AppState>, auth: Auth, q: RawQuery) -> Api
         }
         query.limit = limit;
     }
-    query.after = q.get("cursor").map(decode_cursor).transpose()?;
+    query.attention = q.parse::<bool>("attention", "true or false")?;
+    query.order = match q.get("sort").map(str::trim) {
+        None | Some("newest") => CaseOrder::Newest,
+        Some("deadline") => CaseOrder::Deadline,
+        Some(v) => return Err(ApiError::field("sort", format!("`{v}` is not newest or deadline"))),
+    };
+    query.after = q.get("cursor").map(|c| decode_cursor(query.order, c)).transpose()?;
     let items = app.store.list_cases(&query).await?;
     let next = (items.len() == query.limit as usize)
-        .then(|| items.last().map(|c| encode_cursor(c.reported_at, c.id)))
+        .then(|| items.last().map(|c| encode_cursor(query.order, query.cursor(c))))
         .flatten();
     let out: Vec<Value> = items.iter().map(|c| case_json(&app, c, &auth.actor)).collect();
     Ok(Json(json!({ "items": out, "next_cursor": next })))
@@ -555,14 +563,21 @@ pub(crate) fn case_filters(app: &App, q: &RawQuery, query: &mut CaseQuery) -> Ap
     Ok(())
 }
 
-fn encode_cursor(at: i64, id: i64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}.{id}"))
+/// A page's cursor: `{reported_at}.{id}` newest first (as before there were orders),
+/// `d{due_at}.{id}` by deadline, so that a cursor is not taken for one of the other order.
+fn encode_cursor(order: CaseOrder, (at, id): (i64, i64)) -> String {
+    let prefix = if order == CaseOrder::Deadline { "d" } else { "" };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{prefix}{at}.{id}"))
 }
 
-fn decode_cursor(s: &str) -> ApiResult<(i64, i64)> {
-    let bad = || ApiError::field("cursor", "is not a cursor from a previous page");
+fn decode_cursor(order: CaseOrder, s: &str) -> ApiResult<(i64, i64)> {
+    let bad = || ApiError::field("cursor", "is not a cursor from a previous page of this sort");
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let text = match order {
+        CaseOrder::Newest => text.as_str(),
+        CaseOrder::Deadline => text.strip_prefix('d').ok_or_else(bad)?,
+    };
     let (a, b) = text.split_once('.').ok_or_else(bad)?;
     Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
 }

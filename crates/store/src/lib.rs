@@ -215,6 +215,9 @@ pub struct CaseQuery {
     pub urgency: Option<Urgency>,
     /// With `now`: only cases whose current clock has (or has not) passed.
     pub overdue: Option<bool>,
+    /// With `now`: only cases that need the center's attention (or only those that do not): new
+    /// reports awaiting acceptance (`reported`), and open cases whose clock has passed.
+    pub attention: Option<bool>,
     pub now: Millis,
     pub reported_from: Option<Millis>,
     pub reported_to: Option<Millis>,
@@ -222,9 +225,36 @@ pub struct CaseQuery {
     pub supervised: Option<bool>,
     /// Substring of the description, address or reference.
     pub text: Option<String>,
-    /// Keyset cursor: the (reported_at, id) of the last case of the previous page.
+    pub order: CaseOrder,
+    /// Keyset cursor: the sort key of the last case of the previous page in `order`, as
+    /// [`CaseQuery::cursor`] gives it — (reported_at, id) for the default order.
     pub after: Option<(Millis, CaseId)>,
     pub limit: u32,
+}
+
+/// The order of a case list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseOrder {
+    /// Newest first: `reported_at` descending, then `id` descending.
+    #[default]
+    Newest,
+    /// By deadline: the current clock (`due_at`) ascending, then `id` ascending; cases without a
+    /// running clock (finished ones) come after all the others, by `id`.
+    Deadline,
+}
+
+/// The cursor's `due_at` of a case without a running clock, in [`CaseOrder::Deadline`]: after
+/// every real deadline.
+pub const NO_DEADLINE: Millis = Millis::MAX;
+
+impl CaseQuery {
+    /// The keyset cursor of `case` in this query's order, for [`CaseQuery::after`].
+    pub fn cursor(&self, case: &Case) -> (Millis, CaseId) {
+        match self.order {
+            CaseOrder::Newest => (case.reported_at, case.id),
+            CaseOrder::Deadline => (case.due_at.unwrap_or(NO_DEADLINE), case.id),
+        }
+    }
 }
 
 /// A case linked to another.

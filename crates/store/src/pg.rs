@@ -21,7 +21,10 @@ use crate::pg_rollups::{self, community_teams, histories};
 use crate::sqlite::{corrupt, json, parse_field};
 use crate::sqlite_rollups::Rollup;
 use crate::vault::Vault;
-use crate::{CaseLink, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError};
+use crate::{
+    CaseLink, CaseOrder, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError,
+    NO_DEADLINE,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -496,6 +499,97 @@ impl PgStore {
     }
 }
 
+/// `SELECT … FROM cases WHERE` the filters of `q` (visibility included), without order or cursor.
+fn case_list(q: &CaseQuery) -> QueryBuilder<'_, Postgres> {
+    let mut list = QueryBuilder::<Postgres>::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE TRUE"));
+    let b = &mut list;
+    push_visibility(b, q);
+    if !q.states.is_empty() {
+        b.push(" AND state IN (");
+        let mut s = b.separated(", ");
+        for st in &q.states {
+            s.push_bind(st.as_str());
+        }
+        b.push(")");
+    }
+    if let Some(r) = &q.region {
+        if q.attention == Some(true) || q.overdue == Some(true) {
+            // Open cases whose clock is tested: a bare range, which the planner reads from the
+            // index `cases_queue` (open cases by region and clock); wrapped in an OR (as
+            // elsewhere) it would walk every open case of the jurisdiction instead.
+            b.push(" AND scope_region >= ").push_bind(r.to_string());
+            b.push(" AND scope_region < ").push_bind(format!("{r}:"));
+        } else {
+            // Wrapped, so that the planner keeps walking newest first (`cases_reported`) and
+            // stops at the page's end rather than sorting every case of the subtree.
+            b.push(" AND (FALSE");
+            push_prefix(b, "scope_region", r);
+            b.push(")");
+        }
+    }
+    if let Some(d) = q.department {
+        b.push(" AND id IN (SELECT case_id FROM case_departments WHERE department_id = ").push_bind(d).push(")");
+    }
+    if !q.categories.is_empty() {
+        b.push(" AND category IN (");
+        let mut s = b.separated(", ");
+        for c in &q.categories {
+            s.push_bind(*c);
+        }
+        b.push(")");
+    }
+    if let Some(u) = q.urgency {
+        b.push(" AND urgency = ").push_bind(u.as_str());
+    }
+    match q.overdue {
+        Some(true) => {
+            b.push(" AND state NOT IN ('closed', 'rated', 'rejected') AND due_at < ").push_bind(q.now);
+        }
+        Some(false) => {
+            b.push(" AND NOT (state NOT IN ('closed', 'rated', 'rejected') AND due_at < ").push_bind(q.now).push(")");
+        }
+        None => {}
+    }
+    match q.attention {
+        Some(true) => {
+            // The open-state term on its own lets the partial index `cases_queue` serve it.
+            b.push(" AND state NOT IN ('closed', 'rated', 'rejected') AND (state = 'reported' OR due_at < ")
+                .push_bind(q.now)
+                .push(")");
+        }
+        Some(false) => {
+            b.push(
+                " AND NOT (state NOT IN ('closed', 'rated', 'rejected') AND (state = 'reported' OR \
+                 (due_at IS NOT NULL AND due_at < ",
+            )
+            .push_bind(q.now)
+            .push(")))");
+        }
+        None => {}
+    }
+    if let Some(sup) = q.supervised {
+        b.push(if sup { " AND supervision IS NOT NULL" } else { " AND supervision IS NULL" });
+    }
+    if let Some(f) = q.reported_from {
+        b.push(" AND reported_at >= ").push_bind(f);
+    }
+    if let Some(t) = q.reported_to {
+        b.push(" AND reported_at < ").push_bind(t);
+    }
+    if let Some(text) = &q.text {
+        let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        // ILIKE: SQLite's LIKE ignores the case of ASCII letters too.
+        b.push(" AND (description ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR address ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR reference ILIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    list
+}
+
 /// Appends the visibility restriction of `q` to a WHERE clause.
 pub(crate) fn push_visibility(b: &mut QueryBuilder<'_, Postgres>, q: &CaseQuery) {
     let v = &q.visibility;
@@ -796,72 +890,43 @@ impl Store for PgStore {
 
     #[tracing::instrument(skip_all)]
     async fn list_cases(&self, q: &CaseQuery) -> Result<Vec<Case>> {
-        let mut b = QueryBuilder::<Postgres>::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE TRUE"));
-        push_visibility(&mut b, q);
-        if !q.states.is_empty() {
-            b.push(" AND state IN (");
-            let mut s = b.separated(", ");
-            for st in &q.states {
-                s.push_bind(st.as_str());
+        let limit = i64::from(q.limit.clamp(1, 200));
+        let mut out = Vec::new();
+        match q.order {
+            CaseOrder::Newest => {
+                let mut b = case_list(q);
+                if let Some((at, id)) = q.after {
+                    b.push(" AND (reported_at < ").push_bind(at).push(" OR (reported_at = ").push_bind(at);
+                    b.push(" AND id < ").push_bind(id).push("))");
+                }
+                b.push(" ORDER BY reported_at DESC, id DESC LIMIT ").push_bind(limit);
+                out.extend(b.build().fetch_all(&self.pool).await?);
             }
-            b.push(")");
-        }
-        if let Some(r) = &q.region {
-            b.push(" AND (FALSE");
-            push_prefix(&mut b, "scope_region", r);
-            b.push(")");
-        }
-        if let Some(d) = q.department {
-            b.push(" AND id IN (SELECT case_id FROM case_departments WHERE department_id = ").push_bind(d).push(")");
-        }
-        if !q.categories.is_empty() {
-            b.push(" AND category IN (");
-            let mut s = b.separated(", ");
-            for c in &q.categories {
-                s.push_bind(*c);
+            CaseOrder::Deadline => {
+                // Cases with a running clock by deadline, then (when the page is not full) those
+                // without one by id: two index-ordered queries rather than one that sorts NULLs.
+                if q.after.is_none_or(|(due, _)| due != NO_DEADLINE) {
+                    let mut b = case_list(q);
+                    b.push(" AND due_at IS NOT NULL");
+                    if let Some((due, id)) = q.after {
+                        b.push(" AND (due_at > ").push_bind(due).push(" OR (due_at = ").push_bind(due);
+                        b.push(" AND id > ").push_bind(id).push("))");
+                    }
+                    b.push(" ORDER BY due_at, id LIMIT ").push_bind(limit);
+                    out.extend(b.build().fetch_all(&self.pool).await?);
+                }
+                if (out.len() as i64) < limit {
+                    let mut b = case_list(q);
+                    b.push(" AND due_at IS NULL");
+                    if let Some((NO_DEADLINE, id)) = q.after {
+                        b.push(" AND id > ").push_bind(id);
+                    }
+                    b.push(" ORDER BY id LIMIT ").push_bind(limit - out.len() as i64);
+                    out.extend(b.build().fetch_all(&self.pool).await?);
+                }
             }
-            b.push(")");
         }
-        if let Some(u) = q.urgency {
-            b.push(" AND urgency = ").push_bind(u.as_str());
-        }
-        match q.overdue {
-            Some(true) => {
-                b.push(" AND state NOT IN ('closed', 'rated', 'rejected') AND due_at < ").push_bind(q.now);
-            }
-            Some(false) => {
-                b.push(" AND NOT (state NOT IN ('closed', 'rated', 'rejected') AND due_at < ")
-                    .push_bind(q.now)
-                    .push(")");
-            }
-            None => {}
-        }
-        if let Some(sup) = q.supervised {
-            b.push(if sup { " AND supervision IS NOT NULL" } else { " AND supervision IS NULL" });
-        }
-        if let Some(f) = q.reported_from {
-            b.push(" AND reported_at >= ").push_bind(f);
-        }
-        if let Some(t) = q.reported_to {
-            b.push(" AND reported_at < ").push_bind(t);
-        }
-        if let Some(text) = &q.text {
-            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            // ILIKE: SQLite's LIKE ignores the case of ASCII letters too.
-            b.push(" AND (description ILIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR address ILIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR reference ILIKE ")
-                .push_bind(pattern)
-                .push(" ESCAPE '\\')");
-        }
-        if let Some((at, id)) = q.after {
-            b.push(" AND (reported_at < ").push_bind(at).push(" OR (reported_at = ").push_bind(at);
-            b.push(" AND id < ").push_bind(id).push("))");
-        }
-        b.push(" ORDER BY reported_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit.clamp(1, 200)));
-        b.build().fetch_all(&self.pool).await?.iter().map(|r| case_row(r, &self.vault)).collect()
+        out.iter().map(|r| case_row(r, &self.vault)).collect()
     }
 
     async fn cases_near(

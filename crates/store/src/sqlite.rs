@@ -15,7 +15,10 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
 use crate::sqlite_rollups::{community_teams, histories, Rollup};
 use crate::vault::Vault;
-use crate::{CaseLink, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError};
+use crate::{
+    CaseLink, CaseOrder, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError,
+    NO_DEADLINE,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -582,6 +585,136 @@ impl SqliteStore {
     }
 }
 
+/// The queries of a page of [`Store::list_cases`]: newest first, or by deadline first the cases
+/// whose clock runs, then those without one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Page {
+    Newest,
+    Clocked,
+    Unclocked,
+}
+
+/// The query of one part of a page after `q.after`, `limit` rows; `head` goes before the
+/// `SELECT` (`EXPLAIN QUERY PLAN ` in the tests).
+pub(crate) fn page_query<'q>(q: &'q CaseQuery, page: Page, limit: i64, head: &str) -> QueryBuilder<'q, Sqlite> {
+    let mut b = case_list(q, head);
+    match page {
+        Page::Newest => {
+            if let Some((at, id)) = q.after {
+                b.push(" AND (reported_at < ").push_bind(at).push(" OR (reported_at = ").push_bind(at);
+                b.push(" AND id < ").push_bind(id).push("))");
+            }
+            b.push(" ORDER BY reported_at DESC, id DESC LIMIT ").push_bind(limit);
+        }
+        Page::Clocked => {
+            b.push(" AND due_at IS NOT NULL");
+            if let Some((due, id)) = q.after {
+                b.push(" AND (due_at > ").push_bind(due).push(" OR (due_at = ").push_bind(due);
+                b.push(" AND id > ").push_bind(id).push("))");
+            }
+            b.push(" ORDER BY due_at, id LIMIT ").push_bind(limit);
+        }
+        Page::Unclocked => {
+            b.push(" AND due_at IS NULL");
+            if let Some((NO_DEADLINE, id)) = q.after {
+                b.push(" AND id > ").push_bind(id);
+            }
+            b.push(" ORDER BY id LIMIT ").push_bind(limit);
+        }
+    }
+    b
+}
+
+/// `SELECT … FROM cases WHERE` the filters of `q` (visibility included), without order or cursor.
+fn case_list<'q>(q: &'q CaseQuery, head: &str) -> QueryBuilder<'q, Sqlite> {
+    let mut list = QueryBuilder::<Sqlite>::new(format!("{head}SELECT {CASE_COLUMNS} FROM cases WHERE 1"));
+    let b = &mut list;
+    push_visibility(b, q);
+    if !q.states.is_empty() {
+        b.push(" AND state IN (");
+        let mut s = b.separated(", ");
+        for st in &q.states {
+            s.push_bind(st.as_str());
+        }
+        b.push(")");
+    }
+    if let Some(r) = &q.region {
+        if q.attention == Some(true) || q.overdue == Some(true) {
+            // Open cases whose clock is tested: a bare range, which the planner reads from the
+            // index `cases_queue` (open cases by region and clock); wrapped in an OR (as
+            // elsewhere) it would walk every open case of the jurisdiction instead.
+            b.push(" AND scope_region >= ").push_bind(r.to_string());
+            b.push(" AND scope_region < ").push_bind(format!("{r}:"));
+        } else {
+            // Wrapped, so that the planner keeps walking newest first (`cases_reported`) and
+            // stops at the page's end rather than sorting every case of the subtree.
+            b.push(" AND (0");
+            push_prefix(b, "scope_region", r);
+            b.push(")");
+        }
+    }
+    if let Some(d) = q.department {
+        b.push(" AND id IN (SELECT case_id FROM case_departments WHERE department_id = ").push_bind(d).push(")");
+    }
+    if !q.categories.is_empty() {
+        b.push(" AND category IN (");
+        let mut s = b.separated(", ");
+        for c in &q.categories {
+            s.push_bind(*c);
+        }
+        b.push(")");
+    }
+    if let Some(u) = q.urgency {
+        b.push(" AND urgency = ").push_bind(u.as_str());
+    }
+    match q.overdue {
+        Some(true) => {
+            b.push(" AND state NOT IN ('closed', 'rated', 'rejected') AND due_at < ").push_bind(q.now);
+        }
+        Some(false) => {
+            b.push(" AND NOT (state NOT IN ('closed', 'rated', 'rejected') AND due_at < ").push_bind(q.now).push(")");
+        }
+        None => {}
+    }
+    match q.attention {
+        Some(true) => {
+            // The open-state term on its own lets the partial index `cases_queue` serve it.
+            b.push(" AND state NOT IN ('closed', 'rated', 'rejected') AND (state = 'reported' OR due_at < ")
+                .push_bind(q.now)
+                .push(")");
+        }
+        Some(false) => {
+            b.push(
+                " AND NOT (state NOT IN ('closed', 'rated', 'rejected') AND (state = 'reported' OR \
+                 (due_at IS NOT NULL AND due_at < ",
+            )
+            .push_bind(q.now)
+            .push(")))");
+        }
+        None => {}
+    }
+    if let Some(sup) = q.supervised {
+        b.push(if sup { " AND supervision IS NOT NULL" } else { " AND supervision IS NULL" });
+    }
+    if let Some(f) = q.reported_from {
+        b.push(" AND reported_at >= ").push_bind(f);
+    }
+    if let Some(t) = q.reported_to {
+        b.push(" AND reported_at < ").push_bind(t);
+    }
+    if let Some(text) = &q.text {
+        let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        b.push(" AND (description LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR address LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR reference LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    list
+}
+
 /// Appends the visibility restriction of `q` to a WHERE clause.
 pub(crate) fn push_visibility(b: &mut QueryBuilder<'_, Sqlite>, q: &CaseQuery) {
     let v = &q.visibility;
@@ -924,71 +1057,25 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn list_cases(&self, q: &CaseQuery) -> Result<Vec<Case>> {
-        let mut b = QueryBuilder::<Sqlite>::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1"));
-        push_visibility(&mut b, q);
-        if !q.states.is_empty() {
-            b.push(" AND state IN (");
-            let mut s = b.separated(", ");
-            for st in &q.states {
-                s.push_bind(st.as_str());
+        let limit = i64::from(q.limit.clamp(1, 200));
+        let mut out = Vec::new();
+        match q.order {
+            CaseOrder::Newest => {
+                out.extend(page_query(q, Page::Newest, limit, "").build().fetch_all(&self.pool).await?)
             }
-            b.push(")");
-        }
-        if let Some(r) = &q.region {
-            b.push(" AND (0");
-            push_prefix(&mut b, "scope_region", r);
-            b.push(")");
-        }
-        if let Some(d) = q.department {
-            b.push(" AND id IN (SELECT case_id FROM case_departments WHERE department_id = ").push_bind(d).push(")");
-        }
-        if !q.categories.is_empty() {
-            b.push(" AND category IN (");
-            let mut s = b.separated(", ");
-            for c in &q.categories {
-                s.push_bind(*c);
+            CaseOrder::Deadline => {
+                // Cases with a running clock by deadline, then (when the page is not full) those
+                // without one by id: two index-ordered queries rather than one that sorts NULLs.
+                if q.after.is_none_or(|(due, _)| due != NO_DEADLINE) {
+                    out.extend(page_query(q, Page::Clocked, limit, "").build().fetch_all(&self.pool).await?);
+                }
+                let left = limit - out.len() as i64;
+                if left > 0 {
+                    out.extend(page_query(q, Page::Unclocked, left, "").build().fetch_all(&self.pool).await?);
+                }
             }
-            b.push(")");
         }
-        if let Some(u) = q.urgency {
-            b.push(" AND urgency = ").push_bind(u.as_str());
-        }
-        match q.overdue {
-            Some(true) => {
-                b.push(" AND state NOT IN ('closed', 'rated', 'rejected') AND due_at < ").push_bind(q.now);
-            }
-            Some(false) => {
-                b.push(" AND NOT (state NOT IN ('closed', 'rated', 'rejected') AND due_at < ")
-                    .push_bind(q.now)
-                    .push(")");
-            }
-            None => {}
-        }
-        if let Some(sup) = q.supervised {
-            b.push(if sup { " AND supervision IS NOT NULL" } else { " AND supervision IS NULL" });
-        }
-        if let Some(f) = q.reported_from {
-            b.push(" AND reported_at >= ").push_bind(f);
-        }
-        if let Some(t) = q.reported_to {
-            b.push(" AND reported_at < ").push_bind(t);
-        }
-        if let Some(text) = &q.text {
-            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            b.push(" AND (description LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR address LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR reference LIKE ")
-                .push_bind(pattern)
-                .push(" ESCAPE '\\')");
-        }
-        if let Some((at, id)) = q.after {
-            b.push(" AND (reported_at < ").push_bind(at).push(" OR (reported_at = ").push_bind(at);
-            b.push(" AND id < ").push_bind(id).push("))");
-        }
-        b.push(" ORDER BY reported_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit.clamp(1, 200)));
-        b.build().fetch_all(&self.pool).await?.iter().map(|r| case_row(r, &self.vault)).collect()
+        out.iter().map(|r| case_row(r, &self.vault)).collect()
     }
 
     async fn cases_near(
@@ -1127,6 +1214,8 @@ impl Store for SqliteStore {
 mod tests {
     use gridkeeper_domain::{report, Actor, Command, Decision, NewReport, Urgency};
 
+    use crate::Visibility;
+
     use super::*;
 
     async fn store() -> SqliteStore {
@@ -1250,6 +1339,107 @@ mod tests {
         assert!(matches!(&results[0], Err(StoreError::Database(_))), "{:?}", results[0]);
         assert_eq!(results[1].as_ref().unwrap().reference, "330483-2026-000004");
         assert_eq!(s.count_cases().await.unwrap(), 4);
+    }
+
+    /// Cases of two communities in every kind of state for the queue tests, each set directly:
+    /// (scope_region, state, due_at), reported at its id. `now` is 1000.
+    async fn queue_cases(s: &SqliteStore) {
+        let rows: [(&str, &str, Option<i64>); 8] = [
+            ("330483101001", "reported", Some(2000)),   // 1: new
+            ("330483101002", "in_progress", Some(500)), // 2: overdue
+            ("330483101001", "in_progress", Some(3000)),
+            ("330483102001", "reported", Some(1500)), // 4: new, in the other community
+            ("330483101001", "closed", None),
+            ("330483101003", "dispatched", Some(500)), // 6: overdue, the same clock as 2
+            ("330483101001", "accepted", Some(900)),   // 7: overdue
+            ("330483101", "reported", None),           // 8: new, without a clock
+        ];
+        for (i, (region, state, due)) in rows.iter().enumerate() {
+            let c = insert(s, &new_case("330483", i as i64 + 1), 2026).await;
+            sqlx::query("UPDATE cases SET scope_region = ?, state = ?, due_at = ? WHERE id = ?")
+                .bind(region)
+                .bind(state)
+                .bind(due)
+                .bind(c.id)
+                .execute(&s.pool)
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Every page of `q` from the first, `limit` cases each, by the cursor of each page's last case.
+    async fn pages(s: &SqliteStore, mut q: CaseQuery) -> Vec<Vec<CaseId>> {
+        let mut out = vec![];
+        loop {
+            let page = s.list_cases(&q).await.unwrap();
+            out.push(page.iter().map(|c| c.id).collect::<Vec<_>>());
+            match page.last() {
+                Some(last) if page.len() == q.limit as usize => q.after = Some(q.cursor(last)),
+                _ => return out,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_new_and_overdue_cases_by_deadline_in_a_subtree() {
+        let s = store().await;
+        queue_cases(&s).await;
+        let all = Visibility { all: true, ..Default::default() };
+        let q = |limit: u32| CaseQuery { visibility: all.clone(), now: 1000, limit, ..Default::default() };
+        let community = Some(RegionCode::parse("330483101").unwrap());
+        let queue = |limit| CaseQuery {
+            attention: Some(true),
+            order: CaseOrder::Deadline,
+            region: community.clone(),
+            ..q(limit)
+        };
+        // By deadline, ties by id, the case without a clock last; the other community left out.
+        assert_eq!(pages(&s, queue(50)).await, [vec![2, 6, 7, 1, 8]]);
+        assert_eq!(pages(&s, queue(2)).await, [vec![2, 6], vec![7, 1], vec![8]]);
+        // Newest first, the same cases.
+        assert_eq!(pages(&s, CaseQuery { order: CaseOrder::Newest, ..queue(50) }).await, [vec![8, 7, 6, 2, 1]]);
+        assert_eq!(pages(&s, CaseQuery { order: CaseOrder::Newest, ..queue(3) }).await, [vec![8, 7, 6], vec![2, 1]]);
+        // The others of the community: open and in time, and finished.
+        assert_eq!(pages(&s, CaseQuery { attention: Some(false), ..queue(50) }).await, [vec![3, 5]]);
+        // Overdue ones of the subtree (served by the same index), newest first.
+        let overdue = CaseQuery { overdue: Some(true), region: community.clone(), ..q(50) };
+        assert_eq!(pages(&s, overdue).await, [vec![7, 6, 2]]);
+        // Every case by deadline: pages that cross from the clocked cases to those without one.
+        let everything = |limit| CaseQuery { order: CaseOrder::Deadline, ..q(limit) };
+        assert_eq!(pages(&s, everything(3)).await, [vec![2, 6, 7], vec![4, 1, 3], vec![5, 8]]);
+        assert_eq!(pages(&s, everything(4)).await, [vec![2, 6, 7, 4], vec![1, 3, 5, 8], vec![]]);
+        // Visibility still applies: a dispatcher of the other community sees only its own.
+        let other = Visibility { regions: vec![RegionCode::parse("330483102").unwrap()], ..Default::default() };
+        let theirs = CaseQuery { visibility: other.clone(), region: None, ..queue(50) };
+        assert_eq!(pages(&s, theirs).await, [vec![4]]);
+        let theirs = CaseQuery { visibility: other, ..queue(50) };
+        assert_eq!(pages(&s, theirs).await, [Vec::<CaseId>::new()]);
+    }
+
+    #[tokio::test]
+    async fn a_communitys_queue_and_overdue_list_read_the_queue_index_without_sorting_the_subtree() {
+        let s = store().await;
+        let visibility = Visibility { regions: vec![RegionCode::parse("330483").unwrap()], ..Default::default() };
+        let region = Some(RegionCode::parse("330483101").unwrap());
+        let plan = |q: CaseQuery, page: Page| {
+            let pool = s.pool.clone();
+            async move {
+                let rows = page_query(&q, page, 50, "EXPLAIN QUERY PLAN ").build().fetch_all(&pool).await.unwrap();
+                rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("; ")
+            }
+        };
+        let base = CaseQuery { visibility, region, now: 1000, limit: 50, ..Default::default() };
+        let queue = CaseQuery { attention: Some(true), order: CaseOrder::Deadline, ..base.clone() };
+        let overdue = CaseQuery { overdue: Some(true), ..base.clone() };
+        for (q, page) in [(queue.clone(), Page::Clocked), (overdue, Page::Newest)] {
+            let p = plan(q, page).await;
+            // Only the subtree's open cases are read, from the index; only the matching ones
+            // are sorted (the page's top 50).
+            assert!(p.contains("USING INDEX cases_queue (scope_region>? AND scope_region<?)"), "{p}");
+        }
+        // Every case of a community, newest first, still walks the newest-first index.
+        let p = plan(base, Page::Newest).await;
+        assert!(p.contains("cases_reported") && !p.contains("TEMP B-TREE"), "{p}");
     }
 
     #[tokio::test]

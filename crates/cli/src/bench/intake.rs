@@ -181,34 +181,44 @@ pub async fn run(config: Config, args: IntakeArgs) -> anyhow::Result<()> {
     );
     let exe = std::env::current_exe()?;
     let mut results = vec![];
+    let mut sigkill = None;
     for server in ["bare", "raw writer", "full", "full, one transaction per report"] {
-        let port = load::free_port()?;
-        let base = format!("http://127.0.0.1:{port}");
         let db = dir.join(format!("{}.db", server.split([' ', ',']).next().unwrap_or("db")));
         let db = if server.contains("one transaction") { dir.join("single.db") } else { db };
-        let log = std::fs::File::create(db.with_extension("log"))?;
-        let mut cmd = tokio::process::Command::new(&exe);
-        cmd.kill_on_drop(true).stdout(log.try_clone()?).stderr(log);
-        if server == "bare" {
-            cmd.args(["bench", "ceiling-server", "--kind", "bare", "--bind", &format!("127.0.0.1:{port}")]);
-        } else {
-            let c = super::db_config(&config, &db);
+        let c = super::db_config(&config, &db);
+        if server != "bare" {
             let store = super::open_sqlite(&c).await?;
             store.load_reference(&reference).await?;
             store.close().await;
-            if server == "raw writer" {
-                cmd.args(["bench", "ceiling-server", "--kind", "raw", "--bind", &format!("127.0.0.1:{port}")]);
-                cmd.arg("--db").arg(&db);
-            } else {
-                cmd.arg("serve").env("GRIDKEEPER__SERVER__INTAKE_BATCH", if server == "full" { "256" } else { "1" });
-            }
-            cmd.env("GRIDKEEPER__DATABASE__URL", &c.database.url)
-                .env("GRIDKEEPER__PRIVACY__KEY_FILE", &c.privacy.key_file)
-                .env("GRIDKEEPER__SERVER__MEDIA_DIR", dir.join("media"));
         }
-        cmd.env("GRIDKEEPER__SERVER__BIND", format!("127.0.0.1:{port}")).env("GRIDKEEPER__LOG__LEVEL", "warn");
-        let mut child = cmd.spawn()?;
-        load::wait_ready(&base, &mut child).await?;
+        // A start of this server on a free port, its output appended to its log.
+        let (exe, db, c, dir) = (&exe, &db, &c, &dir);
+        let start = || async move {
+            let port = load::free_port()?;
+            let base = format!("http://127.0.0.1:{port}");
+            let log = std::fs::OpenOptions::new().create(true).append(true).open(db.with_extension("log"))?;
+            let mut cmd = tokio::process::Command::new(exe);
+            cmd.kill_on_drop(true).stdout(log.try_clone()?).stderr(log);
+            if server == "bare" {
+                cmd.args(["bench", "ceiling-server", "--kind", "bare", "--bind", &format!("127.0.0.1:{port}")]);
+            } else {
+                if server == "raw writer" {
+                    cmd.args(["bench", "ceiling-server", "--kind", "raw", "--bind", &format!("127.0.0.1:{port}")]);
+                    cmd.arg("--db").arg(db);
+                } else {
+                    cmd.arg("serve")
+                        .env("GRIDKEEPER__SERVER__INTAKE_BATCH", if server == "full" { "256" } else { "1" });
+                }
+                cmd.env("GRIDKEEPER__DATABASE__URL", &c.database.url)
+                    .env("GRIDKEEPER__PRIVACY__KEY_FILE", &c.privacy.key_file)
+                    .env("GRIDKEEPER__SERVER__MEDIA_DIR", dir.join("media"));
+            }
+            cmd.env("GRIDKEEPER__SERVER__BIND", format!("127.0.0.1:{port}")).env("GRIDKEEPER__LOG__LEVEL", "warn");
+            let mut child = cmd.spawn()?;
+            load::wait_ready(&base, &mut child).await?;
+            anyhow::Ok((child, base))
+        };
+        let (mut child, base) = start().await?;
         // Warm up (connections, caches), then measure.
         load::run(&base, None, requests.clone(), connections, None, Duration::from_secs(1)).await?;
         let mut runs = vec![];
@@ -216,6 +226,16 @@ pub async fn run(config: Config, args: IntakeArgs) -> anyhow::Result<()> {
         runs.push(load::run(&base, None, requests.clone(), connections, None, d).await?);
         for r in &rates {
             runs.push(load::run(&base, None, requests.clone(), connections, Some(*r), d).await?);
+        }
+        if server == "full" {
+            // Once more at saturation, killed half-way with requests in flight; then a new
+            // `gridkeeper serve` on the same database, and every acknowledged report looked up.
+            let killed = kill_during_saturation(&base, &requests, connections, d, &mut child).await?;
+            let (restarted, _) = start().await?;
+            child = restarted;
+            let found = super::open_sqlite(c).await?;
+            sigkill = Some(killed.check(&found, &requests).await?);
+            found.close().await;
         }
         child.start_kill()?;
         child.wait().await?;
@@ -242,10 +262,103 @@ pub async fn run(config: Config, args: IntakeArgs) -> anyhow::Result<()> {
             "messages": texts.len(),
             "servers": results,
             "ratios_at_saturation": ratios,
+            "sigkill_during_saturation": sigkill,
             "machine": super::Machine::read(),
         }),
     )?;
+    if let Some(k) = &sigkill {
+        k.print();
+        anyhow::ensure!(
+            k.lost == 0,
+            "{} of {} acknowledged reports were lost after SIGKILL (first: {})",
+            k.lost,
+            k.acknowledged,
+            k.lost_references.join(", ")
+        );
+    }
     Ok(())
+}
+
+/// A saturation run of the full server killed with SIGKILL half-way, and what was found of its
+/// acknowledged reports once a new server had started on the same database.
+#[derive(Debug, Serialize)]
+struct Sigkill {
+    /// Seconds into the run when the process was killed.
+    killed_after_s: f64,
+    /// Reports answered 201 with their reference before the kill.
+    acknowledged: usize,
+    /// Of those, stored with their report event and description after the restart.
+    found: usize,
+    lost: usize,
+    /// The first few lost (or changed) ones.
+    lost_references: Vec<String>,
+    /// Requests that failed when the process died (connections cut, no answer).
+    cut: u64,
+}
+
+struct Killed {
+    at: f64,
+    outcome: Outcome,
+    acks: Vec<load::Acknowledged>,
+}
+
+/// Runs `requests` at saturation for `d` and SIGKILLs `child` half-way, while every connection
+/// has a request in flight; returns the acknowledgements received before it died.
+async fn kill_during_saturation(
+    base: &str,
+    requests: &Arc<Vec<Request>>,
+    connections: usize,
+    d: Duration,
+    child: &mut tokio::process::Child,
+) -> anyhow::Result<Killed> {
+    let started = std::time::Instant::now();
+    let run = tokio::spawn(load::run_acknowledged(base.to_string(), requests.clone(), connections, d));
+    tokio::time::sleep(d / 2).await;
+    // tokio's kill is SIGKILL: no shutdown, no flush, no checkpoint.
+    child.start_kill()?;
+    let at = started.elapsed().as_secs_f64();
+    child.wait().await?;
+    let (outcome, acks) = run.await??;
+    Ok(Killed { at, outcome, acks })
+}
+
+impl Killed {
+    /// Looks up every acknowledged report in the database (after the restart): the case under its
+    /// reference, with the description that was sent and `report` as its first event.
+    async fn check(&self, store: &gridkeeper_store::SqliteStore, requests: &[Request]) -> anyhow::Result<Sigkill> {
+        let mut lost = vec![];
+        for a in &self.acks {
+            let sent: serde_json::Value = serde_json::from_str(requests[a.request].body.as_deref().unwrap_or("{}"))?;
+            let stored = match store.case_by_reference(&a.reference).await? {
+                Some(case) if case.description == sent["description"].as_str().unwrap_or_default().trim() => {
+                    let events = store.events(case.id).await?;
+                    events.first().is_some_and(|e| e.event.action == gridkeeper_domain::Action::Report)
+                }
+                _ => false,
+            };
+            if !stored {
+                lost.push(a.reference.clone());
+            }
+        }
+        Ok(Sigkill {
+            killed_after_s: self.at,
+            acknowledged: self.acks.len(),
+            found: self.acks.len() - lost.len(),
+            lost: lost.len(),
+            lost_references: lost.into_iter().take(10).collect(),
+            cut: self.outcome.errors,
+        })
+    }
+}
+
+impl Sigkill {
+    fn print(&self) {
+        println!(
+            "\nSIGKILL of the full server {:.1} s into a saturation run ({} requests cut): {} reports \
+             acknowledged, {} found after the restart, {} lost",
+            self.killed_after_s, self.cut, self.acknowledged, self.found, self.lost
+        );
+    }
 }
 
 fn print_runs(server: &str, runs: &[Outcome]) {
@@ -370,5 +483,62 @@ impl RawWriter {
         let (reply, answer) = oneshot::channel();
         self.tx.send((body, reply)).await.map_err(|_| anyhow::anyhow!("the writer stopped"))?;
         answer.await?.map_err(|e| anyhow::anyhow!(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gridkeeper_domain::{report, Actor, LatLon, NewReport, Urgency};
+    use gridkeeper_store::{Intake, SqliteStore, Store, Vault};
+
+    use super::*;
+
+    /// The check after the restart finds a stored report (description trimmed as stored) and
+    /// counts as lost one that is missing or whose description differs.
+    #[tokio::test]
+    async fn the_check_after_sigkill_counts_what_is_lost() {
+        let store = SqliteStore::open("sqlite::memory:", Arc::new(Vault::ephemeral())).await.unwrap();
+        store.migrate().await.unwrap();
+        let new = NewReport {
+            district: "330483".into(),
+            grid: None,
+            location: Some(LatLon { lat: 30.0, lon: 120.0 }),
+            address: None,
+            description: "路灯不亮".into(),
+            urgency: Urgency::Routine,
+            suggested_category: None,
+            photos: vec![],
+            anonymous: false,
+            contact: None,
+            source: None,
+        };
+        let d = report(&Actor::anonymous(), new, 1).unwrap();
+        let case =
+            store.insert_case(Intake { decision: &d, year: 2026, tracking_hash: None, media: &[] }).await.unwrap();
+        let body = |text: &str| Request {
+            post: true,
+            path: "/api/v1/cases".into(),
+            body: Some(json!({ "description": text }).to_string()),
+            expect: 201,
+        };
+        let requests = vec![body("路灯不亮 "), body("something else")];
+        let ack = |request: usize, reference: &str| load::Acknowledged { request, reference: reference.into() };
+        let outcome = load::Outcome {
+            offered: None,
+            connections: 1,
+            seconds: 1.0,
+            ok: 3,
+            errors: 1,
+            per_second: 3.0,
+            latency: super::super::Latency::of(vec![1.0]),
+        };
+        let killed = Killed {
+            at: 0.5,
+            outcome,
+            acks: vec![ack(0, &case.reference), ack(1, &case.reference), ack(0, "330483-2026-999999")],
+        };
+        let k = killed.check(&store, &requests).await.unwrap();
+        assert_eq!((k.acknowledged, k.found, k.lost, k.cut), (3, 1, 2, 1));
+        assert_eq!(k.lost_references, [case.reference.clone(), "330483-2026-999999".to_string()]);
     }
 }

@@ -44,6 +44,38 @@ pub async fn run(
     rate: Option<f64>,
     duration: Duration,
 ) -> anyhow::Result<Outcome> {
+    Ok(run_inner(base, token, requests, connections, rate, duration, false).await?.0)
+}
+
+/// A request that was answered with its expected status, and the `case.reference` of the answer.
+#[derive(Debug, Clone)]
+pub struct Acknowledged {
+    /// Index of the request in the cycled list.
+    pub request: usize,
+    pub reference: String,
+}
+
+/// [`run`] at saturation that keeps every acknowledgement (the answers' `case.reference`), for
+/// a run during which the server is killed: a connection that fails (the server is gone) ends
+/// its worker, and an answer whose body did not arrive whole is not an acknowledgement.
+pub async fn run_acknowledged(
+    base: String,
+    requests: Arc<Vec<Request>>,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<(Outcome, Vec<Acknowledged>)> {
+    run_inner(&base, None, requests, connections, None, duration, true).await
+}
+
+async fn run_inner(
+    base: &str,
+    token: Option<&str>,
+    requests: Arc<Vec<Request>>,
+    connections: usize,
+    rate: Option<f64>,
+    duration: Duration,
+    keep: bool,
+) -> anyhow::Result<(Outcome, Vec<Acknowledged>)> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .tcp_nodelay(true)
@@ -57,7 +89,7 @@ pub async fn run(
         let (client, requests, next) = (client.clone(), requests.clone(), next.clone());
         let (base, token) = (base.to_string(), token.map(str::to_string));
         workers.push(tokio::spawn(async move {
-            let (mut ok, mut errors, mut ms) = (0u64, 0u64, Vec::new());
+            let (mut ok, mut errors, mut ms, mut acks) = (0u64, 0u64, Vec::new(), Vec::new());
             loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 let due = match rate {
@@ -81,7 +113,26 @@ pub async fn run(
                     Ok(resp) => {
                         let status = resp.status().as_u16();
                         // Read the whole body: the answer is part of the work.
-                        resp.bytes().await.is_ok() && status == r.expect
+                        match resp.bytes().await {
+                            Ok(body) if status == r.expect && keep => {
+                                let reference = serde_json::from_slice::<serde_json::Value>(&body)
+                                    .ok()
+                                    .and_then(|v| v["case"]["reference"].as_str().map(str::to_string));
+                                let request = k as usize % requests.len();
+                                reference.map(|reference| acks.push(Acknowledged { request, reference })).is_some()
+                            }
+                            Ok(_) if status == r.expect => true,
+                            Ok(_) => false,
+                            Err(_) if keep => {
+                                errors += 1;
+                                break;
+                            }
+                            Err(_) => false,
+                        }
+                    }
+                    Err(_) if keep => {
+                        errors += 1;
+                        break;
                     }
                     Err(_) => false,
                 };
@@ -92,18 +143,19 @@ pub async fn run(
                     errors += 1;
                 }
             }
-            (ok, errors, ms)
+            (ok, errors, ms, acks)
         }));
     }
-    let (mut ok, mut errors, mut ms) = (0, 0, vec![]);
+    let (mut ok, mut errors, mut ms, mut acks) = (0, 0, vec![], vec![]);
     for w in workers {
-        let (o, e, m) = w.await?;
+        let (o, e, m, a) = w.await?;
         ok += o;
         errors += e;
         ms.extend(m);
+        acks.extend(a);
     }
     let seconds = start.elapsed().as_secs_f64();
-    Ok(Outcome {
+    let outcome = Outcome {
         offered: rate,
         connections,
         seconds,
@@ -111,7 +163,8 @@ pub async fn run(
         errors,
         per_second: ok as f64 / seconds,
         latency: Latency::of(ms),
-    })
+    };
+    Ok((outcome, acks))
 }
 
 /// Waits until `base/readyz` answers 200.
@@ -155,18 +208,24 @@ mod tests {
     async fn measures_a_tiny_server() {
         let app = axum::Router::new()
             .route("/ok", post(|| async { (axum::http::StatusCode::CREATED, "{}") }))
+            .route("/ref", post(|| async { (axum::http::StatusCode::CREATED, r#"{"case":{"reference":"R-1"}}"#) }))
             .route("/bad", post(|| async { axum::http::StatusCode::INTERNAL_SERVER_ERROR }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         let req = |path: &str| Request { post: true, path: path.into(), body: Some("{}".into()), expect: 201 };
         let ok = Arc::new(vec![req("/ok")]);
+        let ok_ref = Arc::new(vec![req("/ref")]);
         let paced = run(&base, None, ok.clone(), 4, Some(200.0), Duration::from_millis(500)).await.unwrap();
         assert_eq!(paced.errors, 0);
         assert!((90..=101).contains(&paced.ok), "about 100 requests in half a second at 200/s: {}", paced.ok);
         assert!(paced.latency.p50_ms > 0.0 && paced.latency.p50_ms <= paced.latency.p99_ms);
         let saturated = run(&base, None, ok, 4, None, Duration::from_millis(300)).await.unwrap();
         assert!(saturated.ok > paced.ok, "{} > {}", saturated.ok, paced.ok);
+        // Keeping the acknowledgements: one per answer, with the answer's reference.
+        let (kept, acks) = run_acknowledged(base.clone(), ok_ref.clone(), 4, Duration::from_millis(200)).await.unwrap();
+        assert_eq!(acks.len() as u64, kept.ok);
+        assert!(kept.ok > 0 && acks.iter().all(|a| a.request == 0 && a.reference == "R-1"));
         let bad =
             run(&base, None, Arc::new(vec![req("/bad")]), 2, Some(100.0), Duration::from_millis(200)).await.unwrap();
         assert_eq!(bad.ok, 0);

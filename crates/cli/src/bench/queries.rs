@@ -140,6 +140,10 @@ pub async fn run_queue(config: Config, args: QueryArgs) -> anyhow::Result<()> {
         s.communities.iter().map(|c| get(format!("/api/v1/cases?{q}&region={c}&limit=50"))).collect()
     };
     let kinds = vec![
+        (
+            "new + overdue in a community, by deadline (attention=true&sort=deadline, 50)".to_string(),
+            per_community("attention=true&sort=deadline"),
+        ),
         ("new reports in a community (state=reported, newest first, 50)".to_string(), per_community("state=reported")),
         ("overdue cases in a community (overdue=true, 50)".to_string(), per_community("overdue=true")),
         (

@@ -102,3 +102,121 @@ async fn reference_data_and_locate() {
     let edge = t.get(None, "/api/v1/locate?lat=30.005&lon=120.01").await.ok().clone();
     assert_eq!(edge["grid"]["code"], GRID1);
 }
+
+/// Ids of every page of `path` (which ends in a query), following `next_cursor`.
+async fn all_pages(t: &TestApp, who: &str, path: &str) -> Vec<Vec<i64>> {
+    let mut out = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("{path}&cursor={c}"),
+            None => path.to_string(),
+        };
+        let page = t.get(Some(who), &q).await.ok().clone();
+        out.push(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_dispatchers_queue_new_and_overdue_by_deadline() {
+    use gridkeeper_domain::RegionCode;
+    use gridkeeper_store::{CaseOrder, CaseQuery, Visibility};
+    let code = |c: &str| RegionCode::parse(c).unwrap();
+    let t = TestApp::spawn().await;
+    // Reports of different urgencies (different accept-by clocks) in both communities.
+    let mut ids_ = vec![];
+    for (at, urgency) in [
+        (IN_GRID1, "routine"),
+        (IN_GRID3, "emergency"),
+        (IN_GRID2, "urgent"),
+        (IN_GRID1, "emergency"),
+        (IN_GRID2, "routine"),
+    ] {
+        let body = json!({ "description": "路灯不亮 lamp out", "lat": at.0, "lon": at.1, "urgency": urgency });
+        ids_.push(id_of(t.post(Some("resident"), "/api/v1/cases", body).await.ok()));
+    }
+    // One accepted: no longer new, and its dispatch-by clock has not run out.
+    t.act("dispatcher", ids_[4], "accept", json!({ "category": STREET_LIGHT, "urgency": "routine" })).await;
+    let due = |c: &Value| gridkeeper_domain::time::parse_rfc3339("due_at", c["due_at"].as_str().unwrap()).unwrap();
+    let mut cases = vec![];
+    for id in &ids_ {
+        cases.push(t.detail("dispatcher", *id).await["case"].clone());
+    }
+    let by_deadline = |pick: &[usize]| {
+        let mut v: Vec<(i64, i64)> = pick.iter().map(|&i| (due(&cases[i]), ids_[i])).collect();
+        v.sort();
+        v.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+    };
+
+    // The community 330483101001 (grids 1 and 2): its new reports, soonest deadline first.
+    let queue = "/api/v1/cases?attention=true&sort=deadline&region=330483101001";
+    let expected = by_deadline(&[0, 2, 3]);
+    assert_eq!(ids(t.get(Some("dispatcher"), queue).await.ok()), expected);
+    // Page by page with the deadline cursor.
+    let paged: Vec<i64> = all_pages(&t, "dispatcher", &format!("{queue}&limit=1")).await.concat();
+    assert_eq!(paged, expected);
+    // The whole district by deadline, and the others (not needing attention) of the community.
+    assert_eq!(
+        ids(t.get(Some("dispatcher"), "/api/v1/cases?attention=true&sort=deadline").await.ok()),
+        by_deadline(&[0, 1, 2, 3])
+    );
+    assert_eq!(
+        ids(t.get(Some("dispatcher"), "/api/v1/cases?attention=false&region=330483101001").await.ok()),
+        [ids_[4]]
+    );
+    // Newest first is still the default, and its cursors still work.
+    assert_eq!(
+        all_pages(&t, "dispatcher", "/api/v1/cases?attention=true&limit=2").await.concat(),
+        [ids_[3], ids_[2], ids_[1], ids_[0]]
+    );
+    // A cursor of one order is refused by the other.
+    let newest =
+        t.get(Some("dispatcher"), "/api/v1/cases?limit=1").await.ok()["next_cursor"].as_str().unwrap().to_string();
+    t.get(Some("dispatcher"), &format!("/api/v1/cases?sort=deadline&cursor={newest}"))
+        .await
+        .problem(422, Some("cursor"));
+    let deadline = t.get(Some("dispatcher"), "/api/v1/cases?sort=deadline&limit=1").await.ok()["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.get(Some("dispatcher"), &format!("/api/v1/cases?cursor={deadline}")).await.problem(422, Some("cursor"));
+    t.get(Some("dispatcher"), "/api/v1/cases?sort=soonest").await.problem(422, Some("sort"));
+    t.get(Some("dispatcher"), "/api/v1/cases?attention=yes").await.problem(422, Some("attention"));
+    // Scope still applies: the member of grid 3 sees only the report of grid 3.
+    assert_eq!(ids(t.get(Some("member3"), "/api/v1/cases?attention=true&sort=deadline").await.ok()), [ids_[1]]);
+
+    // Once every clock has run out (asked of the store with a later `now`, on either backend):
+    // the accepted case joins the queue as overdue, in its place by deadline.
+    let later = cases.iter().map(&due).max().unwrap() + 1;
+    let district = Visibility { regions: vec![code("330483")], ..Default::default() };
+    let q = CaseQuery {
+        visibility: district,
+        region: Some(code("330483101001")),
+        attention: Some(true),
+        order: CaseOrder::Deadline,
+        now: later,
+        limit: 2,
+        ..Default::default()
+    };
+    let mut seen = vec![];
+    let mut page_q = q.clone();
+    loop {
+        let page = t.store.list_cases(&page_q).await.unwrap();
+        seen.extend(page.iter().map(|c| c.id));
+        match page.last() {
+            Some(last) if page.len() == 2 => page_q.after = Some(page_q.cursor(last)),
+            _ => break,
+        }
+    }
+    assert_eq!(seen, by_deadline(&[0, 2, 3, 4]));
+    let overdue = CaseQuery { attention: None, overdue: Some(true), order: CaseOrder::Newest, limit: 50, ..q.clone() };
+    let listed: Vec<i64> = t.store.list_cases(&overdue).await.unwrap().iter().map(|c| c.id).collect();
+    assert_eq!(listed, [ids_[4], ids_[3], ids_[2], ids_[0]]);
+    // The other community's dispatcher sees none of these.
+    let other = Visibility { regions: vec![code("330483101002")], ..Default::default() };
+    assert!(t.store.list_cases(&CaseQuery { visibility: other, ..q }).await.unwrap().is_empty());
+}

@@ -220,6 +220,8 @@ async fn list_and_lookup_refusals() {
         ("/api/v1/cases?limit=500", "limit"),
         ("/api/v1/cases?cursor=zzz", "cursor"),
         ("/api/v1/cases?sort=asc", "sort"),
+        ("/api/v1/cases?attention=maybe", "attention"),
+        ("/api/v1/cases?sort=deadline&cursor=MTIzLjQ", "cursor"),
         ("/api/v1/locate?lat=30", "lon"),
         ("/api/v1/locate?lat=100&lon=120", "lat"),
         ("/api/v1/regions?level=planet", "level"),
