@@ -36,7 +36,7 @@ const REBUILD_INDEXES_FROM: usize = 20_000;
 /// Rollup keys summed in memory before they are written (about 80 bytes each; some 40,000
 /// cases).
 const ROLLUP_KEYS: usize = 2_000_000;
-/// Page cache of the connection during a bulk write (KiB; the pool's default is 32 MB).
+/// Page cache of the connection during a bulk write (KiB; the pool's default is 16 MB).
 const BULK_CACHE_KIB: i64 = 512 * 1024;
 
 /// Tables whose secondary indexes a bulk write rebuilds.
@@ -294,7 +294,7 @@ impl BulkConn {
     async fn release(mut self) {
         let reset = async {
             sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *self.0).await?;
-            sqlx::query("PRAGMA cache_size = -32000").execute(&mut *self.0).await?;
+            sqlx::query("PRAGMA cache_size = -16000").execute(&mut *self.0).await?;
             Ok::<_, sqlx::Error>(())
         };
         if reset.await.is_err() {

@@ -144,6 +144,10 @@ pub async fn run_queue(config: Config, args: QueryArgs) -> anyhow::Result<()> {
             "new + overdue in a community, by deadline (attention=true&sort=deadline, 50)".to_string(),
             per_community("attention=true&sort=deadline"),
         ),
+        (
+            "new + overdue in the district, by deadline (attention=true&sort=deadline, 50)".to_string(),
+            vec![get(format!("/api/v1/cases?attention=true&sort=deadline&region={}&limit=50", s.district))],
+        ),
         ("new reports in a community (state=reported, newest first, 50)".to_string(), per_community("state=reported")),
         ("overdue cases in a community (overdue=true, 50)".to_string(), per_community("overdue=true")),
         (
