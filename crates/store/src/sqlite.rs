@@ -11,7 +11,7 @@ use gridkeeper_domain::{
     RegionCode, Rejection, Role, Scope, Source, Urgency,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::sqlite_rollups::{community_teams, histories, Rollup};
 use crate::vault::Vault;
@@ -333,6 +333,30 @@ async fn next_reference(tx: &mut Transaction<'_, Sqlite>, district: &str, year: 
     Ok(CaseRef::new(district, year, n as u32).to_string())
 }
 
+/// Events per multi-row `INSERT` (8 values each).
+pub(crate) const EVENT_ROWS: usize = 4000;
+
+/// Writes events `(case, seq, event)` with multi-row `INSERT`s.
+pub(crate) async fn insert_events(conn: &mut SqliteConnection, events: &[(CaseId, i64, &NewEvent)]) -> Result<()> {
+    for part in events.chunks(EVENT_ROWS) {
+        let mut b = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) ",
+        );
+        b.push_values(part, |mut row, (case, seq, e)| {
+            row.push_bind(*case)
+                .push_bind(*seq)
+                .push_bind(e.action.as_str())
+                .push_bind(e.at)
+                .push_bind(e.actor)
+                .push_bind(e.from.map(|s| s.as_str()))
+                .push_bind(e.to.as_str())
+                .push_bind(e.data.to_string());
+        });
+        b.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 async fn insert_event(tx: &mut Transaction<'_, Sqlite>, case: CaseId, seq: i64, e: &NewEvent) -> Result<()> {
     sqlx::query(
         "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -433,21 +457,8 @@ impl SqliteStore {
                 row.push_bind(i.tracking_hash.map(str::to_string));
             });
             b.build().execute(&mut *tx).await?;
-            let mut b = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) ",
-            );
-            b.push_values(cs.iter().zip(is), |mut row, (c, i)| {
-                let e = &i.decision.event;
-                row.push_bind(c.id)
-                    .push_bind(c.version)
-                    .push_bind(e.action.as_str())
-                    .push_bind(e.at)
-                    .push_bind(e.actor)
-                    .push_bind(e.from.map(|s| s.as_str()))
-                    .push_bind(e.to.as_str())
-                    .push_bind(e.data.to_string());
-            });
-            b.build().execute(&mut *tx).await?;
+            let events: Vec<_> = cs.iter().zip(is).map(|(c, i)| (c.id, c.version, &i.decision.event)).collect();
+            insert_events(&mut tx, &events).await?;
         }
         for case in cases.iter().filter(|c| c.lead_department.is_some() || !c.co_departments.is_empty()) {
             sync_departments(&mut tx, case).await?;

@@ -22,14 +22,12 @@ use gridkeeper_domain::{Case, CaseId, CaseRef, DepartmentId, FieldError, Millis,
 use sqlx::pool::PoolConnection;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::sqlite::{case_values, push_case, Val, CASE_COLUMNS};
+use crate::sqlite::{case_values, insert_events, push_case, Val, CASE_COLUMNS, EVENT_ROWS};
 use crate::sqlite_rollups::{community_teams, Rollup};
 use crate::{Result, SqliteStore, StoreError};
 
 /// Cases per multi-row `INSERT` (49 values each).
 const CASE_ROWS: usize = 600;
-/// Events per multi-row `INSERT` (8 values each).
-const EVENT_ROWS: usize = 4000;
 /// Batches at least this large, and at least as large as what is stored, are written with the
 /// case tables' secondary indexes dropped and rebuilt.
 const REBUILD_INDEXES_FROM: usize = 20_000;
@@ -176,22 +174,7 @@ async fn write_rows(conn: &mut SqliteConnection, store: &SqliteStore, stored: &[
     b.build().execute(&mut *conn).await?;
     let events: Vec<(CaseId, i64, &NewEvent)> =
         stored.iter().flat_map(|(c, es)| es.iter().enumerate().map(move |(i, e)| (c.id, i as i64 + 1, e))).collect();
-    for part in events.chunks(EVENT_ROWS) {
-        let mut b = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) ",
-        );
-        b.push_values(part, |mut row, (case, seq, e)| {
-            row.push_bind(*case)
-                .push_bind(*seq)
-                .push_bind(e.action.as_str())
-                .push_bind(e.at)
-                .push_bind(e.actor)
-                .push_bind(e.from.map(|s| s.as_str()))
-                .push_bind(e.to.as_str())
-                .push_bind(e.data.to_string());
-        });
-        b.build().execute(&mut *conn).await?;
-    }
+    insert_events(&mut *conn, &events).await?;
     let links: Vec<(CaseId, DepartmentId, bool)> = stored
         .iter()
         .flat_map(|(c, _)| {
