@@ -29,6 +29,11 @@ pub struct SqliteStore {
     pub(crate) vault: Arc<Vault>,
 }
 
+/// SQLite's page cache per connection (`PRAGMA cache_size`, negative: KiB): 16 MB, with 8
+/// connections at most, so the server's memory stays bounded however large the database (the
+/// OS file cache holds the rest).
+pub(crate) const CACHE_SIZE: &str = "-16000";
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite:path` or `sqlite::memory:`),
     /// in WAL mode with full synchronous commits: a case acknowledged to a reporter survives a
@@ -41,9 +46,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
-            // 16 MB of page cache per connection, 8 connections at most: the server's memory
-            // stays bounded however large the database (the OS file cache holds the rest).
-            .pragma("cache_size", "-16000");
+            .pragma("cache_size", CACHE_SIZE);
         let in_memory = url.contains(":memory:");
         let pool = SqlitePoolOptions::new()
             // An in-memory database exists once per connection: keep exactly one.

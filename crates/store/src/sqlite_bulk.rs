@@ -22,7 +22,7 @@ use gridkeeper_domain::{Case, CaseId, CaseRef, DepartmentId, FieldError, Millis,
 use sqlx::pool::PoolConnection;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::sqlite::{case_values, insert_events, push_case, Val, CASE_COLUMNS, EVENT_ROWS};
+use crate::sqlite::{case_values, insert_events, push_case, Val, CACHE_SIZE, CASE_COLUMNS, EVENT_ROWS};
 use crate::sqlite_rollups::{community_teams, Rollup};
 use crate::{Result, SqliteStore, StoreError};
 
@@ -277,7 +277,7 @@ impl BulkConn {
     async fn release(mut self) {
         let reset = async {
             sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *self.0).await?;
-            sqlx::query("PRAGMA cache_size = -16000").execute(&mut *self.0).await?;
+            sqlx::query(&format!("PRAGMA cache_size = {CACHE_SIZE}")).execute(&mut *self.0).await?;
             Ok::<_, sqlx::Error>(())
         };
         if reset.await.is_err() {
