@@ -146,9 +146,13 @@ export interface CaseFilters {
   category?: number[]
   urgency?: Urgency
   overdue?: boolean
+  /** New reports and overdue cases: the dispatcher's queue. */
+  attention?: boolean
   from?: Instant
   to?: Instant
   q?: string
+  /** Newest first (the default), or soonest deadline first (cases without a clock last). */
+  sort?: 'newest' | 'deadline'
   limit?: number
   cursor?: string
 }
