@@ -355,3 +355,9 @@ pub trait Store:
     async fn media(&self, id: &str) -> Result<Option<Media>>;
     async fn case_media(&self, case: CaseId) -> Result<Vec<Media>>;
 }
+
+/// `text` with the wildcards of `LIKE` (`%`, `_`) and the escape character `\` escaped, for a
+/// pattern written with `ESCAPE '\'`.
+pub(crate) fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

@@ -577,7 +577,7 @@ fn case_list(q: &CaseQuery) -> QueryBuilder<'_, Postgres> {
         b.push(" AND reported_at < ").push_bind(t);
     }
     if let Some(text) = &q.text {
-        let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!("%{}%", crate::like_escape(text));
         // ILIKE: SQLite's LIKE ignores the case of ASCII letters too.
         b.push(" AND (description ILIKE ")
             .push_bind(pattern.clone())

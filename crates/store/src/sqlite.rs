@@ -727,7 +727,7 @@ fn push_filters<'q>(b: &mut QueryBuilder<'q, Sqlite>, q: &'q CaseQuery) {
         b.push(" AND reported_at < ").push_bind(t);
     }
     if let Some(text) = &q.text {
-        let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!("%{}%", crate::like_escape(text));
         b.push(" AND (description LIKE ")
             .push_bind(pattern.clone())
             .push(" ESCAPE '\\' OR address LIKE ")

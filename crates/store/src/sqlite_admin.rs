@@ -22,8 +22,7 @@ impl AdminStore for SqliteStore {
         let mut b = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT login FROM people WHERE 1");
         if let Some(p) = &q.login_prefix {
             // Logins are plain text; the other columns are sealed and cannot be searched.
-            let escaped = p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            b.push(" AND login LIKE ").push_bind(format!("{escaped}%")).push(" ESCAPE '\\'");
+            b.push(" AND login LIKE ").push_bind(format!("{}%", crate::like_escape(p))).push(" ESCAPE '\\'");
         }
         if let Some(a) = &q.after {
             b.push(" AND login > ").push_bind(a.clone());
