@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 pub use accounts::AuthSettings;
 pub use error::{ApiError, ApiResult};
+pub use routes::ReportBody;
 pub use web::WebSettings;
 
 /// The `[server]` section of the configuration.

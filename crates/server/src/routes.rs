@@ -263,24 +263,25 @@ async fn media_thumbnail(State(app): State<AppState>, auth: MaybeAuth, Path(id):
 
 // ---------------------------------------------------------------- reporting
 
+// The JSON body of `POST /api/v1/cases` (also parsed by the ceiling servers of `bench intake`).
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReportBody {
-    description: String,
-    lat: Option<f64>,
-    lon: Option<f64>,
-    address: Option<String>,
-    urgency: Option<Urgency>,
-    category: Option<i64>,
+pub struct ReportBody {
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub address: Option<String>,
+    pub urgency: Option<Urgency>,
+    pub category: Option<i64>,
     #[serde(default)]
-    photos: Vec<String>,
+    pub photos: Vec<String>,
     #[serde(default)]
-    anonymous: bool,
-    contact_name: Option<String>,
-    contact_phone: Option<String>,
+    pub anonymous: bool,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
     /// The coordinate system of `lat`/`lon`: `wgs84` (GPS, the default), `gcj02` (AMap, Tencent,
     /// WeChat) or `bd09` (Baidu). Stored as WGS-84.
-    crs: Option<String>,
+    pub crs: Option<String>,
 }
 
 fn contact(name: Option<String>, phone: Option<String>) -> Option<gridkeeper_domain::Contact> {

@@ -20,9 +20,10 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use gridkeeper_demo::LargeHistory;
 use gridkeeper_domain::{Actor, LatLon, NewReport, RegionLevel, Urgency};
+use gridkeeper_server::ReportBody;
 use gridkeeper_store::{ReferenceData, Store};
 use rand::{rngs::StdRng, Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
@@ -58,26 +59,6 @@ pub struct CeilingArgs {
     /// Database of the raw writer.
     #[arg(long)]
     pub db: Option<PathBuf>,
-}
-
-/// The JSON body of a report, as `POST /api/v1/cases` takes it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct ReportBody {
-    description: String,
-    lat: Option<f64>,
-    lon: Option<f64>,
-    address: Option<String>,
-    urgency: Option<Urgency>,
-    category: Option<i64>,
-    #[serde(default)]
-    photos: Vec<String>,
-    #[serde(default)]
-    anonymous: bool,
-    contact_name: Option<String>,
-    contact_phone: Option<String>,
-    crs: Option<String>,
 }
 
 /// Descriptions from the citizens' messages: subject, then the start of the details.
