@@ -104,6 +104,35 @@ fn category_row(r: &PgRow) -> Result<Category> {
     })
 }
 
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds a department's columns after its id: code, name, name_en, platform_id, kind, region.
+pub(crate) fn bind_department<'q>(q: PgQuery<'q>, d: &'q gridkeeper_domain::Department) -> PgQuery<'q> {
+    q.bind(&d.code)
+        .bind(&d.name)
+        .bind(&d.name_en)
+        .bind(d.platform_id)
+        .bind(d.kind.as_str())
+        .bind(d.region.as_ref().map(|r| r.to_string()))
+}
+
+/// Binds a category's columns after its id: code, name, name_en, kind, parent_id,
+/// default_department, public, the three deadlines, duplicate_radius_m, duplicate_window_hours.
+pub(crate) fn bind_category<'q>(q: PgQuery<'q>, c: &'q gridkeeper_domain::Category) -> PgQuery<'q> {
+    q.bind(&c.code)
+        .bind(&c.name)
+        .bind(&c.name_en)
+        .bind(c.kind.as_str())
+        .bind(c.parent_id)
+        .bind(c.default_department)
+        .bind(c.public)
+        .bind(i64::from(c.deadlines.routine_hours))
+        .bind(i64::from(c.deadlines.urgent_hours))
+        .bind(i64::from(c.deadlines.emergency_hours))
+        .bind(i64::from(c.duplicate_radius_m))
+        .bind(i64::from(c.duplicate_window_hours))
+}
+
 pub(crate) fn case_row(r: &PgRow, vault: &Vault) -> Result<Case> {
     let lat: Option<f64> = r.try_get("lat")?;
     let lon: Option<f64> = r.try_get("lon")?;
@@ -664,25 +693,18 @@ impl Store for PgStore {
             .await?;
         }
         for x in &d.departments {
-            sqlx::query(
+            let q = sqlx::query(
                 "INSERT INTO departments (id, code, name, name_en, platform_id, kind, region) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (id) DO UPDATE SET code = excluded.code, name = excluded.name, name_en = excluded.name_en, \
                  platform_id = excluded.platform_id, kind = excluded.kind, region = excluded.region",
             )
-            .bind(x.id)
-            .bind(&x.code)
-            .bind(&x.name)
-            .bind(&x.name_en)
-            .bind(x.platform_id)
-            .bind(x.kind.as_str())
-            .bind(x.region.as_ref().map(|r| r.to_string()))
-            .execute(&mut *tx)
-            .await?;
+            .bind(x.id);
+            bind_department(q, x).execute(&mut *tx).await?;
         }
         let mut cats: Vec<&Category> = d.categories.iter().collect();
         cats.sort_by_key(|c| c.parent_id.is_some());
         for c in cats {
-            sqlx::query(
+            let q = sqlx::query(
                 "INSERT INTO categories (id, code, name, name_en, kind, parent_id, default_department, public, \
                  routine_hours, urgent_hours, emergency_hours, duplicate_radius_m, duplicate_window_hours) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO UPDATE SET \
@@ -692,21 +714,8 @@ impl Store for PgStore {
                  emergency_hours = excluded.emergency_hours, duplicate_radius_m = excluded.duplicate_radius_m, \
                  duplicate_window_hours = excluded.duplicate_window_hours",
             )
-            .bind(c.id)
-            .bind(&c.code)
-            .bind(&c.name)
-            .bind(&c.name_en)
-            .bind(c.kind.as_str())
-            .bind(c.parent_id)
-            .bind(c.default_department)
-            .bind(c.public)
-            .bind(i64::from(c.deadlines.routine_hours))
-            .bind(i64::from(c.deadlines.urgent_hours))
-            .bind(i64::from(c.deadlines.emergency_hours))
-            .bind(i64::from(c.duplicate_radius_m))
-            .bind(i64::from(c.duplicate_window_hours))
-            .execute(&mut *tx)
-            .await?;
+            .bind(c.id);
+            bind_category(q, c).execute(&mut *tx).await?;
         }
         for table in ["platforms", "departments", "categories"] {
             sync_identity(&mut tx, table).await?;

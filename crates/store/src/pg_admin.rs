@@ -4,8 +4,10 @@
 use async_trait::async_trait;
 use gridkeeper_domain::{Category, CategoryId, Department, DepartmentId, FieldError, Grant, Millis, PersonId};
 
+use sqlx::Row;
+
 use crate::admin::{AdminStore, PeopleQuery};
-use crate::pg::{scope_parts, PgStore};
+use crate::pg::{bind_category, bind_department, scope_parts, PgStore};
 use crate::pg_accounts::append_audit;
 use crate::{NewAudit, NewPerson, Person, Result, StoreError};
 
@@ -113,19 +115,15 @@ impl AdminStore for PgStore {
 
     async fn insert_department(&self, d: &Department, audit: &NewAudit) -> Result<DepartmentId> {
         let mut tx = self.begin_write().await?;
-        let id: DepartmentId = sqlx::query_scalar(
+        let q = sqlx::query(
             "INSERT INTO departments (code, name, name_en, platform_id, kind, region) VALUES ($1, $2, $3, $4, $5, $6) \
              RETURNING id",
-        )
-        .bind(&d.code)
-        .bind(&d.name)
-        .bind(&d.name_en)
-        .bind(d.platform_id)
-        .bind(d.kind.as_str())
-        .bind(d.region.as_ref().map(|r| r.to_string()))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| if is_unique_violation(&e) { taken("code", &d.code) } else { e.into() })?;
+        );
+        let id: DepartmentId = bind_department(q, d)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { taken("code", &d.code) } else { e.into() })?
+            .try_get(0)?;
         let mut entry = audit.clone();
         entry.object.get_or_insert_with(|| format!("department:{id}"));
         append_audit(&mut tx, &entry).await?;
@@ -135,21 +133,16 @@ impl AdminStore for PgStore {
 
     async fn update_department(&self, d: &Department, audit: &NewAudit) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let changed = sqlx::query(
+        let q = sqlx::query(
             "UPDATE departments SET code = $1, name = $2, name_en = $3, platform_id = $4, kind = $5, region = $6 \
              WHERE id = $7",
-        )
-        .bind(&d.code)
-        .bind(&d.name)
-        .bind(&d.name_en)
-        .bind(d.platform_id)
-        .bind(d.kind.as_str())
-        .bind(d.region.as_ref().map(|r| r.to_string()))
-        .bind(d.id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| if is_unique_violation(&e) { taken("code", &d.code) } else { e.into() })?
-        .rows_affected()
+        );
+        let changed = bind_department(q, d)
+            .bind(d.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { taken("code", &d.code) } else { e.into() })?
+            .rows_affected()
             == 1;
         if changed {
             append_audit(&mut tx, audit).await?;
@@ -160,26 +153,16 @@ impl AdminStore for PgStore {
 
     async fn insert_category(&self, c: &Category, audit: &NewAudit) -> Result<CategoryId> {
         let mut tx = self.begin_write().await?;
-        let id: CategoryId = sqlx::query_scalar(
+        let q = sqlx::query(
             "INSERT INTO categories (code, name, name_en, kind, parent_id, default_department, public, \
              routine_hours, urgent_hours, emergency_hours, duplicate_radius_m, duplicate_window_hours) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        )
-        .bind(&c.code)
-        .bind(&c.name)
-        .bind(&c.name_en)
-        .bind(c.kind.as_str())
-        .bind(c.parent_id)
-        .bind(c.default_department)
-        .bind(c.public)
-        .bind(i64::from(c.deadlines.routine_hours))
-        .bind(i64::from(c.deadlines.urgent_hours))
-        .bind(i64::from(c.deadlines.emergency_hours))
-        .bind(i64::from(c.duplicate_radius_m))
-        .bind(i64::from(c.duplicate_window_hours))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| if is_unique_violation(&e) { taken("code", &c.code) } else { e.into() })?;
+        );
+        let id: CategoryId = bind_category(q, c)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { taken("code", &c.code) } else { e.into() })?
+            .try_get(0)?;
         let mut entry = audit.clone();
         entry.object.get_or_insert_with(|| format!("category:{id}"));
         append_audit(&mut tx, &entry).await?;
@@ -189,28 +172,17 @@ impl AdminStore for PgStore {
 
     async fn update_category(&self, c: &Category, audit: &NewAudit) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let changed = sqlx::query(
+        let q = sqlx::query(
             "UPDATE categories SET code = $1, name = $2, name_en = $3, kind = $4, parent_id = $5, \
              default_department = $6, public = $7, routine_hours = $8, urgent_hours = $9, emergency_hours = $10, \
              duplicate_radius_m = $11, duplicate_window_hours = $12 WHERE id = $13",
-        )
-        .bind(&c.code)
-        .bind(&c.name)
-        .bind(&c.name_en)
-        .bind(c.kind.as_str())
-        .bind(c.parent_id)
-        .bind(c.default_department)
-        .bind(c.public)
-        .bind(i64::from(c.deadlines.routine_hours))
-        .bind(i64::from(c.deadlines.urgent_hours))
-        .bind(i64::from(c.deadlines.emergency_hours))
-        .bind(i64::from(c.duplicate_radius_m))
-        .bind(i64::from(c.duplicate_window_hours))
-        .bind(c.id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| if is_unique_violation(&e) { taken("code", &c.code) } else { e.into() })?
-        .rows_affected()
+        );
+        let changed = bind_category(q, c)
+            .bind(c.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { taken("code", &c.code) } else { e.into() })?
+            .rows_affected()
             == 1;
         if changed {
             append_audit(&mut tx, audit).await?;

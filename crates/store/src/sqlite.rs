@@ -113,6 +113,35 @@ fn category_row(r: &SqliteRow) -> Result<Category> {
     })
 }
 
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Binds a department's columns after its id: code, name, name_en, platform_id, kind, region.
+pub(crate) fn bind_department<'q>(q: SqliteQuery<'q>, d: &'q gridkeeper_domain::Department) -> SqliteQuery<'q> {
+    q.bind(&d.code)
+        .bind(&d.name)
+        .bind(&d.name_en)
+        .bind(d.platform_id)
+        .bind(d.kind.as_str())
+        .bind(d.region.as_ref().map(|r| r.to_string()))
+}
+
+/// Binds a category's columns after its id: code, name, name_en, kind, parent_id,
+/// default_department, public, the three deadlines, duplicate_radius_m, duplicate_window_hours.
+pub(crate) fn bind_category<'q>(q: SqliteQuery<'q>, c: &'q gridkeeper_domain::Category) -> SqliteQuery<'q> {
+    q.bind(&c.code)
+        .bind(&c.name)
+        .bind(&c.name_en)
+        .bind(c.kind.as_str())
+        .bind(c.parent_id)
+        .bind(c.default_department)
+        .bind(c.public)
+        .bind(c.deadlines.routine_hours)
+        .bind(c.deadlines.urgent_hours)
+        .bind(c.deadlines.emergency_hours)
+        .bind(c.duplicate_radius_m)
+        .bind(c.duplicate_window_hours)
+}
+
 pub(crate) fn case_row(r: &SqliteRow, vault: &Vault) -> Result<Case> {
     let lat: Option<f64> = r.try_get("lat")?;
     let lon: Option<f64> = r.try_get("lon")?;
@@ -809,42 +838,22 @@ impl Store for SqliteStore {
                 .await?;
         }
         for x in &d.departments {
-            sqlx::query(
+            let q = sqlx::query(
                 "INSERT OR REPLACE INTO departments (id, code, name, name_en, platform_id, kind, region) VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
-            .bind(x.id)
-            .bind(&x.code)
-            .bind(&x.name)
-            .bind(&x.name_en)
-            .bind(x.platform_id)
-            .bind(x.kind.as_str())
-            .bind(x.region.as_ref().map(|r| r.to_string()))
-            .execute(&mut *tx)
-            .await?;
+            .bind(x.id);
+            bind_department(q, x).execute(&mut *tx).await?;
         }
         let mut cats: Vec<&Category> = d.categories.iter().collect();
         cats.sort_by_key(|c| c.parent_id.is_some());
         for c in cats {
-            sqlx::query(
+            let q = sqlx::query(
                 "INSERT OR REPLACE INTO categories (id, code, name, name_en, kind, parent_id, default_department, public, \
                  routine_hours, urgent_hours, emergency_hours, duplicate_radius_m, duplicate_window_hours) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
-            .bind(c.id)
-            .bind(&c.code)
-            .bind(&c.name)
-            .bind(&c.name_en)
-            .bind(c.kind.as_str())
-            .bind(c.parent_id)
-            .bind(c.default_department)
-            .bind(c.public)
-            .bind(c.deadlines.routine_hours)
-            .bind(c.deadlines.urgent_hours)
-            .bind(c.deadlines.emergency_hours)
-            .bind(c.duplicate_radius_m)
-            .bind(c.duplicate_window_hours)
-            .execute(&mut *tx)
-            .await?;
+            .bind(c.id);
+            bind_category(q, c).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
