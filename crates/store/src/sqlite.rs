@@ -13,6 +13,7 @@ use gridkeeper_domain::{
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+use crate::sqlite_bulk::Numbering;
 use crate::sqlite_rollups::{community_teams, histories, Rollup};
 use crate::vault::Vault;
 use crate::{
@@ -455,29 +456,12 @@ impl SqliteStore {
     /// numbers follow the stored ones (the write lock is held), the counters move once per
     /// district and year.
     async fn insert_group(&self, intakes: &[Intake<'_>]) -> Result<Vec<Case>> {
-        use std::collections::HashMap;
         let mut tx = self.begin_write().await?;
-        let mut next_id: CaseId =
-            sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM cases").fetch_one(&mut *tx).await?;
-        let mut counters: HashMap<(&str, i32), i64> = HashMap::new();
+        let mut numbering = Numbering::new(&mut tx).await?;
         let mut cases = Vec::with_capacity(intakes.len());
         for intake in intakes {
             let mut case = intake.decision.case.clone();
-            let key = (intake.decision.case.district.as_str(), intake.year);
-            if let std::collections::hash_map::Entry::Vacant(e) = counters.entry(key) {
-                let last: Option<i64> =
-                    sqlx::query_scalar("SELECT last FROM case_counters WHERE district = ? AND year = ?")
-                        .bind(key.0)
-                        .bind(key.1)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                e.insert(last.unwrap_or(0));
-            }
-            let n = counters.get_mut(&key).expect("inserted above");
-            *n += 1;
-            case.id = next_id;
-            case.reference = CaseRef::new(key.0, key.1, *n as u32).to_string();
-            next_id += 1;
+            numbering.assign(&mut tx, &mut case, intake.year).await?;
             cases.push(case);
         }
         // 50 values a case: well under SQLite's 32,766 bound variables per statement.
@@ -495,17 +479,7 @@ impl SqliteStore {
         for case in cases.iter().filter(|c| c.lead_department.is_some() || !c.co_departments.is_empty()) {
             sync_departments(&mut tx, case).await?;
         }
-        for ((district, year), last) in &counters {
-            sqlx::query(
-                "INSERT INTO case_counters (district, year, last) VALUES (?, ?, ?) \
-                 ON CONFLICT (district, year) DO UPDATE SET last = excluded.last",
-            )
-            .bind(district)
-            .bind(year)
-            .bind(last)
-            .execute(&mut *tx)
-            .await?;
-        }
+        numbering.save(&mut tx).await?;
         let community = community_teams(&mut tx).await?;
         let mut rollup = Rollup::default();
         for (case, intake) in cases.iter().zip(intakes) {

@@ -56,19 +56,67 @@ pub(crate) fn check_versions(cases: &[(Case, Vec<NewEvent>)]) -> Result<()> {
     Ok(())
 }
 
-/// Ids, references and counters of an import in progress.
-pub(crate) struct Importer {
-    offset: chrono::FixedOffset,
+/// Ids and reference numbers of new cases written in one transaction (which holds the write
+/// lock): ids follow the largest stored, numbers each district-year's counter.
+pub(crate) struct Numbering {
     counters: HashMap<(String, i32), i64>,
     next_id: CaseId,
+}
+
+impl Numbering {
+    pub(crate) async fn new(conn: &mut SqliteConnection) -> Result<Self> {
+        let next_id = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM cases").fetch_one(&mut *conn).await?;
+        Ok(Self { counters: HashMap::new(), next_id })
+    }
+
+    /// Gives `case` the next id and the next reference number of its district in `year`.
+    pub(crate) async fn assign(&mut self, conn: &mut SqliteConnection, case: &mut Case, year: i32) -> Result<()> {
+        let key = (case.district.clone(), year);
+        if !self.counters.contains_key(&key) {
+            let last: Option<i64> =
+                sqlx::query_scalar("SELECT last FROM case_counters WHERE district = ? AND year = ?")
+                    .bind(&key.0)
+                    .bind(year)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            self.counters.insert(key.clone(), last.unwrap_or(0));
+        }
+        let n = self.counters.get_mut(&key).expect("inserted above");
+        *n += 1;
+        case.id = self.next_id;
+        case.reference = CaseRef::new(&case.district, year, *n as u32).to_string();
+        self.next_id += 1;
+        Ok(())
+    }
+
+    /// Writes the reference counters reached (inside the caller's transaction).
+    pub(crate) async fn save(&self, conn: &mut SqliteConnection) -> Result<()> {
+        for ((district, y), last) in &self.counters {
+            sqlx::query(
+                "INSERT INTO case_counters (district, year, last) VALUES (?, ?, ?) \
+                 ON CONFLICT (district, year) DO UPDATE SET last = max(last, excluded.last)",
+            )
+            .bind(district)
+            .bind(y)
+            .bind(last)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The numbering and the local year of an import in progress.
+pub(crate) struct Importer {
+    offset: chrono::FixedOffset,
+    numbering: Numbering,
 }
 
 impl Importer {
     pub(crate) async fn new(conn: &mut SqliteConnection, utc_offset_hours: i32) -> Result<Self> {
         let offset = chrono::FixedOffset::east_opt(utc_offset_hours * 3600)
             .ok_or_else(|| StoreError::Invalid(FieldError::new("utc_offset_hours", "must lie between -23 and 23")))?;
-        let next_id = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM cases").fetch_one(&mut *conn).await?;
-        Ok(Self { offset, counters: HashMap::new(), next_id })
+        Ok(Self { offset, numbering: Numbering::new(conn).await? })
     }
 
     fn year(&self, at: Millis) -> i32 {
@@ -84,7 +132,7 @@ impl Importer {
         store: &SqliteStore,
         cases: &[(Case, Vec<NewEvent>)],
     ) -> Result<()> {
-        check_references(conn, cases, self.next_id).await?;
+        check_references(conn, cases, self.numbering.next_id).await?;
         let community = community_teams(&mut *conn).await?;
         let mut rollup = Rollup::default();
         for chunk in cases.chunks(CASE_ROWS) {
@@ -93,23 +141,8 @@ impl Importer {
             }
             let mut stored = Vec::with_capacity(chunk.len());
             for (case, events) in chunk {
-                let y = self.year(case.reported_at);
-                let key = (case.district.clone(), y);
-                if !self.counters.contains_key(&key) {
-                    let last: Option<i64> =
-                        sqlx::query_scalar("SELECT last FROM case_counters WHERE district = ? AND year = ?")
-                            .bind(&key.0)
-                            .bind(y)
-                            .fetch_optional(&mut *conn)
-                            .await?;
-                    self.counters.insert(key.clone(), last.unwrap_or(0));
-                }
-                let n = self.counters.get_mut(&key).expect("inserted above");
-                *n += 1;
                 let mut c = case.clone();
-                c.id = self.next_id;
-                c.reference = CaseRef::new(&c.district, y, *n as u32).to_string();
-                self.next_id += 1;
+                self.numbering.assign(&mut *conn, &mut c, self.year(case.reported_at)).await?;
                 stored.push((c, events));
             }
             let mut summed = stored.iter();
@@ -124,22 +157,6 @@ impl Importer {
         }
         // The measure rollups, summed over the batch (one upsert per day, region and key).
         rollup.write(&mut *conn).await?;
-        Ok(())
-    }
-
-    /// Writes the reference counters reached (inside the caller's transaction).
-    pub(crate) async fn save_counters(&self, conn: &mut SqliteConnection) -> Result<()> {
-        for ((district, y), last) in &self.counters {
-            sqlx::query(
-                "INSERT INTO case_counters (district, year, last) VALUES (?, ?, ?) \
-                 ON CONFLICT (district, year) DO UPDATE SET last = max(last, excluded.last)",
-            )
-            .bind(district)
-            .bind(y)
-            .bind(last)
-            .execute(&mut *conn)
-            .await?;
-        }
         Ok(())
     }
 }
@@ -305,12 +322,12 @@ impl SqliteStore {
         use sqlx::Connection;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let mut importer = Importer::new(&mut tx, utc_offset_hours).await?;
-        let stored = importer.next_id - 1;
+        let stored = importer.numbering.next_id - 1;
         let rebuild = cases.len() >= REBUILD_INDEXES_FROM && cases.len() as i64 >= stored;
         let indexes = if rebuild { drop_case_indexes(&mut tx).await? } else { vec![] };
         importer.load(&mut tx, self, cases).await?;
         create_indexes(&mut tx, &indexes).await?;
-        importer.save_counters(&mut tx).await?;
+        importer.numbering.save(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -366,7 +383,7 @@ impl BulkLoad {
         let conn = &mut self.conn.as_mut().expect("a bulk load is open until finished").0;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         self.importer.load(&mut tx, &self.store, cases).await?;
-        self.importer.save_counters(&mut tx).await?;
+        self.importer.numbering.save(&mut tx).await?;
         tx.commit().await?;
         self.cases += cases.len() as u64;
         Ok(())
