@@ -15,11 +15,12 @@ use gridkeeper_domain::{
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
+use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 
 use crate::pg_rollups::{self, community_teams, histories};
 use crate::sqlite::{corrupt, json, parse_field};
 use crate::sqlite_rollups::Rollup;
+use crate::dialect::SqlStore;
 use crate::vault::Vault;
 use crate::{
     CaseLink, CaseOrder, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError,
@@ -32,12 +33,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// or every connection is busy): never a hang.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// PostgreSQL store. Cloning shares the pool.
-#[derive(Clone, Debug)]
-pub struct PgStore {
-    pub(crate) pool: PgPool,
-    pub(crate) vault: Arc<Vault>,
-}
+/// The store on PostgreSQL, which several server instances share.
+pub type PgStore = SqlStore<Postgres>;
 
 impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/db`). The pool opens connections lazily and
@@ -57,15 +54,10 @@ impl PgStore {
         Ok(Self { pool, vault })
     }
 
-    /// The pool (for the data migration and the live feed).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     /// Begins a write transaction (READ COMMITTED: row locks taken by the statements themselves,
     /// `UPDATE ... WHERE version = $n` and the counter upsert, make concurrent writers queue).
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
+        crate::dialect::begin_write(&self.pool).await
     }
 }
 

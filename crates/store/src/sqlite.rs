@@ -11,10 +11,11 @@ use gridkeeper_domain::{
     RegionCode, Rejection, Role, Scope, Source, Urgency,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, Transaction};
 
 use crate::sqlite_bulk::Numbering;
 use crate::sqlite_rollups::{community_teams, histories, Rollup};
+use crate::dialect::SqlStore;
 use crate::vault::Vault;
 use crate::{
     CaseLink, CaseOrder, CaseQuery, Intake, Media, NewPerson, Person, ReferenceData, Result, Store, StoreError,
@@ -23,12 +24,8 @@ use crate::{
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// SQLite store. Cloning shares the pool.
-#[derive(Clone, Debug)]
-pub struct SqliteStore {
-    pub(crate) pool: SqlitePool,
-    pub(crate) vault: Arc<Vault>,
-}
+/// The store on SQLite: one file, WAL mode, migrations embedded.
+pub type SqliteStore = SqlStore<Sqlite>;
 
 /// SQLite's page cache per connection (`PRAGMA cache_size`, negative: KiB): 16 MB, with 8
 /// connections at most, so the server's memory stays bounded however large the database (the
@@ -60,15 +57,10 @@ impl SqliteStore {
         Ok(Self { pool, vault })
     }
 
-    /// Closes every connection (after the last write, a checkpoint empties the WAL).
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     /// Begins a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two
     /// writers queue instead of failing half-way with SQLITE_BUSY.
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        crate::dialect::begin_write(&self.pool).await
     }
 }
 
