@@ -5,8 +5,7 @@ use gridkeeper_domain::{Calendar, Millis, PersonId};
 use sqlx::Row;
 
 use crate::dialect::generic;
-use crate::sqlite::{corrupt, json};
-use crate::Result;
+use crate::{corrupt, json, Result};
 
 #[async_trait]
 pub trait CalendarStore: Send + Sync {

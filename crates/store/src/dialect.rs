@@ -8,12 +8,31 @@
 //! access that an index was built on, identities moved after ids given by the caller, and the
 //! statements that only make sense on one (pragmas, `EXPLAIN`).
 
+use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use futures::future::BoxFuture;
+use gridkeeper_domain::{Case, NewEvent};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Database, Pool, Postgres, Sqlite, Transaction};
 
+use crate::sql::{Arg, Sql};
 use crate::vault::Vault;
 use crate::Result;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// SQLite's page cache per connection (`PRAGMA cache_size`, negative: KiB): 16 MB, with 8
+/// connections at most, so the server's memory stays bounded however large the database (the
+/// OS file cache holds the rest).
+pub(crate) const CACHE_SIZE: &str = "-16000";
+
+/// How long a request waits for a PostgreSQL connection before it is answered 503 (the
+/// database is away or every connection is busy): never a hang.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What differs between SQLite and PostgreSQL. Implemented for [`Sqlite`] and [`Postgres`].
 pub trait Dialect: Database {
@@ -34,6 +53,10 @@ pub trait Dialect: Database {
     const EVENT_DEPARTMENT: &'static str;
     /// The lead department a dispatch event names, as a BIGINT (events aliased `e`).
     const EVENT_LEAD: &'static str;
+    /// The ids of `$1` new cases, from the database's own numbering: on SQLite those after the
+    /// largest (the write lock is held), on PostgreSQL the identity's sequence (which other
+    /// instances draw from too).
+    const NEW_CASE_IDS: &'static str;
 
     /// A statement that locks `tables` in `mode` until the commit, where the database needs it
     /// (PostgreSQL: `LOCK TABLE`); `None` on SQLite, whose write transaction holds the lock of
@@ -42,10 +65,33 @@ pub trait Dialect: Database {
     /// Rows of a worker's `SELECT` (rows of `alias`) that concurrent workers skip (PostgreSQL:
     /// `FOR UPDATE OF alias SKIP LOCKED`); nothing on SQLite, where one writer runs at a time.
     fn skip_locked(alias: &str) -> String;
+    /// Appended to a table in `FROM` to read it by `index` (SQLite's `INDEXED BY`), where SQLite's
+    /// planner, which has no statistics, would choose another; nothing on PostgreSQL, whose
+    /// planner takes no hints and weighs its statistics.
+    fn indexed_by(index: &str) -> String;
+    /// The text at the dotted `path` of the JSON in `column`, written as the expression indexes
+    /// on `case_events` were built on (SQLite: `json_extract(data, '$.a.b')`, PostgreSQL:
+    /// `(data #>> '{a,b}')`): an index on an expression serves only that exact expression.
+    fn json_text(column: &str, path: &str) -> String;
+    /// The placeholder of the `n`th bound value: SQLite's numbered `?n` (its `$n` is a named
+    /// parameter, looked up by name, which makes a statement of thousands of values slow to
+    /// prepare), PostgreSQL's `$n`.
+    fn placeholder(n: usize) -> String;
     /// A statement that moves the identity of `table` past its largest id, after rows were
     /// written with ids given by the caller; `None` where the next id already follows the largest
     /// (SQLite's `INTEGER PRIMARY KEY`).
     fn sync_identity(table: &str) -> Option<String>;
+    /// Rows a statement changed.
+    fn rows_affected(r: &Self::QueryResult) -> u64;
+    /// Applies the migrations of this database (`migrations/sqlite`, `migrations/postgres`).
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<()>>;
+    /// Stores finished histories (checked by the caller): SQLite's bulk path, PostgreSQL's
+    /// portable one (see `bulk.rs`).
+    fn import_history<'a>(
+        store: &'a SqlStore<Self>,
+        cases: &'a [(Case, Vec<NewEvent>)],
+        utc_offset_hours: i32,
+    ) -> BoxFuture<'a, Result<()>>;
 }
 
 impl Dialect for Sqlite {
@@ -56,6 +102,9 @@ impl Dialect for Sqlite {
     const EVENT_DEPARTMENT: &'static str =
         "coalesce(json_extract(e.data, '$.lead_department'), json_extract(e.data, '$.department'), c.lead_department)";
     const EVENT_LEAD: &'static str = "json_extract(e.data, '$.lead_department')";
+    const NEW_CASE_IDS: &'static str =
+        "WITH RECURSIVE ids(k, id) AS (SELECT 1, (SELECT coalesce(max(id), 0) + 1 FROM cases) \
+         UNION ALL SELECT k + 1, id + 1 FROM ids WHERE k < $1) SELECT id FROM ids";
 
     fn lock(_tables: &str, _mode: &str) -> Option<String> {
         None
@@ -63,8 +112,30 @@ impl Dialect for Sqlite {
     fn skip_locked(_alias: &str) -> String {
         String::new()
     }
+    fn indexed_by(index: &str) -> String {
+        format!(" INDEXED BY {index}")
+    }
+    fn json_text(column: &str, path: &str) -> String {
+        format!("json_extract({column}, '$.{path}')")
+    }
+    fn placeholder(n: usize) -> String {
+        format!("?{n}")
+    }
     fn sync_identity(_table: &str) -> Option<String> {
         None
+    }
+    fn rows_affected(r: &Self::QueryResult) -> u64 {
+        r.rows_affected()
+    }
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move { Ok(SQLITE_MIGRATIONS.run(pool).await?) })
+    }
+    fn import_history<'a>(
+        store: &'a SqlStore<Self>,
+        cases: &'a [(Case, Vec<NewEvent>)],
+        utc_offset_hours: i32,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(store.import_histories(cases, utc_offset_hours))
     }
 }
 
@@ -76,6 +147,8 @@ impl Dialect for Postgres {
     const EVENT_DEPARTMENT: &'static str =
         "coalesce((e.data ->> 'lead_department')::bigint, (e.data ->> 'department')::bigint, c.lead_department)";
     const EVENT_LEAD: &'static str = "(e.data ->> 'lead_department')::bigint";
+    const NEW_CASE_IDS: &'static str =
+        "SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, $1)";
 
     fn lock(tables: &str, mode: &str) -> Option<String> {
         Some(format!("LOCK TABLE {tables} IN {mode} MODE"))
@@ -83,8 +156,32 @@ impl Dialect for Postgres {
     fn skip_locked(alias: &str) -> String {
         format!(" FOR UPDATE OF {alias} SKIP LOCKED")
     }
+    fn indexed_by(_index: &str) -> String {
+        String::new()
+    }
+    fn json_text(column: &str, path: &str) -> String {
+        format!("({column} #>> '{{{}}}')", path.replace('.', ","))
+    }
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
     fn sync_identity(table: &str) -> Option<String> {
-        Some(format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"))
+        Some(format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
+        ))
+    }
+    fn rows_affected(r: &Self::QueryResult) -> u64 {
+        r.rows_affected()
+    }
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move { Ok(POSTGRES_MIGRATIONS.run(pool).await?) })
+    }
+    fn import_history<'a>(
+        store: &'a SqlStore<Self>,
+        cases: &'a [(Case, Vec<NewEvent>)],
+        utc_offset_hours: i32,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(store.import_portable(cases, utc_offset_hours))
     }
 }
 
@@ -114,6 +211,58 @@ impl<D: Database> SqlStore<D> {
     }
 }
 
+impl<D: Dialect> SqlStore<D> {
+    /// Begins a write transaction in the database's way ([`Dialect::BEGIN_WRITE`]).
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, D>> {
+        Ok(self.pool.begin_with(D::BEGIN_WRITE).await?)
+    }
+}
+
+impl SqlStore<Sqlite> {
+    /// Opens (creating if needed) the SQLite database at `url` (`sqlite:path` or
+    /// `sqlite::memory:`), in WAL mode with full synchronous commits: a case acknowledged to a
+    /// reporter survives a crash of the process or the machine.
+    pub async fn open(url: &str, vault: Arc<Vault>) -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", CACHE_SIZE);
+        let in_memory = url.contains(":memory:");
+        let pool = SqlitePoolOptions::new()
+            // An in-memory database exists once per connection: keep exactly one.
+            .max_connections(if in_memory { 1 } else { 8 })
+            .min_connections(if in_memory { 1 } else { 0 })
+            .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
+            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(3600)) })
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool, vault })
+    }
+}
+
+impl SqlStore<Postgres> {
+    /// Connects to `url` (`postgres://user@host:port/db`). The pool opens connections lazily and
+    /// checks each one before use, so a server started while PostgreSQL is away comes up, answers
+    /// 503 until it returns, and recovers by itself.
+    pub async fn open(url: &str, vault: Arc<Vault>) -> Result<Self> {
+        let opts = PgConnectOptions::from_str(url)?.application_name("gridkeeper");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .min_connections(0)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .idle_timeout(Some(Duration::from_secs(600)))
+            .max_lifetime(Some(Duration::from_secs(1800)))
+            .test_before_acquire(true)
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool, vault })
+    }
+}
+
 /// Declares an `impl` block generic over the dialect, with the bounds every store query needs
 /// (the pool and transactions as executors, and the column types the store binds and reads):
 /// `generic! { impl Trait for SqlStore { … } }`, or `generic! { impl SqlStore { … } }` for
@@ -138,6 +287,7 @@ macro_rules! generic {
             for<'q> Option<f64>: sqlx::Encode<'q, D>,
             for<'q> Option<String>: sqlx::Encode<'q, D>,
             for<'q> Option<&'q str>: sqlx::Encode<'q, D>,
+            for<'q> sqlx::types::Json<&'q serde_json::Value>: sqlx::Encode<'q, D> + sqlx::Type<D>,
             for<'q> &'q str: sqlx::ColumnIndex<<D as sqlx::Database>::Row>,
             usize: sqlx::ColumnIndex<<D as sqlx::Database>::Row>,
         $body
@@ -151,7 +301,30 @@ macro_rules! generic {
 }
 pub(crate) use generic;
 
-/// Begins a write transaction in `D`'s way ([`Dialect::BEGIN_WRITE`]).
-pub(crate) async fn begin_write<D: Dialect>(pool: &Pool<D>) -> Result<Transaction<'static, D>> {
-    Ok(pool.begin_with(D::BEGIN_WRITE).await?)
+generic! {
+    impl SqlStore {
+        /// The query of `sql`, its arguments bound.
+        pub(crate) fn query_of(sql: &Sql) -> crate::reference::Query<'_, D> {
+            let mut q = sqlx::query(sql.text::<D>());
+            for a in &sql.args {
+                q = match a {
+                    Arg::Bool(v) => q.bind(*v),
+                    Arg::I32(v) => q.bind(*v),
+                    Arg::Int(v) => q.bind(*v),
+                    Arg::Float(v) => q.bind(*v),
+                    Arg::Text(v) => q.bind(v.as_deref()),
+                    Arg::Json(v) => q.bind(sqlx::types::Json(v)),
+                };
+            }
+            q
+        }
+
+        /// Locks `tables` in `mode` until the commit, where the database needs it ([`Dialect::lock`]).
+        pub(crate) async fn lock(conn: &mut D::Connection, tables: &str, mode: &str) -> Result<()> {
+            if let Some(sql) = D::lock(tables, mode) {
+                sqlx::query(&sql).execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+    }
 }

@@ -30,8 +30,7 @@ impl PgFeed {
     /// Connects to `url` (a pool of its own: one connection listens, one publishes) and starts
     /// listening before it returns, so nothing published after this is missed.
     pub async fn start(url: &str, capacity: usize) -> Result<Arc<Self>> {
-        let pool =
-            PgPoolOptions::new().max_connections(3).acquire_timeout(crate::pg::ACQUIRE_TIMEOUT).connect(url).await?;
+        let pool = PgPoolOptions::new().max_connections(3).acquire_timeout(crate::ACQUIRE_TIMEOUT).connect(url).await?;
         let mut listener = PgListener::connect_with(&pool).await?;
         listener.listen(CHANNEL).await?;
         let sender = broadcast::channel(capacity.max(1)).0;

@@ -49,12 +49,13 @@ fn uuid_like() -> String {
 
 impl Drop for TestPg {
     fn drop(&mut self) {
-        // Drop runs inside the test's runtime: drop the database from a thread of its own.
-        let (admin, name, pool) = (admin_url(), self.name.clone(), self.store.pool.clone());
+        // Drop runs inside the test's runtime, which this thread blocks: drop the database from a
+        // thread of its own (`WITH (FORCE)` ends the pool's connections; closing the pool here
+        // would wait for the blocked runtime).
+        let (admin, name) = (admin_url(), self.name.clone());
         let done = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
-                pool.close().await;
                 let mut c = sqlx::PgConnection::connect(&admin).await?;
                 sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await?;
                 Ok::<_, sqlx::Error>(())
@@ -95,3 +96,73 @@ macro_rules! on_both {
     };
 }
 pub(crate) use on_both;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use sqlx::Row;
+
+    /// Every SQLite migration has its PostgreSQL twin: after both sets ran, the two databases
+    /// have the same tables, the same columns in each, and the same indexes (by name).
+    #[tokio::test]
+    async fn both_schemas_have_the_same_tables_columns_and_indexes() {
+        let lite = super::sqlite().await;
+        let pg = super::postgres().await;
+        let mut lite_columns = BTreeSet::new();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'",
+        )
+        .fetch_all(&lite.pool)
+        .await
+        .unwrap();
+        for t in &tables {
+            for r in sqlx::query("SELECT name FROM pragma_table_info($1)").bind(t).fetch_all(&lite.pool).await.unwrap()
+            {
+                lite_columns.insert((t.clone(), r.get::<String, _>("name")));
+            }
+        }
+        let pg_columns: BTreeSet<(String, String)> = sqlx::query(
+            "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+        )
+        .fetch_all(&pg.store.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get("t"), r.get("c")))
+        .collect();
+        let only = |a: &BTreeSet<(String, String)>, b: &BTreeSet<(String, String)>| {
+            a.difference(b).cloned().collect::<Vec<_>>()
+        };
+        assert!(
+            lite_columns == pg_columns,
+            "columns only on SQLite: {:?}; only on PostgreSQL: {:?}",
+            only(&lite_columns, &pg_columns),
+            only(&pg_columns, &lite_columns)
+        );
+        // Named indexes (not the ones a primary key or UNIQUE constraint makes by itself).
+        let lite_indexes: BTreeSet<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+                .fetch_all(&lite.pool)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+        let pg_indexes: BTreeSet<String> = sqlx::query_scalar(
+            "SELECT i.indexname::text FROM pg_indexes i WHERE i.schemaname = 'public' AND NOT EXISTS \
+             (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+        )
+        .fetch_all(&pg.store.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+        assert!(
+            lite_indexes == pg_indexes,
+            "indexes only on SQLite: {:?}; only on PostgreSQL: {:?}",
+            lite_indexes.difference(&pg_indexes).collect::<Vec<_>>(),
+            pg_indexes.difference(&lite_indexes).collect::<Vec<_>>()
+        );
+    }
+}

@@ -291,7 +291,7 @@ impl Transfer {
             .fetch_one(&mut *tx)
             .await?;
             if has_identity {
-                crate::pg::sync_identity(&mut tx, &t.name).await?;
+                crate::PgStore::sync_identity(&mut tx, &t.name).await?;
             }
         }
         sqlx::query("ALTER TABLE case_events ENABLE TRIGGER case_events_webhook_outbox").execute(&mut *tx).await?;
@@ -347,7 +347,7 @@ fn sqlite_values(r: &SqliteRow, columns: &[(String, Kind)]) -> Result<Vec<Value>
                 Kind::Json => {
                     let text: Option<String> = r.try_get(i)?;
                     let parsed = text.map(|t| serde_json::from_str(&t)).transpose();
-                    Value::Json(parsed.map_err(|e| crate::sqlite::corrupt(format!("{name}: {e}")))?)
+                    Value::Json(parsed.map_err(|e| crate::corrupt(format!("{name}: {e}")))?)
                 }
             })
         })

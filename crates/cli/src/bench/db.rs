@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use gridkeeper_demo::LargeHistory;
-use gridkeeper_store::Store;
+use gridkeeper_store::prelude::*;
 use serde::Serialize;
 
 use crate::config::Config;

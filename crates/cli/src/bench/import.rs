@@ -9,7 +9,8 @@ use std::time::Instant;
 use chrono::Datelike;
 use gridkeeper_demo::LargeHistory;
 use gridkeeper_domain::{Case, NewEvent};
-use gridkeeper_store::{SqliteStore, Store};
+use gridkeeper_store::prelude::*;
+use gridkeeper_store::SqliteStore;
 use serde::Serialize;
 
 use crate::config::Config;

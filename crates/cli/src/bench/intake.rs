@@ -21,7 +21,8 @@ use axum::http::StatusCode;
 use gridkeeper_demo::LargeHistory;
 use gridkeeper_domain::{Actor, LatLon, NewReport, RegionLevel, Urgency};
 use gridkeeper_server::ReportBody;
-use gridkeeper_store::{ReferenceData, Store};
+use gridkeeper_store::prelude::*;
+use gridkeeper_store::ReferenceData;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::json;
@@ -470,7 +471,8 @@ impl RawWriter {
 #[cfg(test)]
 mod tests {
     use gridkeeper_domain::{report, Actor, LatLon, NewReport, Urgency};
-    use gridkeeper_store::{Intake, SqliteStore, Store, Vault};
+    use gridkeeper_store::prelude::*;
+    use gridkeeper_store::{Intake, SqliteStore, Vault};
 
     use super::*;
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gridkeeper_domain::RegionLevel;
-use gridkeeper_store::Store;
+use gridkeeper_store::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 

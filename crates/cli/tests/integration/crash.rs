@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gridkeeper_domain::{Grant, Role, Scope};
-use gridkeeper_store::{NewPerson, SqliteStore, Store};
+use gridkeeper_store::prelude::*;
+use gridkeeper_store::{NewPerson, SqliteStore};
 use serde_json::json;
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, StatusCode};
 use gridkeeper_domain::{Region, RegionCode};
-use gridkeeper_store::{DeliveryStatus, ReferenceData, SqliteStore, Store};
+use gridkeeper_store::prelude::*;
+use gridkeeper_store::{DeliveryStatus, ReferenceData, SqliteStore};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;

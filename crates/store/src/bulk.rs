@@ -1,4 +1,6 @@
-//! Bulk writes of finished case histories: [`Store::import_history`] for SQLite, the
+//! Bulk writes of finished case histories: [`CaseStore::import_history`](crate::CaseStore) in
+//! each database's way — SQLite's bulk path below, PostgreSQL's portable one
+//! ([`SqlStore::import_portable`](crate::SqlStore)) — the
 //! [`BulkLoad`] that fills a new database chunk by chunk (the benchmark databases), and the raw
 //! ceilings the benchmarks compare them with.
 //!
@@ -22,12 +24,11 @@ use gridkeeper_domain::{Case, CaseId, CaseRef, DepartmentId, FieldError, Millis,
 use sqlx::pool::PoolConnection;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::sqlite::{case_values, insert_events, push_case, Val, CACHE_SIZE, CASE_COLUMNS, EVENT_ROWS};
-use crate::sqlite_rollups::{community_teams, Rollup};
+use crate::cases::{case_values, Val, CASE_COLUMNS, CASE_ROWS, EVENT_COLUMNS, EVENT_ROWS};
+use crate::dialect::{generic, CACHE_SIZE};
+use crate::rollups::Rollup;
+use crate::sql::Sql;
 use crate::{Result, SqliteStore, StoreError};
-
-/// Cases per multi-row `INSERT` (49 values each).
-const CASE_ROWS: usize = 600;
 /// Batches at least this large, and at least as large as what is stored, are written with the
 /// case tables' secondary indexes dropped and rebuilt.
 const REBUILD_INDEXES_FROM: usize = 20_000;
@@ -133,11 +134,11 @@ impl Importer {
         cases: &[(Case, Vec<NewEvent>)],
     ) -> Result<()> {
         check_references(conn, cases, self.numbering.next_id).await?;
-        let community = community_teams(&mut *conn).await?;
+        let community = SqliteStore::community_teams(&mut *conn).await?;
         let mut rollup = Rollup::default();
         for chunk in cases.chunks(CASE_ROWS) {
             if rollup.len() > ROLLUP_KEYS {
-                std::mem::take(&mut rollup).write(&mut *conn).await?;
+                SqliteStore::write_rollup(&mut *conn, std::mem::take(&mut rollup)).await?;
             }
             let mut stored = Vec::with_capacity(chunk.len());
             for (case, events) in chunk {
@@ -153,10 +154,10 @@ impl Importer {
                 }
                 None => false,
             };
-            alongside(write_rows(&mut *conn, store, &stored), sum).await?;
+            alongside(store.write_rows(&mut *conn, &stored), sum).await?;
         }
         // The measure rollups, summed over the batch (one upsert per day, region and key).
-        rollup.write(&mut *conn).await?;
+        SqliteStore::write_rollup(&mut *conn, rollup).await?;
         Ok(())
     }
 }
@@ -179,36 +180,6 @@ async fn alongside<F: std::future::Future>(io: F, mut work: impl FnMut() -> bool
     .await;
     while more && work() {}
     out
-}
-
-/// The rows of numbered cases: cases, events, department links, as multi-row `INSERT`s.
-async fn write_rows(conn: &mut SqliteConnection, store: &SqliteStore, stored: &[(Case, &Vec<NewEvent>)]) -> Result<()> {
-    let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
-    b.push_values(stored, |mut row, (c, _)| {
-        row.push_bind(c.id).push_bind(c.reference.clone());
-        push_case(&mut row, c, &store.vault);
-    });
-    b.build().execute(&mut *conn).await?;
-    let events: Vec<(CaseId, i64, &NewEvent)> =
-        stored.iter().flat_map(|(c, es)| es.iter().enumerate().map(move |(i, e)| (c.id, i as i64 + 1, e))).collect();
-    insert_events(&mut *conn, &events).await?;
-    let links: Vec<(CaseId, DepartmentId, bool)> = stored
-        .iter()
-        .flat_map(|(c, _)| {
-            c.lead_department
-                .map(|d| (c.id, d, true))
-                .into_iter()
-                .chain(c.co_departments.iter().map(|d| (c.id, *d, false)))
-        })
-        .collect();
-    for part in links.chunks(EVENT_ROWS) {
-        let mut b = QueryBuilder::<Sqlite>::new("INSERT INTO case_departments (case_id, department_id, lead) ");
-        b.push_values(part, |mut row, (case, dept, lead)| {
-            row.push_bind(*case).push_bind(*dept).push_bind(*lead);
-        });
-        b.build().execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 /// The foreign keys of a batch, checked set-based: every person, category, department and
@@ -472,6 +443,8 @@ impl SqliteStore {
                     row.push_bind(c.id).push_bind(c.reference.as_str());
                     for v in &c.values {
                         match v {
+                            Val::B(x) => row.push_bind(*x),
+                            Val::N(x) => row.push_bind(*x),
                             Val::I(x) => row.push_bind(*x),
                             Val::F(x) => row.push_bind(*x),
                             Val::T(x) => row.push_bind(x.as_deref()),
@@ -484,9 +457,7 @@ impl SqliteStore {
                     .flat_map(|c| c.events.iter().enumerate().map(move |(i, e)| (c.id, i as i64 + 1, e)))
                     .collect();
                 for part in events.chunks(EVENT_ROWS) {
-                    let mut b = QueryBuilder::<Sqlite>::new(
-                        "INSERT INTO case_events (case_id, seq, action, at, actor, from_state, to_state, data) ",
-                    );
+                    let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO case_events ({EVENT_COLUMNS}) "));
                     b.push_values(part, |mut row, (case, seq, e)| {
                         row.push_bind(*case)
                             .push_bind(*seq)
@@ -522,6 +493,86 @@ impl SqliteStore {
     }
 }
 
+generic! {
+    impl SqlStore {
+        /// The rows of numbered cases: cases, events, department links, as multi-row `INSERT`s.
+        pub(crate) async fn write_rows(&self, conn: &mut D::Connection, stored: &[(Case, &Vec<NewEvent>)]) -> Result<()> {
+            let mut b = Sql::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+            b.push_values(stored, |mut row, (c, _)| {
+                row.push_bind(c.id).push_bind(c.reference.clone());
+                Self::push_case(&mut row, c, &self.vault);
+            });
+            Self::query_of(&b).execute(&mut *conn).await?;
+            let events: Vec<(CaseId, i64, &NewEvent)> = stored
+                .iter()
+                .flat_map(|(c, es)| es.iter().enumerate().map(move |(i, e)| (c.id, i as i64 + 1, e)))
+                .collect();
+            Self::insert_events(&mut *conn, &events).await?;
+            let cases: Vec<Case> = stored.iter().map(|(c, _)| c.clone()).collect();
+            Self::insert_links(&mut *conn, &cases).await
+        }
+
+        /// [`CaseStore::import_history`](crate::CaseStore) in plain SQL, for PostgreSQL: one
+        /// transaction that locks the case tables against other writers (ids are given here),
+        /// multi-row statements a chunk at a time, the rollups written every 15,000 cases.
+        pub(crate) async fn import_portable(&self, cases: &[(Case, Vec<NewEvent>)], utc_offset_hours: i32) -> Result<()> {
+            let offset = chrono::FixedOffset::east_opt(utc_offset_hours * 3600)
+                .ok_or_else(|| StoreError::Invalid(FieldError::new("utc_offset_hours", "must lie between -23 and 23")))?;
+            let year = |at: Millis| chrono::DateTime::from_timestamp_millis(at).map_or(1970, |t| t.with_timezone(&offset).year());
+            let mut tx = self.begin_write().await?;
+            // Ids are given here, so no other writer may take one meanwhile (reads go on).
+            Self::lock(&mut tx, "cases, case_counters, rollup_counts, rollup_stages, rollup_people", "EXCLUSIVE").await?;
+            let mut counters: HashMap<(String, i32), i64> = HashMap::new();
+            let mut next_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM cases").fetch_one(&mut *tx).await?;
+            let community = Self::community_teams(&mut tx).await?;
+            let mut rollup = Rollup::default();
+            for (i, chunk) in cases.chunks(300).enumerate() {
+                if i % 50 == 49 {
+                    Self::write_rollup(&mut tx, std::mem::take(&mut rollup)).await?;
+                }
+                let mut stored = Vec::with_capacity(chunk.len());
+                for (case, events) in chunk {
+                    let y = year(case.reported_at);
+                    let key = (case.district.clone(), y);
+                    if !counters.contains_key(&key) {
+                        let last: Option<i64> =
+                            sqlx::query_scalar("SELECT last FROM case_counters WHERE district = $1 AND year = $2")
+                                .bind(&key.0)
+                                .bind(y)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        counters.insert(key.clone(), last.unwrap_or(0));
+                    }
+                    let n = counters.get_mut(&key).expect("inserted above");
+                    *n += 1;
+                    let mut c = case.clone();
+                    c.id = next_id;
+                    c.reference = CaseRef::new(&c.district, y, *n as u32).to_string();
+                    next_id += 1;
+                    rollup.add(&c, events, &community, 1);
+                    stored.push((c, events));
+                }
+                self.write_rows(&mut tx, &stored).await?;
+            }
+            Self::write_rollup(&mut tx, rollup).await?;
+            for ((district, y), last) in counters {
+                sqlx::query(
+                    "INSERT INTO case_counters (district, year, last) VALUES ($1, $2, $3) \
+                     ON CONFLICT (district, year) DO UPDATE SET last = excluded.last",
+                )
+                .bind(district)
+                .bind(y)
+                .bind(last)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Self::sync_identity(&mut tx, "cases").await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -529,7 +580,7 @@ mod tests {
     use gridkeeper_domain::{report, Actor, LatLon, NewReport, Urgency};
 
     use super::*;
-    use crate::{Intake, Store, Vault};
+    use crate::{CaseStore, Intake, Store, Vault};
 
     async fn store() -> SqliteStore {
         let s = SqliteStore::open("sqlite::memory:", Arc::new(Vault::ephemeral())).await.unwrap();

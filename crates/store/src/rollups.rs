@@ -1,4 +1,4 @@
-//! The rollups of the measures in SQLite: the facts of every case
+//! The rollups of the measures: the facts of every case
 //! ([`gridkeeper_domain::measures::facts`]) summed per local day and region node, kept in step
 //! with the events (see the migration `20261130000001_rollups.sql`).
 //!
@@ -13,9 +13,10 @@ use rustc_hash::FxHashMap;
 
 use gridkeeper_domain::measures::{facts, Fact, COUNTERS};
 use gridkeeper_domain::{Case, CaseId, DepartmentId, Millis, NewEvent};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::sqlite::{case_row, event_row, SqliteStore, CASE_COLUMNS};
+use crate::cases::{CASE_COLUMNS, EVENT_COLUMNS};
+use crate::dialect::generic;
+use crate::sql::Sql;
 use crate::Result;
 
 const DAY: Millis = 86_400_000;
@@ -205,126 +206,136 @@ impl Rollup {
     pub(crate) fn len(&self) -> usize {
         self.counts.len() + self.stages.len() + self.people.len()
     }
-
-    /// Writes the changes (those that are not zero) as upserts.
-    pub(crate) async fn write(self, conn: &mut SqliteConnection) -> Result<()> {
-        let sums = COUNTERS.map(|c| format!("{c} = {c} + excluded.{c}")).join(", ");
-        let names = COUNTERS.join(", ");
-        let rows = self.rows();
-        for chunk in rows.counts.chunks(1000) {
-            let mut b = QueryBuilder::<Sqlite>::new(format!(
-                "INSERT INTO rollup_counts (node, leaf, day, department, category, {names}) "
-            ));
-            b.push_values(chunk, |mut row, ((node, leaf, day, dept, cat), c)| {
-                row.push_bind(rows.node(*node)).push_bind(*leaf).push_bind(*day).push_bind(*dept).push_bind(*cat);
-                for v in c {
-                    row.push_bind(*v);
-                }
-            });
-            b.push(format!(" ON CONFLICT (node, day, leaf, department, category) DO UPDATE SET {sums}"));
-            b.build().execute(&mut *conn).await?;
-        }
-        for chunk in rows.people.chunks(1000) {
-            let mut b = QueryBuilder::<Sqlite>::new(format!("INSERT INTO rollup_people (node, day, person, {names}) "));
-            b.push_values(chunk, |mut row, ((node, day, person), c)| {
-                row.push_bind(rows.node(*node)).push_bind(*day).push_bind(*person);
-                for v in c {
-                    row.push_bind(*v);
-                }
-            });
-            b.push(format!(" ON CONFLICT (node, day, person) DO UPDATE SET {sums}"));
-            b.build().execute(&mut *conn).await?;
-        }
-        for chunk in rows.stages.chunks(4000) {
-            let mut b = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO rollup_stages (node, leaf, day, department, stage, bin, n, total) ",
-            );
-            b.push_values(chunk, |mut row, ((node, leaf, day, dept, stage, bin), (n, total))| {
-                row.push_bind(rows.node(*node))
-                    .push_bind(*leaf)
-                    .push_bind(*day)
-                    .push_bind(*dept)
-                    .push_bind(*stage)
-                    .push_bind(*bin)
-                    .push_bind(*n)
-                    .push_bind(*total);
-            });
-            b.push(
-                " ON CONFLICT (node, department, day, leaf, stage, bin) \
-                 DO UPDATE SET n = n + excluded.n, total = total + excluded.total",
-            );
-            b.build().execute(&mut *conn).await?;
-        }
-        Ok(())
-    }
 }
 
-/// The departments that are community teams (for the self-resolution count).
-pub(crate) async fn community_teams(conn: &mut SqliteConnection) -> Result<HashSet<DepartmentId>> {
-    let ids: Vec<DepartmentId> =
-        sqlx::query_scalar("SELECT id FROM departments WHERE kind = 'community_team'").fetch_all(&mut *conn).await?;
-    Ok(ids.into_iter().collect())
-}
-
-/// The cases with ids in `[first, last]` and their events, in id order.
-pub(crate) async fn histories(
-    store: &SqliteStore,
-    conn: &mut SqliteConnection,
-    first: CaseId,
-    last: CaseId,
-) -> Result<Vec<(Case, Vec<NewEvent>)>> {
-    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id BETWEEN ? AND ? ORDER BY id");
-    let rows = sqlx::query(&sql).bind(first).bind(last).fetch_all(&mut *conn).await?;
-    let mut cases: Vec<(Case, Vec<NewEvent>)> =
-        rows.iter().map(|r| Ok((case_row(r, &store.vault)?, vec![]))).collect::<Result<_>>()?;
-    let index: HashMap<CaseId, usize> = cases.iter().enumerate().map(|(i, (c, _))| (c.id, i)).collect();
-    let events = sqlx::query("SELECT * FROM case_events WHERE case_id BETWEEN ? AND ? ORDER BY case_id, seq")
-        .bind(first)
-        .bind(last)
-        .fetch_all(&mut *conn)
-        .await?;
-    for r in &events {
-        let e = event_row(r)?;
-        if let Some(i) = index.get(&e.case_id) {
-            cases[*i].1.push(e.event);
-        }
-    }
-    Ok(cases)
-}
-
-impl SqliteStore {
-    /// [`MeasureStore::rebuild_rollups`](crate::MeasureStore::rebuild_rollups): one transaction,
-    /// so readers see the old sums until it commits.
-    pub(crate) async fn compute_rollups(&self) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        for table in ["rollup_counts", "rollup_stages", "rollup_people"] {
-            sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
-        }
-        let community = community_teams(&mut tx).await?;
-        let max: CaseId = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM cases").fetch_one(&mut *tx).await?;
-        let mut first = 1;
-        while first <= max {
-            let last = first + 4_999;
-            let mut rollup = Rollup::default();
-            for (case, events) in histories(self, &mut tx, first, last).await? {
-                rollup.add(&case, &events, &community, 1);
+generic! {
+    impl SqlStore {
+        /// Writes the changes of `rollup` (those that are not zero) as upserts, in primary-key
+        /// order.
+        pub(crate) async fn write_rollup(conn: &mut D::Connection, rollup: Rollup) -> Result<()> {
+            let names = COUNTERS.join(", ");
+            let rows = rollup.rows();
+            let sums = |table: &str| COUNTERS.map(|c| format!("{c} = {table}.{c} + excluded.{c}")).join(", ");
+            for chunk in rows.counts.chunks(1000) {
+                let mut b = Sql::new(format!(
+                    "INSERT INTO rollup_counts (node, leaf, day, department, category, {names}) "
+                ));
+                b.push_values(chunk, |mut row, ((node, leaf, day, dept, cat), c)| {
+                    row.push_bind(rows.node(*node)).push_bind(*leaf).push_bind(*day).push_bind(*dept).push_bind(*cat);
+                    for v in c {
+                        row.push_bind(*v);
+                    }
+                });
+                b.push(format!(
+                    " ON CONFLICT (node, day, leaf, department, category) DO UPDATE SET {}",
+                    sums("rollup_counts")
+                ));
+                Self::query_of(&b).execute(&mut *conn).await?;
             }
-            rollup.write(&mut tx).await?;
-            first = last + 1;
+            for chunk in rows.people.chunks(1000) {
+                let mut b = Sql::new(format!("INSERT INTO rollup_people (node, day, person, {names}) "));
+                b.push_values(chunk, |mut row, ((node, day, person), c)| {
+                    row.push_bind(rows.node(*node)).push_bind(*day).push_bind(*person);
+                    for v in c {
+                        row.push_bind(*v);
+                    }
+                });
+                b.push(format!(" ON CONFLICT (node, day, person) DO UPDATE SET {}", sums("rollup_people")));
+                Self::query_of(&b).execute(&mut *conn).await?;
+            }
+            for chunk in rows.stages.chunks(4000) {
+                let mut b = Sql::new(
+                    "INSERT INTO rollup_stages (node, leaf, day, department, stage, bin, n, total) ",
+                );
+                b.push_values(chunk, |mut row, ((node, leaf, day, dept, stage, bin), (n, total))| {
+                    row.push_bind(rows.node(*node))
+                        .push_bind(*leaf)
+                        .push_bind(*day)
+                        .push_bind(*dept)
+                        .push_bind(i64::from(*stage))
+                        .push_bind(i64::from(*bin))
+                        .push_bind(*n)
+                        .push_bind(*total);
+                });
+                b.push(
+                    " ON CONFLICT (node, department, day, leaf, stage, bin) \
+                     DO UPDATE SET n = rollup_stages.n + excluded.n, total = rollup_stages.total + excluded.total",
+                );
+                Self::query_of(&b).execute(&mut *conn).await?;
+            }
+            Ok(())
         }
-        sqlx::query("UPDATE rollup_state SET built = 1").execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
-    }
 
-    /// Builds the rollups once after the migration that created them, for the cases stored before.
-    pub(crate) async fn ensure_rollups(&self) -> Result<()> {
-        let built: i64 = sqlx::query_scalar("SELECT built FROM rollup_state").fetch_one(&self.pool).await?;
-        if built == 0 {
-            tracing::info!("computing the measure rollups of the cases already stored");
-            self.compute_rollups().await?;
+        /// The departments that are community teams (for the self-resolution count).
+        pub(crate) async fn community_teams(conn: &mut D::Connection) -> Result<HashSet<DepartmentId>> {
+            let ids: Vec<DepartmentId> =
+                sqlx::query_scalar("SELECT id FROM departments WHERE kind = 'community_team'").fetch_all(&mut *conn).await?;
+            Ok(ids.into_iter().collect())
         }
-        Ok(())
+
+        /// The cases with ids in `[first, last]` and their events, in id order.
+        pub(crate) async fn histories(
+            &self,
+            conn: &mut D::Connection,
+            first: CaseId,
+            last: CaseId,
+        ) -> Result<Vec<(Case, Vec<NewEvent>)>> {
+            let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id BETWEEN $1 AND $2 ORDER BY id");
+            let rows = sqlx::query(&sql).bind(first).bind(last).fetch_all(&mut *conn).await?;
+            let mut cases: Vec<(Case, Vec<NewEvent>)> =
+                rows.iter().map(|r| Ok((self.case_row(r)?, vec![]))).collect::<Result<_>>()?;
+            let index: HashMap<CaseId, usize> = cases.iter().enumerate().map(|(i, (c, _))| (c.id, i)).collect();
+            let events = sqlx::query(&format!(
+                "SELECT {EVENT_COLUMNS} FROM case_events WHERE case_id BETWEEN $1 AND $2 ORDER BY case_id, seq"
+            ))
+            .bind(first)
+            .bind(last)
+            .fetch_all(&mut *conn)
+            .await?;
+            for r in &events {
+                let e = Self::event_row(r)?;
+                if let Some(i) = index.get(&e.case_id) {
+                    cases[*i].1.push(e.event);
+                }
+            }
+            Ok(cases)
+        }
+
+        /// [`MeasureStore::rebuild_rollups`](crate::MeasureStore::rebuild_rollups): one
+        /// transaction, so readers see the old sums until it commits.
+        pub(crate) async fn compute_rollups(&self) -> Result<()> {
+            let mut tx = self.begin_write().await?;
+            // Writers of cases wait (they add to the rollups); readers go on.
+            Self::lock(&mut tx, "cases, rollup_counts, rollup_stages, rollup_people, rollup_state", "EXCLUSIVE").await?;
+            for table in ["rollup_counts", "rollup_stages", "rollup_people"] {
+                sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+            }
+            let community = Self::community_teams(&mut tx).await?;
+            let max: CaseId = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM cases").fetch_one(&mut *tx).await?;
+            let mut first = 1;
+            while first <= max {
+                let last = first + 4_999;
+                let mut rollup = Rollup::default();
+                for (case, events) in self.histories(&mut tx, first, last).await? {
+                    rollup.add(&case, &events, &community, 1);
+                }
+                Self::write_rollup(&mut tx, rollup).await?;
+                first = last + 1;
+            }
+            sqlx::query("UPDATE rollup_state SET built = 1").execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// Builds the rollups once after the migration that created them, for the cases stored before.
+        pub(crate) async fn ensure_rollups(&self) -> Result<()> {
+            let built: i64 = sqlx::query_scalar("SELECT built FROM rollup_state").fetch_one(&self.pool).await?;
+            if built == 0 {
+                tracing::info!("computing the measure rollups of the cases already stored");
+                self.compute_rollups().await?;
+            }
+            Ok(())
+        }
     }
 }
 
