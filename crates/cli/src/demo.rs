@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
-use crate::config::Config;
+use gridkeeper::config::Config;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -38,7 +38,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     config.database.url = format!("sqlite:{}", db.display());
     config.server.media_dir = args.dir.join("media");
     config.privacy.key_file = args.dir.join("keys.toml");
-    let store = crate::open_store(&config).await?;
+    let store = gridkeeper::open_store(&config).await?;
     let started = Instant::now();
     let now = chrono::Utc::now().timestamp_millis();
     let town = gridkeeper_demo::generate(args.seed, now, args.cases);

@@ -23,7 +23,7 @@ use gridkeeper_store::{NewPerson, Respond, Store};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::config::Config;
+use gridkeeper::config::Config;
 
 #[derive(Subcommand)]
 pub enum ImportCommand {
@@ -472,7 +472,7 @@ pub async fn run_import(config: &Config, cmd: ImportCommand) -> anyhow::Result<(
     let text =
         std::fs::read_to_string(&args.mapping).with_context(|| format!("cannot read {}", args.mapping.display()))?;
     let mapping: Mapping = toml::from_str(&text).with_context(|| format!("{}", args.mapping.display()))?;
-    let app = crate::app(config).await?;
+    let app = gridkeeper::app(config).await?;
     let report = import_cases(&app, &args.file, mapping, args.batch, args.dry_run).await?;
     println!(
         "{} rows: {} cases imported{} ({} in a grid), {} already imported, {} refused",
@@ -515,7 +515,7 @@ pub async fn run_export(config: &Config, cmd: ExportCommand) -> anyhow::Result<(
     let ExportCommand::Cases { format, filter, output } = cmd;
     let format =
         ExportFormat::parse(&format).with_context(|| format!("format `{format}`: use csv, geojson or xlsx"))?;
-    let app = crate::app(config).await?;
+    let app = gridkeeper::app(config).await?;
     let query = query_from_filters(&app, &filter).map_err(|e| anyhow::anyhow!(e.problem().detail.clone()))?;
     let n = match &output {
         Some(path) => {
@@ -531,7 +531,7 @@ pub async fn run_export(config: &Config, cmd: ExportCommand) -> anyhow::Result<(
 }
 
 pub async fn run_open311(config: &Config, cmd: Open311Command) -> anyhow::Result<()> {
-    let store = crate::open_store(config).await?;
+    let store = gridkeeper::open_store(config).await?;
     let now = chrono::Utc::now().timestamp_millis();
     match cmd {
         Open311Command::Key(KeyCommand::Add { name, person, respond }) => {

@@ -1,7 +1,6 @@
 //! `gridkeeper`: the one binary. `serve`, `migrate`, `demo`, `user add`.
 
 mod bench;
-mod config;
 mod data;
 mod demo;
 mod exchange;
@@ -15,7 +14,8 @@ use clap::{Parser, Subcommand};
 use gridkeeper_domain::{Grant, Role, Scope};
 use gridkeeper_store::{NewPerson, Store};
 
-use crate::config::Config;
+use gridkeeper::config::Config;
+use gridkeeper::{init_logging, open_store};
 
 #[derive(Parser)]
 #[command(name = "gridkeeper", version, about = "Grid governance platform: report, dispatch, handle, verify, rate.")]
@@ -136,31 +136,6 @@ enum UserCommand {
         #[arg(long)]
         name: String,
     },
-}
-
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
-}
-
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let url = &config.database.url;
-    if gridkeeper_store::Backend::of(url).is_none() {
-        bail!("database.url must start with `sqlite:` or `postgres://`");
-    }
-    let vault = Arc::new(config.privacy.vault()?);
-    let store = gridkeeper_store::open(url, vault).await.context("cannot open the database")?;
-    store.migrate().await.context("cannot migrate the database")?;
-    Ok(store)
-}
-
-/// The application over the configured store (for commands that use its services).
-pub async fn app(config: &Config) -> anyhow::Result<gridkeeper_server::AppState> {
-    let store = open_store(config).await?;
-    let sms = Arc::new(gridkeeper_server::sms::LogSms::default());
-    Ok(gridkeeper_server::App::new(store, config.server.clone(), sms).await?)
 }
 
 pub fn parse_grant(s: &str) -> anyhow::Result<Grant> {

@@ -10,7 +10,7 @@ use gridkeeper_geo::tree::{Report, Tolerances};
 use gridkeeper_server::regions::{self, ImportOutcome, ImportRequest};
 use gridkeeper_server::ApiError;
 
-use crate::config::Config;
+use gridkeeper::config::Config;
 
 #[derive(Args)]
 pub struct ImportArgs {
@@ -164,7 +164,7 @@ pub async fn run_import(config: &Config, args: ImportArgs) -> anyhow::Result<()>
         repair: args.repair,
         tolerances: args.tolerances.get(),
     };
-    let store = crate::open_store(config).await?;
+    let store = gridkeeper::open_store(config).await?;
     let source = args.file.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().to_string());
     let request = ImportRequest {
         text,
@@ -208,7 +208,7 @@ pub async fn run_import(config: &Config, args: ImportArgs) -> anyhow::Result<()>
 pub async fn run_regions(config: &Config, cmd: RegionsCommand) -> anyhow::Result<()> {
     let RegionsCommand::Validate { under, report, tolerances } = cmd;
     let under = under.as_deref().map(|u| code("under", u)).transpose()?;
-    let store = crate::open_store(config).await?;
+    let store = gridkeeper::open_store(config).await?;
     let r = regions::validate_stored(store.as_ref(), under.as_ref(), tolerances.get()).await.map_err(api)?;
     if let Some(path) = &report {
         write_report(path, "Validation of the region tree", &r, serde_json::json!({ "valid": r.is_valid() }))?;
@@ -229,7 +229,7 @@ pub async fn run_export(config: &Config, args: ExportArgs) -> anyhow::Result<()>
     if args.zoom.is_some_and(|z| z > 24) {
         bail!("--zoom: must be between 0 and 24");
     }
-    let store = crate::open_store(config).await?;
+    let store = gridkeeper::open_store(config).await?;
     let live: std::collections::HashMap<RegionCode, gridkeeper_domain::Region> =
         store.regions().await?.into_iter().map(|r| (r.code.clone(), r)).collect();
     let now = chrono::Utc::now().timestamp_millis();

@@ -11,7 +11,7 @@ use gridkeeper_demo::LargeHistory;
 use gridkeeper_store::prelude::*;
 use serde::Serialize;
 
-use crate::config::Config;
+use gridkeeper::config::Config;
 
 /// The session token of the demo's dispatcher in a generated database (benchmarks only).
 pub const BENCH_TOKEN: &str = "bench-dispatcher-token";
@@ -108,7 +108,7 @@ pub async fn run(config: Config, args: GenerateArgs) -> anyhow::Result<Generated
     // The clock job of a running server would have marked overdue cases as they fell due: run it
     // once, so that a server started on this database begins in a steady state.
     let t = Instant::now();
-    let app = crate::app(&config).await?;
+    let app = gridkeeper::app(&config).await?;
     let (warned, marked, escalated) =
         app.check_deadlines(now).await.map_err(|e| anyhow::anyhow!(e.problem().detail.clone()))?;
     let clock_seconds = t.elapsed().as_secs_f64();

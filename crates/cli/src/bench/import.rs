@@ -13,7 +13,7 @@ use gridkeeper_store::prelude::*;
 use gridkeeper_store::SqliteStore;
 use serde::Serialize;
 
-use crate::config::Config;
+use gridkeeper::config::Config;
 
 #[derive(clap::Args)]
 pub struct ImportArgs {

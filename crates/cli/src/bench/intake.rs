@@ -29,7 +29,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::load::{self, Outcome, Request};
-use crate::config::Config;
+use gridkeeper::config::Config;
 
 #[derive(clap::Args)]
 pub struct IntakeArgs {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use gridkeeper_domain::measures::Measures;
 use gridkeeper_store::{GroupBy, MeasureQuery};
 
-use crate::config::Config;
+use gridkeeper::config::Config;
 
 pub async fn run(mut config: Config, cases: usize, db: PathBuf, runs: usize) -> anyhow::Result<()> {
     if let Some(dir) = db.parent() {
@@ -14,7 +14,7 @@ pub async fn run(mut config: Config, cases: usize, db: PathBuf, runs: usize) -> 
     }
     config.database.url = format!("sqlite:{}", db.display());
     config.privacy.key_file = db.with_extension("keys");
-    let store = crate::open_store(&config).await?;
+    let store = gridkeeper::open_store(&config).await?;
     let now = chrono::Utc::now().timestamp_millis();
     if store.count_cases().await? < cases as i64 {
         anyhow::ensure!(store.count_cases().await? == 0, "{} holds other cases; remove it first", db.display());

@@ -21,7 +21,7 @@ use clap::Subcommand;
 use gridkeeper_store::SqliteStore;
 use serde::Serialize;
 
-use crate::config::Config;
+use gridkeeper::config::Config;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {

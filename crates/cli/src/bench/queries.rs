@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::db::BENCH_TOKEN;
 use super::load::{self, Outcome, Request};
-use crate::config::Config;
+use gridkeeper::config::Config;
 
 #[derive(clap::Args)]
 pub struct QueryArgs {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::config::Config;
+use gridkeeper::config::Config;
 
 /// What one backend did in the store benchmark.
 struct StoreFigures {
@@ -36,7 +36,7 @@ pub async fn run(
     let mut out = vec![];
     for (name, url) in [("SQLite", format!("sqlite:{}", sqlite.display())), ("PostgreSQL", postgres.to_string())] {
         config.database.url = url;
-        let store = crate::open_store(&config).await?;
+        let store = gridkeeper::open_store(&config).await?;
         anyhow::ensure!(store.count_cases().await? == 0, "the {name} database is not empty: start from an empty one");
         println!("{name}: storing {history} cases of history ...");
         out.push((
