@@ -1,6 +1,5 @@
-//! `gridkeeper`: the one binary. `serve`, `migrate`, `demo`, `user add`.
+//! `gridkeeper`: the one binary a town deploys. `serve`, `migrate`, `demo`, `user add`.
 
-mod bench;
 mod data;
 mod demo;
 mod exchange;
@@ -76,9 +75,6 @@ enum Command {
     /// Personal data: retention and encryption keys.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
-    /// Benchmarks (see BENCHMARKS.md).
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
 }
 
 #[derive(Subcommand)]
@@ -205,7 +201,6 @@ async fn main() -> anyhow::Result<()> {
         Command::MigrateData { from, to } => data::migrate_data(&from, &to).await?,
         Command::Backup { file } => data::backup(&config.database.url, &file).await?,
         Command::Restore { file, replace } => data::restore(&config.database.url, &file, replace).await?,
-        Command::Bench(cmd) => bench::run(config, cmd).await?,
         Command::User(UserCommand::Add { login, name, phone, grants, password_stdin }) => {
             let grants = grants.iter().map(|g| parse_grant(g)).collect::<anyhow::Result<Vec<_>>>()?;
             let (password, generated) = if password_stdin {

@@ -1,5 +1,5 @@
-//! `bench queue`, `bench detail`, `bench rss`: `gridkeeper serve` on a large database made by
-//! `bench generate`, asked over HTTP as the dispatcher (the generated session).
+//! `gridkeeper-bench queue`, `detail`, `rss`: `gridkeeper serve` on a large database made by
+//! `gridkeeper-bench generate`, asked over HTTP as the dispatcher (the generated session).
 //!
 //! The server runs as a child process with the hourly anonymisation pushed out of the way
 //! (`retention_days` = 100 years): on a database of several years it would otherwise start
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use gridkeeper::config::Config;
 use gridkeeper_domain::RegionLevel;
 use gridkeeper_store::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -16,11 +17,10 @@ use serde::Serialize;
 
 use super::db::BENCH_TOKEN;
 use super::load::{self, Outcome, Request};
-use gridkeeper::config::Config;
 
 #[derive(clap::Args)]
 pub struct QueryArgs {
-    /// A database made by `bench generate`.
+    /// A database made by `gridkeeper-bench generate`.
     #[arg(long, default_value = "target/bench/big.db")]
     pub db: PathBuf,
     /// Seconds of each run.
@@ -51,7 +51,8 @@ struct Served {
 }
 
 async fn serve(config: &Config, db: &Path) -> anyhow::Result<Served> {
-    anyhow::ensure!(db.exists(), "{} does not exist: make it with `gridkeeper bench generate`", db.display());
+    anyhow::ensure!(db.exists(), "{} does not exist: make it with `gridkeeper-bench generate`", db.display());
+    let server_exe = super::server_exe()?;
     let c = super::db_config(config, db);
     let store = super::open_sqlite(&c).await?;
     let cases = store.count_cases().await?;
@@ -68,7 +69,7 @@ async fn serve(config: &Config, db: &Path) -> anyhow::Result<Served> {
     let port = load::free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let log = std::fs::File::create(db.with_extension("serve.log"))?;
-    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+    let mut child = tokio::process::Command::new(server_exe)
         .arg("serve")
         .env("GRIDKEEPER__DATABASE__URL", &c.database.url)
         .env("GRIDKEEPER__PRIVACY__KEY_FILE", &c.privacy.key_file)

@@ -1,5 +1,7 @@
-//! `gridkeeper bench ...`: benchmarks run by hand, recorded in BENCHMARKS.md. Never in tests
-//! (the tests of this module run each piece on a tiny input).
+//! `gridkeeper-bench ...`: benchmarks run by hand, recorded in BENCHMARKS.md. Never in tests
+//! (the tests of this crate run each piece on a tiny input). A binary of its own, so that the
+//! `gridkeeper` binary that towns deploy carries no benchmark code; the benchmarks that need the
+//! real server start the `gridkeeper` binary found next to this one ([`server_exe`]).
 //!
 //! Every scenario prints a Markdown table and writes the same figures as JSON to
 //! `target/bench/<scenario>.json`, and runs its ceiling in the same run, so that every figure is
@@ -17,14 +19,27 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Subcommand;
+use clap::{Parser, Subcommand};
+use gridkeeper::config::Config;
 use gridkeeper_store::SqliteStore;
 use serde::Serialize;
 
-use gridkeeper::config::Config;
+#[derive(Parser)]
+#[command(
+    name = "gridkeeper-bench",
+    version,
+    about = "Benchmarks of gridkeeper (see BENCHMARKS.md); run them on a release build."
+)]
+struct Cli {
+    /// Configuration file (default: ./gridkeeper.toml if present).
+    #[arg(long, global = true, env = "GRIDKEEPER_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
 
 #[derive(Subcommand)]
-pub enum BenchCommand {
+enum Command {
     /// All measures for one district over one year, on a database of N demo cases.
     Measures {
         /// Cases in the simulated year.
@@ -74,25 +89,50 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
-    /// A ceiling server for `bench intake` (started by it).
+    /// A ceiling server for `intake` (started by it).
     #[command(hide = true)]
     CeilingServer(intake::CeilingArgs),
 }
 
-pub async fn run(config: Config, cmd: BenchCommand) -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    gridkeeper::init_logging(&config.log.level);
+    run(config, cli.command).await
+}
+
+async fn run(config: Config, cmd: Command) -> anyhow::Result<()> {
     match cmd {
-        BenchCommand::Measures { cases, db, runs } => measures::run(config, cases, db, runs).await,
-        BenchCommand::Generate(args) => db::run(config, args).await.map(|_| ()),
-        BenchCommand::Import(args) => import::run(config, args).await,
-        BenchCommand::Intake(args) => intake::run(config, args).await,
-        BenchCommand::Queue(args) => queries::run_queue(config, args).await,
-        BenchCommand::Detail(args) => queries::run_detail(config, args).await,
-        BenchCommand::Rss(args) => queries::run_rss(config, args).await,
-        BenchCommand::Store { history, reports, concurrency, postgres, sqlite, runs } => {
+        Command::Measures { cases, db, runs } => measures::run(config, cases, db, runs).await,
+        Command::Generate(args) => db::run(config, args).await.map(|_| ()),
+        Command::Import(args) => import::run(config, args).await,
+        Command::Intake(args) => intake::run(config, args).await,
+        Command::Queue(args) => queries::run_queue(config, args).await,
+        Command::Detail(args) => queries::run_detail(config, args).await,
+        Command::Rss(args) => queries::run_rss(config, args).await,
+        Command::Store { history, reports, concurrency, postgres, sqlite, runs } => {
             store::run(config, history, reports, concurrency, &postgres, &sqlite, runs).await
         }
-        BenchCommand::CeilingServer(args) => intake::ceiling_server(config, args).await,
+        Command::CeilingServer(args) => intake::ceiling_server(config, args).await,
     }
+}
+
+/// The `gridkeeper` binary next to this one (same target directory), which the benchmarks that
+/// measure the real server start as a child process.
+pub(crate) fn server_exe() -> anyhow::Result<PathBuf> {
+    let own = std::env::current_exe().context("cannot find the path of gridkeeper-bench")?;
+    let exe = own.with_file_name(format!("gridkeeper{}", std::env::consts::EXE_SUFFIX));
+    if !exe.is_file() {
+        let release = own.parent().and_then(Path::file_name).is_some_and(|d| d == "release");
+        anyhow::bail!(
+            "{} not found: this benchmark starts the gridkeeper server next to gridkeeper-bench; build it with \
+             `cargo build{} -p gridkeeper`",
+            exe.display(),
+            if release { " --release" } else { "" }
+        );
+    }
+    Ok(exe)
 }
 
 /// The `q` quantile of `ms` (sorts it).

@@ -1,4 +1,4 @@
-//! `bench generate`: a large realistic database — the demo town over several years
+//! `gridkeeper-bench generate`: a large realistic database — the demo town over several years
 //! ([`gridkeeper_demo::LargeHistory`]) — generated on every CPU, slice by slice, and stored in
 //! order with [`gridkeeper_store::SqliteStore::bulk_load`].
 
@@ -7,11 +7,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
+use gridkeeper::config::Config;
 use gridkeeper_demo::LargeHistory;
 use gridkeeper_store::prelude::*;
 use serde::Serialize;
-
-use gridkeeper::config::Config;
 
 /// The session token of the demo's dispatcher in a generated database (benchmarks only).
 pub const BENCH_TOKEN: &str = "bench-dispatcher-token";

@@ -1,5 +1,5 @@
-//! `bench store`: intake (concurrent reports stored) and the dispatcher's queue query on SQLite
-//! and on PostgreSQL side by side, each over the same demo history.
+//! `gridkeeper-bench store`: intake (concurrent reports stored) and the dispatcher's queue query
+//! on SQLite and on PostgreSQL side by side, each over the same demo history.
 
 use std::time::Instant;
 

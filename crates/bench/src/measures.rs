@@ -1,12 +1,11 @@
-//! `bench measures`: every measure of a district over a year, straight from the events.
+//! `gridkeeper-bench measures`: every measure of a district over a year, straight from the events.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
+use gridkeeper::config::Config;
 use gridkeeper_domain::measures::Measures;
 use gridkeeper_store::{GroupBy, MeasureQuery};
-
-use gridkeeper::config::Config;
 
 pub async fn run(mut config: Config, cases: usize, db: PathBuf, runs: usize) -> anyhow::Result<()> {
     if let Some(dir) = db.parent() {

@@ -1,4 +1,4 @@
-//! `bench import`: bulk import of finished histories (`Store::import_history`, one
+//! `gridkeeper-bench import`: bulk import of finished histories (`Store::import_history`, one
 //! transaction) against its ceiling, a raw batched insert of the same rows rendered ahead of
 //! time (`SqliteStore::raw_insert`), each into a new database with the same reference data.
 
@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Datelike;
+use gridkeeper::config::Config;
 use gridkeeper_demo::LargeHistory;
 use gridkeeper_domain::{Case, NewEvent};
 use gridkeeper_store::prelude::*;
 use gridkeeper_store::SqliteStore;
 use serde::Serialize;
-
-use gridkeeper::config::Config;
 
 #[derive(clap::Args)]
 pub struct ImportArgs {

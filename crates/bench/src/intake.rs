@@ -1,5 +1,5 @@
-//! `bench intake`: reports over HTTP into four servers, one after the other, each on a new
-//! database with the demo town's reference data:
+//! `gridkeeper-bench intake`: reports over HTTP into four servers, one after the other, each on
+//! a new database with the demo town's reference data:
 //!
 //! - **bare**: an axum handler that parses the same JSON and answers 201 (the HTTP ceiling);
 //! - **raw writer**: the same handler handing the row to one writer task that group-commits
@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use gridkeeper::config::Config;
 use gridkeeper_demo::LargeHistory;
 use gridkeeper_domain::{Actor, LatLon, NewReport, RegionLevel, Urgency};
 use gridkeeper_server::ReportBody;
@@ -29,7 +30,6 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::load::{self, Outcome, Request};
-use gridkeeper::config::Config;
 
 #[derive(clap::Args)]
 pub struct IntakeArgs {
@@ -149,6 +149,8 @@ struct ServerRuns {
 
 pub async fn run(config: Config, args: IntakeArgs) -> anyhow::Result<()> {
     let IntakeArgs { connections, seconds, rates, messages: messages_path, dir } = args;
+    // The ceilings are this binary's `ceiling-server`; the full server is `gridkeeper serve`.
+    let (own_exe, server_exe) = (std::env::current_exe()?, super::server_exe()?);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let now = chrono::Utc::now().timestamp_millis();
@@ -161,7 +163,6 @@ pub async fn run(config: Config, args: IntakeArgs) -> anyhow::Result<()> {
             .map(|b| Request { post: true, path: "/api/v1/cases".into(), body: Some(b), expect: 201 })
             .collect::<Vec<_>>(),
     );
-    let exe = std::env::current_exe()?;
     let mut results = vec![];
     let mut sigkill = None;
     for server in ["bare", "raw writer", "full", "full, one transaction per report"] {
@@ -174,7 +175,8 @@ pub async fn run(config: Config, args: IntakeArgs) -> anyhow::Result<()> {
             store.close().await;
         }
         // A start of this server on a free port, its output appended to its log.
-        let (exe, db, c, dir) = (&exe, &db, &c, &dir);
+        let exe = if server.starts_with("full") { &server_exe } else { &own_exe };
+        let (db, c, dir) = (&db, &c, &dir);
         let start = || async move {
             let port = load::free_port()?;
             let base = format!("http://127.0.0.1:{port}");
@@ -182,10 +184,10 @@ pub async fn run(config: Config, args: IntakeArgs) -> anyhow::Result<()> {
             let mut cmd = tokio::process::Command::new(exe);
             cmd.kill_on_drop(true).stdout(log.try_clone()?).stderr(log);
             if server == "bare" {
-                cmd.args(["bench", "ceiling-server", "--kind", "bare", "--bind", &format!("127.0.0.1:{port}")]);
+                cmd.args(["ceiling-server", "--kind", "bare", "--bind", &format!("127.0.0.1:{port}")]);
             } else {
                 if server == "raw writer" {
-                    cmd.args(["bench", "ceiling-server", "--kind", "raw", "--bind", &format!("127.0.0.1:{port}")]);
+                    cmd.args(["ceiling-server", "--kind", "raw", "--bind", &format!("127.0.0.1:{port}")]);
                     cmd.arg("--db").arg(db);
                 } else {
                     cmd.arg("serve")
@@ -356,7 +358,7 @@ fn print_runs(server: &str, runs: &[Outcome]) {
     }
 }
 
-/// A ceiling server of `bench intake`.
+/// A ceiling server of `intake`.
 pub async fn ceiling_server(config: Config, args: CeilingArgs) -> anyhow::Result<()> {
     use axum::routing::post;
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
