@@ -263,7 +263,7 @@ async fn media_thumbnail(State(app): State<AppState>, auth: MaybeAuth, Path(id):
 
 // ---------------------------------------------------------------- reporting
 
-// The JSON body of `POST /api/v1/cases` (also parsed by the ceiling servers of `bench intake`).
+// The JSON body of `POST /api/v1/cases` (also parsed by the ceiling servers of `gridkeeper-bench intake`).
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportBody {

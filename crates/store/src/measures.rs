@@ -55,7 +55,7 @@ pub trait MeasureStore: Send + Sync {
     async fn measure_counts_by(&self, q: &MeasureQuery, by: GroupBy) -> Result<BTreeMap<String, MeasureCounts>>;
 
     /// The same counts by scanning the case events and cases, without the rollups: what the
-    /// rollups must always equal (tests and `gridkeeper bench measures` compare the two).
+    /// rollups must always equal (tests and `gridkeeper-bench measures` compare the two).
     async fn measure_counts_from_events(
         &self,
         q: &MeasureQuery,
