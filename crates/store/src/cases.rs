@@ -614,12 +614,7 @@ generic! {
             b.push(" WHERE TRUE");
             Self::push_visibility(b, &q.visibility);
             if !q.states.is_empty() {
-                b.push(" AND state IN (");
-                let mut s = b.separated(", ");
-                for st in &q.states {
-                    s.push_bind(st.as_str());
-                }
-                b.push(")");
+                b.push(" AND state IN ").push_in(q.states.iter().map(|st| st.as_str()));
             }
             if let Some(r) = &q.region {
                 if q.attention == Some(true) || q.overdue == Some(true) {
@@ -640,12 +635,7 @@ generic! {
                 b.push(" AND id IN (SELECT case_id FROM case_departments WHERE department_id = ").push_bind(d).push(")");
             }
             if !q.categories.is_empty() {
-                b.push(" AND category IN (");
-                let mut s = b.separated(", ");
-                for c in &q.categories {
-                    s.push_bind(*c);
-                }
-                b.push(")");
+                b.push(" AND category IN ").push_in(q.categories.iter().copied());
             }
             if let Some(u) = q.urgency {
                 b.push(" AND urgency = ").push_bind(u.as_str());
@@ -706,12 +696,8 @@ generic! {
                 Self::push_prefix(b, "scope_region", r);
             }
             if !v.departments.is_empty() {
-                b.push(" OR id IN (SELECT case_id FROM case_departments WHERE department_id IN (");
-                let mut s = b.separated(", ");
-                for d in &v.departments {
-                    s.push_bind(*d);
-                }
-                b.push("))");
+                b.push(" OR id IN (SELECT case_id FROM case_departments WHERE department_id IN ");
+                b.push_in(v.departments.iter().copied()).push(")");
             }
             if let Some(p) = v.reporter {
                 b.push(" OR reporter = ").push_bind(p);

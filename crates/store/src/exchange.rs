@@ -253,12 +253,8 @@ generic! {
         /// them, found through the index `case_events_external_id`.
         fn imported_sql(ids: &[String]) -> Sql {
             let ext = Self::external_id_sql();
-            let mut b = Sql::new(format!("SELECT {ext} FROM case_events WHERE seq = 1 AND {ext} IN ("));
-            let mut s = b.separated(", ");
-            for id in ids {
-                s.push_bind(id);
-            }
-            b.push(")");
+            let mut b = Sql::new(format!("SELECT {ext} FROM case_events WHERE seq = 1 AND {ext} IN "));
+            b.push_in(ids);
             b
         }
 
@@ -454,25 +450,11 @@ generic! {
                 b.push(" AND district = ").push_bind(d);
             }
             if !q.keys.is_empty() {
-                b.push(" AND (reference IN (");
-                let mut s = b.separated(", ");
-                for k in &q.keys {
-                    s.push_bind(k);
-                }
-                b.push(") OR id IN (");
-                let mut s = b.separated(", ");
-                for k in &q.keys {
-                    s.push_bind(k.parse::<i64>().unwrap_or(-1));
-                }
-                b.push("))");
+                b.push(" AND (reference IN ").push_in(&q.keys);
+                b.push(" OR id IN ").push_in(q.keys.iter().map(|k| k.parse::<i64>().unwrap_or(-1))).push(")");
             } else {
                 if !q.categories.is_empty() {
-                    b.push(" AND coalesce(category, suggested_category) IN (");
-                    let mut s = b.separated(", ");
-                    for c in &q.categories {
-                        s.push_bind(*c);
-                    }
-                    b.push(")");
+                    b.push(" AND coalesce(category, suggested_category) IN ").push_in(q.categories.iter().copied());
                 }
                 if let Some(f) = q.reported_from {
                     b.push(" AND reported_at >= ").push_bind(f);
@@ -496,12 +478,8 @@ generic! {
         async fn events_of(&self, cases: &[CaseId]) -> Result<HashMap<CaseId, Vec<CaseEvent>>> {
             let mut out: HashMap<CaseId, Vec<CaseEvent>> = HashMap::new();
             for chunk in cases.chunks(CHUNK) {
-                let mut b = Sql::new(format!("SELECT {EVENT_COLUMNS} FROM case_events WHERE case_id IN ("));
-                let mut s = b.separated(", ");
-                for id in chunk {
-                    s.push_bind(*id);
-                }
-                b.push(") ORDER BY case_id, seq");
+                let mut b = Sql::new(format!("SELECT {EVENT_COLUMNS} FROM case_events WHERE case_id IN "));
+                b.push_in(chunk.iter().copied()).push(" ORDER BY case_id, seq");
                 for r in Self::query_of(&b).fetch_all(&self.pool).await? {
                     let e = Self::event_row(&r)?;
                     out.entry(e.case_id).or_default().push(e);
@@ -653,12 +631,8 @@ generic! {
                 }
             }
             for chunk in taken.chunks(CHUNK) {
-                let mut b = Sql::new("DELETE FROM webhook_outbox WHERE id IN (");
-                let mut s = b.separated(", ");
-                for id in chunk {
-                    s.push_bind(*id);
-                }
-                b.push(")");
+                let mut b = Sql::new("DELETE FROM webhook_outbox WHERE id IN ");
+                b.push_in(chunk.iter().copied());
                 Self::query_of(&b).execute(&mut *tx).await?;
             }
             tx.commit().await?;

@@ -93,12 +93,7 @@ fn scope<D: Dialect>(b: &mut Sql, q: &MeasureQuery, by: GroupBy, events: bool) {
         b.push(format!(" AND {department} = ")).push_bind(d);
     }
     if !q.categories.is_empty() {
-        b.push(" AND c.category IN (");
-        let mut s = b.separated(", ");
-        for c in &q.categories {
-            s.push_bind(*c);
-        }
-        b.push(")");
+        b.push(" AND c.category IN ").push_in(q.categories.iter().copied());
     }
     if let Some(p) = q.actor {
         b.push(format!(" AND {person} = ")).push_bind(p);
@@ -312,12 +307,7 @@ generic! {
                     b.push(" AND department = ").push_bind(d);
                 }
                 if !q.categories.is_empty() {
-                    b.push(" AND category IN (");
-                    let mut s = b.separated(", ");
-                    for c in &q.categories {
-                        s.push_bind(*c);
-                    }
-                    b.push(")");
+                    b.push(" AND category IN ").push_in(q.categories.iter().copied());
                 }
                 if let Some(p) = q.actor {
                     b.push(" AND person = ").push_bind(p);

@@ -141,6 +141,16 @@ impl Sql {
         Separated { sql: self, separator, first: true }
     }
 
+    /// `(v1, v2, …)`: an `IN` list of `values`.
+    pub(crate) fn push_in<A: Into<Arg>>(&mut self, values: impl IntoIterator<Item = A>) -> &mut Self {
+        self.push("(");
+        let mut s = self.separated(", ");
+        for v in values {
+            s.push_bind(v);
+        }
+        self.push(")")
+    }
+
     /// ` VALUES (…), (…)`: one row of values for each item, pushed by `row`.
     pub(crate) fn push_values<I>(&mut self, items: impl IntoIterator<Item = I>, mut row: impl FnMut(Separated<'_>, I)) {
         self.push("VALUES ");
