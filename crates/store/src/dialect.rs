@@ -73,9 +73,10 @@ pub trait Dialect: Database {
     /// on `case_events` were built on (SQLite: `json_extract(data, '$.a.b')`, PostgreSQL:
     /// `(data #>> '{a,b}')`): an index on an expression serves only that exact expression.
     fn json_text(column: &str, path: &str) -> String;
-    /// The placeholder of the `n`th bound value: SQLite's numbered `?n` (its `$n` is a named
-    /// parameter, looked up by name, which makes a statement of thousands of values slow to
-    /// prepare), PostgreSQL's `$n`.
+    /// The placeholder of the `n`th bound value: SQLite's anonymous `?` (values are bound in
+    /// order; its `$n` and `?n` are looked up by name at prepare and at bind time, a linear
+    /// search each, which makes a multi-row statement of thousands of values quadratic),
+    /// PostgreSQL's `$n`.
     fn placeholder(n: usize) -> String;
     /// A statement that moves the identity of `table` past its largest id, after rows were
     /// written with ids given by the caller; `None` where the next id already follows the largest
@@ -118,8 +119,8 @@ impl Dialect for Sqlite {
     fn json_text(column: &str, path: &str) -> String {
         format!("json_extract({column}, '$.{path}')")
     }
-    fn placeholder(n: usize) -> String {
-        format!("?{n}")
+    fn placeholder(_n: usize) -> String {
+        "?".to_string()
     }
     fn sync_identity(_table: &str) -> Option<String> {
         None

@@ -12,6 +12,8 @@ pub mod backup;
 mod bulk;
 mod calendars;
 mod cases;
+#[cfg(test)]
+mod contract;
 mod dialect;
 mod exchange;
 pub mod live;

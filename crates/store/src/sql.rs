@@ -3,7 +3,7 @@
 //! sqlx's `QueryBuilder` cannot run a statement in code that is generic over the database: the
 //! lifetime of its arguments is invariant there, so the builder would stay borrowed past its own
 //! end. `Sql` owns its text and its values, writes each parameter in the database's own form
-//! ([`Dialect::placeholder`]: `?n` on SQLite, `$n` on PostgreSQL) when it is run
+//! ([`Dialect::placeholder`]: `?` on SQLite, `$n` on PostgreSQL) when it is run
 //! ([`SqlStore::query_of`](crate::SqlStore)), and is built with the same calls as
 //! `QueryBuilder`: `push`, `push_bind`, `separated`, `push_values`.
 
@@ -201,7 +201,7 @@ mod tests {
         v.push_values([(1i64, true), (2, false)], |mut row, (a, b)| {
             row.push_bind(a).push_bind(b);
         });
-        assert_eq!(v.text::<sqlx::Sqlite>(), "INSERT INTO t (a, b) VALUES (?1, ?2), (?3, ?4)");
+        assert_eq!(v.text::<sqlx::Sqlite>(), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
         assert_eq!(v.args, [Arg::Int(Some(1)), Arg::Bool(true), Arg::Int(Some(2)), Arg::Bool(false)]);
     }
 }
