@@ -171,6 +171,26 @@ pub struct NewReport {
     pub source: Option<Source>,
 }
 
+impl NewReport {
+    /// A routine report of `description` at `location` in `district`, with nothing else said:
+    /// no grid yet, no address, category, photos or contact, not anonymous.
+    pub fn new(district: &str, location: Option<LatLon>, description: &str) -> Self {
+        Self {
+            district: district.to_string(),
+            grid: None,
+            location,
+            address: None,
+            description: description.to_string(),
+            urgency: Urgency::Routine,
+            suggested_category: None,
+            photos: Vec::new(),
+            anonymous: false,
+            contact: None,
+            source: None,
+        }
+    }
+}
+
 /// A grid member's on-the-spot handling: report and evidence of the result in one step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OnTheSpot {

@@ -577,7 +577,7 @@ generic! {
 mod tests {
     use std::sync::Arc;
 
-    use gridkeeper_domain::{report, Actor, LatLon, NewReport, Urgency};
+    use gridkeeper_domain::{report, Actor, LatLon, NewReport};
 
     use super::*;
     use crate::{CaseStore, Intake, Store, Vault};
@@ -589,19 +589,7 @@ mod tests {
     }
 
     fn history(at: Millis, reporter: Option<i64>) -> (Case, Vec<NewEvent>) {
-        let r = NewReport {
-            district: "330483".into(),
-            grid: None,
-            location: Some(LatLon { lat: 30.0, lon: 120.0 }),
-            address: None,
-            description: "broken".into(),
-            urgency: Urgency::Routine,
-            suggested_category: None,
-            photos: vec![],
-            anonymous: false,
-            contact: None,
-            source: None,
-        };
+        let r = NewReport::new("330483", Some(LatLon { lat: 30.0, lon: 120.0 }), "broken");
         let actor = match reporter {
             Some(p) => Actor::person(p, vec![]),
             None => Actor::anonymous(),

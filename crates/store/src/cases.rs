@@ -986,26 +986,14 @@ generic! {
 
 #[cfg(test)]
 mod tests {
-    use gridkeeper_domain::{report, Actor, Command, Grant, NewReport, Role, Scope, Urgency};
+    use gridkeeper_domain::{report, Actor, Command, Grant, NewReport, Role, Scope};
 
     use super::*;
     use crate::testing::on_both;
     use crate::{Dialect, NewPerson, PeopleStore, SqlStore};
 
     fn new_case(district: &str, at: Millis) -> Decision {
-        let r = NewReport {
-            district: district.into(),
-            grid: None,
-            location: Some(LatLon { lat: 30.0, lon: 120.0 }),
-            address: None,
-            description: "broken".into(),
-            urgency: Urgency::Routine,
-            suggested_category: None,
-            photos: vec![],
-            anonymous: false,
-            contact: None,
-            source: None,
-        };
+        let r = NewReport::new(district, Some(LatLon { lat: 30.0, lon: 120.0 }), "broken");
         report(&Actor::anonymous(), r, at).unwrap()
     }
 

@@ -82,17 +82,8 @@ fn audit(action: &str) -> NewAudit {
 
 fn new_report(at: i64, lat: f64) -> gridkeeper_domain::Decision {
     let r = NewReport {
-        district: "330483".into(),
         grid: Some(RegionCode::parse(GRID).unwrap()),
-        location: Some(LatLon { lat, lon: 120.49 }),
-        address: None,
-        description: "井盖破损".into(),
-        urgency: Urgency::Routine,
-        suggested_category: None,
-        photos: vec![],
-        anonymous: false,
-        contact: None,
-        source: None,
+        ..NewReport::new("330483", Some(LatLon { lat, lon: 120.49 }), "井盖破损")
     };
     report(&Actor::anonymous(), r, at).unwrap()
 }

@@ -747,7 +747,7 @@ generic! {
 #[cfg(test)]
 mod tests {
     use gridkeeper_domain::exchange::Choice;
-    use gridkeeper_domain::{report, Actor, Category, CategoryKind, Deadlines, LatLon, NewReport, Urgency};
+    use gridkeeper_domain::{report, Actor, Category, CategoryKind, Deadlines, LatLon, NewReport};
     use serde_json::json;
 
     use super::*;
@@ -756,19 +756,7 @@ mod tests {
 
     /// A new report of district 330483 at `at`, its first event carrying `exchange` when given.
     async fn new_case(s: &impl CaseStore, at: Millis, exchange: Option<serde_json::Value>) -> Case {
-        let r = NewReport {
-            district: "330483".into(),
-            grid: None,
-            location: Some(LatLon { lat: 30.0, lon: 120.0 }),
-            address: None,
-            description: "broken".into(),
-            urgency: Urgency::Routine,
-            suggested_category: None,
-            photos: vec![],
-            anonymous: false,
-            contact: None,
-            source: None,
-        };
+        let r = NewReport::new("330483", Some(LatLon { lat: 30.0, lon: 120.0 }), "broken");
         let mut d = report(&Actor::anonymous(), r, at).unwrap();
         if let Some(x) = exchange {
             d.event.data["exchange"] = x;

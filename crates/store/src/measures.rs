@@ -549,17 +549,8 @@ mod tests {
 
         async fn report_in(&self, grid: Option<&str>, who: usize, at: Millis) -> Case {
             let r = NewReport {
-                district: "330483".into(),
                 grid: grid.map(|g| RegionCode::parse(g).unwrap()),
-                location: Some(LatLon { lat: 30.0, lon: 120.0 }),
-                address: None,
-                description: "broken".into(),
-                urgency: Urgency::Routine,
-                suggested_category: None,
-                photos: vec![],
-                anonymous: false,
-                contact: None,
-                source: None,
+                ..NewReport::new("330483", Some(LatLon { lat: 30.0, lon: 120.0 }), "broken")
             };
             let d = report(&self.people[who], r, at).unwrap();
             self.s.insert_case(Intake { decision: &d, year: 2026, tracking_hash: None, media: &[] }).await.unwrap()
