@@ -156,7 +156,7 @@ on_both! {
         let grant = Grant::new(Role::GridMember, Scope::parse(&format!("region:{GRID}")).unwrap()).unwrap();
         assert!(s.add_grant(id, &grant, &audit("role_change")).await.unwrap());
         assert!(!s.add_grant(id, &grant, &audit("role_change")).await.unwrap(), "already held");
-        assert_eq!(s.person(id).await.unwrap().unwrap().grants, [grant.clone()]);
+        assert_eq!(s.person(id).await.unwrap().unwrap().grants, std::slice::from_ref(&grant));
         assert!(s.remove_grant(id, &grant, &audit("role_change")).await.unwrap());
         assert!(s.person(id).await.unwrap().unwrap().grants.is_empty());
         let mut d = reference().departments[0].clone();
