@@ -18,8 +18,8 @@ use sqlx::Row;
 
 use crate::common::*;
 
-const SF_CASES: &str = "../shared/data/sf311_cases_sample_2008_2016.csv";
-const SF_TRACTS: &str = "../shared/data/sf_census_tracts_with_analysis_neighborhood.geojson";
+const SF_CASES: &str = "testdata/sf311_cases_sample_2008_2016.csv";
+const SF_TRACTS: &str = "testdata/sf_census_tracts_with_analysis_neighborhood.geojson";
 const MAPPING: &str = "docs/examples/sf311-mapping.toml";
 
 /// The project root (tests and the shared data are found from there).
@@ -30,7 +30,7 @@ fn root() -> PathBuf {
 /// San Francisco as a region tree: district 060750, one street level, the 41 neighbourhoods as
 /// communities and the 195 census tracts as grids. Returns the regions and grid code → tract.
 fn sf_regions() -> (Vec<Region>, HashMap<String, String>) {
-    let text = std::fs::read_to_string(root().join(SF_TRACTS)).expect("the SF tracts are in ../shared/data");
+    let text = std::fs::read_to_string(root().join(SF_TRACTS)).expect("the SF tracts are in testdata/");
     let fc: Value = serde_json::from_str(&text).unwrap();
     let mut by_nhood: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
     for f in fc["features"].as_array().unwrap() {

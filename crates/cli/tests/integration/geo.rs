@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::common::*;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(name)
 }
 
 /// The records of a CSV text (RFC 4180: quoted fields may hold commas, quotes and newlines).

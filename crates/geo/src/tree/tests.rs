@@ -164,7 +164,7 @@ fn thin_holes_among_derived_children_are_gaps_and_wide_ones_enclaves() {
 /// Los Angeles' neighbourhood councils: real boundaries with overlaps and an invalid geometry.
 #[test]
 fn los_angeles_is_refused_then_repaired_into_a_valid_tiling() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/la_neighborhood_councils_2021.geojson");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/la_neighborhood_councils_2021.geojson");
     let fc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut t: Tree = [node(COMMUNITY, None, true, false)].into_iter().collect();
     for (i, f) in fc["features"].as_array().unwrap().iter().enumerate() {
