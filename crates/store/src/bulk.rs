@@ -508,8 +508,7 @@ generic! {
                 .flat_map(|(c, es)| es.iter().enumerate().map(move |(i, e)| (c.id, i as i64 + 1, e)))
                 .collect();
             Self::insert_events(&mut *conn, &events).await?;
-            let cases: Vec<Case> = stored.iter().map(|(c, _)| c.clone()).collect();
-            Self::insert_links(&mut *conn, &cases).await
+            Self::insert_links(&mut *conn, stored.iter().map(|(c, _)| c)).await
         }
 
         /// [`CaseStore::import_history`](crate::CaseStore) in plain SQL, for PostgreSQL: one

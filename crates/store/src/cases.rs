@@ -446,9 +446,9 @@ generic! {
         }
 
         /// Writes the department links of cases `(case, department, lead)` with multi-row `INSERT`s.
-        pub(crate) async fn insert_links(conn: &mut D::Connection, cases: &[Case]) -> Result<()> {
+        pub(crate) async fn insert_links(conn: &mut D::Connection, cases: impl IntoIterator<Item = &Case>) -> Result<()> {
             let links: Vec<(CaseId, DepartmentId, bool)> = cases
-                .iter()
+                .into_iter()
                 .flat_map(|c| {
                     c.lead_department.map(|d| (c.id, d, true)).into_iter().chain(c.co_departments.iter().map(|d| (c.id, *d, false)))
                 })
@@ -466,7 +466,7 @@ generic! {
         /// Replaces the department links of `c` with its lead and co-departments now.
         async fn sync_departments(conn: &mut D::Connection, c: &Case) -> Result<()> {
             sqlx::query("DELETE FROM case_departments WHERE case_id = $1").bind(c.id).execute(&mut *conn).await?;
-            Self::insert_links(conn, std::slice::from_ref(c)).await
+            Self::insert_links(conn, [c]).await
         }
 
         /// Attaches uploaded media to a case. Only media not yet attached elsewhere, uploaded by
@@ -510,7 +510,7 @@ generic! {
             let row = Self::bind_case(q, &case, &self.vault).bind(intake.tracking_hash).fetch_one(&mut **tx).await?;
             case.id = row.try_get("id")?;
             Self::insert_events(tx, &[(case.id, case.version, &d.event)]).await?;
-            Self::insert_links(tx, std::slice::from_ref(&case)).await?;
+            Self::insert_links(tx, [&case]).await?;
             Self::attach_media(tx, case.id, intake.media, d.event.actor, "photos").await?;
             Ok(case)
         }
