@@ -310,7 +310,7 @@ pub fn report_on(actor: &Actor, r: NewReport, now: Millis, cal: &Calendar) -> Re
             return Err(FieldError::new("category", "choose a subclass, not a class").into());
         }
     }
-    if r.source == Some(Source::Exchange) && !actor.has_role(Role::Admin) && !actor.has_role(Role::Dispatcher) {
+    if r.source == Some(Source::Exchange) && crate::may(actor, crate::Permission::ReportForAnotherSystem).is_err() {
         return Err(Refusal::NotAllowed { action: "report", reason: "only data exchange may set the source".into() });
     }
     let mut case = blank_case(r.district, now);

@@ -3,8 +3,8 @@
 
 use chrono::Datelike;
 use gridkeeper_domain::{
-    can_see, decide_on, on_the_spot_on, report_on, Actor, Case, CaseId, Category, CategoryId, Command, Department,
-    DepartmentId, FieldError, LatLon, MediaId, NewReport, OnTheSpot, Original, RegionCode, Scope, Urgency,
+    can_see, decide_on, may, on_the_spot_on, report_on, Actor, Case, CaseId, Category, CategoryId, Command, Department,
+    DepartmentId, FieldError, LatLon, MediaId, NewReport, OnTheSpot, Original, Permission, RegionCode, Scope, Urgency,
 };
 use gridkeeper_store::{Intake, Visibility};
 
@@ -320,7 +320,7 @@ impl App {
             .collect();
         found.sort_by(|a, b| a.1.total_cmp(&b.1));
         // Staff see the cases themselves; others learn only that a similar report exists.
-        if !actor.is_staff() {
+        if may(actor, Permission::ReviewDuplicates).is_err() {
             found.retain(|(c, _)| c.public);
         }
         Ok(found)
