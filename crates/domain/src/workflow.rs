@@ -507,17 +507,51 @@ pub fn can_see(actor: &Actor, case: &Case) -> bool {
     sees(actor, &case.sight())
 }
 
-/// Whether the actor may see a case with these facts: its reporter; staff of a region containing
-/// it; its lead and co-departments. The one rule behind [`can_see`] and the live feed's filter.
+/// Whether the actor may see a case with these facts: the case whose tracking code they hold,
+/// and what their [`Visibility`] covers. The one rule behind [`can_see`], the live feed's filter
+/// and (through [`Visibility::of`]) the store's list queries.
 pub fn sees(actor: &Actor, sight: &crate::CaseSight) -> bool {
-    if (actor.person.is_some() && actor.person == sight.reporter) || actor.tracking_case == Some(sight.case) {
-        return true;
+    actor.tracking_case == Some(sight.case) || Visibility::of(actor).covers(sight)
+}
+
+/// Which cases a person sees: the cases they reported; the cases in the regions where they hold a
+/// staff role (the case's grid, or its district when outside every grid); the cases their
+/// departments lead or co-operate on. The store applies it inside list queries (a `WHERE`
+/// clause that must say what [`Visibility::covers`] says); [`sees`] asks it of one case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Visibility {
+    /// Everything (no restriction): the system's own jobs, never a person.
+    pub all: bool,
+    /// Region subtrees (the case's grid, or its district when outside every grid).
+    pub regions: Vec<RegionCode>,
+    /// Cases where one of these departments is lead or co-department.
+    pub departments: Vec<crate::DepartmentId>,
+    /// Cases reported by this person.
+    pub reporter: Option<crate::PersonId>,
+}
+
+impl Visibility {
+    /// What `actor` sees, derived from their grants. A tracking code is not part of it: it opens
+    /// one case, never a list.
+    pub fn of(actor: &Actor) -> Self {
+        let mut v = Visibility { reporter: actor.person, ..Default::default() };
+        for g in &actor.grants {
+            match &g.scope {
+                crate::Scope::Region { code } if g.role.is_staff() => v.regions.push(code.clone()),
+                crate::Scope::Department { id } => v.departments.push(*id),
+                crate::Scope::Region { .. } | crate::Scope::Place { .. } => {}
+            }
+        }
+        v
     }
-    actor.grants.iter().any(|g| match &g.scope {
-        crate::Scope::Region { code } => g.role.is_staff() && code.contains(&sight.region),
-        crate::Scope::Department { id } => sight.departments.contains(id),
-        crate::Scope::Place { .. } => false,
-    })
+
+    /// Whether a case with these facts is among those seen.
+    pub fn covers(&self, sight: &crate::CaseSight) -> bool {
+        self.all
+            || (self.reporter.is_some() && self.reporter == sight.reporter)
+            || self.regions.iter().any(|r| r.contains(&sight.region))
+            || self.departments.iter().any(|d| sight.departments.contains(d))
+    }
 }
 
 /// The workflow actions people take on a case, in the order a case page offers them.

@@ -812,3 +812,31 @@ fn allowed_offers_each_role_its_steps() {
     assert_eq!(names(&waiting, &staff()), ["submit_result", "return", "note"]);
     assert_eq!(names(&waiting, &dispatcher()), ["approve_extension", "deny_extension", "note"]);
 }
+
+#[test]
+fn visibility_is_what_lists_show_of_what_one_sees() {
+    // Derived from the grants: staff roles' regions, departments, one's own reports.
+    let mixed = Actor::person(
+        40,
+        vec![
+            grant(Role::Dispatcher, "region:330483"),
+            grant(Role::Resident, "region:330482"),
+            grant(Role::DepartmentHead, "department:10"),
+            grant(Role::SocialUnit, "place:3"),
+        ],
+    );
+    let v = Visibility::of(&mixed);
+    assert_eq!(v, Visibility { all: false, regions: vec![code("330483")], departments: vec![10], reporter: Some(40) });
+    assert_eq!(Visibility::of(&Actor::anonymous()), Visibility::default());
+    assert_eq!(Visibility::of(&Actor::tracking(42)), Visibility::default());
+    // A list shows exactly the cases one may see, except the one a tracking code opens.
+    for (situation, case) in cases_in_every_situation() {
+        for (who, actor) in everyone() {
+            let listed = Visibility::of(&actor).covers(&case.sight());
+            let tracked = actor.tracking_case == Some(case.id);
+            assert_eq!(listed || tracked, can_see(&actor, &case), "{who} on a case {situation}");
+        }
+    }
+    assert!(Visibility { all: true, ..Default::default() }.covers(&reported().sight()));
+    assert!(!Visibility::of(&resident()).covers(&crate::CaseSight { reporter: None, ..reported().sight() }));
+}
