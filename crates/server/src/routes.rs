@@ -415,7 +415,8 @@ async fn create_on_the_spot(
 // ---------------------------------------------------------------- reading cases
 
 /// A case as `viewer` may see it: the reporter and contact details masked (138****1234), or
-/// absent for those who may not see them at all (departments, when the reporter asked).
+/// absent for those who may not see them at all (departments, when the reporter asked); with the
+/// workflow actions the viewer may take on it now (`workflow::allowed`).
 fn case_json(app: &AppState, c: &Case, viewer: &Actor) -> Value {
     let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
     if gridkeeper_domain::may(viewer, gridkeeper_domain::Permission::SeeMaskedReporter { case: c }).is_ok() {
@@ -430,6 +431,7 @@ fn case_json(app: &AppState, c: &Case, viewer: &Actor) -> Value {
     }
     v["overdue"] = json!(c.is_overdue(app.now()));
     v["outside_jurisdiction"] = json!(c.grid.is_none());
+    v["allowed_actions"] = json!(gridkeeper_domain::allowed(c, viewer));
     v
 }
 
@@ -486,9 +488,11 @@ async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<St
         }
         _ => None,
     };
+    let reveal = gridkeeper_domain::Permission::RevealPersonalData { case: &case };
     let body = json!({
         "case": case_json(&app, &case, &auth.actor), "reporter": reporter, "timeline": timeline, "media": media,
         "duplicates": duplicates, "duplicate_of": duplicate_of,
+        "may_reveal": gridkeeper_domain::may(&auth.actor, reveal).is_ok(),
     });
     let mut resp = Json(body).into_response();
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", case.version)) {
