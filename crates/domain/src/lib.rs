@@ -21,7 +21,7 @@ pub use calendar::Calendar;
 pub use case::*;
 pub use org::*;
 pub use people::*;
-pub use policy::{may, may_in_region, may_manage, Permission, Reach};
+pub use policy::{administered_regions, may, may_manage, needs_second_factor, Permission, Reach};
 pub use region::*;
 pub use workflow::*;
 

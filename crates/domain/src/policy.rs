@@ -2,44 +2,93 @@
 //! by [`crate::decide`]; everything else asks [`may`]. An object outside the actor's scope is
 //! refused as [`Refusal::OutOfScope`] so that its existence does not leak.
 
-use crate::{can_see, Actor, Case, Refusal, Role, Scope};
+use crate::{can_see, Actor, Case, DepartmentId, Grant, Refusal, RegionCode, Role, Scope};
 
-/// Things people do besides moving a case through the workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Permission {
+/// Things people do besides moving a case through the workflow, each with the object or scope it
+/// is asked of. Named by what the person does; decided by [`may`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Permission<'a> {
     /// Read a case and its timeline.
-    ViewCase,
+    ViewCase { case: &'a Case },
     /// See the reporter's name and phone in clear (audited).
-    RevealPersonalData,
+    RevealPersonalData { case: &'a Case },
     /// See the reporter masked (138****1234) rather than not at all.
-    SeeMaskedReporter,
-    /// Search the audit log.
-    SearchAudit,
-    /// Change a region's settings (its working calendar).
-    AdministerRegion,
-    /// See the measures of performance of a region.
-    ViewMeasures,
+    SeeMaskedReporter { case: &'a Case },
+    /// See the internal events (notes, clocks, supervision) on the timeline of a case one sees.
+    ReadInternalEvents,
+    /// Review the possible duplicates of a report in full (ids, descriptions, cases of categories
+    /// that are not public); others learn only that a similar public case exists.
+    ReviewDuplicates,
+    /// Report on behalf of another system (the source `exchange`), as the Open311 key of the
+    /// linkage center or an admin does.
+    ReportForAnotherSystem,
     /// Follow the live feed of case changes (each change still filtered by [`crate::sees`]).
     WatchLive,
+    /// Search the audit log.
+    SearchAudit,
     /// Create staff accounts, give and take roles, disable accounts (see [`may_manage`]).
     ManagePeople,
     /// Create and change departments and categories: reference data shared by the whole
     /// jurisdiction, so only admins of a district (or above) may.
     ManageReference,
+    /// Define the Open311 attributes (the questions asked with a report) of a category.
+    DefineAttributes,
+    /// Subscribe other systems to case events, and look after the deliveries (any admin; each
+    /// subscription as [`Permission::ManageWebhook`]).
+    ManageWebhooks,
+    /// Look after one webhook subscription, by the region its filter names (`None`: the whole
+    /// jurisdiction): its admins only; others are told it does not exist.
+    ManageWebhook { region: Option<&'a RegionCode> },
+    /// Replace the working calendar of a district.
+    EditCalendar { district: &'a RegionCode },
+    /// Import regions under a region (or replace it).
+    ImportRegions { under: &'a RegionCode },
+    /// Validate the stored region tree under a region.
+    ValidateRegions { under: &'a RegionCode },
+    /// List the past imports of regions, with their reports.
+    SeeRegionImports,
+    /// Assign grid members and leaders to a region for a period, and end the assignments.
+    ManageAssignments { region: &'a RegionCode },
+    /// List the assignments of grid members and leaders.
+    SeeAssignments,
+    /// See which grids and communities under a region have nobody responsible.
+    SeeResponsibilityGaps { under: &'a RegionCode },
+    /// See the names of the people responsible for a place in clear (others see them masked).
+    SeeResponsibleNames,
+    /// See the live figures of each grid on the exported region map.
+    SeeGridFigures,
+    /// See the measures of performance (and the assessment, the analysis report) of a region.
+    ReadMeasures { region: &'a RegionCode },
+    /// See the measures of a department wherever its cases lie.
+    ReadDepartmentMeasures { department: DepartmentId },
 }
 
-impl Permission {
+impl Permission<'_> {
     pub fn as_str(self) -> &'static str {
         match self {
-            Permission::ViewCase => "view case",
-            Permission::RevealPersonalData => "reveal personal data",
-            Permission::SeeMaskedReporter => "see the reporter masked",
-            Permission::SearchAudit => "search the audit log",
-            Permission::AdministerRegion => "administer this region",
-            Permission::ViewMeasures => "see the measures of this region",
+            Permission::ViewCase { .. } => "view case",
+            Permission::RevealPersonalData { .. } => "reveal personal data",
+            Permission::SeeMaskedReporter { .. } => "see the reporter masked",
+            Permission::ReadInternalEvents => "read the internal events of a case",
+            Permission::ReviewDuplicates => "review possible duplicates",
+            Permission::ReportForAnotherSystem => "report for another system",
             Permission::WatchLive => "follow the live feed of cases",
+            Permission::SearchAudit => "search the audit log",
             Permission::ManagePeople => "manage people and roles",
             Permission::ManageReference => "change departments and categories",
+            Permission::DefineAttributes => "define the attributes of a category",
+            Permission::ManageWebhooks | Permission::ManageWebhook { .. } => "manage webhooks",
+            Permission::EditCalendar { .. } => "edit the working calendar",
+            Permission::ImportRegions { .. } => "import regions",
+            Permission::ValidateRegions { .. } => "validate regions",
+            Permission::SeeRegionImports => "see region imports",
+            Permission::ManageAssignments { .. } => "manage assignments",
+            Permission::SeeAssignments => "see assignments",
+            Permission::SeeResponsibilityGaps { .. } => "see responsibility gaps",
+            Permission::SeeResponsibleNames => "see the names of the responsible",
+            Permission::SeeGridFigures => "see the figures of each grid",
+            Permission::ReadMeasures { .. } => "see the measures of this region",
+            Permission::ReadDepartmentMeasures { .. } => "see the measures of this department",
         }
     }
 }
@@ -49,82 +98,114 @@ fn region_role(actor: &Actor, roles: &[Role], case: &Case) -> bool {
     roles.iter().any(|r| actor.holds_for_region(*r, &region))
 }
 
-/// Answers whether `actor` may do `p` to a region (and everything in it).
-pub fn may_in_region(actor: &Actor, p: Permission, region: &crate::RegionCode) -> Result<(), Refusal> {
-    match p {
-        Permission::AdministerRegion if actor.holds_for_region(Role::Admin, region) => Ok(()),
-        Permission::ViewMeasures
-            if [Role::Supervisor, Role::Analyst, Role::Admin, Role::Dispatcher, Role::GridLeader]
-                .iter()
-                .any(|r| actor.holds_for_region(*r, region)) =>
-        {
+/// Answers whether `actor` may do `p`. A case outside the actor's sight, or a webhook outside
+/// the admin's regions, is refused as [`Refusal::OutOfScope`]; everything else that is refused is
+/// [`Refusal::NotAllowed`].
+pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
+    let allow = |ok: bool, reason: &str| {
+        if ok {
             Ok(())
+        } else {
+            Err(Refusal::NotAllowed { action: p.as_str(), reason: reason.to_string() })
         }
-        Permission::ViewMeasures => Err(Refusal::NotAllowed {
-            action: p.as_str(),
-            reason: "leaders, analysts, dispatchers and grid leaders of this region see its measures".into(),
-        }),
-        _ => Err(Refusal::NotAllowed { action: p.as_str(), reason: "only an admin of this region".into() }),
-    }
-}
-
-/// Answers whether `actor` may do `p` to `case` (or, for case-less permissions, at all).
-pub fn may(actor: &Actor, p: Permission, case: Option<&Case>) -> Result<(), Refusal> {
-    let refuse = |reason: &str| Refusal::NotAllowed { action: p.as_str(), reason: reason.to_string() };
-    match (p, case) {
-        (Permission::SearchAudit, _) => {
-            if actor.grants.iter().any(|g| g.role == Role::Auditor && matches!(g.scope, Scope::Region { .. })) {
-                Ok(())
-            } else {
-                Err(refuse("only auditors search the audit log"))
-            }
-        }
-        (Permission::WatchLive, _) => {
-            if actor.is_staff() {
-                Ok(())
-            } else {
-                Err(refuse("staff follow the live feed; residents follow their own cases"))
-            }
-        }
-        (Permission::ManagePeople, _) => {
-            if actor.has_role(Role::Admin) {
-                Ok(())
-            } else {
-                Err(refuse("only admins manage people and roles"))
-            }
-        }
-        (Permission::ManageReference, _) => {
-            if district_admin(actor) {
-                Ok(())
-            } else {
-                Err(refuse("only admins of a district (or above) change departments and categories"))
-            }
-        }
-        (Permission::AdministerRegion | Permission::ViewMeasures, _) | (_, None) => Err(Refusal::OutOfScope),
-        (_, Some(c)) if !can_see(actor, c) => Err(Refusal::OutOfScope),
-        (Permission::ViewCase, Some(_)) => Ok(()),
-        (Permission::RevealPersonalData, Some(c)) => {
+    };
+    let admin_of =
+        |region: &RegionCode| allow(actor.holds_for_region(Role::Admin, region), "only an admin of this region");
+    let sight = |case: &Case| if can_see(actor, case) { Ok(()) } else { Err(Refusal::OutOfScope) };
+    match p {
+        Permission::ViewCase { case } => sight(case),
+        Permission::RevealPersonalData { case } => {
+            sight(case)?;
             // The linkage center and leadership of the case's region may contact the reporter.
-            if region_role(actor, &[Role::Dispatcher, Role::Supervisor], c) {
-                Ok(())
-            } else {
-                Err(refuse("only the linkage center and supervisors of this region may see the reporter's details"))
-            }
+            allow(
+                region_role(actor, &[Role::Dispatcher, Role::Supervisor], case),
+                "only the linkage center and supervisors of this region may see the reporter's details",
+            )
         }
-        (Permission::SeeMaskedReporter, Some(c)) => {
+        Permission::SeeMaskedReporter { case } => {
+            sight(case)?;
             let region_staff = region_role(
                 actor,
                 &[Role::Dispatcher, Role::Supervisor, Role::GridMember, Role::GridLeader, Role::Analyst, Role::Admin],
-                c,
+                case,
             );
-            let department = c.lead_department.is_some_and(|d| actor.works_for(d)) && !c.anonymous;
-            if region_staff || department || c.is_reporter(actor) {
+            let department = case.lead_department.is_some_and(|d| actor.works_for(d)) && !case.anonymous;
+            allow(
+                region_staff || department || case.is_reporter(actor),
+                "the reporter asked not to be named to departments",
+            )
+        }
+        Permission::ReadInternalEvents => allow(actor.is_staff(), "internal events are for staff"),
+        Permission::ReviewDuplicates => {
+            allow(actor.is_staff(), "staff review possible duplicates; others learn of similar public cases")
+        }
+        Permission::ReportForAnotherSystem => allow(
+            actor.has_role(Role::Dispatcher) || actor.has_role(Role::Admin),
+            "only the linkage center and admins report for another system",
+        ),
+        Permission::WatchLive => {
+            allow(actor.is_staff(), "staff follow the live feed; residents follow their own cases")
+        }
+        Permission::SearchAudit => allow(
+            actor.grants.iter().any(|g| g.role == Role::Auditor && matches!(g.scope, Scope::Region { .. })),
+            "only auditors search the audit log",
+        ),
+        Permission::ManagePeople => allow(actor.has_role(Role::Admin), "only admins manage people and roles"),
+        Permission::ManageReference => {
+            allow(district_admin(actor), "only admins of a district (or above) change departments and categories")
+        }
+        Permission::DefineAttributes => allow(actor.has_role(Role::Admin), "only an admin defines attributes"),
+        Permission::ManageWebhooks => allow(actor.has_role(Role::Admin), "only an admin manages webhooks"),
+        Permission::ManageWebhook { region } => {
+            may(actor, Permission::ManageWebhooks)?;
+            if region.is_some_and(|r| actor.holds_for_region(Role::Admin, r)) {
                 Ok(())
             } else {
-                Err(refuse("the reporter asked not to be named to departments"))
+                Err(Refusal::OutOfScope)
             }
         }
+        Permission::EditCalendar { district: region }
+        | Permission::ImportRegions { under: region }
+        | Permission::ValidateRegions { under: region }
+        | Permission::ManageAssignments { region }
+        | Permission::SeeResponsibilityGaps { under: region } => admin_of(region),
+        Permission::SeeRegionImports => allow(actor.has_role(Role::Admin), "only an admin sees region imports"),
+        Permission::SeeAssignments => allow(actor.is_staff(), "only staff see assignments"),
+        Permission::SeeResponsibleNames => allow(actor.is_staff(), "the public sees the names masked"),
+        Permission::SeeGridFigures => allow(actor.is_staff(), "the figures of each grid are for staff"),
+        Permission::ReadMeasures { region } => allow(
+            [Role::Supervisor, Role::Analyst, Role::Admin, Role::Dispatcher, Role::GridLeader]
+                .iter()
+                .any(|r| actor.holds_for_region(*r, region)),
+            "leaders, analysts, dispatchers and grid leaders of this region see its measures",
+        ),
+        Permission::ReadDepartmentMeasures { department } => allow(
+            actor
+                .grants
+                .iter()
+                .any(|g| g.role == Role::DepartmentHead && g.scope == Scope::Department { id: department }),
+            "only the head of a department sees its measures wherever its cases lie",
+        ),
     }
+}
+
+/// The regions where the actor is an admin (where the webhooks they subscribe lie).
+pub fn administered_regions(actor: &Actor) -> Vec<RegionCode> {
+    actor
+        .grants
+        .iter()
+        .filter(|g| g.role == Role::Admin)
+        .filter_map(|g| match &g.scope {
+            Scope::Region { code } => Some(code.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether someone holding these roles must sign in with a second factor (when the server
+/// requires one): admins and dispatchers.
+pub fn needs_second_factor(grants: &[Grant]) -> bool {
+    grants.iter().any(|g| matches!(g.role, Role::Admin | Role::Dispatcher))
 }
 
 /// Whether the actor is an admin of a district or of a region above one.
@@ -146,7 +227,7 @@ pub type Reach = Option<crate::RegionCode>;
 /// an admin asking about something outside their regions is told it is not theirs
 /// ([`Refusal::OutOfScope`], "not found" for a person).
 pub fn may_manage(actor: &Actor, reaches: &[Reach]) -> Result<(), Refusal> {
-    may(actor, Permission::ManagePeople, None)?;
+    may(actor, Permission::ManagePeople)?;
     let within = |r: &Reach| match r {
         Some(code) => actor.holds_for_region(Role::Admin, code),
         None => district_admin(actor),
@@ -194,11 +275,141 @@ mod tests {
             vec![Grant::new(Role::Dispatcher, Scope::Region { code: RegionCode::parse("330483").unwrap() }).unwrap()],
         );
         assert!(matches!(may_manage(&dispatcher, &[]), Err(Refusal::NotAllowed { .. })));
-        assert!(matches!(may(&dispatcher, Permission::ManageReference, None), Err(Refusal::NotAllowed { .. })));
-        assert!(may(&admin_of("330483"), Permission::ManageReference, None).is_ok());
+        assert!(matches!(may(&dispatcher, Permission::ManageReference), Err(Refusal::NotAllowed { .. })));
+        assert!(may(&admin_of("330483"), Permission::ManageReference).is_ok());
+        assert!(matches!(may(&admin_of("330483101"), Permission::ManageReference), Err(Refusal::NotAllowed { .. })));
+    }
+
+    fn person(id: i64, grants: &[(Role, &str)]) -> Actor {
+        Actor::person(id, grants.iter().map(|(r, s)| Grant::new(*r, Scope::parse(s).unwrap()).unwrap()).collect())
+    }
+
+    /// The people of the authorization matrix (docs/AUTHZ.md), by name.
+    fn people() -> Vec<(&'static str, Actor)> {
+        vec![
+            ("anonymous", Actor::anonymous()),
+            ("resident", person(1, &[(Role::Resident, "region:330483")])),
+            ("grid member", person(2, &[(Role::GridMember, "region:330483101001001")])),
+            ("grid leader", person(3, &[(Role::GridLeader, "region:330483101001")])),
+            ("dispatcher", person(4, &[(Role::Dispatcher, "region:330483")])),
+            ("other dispatcher", person(5, &[(Role::Dispatcher, "region:330482")])),
+            ("department", person(6, &[(Role::DepartmentStaff, "department:1")])),
+            ("department head", person(7, &[(Role::DepartmentHead, "department:1")])),
+            ("supervisor", person(8, &[(Role::Supervisor, "region:330483")])),
+            ("analyst", person(9, &[(Role::Analyst, "region:330483")])),
+            ("auditor", person(10, &[(Role::Auditor, "region:330483")])),
+            ("admin", admin_of("330483")),
+            ("street admin", admin_of("330483101")),
+            ("social unit", person(11, &[(Role::SocialUnit, "place:1")])),
+        ]
+    }
+
+    /// Who of [`people`] may do `p`.
+    fn who(p: Permission<'_>) -> Vec<&'static str> {
+        people().into_iter().filter(|(_, a)| may(a, p).is_ok()).map(|(n, _)| n).collect()
+    }
+
+    const STAFF: [&str; 11] = [
+        "grid member",
+        "grid leader",
+        "dispatcher",
+        "other dispatcher",
+        "department",
+        "department head",
+        "supervisor",
+        "analyst",
+        "auditor",
+        "admin",
+        "street admin",
+    ];
+
+    #[test]
+    fn staff_permissions() {
+        for p in [
+            Permission::ReadInternalEvents,
+            Permission::ReviewDuplicates,
+            Permission::WatchLive,
+            Permission::SeeAssignments,
+            Permission::SeeResponsibleNames,
+            Permission::SeeGridFigures,
+        ] {
+            assert_eq!(who(p), STAFF, "{}", p.as_str());
+        }
+    }
+
+    #[test]
+    fn admin_permissions() {
+        let admins = ["admin", "street admin"];
+        for p in [
+            Permission::ManagePeople,
+            Permission::DefineAttributes,
+            Permission::ManageWebhooks,
+            Permission::SeeRegionImports,
+        ] {
+            assert_eq!(who(p), admins, "{}", p.as_str());
+        }
+        assert_eq!(who(Permission::ManageReference), ["admin"]);
+        assert_eq!(who(Permission::SearchAudit), ["auditor"]);
+        assert_eq!(
+            who(Permission::ReportForAnotherSystem),
+            ["dispatcher", "other dispatcher", "admin", "street admin"]
+        );
+        let (district, street, grid) = (code("330483"), code("330483101"), code("330483101001001"));
+        for region in [&district, &street, &grid] {
+            let expected: &[&str] = if region == &district { &["admin"] } else { &admins };
+            assert_eq!(who(Permission::EditCalendar { district: region }), expected);
+            assert_eq!(who(Permission::ImportRegions { under: region }), expected);
+            assert_eq!(who(Permission::ValidateRegions { under: region }), expected);
+            assert_eq!(who(Permission::ManageAssignments { region }), expected);
+            assert_eq!(who(Permission::SeeResponsibilityGaps { under: region }), expected);
+        }
+        // Someone who is no admin is refused a region as "not allowed", not "not found".
+        let dispatcher = &people()[4].1;
         assert!(matches!(
-            may(&admin_of("330483101"), Permission::ManageReference, None),
+            may(dispatcher, Permission::ImportRegions { under: &district }),
             Err(Refusal::NotAllowed { .. })
         ));
+    }
+
+    #[test]
+    fn webhooks_belong_to_the_admins_of_their_region() {
+        let (district, street, other) = (code("330483"), code("330483101"), code("330482"));
+        let hook = |region| Permission::ManageWebhook { region };
+        assert_eq!(who(hook(Some(&street))), ["admin", "street admin"]);
+        assert_eq!(who(hook(Some(&district))), ["admin"]);
+        assert!(who(hook(Some(&other))).is_empty());
+        assert!(who(hook(None)).is_empty());
+        // Non-admins are refused outright; an admin is told another region's webhook is not there.
+        let street_admin = admin_of("330483101");
+        assert!(matches!(may(&people()[4].1, hook(Some(&street))), Err(Refusal::NotAllowed { .. })));
+        assert_eq!(may(&street_admin, hook(Some(&district))), Err(Refusal::OutOfScope));
+        assert_eq!(administered_regions(&street_admin), [street]);
+        assert!(administered_regions(&people()[4].1).is_empty());
+    }
+
+    #[test]
+    fn measures_by_region_and_by_department() {
+        let (district, grid) = (code("330483"), code("330483101001001"));
+        assert_eq!(
+            who(Permission::ReadMeasures { region: &district }),
+            ["dispatcher", "supervisor", "analyst", "admin"]
+        );
+        assert_eq!(
+            who(Permission::ReadMeasures { region: &grid }),
+            ["grid leader", "dispatcher", "supervisor", "analyst", "admin", "street admin"]
+        );
+        assert_eq!(who(Permission::ReadDepartmentMeasures { department: 1 }), ["department head"]);
+        assert!(who(Permission::ReadDepartmentMeasures { department: 2 }).is_empty());
+    }
+
+    #[test]
+    fn second_factor_for_admins_and_dispatchers() {
+        let needs: Vec<_> =
+            people().into_iter().filter(|(_, a)| needs_second_factor(&a.grants)).map(|(n, _)| n).collect();
+        assert_eq!(needs, ["dispatcher", "other dispatcher", "admin", "street admin"]);
+    }
+
+    fn code(s: &str) -> RegionCode {
+        RegionCode::parse(s).unwrap()
     }
 }

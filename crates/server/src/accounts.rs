@@ -188,7 +188,7 @@ async fn login(
             "wrong login or password",
         ));
     };
-    let needs_factor = person.grants.iter().any(|g| matches!(g.role, Role::Admin | Role::Dispatcher));
+    let needs_factor = gridkeeper_domain::needs_second_factor(&person.grants);
     if person.totp_enabled {
         let secret =
             app.store.totp_secret(person.id).await?.ok_or_else(|| ApiError::internal("TOTP secret missing"))?;
@@ -333,7 +333,7 @@ async fn login_with_code(
 #[utoipa::path(post, path = "/cases/{key}/reveal", tag = "session", params(("key" = String, Path, description = "Case id or reference")), responses((status = 200, description = "The reporter and contact in clear; audited", body = crate::openapi::RevealAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn reveal(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Json<Value>> {
     let case = app.find_case(&auth.actor, &key).await?;
-    may(&auth.actor, Permission::RevealPersonalData, Some(&case)).map_err(|r| ApiError::refusal(r, Some(&case)))?;
+    may(&auth.actor, Permission::RevealPersonalData { case: &case }).map_err(|r| ApiError::refusal(r, Some(&case)))?;
     let reporter = match case.reporter {
         Some(id) => app.store.person(id).await?,
         None => None,
@@ -356,7 +356,7 @@ async fn reveal(State(app): State<AppState>, auth: Auth, Path(key): Path<String>
 
 #[utoipa::path(get, path = "/audit", tag = "session", summary = "Search the audit log (auditors)", params(("actor" = Option<i64>, Query, description = "Person id"), ("action" = Option<String>, Query, description = "Action"), ("object" = Option<String>, Query, description = "Object, e.g. case:12"), ("from" = Option<String>, Query, description = "RFC 3339"), ("to" = Option<String>, Query, description = "RFC 3339"), ("before" = Option<i64>, Query, description = "Entries before this id (paging)"), ("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Audit entries, newest first", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn audit_search(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
-    may(&auth.actor, Permission::SearchAudit, None).map_err(|r| ApiError::refusal(r, None))?;
+    may(&auth.actor, Permission::SearchAudit).map_err(|r| ApiError::refusal(r, None))?;
     q.only(&["actor", "action", "object", "from", "to", "before", "limit"])?;
     let query = AuditQuery {
         actor: q.parse("actor", "a person id")?,

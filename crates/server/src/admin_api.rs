@@ -95,7 +95,7 @@ fn may_give(app: &AppState, auth: &Auth, g: &Grant) -> ApiResult<()> {
 /// The person with this id if the admin may manage them (every role of theirs lies in the
 /// admin's regions); otherwise "not found".
 async fn managed_person(app: &AppState, auth: &Auth, id: &str) -> ApiResult<Person> {
-    may(&auth.actor, Permission::ManagePeople, None).map_err(refused)?;
+    may(&auth.actor, Permission::ManagePeople).map_err(refused)?;
     let id: PersonId = id.parse().map_err(|_| ApiError::not_found("person"))?;
     let p = app.store.person(id).await?.ok_or_else(|| ApiError::not_found("person"))?;
     let reaches: Vec<Reach> = p.grants.iter().map(|g| reach(app, g)).collect();
@@ -108,7 +108,7 @@ async fn managed_person(app: &AppState, auth: &Auth, id: &str) -> ApiResult<Pers
 #[utoipa::path(get, path = "/admin/people", tag = "admin", summary = "People the admin manages, by login", params(("q" = Option<String>, Query, description = "Logins starting with this"), ("after" = Option<String>, Query, description = "The last login of the previous page"), ("limit" = Option<u32>, Query, description = "1 to 200 (default 100)")), responses((status = 200, description = "People with their roles (names and phones masked)", body = crate::openapi::AdminPeople), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn list_people(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["q", "after", "limit"])?;
-    may(&auth.actor, Permission::ManagePeople, None).map_err(refused)?;
+    may(&auth.actor, Permission::ManagePeople).map_err(refused)?;
     let limit = q.parse::<u32>("limit", "a whole number")?.unwrap_or(100);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 200"));
@@ -169,7 +169,7 @@ async fn create_person(
     auth: Auth,
     ApiJson(b): ApiJson<NewPersonBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    may(&auth.actor, Permission::ManagePeople, None).map_err(refused)?;
+    may(&auth.actor, Permission::ManagePeople).map_err(refused)?;
     let login = b.login.trim().to_string();
     if login.len() < 3
         || login.len() > 40
@@ -356,7 +356,7 @@ async fn create_department(
     auth: Auth,
     ApiJson(b): ApiJson<DepartmentBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    may(&auth.actor, Permission::ManageReference, None).map_err(refused)?;
+    may(&auth.actor, Permission::ManageReference).map_err(refused)?;
     let mut d = department_of(&app, 0, b).await?;
     let entry = audit(&auth, app.now(), "reference_change", None, json!({ "department": d, "created": true }));
     d.id = app.store.insert_department(&d, &entry).await?;
@@ -371,7 +371,7 @@ async fn edit_department(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<DepartmentBody>,
 ) -> ApiResult<Json<Value>> {
-    may(&auth.actor, Permission::ManageReference, None).map_err(refused)?;
+    may(&auth.actor, Permission::ManageReference).map_err(refused)?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("department"))?;
     let before = app.reference().departments.get(&id).cloned().ok_or_else(|| ApiError::not_found("department"))?;
     let d = department_of(&app, id, b).await?;
@@ -472,7 +472,7 @@ async fn create_category(
     auth: Auth,
     ApiJson(b): ApiJson<CategoryBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    may(&auth.actor, Permission::ManageReference, None).map_err(refused)?;
+    may(&auth.actor, Permission::ManageReference).map_err(refused)?;
     let mut c = category_of(&app, 0, b)?;
     let entry = audit(&auth, app.now(), "reference_change", None, json!({ "category": c, "created": true }));
     c.id = app.store.insert_category(&c, &entry).await?;
@@ -487,7 +487,7 @@ async fn edit_category(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<CategoryBody>,
 ) -> ApiResult<Json<Value>> {
-    may(&auth.actor, Permission::ManageReference, None).map_err(refused)?;
+    may(&auth.actor, Permission::ManageReference).map_err(refused)?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("category"))?;
     let before = app.reference().categories.get(&id).cloned().ok_or_else(|| ApiError::not_found("category"))?;
     let c = category_of(&app, id, b)?;

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use gridkeeper_domain::{may_in_region, Calendar, Permission, RegionCode, RegionLevel};
+use gridkeeper_domain::{may, Calendar, Permission, RegionCode, RegionLevel};
 use gridkeeper_store::NewAudit;
 use serde_json::{json, Value};
 
@@ -39,7 +39,7 @@ async fn write(
     ApiJson(calendar): ApiJson<Calendar>,
 ) -> ApiResult<Json<Value>> {
     let d = district(&code)?;
-    may_in_region(&auth.actor, Permission::AdministerRegion, &d).map_err(|r| ApiError::refusal(r, None))?;
+    may(&auth.actor, Permission::EditCalendar { district: &d }).map_err(|r| ApiError::refusal(r, None))?;
     calendar.validate()?;
     let now = app.now();
     let before = app.reference().calendars.get(d.as_str()).cloned();

@@ -46,7 +46,7 @@ async fn events(
     State(app): State<AppState>,
     auth: Auth,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    gridkeeper_domain::may(&auth.actor, Permission::WatchLive, None).map_err(|r| ApiError::refusal(r, None))?;
+    gridkeeper_domain::may(&auth.actor, Permission::WatchLive).map_err(|r| ApiError::refusal(r, None))?;
     tracing::debug!(person = auth.person.id, "live feed opened");
     let stream = live_stream(&app, auth.actor);
     let ready =

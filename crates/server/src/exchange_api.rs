@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gridkeeper_domain::exchange::{validate_attributes, ServiceAttribute, WebhookFilter};
-use gridkeeper_domain::{Action, Actor, FieldError, RegionCode, Role, Scope};
+use gridkeeper_domain::{administered_regions, may, Action, Actor, FieldError, Permission, RegionCode};
 use gridkeeper_store::{CaseQuery, DeliveryStatus, NewWebhook};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -72,29 +72,12 @@ fn path_id(s: &str, what: &str) -> ApiResult<i64> {
 }
 
 fn require_admin(actor: &Actor) -> ApiResult<()> {
-    if actor.has_role(Role::Admin) {
-        Ok(())
-    } else {
-        Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", "only an admin manages webhooks"))
-    }
+    may(actor, Permission::ManageWebhooks).map_err(|r| ApiError::refusal(r, None))
 }
 
-/// Whether the webhook's region lies in one the admin administers.
-fn administers(mine: &[RegionCode], w: &gridkeeper_store::Webhook) -> bool {
-    w.filter.region.as_ref().is_some_and(|r| mine.iter().any(|m| m.contains(r)))
-}
-
-/// The regions an admin administers.
-fn admin_regions(actor: &Actor) -> Vec<RegionCode> {
-    actor
-        .grants
-        .iter()
-        .filter(|g| g.role == Role::Admin)
-        .filter_map(|g| match &g.scope {
-            Scope::Region { code } => Some(code.clone()),
-            _ => None,
-        })
-        .collect()
+/// Whether the admin administers the webhook's region.
+fn administers(actor: &Actor, w: &gridkeeper_store::Webhook) -> bool {
+    may(actor, Permission::ManageWebhook { region: w.filter.region.as_ref() }).is_ok()
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -127,13 +110,13 @@ async fn create_webhook(
         .enumerate()
         .map(|(i, a)| Action::parse(a).map_err(|e| FieldError::new(format!("actions[{i}]"), e.reason)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mine = admin_regions(&auth.actor);
+    let mine = administered_regions(&auth.actor);
     let region = match b.region.as_deref() {
         Some(r) => RegionCode::parse(r).map_err(|e| FieldError::new("region", e.reason))?,
         None if mine.len() == 1 => mine[0].clone(),
         None => return Err(ApiError::field("region", "is required: you administer several regions")),
     };
-    if !mine.iter().any(|m| m.contains(&region)) {
+    if may(&auth.actor, Permission::ManageWebhook { region: Some(&region) }).is_err() {
         return Err(ApiError::field("region", "lies outside the regions you administer"));
     }
     if let Some(d) = b.department {
@@ -161,20 +144,18 @@ async fn create_webhook(
 #[utoipa::path(get, path = "/webhooks", tag = "exchange", summary = "Webhook subscriptions (admins)", responses((status = 200, description = "Webhook subscriptions", body = crate::openapi::Items), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn list_webhooks(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
     require_admin(&auth.actor)?;
-    let mine = admin_regions(&auth.actor);
-    let hooks: Vec<_> = app.store.webhooks().await?.into_iter().filter(|w| administers(&mine, w)).collect();
+    let hooks: Vec<_> = app.store.webhooks().await?.into_iter().filter(|w| administers(&auth.actor, w)).collect();
     Ok(Json(json!({ "items": hooks })))
 }
 
 /// The webhook `id`, if the admin administers its region (otherwise "not found").
 async fn own_webhook(app: &AppState, actor: &Actor, id: i64) -> ApiResult<gridkeeper_store::Webhook> {
     require_admin(actor)?;
-    let mine = admin_regions(actor);
     app.store
         .webhooks()
         .await?
         .into_iter()
-        .find(|w| w.id == id && administers(&mine, w))
+        .find(|w| w.id == id && administers(actor, w))
         .ok_or_else(|| ApiError::not_found("webhook"))
 }
 
@@ -218,9 +199,8 @@ async fn dead_letters(State(app): State<AppState>, auth: Auth, q: RawQuery) -> A
     q.only(&["limit"])?;
     require_admin(&auth.actor)?;
     let limit = q.parse::<u32>("limit", "a whole number")?.unwrap_or(100);
-    let mine = admin_regions(&auth.actor);
     let hooks: Vec<i64> =
-        app.store.webhooks().await?.into_iter().filter(|w| administers(&mine, w)).map(|w| w.id).collect();
+        app.store.webhooks().await?.into_iter().filter(|w| administers(&auth.actor, w)).map(|w| w.id).collect();
     let items: Vec<_> = app
         .store
         .deliveries(None, Some(DeliveryStatus::Dead), limit)
@@ -268,14 +248,7 @@ async fn set_attributes(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<AttributesBody>,
 ) -> ApiResult<Json<Value>> {
-    if !auth.actor.has_role(Role::Admin) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Not allowed",
-            "only an admin defines attributes",
-        ));
-    }
+    may(&auth.actor, Permission::DefineAttributes).map_err(|r| ApiError::refusal(r, None))?;
     let id = path_id(&id, "category")?;
     let c = app.category("category", id).map_err(|_| ApiError::not_found("category"))?;
     if c.is_class() {

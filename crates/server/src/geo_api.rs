@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use gridkeeper_domain::time::{parse_rfc3339, to_rfc3339};
 use gridkeeper_domain::{
-    may_in_region, Actor, FieldError, LatLon, Millis, Permission, PersonId, RegionCode, RegionLevel, Role, Scope,
+    may, Actor, FieldError, LatLon, Millis, Permission, PersonId, RegionCode, RegionLevel, Role, Scope,
 };
 use gridkeeper_geo::import::ImportOptions;
 use gridkeeper_geo::tree::Tolerances;
@@ -68,12 +68,9 @@ fn required_code(q: &RawQuery, field: &str) -> ApiResult<RegionCode> {
     code_param(q, field)?.ok_or_else(|| ApiError::field(field, "is required"))
 }
 
-fn administer(actor: &Actor, region: &RegionCode) -> ApiResult<()> {
-    may_in_region(actor, Permission::AdministerRegion, region).map_err(|r| ApiError::refusal(r, None))
-}
-
-fn forbidden(detail: &str) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", detail)
+/// Asks the policy; a refusal is a 403 (or 404 for what lies outside one's scope).
+fn administer(actor: &Actor, p: Permission<'_>) -> ApiResult<()> {
+    may(actor, p).map_err(|r| ApiError::refusal(r, None))
 }
 
 fn instant(q: &RawQuery, field: &str, default: Millis) -> ApiResult<Millis> {
@@ -116,7 +113,7 @@ async fn locate(State(app): State<AppState>, auth: MaybeAuth, q: RawQuery) -> Ap
         }
     }
     out["outside_jurisdiction"] = json!(false);
-    let staff = auth.0.as_ref().is_some_and(|a| a.actor.is_staff());
+    let staff = auth.0.as_ref().is_some_and(|a| may(&a.actor, Permission::SeeResponsibleNames).is_ok());
     let resp = regions::responsible_for(app.store.as_ref(), &grid, app.now()).await?;
     let people = |list: &[Assignment]| {
         let list = list.to_vec();
@@ -187,7 +184,7 @@ async fn import(State(app): State<AppState>, auth: Auth, q: RawQuery, body: Byte
     let dry_run = q.parse("dry_run", "true or false")?.unwrap_or(false);
     let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::field("body", "is not UTF-8 text"))?;
     for scope in regions::import_scopes(&text, &options)? {
-        administer(&auth.actor, &scope)?;
+        administer(&auth.actor, Permission::ImportRegions { under: &scope })?;
     }
     let now = app.now();
     let request = ImportRequest { text, source: "api".into(), options, dry_run, by: Some(auth.person.id), now };
@@ -228,9 +225,7 @@ async fn import(State(app): State<AppState>, auth: Auth, q: RawQuery, body: Byte
 #[utoipa::path(get, path = "/regions/imports", tag = "geo", params(("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Past imports with their reports", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn imports(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["limit"])?;
-    if !auth.actor.has_role(Role::Admin) {
-        return Err(forbidden("only an admin sees region imports"));
-    }
+    administer(&auth.actor, Permission::SeeRegionImports)?;
     let limit = q.parse::<u32>("limit", "a whole number")?.unwrap_or(20).clamp(1, 200);
     let items: Vec<Value> = app
         .store
@@ -247,7 +242,7 @@ async fn imports(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiRes
 async fn validate(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["under", "min_area_m2", "max_gap_width_m"])?;
     let under = required_code(&q, "under")?;
-    administer(&auth.actor, &under)?;
+    administer(&auth.actor, Permission::ValidateRegions { under: &under })?;
     let report = regions::validate_stored(app.store.as_ref(), Some(&under), tolerances(&q)?).await?;
     Ok(Json(json!({ "under": under, "valid": report.is_valid(), "report": report })))
 }
@@ -261,7 +256,7 @@ async fn export(State(app): State<AppState>, auth: MaybeAuth, q: RawQuery) -> Ap
     if zoom.is_some_and(|z| z > 24) {
         return Err(ApiError::field("zoom", "must be between 0 and 24"));
     }
-    let staff = auth.0.as_ref().is_some_and(|a| a.actor.is_staff());
+    let staff = auth.0.as_ref().is_some_and(|a| may(&a.actor, Permission::SeeGridFigures).is_ok());
     let r = app.reference();
     let fc = regions::export(app.store.as_ref(), &r.regions, &under, zoom, staff, app.now()).await?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], fc.to_string()).into_response())
@@ -322,7 +317,7 @@ async fn add_assignment(
     if region.level() != wanted {
         return Err(ApiError::field("region", format!("a {} is assigned to a {}", b.role.as_str(), wanted.as_str())));
     }
-    administer(&auth.actor, &region)?;
+    administer(&auth.actor, Permission::ManageAssignments { region: &region })?;
     let now = app.now();
     let starts_at = b.starts_at.as_deref().map(|s| parse_rfc3339("starts_at", s)).transpose()?.unwrap_or(now);
     let ends_at = b.ends_at.as_deref().map(|s| parse_rfc3339("ends_at", s)).transpose()?;
@@ -382,7 +377,7 @@ async fn end_assignment(
     let b: EndBody =
         if body.iter().all(u8::is_ascii_whitespace) { EndBody::default() } else { crate::extract::parse_json(&body)? };
     let a = app.store.assignment(id).await?.ok_or_else(|| ApiError::not_found("assignment"))?;
-    administer(&auth.actor, &a.region)?;
+    administer(&auth.actor, Permission::ManageAssignments { region: &a.region })?;
     let now = app.now();
     let at = b.at.as_deref().map(|s| parse_rfc3339("at", s)).transpose()?.unwrap_or(now);
     let ended = app.store.end_assignment(id, at).await.map_err(|e| match e {
@@ -406,9 +401,7 @@ async fn end_assignment(
 #[utoipa::path(get, path = "/assignments", tag = "geo", params(("under" = Option<String>, Query, description = "Region code"), ("person" = Option<i64>, Query, description = "Person id"), ("at" = Option<String>, Query, description = "RFC 3339: in force at")), responses((status = 200, description = "Assignments", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn list_assignments(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["under", "person", "at"])?;
-    if !auth.actor.is_staff() {
-        return Err(forbidden("only staff see assignments"));
-    }
+    administer(&auth.actor, Permission::SeeAssignments)?;
     let query = AssignmentQuery {
         under: code_param(&q, "under")?,
         person: q.parse::<PersonId>("person", "a person id")?,
@@ -428,7 +421,7 @@ async fn list_assignments(State(app): State<AppState>, auth: Auth, q: RawQuery) 
 async fn gaps(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
     q.only(&["under", "at"])?;
     let under = required_code(&q, "under")?;
-    administer(&auth.actor, &under)?;
+    administer(&auth.actor, Permission::SeeResponsibilityGaps { under: &under })?;
     let at = instant(&q, "at", app.now())?;
     let r = app.reference();
     let (grids, leaderless) = regions::responsibility_gaps(app.store.as_ref(), &r.regions, &under, at).await?;

@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use gridkeeper_domain::assessment::{ranks, score, Assessed, Score};
 use gridkeeper_domain::measures::Measures;
 use gridkeeper_domain::time::parse_rfc3339;
-use gridkeeper_domain::{may_in_region, Permission, RegionCode, RegionLevel, Role, Scope};
+use gridkeeper_domain::{may, Permission, RegionCode, RegionLevel};
 use gridkeeper_store::{GroupBy, MeasureQuery};
 use serde_json::{json, Value};
 
@@ -39,7 +39,7 @@ pub(crate) fn region_in_scope(app: &AppState, auth: &Auth, q: &RawQuery) -> ApiR
             .transpose()?
             .ok_or_else(|| ApiError::field("region", "is required"))?,
     };
-    may_in_region(&auth.actor, Permission::ViewMeasures, &region).map_err(|e| ApiError::refusal(e, None))?;
+    may(&auth.actor, Permission::ReadMeasures { region: &region }).map_err(|e| ApiError::refusal(e, None))?;
     Ok(region)
 }
 
@@ -128,12 +128,11 @@ async fn measures(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiRe
         Some(r) => Some(RegionCode::parse(r).map_err(|e| ApiError::field("region", e.reason))?),
         None => app.reference().district.as_deref().map(RegionCode::parse).transpose()?,
     };
-    let head_of = department.is_some_and(|d| {
-        auth.actor.grants.iter().any(|g| g.role == Role::DepartmentHead && g.scope == Scope::Department { id: d })
-    });
+    let head_of =
+        department.is_some_and(|d| may(&auth.actor, Permission::ReadDepartmentMeasures { department: d }).is_ok());
     if !head_of {
         let r = region.as_ref().ok_or_else(|| ApiError::field("region", "is required"))?;
-        may_in_region(&auth.actor, Permission::ViewMeasures, r).map_err(|e| ApiError::refusal(e, None))?;
+        may(&auth.actor, Permission::ReadMeasures { region: r }).map_err(|e| ApiError::refusal(e, None))?;
     }
     let categories = app.category_filter(&q.all("category"))?;
     let query = MeasureQuery {

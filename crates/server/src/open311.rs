@@ -20,7 +20,7 @@ use gridkeeper_domain::exchange::{
 use gridkeeper_domain::time::{parse_rfc3339, to_rfc3339};
 use gridkeeper_domain::{
     can_see, decide_on, report_on, Actor, Case, CaseEvent, CaseState, Category, Contact, LatLon, Millis, NewReport,
-    Refusal, RegionLevel, Role, Source, Urgency, HOUR,
+    Refusal, RegionLevel, Source, Urgency, HOUR,
 };
 use gridkeeper_store::{Intake, Open311Key, Open311Query, Respond, UpdatesQuery};
 use serde_json::{json, Map, Value};
@@ -550,7 +550,7 @@ async fn post_request(app: &AppState, req: Request, fmt: Fmt) -> Answer {
     };
     let name = [p.get("first_name"), p.get("last_name")].into_iter().flatten().collect::<Vec<_>>().join(" ");
     let contact = Contact { name: Some(name).filter(|n| !n.is_empty()), phone: p.get("phone").map(str::to_string) };
-    let trusted = actor.has_role(Role::Dispatcher) || actor.has_role(Role::Admin);
+    let trusted = gridkeeper_domain::may(&actor, gridkeeper_domain::Permission::ReportForAnotherSystem).is_ok();
     let new = NewReport {
         district,
         grid,

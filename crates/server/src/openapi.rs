@@ -489,6 +489,10 @@ pub struct CaseView {
     pub overdue: bool,
     /// The location lies outside every grid.
     pub outside_jurisdiction: bool,
+    /// The workflow actions the viewer may take on the case now, as the state machine decides
+    /// them, in the order a case page offers them: `POST /cases/{key}/actions/{action}`. Each may
+    /// still be refused for its data, or because the case changed meanwhile.
+    pub allowed_actions: Vec<Action>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -701,6 +705,9 @@ pub struct CaseDetail {
     /// Cases rejected as duplicates of this one.
     pub duplicates: Vec<CaseLinkView>,
     pub duplicate_of: Option<CaseLinkView>,
+    /// Whether the viewer may see the reporter's name and phone in clear, audited:
+    /// `POST /cases/{key}/reveal`.
+    pub may_reveal: bool,
 }
 
 /// A person: name masked and phone masked unless it is oneself.

@@ -415,10 +415,11 @@ async fn create_on_the_spot(
 // ---------------------------------------------------------------- reading cases
 
 /// A case as `viewer` may see it: the reporter and contact details masked (138****1234), or
-/// absent for those who may not see them at all (departments, when the reporter asked).
+/// absent for those who may not see them at all (departments, when the reporter asked); with the
+/// workflow actions the viewer may take on it now (`workflow::allowed`).
 fn case_json(app: &AppState, c: &Case, viewer: &Actor) -> Value {
     let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
-    if gridkeeper_domain::may(viewer, gridkeeper_domain::Permission::SeeMaskedReporter, Some(c)).is_ok() {
+    if gridkeeper_domain::may(viewer, gridkeeper_domain::Permission::SeeMaskedReporter { case: c }).is_ok() {
         if let Some(contact) = &c.contact {
             v["contact"] = json!({
                 "name": contact.name.as_deref().map(gridkeeper_store::vault::mask_name),
@@ -430,6 +431,7 @@ fn case_json(app: &AppState, c: &Case, viewer: &Actor) -> Value {
     }
     v["overdue"] = json!(c.is_overdue(app.now()));
     v["outside_jurisdiction"] = json!(c.grid.is_none());
+    v["allowed_actions"] = json!(gridkeeper_domain::allowed(c, viewer));
     v
 }
 
@@ -441,7 +443,7 @@ fn event_json(e: &CaseEvent) -> Value {
 }
 
 fn duplicate_json(actor: &Actor, c: &Case, distance: f64) -> Value {
-    if actor.is_staff() {
+    if gridkeeper_domain::may(actor, gridkeeper_domain::Permission::ReviewDuplicates).is_ok() {
         json!({ "id": c.id, "reference": c.reference, "state": c.state, "description": c.description,
                 "reported_at": to_rfc3339(c.reported_at), "distance_m": distance.round() })
     } else {
@@ -457,7 +459,7 @@ fn link_json(l: &CaseLink) -> Value {
 #[tracing::instrument(skip_all, fields(case = %key, person = auth.person.id))]
 async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Response> {
     let case = app.find_case(&auth.actor, &key).await?;
-    let staff = auth.actor.is_staff();
+    let staff = gridkeeper_domain::may(&auth.actor, gridkeeper_domain::Permission::ReadInternalEvents).is_ok();
     let timeline: Vec<Value> = app
         .store
         .events(case.id)
@@ -476,16 +478,21 @@ async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<St
     };
     let reporter = match case.reporter {
         Some(id)
-            if gridkeeper_domain::may(&auth.actor, gridkeeper_domain::Permission::SeeMaskedReporter, Some(&case))
-                .is_ok() =>
+            if gridkeeper_domain::may(
+                &auth.actor,
+                gridkeeper_domain::Permission::SeeMaskedReporter { case: &case },
+            )
+            .is_ok() =>
         {
             app.store.person(id).await?.map(|p| crate::accounts::person_json(&p, auth.person.id == p.id))
         }
         _ => None,
     };
+    let reveal = gridkeeper_domain::Permission::RevealPersonalData { case: &case };
     let body = json!({
         "case": case_json(&app, &case, &auth.actor), "reporter": reporter, "timeline": timeline, "media": media,
         "duplicates": duplicates, "duplicate_of": duplicate_of,
+        "may_reveal": gridkeeper_domain::may(&auth.actor, reveal).is_ok(),
     });
     let mut resp = Json(body).into_response();
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", case.version)) {

@@ -3,8 +3,8 @@
 
 use chrono::Datelike;
 use gridkeeper_domain::{
-    can_see, decide_on, on_the_spot_on, report_on, Actor, Case, CaseId, Category, CategoryId, Command, Department,
-    DepartmentId, FieldError, LatLon, MediaId, NewReport, OnTheSpot, Original, RegionCode, Scope, Urgency,
+    can_see, decide_on, may, on_the_spot_on, report_on, Actor, Case, CaseId, Category, CategoryId, Command, Department,
+    DepartmentId, FieldError, LatLon, MediaId, NewReport, OnTheSpot, Original, Permission, RegionCode, Urgency,
 };
 use gridkeeper_store::{Intake, Visibility};
 
@@ -320,24 +320,16 @@ impl App {
             .collect();
         found.sort_by(|a, b| a.1.total_cmp(&b.1));
         // Staff see the cases themselves; others learn only that a similar report exists.
-        if !actor.is_staff() {
+        if may(actor, Permission::ReviewDuplicates).is_err() {
             found.retain(|(c, _)| c.public);
         }
         Ok(found)
     }
 }
 
-/// What the actor may see in lists, applied inside the query.
+/// What the actor may see in lists, applied inside the query (the domain's rule beside `sees`).
 pub fn visibility(actor: &Actor) -> Visibility {
-    let mut v = Visibility { reporter: actor.person, ..Default::default() };
-    for g in &actor.grants {
-        match &g.scope {
-            Scope::Region { code } if g.role.is_staff() => v.regions.push(code.clone()),
-            Scope::Department { id } => v.departments.push(*id),
-            _ => {}
-        }
-    }
-    v
+    Visibility::of(actor)
 }
 
 pub fn parse_location(lat: Option<f64>, lon: Option<f64>) -> Result<Option<LatLon>, FieldError> {

@@ -36,18 +36,10 @@ pub struct Media {
     pub created_at: Millis,
 }
 
-/// Who may see which cases, applied inside the list query.
-#[derive(Debug, Clone, Default)]
-pub struct Visibility {
-    /// Everything (no restriction).
-    pub all: bool,
-    /// Region subtrees (the case's grid, or its district when outside every grid).
-    pub regions: Vec<RegionCode>,
-    /// Cases where one of these departments is lead or co-department.
-    pub departments: Vec<DepartmentId>,
-    /// Cases reported by this person.
-    pub reporter: Option<PersonId>,
-}
+/// Who may see which cases, applied inside the list query: the domain's rule
+/// (`gridkeeper_domain::Visibility`, beside `sees`), which [`CaseStore::list_cases`] turns into
+/// a `WHERE` clause that says what `Visibility::covers` says.
+pub use gridkeeper_domain::Visibility;
 
 /// Filters of a case list. Every filter is optional; `limit` is at most 200.
 #[derive(Debug, Clone, Default)]

@@ -186,6 +186,9 @@ export type CaseDetail = {
   duplicate_of: null | CaseLinkView
   /** Cases rejected as duplicates of this one. */
   duplicates: Array<CaseLinkView>
+  /** Whether the viewer may see the reporter's name and phone in clear, audited:
+   * `POST /cases/{key}/reveal`. */
+  may_reveal: boolean
   media: Array<MediaView>
   reporter: null | PersonView
   timeline: Array<TimelineEvent>
@@ -209,6 +212,10 @@ export type CaseState = "reported" | "accepted" | "dispatched" | "in_progress" |
 /** A case as the viewer may see it: the reporter and contact masked, or absent for those who may
  * not see them. */
 export type CaseView = Case & {
+  /** The workflow actions the viewer may take on the case now, as the state machine decides
+   * them, in the order a case page offers them: `POST /cases/{key}/actions/{action}`. Each may
+   * still be refused for its data, or because the case changed meanwhile. */
+  allowed_actions: Array<Action>
   contact?: null | ContactView
   /** The location lies outside every grid. */
   outside_jurisdiction: boolean

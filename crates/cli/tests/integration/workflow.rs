@@ -335,3 +335,34 @@ async fn sign_in_and_out_with_a_password() {
     t.get(None, "/api/v1/cases").await.problem(401, None);
     t.post(None, "/api/v1/cases/1/actions/accept", json!({})).await.problem(401, None);
 }
+
+/// Each case answer carries the actions its reader may take now, as the state machine decides
+/// them, and the detail whether they may reveal the reporter.
+#[tokio::test]
+async fn each_case_says_what_its_reader_may_do() {
+    let t = TestApp::spawn().await;
+    let id = t.in_progress_case().await;
+    let allowed = |v: &serde_json::Value| -> Vec<String> {
+        v["allowed_actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
+    };
+    let cases = [
+        ("staff", vec!["submit_result", "request_extension", "return", "note"], false),
+        ("power", vec!["report_part", "note"], false),
+        ("dispatcher", vec!["note"], true),
+        ("supervisor", vec!["supervise", "note"], true),
+        ("member", vec!["note"], false),
+        ("resident", vec![], false),
+        ("auditor", vec![], false),
+    ];
+    for (who, expected, reveal) in cases {
+        let d = t.detail(who, id).await;
+        assert_eq!(allowed(&d["case"]), expected, "{who}");
+        assert_eq!(d["may_reveal"], reveal, "{who}");
+    }
+    // The answer to an action, and the list, carry them too.
+    let c = t.act("staff", id, "request_extension", json!({ "until": "2099-01-01T00:00:00Z", "reason": "零件" })).await;
+    assert_eq!(allowed(&c), ["submit_result", "return", "note"]);
+    let list = t.get(Some("dispatcher"), "/api/v1/cases").await;
+    let item = list.ok()["items"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone();
+    assert_eq!(allowed(&item), ["approve_extension", "deny_extension", "note"]);
+}

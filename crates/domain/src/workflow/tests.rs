@@ -660,3 +660,183 @@ fn a_supervisor_order_is_followed_at_the_supervisor_level() {
         ("330483", Some(7), T0 + HOUR + SUPERVISION_RESPONSE)
     );
 }
+
+/// The command of `action` with data `decide` accepts, so that only who, the case's state and
+/// what the case is waiting for can refuse it.
+fn valid_command(action: Action, case: &Case, now: Millis) -> Command {
+    let text = || "done as asked".to_string();
+    match action {
+        Action::Accept => Command::Accept { category: category(), urgency: Urgency::Routine, note: None },
+        Action::Reject => Command::Reject { reason: Rejection::Invalid, original: None, note: Some(text()) },
+        Action::Dispatch => Command::Dispatch { lead: dept(10), co: vec![], deadline: None, note: None },
+        Action::Sign => Command::Sign,
+        Action::Return => Command::Return { reason: text() },
+        Action::RequestExtension => {
+            Command::RequestExtension { until: case.handle_by.unwrap_or(now).max(now) + 24 * HOUR, reason: text() }
+        }
+        Action::ApproveExtension => Command::ApproveExtension { note: None },
+        Action::DenyExtension => Command::DenyExtension { reason: text() },
+        Action::ReportPart => Command::ReportPart { note: text(), evidence: vec![] },
+        Action::SubmitResult => Command::SubmitResult { note: text(), evidence: vec!["e9".into()] },
+        Action::Verify => Command::Verify { passed: true, note: None, evidence: vec![] },
+        Action::Close => Command::Close { note: None },
+        Action::Rate => Command::Rate { score: 5, comment: None },
+        Action::Reopen => Command::Reopen { reason: text() },
+        Action::Supervise => Command::Supervise { note: text(), deadline: None },
+        Action::Respond => Command::Respond { note: text() },
+        Action::Note => Command::Note { text: text() },
+        other => panic!("{other:?} is not a command"),
+    }
+}
+
+/// A case in every state and in the situations that change who may do what.
+fn cases_in_every_situation() -> Vec<(&'static str, Case)> {
+    let ip = in_progress();
+    let extension = Command::RequestExtension { until: T0 + 200 * HOUR, reason: "parts".into() };
+    let waiting = step(&ip, &staff(), extension, T0 + HOUR);
+    let supervised = step(&ip, &supervisor(), Command::Supervise { note: "hurry".into(), deadline: None }, T0 + HOUR);
+    let rejected = step(&reported(), &dispatcher(), valid_command(Action::Reject, &reported(), T0), T0 + MIN);
+    let rated = step(&closed(), &resident(), Command::Rate { score: 4, comment: None }, T0 + 8 * HOUR);
+    let mut spot_case = on_the_spot(&member(), spot(), T0).unwrap().case;
+    spot_case.id = 50;
+    let spot_verified = step(&spot_case, &leader(), Command::Verify { passed: true, note: None, evidence: vec![] }, T0);
+    let outside = |mut c: Case| {
+        c.grid = None;
+        c
+    };
+    let mut anonymous = in_progress();
+    anonymous.anonymous = true;
+    anonymous.reporter = None;
+    vec![
+        ("reported", reported()),
+        ("accepted", accepted()),
+        ("dispatched", dispatched()),
+        ("in progress", ip),
+        ("extension requested", waiting),
+        ("supervised", supervised),
+        ("resolved", resolved()),
+        ("verified", verified()),
+        ("closed", closed()),
+        ("rated", rated),
+        ("rejected", rejected),
+        ("on the spot", spot_case),
+        ("on the spot, verified", spot_verified),
+        ("outside every grid, resolved", outside(resolved())),
+        ("outside every grid, reported", outside(reported())),
+        ("anonymous, in progress", anonymous),
+    ]
+}
+
+fn everyone() -> Vec<(&'static str, Actor)> {
+    vec![
+        ("anonymous", Actor::anonymous()),
+        ("reporter", resident()),
+        ("other resident", Actor::person(20, vec![grant(Role::Resident, "region:330483")])),
+        ("tracking code", Actor::tracking(42)),
+        ("dispatcher", dispatcher()),
+        ("other dispatcher", other_dispatcher()),
+        ("lead department", staff()),
+        ("co-department", co_staff()),
+        ("department head", Actor::person(21, vec![grant(Role::DepartmentHead, "department:10")])),
+        ("uninvolved department", Actor::person(22, vec![grant(Role::DepartmentStaff, "department:12")])),
+        ("grid member", member()),
+        ("other grid member", other_member()),
+        ("grid leader", leader()),
+        ("supervisor", supervisor()),
+        ("street supervisor", Actor::person(23, vec![grant(Role::Supervisor, "region:330483101")])),
+        ("auditor", Actor::person(24, vec![grant(Role::Auditor, "region:330483")])),
+        ("analyst", Actor::person(25, vec![grant(Role::Analyst, "region:330483")])),
+        ("admin", Actor::person(26, vec![grant(Role::Admin, "region:330483")])),
+        (
+            "dispatcher and lead department",
+            Actor::person(
+                27,
+                vec![grant(Role::Dispatcher, "region:330483"), grant(Role::DepartmentStaff, "department:10")],
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn allowed_agrees_with_decide() {
+    let now = T0 + 10 * HOUR;
+    let mut offered = 0;
+    for (situation, case) in cases_in_every_situation() {
+        for (who, actor) in everyone() {
+            let allowed = allowed(&case, &actor);
+            for action in COMMANDS {
+                let decided = decide(&case, &actor, valid_command(action, &case, now), now);
+                assert_eq!(
+                    allowed.contains(&action),
+                    decided.is_ok(),
+                    "{who} on a case {situation}: {action:?} allowed = {}, decide said {decided:?}",
+                    allowed.contains(&action)
+                );
+                // What is not offered is refused for who, the state, or what the case waits for,
+                // never for the command's own data.
+                if let Err(r) = decided {
+                    let waiting = matches!(&r, Refusal::Invalid(e) if ["until", "extension", "supervision"].contains(&e.field.as_str()));
+                    assert!(
+                        matches!(r, Refusal::OutOfScope | Refusal::NotAllowed { .. } | Refusal::WrongState { .. })
+                            || waiting,
+                        "{who} on a case {situation}: {action:?} refused for its data: {r:?}"
+                    );
+                }
+            }
+            offered += allowed.len();
+        }
+    }
+    assert!(offered > 50, "the situations offer hardly any action: {offered}");
+}
+
+#[test]
+fn allowed_offers_each_role_its_steps() {
+    let names = |c: &Case, a: &Actor| allowed(c, a).into_iter().map(Action::as_str).collect::<Vec<_>>();
+    assert_eq!(names(&reported(), &dispatcher()), ["accept", "reject", "note"]);
+    assert_eq!(names(&reported(), &resident()), Vec::<&str>::new());
+    assert_eq!(names(&reported(), &other_dispatcher()), Vec::<&str>::new());
+    assert_eq!(names(&dispatched(), &staff()), ["sign", "request_extension", "return", "note"]);
+    assert_eq!(names(&in_progress(), &co_staff()), ["report_part", "note"]);
+    assert_eq!(names(&in_progress(), &supervisor()), ["supervise", "note"]);
+    assert_eq!(names(&resolved(), &member()), ["verify", "note"]);
+    assert_eq!(names(&verified(), &dispatcher()), ["close", "note"]);
+    assert_eq!(names(&closed(), &resident()), ["rate"]);
+    assert_eq!(names(&closed(), &Actor::tracking(42)), ["rate"]);
+    assert_eq!(names(&closed(), &supervisor()), ["reopen", "note"]);
+    let waiting = step(
+        &in_progress(),
+        &staff(),
+        Command::RequestExtension { until: T0 + 200 * HOUR, reason: "parts".into() },
+        T0 + HOUR,
+    );
+    assert_eq!(names(&waiting, &staff()), ["submit_result", "return", "note"]);
+    assert_eq!(names(&waiting, &dispatcher()), ["approve_extension", "deny_extension", "note"]);
+}
+
+#[test]
+fn visibility_is_what_lists_show_of_what_one_sees() {
+    // Derived from the grants: staff roles' regions, departments, one's own reports.
+    let mixed = Actor::person(
+        40,
+        vec![
+            grant(Role::Dispatcher, "region:330483"),
+            grant(Role::Resident, "region:330482"),
+            grant(Role::DepartmentHead, "department:10"),
+            grant(Role::SocialUnit, "place:3"),
+        ],
+    );
+    let v = Visibility::of(&mixed);
+    assert_eq!(v, Visibility { all: false, regions: vec![code("330483")], departments: vec![10], reporter: Some(40) });
+    assert_eq!(Visibility::of(&Actor::anonymous()), Visibility::default());
+    assert_eq!(Visibility::of(&Actor::tracking(42)), Visibility::default());
+    // A list shows exactly the cases one may see, except the one a tracking code opens.
+    for (situation, case) in cases_in_every_situation() {
+        for (who, actor) in everyone() {
+            let listed = Visibility::of(&actor).covers(&case.sight());
+            let tracked = actor.tracking_case == Some(case.id);
+            assert_eq!(listed || tracked, can_see(&actor, &case), "{who} on a case {situation}");
+        }
+    }
+    assert!(Visibility { all: true, ..Default::default() }.covers(&reported().sight()));
+    assert!(!Visibility::of(&resident()).covers(&crate::CaseSight { reporter: None, ..reported().sight() }));
+}
