@@ -129,10 +129,8 @@ mod tests {
     use crate::synthetic::Province;
 
     fn san_francisco() -> Vec<MultiPolygon<f64>> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../testdata/sf_census_tracts_with_analysis_neighborhood.geojson"
-        );
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/sf_census_tracts_with_analysis_neighborhood.geojson");
         let fc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         fc["features"].as_array().unwrap().iter().map(|f| crate::parse_geometry(&f["geometry"]).unwrap()).collect()
     }
