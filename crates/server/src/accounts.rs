@@ -4,21 +4,23 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use gridkeeper_domain::{may, parse_phone, time::parse_rfc3339, Grant, Permission, Role, Scope, HOUR, MINUTE};
 use gridkeeper_store::vault::{mask_name, mask_phone};
-use gridkeeper_store::{AuditQuery, LimitRule, NewAudit, NewPerson, OtpCheck, Person};
+use gridkeeper_store::{AuditEntry, AuditQuery, LimitRule, NewAudit, NewPerson, OtpCheck, Person};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{new_token, token_hash, verify_password, Auth, CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, RawQuery};
+use crate::extract::{worded, ApiJson, Query};
 use crate::AppState;
 
 /// Limits on signing in, per account and per address.
@@ -55,13 +57,14 @@ impl Default for AuthSettings {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/session", post(login))
-        .route("/session/code", post(request_code))
-        .route("/session/phone", post(login_with_code))
-        .route("/cases/{key}/reveal", post(reveal))
-        .route("/audit", get(audit_search))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login, logout))
+        .routes(routes!(request_code))
+        .routes(routes!(login_with_code))
+        .routes(routes!(me))
+        .routes(routes!(reveal))
+        .routes(routes!(audit_search))
 }
 
 fn too_many(until: i64, now: i64) -> ApiError {
@@ -132,7 +135,7 @@ impl crate::App {
             hours * 3600,
             if self.settings.secure_cookies { "; Secure" } else { "" }
         );
-        let mut resp = Json(json!({ "token": token, "person": person_json(person, true) })).into_response();
+        let mut resp = Json(SessionAnswer { token, person: PersonView::of(person, true) }).into_response();
         for c in [cookie, csrf] {
             resp.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&c).map_err(ApiError::internal)?);
         }
@@ -140,11 +143,100 @@ impl crate::App {
     }
 }
 
-/// A person as shown to themselves (`own`) or to others: phone and ID number masked for others.
-pub fn person_json(p: &Person, own: bool) -> Value {
-    json!({
-        "id": p.id, "login": p.login, "name": if own { p.name.clone() } else { mask_name(&p.name) },
-        "phone": p.phone.as_deref().map(mask_phone), "grants": p.grants, "totp_enabled": p.totp_enabled,
+/// A person: name masked and phone masked unless it is oneself.
+#[derive(Serialize, ToSchema)]
+pub struct PersonView {
+    pub id: i64,
+    pub login: String,
+    pub name: String,
+    pub phone: Option<String>,
+    /// Roles with the region or department they hold them in.
+    #[schema(value_type = Vec<Object>)]
+    pub grants: Vec<Grant>,
+    pub totp_enabled: bool,
+}
+
+impl PersonView {
+    /// A person as shown to themselves (`own`: the name in clear) or to others.
+    pub fn of(p: &Person, own: bool) -> Self {
+        PersonView {
+            id: p.id,
+            login: p.login.clone(),
+            name: if own { p.name.clone() } else { mask_name(&p.name) },
+            phone: p.phone.as_deref().map(mask_phone),
+            grants: p.grants.clone(),
+            totp_enabled: p.totp_enabled,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionAnswer {
+    /// A bearer token; also set as the HttpOnly `gk_session` cookie (with the `gk_csrf` cookie).
+    pub token: String,
+    pub person: PersonView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CodeSent {
+    pub sent: bool,
+    pub valid_minutes: u32,
+}
+
+#[utoipa::path(delete, path = "/session", tag = "session", summary = "Sign out",
+    responses((status = 204, description = "Signed out; the session cookie is cleared"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+async fn logout(State(app): State<AppState>, req: Request) -> ApiResult<Response> {
+    let (mut parts, _) = req.into_parts();
+    let auth = <Auth as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &app).await?;
+    let token = crate::auth::token_of(&parts.headers);
+    if let Some(t) = token {
+        app.store.delete_session(&token_hash(&t)).await?;
+    }
+    tracing::info!(person = auth.person.id, "signed out");
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    for gone in
+        ["gk_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", "gk_csrf=; Path=/; SameSite=Strict; Max-Age=0"]
+    {
+        resp.headers_mut().append(header::SET_COOKIE, HeaderValue::from_static(gone));
+    }
+    Ok(resp)
+}
+
+/// The signed-in person as the store holds them: name, phone and ID number in clear (it is
+/// oneself), roles, whether the account is disabled and has a second factor.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub id: i64,
+    pub login: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub id_number: Option<String>,
+    pub disabled: bool,
+    pub totp_enabled: bool,
+    #[schema(value_type = Vec<Object>)]
+    pub grants: Vec<Grant>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeAnswer {
+    pub person: Me,
+}
+
+#[utoipa::path(get, path = "/me", tag = "session", summary = "The signed-in person",
+    responses((status = 200, description = "The signed-in person", body = MeAnswer)))]
+async fn me(auth: Auth) -> Json<MeAnswer> {
+    let p = auth.person;
+    Json(MeAnswer {
+        person: Me {
+            id: p.id,
+            login: p.login,
+            name: p.name,
+            phone: p.phone,
+            id_number: p.id_number,
+            disabled: p.disabled,
+            totp_enabled: p.totp_enabled,
+            grants: p.grants,
+        },
     })
 }
 
@@ -156,7 +248,7 @@ struct LoginBody {
     totp: Option<String>,
 }
 
-#[utoipa::path(post, path = "/session", tag = "session", summary = "Sign in with login and password (and TOTP)", security(()), request_body = LoginBody, responses((status = 200, description = "Signed in; also sets the gk_session and gk_csrf cookies", body = crate::openapi::SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Second factor required, or the account is disabled"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
+#[utoipa::path(post, path = "/session", tag = "session", summary = "Sign in with login and password (and TOTP)", security(()), request_body = LoginBody, responses((status = 200, description = "Signed in; also sets the gk_session and gk_csrf cookies", body = SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Second factor required, or the account is disabled"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
 async fn login(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -221,12 +313,12 @@ struct CodeRequest {
 }
 
 /// Sends a one-time code to a phone (residents sign up and sign in with it).
-#[utoipa::path(post, path = "/session/code", tag = "session", security(()), request_body = CodeRequest, responses((status = 202, description = "A code was sent", body = crate::openapi::CodeSent), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
+#[utoipa::path(post, path = "/session/code", tag = "session", security(()), request_body = CodeRequest, responses((status = 202, description = "A code was sent", body = CodeSent), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
 async fn request_code(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<CodeRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<CodeSent>)> {
     let ip = addr.ip().to_string();
     let phone = parse_phone(&body.phone)?;
     let account = format!("phone:{}", app.store.person_by_phone(&phone).await?.map(|p| p.id).unwrap_or_default());
@@ -253,7 +345,7 @@ async fn request_code(
     let text =
         format!("【网格管家】验证码 {code}，{} 分钟内有效。Your gridkeeper code.", app.settings.auth.otp_valid_minutes);
     app.sms.send(&phone, &text).map_err(ApiError::internal)?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "sent": true, "valid_minutes": app.settings.auth.otp_valid_minutes }))))
+    Ok((StatusCode::ACCEPTED, Json(CodeSent { sent: true, valid_minutes: app.settings.auth.otp_valid_minutes })))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -265,7 +357,7 @@ struct CodeLogin {
 }
 
 /// Signs a resident in with a one-time code; a first sign-in creates the resident's account.
-#[utoipa::path(post, path = "/session/phone", tag = "session", security(()), request_body = CodeLogin, responses((status = 200, description = "Signed in (a first sign-in creates the account); also sets the cookies", body = crate::openapi::SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Second factor required, or the account is disabled"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
+#[utoipa::path(post, path = "/session/phone", tag = "session", security(()), request_body = CodeLogin, responses((status = 200, description = "Signed in (a first sign-in creates the account); also sets the cookies", body = SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Second factor required, or the account is disabled"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
 async fn login_with_code(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -330,8 +422,8 @@ async fn login_with_code(
 }
 
 /// Shows the reporter's name and phone in clear, and writes who saw them to the audit log.
-#[utoipa::path(post, path = "/cases/{key}/reveal", tag = "session", params(("key" = String, Path, description = "Case id or reference")), responses((status = 200, description = "The reporter and contact in clear; audited", body = crate::openapi::RevealAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
-async fn reveal(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Json<Value>> {
+#[utoipa::path(post, path = "/cases/{key}/reveal", tag = "session", params(("key" = String, Path, description = "Case id or reference")), responses((status = 200, description = "The reporter and contact in clear; audited", body = RevealAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+async fn reveal(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Json<RevealAnswer>> {
     let case = app.find_case(&auth.actor, &key).await?;
     may(&auth.actor, Permission::RevealPersonalData { case: &case }).map_err(|r| ApiError::refusal(r, Some(&case)))?;
     let reporter = match case.reporter {
@@ -348,24 +440,78 @@ async fn reveal(State(app): State<AppState>, auth: Auth, Path(key): Path<String>
             detail: json!({ "reference": case.reference, "fields": ["reporter.name", "reporter.phone", "contact"] }),
         })
         .await?;
-    Ok(Json(json!({
-        "reporter": reporter.map(|p| json!({ "id": p.id, "name": p.name, "phone": p.phone })),
-        "contact": { "name": contact.name, "phone": contact.phone },
-    })))
+    Ok(Json(RevealAnswer {
+        reporter: reporter.map(|p| RevealedReporter { id: p.id, name: p.name, phone: p.phone }),
+        contact: ContactView { name: contact.name, phone: contact.phone },
+    }))
 }
 
-#[utoipa::path(get, path = "/audit", tag = "session", summary = "Search the audit log (auditors)", params(("actor" = Option<i64>, Query, description = "Person id"), ("action" = Option<String>, Query, description = "Action"), ("object" = Option<String>, Query, description = "Object, e.g. case:12"), ("from" = Option<String>, Query, description = "RFC 3339"), ("to" = Option<String>, Query, description = "RFC 3339"), ("before" = Option<i64>, Query, description = "Entries before this id (paging)"), ("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Audit entries, newest first", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
-async fn audit_search(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
+#[derive(Serialize, ToSchema)]
+pub struct RevealedReporter {
+    pub id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RevealAnswer {
+    pub reporter: Option<RevealedReporter>,
+    /// The contact details left with the report, in clear.
+    pub contact: ContactView,
+}
+
+/// A reporter's contact details: masked in a case (`138****1234`), in clear when revealed.
+#[derive(Serialize, ToSchema)]
+pub struct ContactView {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct AuditSearch {
+    /// Person id
+    #[serde(default, deserialize_with = "worded::person_id")]
+    actor: Option<i64>,
+    /// Action
+    action: Option<String>,
+    /// Object, e.g. case:12
+    object: Option<String>,
+    /// RFC 3339
+    from: Option<String>,
+    /// RFC 3339
+    to: Option<String>,
+    /// Entries before this id (paging)
+    #[serde(default, deserialize_with = "worded::entry_id")]
+    before: Option<i64>,
+    /// Page size
+    limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditList {
+    /// Audit entries, newest first: `id`, `at`, `actor`, `action`, `object`, `detail`, `prev_hash`, `hash`.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<AuditEntry>,
+}
+
+#[utoipa::path(get, path = "/audit", tag = "session", summary = "Search the audit log (auditors)", params(AuditSearch),
+    responses((status = 200, description = "Audit entries, newest first", body = AuditList), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+async fn audit_search(
+    State(app): State<AppState>,
+    auth: Auth,
+    Query(q): Query<AuditSearch>,
+) -> ApiResult<Json<AuditList>> {
     may(&auth.actor, Permission::SearchAudit).map_err(|r| ApiError::refusal(r, None))?;
-    q.only(&["actor", "action", "object", "from", "to", "before", "limit"])?;
     let query = AuditQuery {
-        actor: q.parse("actor", "a person id")?,
-        action: q.get("action").map(str::to_string),
-        object: q.get("object").map(str::to_string),
-        from: q.get("from").map(|v| parse_rfc3339("from", v)).transpose()?,
-        to: q.get("to").map(|v| parse_rfc3339("to", v)).transpose()?,
-        before: q.parse("before", "an entry id")?,
-        limit: q.parse("limit", "a whole number")?.unwrap_or(100),
+        actor: q.actor,
+        action: q.action,
+        object: q.object,
+        from: q.from.map(|v| parse_rfc3339("from", &v)).transpose()?,
+        to: q.to.map(|v| parse_rfc3339("to", &v)).transpose()?,
+        before: q.before,
+        limit: q.limit.unwrap_or(100),
     };
     let entries = app.store.audit_search(&query).await?;
     app.store
@@ -377,5 +523,5 @@ async fn audit_search(State(app): State<AppState>, auth: Auth, q: RawQuery) -> A
             detail: json!({ "actor": query.actor, "action": query.action, "object": query.object, "results": entries.len() }),
         })
         .await?;
-    Ok(Json(json!({ "items": entries })))
+    Ok(Json(AuditList { items: entries }))
 }

@@ -4,7 +4,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gridkeeper_domain::{Case, FieldError, Refusal};
 use gridkeeper_store::StoreError;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// A problem to report to the client. Boxed, so that `Result<_, ApiError>` stays small.
 #[derive(Debug)]
@@ -116,25 +117,52 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// An error (RFC 9457 problem details), sent as `application/problem+json`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemBody {
+    /// `https://gridkeeper.org/problems/<kind>`
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The bad field, when one is to blame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Why the field is bad.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The bad field and reason again, as a list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldReason>>,
+    /// With a 409 (stale version, wrong state): the case as it is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<Case>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldReason {
+    pub field: String,
+    pub reason: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let p = *self.0;
-        let mut body = json!({
-            "type": format!("https://gridkeeper.org/problems/{}", p.kind),
-            "title": p.title,
-            "status": p.status.as_u16(),
-            "detail": p.detail,
-        });
-        if let Some((field, reason)) = &p.field {
-            body["field"] = json!(field);
-            body["reason"] = json!(reason);
-            body["errors"] = json!([{ "field": field, "reason": reason }]);
-        }
-        if let Some(c) = &p.current {
-            body["current"] = serde_json::to_value(c).unwrap_or(Value::Null);
-        }
-        let mut resp =
-            (p.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
+        let (field, reason) = p.field.clone().unzip();
+        let body = ProblemBody {
+            kind: format!("https://gridkeeper.org/problems/{}", p.kind),
+            title: p.title.to_string(),
+            status: p.status.as_u16(),
+            detail: p.detail,
+            errors: p.field.map(|(field, reason)| vec![FieldReason { field, reason }]),
+            field,
+            reason,
+            current: p.current,
+        };
+        let body = serde_json::to_string(&body).unwrap_or_default();
+        let mut resp = (p.status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
         if p.status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }

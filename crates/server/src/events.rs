@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
-use axum::Router;
 use futures::{Stream, StreamExt};
 use gridkeeper_domain::time::to_rfc3339;
-use gridkeeper_domain::{sees, Actor, Permission};
+use gridkeeper_domain::{sees, Action, Actor, CaseState, Permission};
 use gridkeeper_store::CaseNotice;
-use serde_json::json;
+use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
@@ -28,20 +29,44 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// signed-out or disabled account stops receiving within this time.
 const MAX_STREAM: Duration = Duration::from_secs(600);
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/events", get(events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
+}
+
+/// A `case` event of `GET /events`: one change of a case in the listener's scope.
+#[derive(Serialize, ToSchema)]
+pub struct LiveNotice {
+    /// The case's id.
+    pub id: i64,
+    pub reference: String,
+    /// The case's version after the change.
+    pub version: i64,
+    /// What happened.
+    pub action: Action,
+    /// The state after the change.
+    pub state: CaseState,
+    /// The grid, or the district when the case lies outside every grid.
+    pub region: String,
+    #[schema(format = DateTime)]
+    pub at: String,
 }
 
 /// What a client is sent for a notice: nothing about the reporter or the departments.
 fn notice_event(n: &CaseNotice) -> Event {
-    let data = json!({
-        "id": n.case, "reference": n.reference, "version": n.version, "action": n.action,
-        "state": n.state, "region": n.region, "at": to_rfc3339(n.at),
-    });
-    Event::default().event("case").id(format!("{}.{}", n.case, n.version)).data(data.to_string())
+    let data = LiveNotice {
+        id: n.case,
+        reference: n.reference.clone(),
+        version: n.version,
+        action: n.action,
+        state: n.state,
+        region: n.region.to_string(),
+        at: to_rfc3339(n.at),
+    };
+    let data = serde_json::to_string(&data).unwrap_or_default();
+    Event::default().event("case").id(format!("{}.{}", n.case, n.version)).data(data)
 }
 
-#[utoipa::path(get, path = "/events", tag = "cases", summary = "Live case changes in one's scope (Server-Sent Events)", description = "Staff only. First a `ready` event, then one `case` event per change of a case the listener may see: `{id, reference, version, action, state, region, at}`. A `resync` event means notices were missed: refetch. Comments keep the stream alive; it ends after ten minutes and the browser reconnects (refetch then too).", responses((status = 200, description = "An event stream", content_type = "text/event-stream", body = String), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+#[utoipa::path(get, path = "/events", tag = "cases", summary = "Live case changes in one's scope (Server-Sent Events)", description = "Staff only. First a `ready` event, then one `case` event per change of a case the listener may see: `{id, reference, version, action, state, region, at}`. A `resync` event means notices were missed: refetch. Comments keep the stream alive; it ends after ten minutes and the browser reconnects (refetch then too).", responses((status = 200, description = "An event stream", content_type = "text/event-stream", body = String), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn events(
     State(app): State<AppState>,
     auth: Auth,

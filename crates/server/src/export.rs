@@ -12,9 +12,8 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+use crate::cases::CaseFilters;
 use crate::error::ApiError;
-use crate::extract::RawQuery;
-use crate::routes::{case_filters, FILTER_PARAMS};
 use crate::{App, Reference};
 
 /// Cases fetched per query; each page continues after the last case of the previous one.
@@ -387,11 +386,10 @@ pub async fn export_cases(
 pub fn query_from_filters(app: &App, filters: &str) -> Result<CaseQuery, ApiError> {
     let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(filters.trim_start_matches('?'))
         .map_err(|e| ApiError::bad_request(format!("the filter is not a query string: {e}")))?;
-    let q = RawQuery(pairs);
-    q.only(FILTER_PARAMS)?;
+    let filters: CaseFilters = crate::extract::from_pairs(&pairs)?;
     let visibility = Visibility { all: true, ..Default::default() };
     let mut query = CaseQuery { visibility, now: app.now(), ..Default::default() };
-    case_filters(app, &q, &mut query)?;
+    filters.apply(app, &mut query)?;
     Ok(query)
 }
 

@@ -6,26 +6,30 @@
 //! the state machine of `gridkeeper_domain`.
 
 mod accounts;
-mod admin_api;
+mod admin;
+mod analysis;
 pub mod auth;
-mod calendar_api;
+mod calendars;
+mod cases;
 mod error;
 mod events;
-mod exchange_api;
+mod exchange;
 pub mod export;
 mod extract;
-mod geo_api;
+mod http;
 pub mod intake;
-mod measures_api;
+mod measures;
 pub mod media;
 mod open311;
 mod openapi;
-mod public_map;
+mod public;
+mod reference;
 pub mod regions;
-mod report_api;
-mod routes;
+mod reporting;
+mod responsibility;
 mod service;
 pub mod sms;
+mod tracking;
 mod web;
 pub mod webhooks;
 
@@ -39,10 +43,12 @@ use gridkeeper_geo::GridIndex;
 use gridkeeper_store::{LiveFeed, LocalFeed, Store};
 use object_store::ObjectStore;
 use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use accounts::AuthSettings;
 pub use error::{ApiError, ApiResult};
-pub use routes::ReportBody;
+pub use reporting::ReportBody;
 pub use web::WebSettings;
 
 /// The `[server]` section of the configuration.
@@ -308,16 +314,67 @@ impl From<String> for StartupError {
     }
 }
 
+/// The routes of `/api/v1` with their OpenAPI documentation: each module's `router()`, merged.
+/// The document served at `/api/v1/openapi.json` is built from these same routers
+/// ([`openapi::document`]).
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(reference::router())
+        .merge(accounts::router())
+        .merge(media::router())
+        .merge(reporting::router())
+        .merge(cases::router())
+        .merge(events::router())
+        .merge(public::router())
+        .merge(tracking::router())
+        .merge(calendars::router())
+        .merge(measures::router())
+        .merge(analysis::router())
+        .merge(exchange::router())
+        .merge(responsibility::router())
+        .merge(regions::router())
+        .merge(admin::router())
+        .merge(openapi::router())
+}
+
 /// The router with every route and middleware.
 pub fn router(app: AppState) -> axum::Router {
-    routes::router(app)
+    use axum::http::{header, HeaderValue, StatusCode};
+    use tower_http::set_header::SetResponseHeaderLayer;
+
+    let (api, document) = api().split_for_parts();
+    let api = api
+        .layer(axum::Extension(openapi::Document::new(document)))
+        .fallback(|| async { ApiError::not_found("endpoint") });
+    let timeout = std::time::Duration::from_secs(u64::from(app.settings.request_timeout_seconds.max(1)));
+    axum::Router::new()
+        .nest("/api/v1", api)
+        .merge(open311::router(&app))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/readyz", axum::routing::get(http::ready))
+        .merge(web::router())
+        .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
+        .layer(axum::middleware::from_fn(http::csrf))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        // Every response: a strict CSP, no sniffing, no framing, no referrer.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(app)
 }
 
 /// Serves until ctrl-c or SIGTERM, then finishes the requests in flight.
 pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let retention = tokio::spawn(anonymise_periodically(app.clone()));
     let clocks = tokio::spawn(check_deadlines_periodically(app.clone()));
-    let region_watch = tokio::spawn(geo_api::watch_regions(app.clone()));
+    let region_watch = tokio::spawn(watch_reference(app.clone()));
     let closing = app.closing.clone();
     let served = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
@@ -331,6 +388,23 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     region_watch.abort();
     served
 }
+
+/// Keeps the grid index and the reference data current when another process imports regions
+/// or changes departments or categories in the same database (`App::refresh_reference`).
+async fn watch_reference(app: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(WATCH_SECONDS));
+    loop {
+        tick.tick().await;
+        match app.refresh_reference().await {
+            Ok(true) => tracing::info!("regions, departments or categories changed elsewhere; reloaded"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "checking for reference changes failed; will retry"),
+        }
+    }
+}
+
+/// How often a server checks whether another process (`gridkeeper import`) changed the regions.
+const WATCH_SECONDS: u64 = 5;
 
 /// Every minute, runs the case clocks: warnings, overdue marks, escalations.
 async fn check_deadlines_periodically(app: AppState) {

@@ -1,16 +1,157 @@
-//! Photos: processed (metadata removed, thumbnail made) and kept in the object store.
+//! Photos: uploaded, processed (metadata removed, thumbnail made), kept in the object store, and
+//! served to those who may see them (`/media`).
 
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use bytes::Bytes;
-use gridkeeper_domain::{MediaId, PersonId};
+use gridkeeper_domain::{LatLon, MediaId, PersonId};
 use gridkeeper_media::{process, Limits, MediaError};
 use gridkeeper_store::Media;
+use serde::Serialize;
 use std::sync::Arc;
+use utoipa::ToSchema;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use object_store::path::Path;
 use object_store::ObjectStore;
 
+use crate::auth::MaybeAuth;
 use crate::error::{ApiError, ApiResult};
-use crate::App;
+use crate::http::{multipart_error, upload_body};
+use crate::{App, AppState};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload_media).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(media_original))
+        .routes(routes!(media_thumbnail))
+}
+
+/// A stored photo.
+#[derive(Serialize, ToSchema)]
+pub struct MediaView {
+    pub id: String,
+    pub content_type: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub url: String,
+    pub thumbnail_url: String,
+    /// The EXIF GPS position of the photo, as a suggestion.
+    pub suggested_location: Option<LatLon>,
+}
+
+impl MediaView {
+    pub fn of(m: &Media) -> Self {
+        MediaView {
+            id: m.id.clone(),
+            content_type: m.content_type.clone(),
+            width: m.width,
+            height: m.height,
+            bytes: m.bytes,
+            url: format!("/api/v1/media/{}", m.id),
+            thumbnail_url: format!("/api/v1/media/{}/thumbnail", m.id),
+            suggested_location: m.gps_lat.zip(m.gps_lon).map(|(lat, lon)| LatLon { lat, lon }),
+        }
+    }
+}
+
+/// More than one photo uploaded at once.
+#[derive(Serialize, ToSchema)]
+pub struct MediaList {
+    pub items: Vec<MediaView>,
+}
+
+/// The answer to an upload: the photo, or with several files, the list.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Uploaded {
+    One(MediaView),
+    Many(MediaList),
+}
+
+/// `POST /media` as multipart/form-data.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct MediaUpload {
+    /// A JPEG, PNG or WebP image.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+#[utoipa::path(post, path = "/media", tag = "media", summary = "Upload a photo; its metadata is removed", security((), ("bearer" = []), ("session_cookie" = [])),
+    request_body(content = MediaUpload, description = "An image in `file` (or `photo`; several at once are allowed); its metadata is removed", content_type = "multipart/form-data"),
+    responses((status = 201, description = "The stored photo; with several files, `{ items: [...] }`", body = Uploaded), (status = 413, description = "The upload is too large")))]
+async fn upload_media(
+    State(app): State<AppState>,
+    auth: MaybeAuth,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Uploaded>)> {
+    let req = upload_body(&app, req);
+    let mut mp = Multipart::from_request(req, &app).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let by = auth.0.map(|a| a.person.id);
+    let mut out = vec![];
+    while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name != "file" && name != "photo" {
+            return Err(ApiError::field(&name, "unknown field; send the image as `file`"));
+        }
+        let bytes = field.bytes().await.map_err(multipart_error)?;
+        out.push(MediaView::of(&app.store_photo(&name, bytes, by).await?));
+        if out.len() > gridkeeper_domain::MAX_PHOTOS {
+            return Err(ApiError::field("file", format!("at most {} photos at once", gridkeeper_domain::MAX_PHOTOS)));
+        }
+    }
+    match out.len() {
+        0 => Err(ApiError::field("file", "no image was sent")),
+        1 => Ok((StatusCode::CREATED, Json(Uploaded::One(out.remove(0))))),
+        _ => Ok((StatusCode::CREATED, Json(Uploaded::Many(MediaList { items: out })))),
+    }
+}
+
+async fn media_file(app: &AppState, auth: MaybeAuth, id: &str, thumb: bool) -> ApiResult<Response> {
+    let m = app.store.media(id).await?.ok_or_else(|| ApiError::not_found("photo"))?;
+    let actor = auth.0.map(|a| a.actor).unwrap_or_default();
+    let visible = match m.case_id {
+        None => m.uploaded_by.is_none() || m.uploaded_by == actor.person,
+        Some(case) => match app.store.case(case).await? {
+            Some(c) => gridkeeper_domain::can_see(&actor, &c) || crate::public::public_visible(&c),
+            None => false,
+        },
+    };
+    if !visible {
+        return Err(ApiError::not_found("photo"));
+    }
+    let bytes = app.photo_bytes(&m, thumb).await?;
+    let ct = if thumb { "image/jpeg" } else { m.content_type.as_str() };
+    Ok(([(header::CONTENT_TYPE, ct.to_string()), (header::CACHE_CONTROL, "private, max-age=86400".into())], bytes)
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/media/{id}", tag = "media", summary = "A photo", security((), ("bearer" = []), ("session_cookie" = [])),
+    params(("id" = String, Path, description = "Photo id")),
+    responses((status = 200, description = "The image (JPEG, PNG or WebP)", content_type = "image/*"), (status = 404, description = "Not found, or outside one's scope")))]
+async fn media_original(
+    State(app): State<AppState>,
+    auth: MaybeAuth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Response> {
+    media_file(&app, auth, &id, false).await
+}
+
+#[utoipa::path(get, path = "/media/{id}/thumbnail", tag = "media", summary = "A photo's thumbnail", security((), ("bearer" = []), ("session_cookie" = [])),
+    params(("id" = String, Path, description = "Photo id")),
+    responses((status = 200, description = "A JPEG thumbnail", content_type = "image/jpeg"), (status = 404, description = "Not found, or outside one's scope")))]
+async fn media_thumbnail(
+    State(app): State<AppState>,
+    auth: MaybeAuth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Response> {
+    media_file(&app, auth, &id, true).await
+}
 
 impl App {
     /// Processes an uploaded image and stores it with its thumbnail. The stored image carries no

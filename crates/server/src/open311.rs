@@ -28,7 +28,7 @@ use serde_json::{json, Map, Value};
 use crate::auth::{new_token, token_hash};
 use crate::error::ApiError;
 use crate::extract::RawQuery;
-use crate::routes::public_visible;
+use crate::public::public_visible;
 use crate::service::visibility;
 use crate::AppState;
 

@@ -1,22 +1,27 @@
-//! The OpenAPI 3.1 document of `/api/v1`, generated from the handlers' `#[utoipa::path]`
-//! annotations, served at `GET /api/v1/openapi.json`, and a browsable page rendered from it on
-//! the server (plain HTML and a stylesheet from the same origin: no script, no CDN) at
-//! `GET /api/v1/docs`.
+//! The OpenAPI 3.1 document of `/api/v1`, served at `GET /api/v1/openapi.json`, and a browsable
+//! page rendered from it on the server (plain HTML and a stylesheet from the same origin: no
+//! script, no CDN) at `GET /api/v1/docs`.
 //!
-//! The structs below describe answers the handlers build with `json!`; they exist for the
-//! document only and must stay true to what the handlers return.
-#![allow(dead_code)]
+//! Each module documents its own routes (`#[utoipa::path]` on the handler, registered with
+//! `utoipa_axum::routes!` in the module's `router()`), its query structs (`IntoParams`) and its
+//! answers (`ToSchema`, the very structs the handlers return); `crate::api` merges the routers, and
+//! the document is what the merged routers carry. This module holds only what is common: the
+//! title and description, the security schemes, the tags, the standard answers added to every
+//! operation ([`finish`]), and the page.
 
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
-use axum::routing::get;
-use axum::{Json, Router};
-use gridkeeper_domain::{Action, Case, CaseState, Category, Department, LatLon, Platform, RegionCode, RegionLevel};
-use serde::Serialize;
+use axum::{Extension, Json};
+use gridkeeper_domain::{Action, Case, CaseState, RegionCode, RegionLevel};
 use serde_json::Value;
+use std::sync::Arc;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::error::ProblemBody;
+use crate::events::LiveNotice;
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -30,73 +35,8 @@ use crate::AppState;
                        `X-CSRF-Token` header)."
     ),
     servers((url = "/api/v1")),
-    paths(
-        crate::accounts::login,
-        crate::accounts::request_code,
-        crate::accounts::login_with_code,
-        crate::routes::logout,
-        crate::routes::me,
-        crate::accounts::reveal,
-        crate::accounts::audit_search,
-        crate::routes::regions,
-        crate::routes::platforms,
-        crate::routes::departments,
-        crate::routes::categories,
-        crate::routes::upload_media,
-        crate::routes::media_original,
-        crate::routes::media_thumbnail,
-        crate::routes::create_case,
-        crate::routes::list_cases,
-        crate::routes::create_on_the_spot,
-        crate::routes::case_detail,
-        crate::routes::case_duplicates,
-        crate::routes::case_action,
-        crate::routes::check_duplicates,
-        crate::events::events,
-        crate::routes::public_case,
-        crate::public_map::public_cases,
-        crate::routes::track,
-        crate::routes::track_rate,
-        crate::calendar_api::read,
-        crate::calendar_api::write,
-        crate::measures_api::measures,
-        crate::measures_api::assessment,
-        crate::report_api::analysis,
-        crate::exchange_api::export,
-        crate::exchange_api::list_webhooks,
-        crate::exchange_api::create_webhook,
-        crate::exchange_api::delete_webhook,
-        crate::exchange_api::webhook_deliveries,
-        crate::exchange_api::dead_letters,
-        crate::exchange_api::replay,
-        crate::exchange_api::attributes,
-        crate::exchange_api::set_attributes,
-        crate::geo_api::locate,
-        crate::geo_api::import,
-        crate::geo_api::imports,
-        crate::geo_api::validate,
-        crate::geo_api::export,
-        crate::geo_api::history,
-        crate::geo_api::list_assignments,
-        crate::geo_api::add_assignment,
-        crate::geo_api::end_assignment,
-        crate::geo_api::gaps,
-        crate::admin_api::list_people,
-        crate::admin_api::create_person,
-        crate::admin_api::grant,
-        crate::admin_api::revoke,
-        crate::admin_api::disable,
-        crate::admin_api::enable,
-        crate::admin_api::create_department,
-        crate::admin_api::edit_department,
-        crate::admin_api::create_category,
-        crate::admin_api::edit_category,
-        openapi_json,
-        docs_page,
-        docs_css,
-    ),
-    components(schemas(Problem, Case, CaseState, Action, RegionCode, RegionLevel, LiveNotice)),
-    modifiers(&Security, &ProblemBodies, &AlwaysPresent),
+    components(schemas(ProblemBody, Case, CaseState, Action, RegionCode, RegionLevel, LiveNotice)),
+    modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
     tags(
         (name = "session", description = "Signing in and out, the signed-in person, reveal, audit"),
@@ -113,6 +53,71 @@ use crate::AppState;
     )
 )]
 pub struct ApiDoc;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openapi_json)).routes(routes!(docs_page)).routes(routes!(docs_css))
+}
+
+/// The served document, built once from the merged routers (`crate::router`).
+#[derive(Clone)]
+pub struct Document(Arc<Value>);
+
+impl Document {
+    pub fn new(mut doc: utoipa::openapi::OpenApi) -> Self {
+        finish(&mut doc);
+        Document(Arc::new(serde_json::to_value(doc).unwrap_or(Value::Null)))
+    }
+}
+
+/// The OpenAPI document of the routers as served.
+#[cfg(test)]
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = crate::api().split_for_parts();
+    finish(&mut doc);
+    doc
+}
+
+/// What every operation shares, added once after the routers are merged: the standard answers
+/// (401 where signing in is required; 400 and 422 where a query or a body is parsed), every
+/// error's body as problem+json, and the fields always sent marked required.
+pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
+    StandardAnswers.modify(doc);
+    ProblemBodies.modify(doc);
+    AlwaysPresent.modify(doc);
+}
+
+/// The answers every operation of a kind may give, so that no path attribute repeats them.
+struct StandardAnswers;
+
+impl Modify for StandardAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::ResponseBuilder;
+        for item in openapi.paths.paths.values_mut() {
+            for op in
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+            {
+                let signed_in = op.security.as_ref().is_none_or(|s| !s.iter().any(|r| r == &Default::default()));
+                let query =
+                    op.parameters.as_ref().is_some_and(|p| p.iter().any(|p| p.parameter_in == ParameterIn::Query));
+                let parsed = query || op.request_body.is_some();
+                let mut add = |status: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| ResponseBuilder::new().description(description).build().into());
+                };
+                if signed_in {
+                    add("401", "Not signed in");
+                }
+                if parsed {
+                    add("400", "Malformed body or query, or an unknown parameter");
+                    add("422", "A field is invalid; `field` and `reason` say which and why");
+                }
+            }
+        }
+    }
+}
 
 /// The security schemes: a bearer token (session token or API token) or the session cookie.
 struct Security;
@@ -201,6 +206,14 @@ const ALWAYS_PRESENT: &[&str] = &[
     "MeasuresAnswer",
     "AssessmentAnswer",
     "AssessmentItem",
+    "Me",
+    "AdminPeople",
+    "AssignmentView",
+    "ImportView",
+    "PublicMapItem",
+    "PublicPhoto",
+    "GridGap",
+    "GapsAnswer",
 ];
 
 impl Modify for AlwaysPresent {
@@ -228,31 +241,19 @@ impl Modify for AlwaysPresent {
     }
 }
 
-/// The OpenAPI document as a value.
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
-}
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(openapi_json))
-        .route("/docs", get(docs_page))
-        .route("/docs.css", get(docs_css))
-}
-
 /// The OpenAPI 3.1 document of `/api/v1`.
 #[utoipa::path(get, path = "/openapi.json", tag = "docs", security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
-async fn openapi_json() -> Json<Value> {
-    Json(serde_json::to_value(document()).unwrap_or(Value::Null))
+async fn openapi_json(Extension(doc): Extension<Document>) -> Json<Value> {
+    Json((*doc.0).clone())
 }
 
 /// A browsable page of this document: every path and method with its parameters, request body,
 /// responses, and the schemas.
 #[utoipa::path(get, path = "/docs", tag = "docs", security(()),
     responses((status = 200, description = "An HTML page", content_type = "text/html", body = String)))]
-async fn docs_page() -> Html<String> {
-    Html(render_html(&serde_json::to_value(document()).unwrap_or(Value::Null)))
+async fn docs_page(Extension(doc): Extension<Document>) -> Html<String> {
+    Html(render_html(&doc.0))
 }
 
 /// The stylesheet of the browsable page.
@@ -449,571 +450,6 @@ fn schema_fields(h: &mut String, s: &Value) {
     } else {
         h.push_str(&format!("<p>{}</p>", schema_text(s)));
     }
-}
-
-// ---------------------------------------------------------------- answer schemas
-
-/// An error (RFC 9457 problem details), sent as `application/problem+json`.
-#[derive(Serialize, ToSchema)]
-pub struct Problem {
-    /// `https://gridkeeper.org/problems/<kind>`
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// The bad field, when one is to blame.
-    pub field: Option<String>,
-    /// Why the field is bad.
-    pub reason: Option<String>,
-    /// The bad field and reason again, as a list.
-    pub errors: Option<Vec<FieldReason>>,
-    /// With a 409 (stale version, wrong state): the case as it is now.
-    pub current: Option<Case>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct FieldReason {
-    pub field: String,
-    pub reason: String,
-}
-
-/// A case as the viewer may see it: the reporter and contact masked, or absent for those who may
-/// not see them.
-#[derive(Serialize, ToSchema)]
-pub struct CaseView {
-    #[serde(flatten)]
-    pub case: Case,
-    /// Masked contact details (`138****1234`); only for those who may see the reporter masked.
-    pub contact: Option<ContactView>,
-    pub overdue: bool,
-    /// The location lies outside every grid.
-    pub outside_jurisdiction: bool,
-    /// The workflow actions the viewer may take on the case now, as the state machine decides
-    /// them, in the order a case page offers them: `POST /cases/{key}/actions/{action}`. Each may
-    /// still be refused for its data, or because the case changed meanwhile.
-    pub allowed_actions: Vec<Action>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ContactView {
-    pub name: Option<String>,
-    pub phone: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CaseAnswer {
-    pub case: CaseView,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CaseList {
-    pub items: Vec<CaseView>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// The answer to a report.
-#[derive(Serialize, ToSchema)]
-pub struct ReportAnswer {
-    pub case: CaseView,
-    /// Follow the case with `GET /track/{code}`; shown once.
-    pub tracking_code: String,
-    pub outside_jurisdiction: bool,
-    pub possible_duplicates: Vec<PossibleDuplicate>,
-}
-
-/// An open case of the same category nearby; `id` and `description` for staff only.
-#[derive(Serialize, ToSchema)]
-pub struct PossibleDuplicate {
-    pub id: Option<i64>,
-    pub reference: String,
-    pub state: CaseState,
-    pub description: Option<String>,
-    #[schema(format = DateTime)]
-    pub reported_at: String,
-    pub distance_m: f64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PossibleDuplicates {
-    pub items: Vec<PossibleDuplicate>,
-}
-
-/// A stored photo.
-#[derive(Serialize, ToSchema)]
-pub struct MediaView {
-    pub id: String,
-    pub content_type: String,
-    pub width: i64,
-    pub height: i64,
-    pub bytes: i64,
-    pub url: String,
-    pub thumbnail_url: String,
-    /// The EXIF GPS position of the photo, as a suggestion.
-    pub suggested_location: Option<LatLon>,
-}
-
-/// `POST /media` as multipart/form-data.
-#[derive(Serialize, ToSchema)]
-pub struct MediaUpload {
-    /// A JPEG, PNG or WebP image.
-    #[schema(value_type = String, format = Binary)]
-    pub file: Vec<u8>,
-}
-
-/// `GET /locate`: where a point lies and who answers for it; all null outside every grid.
-#[derive(Serialize, ToSchema)]
-pub struct LocateAnswer {
-    /// The point as given.
-    pub input: LocateInput,
-    /// The point converted to WGS-84.
-    pub wgs84: LatLon,
-    pub grid: Option<RegionName>,
-    pub community: Option<RegionName>,
-    pub street: Option<RegionName>,
-    pub district: Option<RegionName>,
-    pub outside_jurisdiction: bool,
-    pub responsible: Option<Responsible>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct LocateInput {
-    pub lat: f64,
-    pub lon: f64,
-    /// wgs84, gcj02 or bd09
-    pub crs: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RegionName {
-    #[schema(value_type = String)]
-    pub code: RegionCode,
-    pub name: String,
-    pub name_en: String,
-    pub level: RegionLevel,
-}
-
-/// Who answers for a grid now.
-#[derive(Serialize, ToSchema)]
-pub struct Responsible {
-    pub grid_members: Vec<AssignedPerson>,
-    pub grid_leaders: Vec<AssignedPerson>,
-    /// The grid members, or the community's grid leaders when the grid has none.
-    pub accountable: Vec<AssignedPerson>,
-    /// The grid has no grid member: the community's grid leaders answer for it.
-    pub fallback: bool,
-}
-
-/// A person assigned to a region: the name masked for those who are not staff.
-#[derive(Serialize, ToSchema)]
-pub struct AssignedPerson {
-    /// The assignment's id.
-    pub assignment: i64,
-    pub person: i64,
-    pub name: Option<String>,
-    /// grid_member or grid_leader
-    pub role: String,
-    #[schema(format = DateTime)]
-    pub since: String,
-    #[schema(format = DateTime)]
-    pub until: Option<String>,
-}
-
-/// `GET /measures`: the measures of docs/MEASURES.md and the counts they are made of.
-#[derive(Serialize, ToSchema)]
-pub struct MeasuresAnswer {
-    /// The region measured (none for a department head's own department).
-    #[schema(value_type = Option<String>)]
-    pub region: Option<RegionCode>,
-    pub department: Option<i64>,
-    /// Each measure of docs/MEASURES.md by name.
-    #[schema(value_type = Object)]
-    pub measures: Value,
-    /// The counts the measures are computed from.
-    #[schema(value_type = Object)]
-    pub counts: Value,
-}
-
-/// `GET /assessment`: weighted scores, ranked.
-#[derive(Serialize, ToSchema)]
-pub struct AssessmentAnswer {
-    /// department, grid or grid_member
-    pub kind: String,
-    #[schema(value_type = String)]
-    pub region: RegionCode,
-    /// The weight of each component.
-    #[schema(value_type = Object)]
-    pub weights: Value,
-    /// By rank, then key.
-    pub items: Vec<AssessmentItem>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AssessmentItem {
-    /// Department id, grid code or person id.
-    pub key: String,
-    pub name: String,
-    /// Null when there is nothing to score.
-    pub score: Option<f64>,
-    pub rank: Option<u32>,
-    /// The score's components: each measure with its value, weight and points.
-    #[schema(value_type = Vec<Object>)]
-    pub components: Vec<Value>,
-    pub previous_score: Option<f64>,
-    pub previous_rank: Option<u32>,
-    /// `score - previous_score`.
-    pub change: Option<f64>,
-}
-
-/// More than one photo uploaded at once.
-#[derive(Serialize, ToSchema)]
-pub struct MediaList {
-    pub items: Vec<MediaView>,
-}
-
-/// An event of a case's timeline (internal events only for staff).
-#[derive(Serialize, ToSchema)]
-pub struct TimelineEvent {
-    pub seq: i64,
-    pub action: Action,
-    #[schema(format = DateTime)]
-    pub at: String,
-    pub actor: Option<i64>,
-    pub from: Option<CaseState>,
-    pub to: CaseState,
-    /// The action's data: note, reason, deadline, departments, evidence, score...
-    #[schema(value_type = Object)]
-    pub data: Value,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CaseLinkView {
-    pub id: i64,
-    pub reference: String,
-    pub state: CaseState,
-}
-
-/// A case with its timeline, photos and duplicate links. The `ETag` header is the version.
-#[derive(Serialize, ToSchema)]
-pub struct CaseDetail {
-    pub case: CaseView,
-    /// The reporter (masked), for those who may see it.
-    pub reporter: Option<PersonView>,
-    pub timeline: Vec<TimelineEvent>,
-    pub media: Vec<MediaView>,
-    /// Cases rejected as duplicates of this one.
-    pub duplicates: Vec<CaseLinkView>,
-    pub duplicate_of: Option<CaseLinkView>,
-    /// Whether the viewer may see the reporter's name and phone in clear, audited:
-    /// `POST /cases/{key}/reveal`.
-    pub may_reveal: bool,
-}
-
-/// A person: name masked and phone masked unless it is oneself.
-#[derive(Serialize, ToSchema)]
-pub struct PersonView {
-    pub id: i64,
-    pub login: Option<String>,
-    pub name: String,
-    pub phone: Option<String>,
-    /// Roles with the region or department they hold them in.
-    #[schema(value_type = Vec<Object>)]
-    pub grants: Vec<Value>,
-    pub totp_enabled: bool,
-}
-
-/// A person as the administration sees them.
-#[derive(Serialize, ToSchema)]
-pub struct AdminPerson {
-    #[serde(flatten)]
-    pub person: PersonView,
-    pub disabled: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AdminPeople {
-    pub items: Vec<AdminPerson>,
-    /// Pass as `after` for the next page; none on the last.
-    pub next_after: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AdminPersonAnswer {
-    pub person: AdminPerson,
-    /// Whether anything changed (false when the role was already held, or not held).
-    pub changed: Option<bool>,
-    /// A generated password, shown once (creation without a password).
-    pub password: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DepartmentAnswer {
-    pub department: Department,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CategoryAnswer {
-    pub category: Category,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MeAnswer {
-    pub person: PersonView,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SessionAnswer {
-    /// A bearer token; also set as the HttpOnly `gk_session` cookie (with the `gk_csrf` cookie).
-    pub token: String,
-    pub person: PersonView,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CodeSent {
-    pub sent: bool,
-    pub valid_minutes: u32,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RevealedReporter {
-    pub id: i64,
-    pub name: String,
-    pub phone: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RevealAnswer {
-    pub reporter: Option<RevealedReporter>,
-    /// The contact details left with the report, in clear.
-    pub contact: ContactView,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RegionItem {
-    #[schema(value_type = String)]
-    pub code: RegionCode,
-    pub name: String,
-    pub name_en: String,
-    pub level: RegionLevel,
-    #[schema(value_type = Option<String>)]
-    pub parent: Option<RegionCode>,
-    /// GeoJSON geometry, with `geometry=true`.
-    #[schema(value_type = Option<Object>)]
-    pub geometry: Option<Value>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RegionList {
-    pub items: Vec<RegionItem>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PlatformList {
-    pub items: Vec<Platform>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DepartmentList {
-    pub items: Vec<Department>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CategoryList {
-    pub items: Vec<Category>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CategoryName {
-    pub id: i64,
-    pub name: String,
-    pub name_en: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PublicEvent {
-    pub action: Action,
-    #[schema(format = DateTime)]
-    pub at: String,
-    pub state: CaseState,
-}
-
-/// A `case` event of `GET /events`: one change of a case in the listener's scope.
-#[derive(Serialize, ToSchema)]
-pub struct LiveNotice {
-    /// The case's id.
-    pub id: i64,
-    pub reference: String,
-    /// The case's version after the change.
-    pub version: i64,
-    /// What happened.
-    pub action: Action,
-    /// The state after the change.
-    pub state: CaseState,
-    /// The grid, or the district when the case lies outside every grid.
-    pub region: String,
-    #[schema(format = DateTime)]
-    pub at: String,
-}
-
-/// The public view of a case: no personal data, no internal events; for a category that is not
-/// public the location is coarsened to about 200 m.
-#[derive(Serialize, ToSchema)]
-pub struct PublicCase {
-    pub reference: String,
-    pub state: CaseState,
-    pub description: String,
-    pub category: Option<CategoryName>,
-    #[schema(value_type = Option<String>)]
-    pub grid: Option<RegionCode>,
-    pub location: Option<LatLon>,
-    #[schema(format = DateTime)]
-    pub reported_at: String,
-    #[schema(format = DateTime)]
-    pub closed_at: Option<String>,
-    pub rating: Option<u8>,
-    pub timeline: Vec<PublicEvent>,
-    /// Thumbnails of the report's photos (none for a non-public category).
-    pub before: Vec<PublicPhoto>,
-    /// Thumbnails of the evidence of its handling (none for a non-public category).
-    pub after: Vec<PublicPhoto>,
-}
-
-/// A photo anyone may see: the original and its thumbnail.
-#[derive(Serialize, ToSchema)]
-pub struct PublicPhoto {
-    pub id: String,
-    pub url: String,
-    pub thumbnail_url: String,
-}
-
-/// A case on the public map. `public: false` (a category that is not public): location
-/// coarsened to about 200 m, no description, no photos.
-#[derive(Serialize, ToSchema)]
-pub struct PublicMapItem {
-    pub reference: String,
-    pub state: CaseState,
-    pub public: bool,
-    pub description: Option<String>,
-    pub category: Option<CategoryName>,
-    #[schema(value_type = Option<String>)]
-    pub grid: Option<RegionCode>,
-    pub location: Option<LatLon>,
-    #[schema(format = DateTime)]
-    pub reported_at: String,
-    #[schema(format = DateTime)]
-    pub closed_at: Option<String>,
-    /// Thumbnails of the report's photos.
-    pub before: Vec<PublicPhoto>,
-    /// Thumbnails of the evidence of its handling.
-    pub after: Vec<PublicPhoto>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PublicMap {
-    pub items: Vec<PublicMapItem>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Answer {
-    pub action: Action,
-    #[schema(format = DateTime)]
-    pub at: String,
-    pub note: Option<String>,
-}
-
-/// The reporter's view: the public view plus the answers addressed to the reporter.
-#[derive(Serialize, ToSchema)]
-pub struct TrackedCase {
-    #[serde(flatten)]
-    pub public: PublicCase,
-    pub answers: Vec<Answer>,
-    #[schema(value_type = Option<String>)]
-    pub rejection: Option<String>,
-    /// The reference of the case this one duplicates.
-    pub duplicate_of: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RateAnswer {
-    pub state: CaseState,
-    pub rating: Option<u8>,
-}
-
-/// A list of objects (see the endpoint's description for what they hold).
-#[derive(Serialize, ToSchema)]
-pub struct Items {
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<Value>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CalendarAnswer {
-    /// The district's code (6 digits).
-    pub district: String,
-    /// Whether the district has its own calendar (else the default one is shown).
-    pub configured: bool,
-    /// Working days and hours, holidays and make-up days.
-    #[schema(value_type = Object)]
-    pub calendar: Value,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ReplayAnswer {
-    pub id: i64,
-    /// Always `pending`.
-    pub status: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AssignmentAnswer {
-    /// The assignment: id, person, region, role, period.
-    #[schema(value_type = Object)]
-    pub assignment: Value,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct GapsAnswer {
-    pub under: String,
-    #[schema(format = DateTime)]
-    pub at: String,
-    /// Grids with their status and who answers for them.
-    #[schema(value_type = Vec<Object>)]
-    pub grids: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
-    pub communities_without_leader: Vec<Value>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ValidationAnswer {
-    pub under: String,
-    pub valid: bool,
-    /// The validation report: problems found in the tree.
-    #[schema(value_type = Object)]
-    pub report: Value,
-}
-
-/// `POST /assignments`: a grid member to a grid, or a grid leader to a community.
-#[derive(Serialize, ToSchema)]
-pub struct AssignRequest {
-    pub person: i64,
-    /// A grid (grid member) or a community (grid leader).
-    pub region: String,
-    /// grid_member or grid_leader
-    pub role: String,
-    /// RFC 3339; default now.
-    #[schema(format = DateTime)]
-    pub starts_at: Option<String>,
-    #[schema(format = DateTime)]
-    pub ends_at: Option<String>,
-}
-
-/// `POST /assignments/{id}/end`.
-#[derive(Serialize, ToSchema)]
-pub struct EndRequest {
-    /// RFC 3339; default now.
-    #[schema(format = DateTime)]
-    pub at: Option<String>,
 }
 
 #[cfg(test)]

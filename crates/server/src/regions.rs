@@ -1,7 +1,8 @@
-//! What the region endpoints and the `gridkeeper import regions` command ask of the application:
-//! import (plan in `gridkeeper_geo`, write through the store), validate the stored tree, export a
-//! subtree with live figures, and who is responsible for a grid. No HTTP here beyond returning
-//! [`ApiError`]s; no SQL (that is the store's).
+//! Region trees: their endpoints (`/regions/import`, `/regions/imports`, `/regions/validate`,
+//! `/regions/export`, `/regions/{code}/history`) and what they and the `gridkeeper import regions`
+//! command ask of the application: import (plan in `gridkeeper_geo`, write through the store),
+//! validate the stored tree, export a subtree with live figures, and who is responsible for a
+//! grid (`responsibility.rs` serves that). No SQL here (that is the store's).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,6 +15,37 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gridkeeper_domain::time::to_rfc3339;
+use gridkeeper_domain::{may, Permission};
+use gridkeeper_store::NewAudit;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
+
+use crate::auth::{Auth, MaybeAuth};
+use crate::extract::{worded, Query};
+use crate::http::administer;
+use crate::responsibility::{code_param, required_code};
+use crate::AppState;
+
+/// Largest GeoJSON file accepted by `POST /regions/import`.
+const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(import).layer(DefaultBodyLimit::max(IMPORT_LIMIT)))
+        .routes(routes!(imports))
+        .routes(routes!(validate))
+        .routes(routes!(export_regions))
+        .routes(routes!(history))
+}
 
 /// Reports progress: a stage, items done, items in all.
 pub type Progress = Box<dyn FnMut(&str, u64, u64) + Send>;
@@ -311,4 +343,264 @@ pub async fn export(
     .await
     .map_err(ApiError::internal)?;
     Ok(json!({ "type": "FeatureCollection", "features": features }))
+}
+
+// ---------------------------------------------------------------- endpoints
+
+/// The tolerances of a validation: the query's, or the defaults.
+fn tolerances(min_area_m2: Option<f64>, max_gap_width_m: Option<f64>) -> ApiResult<Tolerances> {
+    let d = Tolerances::default();
+    let t = Tolerances {
+        min_area_m2: min_area_m2.unwrap_or(d.min_area_m2),
+        max_gap_width_m: max_gap_width_m.unwrap_or(d.max_gap_width_m),
+    };
+    if !(t.min_area_m2.is_finite() && t.min_area_m2 >= 0.0) {
+        return Err(ApiError::field("min_area_m2", "must be zero or more"));
+    }
+    if !(t.max_gap_width_m.is_finite() && t.max_gap_width_m >= 0.0) {
+        return Err(ApiError::field("max_gap_width_m", "must be zero or more"));
+    }
+    Ok(t)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ImportQuery {
+    /// Level of the features
+    #[param(required = true)]
+    level: Option<String>,
+    /// Feature property holding the key
+    #[param(required = true)]
+    code_property: Option<String>,
+    /// Feature property holding the name
+    name_property: Option<String>,
+    /// Feature property holding the parent key
+    parent_property: Option<String>,
+    /// Parent region code
+    under: Option<String>,
+    /// Name of a new parent
+    under_name: Option<String>,
+    /// Repair what can be repaired
+    repair: Option<bool>,
+    /// Plan only
+    dry_run: Option<bool>,
+    /// Smallest area reported
+    #[serde(default, deserialize_with = "worded::square_metres")]
+    min_area_m2: Option<f64>,
+    /// Widest gap reported
+    #[serde(default, deserialize_with = "worded::metres")]
+    max_gap_width_m: Option<f64>,
+}
+
+/// `POST /regions/import?level=&code_property=&...` with a GeoJSON FeatureCollection as the body.
+/// A tree that would not be valid is refused with 422 and the report (unless `repair=true`).
+#[utoipa::path(post, path = "/regions/import", tag = "geo", params(ImportQuery),
+    request_body(content = Object, description = "A GeoJSON FeatureCollection", content_type = "application/json"),
+    responses((status = 200, description = "The dry run's plan and report", body = Object), (status = 201, description = "Imported: the plan and report", body = Object), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 413, description = "The upload is too large")))]
+async fn import(
+    State(app): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ImportQuery>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let level = RegionLevel::parse(q.level.as_deref().ok_or_else(|| ApiError::field("level", "is required"))?)?;
+    let code_property = q.code_property.ok_or_else(|| ApiError::field("code_property", "is required"))?;
+    let options = ImportOptions {
+        level,
+        code_property,
+        name_property: q.name_property,
+        parent_property: q.parent_property,
+        under: code_param(q.under.as_deref(), "under")?,
+        under_name: q.under_name,
+        repair: q.repair.unwrap_or(false),
+        tolerances: tolerances(q.min_area_m2, q.max_gap_width_m)?,
+    };
+    let dry_run = q.dry_run.unwrap_or(false);
+    let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::field("body", "is not UTF-8 text"))?;
+    for scope in import_scopes(&text, &options)? {
+        administer(&auth.actor, Permission::ImportRegions { under: &scope })?;
+    }
+    let now = app.now();
+    let request = ImportRequest { text, source: "api".into(), options, dry_run, by: Some(auth.person.id), now };
+    let outcome = import_regions(app.store.as_ref(), request, Box::new(|_: &str, _: u64, _: u64| {})).await?;
+    if let Some(id) = outcome.import_id {
+        app.store
+            .audit(&NewAudit {
+                at: now,
+                actor: Some(auth.person.id),
+                action: "region_import".into(),
+                object: Some(format!("region_import:{id}")),
+                detail: json!({ "summary": outcome.plan.summary, "retired": outcome.plan.retire }),
+            })
+            .await?;
+        app.reload_reference().await.map_err(ApiError::internal)?;
+    }
+    if !outcome.accepted {
+        let body = json!({
+            "type": "https://gridkeeper.org/problems/invalid-tree",
+            "title": "The regions would not tile",
+            "status": 422,
+            "detail": format!("the import was refused: {} issue(s); see `report` (or import with repair=true)", outcome.plan.report.issues.len()),
+            "report": outcome.plan.report,
+            "summary": outcome.plan.summary,
+        });
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response());
+    }
+    let status = if outcome.import_id.is_some() { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(json!(outcome))).into_response())
+}
+
+/// `GET /regions/imports`: the latest imports with their reports (admins).
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ImportsQuery {
+    /// Page size
+    limit: Option<u32>,
+}
+
+/// A past import with its options, summary and validation report.
+#[derive(Serialize, ToSchema)]
+pub struct ImportView {
+    pub id: i64,
+    #[schema(format = DateTime)]
+    pub at: String,
+    pub by: Option<i64>,
+    /// The file's name, or `api`.
+    pub source: String,
+    #[schema(value_type = Object)]
+    pub options: Value,
+    #[schema(value_type = Object)]
+    pub summary: Value,
+    #[schema(value_type = Object)]
+    pub report: Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportList {
+    pub items: Vec<ImportView>,
+}
+
+#[utoipa::path(get, path = "/regions/imports", tag = "geo", params(ImportsQuery),
+    responses((status = 200, description = "Past imports with their reports", body = ImportList), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+async fn imports(
+    State(app): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ImportsQuery>,
+) -> ApiResult<Json<ImportList>> {
+    administer(&auth.actor, Permission::SeeRegionImports)?;
+    let limit = q.limit.unwrap_or(20).clamp(1, 200);
+    let items = app
+        .store
+        .region_imports(limit)
+        .await?
+        .into_iter()
+        .map(|i| ImportView {
+            id: i.id,
+            at: to_rfc3339(i.at),
+            by: i.by,
+            source: i.source,
+            options: i.options,
+            summary: i.summary,
+            report: i.report,
+        })
+        .collect();
+    Ok(Json(ImportList { items }))
+}
+
+/// `GET /regions/validate?under=`: the validation report of the stored tree under a region.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ValidateQuery {
+    /// Region code
+    under: Option<String>,
+    /// Smallest area reported
+    #[serde(default, deserialize_with = "worded::square_metres")]
+    min_area_m2: Option<f64>,
+    /// Widest gap reported
+    #[serde(default, deserialize_with = "worded::metres")]
+    max_gap_width_m: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ValidationAnswer {
+    #[schema(value_type = String)]
+    pub under: RegionCode,
+    pub valid: bool,
+    /// The validation report: problems found in the tree.
+    #[schema(value_type = Object)]
+    pub report: Report,
+}
+
+#[utoipa::path(get, path = "/regions/validate", tag = "geo", params(ValidateQuery),
+    responses((status = 200, description = "The validation report of the stored tree", body = ValidationAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+async fn validate(
+    State(app): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ValidateQuery>,
+) -> ApiResult<Json<ValidationAnswer>> {
+    let under = required_code(q.under.as_deref(), "under")?;
+    administer(&auth.actor, Permission::ValidateRegions { under: &under })?;
+    let report =
+        validate_stored(app.store.as_ref(), Some(&under), tolerances(q.min_area_m2, q.max_gap_width_m)?).await?;
+    Ok(Json(ValidationAnswer { under, valid: report.is_valid(), report }))
+}
+
+/// `GET /regions/export?under=&zoom=`: the subtree as GeoJSON; staff also get live figures per grid.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ExportQuery {
+    /// Region code
+    under: Option<String>,
+    /// Map zoom to simplify for
+    #[serde(default, deserialize_with = "worded::zoom_level")]
+    zoom: Option<u8>,
+}
+
+#[utoipa::path(get, path = "/regions/export", tag = "geo", operation_id = "export_regions", security((), ("bearer" = []), ("session_cookie" = [])), params(ExportQuery),
+    responses((status = 200, description = "The subtree as a GeoJSON FeatureCollection with figures per grid (staff)", body = Object, content_type = "application/geo+json"), (status = 404, description = "Not found, or outside one's scope")))]
+async fn export_regions(
+    State(app): State<AppState>,
+    auth: MaybeAuth,
+    Query(q): Query<ExportQuery>,
+) -> ApiResult<Response> {
+    let under = required_code(q.under.as_deref(), "under")?;
+    let zoom = q.zoom;
+    if zoom.is_some_and(|z| z > 24) {
+        return Err(ApiError::field("zoom", "must be between 0 and 24"));
+    }
+    let staff = auth.0.as_ref().is_some_and(|a| may(&a.actor, Permission::SeeGridFigures).is_ok());
+    let r = app.reference();
+    let fc = export(app.store.as_ref(), &r.regions, &under, zoom, staff, app.now()).await?;
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], fc.to_string()).into_response())
+}
+
+/// `GET /regions/{code}/history`: earlier names and geometries, and where its area went or came from.
+#[utoipa::path(get, path = "/regions/{code}/history", tag = "geo", security(()), params(("code" = String, Path, description = "Region code")),
+    responses((status = 200, description = "`{ region, versions, successors, predecessors }`", body = Object), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+async fn history(State(app): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
+    let code = RegionCode::parse(&code).map_err(|e| ApiError::field("code", e.reason))?;
+    let h = app.store.region_history(&code).await?.ok_or_else(|| ApiError::not_found("region"))?;
+    let lineage = |l: &gridkeeper_store::LineageRecord| json!({ "from": l.from, "to": l.to, "area_m2": l.area_m2, "at": to_rfc3339(l.at), "import": l.import_id });
+    Ok(Json(json!({
+        "region": {
+            "code": h.region.region.code, "name": h.region.region.name, "level": h.region.region.code.level(),
+            "geometry": h.region.region.geometry, "derived": h.region.derived, "key": h.region.key,
+            "retired_at": h.region.retired_at.map(to_rfc3339), "updated_at": h.region.updated_at.map(to_rfc3339),
+        },
+        "versions": h.versions.iter().map(|v| json!({
+            "name": v.name, "geometry": v.geometry, "valid_from": v.valid_from.map(to_rfc3339),
+            "valid_to": to_rfc3339(v.valid_to), "import": v.import_id,
+        })).collect::<Vec<_>>(),
+        "successors": h.successors.iter().map(lineage).collect::<Vec<_>>(),
+        "predecessors": h.predecessors.iter().map(lineage).collect::<Vec<_>>(),
+    })))
 }

@@ -5,46 +5,82 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use gridkeeper_domain::exchange::{validate_attributes, ServiceAttribute, WebhookFilter};
 use gridkeeper_domain::{administered_regions, may, Action, Actor, FieldError, Permission, RegionCode};
-use gridkeeper_store::{CaseQuery, DeliveryStatus, NewWebhook};
-use serde::Deserialize;
+use gridkeeper_store::{CaseQuery, Delivery, DeliveryStatus, NewWebhook, Webhook};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{new_token, Auth};
+use crate::cases::CaseFilters;
 use crate::error::{ApiError, ApiResult};
 use crate::export::{export_cases, ExportFormat};
-use crate::extract::{ApiJson, RawQuery};
-use crate::routes::{case_filters, FILTER_PARAMS};
+use crate::extract::{ApiJson, Query};
 use crate::service::visibility;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/exports/{file}", get(export))
-        .route("/webhooks", get(list_webhooks).post(create_webhook))
-        .route("/webhooks/{id}", axum::routing::delete(delete_webhook))
-        .route("/webhooks/{id}/deliveries", get(webhook_deliveries))
-        .route("/webhooks/dead-letters", get(dead_letters))
-        .route("/webhooks/deliveries/{id}/replay", post(replay))
-        .route("/categories/{id}/attributes", get(attributes).put(set_attributes))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(export))
+        .routes(routes!(list_webhooks, create_webhook))
+        .routes(routes!(delete_webhook))
+        .routes(routes!(webhook_deliveries))
+        .routes(routes!(dead_letters))
+        .routes(routes!(replay))
+        .routes(routes!(attributes, set_attributes))
+}
+
+/// Webhook subscriptions: `id`, `url`, `filter`, `active`, `created_at`, ... (never the secret).
+#[derive(Serialize, ToSchema)]
+pub struct WebhookList {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Webhook>,
+}
+
+/// Deliveries: `id`, `webhook_id`, `event_id`, `status`, `attempts`, `last_error`, ...
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Delivery>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReplayAnswer {
+    pub id: i64,
+    /// Always `pending`.
+    pub status: String,
+}
+
+/// The Open311 attributes (questions) of a subclass.
+#[derive(Serialize, ToSchema)]
+pub struct AttributeList {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<ServiceAttribute>,
 }
 
 // ---------------------------------------------------------------- exports
 
 /// `GET /exports/cases.{csv,geojson,xlsx}` with the filters of the case list; streamed.
-#[utoipa::path(get, path = "/exports/{file}", tag = "exchange", operation_id = "export_cases", params(("file" = String, Path, description = "cases.csv, cases.geojson or cases.xlsx"), ("state" = Option<Vec<String>>, Query, description = "States (repeatable)"), ("region" = Option<String>, Query, description = "Region code: the region and everything under it"), ("department" = Option<i64>, Query, description = "Lead or co-department id"), ("category" = Option<Vec<i64>>, Query, description = "Category ids (repeatable; a class means its subclasses)"), ("urgency" = Option<String>, Query, description = "routine, urgent or emergency"), ("overdue" = Option<bool>, Query, description = "Only overdue (true) or not overdue (false) cases"), ("supervised" = Option<bool>, Query, description = "Only cases under supervision (true) or not (false)"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"), ("to" = Option<String>, Query, description = "Reported before (RFC 3339)"), ("q" = Option<String>, Query, description = "Text in the description, address or reference")), responses((status = 200, description = "Every matching case in one's scope, streamed as an attachment", content(("text/csv"), ("application/geo+json"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
-async fn export(State(app): State<AppState>, auth: Auth, Path(file): Path<String>, q: RawQuery) -> ApiResult<Response> {
+#[utoipa::path(get, path = "/exports/{file}", tag = "exchange", operation_id = "export_cases",
+    params(("file" = String, Path, description = "cases.csv, cases.geojson or cases.xlsx"), CaseFilters),
+    responses((status = 200, description = "Every matching case in one's scope, streamed as an attachment", content(("text/csv"), ("application/geo+json"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 404, description = "Not found, or outside one's scope")))]
+async fn export(
+    State(app): State<AppState>,
+    auth: Auth,
+    Path(file): Path<String>,
+    Query(filters): Query<CaseFilters>,
+) -> ApiResult<Response> {
     let format = match file.split_once('.') {
         Some(("cases", ext)) => ExportFormat::parse(ext),
         _ => None,
     }
     .ok_or_else(|| ApiError::not_found("export (try cases.csv, cases.geojson or cases.xlsx)"))?;
-    q.only(FILTER_PARAMS)?;
     let mut query = CaseQuery { visibility: visibility(&auth.actor), now: app.now(), ..Default::default() };
-    case_filters(&app, &q, &mut query)?;
+    filters.apply(&app, &mut query)?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
     let person = auth.person.id;
     tokio::spawn(async move {
@@ -141,11 +177,12 @@ async fn create_webhook(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-#[utoipa::path(get, path = "/webhooks", tag = "exchange", summary = "Webhook subscriptions (admins)", responses((status = 200, description = "Webhook subscriptions", body = crate::openapi::Items), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
-async fn list_webhooks(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/webhooks", tag = "exchange", summary = "Webhook subscriptions (admins)",
+    responses((status = 200, description = "Webhook subscriptions", body = WebhookList), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+async fn list_webhooks(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<WebhookList>> {
     require_admin(&auth.actor)?;
-    let hooks: Vec<_> = app.store.webhooks().await?.into_iter().filter(|w| administers(&auth.actor, w)).collect();
-    Ok(Json(json!({ "items": hooks })))
+    let items = app.store.webhooks().await?.into_iter().filter(|w| administers(&auth.actor, w)).collect();
+    Ok(Json(WebhookList { items }))
 }
 
 /// The webhook `id`, if the admin administers its region (otherwise "not found").
@@ -167,8 +204,8 @@ async fn delete_webhook(State(app): State<AppState>, auth: Auth, Path(id): Path<
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn status_param(q: &RawQuery) -> ApiResult<Option<DeliveryStatus>> {
-    q.get("status")
+fn status_param(status: Option<&str>) -> ApiResult<Option<DeliveryStatus>> {
+    status
         .map(|s| match s {
             "pending" => Ok(DeliveryStatus::Pending),
             "delivered" => Ok(DeliveryStatus::Delivered),
@@ -178,27 +215,50 @@ fn status_param(q: &RawQuery) -> ApiResult<Option<DeliveryStatus>> {
         .transpose()
 }
 
-#[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "exchange", summary = "Deliveries of a webhook", params(("id" = i64, Path, description = "Webhook id"), ("status" = Option<String>, Query, description = "pending, delivered or dead"), ("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Deliveries of the webhook", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct DeliveriesQuery {
+    /// pending, delivered or dead
+    status: Option<String>,
+    /// Page size
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "exchange", summary = "Deliveries of a webhook",
+    params(("id" = i64, Path, description = "Webhook id"), DeliveriesQuery),
+    responses((status = 200, description = "Deliveries of the webhook", body = DeliveryList), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn webhook_deliveries(
     State(app): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    q: RawQuery,
-) -> ApiResult<Json<Value>> {
-    q.only(&["status", "limit"])?;
+    Query(q): Query<DeliveriesQuery>,
+) -> ApiResult<Json<DeliveryList>> {
     let id = path_id(&id, "webhook")?;
     own_webhook(&app, &auth.actor, id).await?;
-    let limit = q.parse::<u32>("limit", "a whole number")?.unwrap_or(100);
-    let items = app.store.deliveries(Some(id), status_param(&q)?, limit).await?;
-    Ok(Json(json!({ "items": items })))
+    let limit = q.limit.unwrap_or(100);
+    let items = app.store.deliveries(Some(id), status_param(q.status.as_deref())?, limit).await?;
+    Ok(Json(DeliveryList { items }))
 }
 
 /// Deliveries that gave up, of the webhooks the admin administers.
-#[utoipa::path(get, path = "/webhooks/dead-letters", tag = "exchange", params(("limit" = Option<u32>, Query, description = "Page size")), responses((status = 200, description = "Deliveries that gave up", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
-async fn dead_letters(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
-    q.only(&["limit"])?;
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct DeadLettersQuery {
+    /// Page size
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/webhooks/dead-letters", tag = "exchange", params(DeadLettersQuery),
+    responses((status = 200, description = "Deliveries that gave up", body = DeliveryList), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+async fn dead_letters(
+    State(app): State<AppState>,
+    auth: Auth,
+    Query(q): Query<DeadLettersQuery>,
+) -> ApiResult<Json<DeliveryList>> {
     require_admin(&auth.actor)?;
-    let limit = q.parse::<u32>("limit", "a whole number")?.unwrap_or(100);
+    let limit = q.limit.unwrap_or(100);
     let hooks: Vec<i64> =
         app.store.webhooks().await?.into_iter().filter(|w| administers(&auth.actor, w)).map(|w| w.id).collect();
     let items: Vec<_> = app
@@ -208,11 +268,11 @@ async fn dead_letters(State(app): State<AppState>, auth: Auth, q: RawQuery) -> A
         .into_iter()
         .filter(|d| hooks.contains(&d.webhook_id))
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(DeliveryList { items }))
 }
 
-#[utoipa::path(post, path = "/webhooks/deliveries/{id}/replay", tag = "exchange", summary = "Queue a delivery again", params(("id" = i64, Path, description = "Delivery id")), responses((status = 200, description = "Queued again", body = crate::openapi::ReplayAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
-async fn replay(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+#[utoipa::path(post, path = "/webhooks/deliveries/{id}/replay", tag = "exchange", summary = "Queue a delivery again", params(("id" = i64, Path, description = "Delivery id")), responses((status = 200, description = "Queued again", body = ReplayAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+async fn replay(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<ReplayAnswer>> {
     require_admin(&auth.actor)?;
     let id = path_id(&id, "delivery")?;
     let d = app.store.delivery(id).await?.ok_or_else(|| ApiError::not_found("delivery"))?;
@@ -221,16 +281,16 @@ async fn replay(State(app): State<AppState>, auth: Auth, Path(id): Path<String>)
         return Err(ApiError::not_found("dead delivery"));
     }
     tracing::info!(delivery = id, person = auth.person.id, "webhook delivery replayed");
-    Ok(Json(json!({ "id": id, "status": "pending" })))
+    Ok(Json(ReplayAnswer { id, status: "pending".into() }))
 }
 
 // ---------------------------------------------------------------- category attributes
 
-#[utoipa::path(get, path = "/categories/{id}/attributes", tag = "exchange", summary = "The Open311 attributes (questions) of a subclass", security(()), params(("id" = i64, Path, description = "Category id")), responses((status = 200, description = "The Open311 attributes (questions) of the subclass", body = crate::openapi::Items), (status = 404, description = "Not found, or outside one's scope")))]
-async fn attributes(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/categories/{id}/attributes", tag = "exchange", summary = "The Open311 attributes (questions) of a subclass", security(()), params(("id" = i64, Path, description = "Category id")), responses((status = 200, description = "The Open311 attributes (questions) of the subclass", body = AttributeList), (status = 404, description = "Not found, or outside one's scope")))]
+async fn attributes(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<AttributeList>> {
     let id = path_id(&id, "category")?;
     app.category("category", id).map_err(|_| ApiError::not_found("category"))?;
-    Ok(Json(json!({ "items": app.store.category_attributes(id).await? })))
+    Ok(Json(AttributeList { items: app.store.category_attributes(id).await? }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -241,13 +301,13 @@ struct AttributesBody {
 }
 
 /// Replaces the Open311 attributes (the questions asked with a report) of a subclass.
-#[utoipa::path(put, path = "/categories/{id}/attributes", tag = "exchange", params(("id" = i64, Path, description = "Category id")), request_body = AttributesBody, responses((status = 200, description = "The stored attributes", body = crate::openapi::Items), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(put, path = "/categories/{id}/attributes", tag = "exchange", params(("id" = i64, Path, description = "Category id")), request_body = AttributesBody, responses((status = 200, description = "The stored attributes", body = AttributeList), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn set_attributes(
     State(app): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<AttributesBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AttributeList>> {
     may(&auth.actor, Permission::DefineAttributes).map_err(|r| ApiError::refusal(r, None))?;
     let id = path_id(&id, "category")?;
     let c = app.category("category", id).map_err(|_| ApiError::not_found("category"))?;
@@ -257,5 +317,5 @@ async fn set_attributes(
     validate_attributes(&b.attributes)?;
     app.store.set_category_attributes(id, &b.attributes).await?;
     tracing::info!(category = id, person = auth.person.id, n = b.attributes.len(), "category attributes set");
-    Ok(Json(json!({ "items": b.attributes })))
+    Ok(Json(AttributeList { items: b.attributes }))
 }

@@ -8,21 +8,23 @@ use std::fmt::Write;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use gridkeeper_domain::measures::{MeasureCounts, Measures};
 use gridkeeper_domain::time::to_rfc3339;
 use gridkeeper_domain::RegionCode;
 use gridkeeper_store::{CaseQuery, GroupBy, MeasureQuery, NewAudit, Visibility};
+use serde::Deserialize;
 use serde_json::json;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::RawQuery;
+use crate::extract::Query;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/reports/analysis", get(analysis))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(analysis))
 }
 
 /// One row of a ranked table: name, this period, the previous one.
@@ -192,15 +194,31 @@ fn xlsx(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
 
 /// The periodic analysis report of a region: measures beside the previous period, top categories,
 /// rising grids, slowest departments, overdue and supervised cases.
-#[utoipa::path(get, path = "/reports/analysis", tag = "measures", params(("region" = Option<String>, Query, description = "Region code (default: one's own)"), ("from" = String, Query, description = "RFC 3339"), ("to" = String, Query, description = "RFC 3339"), ("format" = Option<String>, Query, description = "html (default; printable, SVG charts) or xlsx")), responses((status = 200, description = "The report as printable HTML, or XLSX with `format=xlsx`", content_type = "text/html", body = String), (status = 400, description = "Malformed query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
-async fn analysis(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Response> {
-    q.only(&["region", "from", "to", "format"])?;
-    let format = q.get("format").unwrap_or("html");
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct AnalysisQuery {
+    /// Region code (default: one's own)
+    region: Option<String>,
+    /// RFC 3339
+    #[param(required = true)]
+    from: Option<String>,
+    /// RFC 3339
+    #[param(required = true)]
+    to: Option<String>,
+    /// html (default; printable, SVG charts) or xlsx
+    format: Option<String>,
+}
+
+#[utoipa::path(get, path = "/reports/analysis", tag = "measures", params(AnalysisQuery),
+    responses((status = 200, description = "The report as printable HTML, or XLSX with `format=xlsx`", content_type = "text/html", body = String), (status = 400, description = "Malformed query, or an unknown parameter"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+async fn analysis(State(app): State<AppState>, auth: Auth, Query(q): Query<AnalysisQuery>) -> ApiResult<Response> {
+    let format = q.format.as_deref().unwrap_or("html");
     if format != "html" && format != "xlsx" {
         return Err(ApiError::field("format", "must be html or xlsx"));
     }
-    let (from, to) = crate::measures_api::period(&q)?;
-    let region = crate::measures_api::region_in_scope(&app, &auth, &q)?;
+    let (from, to) = crate::measures::period(q.from.as_deref(), q.to.as_deref())?;
+    let region = crate::measures::region_in_scope(&app, &auth, q.region.as_deref())?;
     let now_ms = app.now();
     let q_now = MeasureQuery { region: Some(region.clone()), from, to, now: now_ms, ..Default::default() };
     let q_before = MeasureQuery { from: from - (to - from), to: from, ..q_now.clone() };

@@ -6,32 +6,82 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use gridkeeper_domain::{
     may, may_manage, parse_phone, Category, CategoryKind, Deadlines, Department, DepartmentKind, FieldError, Grant,
     Permission, PersonId, Reach, Refusal, RegionCode, Role, Scope,
 };
 use gridkeeper_store::{NewAudit, NewPerson, PeopleQuery, Person};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::accounts::person_json;
+use crate::accounts::PersonView;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, RawQuery};
+use crate::extract::{ApiJson, Query};
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/people", get(list_people).post(create_person))
-        .route("/admin/people/{id}/grants", post(grant).delete(revoke))
-        .route("/admin/people/{id}/disable", post(disable))
-        .route("/admin/people/{id}/enable", post(enable))
-        .route("/departments", post(create_department))
-        .route("/departments/{id}", put(edit_department))
-        .route("/categories", post(create_category))
-        .route("/categories/{id}", put(edit_category))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_people, create_person))
+        .routes(routes!(grant, revoke))
+        .routes(routes!(disable))
+        .routes(routes!(enable))
+        .routes(routes!(create_department))
+        .routes(routes!(edit_department))
+        .routes(routes!(create_category))
+        .routes(routes!(edit_category))
+}
+
+/// A person as the administration sees them.
+#[derive(Serialize, ToSchema)]
+pub struct AdminPerson {
+    #[serde(flatten)]
+    pub person: PersonView,
+    pub disabled: bool,
+}
+
+impl AdminPerson {
+    fn of(p: &Person) -> Self {
+        AdminPerson { person: PersonView::of(p, false), disabled: p.disabled }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdminPeople {
+    pub items: Vec<AdminPerson>,
+    /// Pass as `after` for the next page; none on the last.
+    pub next_after: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdminPersonAnswer {
+    pub person: AdminPerson,
+    /// Whether anything changed (false when the role was already held, or not held).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
+    /// A generated password, shown once (creation without a password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+impl AdminPersonAnswer {
+    fn changed(p: &Person, changed: bool) -> Self {
+        AdminPersonAnswer { person: AdminPerson::of(p), changed: Some(changed), password: None }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DepartmentAnswer {
+    pub department: Department,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CategoryAnswer {
+    pub category: Category,
 }
 
 fn refused(r: Refusal) -> ApiError {
@@ -40,12 +90,6 @@ fn refused(r: Refusal) -> ApiError {
 
 fn audit(auth: &Auth, at: i64, action: &str, object: Option<String>, detail: Value) -> NewAudit {
     NewAudit { at, actor: Some(auth.person.id), action: action.into(), object, detail }
-}
-
-fn admin_person_json(p: &Person) -> Value {
-    let mut v = person_json(p, false);
-    v["disabled"] = json!(p.disabled);
-    v
 }
 
 /// Where a role's scope lies: its region; a department's region (`None`: the department serves
@@ -105,17 +149,33 @@ async fn managed_person(app: &AppState, auth: &Auth, id: &str) -> ApiResult<Pers
 
 // ---------------------------------------------------------------- people
 
-#[utoipa::path(get, path = "/admin/people", tag = "admin", summary = "People the admin manages, by login", params(("q" = Option<String>, Query, description = "Logins starting with this"), ("after" = Option<String>, Query, description = "The last login of the previous page"), ("limit" = Option<u32>, Query, description = "1 to 200 (default 100)")), responses((status = 200, description = "People with their roles (names and phones masked)", body = crate::openapi::AdminPeople), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
-async fn list_people(State(app): State<AppState>, auth: Auth, q: RawQuery) -> ApiResult<Json<Value>> {
-    q.only(&["q", "after", "limit"])?;
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct PeopleSearch {
+    /// Logins starting with this
+    q: Option<String>,
+    /// The last login of the previous page
+    after: Option<String>,
+    /// 1 to 200 (default 100)
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/admin/people", tag = "admin", summary = "People the admin manages, by login", params(PeopleSearch),
+    responses((status = 200, description = "People with their roles (names and phones masked)", body = AdminPeople), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+async fn list_people(
+    State(app): State<AppState>,
+    auth: Auth,
+    Query(q): Query<PeopleSearch>,
+) -> ApiResult<Json<AdminPeople>> {
     may(&auth.actor, Permission::ManagePeople).map_err(refused)?;
-    let limit = q.parse::<u32>("limit", "a whole number")?.unwrap_or(100);
+    let limit = q.limit.unwrap_or(100);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 200"));
     }
     let mut query = PeopleQuery {
-        login_prefix: q.get("q").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
-        after: q.get("after").map(str::to_string),
+        login_prefix: q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+        after: q.after,
         limit,
     };
     // People outside the admin's regions are skipped: read on until the page is full.
@@ -127,7 +187,7 @@ async fn list_people(State(app): State<AppState>, auth: Auth, q: RawQuery) -> Ap
         for p in &page {
             let reaches: Vec<Reach> = p.grants.iter().map(|g| reach(&app, g)).collect();
             if may_manage(&auth.actor, &reaches).is_ok() {
-                items.push(admin_person_json(p));
+                items.push(AdminPerson::of(p));
                 if items.len() == limit as usize {
                     next = Some(p.login.clone());
                     break 'pages;
@@ -139,7 +199,7 @@ async fn list_people(State(app): State<AppState>, auth: Auth, q: RawQuery) -> Ap
             _ => break,
         }
     }
-    Ok(Json(json!({ "items": items, "next_after": next })))
+    Ok(Json(AdminPeople { items, next_after: next }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -163,12 +223,12 @@ struct NewPersonBody {
     grants: Vec<GrantBody>,
 }
 
-#[utoipa::path(post, path = "/admin/people", tag = "admin", summary = "Create a staff account with its roles", request_body = NewPersonBody, responses((status = 201, description = "The account; `password` when one was generated (shown once)", body = crate::openapi::AdminPersonAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/admin/people", tag = "admin", summary = "Create a staff account with its roles", request_body = NewPersonBody, responses((status = 201, description = "The account; `password` when one was generated (shown once)", body = AdminPersonAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn create_person(
     State(app): State<AppState>,
     auth: Auth,
     ApiJson(b): ApiJson<NewPersonBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<AdminPersonAnswer>)> {
     may(&auth.actor, Permission::ManagePeople).map_err(refused)?;
     let login = b.login.trim().to_string();
     if login.len() < 3
@@ -206,20 +266,18 @@ async fn create_person(
     let id = app.store.create_person_audited(&new, now, &entry).await?;
     let p = app.store.person(id).await?.ok_or_else(|| ApiError::internal("a new person vanished"))?;
     tracing::info!(person = id, by = auth.person.id, "account created");
-    let mut answer = json!({ "person": admin_person_json(&p) });
-    if generated {
-        answer["password"] = json!(password);
-    }
+    let answer =
+        AdminPersonAnswer { person: AdminPerson::of(&p), changed: None, password: generated.then_some(password) };
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-#[utoipa::path(post, path = "/admin/people/{id}/grants", tag = "admin", summary = "Give a person a role in a scope", params(("id" = i64, Path, description = "Person id")), request_body = GrantBody, responses((status = 200, description = "The person; `changed` is false when they already held the role", body = crate::openapi::AdminPersonAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/admin/people/{id}/grants", tag = "admin", summary = "Give a person a role in a scope", params(("id" = i64, Path, description = "Person id")), request_body = GrantBody, responses((status = 200, description = "The person; `changed` is false when they already held the role", body = AdminPersonAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn grant(
     State(app): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<GrantBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AdminPersonAnswer>> {
     let p = managed_person(&app, &auth, &id).await?;
     let g = parse_grant(&app, "grant", &b)?;
     may_give(&app, &auth, &g)?;
@@ -232,21 +290,32 @@ async fn grant(
     );
     let changed = app.store.add_grant(p.id, &g, &entry).await?;
     let p = app.store.person(p.id).await?.ok_or_else(|| ApiError::not_found("person"))?;
-    Ok(Json(json!({ "person": admin_person_json(&p), "changed": changed })))
+    Ok(Json(AdminPersonAnswer::changed(&p, changed)))
 }
 
-#[utoipa::path(delete, path = "/admin/people/{id}/grants", tag = "admin", summary = "Take a role away from a person", params(("id" = i64, Path, description = "Person id"), ("role" = String, Query, description = "The role"), ("scope" = String, Query, description = "`region:CODE`, `department:ID` or `place:ID`")), responses((status = 200, description = "The person; `changed` is false when they did not hold the role", body = crate::openapi::AdminPersonAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct RevokeQuery {
+    /// The role
+    #[param(required = true)]
+    role: Option<String>,
+    /// `region:CODE`, `department:ID` or `place:ID`
+    #[param(required = true)]
+    scope: Option<String>,
+}
+
+#[utoipa::path(delete, path = "/admin/people/{id}/grants", tag = "admin", summary = "Take a role away from a person", params(("id" = i64, Path, description = "Person id"), RevokeQuery), responses((status = 200, description = "The person; `changed` is false when they did not hold the role", body = AdminPersonAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn revoke(
     State(app): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    q: RawQuery,
-) -> ApiResult<Json<Value>> {
-    q.only(&["role", "scope"])?;
+    Query(q): Query<RevokeQuery>,
+) -> ApiResult<Json<AdminPersonAnswer>> {
     let p = managed_person(&app, &auth, &id).await?;
     let body = GrantBody {
-        role: q.get("role").ok_or_else(|| ApiError::field("role", "is required"))?.to_string(),
-        scope: q.get("scope").ok_or_else(|| ApiError::field("scope", "is required"))?.to_string(),
+        role: q.role.ok_or_else(|| ApiError::field("role", "is required"))?,
+        scope: q.scope.ok_or_else(|| ApiError::field("scope", "is required"))?,
     };
     let g = parse_grant(&app, "grant", &body)?;
     may_give(&app, &auth, &g)?;
@@ -262,10 +331,10 @@ async fn revoke(
     );
     let changed = app.store.remove_grant(p.id, &g, &entry).await?;
     let p = app.store.person(p.id).await?.ok_or_else(|| ApiError::not_found("person"))?;
-    Ok(Json(json!({ "person": admin_person_json(&p), "changed": changed })))
+    Ok(Json(AdminPersonAnswer::changed(&p, changed)))
 }
 
-async fn set_disabled(app: AppState, auth: Auth, id: String, disabled: bool) -> ApiResult<Json<Value>> {
+async fn set_disabled(app: AppState, auth: Auth, id: String, disabled: bool) -> ApiResult<Json<AdminPersonAnswer>> {
     let p = managed_person(&app, &auth, &id).await?;
     if p.id == auth.person.id && disabled {
         return Err(ApiError::field("id", "you cannot disable your own account"));
@@ -279,16 +348,20 @@ async fn set_disabled(app: AppState, auth: Auth, id: String, disabled: bool) -> 
     );
     let changed = app.store.set_disabled(p.id, disabled, &entry).await?;
     let p = app.store.person(p.id).await?.ok_or_else(|| ApiError::not_found("person"))?;
-    Ok(Json(json!({ "person": admin_person_json(&p), "changed": changed })))
+    Ok(Json(AdminPersonAnswer::changed(&p, changed)))
 }
 
-#[utoipa::path(post, path = "/admin/people/{id}/disable", tag = "admin", summary = "Disable an account (its sessions end)", params(("id" = i64, Path, description = "Person id")), responses((status = 200, description = "The person", body = crate::openapi::AdminPersonAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
-async fn disable(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+#[utoipa::path(post, path = "/admin/people/{id}/disable", tag = "admin", summary = "Disable an account (its sessions end)", params(("id" = i64, Path, description = "Person id")), responses((status = 200, description = "The person", body = AdminPersonAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+async fn disable(
+    State(app): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AdminPersonAnswer>> {
     set_disabled(app, auth, id, true).await
 }
 
-#[utoipa::path(post, path = "/admin/people/{id}/enable", tag = "admin", summary = "Enable a disabled account again", params(("id" = i64, Path, description = "Person id")), responses((status = 200, description = "The person", body = crate::openapi::AdminPersonAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
-async fn enable(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+#[utoipa::path(post, path = "/admin/people/{id}/enable", tag = "admin", summary = "Enable a disabled account again", params(("id" = i64, Path, description = "Person id")), responses((status = 200, description = "The person", body = AdminPersonAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+async fn enable(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<AdminPersonAnswer>> {
     set_disabled(app, auth, id, false).await
 }
 
@@ -350,27 +423,27 @@ async fn department_of(app: &AppState, id: i64, b: DepartmentBody) -> ApiResult<
     })
 }
 
-#[utoipa::path(post, path = "/departments", tag = "admin", summary = "Create a department", request_body = DepartmentBody, responses((status = 201, description = "The department", body = crate::openapi::DepartmentAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/departments", tag = "admin", summary = "Create a department", request_body = DepartmentBody, responses((status = 201, description = "The department", body = DepartmentAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn create_department(
     State(app): State<AppState>,
     auth: Auth,
     ApiJson(b): ApiJson<DepartmentBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<DepartmentAnswer>)> {
     may(&auth.actor, Permission::ManageReference).map_err(refused)?;
     let mut d = department_of(&app, 0, b).await?;
     let entry = audit(&auth, app.now(), "reference_change", None, json!({ "department": d, "created": true }));
     d.id = app.store.insert_department(&d, &entry).await?;
     app.reload_reference().await.map_err(ApiError::internal)?;
-    Ok((StatusCode::CREATED, Json(json!({ "department": d }))))
+    Ok((StatusCode::CREATED, Json(DepartmentAnswer { department: d })))
 }
 
-#[utoipa::path(put, path = "/departments/{id}", tag = "admin", summary = "Change a department", params(("id" = i64, Path, description = "Department id")), request_body = DepartmentBody, responses((status = 200, description = "The department", body = crate::openapi::DepartmentAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(put, path = "/departments/{id}", tag = "admin", summary = "Change a department", params(("id" = i64, Path, description = "Department id")), request_body = DepartmentBody, responses((status = 200, description = "The department", body = DepartmentAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn edit_department(
     State(app): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<DepartmentBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DepartmentAnswer>> {
     may(&auth.actor, Permission::ManageReference).map_err(refused)?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("department"))?;
     let before = app.reference().departments.get(&id).cloned().ok_or_else(|| ApiError::not_found("department"))?;
@@ -386,7 +459,7 @@ async fn edit_department(
         return Err(ApiError::not_found("department"));
     }
     app.reload_reference().await.map_err(ApiError::internal)?;
-    Ok(Json(json!({ "department": d })))
+    Ok(Json(DepartmentAnswer { department: d }))
 }
 
 // ---------------------------------------------------------------- categories
@@ -466,27 +539,27 @@ fn category_of(app: &AppState, id: i64, b: CategoryBody) -> ApiResult<Category> 
     })
 }
 
-#[utoipa::path(post, path = "/categories", tag = "admin", summary = "Create a category (a class, or a subclass of one)", request_body = CategoryBody, responses((status = 201, description = "The category", body = crate::openapi::CategoryAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/categories", tag = "admin", summary = "Create a category (a class, or a subclass of one)", request_body = CategoryBody, responses((status = 201, description = "The category", body = CategoryAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn create_category(
     State(app): State<AppState>,
     auth: Auth,
     ApiJson(b): ApiJson<CategoryBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<CategoryAnswer>)> {
     may(&auth.actor, Permission::ManageReference).map_err(refused)?;
     let mut c = category_of(&app, 0, b)?;
     let entry = audit(&auth, app.now(), "reference_change", None, json!({ "category": c, "created": true }));
     c.id = app.store.insert_category(&c, &entry).await?;
     app.reload_reference().await.map_err(ApiError::internal)?;
-    Ok((StatusCode::CREATED, Json(json!({ "category": c }))))
+    Ok((StatusCode::CREATED, Json(CategoryAnswer { category: c })))
 }
 
-#[utoipa::path(put, path = "/categories/{id}", tag = "admin", summary = "Change a category: names, deadlines, whether it is public, its default department", params(("id" = i64, Path, description = "Category id")), request_body = CategoryBody, responses((status = 200, description = "The category", body = crate::openapi::CategoryAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(put, path = "/categories/{id}", tag = "admin", summary = "Change a category: names, deadlines, whether it is public, its default department", params(("id" = i64, Path, description = "Category id")), request_body = CategoryBody, responses((status = 200, description = "The category", body = CategoryAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn edit_category(
     State(app): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<CategoryBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CategoryAnswer>> {
     may(&auth.actor, Permission::ManageReference).map_err(refused)?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("category"))?;
     let before = app.reference().categories.get(&id).cloned().ok_or_else(|| ApiError::not_found("category"))?;
@@ -502,5 +575,5 @@ async fn edit_category(
         return Err(ApiError::not_found("category"));
     }
     app.reload_reference().await.map_err(ApiError::internal)?;
-    Ok(Json(json!({ "category": c })))
+    Ok(Json(CategoryAnswer { category: c }))
 }
