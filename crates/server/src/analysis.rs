@@ -192,8 +192,6 @@ fn xlsx(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     wb.save_to_buffer()
 }
 
-/// The periodic analysis report of a region: measures beside the previous period, top categories,
-/// rising grids, slowest departments, overdue and supervised cases.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -210,6 +208,8 @@ struct AnalysisQuery {
     format: Option<String>,
 }
 
+/// The periodic analysis report of a region: measures beside the previous period, top categories,
+/// rising grids, slowest departments, overdue and supervised cases.
 #[utoipa::path(get, path = "/reports/analysis", tag = "measures", params(AnalysisQuery),
     responses((status = 200, description = "The report as printable HTML, or XLSX with `format=xlsx`", content_type = "text/html", body = String), (status = 400, description = "Malformed query, or an unknown parameter"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn analysis(State(app): State<AppState>, auth: Auth, Query(q): Query<AnalysisQuery>) -> ApiResult<Response> {

@@ -241,7 +241,6 @@ async fn webhook_deliveries(
     Ok(Json(DeliveryList { items }))
 }
 
-/// Deliveries that gave up, of the webhooks the admin administers.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -250,6 +249,7 @@ struct DeadLettersQuery {
     limit: Option<u32>,
 }
 
+/// Deliveries that gave up, of the webhooks the admin administers.
 #[utoipa::path(get, path = "/webhooks/dead-letters", tag = "exchange", params(DeadLettersQuery),
     responses((status = 200, description = "Deliveries that gave up", body = DeliveryList), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn dead_letters(

@@ -456,7 +456,6 @@ async fn import(
     Ok((status, Json(json!(outcome))).into_response())
 }
 
-/// `GET /regions/imports`: the latest imports with their reports (admins).
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -487,6 +486,7 @@ pub struct ImportList {
     pub items: Vec<ImportView>,
 }
 
+/// `GET /regions/imports`: the latest imports with their reports (admins).
 #[utoipa::path(get, path = "/regions/imports", tag = "geo", params(ImportsQuery),
     responses((status = 200, description = "Past imports with their reports", body = ImportList), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn imports(
@@ -514,12 +514,12 @@ async fn imports(
     Ok(Json(ImportList { items }))
 }
 
-/// `GET /regions/validate?under=`: the validation report of the stored tree under a region.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ValidateQuery {
     /// Region code
+    #[param(required = true)]
     under: Option<String>,
     /// Smallest area reported
     #[serde(default, deserialize_with = "worded::square_metres")]
@@ -539,6 +539,7 @@ pub struct ValidationAnswer {
     pub report: Report,
 }
 
+/// `GET /regions/validate?under=`: the validation report of the stored tree under a region.
 #[utoipa::path(get, path = "/regions/validate", tag = "geo", params(ValidateQuery),
     responses((status = 200, description = "The validation report of the stored tree", body = ValidationAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn validate(
@@ -553,18 +554,19 @@ async fn validate(
     Ok(Json(ValidationAnswer { under, valid: report.is_valid(), report }))
 }
 
-/// `GET /regions/export?under=&zoom=`: the subtree as GeoJSON; staff also get live figures per grid.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ExportQuery {
     /// Region code
+    #[param(required = true)]
     under: Option<String>,
     /// Map zoom to simplify for
     #[serde(default, deserialize_with = "worded::zoom_level")]
     zoom: Option<u8>,
 }
 
+/// `GET /regions/export?under=&zoom=`: the subtree as GeoJSON; staff also get live figures per grid.
 #[utoipa::path(get, path = "/regions/export", tag = "geo", operation_id = "export_regions", security((), ("bearer" = []), ("session_cookie" = [])), params(ExportQuery),
     responses((status = 200, description = "The subtree as a GeoJSON FeatureCollection with figures per grid (staff)", body = Object, content_type = "application/geo+json"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn export_regions(

@@ -234,6 +234,7 @@ pub struct AssignmentList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AssignRequest {
+    #[schema(value_type = i64)]
     person: PersonId,
     /// A grid (grid member) or a community (grid leader).
     region: String,

@@ -19,4 +19,5 @@ mod openapi;
 mod postgres;
 mod public_map;
 mod refusals;
+mod schemas;
 mod workflow;
