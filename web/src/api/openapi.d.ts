@@ -26,7 +26,7 @@ export type ActionBody = {
 export type AdminPeople = {
   items: Array<AdminPerson>
   /** Pass as `after` for the next page; none on the last. */
-  next_after?: string | null
+  next_after: string | null
 }
 
 /** A person as the administration sees them. */
@@ -42,6 +42,7 @@ export type AdminPersonAnswer = {
   person: AdminPerson
 }
 
+/** An answer addressed to the reporter: a rejection, a result, a verification, the closing. */
 export type Answer = {
   action: Action
   at: string
@@ -99,12 +100,39 @@ export type AssignedPerson = {
 }
 
 export type AssignmentAnswer = {
-  /** The assignment: id, person, region, role, period. */
-  assignment: Record<string, unknown>
+  assignment: AssignmentView
+}
+
+export type AssignmentList = {
+  items: Array<AssignmentView>
+}
+
+/** An assignment: a grid member to a grid, or a grid leader to a community, for a period. */
+export type AssignmentView = {
+  created_at: string
+  created_by: number | null
+  ends_at: string | null
+  id: number
+  name: string | null
+  person: number
+  region: string
+  /** grid_member or grid_leader */
+  role: string
+  starts_at: string
+}
+
+/** The Open311 attributes (questions) of a subclass. */
+export type AttributeList = {
+  items: Array<Record<string, unknown>>
 }
 
 export type AttributesBody = {
   attributes: Array<Record<string, unknown>>
+}
+
+export type AuditList = {
+  /** Audit entries, newest first: `id`, `at`, `actor`, `action`, `object`, `detail`, `prev_hash`, `hash`. */
+  items: Array<Record<string, unknown>>
 }
 
 export type CalendarAnswer = {
@@ -291,6 +319,7 @@ export type CodeSent = {
   valid_minutes: number
 }
 
+/** A reporter's contact details: masked in a case (`138****1234`), in clear when revealed. */
 export type ContactView = {
   name: string | null
   phone: string | null
@@ -301,6 +330,11 @@ export type Deadlines = {
   emergency_hours: number
   routine_hours: number
   urgent_hours: number
+}
+
+/** Deliveries: `id`, `webhook_id`, `event_id`, `status`, `attempts`, `last_error`, ... */
+export type DeliveryList = {
+  items: Array<Record<string, unknown>>
 }
 
 export type Department = {
@@ -354,9 +388,9 @@ export type FieldReason = {
 
 export type GapsAnswer = {
   at: string
-  communities_without_leader: Array<Record<string, unknown>>
+  communities_without_leader: Array<string>
   /** Grids with their status and who answers for them. */
-  grids: Array<Record<string, unknown>>
+  grids: Array<GridGap>
   under: string
 }
 
@@ -368,9 +402,29 @@ export type GrantBody = {
   scope: string
 }
 
-/** A list of objects (see the endpoint's description for what they hold). */
-export type Items = {
-  items: Array<Record<string, unknown>>
+/** A grid without a grid member. */
+export type GridGap = {
+  accountable: Array<AssignedPerson>
+  grid: string
+  name: string
+  /** `fallback` (the community's grid leaders answer for it) or `unassigned` (nobody does). */
+  status: string
+}
+
+export type ImportList = {
+  items: Array<ImportView>
+}
+
+/** A past import with its options, summary and validation report. */
+export type ImportView = {
+  at: string
+  by: number | null
+  id: number
+  options: Record<string, unknown>
+  report: Record<string, unknown>
+  /** The file's name, or `api`. */
+  source: string
+  summary: Record<string, unknown>
 }
 
 /** A WGS-84 point (what GPS reports; stored form of every location). */
@@ -422,8 +476,21 @@ export type LoginBody = {
   totp?: string | null
 }
 
+/** The signed-in person as the store holds them: name, phone and ID number in clear (it is
+ * oneself), roles, whether the account is disabled and has a second factor. */
+export type Me = {
+  disabled: boolean
+  grants: Array<Record<string, unknown>>
+  id: number
+  id_number: string | null
+  login: string
+  name: string
+  phone: string | null
+  totp_enabled: boolean
+}
+
 export type MeAnswer = {
-  person: PersonView
+  person: Me
 }
 
 /** `GET /measures`: the measures of docs/MEASURES.md and the counts they are made of. */
@@ -435,6 +502,11 @@ export type MeasuresAnswer = {
   measures: Record<string, unknown>
   /** The region measured (none for a department head's own department). */
   region: string | null
+}
+
+/** More than one photo uploaded at once. */
+export type MediaList = {
+  items: Array<MediaView>
 }
 
 /** `POST /media` as multipart/form-data. */
@@ -480,7 +552,7 @@ export type PersonView = {
   /** Roles with the region or department they hold them in. */
   grants: Array<Record<string, unknown>>
   id: number
-  login: string | null
+  login: string
   name: string
   phone: string | null
   totp_enabled: boolean
@@ -565,11 +637,11 @@ export type PublicMapItem = {
   after: Array<PublicPhoto>
   /** Thumbnails of the report's photos. */
   before: Array<PublicPhoto>
-  category?: null | CategoryName
-  closed_at?: string | null
-  description?: string | null
-  grid?: string | null
-  location?: null | LatLon
+  category: null | CategoryName
+  closed_at: string | null
+  description: string | null
+  grid: string | null
+  location: null | LatLon
   public: boolean
   reference: string
   reported_at: string
@@ -605,7 +677,7 @@ export type RegionItem = {
   geometry?: Record<string, unknown> | null
   level: RegionLevel
   name: string
-  name_en: string
+  name_en?: string | null
   parent?: string | null
 }
 
@@ -620,7 +692,7 @@ export type RegionName = {
   code: string
   level: RegionLevel
   name: string
-  name_en: string
+  name_en: string | null
 }
 
 /** Why a report was not accepted. */
@@ -719,6 +791,9 @@ export type TrackedCase = PublicCase & {
   rejection: string | null
 }
 
+/** The answer to an upload: the photo, or with several files, the list. */
+export type Uploaded = MediaView | MediaList
+
 /** How urgent a case is. Decides the deadlines and which clock they run on. */
 export type Urgency = "routine" | "urgent" | "emergency"
 
@@ -736,4 +811,9 @@ export type WebhookBody = {
   /** The HMAC key; generated when not given. */
   secret?: string | null
   url: string
+}
+
+/** Webhook subscriptions: `id`, `url`, `filter`, `active`, `created_at`, ... (never the secret). */
+export type WebhookList = {
+  items: Array<Record<string, unknown>>
 }

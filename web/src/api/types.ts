@@ -5,7 +5,7 @@
 // stale), so vue-tsc catches any drift between the app and the server. A few are narrowed here
 // where the document is looser than the server (grants, GeoJSON geometry, the measures and the
 // assessment, responsibility gaps, assignments, region imports), written to match
-// crates/server/src/{geo_api.rs,measures_api.rs}.
+// crates/server/src/{responsibility.rs,regions.rs,measures.rs}.
 
 import type { Geometry } from 'geojson'
 import type * as S from './openapi'
