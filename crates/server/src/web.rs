@@ -43,7 +43,7 @@ pub struct WebSettings {
 #[allow_missing = true]
 struct Assets;
 
-/// The same policy as every other response (see `routes.rs`), plus the tile origin when set.
+/// The same policy as every other response (see `crate::router` in lib.rs), plus the tile origin when set.
 const CSP: &str =
     "default-src 'self'; img-src 'self' data: blob:{TILES}; object-src 'none'; frame-ancestors 'none'; base-uri 'self'";
 
