@@ -248,7 +248,9 @@ struct LoginBody {
     totp: Option<String>,
 }
 
-#[utoipa::path(post, path = "/session", tag = "session", summary = "Sign in with login and password (and TOTP)", security(()), request_body = LoginBody, responses((status = 200, description = "Signed in; also sets the gk_session and gk_csrf cookies", body = SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Second factor required, or the account is disabled"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
+#[utoipa::path(post, path = "/session", tag = "session", summary = "Sign in with login and password (and TOTP)", security(()),
+    request_body = LoginBody,
+    responses((status = 200, description = "Signed in; also sets the gk_session and gk_csrf cookies", body = SessionAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Second factor required, or the account is disabled"), (status = 429, description = "Locked out after too many failures")))]
 async fn login(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -313,7 +315,9 @@ struct CodeRequest {
 }
 
 /// Sends a one-time code to a phone (residents sign up and sign in with it).
-#[utoipa::path(post, path = "/session/code", tag = "session", security(()), request_body = CodeRequest, responses((status = 202, description = "A code was sent", body = CodeSent), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
+#[utoipa::path(post, path = "/session/code", tag = "session", security(()),
+    request_body = CodeRequest,
+    responses((status = 202, description = "A code was sent", body = CodeSent), (status = 429, description = "Locked out after too many failures")))]
 async fn request_code(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -357,7 +361,9 @@ struct CodeLogin {
 }
 
 /// Signs a resident in with a one-time code; a first sign-in creates the resident's account.
-#[utoipa::path(post, path = "/session/phone", tag = "session", security(()), request_body = CodeLogin, responses((status = 200, description = "Signed in (a first sign-in creates the account); also sets the cookies", body = SessionAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Second factor required, or the account is disabled"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 429, description = "Locked out after too many failures")))]
+#[utoipa::path(post, path = "/session/phone", tag = "session", security(()),
+    request_body = CodeLogin,
+    responses((status = 200, description = "Signed in (a first sign-in creates the account); also sets the cookies", body = SessionAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Second factor required, or the account is disabled"), (status = 429, description = "Locked out after too many failures")))]
 async fn login_with_code(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -422,7 +428,9 @@ async fn login_with_code(
 }
 
 /// Shows the reporter's name and phone in clear, and writes who saw them to the audit log.
-#[utoipa::path(post, path = "/cases/{key}/reveal", tag = "session", params(("key" = String, Path, description = "Case id or reference")), responses((status = 200, description = "The reporter and contact in clear; audited", body = RevealAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(post, path = "/cases/{key}/reveal", tag = "session",
+    params(("key" = String, Path, description = "Case id or reference")),
+    responses((status = 200, description = "The reporter and contact in clear; audited", body = RevealAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn reveal(State(app): State<AppState>, auth: Auth, Path(key): Path<String>) -> ApiResult<Json<RevealAnswer>> {
     let case = app.find_case(&auth.actor, &key).await?;
     may(&auth.actor, Permission::RevealPersonalData { case: &case }).map_err(|r| ApiError::refusal(r, Some(&case)))?;

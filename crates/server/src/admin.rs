@@ -223,7 +223,9 @@ struct NewPersonBody {
     grants: Vec<GrantBody>,
 }
 
-#[utoipa::path(post, path = "/admin/people", tag = "admin", summary = "Create a staff account with its roles", request_body = NewPersonBody, responses((status = 201, description = "The account; `password` when one was generated (shown once)", body = AdminPersonAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/admin/people", tag = "admin", summary = "Create a staff account with its roles",
+    request_body = NewPersonBody,
+    responses((status = 201, description = "The account; `password` when one was generated (shown once)", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn create_person(
     State(app): State<AppState>,
     auth: Auth,
@@ -271,7 +273,10 @@ async fn create_person(
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-#[utoipa::path(post, path = "/admin/people/{id}/grants", tag = "admin", summary = "Give a person a role in a scope", params(("id" = i64, Path, description = "Person id")), request_body = GrantBody, responses((status = 200, description = "The person; `changed` is false when they already held the role", body = AdminPersonAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/admin/people/{id}/grants", tag = "admin", summary = "Give a person a role in a scope",
+    params(("id" = i64, Path, description = "Person id")),
+    request_body = GrantBody,
+    responses((status = 200, description = "The person; `changed` is false when they already held the role", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn grant(
     State(app): State<AppState>,
     auth: Auth,
@@ -305,7 +310,9 @@ struct RevokeQuery {
     scope: Option<String>,
 }
 
-#[utoipa::path(delete, path = "/admin/people/{id}/grants", tag = "admin", summary = "Take a role away from a person", params(("id" = i64, Path, description = "Person id"), RevokeQuery), responses((status = 200, description = "The person; `changed` is false when they did not hold the role", body = AdminPersonAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(delete, path = "/admin/people/{id}/grants", tag = "admin", summary = "Take a role away from a person",
+    params(("id" = i64, Path, description = "Person id"), RevokeQuery),
+    responses((status = 200, description = "The person; `changed` is false when they did not hold the role", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn revoke(
     State(app): State<AppState>,
     auth: Auth,
@@ -351,7 +358,9 @@ async fn set_disabled(app: AppState, auth: Auth, id: String, disabled: bool) -> 
     Ok(Json(AdminPersonAnswer::changed(&p, changed)))
 }
 
-#[utoipa::path(post, path = "/admin/people/{id}/disable", tag = "admin", summary = "Disable an account (its sessions end)", params(("id" = i64, Path, description = "Person id")), responses((status = 200, description = "The person", body = AdminPersonAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/admin/people/{id}/disable", tag = "admin", summary = "Disable an account (its sessions end)",
+    params(("id" = i64, Path, description = "Person id")),
+    responses((status = 200, description = "The person", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn disable(
     State(app): State<AppState>,
     auth: Auth,
@@ -360,7 +369,9 @@ async fn disable(
     set_disabled(app, auth, id, true).await
 }
 
-#[utoipa::path(post, path = "/admin/people/{id}/enable", tag = "admin", summary = "Enable a disabled account again", params(("id" = i64, Path, description = "Person id")), responses((status = 200, description = "The person", body = AdminPersonAnswer), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(post, path = "/admin/people/{id}/enable", tag = "admin", summary = "Enable a disabled account again",
+    params(("id" = i64, Path, description = "Person id")),
+    responses((status = 200, description = "The person", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn enable(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<AdminPersonAnswer>> {
     set_disabled(app, auth, id, false).await
 }
@@ -423,7 +434,9 @@ async fn department_of(app: &AppState, id: i64, b: DepartmentBody) -> ApiResult<
     })
 }
 
-#[utoipa::path(post, path = "/departments", tag = "admin", summary = "Create a department", request_body = DepartmentBody, responses((status = 201, description = "The department", body = DepartmentAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/departments", tag = "admin", summary = "Create a department",
+    request_body = DepartmentBody,
+    responses((status = 201, description = "The department", body = DepartmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn create_department(
     State(app): State<AppState>,
     auth: Auth,
@@ -437,7 +450,10 @@ async fn create_department(
     Ok((StatusCode::CREATED, Json(DepartmentAnswer { department: d })))
 }
 
-#[utoipa::path(put, path = "/departments/{id}", tag = "admin", summary = "Change a department", params(("id" = i64, Path, description = "Department id")), request_body = DepartmentBody, responses((status = 200, description = "The department", body = DepartmentAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(put, path = "/departments/{id}", tag = "admin", summary = "Change a department",
+    params(("id" = i64, Path, description = "Department id")),
+    request_body = DepartmentBody,
+    responses((status = 200, description = "The department", body = DepartmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn edit_department(
     State(app): State<AppState>,
     auth: Auth,
@@ -539,7 +555,9 @@ fn category_of(app: &AppState, id: i64, b: CategoryBody) -> ApiResult<Category> 
     })
 }
 
-#[utoipa::path(post, path = "/categories", tag = "admin", summary = "Create a category (a class, or a subclass of one)", request_body = CategoryBody, responses((status = 201, description = "The category", body = CategoryAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/categories", tag = "admin", summary = "Create a category (a class, or a subclass of one)",
+    request_body = CategoryBody,
+    responses((status = 201, description = "The category", body = CategoryAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn create_category(
     State(app): State<AppState>,
     auth: Auth,
@@ -553,7 +571,10 @@ async fn create_category(
     Ok((StatusCode::CREATED, Json(CategoryAnswer { category: c })))
 }
 
-#[utoipa::path(put, path = "/categories/{id}", tag = "admin", summary = "Change a category: names, deadlines, whether it is public, its default department", params(("id" = i64, Path, description = "Category id")), request_body = CategoryBody, responses((status = 200, description = "The category", body = CategoryAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(put, path = "/categories/{id}", tag = "admin", summary = "Change a category: names, deadlines, whether it is public, its default department",
+    params(("id" = i64, Path, description = "Category id")),
+    request_body = CategoryBody,
+    responses((status = 200, description = "The category", body = CategoryAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn edit_category(
     State(app): State<AppState>,
     auth: Auth,

@@ -39,14 +39,19 @@ fn district(code: &str) -> ApiResult<RegionCode> {
     Ok(c)
 }
 
-#[utoipa::path(get, path = "/calendars/{district}", tag = "calendars", summary = "The working calendar of a district", operation_id = "read_calendar", params(("district" = String, Path, description = "District code (6 digits)")), responses((status = 200, description = "The working calendar", body = CalendarAnswer), (status = 401, description = "Not signed in"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(get, path = "/calendars/{district}", tag = "calendars", summary = "The working calendar of a district", operation_id = "read_calendar",
+    params(("district" = String, Path, description = "District code (6 digits)")),
+    responses((status = 200, description = "The working calendar", body = CalendarAnswer), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn read(State(app): State<AppState>, _auth: Auth, Path(code): Path<String>) -> ApiResult<Json<CalendarAnswer>> {
     let d = district(&code)?;
     let stored = app.reference().calendars.get(d.as_str()).cloned();
     Ok(Json(CalendarAnswer { district: d, configured: stored.is_some(), calendar: stored.unwrap_or_default() }))
 }
 
-#[utoipa::path(put, path = "/calendars/{district}", tag = "calendars", summary = "Replace the working calendar of a district (its admin)", operation_id = "write_calendar", params(("district" = String, Path, description = "District code (6 digits)")), request_body(content = Object, description = "The calendar: working days and periods, holidays, make-up days (docs/DATA.md)"), responses((status = 200, description = "The stored calendar", body = CalendarAnswer), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(put, path = "/calendars/{district}", tag = "calendars", summary = "Replace the working calendar of a district (its admin)", operation_id = "write_calendar",
+    params(("district" = String, Path, description = "District code (6 digits)")),
+    request_body(content = Object, description = "The calendar: working days and periods, holidays, make-up days (docs/DATA.md)"),
+    responses((status = 200, description = "The stored calendar", body = CalendarAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn write(
     State(app): State<AppState>,
     auth: Auth,

@@ -66,7 +66,8 @@ fn notice_event(n: &CaseNotice) -> Event {
     Event::default().event("case").id(format!("{}.{}", n.case, n.version)).data(data)
 }
 
-#[utoipa::path(get, path = "/events", tag = "cases", summary = "Live case changes in one's scope (Server-Sent Events)", description = "Staff only. First a `ready` event, then one `case` event per change of a case the listener may see: `{id, reference, version, action, state, region, at}`. A `resync` event means notices were missed: refetch. Comments keep the stream alive; it ends after ten minutes and the browser reconnects (refetch then too).", responses((status = 200, description = "An event stream", content_type = "text/event-stream", body = String), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+#[utoipa::path(get, path = "/events", tag = "cases", summary = "Live case changes in one's scope (Server-Sent Events)", description = "Staff only. First a `ready` event, then one `case` event per change of a case the listener may see: `{id, reference, version, action, state, region, at}`. A `resync` event means notices were missed: refetch. Comments keep the stream alive; it ends after ten minutes and the browser reconnects (refetch then too).",
+    responses((status = 200, description = "An event stream", content_type = "text/event-stream", body = String), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn events(
     State(app): State<AppState>,
     auth: Auth,

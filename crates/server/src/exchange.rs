@@ -128,7 +128,9 @@ struct WebhookBody {
     secret: Option<String>,
 }
 
-#[utoipa::path(post, path = "/webhooks", tag = "exchange", summary = "Subscribe another system to case events (admins)", request_body = WebhookBody, responses((status = 201, description = "The subscription, with its secret", body = Object), (status = 400, description = "Malformed body or query, or an unknown parameter"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(post, path = "/webhooks", tag = "exchange", summary = "Subscribe another system to case events (admins)",
+    request_body = WebhookBody,
+    responses((status = 201, description = "The subscription, with its secret", body = Object), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn create_webhook(
     State(app): State<AppState>,
     auth: Auth,
@@ -196,7 +198,9 @@ async fn own_webhook(app: &AppState, actor: &Actor, id: i64) -> ApiResult<gridke
         .ok_or_else(|| ApiError::not_found("webhook"))
 }
 
-#[utoipa::path(delete, path = "/webhooks/{id}", tag = "exchange", summary = "Delete a webhook subscription", params(("id" = i64, Path, description = "Webhook id")), responses((status = 204, description = "Deleted"), (status = 401, description = "Not signed in"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(delete, path = "/webhooks/{id}", tag = "exchange", summary = "Delete a webhook subscription",
+    params(("id" = i64, Path, description = "Webhook id")),
+    responses((status = 204, description = "Deleted"), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn delete_webhook(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id = path_id(&id, "webhook")?;
     own_webhook(&app, &auth.actor, id).await?;
@@ -271,7 +275,9 @@ async fn dead_letters(
     Ok(Json(DeliveryList { items }))
 }
 
-#[utoipa::path(post, path = "/webhooks/deliveries/{id}/replay", tag = "exchange", summary = "Queue a delivery again", params(("id" = i64, Path, description = "Delivery id")), responses((status = 200, description = "Queued again", body = ReplayAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(post, path = "/webhooks/deliveries/{id}/replay", tag = "exchange", summary = "Queue a delivery again",
+    params(("id" = i64, Path, description = "Delivery id")),
+    responses((status = 200, description = "Queued again", body = ReplayAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn replay(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<ReplayAnswer>> {
     require_admin(&auth.actor)?;
     let id = path_id(&id, "delivery")?;
@@ -286,7 +292,9 @@ async fn replay(State(app): State<AppState>, auth: Auth, Path(id): Path<String>)
 
 // ---------------------------------------------------------------- category attributes
 
-#[utoipa::path(get, path = "/categories/{id}/attributes", tag = "exchange", summary = "The Open311 attributes (questions) of a subclass", security(()), params(("id" = i64, Path, description = "Category id")), responses((status = 200, description = "The Open311 attributes (questions) of the subclass", body = AttributeList), (status = 404, description = "Not found, or outside one's scope")))]
+#[utoipa::path(get, path = "/categories/{id}/attributes", tag = "exchange", summary = "The Open311 attributes (questions) of a subclass", security(()),
+    params(("id" = i64, Path, description = "Category id")),
+    responses((status = 200, description = "The Open311 attributes (questions) of the subclass", body = AttributeList), (status = 404, description = "Not found, or outside one's scope")))]
 async fn attributes(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<AttributeList>> {
     let id = path_id(&id, "category")?;
     app.category("category", id).map_err(|_| ApiError::not_found("category"))?;
@@ -301,7 +309,10 @@ struct AttributesBody {
 }
 
 /// Replaces the Open311 attributes (the questions asked with a report) of a subclass.
-#[utoipa::path(put, path = "/categories/{id}/attributes", tag = "exchange", params(("id" = i64, Path, description = "Category id")), request_body = AttributesBody, responses((status = 200, description = "The stored attributes", body = AttributeList), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+#[utoipa::path(put, path = "/categories/{id}/attributes", tag = "exchange",
+    params(("id" = i64, Path, description = "Category id")),
+    request_body = AttributesBody,
+    responses((status = 200, description = "The stored attributes", body = AttributeList), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn set_attributes(
     State(app): State<AppState>,
     auth: Auth,

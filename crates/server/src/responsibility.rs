@@ -318,7 +318,9 @@ async fn add_assignment(
 }
 
 /// `POST /assignments/{id}/end`: ends an assignment (now, or at `at`).
-#[utoipa::path(post, path = "/assignments/{id}/end", tag = "geo", params(("id" = i64, Path, description = "Assignment id")), request_body(content = Option<EndRequest>, description = "Optional: when it ends (default now)"),
+#[utoipa::path(post, path = "/assignments/{id}/end", tag = "geo",
+    params(("id" = i64, Path, description = "Assignment id")),
+    request_body(content = Option<EndRequest>, description = "Optional: when it ends (default now)"),
     responses((status = 200, description = "The ended assignment", body = AssignmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn end_assignment(
     State(app): State<AppState>,
