@@ -214,6 +214,10 @@ const ALWAYS_PRESENT: &[&str] = &[
     "PublicPhoto",
     "GridGap",
     "GapsAnswer",
+    "HistoryRegion",
+    "RegionVersionView",
+    "LineageView",
+    "RegionHistoryAnswer",
 ];
 
 impl Modify for AlwaysPresent {

@@ -11,7 +11,7 @@ use gridkeeper_geo::import::{self, Existing, ImportOptions, Plan};
 use gridkeeper_geo::simplify;
 use gridkeeper_geo::tree::{self, Node, Report, Tolerances, Tree};
 use gridkeeper_store::{Assignment, AssignmentQuery, RegionImport, RegionRecord, RegionWrite, Store};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
@@ -24,7 +24,6 @@ use axum::Json;
 use gridkeeper_domain::time::to_rfc3339;
 use gridkeeper_domain::{may, Permission};
 use gridkeeper_store::NewAudit;
-use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
@@ -587,22 +586,99 @@ async fn export_regions(
 
 /// `GET /regions/{code}/history`: earlier names and geometries, and where its area went or came from.
 #[utoipa::path(get, path = "/regions/{code}/history", tag = "geo", security(()), params(("code" = String, Path, description = "Region code")),
-    responses((status = 200, description = "`{ region, versions, successors, predecessors }`", body = Object), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
-async fn history(State(app): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
+    responses((status = 200, description = "The region, its earlier versions, and where its area went or came from", body = RegionHistoryAnswer), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+async fn history(State(app): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<RegionHistoryAnswer>> {
     let code = RegionCode::parse(&code).map_err(|e| ApiError::field("code", e.reason))?;
     let h = app.store.region_history(&code).await?.ok_or_else(|| ApiError::not_found("region"))?;
-    let lineage = |l: &gridkeeper_store::LineageRecord| json!({ "from": l.from, "to": l.to, "area_m2": l.area_m2, "at": to_rfc3339(l.at), "import": l.import_id });
-    Ok(Json(json!({
-        "region": {
-            "code": h.region.region.code, "name": h.region.region.name, "level": h.region.region.code.level(),
-            "geometry": h.region.region.geometry, "derived": h.region.derived, "key": h.region.key,
-            "retired_at": h.region.retired_at.map(to_rfc3339), "updated_at": h.region.updated_at.map(to_rfc3339),
+    let lineage = |l: &gridkeeper_store::LineageRecord| LineageView {
+        from: l.from.clone(),
+        to: l.to.clone(),
+        area_m2: l.area_m2,
+        at: to_rfc3339(l.at),
+        import: l.import_id,
+    };
+    let r = h.region;
+    Ok(Json(RegionHistoryAnswer {
+        region: HistoryRegion {
+            level: r.region.code.level(),
+            code: r.region.code,
+            name: r.region.name,
+            geometry: r.region.geometry,
+            derived: r.derived,
+            key: r.key,
+            retired_at: r.retired_at.map(to_rfc3339),
+            updated_at: r.updated_at.map(to_rfc3339),
         },
-        "versions": h.versions.iter().map(|v| json!({
-            "name": v.name, "geometry": v.geometry, "valid_from": v.valid_from.map(to_rfc3339),
-            "valid_to": to_rfc3339(v.valid_to), "import": v.import_id,
-        })).collect::<Vec<_>>(),
-        "successors": h.successors.iter().map(lineage).collect::<Vec<_>>(),
-        "predecessors": h.predecessors.iter().map(lineage).collect::<Vec<_>>(),
-    })))
+        versions: h
+            .versions
+            .into_iter()
+            .map(|v| RegionVersionView {
+                name: v.name,
+                geometry: v.geometry,
+                valid_from: v.valid_from.map(to_rfc3339),
+                valid_to: to_rfc3339(v.valid_to),
+                import: v.import_id,
+            })
+            .collect(),
+        successors: h.successors.iter().map(lineage).collect(),
+        predecessors: h.predecessors.iter().map(lineage).collect(),
+    }))
+}
+
+/// A region with what an import said of it: its key in the file, whether its geometry is derived
+/// from its children's, when it was retired or last changed.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryRegion {
+    #[schema(value_type = String)]
+    pub code: RegionCode,
+    pub name: String,
+    pub level: RegionLevel,
+    /// GeoJSON geometry.
+    #[schema(value_type = Option<Object>)]
+    pub geometry: Option<Value>,
+    pub derived: bool,
+    pub key: Option<String>,
+    #[schema(format = DateTime)]
+    pub retired_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub updated_at: Option<String>,
+}
+
+/// An earlier name and geometry, valid until an import changed it.
+#[derive(Serialize, ToSchema)]
+pub struct RegionVersionView {
+    pub name: String,
+    #[schema(value_type = Option<Object>)]
+    pub geometry: Option<Value>,
+    #[schema(format = DateTime)]
+    pub valid_from: Option<String>,
+    #[schema(format = DateTime)]
+    pub valid_to: String,
+    /// The import that ended it.
+    pub import: i64,
+}
+
+/// Where the area of a retired region went: `from` the retired region `to` a successor.
+#[derive(Serialize, ToSchema)]
+pub struct LineageView {
+    #[schema(value_type = String)]
+    pub from: RegionCode,
+    #[schema(value_type = String)]
+    pub to: RegionCode,
+    pub area_m2: f64,
+    #[schema(format = DateTime)]
+    pub at: String,
+    pub import: i64,
+}
+
+/// `GET /regions/{code}/history`.
+#[derive(Serialize, ToSchema)]
+pub struct RegionHistoryAnswer {
+    pub region: HistoryRegion,
+    /// Earlier names and geometries, newest first.
+    pub versions: Vec<RegionVersionView>,
+    /// Where its area went when it was retired.
+    pub successors: Vec<LineageView>,
+    /// Retired regions whose area it took over.
+    pub predecessors: Vec<LineageView>,
 }

@@ -411,6 +411,20 @@ export type GridGap = {
   status: string
 }
 
+/** A region with what an import said of it: its key in the file, whether its geometry is derived
+ * from its children's, when it was retired or last changed. */
+export type HistoryRegion = {
+  code: string
+  derived: boolean
+  /** GeoJSON geometry. */
+  geometry: Record<string, unknown> | null
+  key: string | null
+  level: RegionLevel
+  name: string
+  retired_at: string | null
+  updated_at: string | null
+}
+
 export type ImportList = {
   items: Array<ImportView>
 }
@@ -431,6 +445,15 @@ export type ImportView = {
 export type LatLon = {
   lat: number
   lon: number
+}
+
+/** Where the area of a retired region went: `from` the retired region `to` a successor. */
+export type LineageView = {
+  area_m2: number
+  at: string
+  from: string
+  import: number
+  to: string
 }
 
 /** A `case` event of `GET /events`: one change of a case in the listener's scope. */
@@ -671,6 +694,17 @@ export type RateBody = {
  * and shortened. */
 export type RegionCode = string
 
+/** `GET /regions/{code}/history`. */
+export type RegionHistoryAnswer = {
+  /** Retired regions whose area it took over. */
+  predecessors: Array<LineageView>
+  region: HistoryRegion
+  /** Where its area went when it was retired. */
+  successors: Array<LineageView>
+  /** Earlier names and geometries, newest first. */
+  versions: Array<RegionVersionView>
+}
+
 export type RegionItem = {
   code: string
   /** GeoJSON geometry, with `geometry=true`. */
@@ -693,6 +727,16 @@ export type RegionName = {
   level: RegionLevel
   name: string
   name_en: string | null
+}
+
+/** An earlier name and geometry, valid until an import changed it. */
+export type RegionVersionView = {
+  geometry: Record<string, unknown> | null
+  /** The import that ended it. */
+  import: number
+  name: string
+  valid_from: string | null
+  valid_to: string
 }
 
 /** Why a report was not accepted. */

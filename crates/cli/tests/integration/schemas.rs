@@ -297,6 +297,7 @@ async fn answers_match_the_documented_schemas() {
     s.assert("get", "/assignments", &app.get(Some("admin"), "/api/v1/assignments").await);
     s.assert("get", "/responsibility/gaps", &app.get(Some("admin"), "/api/v1/responsibility/gaps?under=330483").await);
     s.assert("get", "/regions/imports", &app.get(Some("admin"), "/api/v1/regions/imports").await);
+    s.assert("get", "/regions/{code}/history", &app.get(None, &format!("/api/v1/regions/{GRID1}/history")).await);
     s.assert("get", "/regions/validate", &app.get(Some("admin"), "/api/v1/regions/validate?under=330483").await);
     s.assert("get", "/webhooks", &app.get(Some("admin"), "/api/v1/webhooks").await);
     s.assert("get", "/webhooks/dead-letters", &app.get(Some("admin"), "/api/v1/webhooks/dead-letters").await);
