@@ -118,3 +118,49 @@ describe('an administrator', () => {
     assert.equal(signIn.status, 200, 'the account is still enabled after cancelling')
   })
 })
+
+describe('the dispatcher', () => {
+  it('is told of new reports at once, sees an emergency first, and goes on to dispatch what was accepted', async () => {
+    const member = await apiAs(server.base, 'member001')
+    const grid = member.person.grants[0].scope.code
+    const { items } = await member.get(`regions?level=grid&geometry=true`)
+    const ring = items.find((r) => r.code === grid).geometry.coordinates.flat(Infinity)
+    const [lons, lats] = [ring.filter((_, i) => i % 2 === 0), ring.filter((_, i) => i % 2 === 1)]
+    const at = { lat: lats.reduce((a, b) => a + b) / lats.length, lon: lons.reduce((a, b) => a + b) / lons.length }
+    const category = (await member.get('categories')).items.find((c) => c.parent_id && c.default_department)
+    const report = async (description, urgency) => {
+      const r = await fetch(`${server.base}/api/v1/cases`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ description, category: category.id, urgency, ...at }),
+      })
+      assert.equal(r.status, 201, await r.clone().text())
+      return (await r.json()).case.reference
+    }
+
+    const page = await open('dispatcher', { width: 1920, height: 1080 })
+    await page.goto('/center')
+    await page.locator('[data-testid="live"][data-live="on"]').waitFor()
+    const routine = await report('路口井盖松动，踩上去会晃。', 'routine')
+    const emergency = await report('燃气管道泄漏，闻到很浓的气味，请立即处理！', 'emergency')
+    const queue = page.getByTestId('queue')
+    await queue.getByTestId(`case-${routine}`).getByTestId('arrived').waitFor()
+    await queue.getByTestId(`case-${emergency}`).getByTestId('arrived').waitFor()
+    await page.locator('.gk-alarm').getByText(emergency).waitFor()
+    await shoot(page, 'center-arrivals', [1920])
+    const order = await queue.locator('[data-reference]').evaluateAll((els) => els.map((e) => e.getAttribute('data-reference')))
+    assert.equal(order[0], emergency, 'the emergency heads the queue')
+
+    await page.locator('.gk-alarm').click()
+    await page.getByTestId('center-detail').getByText(emergency).waitFor()
+    // Opened: no longer marked new; the routine report still is.
+    await queue.getByTestId(`case-${emergency}`).getByTestId('arrived').waitFor({ state: 'detached' })
+    assert.equal(await queue.getByTestId(`case-${routine}`).getByTestId('arrived').count(), 1)
+    await page.locator('body').click({ position: { x: 5, y: 300 } })
+    await page.keyboard.press('a')
+    // Accepted: the console moves on to dispatching the same case.
+    await page.locator('[data-testid="board-dispatch"].is-active').waitFor()
+    await page.getByTestId('center-detail').getByText(emergency).waitFor()
+    await page.getByTestId('open-dispatch').waitFor()
+  })
+})

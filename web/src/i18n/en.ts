@@ -134,6 +134,7 @@ const en: typeof zh = {
   map: { label: 'Map of grids' },
   category: { pick: 'Search or choose a category' },
   case: {
+    arrived: 'New',
     overdue: 'Overdue',
     suggested: 'suggested by the reporter',
     onTheSpot: 'On the spot',
@@ -174,6 +175,8 @@ const en: typeof zh = {
     submit: 'Dispatch',
   },
   center: {
+    sound: 'Sound',
+    emergencyArrived: 'Emergency {ref} reported',
     title: 'Linkage center',
     board: {
       queue: 'New reports',

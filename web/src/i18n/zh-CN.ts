@@ -131,6 +131,7 @@ export default {
   map: { label: '网格地图' },
   category: { pick: '搜索或选择类别' },
   case: {
+    arrived: '新到',
     overdue: '超时',
     suggested: '上报人建议',
     onTheSpot: '现场处置',
@@ -171,6 +172,8 @@ export default {
     submit: '派遣',
   },
   center: {
+    sound: '提示音',
+    emergencyArrived: '紧急案件 {ref} 已上报',
     title: '联动中心',
     board: {
       queue: '待受理',

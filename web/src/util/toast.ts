@@ -1,8 +1,10 @@
-// Toasts and confirmations (Element Plus ElMessage and ElMessageBox, imported here once with their style).
+// Toasts, alarms and confirmations (Element Plus ElMessage, ElNotification and ElMessageBox, imported
+// here once with their style).
 import { h } from 'vue'
-import { ElMessage, ElMessageBox } from 'element-plus'
+import { ElMessage, ElMessageBox, ElNotification } from 'element-plus'
 import 'element-plus/es/components/message/style/css'
 import 'element-plus/es/components/message-box/style/css'
+import 'element-plus/es/components/notification/style/css'
 import { i18n } from '../i18n'
 import { problemText } from './format'
 
@@ -57,5 +59,21 @@ export function okWithUndo(message: string, undo: () => void) {
         i18n.global.t('common.undo'),
       ),
     ]),
+  })
+}
+
+/** An alarm that stays until it is clicked or closed (an emergency arriving): a click runs `open`. */
+export function alarm(title: string, message: string, open: () => void) {
+  const handle = ElNotification({
+    type: 'error',
+    title,
+    message,
+    duration: 0,
+    customClass: 'gk-alarm',
+    offset: 56,
+    onClick: () => {
+      handle.close()
+      open()
+    },
   })
 }
