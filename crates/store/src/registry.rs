@@ -462,3 +462,264 @@ generic! {
         }
     }
 }
+
+/// Fixtures of the registry's tests: a street of two live grids and a retired one, people, and
+/// entries of each kind.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use gridkeeper_domain::registry::*;
+    use gridkeeper_domain::{LatLon, Region, RegionCode};
+    use serde_json::json;
+
+    use crate::prelude::*;
+    use crate::{NewPerson, RegionImport, RegionWrite};
+
+    pub const GRID: &str = "330483101001001";
+    pub const GRID2: &str = "330483101001002";
+    pub const OTHER: &str = "330483101002001";
+    pub const RETIRED: &str = "330483101001003";
+    pub const PHONE: &str = "13812341234";
+    pub const ID: &str = "11010519491231002X";
+    pub const ID2: &str = "110101199003074477";
+    pub const HUAWEI: &str = "914403001922038216";
+
+    pub fn code(c: &str) -> RegionCode {
+        RegionCode::parse(c).unwrap()
+    }
+    pub fn text(s: &str) -> Text {
+        Text::parse("text", s).unwrap()
+    }
+    pub fn date(s: &str) -> chrono::NaiveDate {
+        s.parse().unwrap()
+    }
+    pub fn person(name: &str, phone: Option<&str>, id: Option<&str>) -> PersonalDetails {
+        PersonalDetails {
+            name: text(name),
+            phone: phone.map(|p| Phone::parse(p).unwrap()),
+            id_number: id.map(|i| ResidentIdNumber::parse(i).unwrap()),
+        }
+    }
+
+    /// The regions, and two people (a grid member and a landlord); returns their ids.
+    pub async fn town(s: &impl Store) -> (i64, i64) {
+        let write = |c: &str| RegionWrite {
+            region: Region { code: code(c), name: c.into(), name_en: None, geometry: None },
+            key: None,
+            derived: false,
+        };
+        let regions: Vec<_> =
+            ["330483", "330483101", "330483101001", "330483101002", GRID, GRID2, OTHER, RETIRED].map(write).into();
+        s.apply_region_import(&import(&regions, &[])).await.unwrap();
+        s.apply_region_import(&import(&[], &[code(RETIRED)])).await.unwrap();
+        let new = |login: &str| NewPerson {
+            login: login.into(),
+            name: login.into(),
+            phone: None,
+            id_number: None,
+            password_hash: None,
+            grants: vec![],
+        };
+        let member = s.create_person(&new("member"), 1).await.unwrap();
+        let landlord = s.create_person(&new("landlord"), 1).await.unwrap();
+        (member, landlord)
+    }
+
+    fn import<'a>(regions: &'a [RegionWrite], retire: &'a [RegionCode]) -> RegionImport<'a> {
+        RegionImport {
+            at: 1,
+            by: None,
+            source: "test",
+            options: json!({}),
+            summary: json!({}),
+            report: json!({}),
+            regions,
+            retire,
+            lineage: &[],
+        }
+    }
+
+    pub fn building(grid: &str) -> BuildingData {
+        BuildingData {
+            grid: code(grid),
+            address: text("乌镇镇银杏路8号"),
+            location: LatLon::new(30.745, 120.49).unwrap(),
+            floors: Floors::new(6).unwrap(),
+            building_use: BuildingUse::Residential,
+        }
+    }
+
+    pub fn house(building: BuildingId, label: &str, landlord: Option<i64>) -> HouseData {
+        HouseData {
+            building,
+            label: text(label),
+            house_use: HouseUse::Rental,
+            owner: person("张伟", Some(PHONE), Some(ID)),
+            landlord,
+        }
+    }
+
+    pub fn tenancy(house: HouseId, id: &str, moved_in: &str) -> TenancyData {
+        TenancyData {
+            house,
+            tenant: person("王芳", Some("13900001111"), Some(id)),
+            origin: Some(text("河南省周口市")),
+            stay: Stay::new(date(moved_in), None).unwrap(),
+            registered_by: RegisteredBy::Landlord,
+        }
+    }
+
+    pub fn place(kind: &str, name: &str, grid: &str) -> PlaceData {
+        let fields = match kind {
+            "hotel" => json!({"rooms": 12}),
+            "enterprise" => json!({"industry": "纺织"}),
+            _ => json!({}),
+        };
+        PlaceData {
+            kind: kind.into(),
+            name: text(name),
+            address: text("乌镇镇西栅大街1号"),
+            location: LatLon::new(30.746, 120.48).unwrap(),
+            grid: code(grid),
+            functional_grid: None,
+            credit_code: None,
+            licences: vec![],
+            responsible: person("李雷", Some(PHONE), None),
+            staff: 3,
+            risk: RiskLevel::Low,
+            fields: serde_json::from_value(fields).unwrap(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gridkeeper_domain::registry::*;
+
+    use super::fixtures::*;
+    use crate::prelude::*;
+    use crate::testing::on_both;
+    use crate::{BatchRef, GridRegistryCounts, HouseQuery, LookupKey, PlaceQuery, RegistryBatch, RegistryMeasureQuery};
+
+    const DAY: i64 = 86_400_000;
+
+    on_both! {
+        async fn lookup_finds_a_phone_or_id_number_everywhere_and_a_credit_code(s) {
+            let (_, landlord) = town(&s).await;
+            let b = s.create_building(&building(GRID), None, 1).await.unwrap();
+            let h = s.create_house(&house(b.id, "301", Some(landlord)), None, 1).await.unwrap();
+            let t = s.register_tenancy(&tenancy(h.id, ID2, "2026-01-01"), None, 1).await.unwrap();
+            let mut p = place("enterprise", "乌镇纺织厂", GRID2);
+            p.credit_code = Some(CreditCode::parse(HUAWEI).unwrap());
+            let p = s.create_place(&p, None, 1).await.unwrap();
+            let c = s
+                .add_person_in_care(
+                    &CareData { house: h.id, person: person("陈奶奶", Some(PHONE), None), kinds: [CareKind::ElderlyAlone].into(), visit_every_days: 7 },
+                    None,
+                    1,
+                )
+                .await
+                .unwrap();
+            let phone = LookupKey::Phone(Phone::parse(PHONE).unwrap());
+            let hits: Vec<_> = s.registry_lookup(&phone, None).await.unwrap().into_iter().map(|h| (h.entity, h.role)).collect();
+            assert_eq!(hits, [
+                (EntityRef::new(EntityKind::House, h.id.0), "owner"),
+                (EntityRef::new(EntityKind::Place, p.id.0), "responsible"),
+                (EntityRef::new(EntityKind::Care, c.id.0), "in_care"),
+            ]);
+            let under = code(GRID);
+            assert_eq!(s.registry_lookup(&phone, Some(&under)).await.unwrap().len(), 2, "the place is in another grid");
+            let tenant = LookupKey::IdNumber(ResidentIdNumber::parse(ID2).unwrap());
+            let hits = s.registry_lookup(&tenant, None).await.unwrap();
+            assert_eq!(hits.len(), 1);
+            assert_eq!((hits[0].entity, hits[0].label.as_str()), (EntityRef::new(EntityKind::Tenancy, t.id.0), "301"));
+            let credit = LookupKey::CreditCode(CreditCode::parse(HUAWEI).unwrap());
+            let hits = s.registry_lookup(&credit, None).await.unwrap();
+            assert_eq!((hits[0].entity.id, hits[0].label.as_str(), hits[0].grid.as_str()), (p.id.0, "乌镇纺织厂", GRID2));
+            // Reveal opens what lists mask.
+            assert_eq!(s.reveal_person(EntityRef::new(EntityKind::House, h.id.0)).await.unwrap(), Some(person("张伟", Some(PHONE), Some(ID))));
+            assert_eq!(s.reveal_person(EntityRef::new(EntityKind::Tenancy, t.id.0)).await.unwrap().unwrap().name.as_str(), "王芳");
+            assert_eq!(s.reveal_person(EntityRef::new(EntityKind::Place, p.id.0)).await.unwrap().unwrap().name.as_str(), "李雷");
+            assert_eq!(s.reveal_person(EntityRef::new(EntityKind::Care, c.id.0)).await.unwrap().unwrap().name.as_str(), "陈奶奶");
+            assert_eq!(s.reveal_person(EntityRef::new(EntityKind::Building, b.id.0)).await.unwrap(), None);
+            assert_eq!(s.reveal_person(EntityRef::new(EntityKind::House, 999)).await.unwrap(), None);
+        }
+
+        async fn counts_for_the_measures_per_grid(s) {
+            let (member, _) = town(&s).await;
+            let now = 100 * DAY;
+            let b = s.create_building(&building(GRID), None, 1).await.unwrap();
+            let h = s.create_house(&house(b.id, "301", None), None, 1).await.unwrap();
+            let mut own = house(b.id, "302", None);
+            own.house_use = HouseUse::OwnHome;
+            s.create_house(&own, None, 1).await.unwrap();
+            // Moved in on day 90 (1970-04-01); one registered on day 91 (on time), one on day 95.
+            s.register_tenancy(&tenancy(h.id, ID, "1970-04-01"), None, 91 * DAY + 3_600_000).await.unwrap();
+            s.register_tenancy(&tenancy(h.id, ID2, "1970-04-01"), None, 95 * DAY).await.unwrap();
+            let fresh = s.create_place(&place("shop", "小卖部", GRID), None, 1).await.unwrap();
+            s.mark_place_visited(fresh.id, member, now - 5 * DAY).await.unwrap();
+            let stale = s.create_place(&place("shop", "杂货店", GRID), None, 1).await.unwrap();
+            s.mark_place_visited(stale.id, member, now - 50 * DAY).await.unwrap();
+            s.create_place(&place("hotel", "客栈", GRID), None, 1).await.unwrap();
+            let closed = s.create_place(&place("shop", "关了", GRID), None, 1).await.unwrap();
+            s.close_place(closed.id, None, 2).await.unwrap();
+            s.create_place(&place("shop", "别处", GRID2), None, 1).await.unwrap();
+            let care = |every| CareData { house: h.id, person: person("陈奶奶", None, None), kinds: [CareKind::Disabled].into(), visit_every_days: every };
+            s.add_person_in_care(&care(7), None, now - 10 * DAY).await.unwrap();
+            s.add_person_in_care(&care(30), None, now - 10 * DAY).await.unwrap();
+            let q = RegistryMeasureQuery {
+                under: code("330483101001"),
+                now,
+                fresh_days: 30,
+                registered_from: 0,
+                registered_to: now,
+                registration_days: 3,
+                utc_offset_hours: 8,
+            };
+            let counts = s.registry_counts(&q).await.unwrap();
+            let grids: Vec<_> = counts.iter().map(|(g, _)| g.as_str()).collect();
+            assert_eq!(grids, [GRID, GRID2]);
+            let expected = GridRegistryCounts {
+                places: [("hotel".to_string(), 1), ("shop".to_string(), 2)].into(),
+                houses: [("own_home".to_string(), 1), ("rental".to_string(), 1)].into(),
+                places_open: 3,
+                places_fresh: 1,
+                tenancies_open: 2,
+                tenancies_registered: 2,
+                tenancies_on_time: 1,
+                in_care: 2,
+                in_care_on_schedule: 1,
+            };
+            assert_eq!(counts[0].1, expected);
+            assert_eq!(counts[1].1.places_open, 1);
+        }
+
+        async fn a_batch_is_stored_whole_or_not_at_all(s) {
+            town(&s).await;
+            let good = |n: usize| RegistryBatch {
+                buildings: vec![building(GRID), building(GRID2)],
+                houses: vec![(BatchRef::New(1), house(BuildingId(0), "101", None)), (BatchRef::New(1), house(BuildingId(0), "102", None))],
+                tenancies: vec![(BatchRef::New(n), tenancy(HouseId(0), ID2, "2026-01-01"))],
+                places: vec![place("shop", "小卖部", GRID), place("hotel", "客栈", GRID2)],
+            };
+            // The second place's credit code is wrong for the registry: another place has it.
+            let mut bad = good(0);
+            let mut a = place("enterprise", "甲厂", GRID);
+            a.credit_code = Some(CreditCode::parse(HUAWEI).unwrap());
+            bad.places = vec![a.clone(), a.clone()];
+            let err = s.import_registry(&bad, None, 1).await.unwrap_err();
+            assert!(matches!(&err, crate::StoreError::Invalid(f) if f.field == "places[1].credit_code"), "{err}");
+            let err = s.import_registry(&good(5), None, 1).await.unwrap_err();
+            assert!(matches!(&err, crate::StoreError::Invalid(f) if f.field == "tenancies[0].house"), "{err}");
+            assert!(s.buildings(&Default::default()).await.unwrap().is_empty(), "nothing of a refused batch stays");
+            assert!(s.places(&PlaceQuery::default()).await.unwrap().is_empty());
+            let ids = s.import_registry(&good(1), Some(1), 5).await.unwrap();
+            assert_eq!((ids.buildings.len(), ids.houses.len(), ids.tenancies.len(), ids.places.len()), (2, 2, 1, 2));
+            let houses = s.houses(&HouseQuery { building: Some(ids.buildings[1]), ..Default::default() }).await.unwrap();
+            assert_eq!(houses.iter().map(|h| h.grid.as_str()).collect::<Vec<_>>(), [GRID2, GRID2]);
+            let t = s.tenancy(ids.tenancies[0]).await.unwrap().unwrap();
+            assert_eq!(t.data.house, ids.houses[1]);
+            let history = s.registry_history(EntityRef::new(EntityKind::Place, ids.places[1].0)).await.unwrap();
+            assert_eq!((history.len(), history[0].action, history[0].actor, history[0].at), (1, ChangeAction::Created, Some(1), 5));
+        }
+    }
+}
