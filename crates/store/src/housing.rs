@@ -561,3 +561,138 @@ generic! {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gridkeeper_domain::registry::*;
+    use sqlx::Row;
+
+    use super::{BuildingQuery, HouseQuery, TenancyQuery};
+    use crate::prelude::*;
+    use crate::registry::fixtures::*;
+    use crate::testing::on_both;
+    use crate::StoreError;
+
+    fn refused<T: std::fmt::Debug>(r: crate::Result<T>) -> gridkeeper_domain::FieldError {
+        match r {
+            Err(StoreError::Invalid(f)) => f,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    on_both! {
+        async fn buildings_and_houses_are_kept_with_their_history(s) {
+            let (member, landlord) = town(&s).await;
+            assert_eq!(refused(s.create_building(&building("330483101001"), None, 1).await).field, "grid");
+            assert_eq!(refused(s.create_building(&building("330483101001009"), None, 1).await).reason, "there is no grid 330483101001009");
+            assert_eq!(refused(s.create_building(&building(RETIRED), None, 1).await).reason, format!("grid {RETIRED} is retired"));
+            let b = s.create_building(&building(GRID), Some(member), 10).await.unwrap();
+            assert_eq!(s.building(b.id).await.unwrap(), Some(b.clone()));
+            let h = s.create_house(&house(b.id, "2单元301", Some(landlord)), Some(landlord), 11).await.unwrap();
+            assert_eq!(h.grid.as_str(), GRID);
+            assert_eq!(h.data.owner, MaskedPerson { name: "张*".into(), phone: Some("138****1234".into()), id_number: Some("1101**********002X".into()) });
+            assert_eq!(s.house(h.id).await.unwrap(), Some(h.clone()));
+            // Sealed at rest.
+            let raw: String = sqlx::query("SELECT owner_phone FROM houses").fetch_one(&s.pool).await.unwrap().get(0);
+            assert!(raw.starts_with("enc:v1:") && !raw.contains("1381234"));
+            // Refusals: an unknown building, a label taken, an unknown landlord.
+            assert_eq!(refused(s.create_house(&house(BuildingId(99), "1", None), None, 1).await).reason, "there is no building 99");
+            assert_eq!(refused(s.create_house(&house(b.id, "2单元301", None), None, 1).await).field, "label");
+            assert_eq!(refused(s.create_house(&house(b.id, "9", Some(999)), None, 1).await).field, "landlord");
+            // Moving the building to another grid moves its houses (and what hangs on them).
+            let t = s.register_tenancy(&tenancy(h.id, ID2, "2026-01-01"), None, 12).await.unwrap();
+            let p = BuildingPatch { grid: Some(code(GRID2)), floors: Some(Floors::new(7).unwrap()), ..Default::default() };
+            let b2 = s.update_building(b.id, &p, Some(member), 20).await.unwrap();
+            assert_eq!((b2.data.grid.as_str(), b2.data.floors.get(), b2.updated_at), (GRID2, 7, 20));
+            assert_eq!(s.house(h.id).await.unwrap().unwrap().grid.as_str(), GRID2);
+            assert_eq!(s.tenancy(t.id).await.unwrap().unwrap().grid.as_str(), GRID2);
+            let bad = BuildingPatch { grid: Some(code(RETIRED)), ..Default::default() };
+            assert_eq!(refused(s.update_building(b.id, &bad, None, 21).await).field, "grid");
+            assert_eq!(refused(s.update_building(BuildingId(99), &p, None, 21).await).field, "building");
+            assert_eq!(s.update_building(b.id, &p, None, 22).await.unwrap(), b2, "no change, no write");
+            let history = s.registry_history(EntityRef::new(EntityKind::Building, b.id.0)).await.unwrap();
+            assert_eq!(history.iter().map(|c| c.action).collect::<Vec<_>>(), [ChangeAction::Created, ChangeAction::Updated]);
+            assert_eq!(history[1].changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(), ["floors", "grid"]);
+            assert_eq!((history[1].actor, history[1].at), (Some(member), 20));
+            // The owner changes phone: recorded masked.
+            let hp = HousePatch { owner: Some(person("张伟", Some("13912345678"), Some(ID))), ..Default::default() };
+            let h2 = s.update_house(h.id, &hp, Some(landlord), 30).await.unwrap();
+            assert_eq!(h2.data.owner.phone.as_deref(), Some("139****5678"));
+            let history = s.registry_history(EntityRef::new(EntityKind::House, h.id.0)).await.unwrap();
+            let last = &history.last().unwrap().changes;
+            assert_eq!(last.len(), 1);
+            assert_eq!((last[0].field.as_str(), last[0].old.as_str(), last[0].new.as_str()), ("owner.phone", Some("138****1234"), Some("139****5678")));
+            let other = s.create_house(&house(b.id, "302", None), None, 31).await.unwrap();
+            let taken = HousePatch { label: Some(text("2单元301")), ..Default::default() };
+            assert_eq!(refused(s.update_house(other.id, &taken, None, 32).await).field, "label");
+            assert_eq!(s.registry_history(EntityRef::new(EntityKind::House, other.id.0)).await.unwrap().len(), 1, "a refused change leaves the history");
+            assert_eq!(refused(s.update_house(HouseId(99), &taken, None, 32).await).field, "house");
+            // Lists: a landlord's phone view, by owner phone or ID number, by subtree and use.
+            let ids = |v: Vec<House>| v.into_iter().map(|h| h.id).collect::<Vec<_>>();
+            assert_eq!(ids(s.houses(&HouseQuery { landlord: Some(landlord), ..Default::default() }).await.unwrap()), [h.id]);
+            let by_phone = HouseQuery { owner_phone: Some(Phone::parse("13912345678").unwrap()), ..Default::default() };
+            assert_eq!(ids(s.houses(&by_phone).await.unwrap()), [h.id]);
+            let by_id = HouseQuery { owner_id_number: Some(ResidentIdNumber::parse(ID).unwrap()), ..Default::default() };
+            assert_eq!(ids(s.houses(&by_id).await.unwrap()), [h.id, other.id]);
+            let under = HouseQuery { under: Some(code(GRID)), ..Default::default() };
+            assert!(s.houses(&under).await.unwrap().is_empty());
+            let page = HouseQuery { under: Some(code("330483101")), house_use: Some(HouseUse::Rental), after: Some(h.id), limit: 1, ..Default::default() };
+            assert_eq!(ids(s.houses(&page).await.unwrap()), [other.id]);
+            let bq = BuildingQuery { under: Some(code(GRID2)), ..Default::default() };
+            assert_eq!(s.buildings(&bq).await.unwrap().len(), 1);
+            assert!(s.buildings(&BuildingQuery { after: Some(b.id), ..Default::default() }).await.unwrap().is_empty());
+        }
+
+        async fn tenancies_are_registered_ended_and_anonymised(s) {
+            let (member, landlord) = town(&s).await;
+            let b = s.create_building(&building(GRID), None, 1).await.unwrap();
+            let h = s.create_house(&house(b.id, "301", Some(landlord)), None, 1).await.unwrap();
+            let h2 = s.create_house(&house(b.id, "302", None), None, 1).await.unwrap();
+            assert_eq!(refused(s.register_tenancy(&tenancy(HouseId(99), ID2, "2026-01-01"), None, 1).await).reason, "there is no house 99");
+            let mut no_id = tenancy(h.id, ID2, "2026-01-01");
+            no_id.tenant.id_number = None;
+            assert_eq!(refused(s.register_tenancy(&no_id, None, 1).await).field, "tenant.id_number");
+            let t = s.register_tenancy(&tenancy(h.id, ID2, "2026-01-01"), Some(landlord), 5).await.unwrap();
+            assert_eq!((t.registered_by_person, t.registered_at, t.data.tenant.as_ref().unwrap().name.as_str()), (Some(landlord), 5, "王*"));
+            // The same tenant cannot have two open tenancies in the same house, but may in another.
+            let err = refused(s.register_tenancy(&tenancy(h.id, ID2, "2026-03-01"), None, 6).await);
+            assert!(err.reason.contains(&format!("tenancy {}", t.id)), "{err}");
+            let other = s.register_tenancy(&tenancy(h2.id, ID2, "2026-03-01"), None, 6).await.unwrap();
+            let second = s.register_tenancy(&tenancy(h.id, ID, "2026-02-01"), Some(member), 7).await.unwrap();
+            // Ending before the move-in is refused by the domain and changes nothing.
+            let err = refused(s.end_tenancy(t.id, date("2025-12-31"), None, 8).await);
+            assert_eq!(err.field, "moved_out");
+            assert_eq!(s.tenancy(t.id).await.unwrap().unwrap().data.stay.moved_out(), None);
+            assert_eq!(s.registry_history(EntityRef::new(EntityKind::Tenancy, t.id.0)).await.unwrap().len(), 1);
+            assert_eq!(refused(s.end_tenancy(TenancyId(99), date("2026-02-01"), None, 8).await).field, "tenancy");
+            let ended = s.end_tenancy(t.id, date("2026-02-01"), Some(landlord), 9).await.unwrap();
+            assert_eq!(ended.data.stay.moved_out(), Some(date("2026-02-01")));
+            assert_eq!(s.tenancy(t.id).await.unwrap().unwrap(), ended);
+            assert_eq!(refused(s.end_tenancy(t.id, date("2026-02-02"), None, 10).await).reason, "the tenancy ended already, on 2026-02-01");
+            let history = s.registry_history(EntityRef::new(EntityKind::Tenancy, t.id.0)).await.unwrap();
+            assert_eq!((history[1].action, history[1].changes[0].new.as_str()), (ChangeAction::Ended, Some("2026-02-01")));
+            // Back in the same house after moving out: allowed.
+            s.register_tenancy(&tenancy(h.id, ID2, "2026-02-01"), None, 11).await.unwrap();
+            // Lists.
+            let ids = |v: Vec<Tenancy>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
+            let of_house = s.tenancies(&TenancyQuery { house: Some(h.id), open: Some(true), ..Default::default() }).await.unwrap();
+            assert_eq!(of_house.len(), 2);
+            assert_eq!(ids(s.tenancies(&TenancyQuery { open: Some(false), ..Default::default() }).await.unwrap()), [t.id]);
+            assert_eq!(s.tenancies(&TenancyQuery { landlord: Some(landlord), ..Default::default() }).await.unwrap().len(), 3);
+            let by_id = TenancyQuery { tenant_id_number: Some(ResidentIdNumber::parse(ID).unwrap()), ..Default::default() };
+            assert_eq!(ids(s.tenancies(&by_id).await.unwrap()), [second.id]);
+            let by_phone = TenancyQuery { tenant_phone: Some(Phone::parse("13900001111").unwrap()), under: Some(code(GRID)), after: Some(t.id), limit: 1, ..Default::default() };
+            assert_eq!(ids(s.tenancies(&by_phone).await.unwrap()), [other.id]);
+            // Anonymised after the retention time: details and blind indexes go, the row stays.
+            assert_eq!(s.anonymise_tenancies(date("2026-02-01"), 50).await.unwrap(), 0, "moved out on the cut-off day: kept");
+            assert_eq!(s.anonymise_tenancies(date("2026-03-01"), 50).await.unwrap(), 1);
+            let gone = s.tenancy(t.id).await.unwrap().unwrap();
+            assert_eq!((gone.data.tenant.clone(), gone.anonymised_at, gone.data.stay), (None, Some(50), ended.data.stay));
+            assert_eq!(s.reveal_person(EntityRef::new(EntityKind::Tenancy, t.id.0)).await.unwrap(), None);
+            let by_old_id = TenancyQuery { tenant_id_number: Some(ResidentIdNumber::parse(ID2).unwrap()), ..Default::default() };
+            assert!(!ids(s.tenancies(&by_old_id).await.unwrap()).contains(&t.id));
+            assert_eq!(s.registry_history(EntityRef::new(EntityKind::Tenancy, t.id.0)).await.unwrap().last().unwrap().action, ChangeAction::Anonymised);
+            assert_eq!(s.anonymise_tenancies(date("2026-03-01"), 60).await.unwrap(), 0, "once");
+        }
+    }
+}
