@@ -267,3 +267,88 @@ generic! {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gridkeeper_domain::registry::*;
+    use sqlx::Row;
+
+    use super::CareQuery;
+    use crate::prelude::*;
+    use crate::registry::fixtures::*;
+    use crate::testing::on_both;
+    use crate::StoreError;
+
+    const DAY: i64 = 86_400_000;
+
+    fn refused<T: std::fmt::Debug>(r: crate::Result<T>) -> gridkeeper_domain::FieldError {
+        match r {
+            Err(StoreError::Invalid(f)) => f,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    on_both! {
+        async fn people_in_care_are_visited_on_schedule(s) {
+            let (member, _) = town(&s).await;
+            let b = s.create_building(&building(GRID), None, 1).await.unwrap();
+            let h = s.create_house(&house(b.id, "101", None), None, 1).await.unwrap();
+            let b2 = s.create_building(&building(GRID2), None, 1).await.unwrap();
+            let h2 = s.create_house(&house(b2.id, "201", None), None, 1).await.unwrap();
+            let grandma = CareData {
+                house: h.id,
+                person: person("陈奶奶", Some("13600000000"), Some(ID)),
+                kinds: [CareKind::ElderlyAlone, CareKind::LowIncome].into(),
+                visit_every_days: 7,
+            };
+            assert_eq!(refused(s.add_person_in_care(&CareData { house: HouseId(99), ..grandma.clone() }, None, 0).await).field, "house");
+            assert_eq!(refused(s.add_person_in_care(&CareData { kinds: Default::default(), ..grandma.clone() }, None, 0).await).field, "kinds");
+            let c = s.add_person_in_care(&grandma, Some(member), 0).await.unwrap();
+            assert_eq!((c.visit_due_at, c.grid.as_str(), c.data.person.name.as_str()), (7 * DAY, GRID, "陈**"));
+            assert_eq!(s.person_in_care(c.id).await.unwrap(), Some(c.clone()));
+            let child = CareData { house: h2.id, person: person("小明", None, None), kinds: [CareKind::LeftBehindChild].into(), visit_every_days: 30 };
+            let kid = s.add_person_in_care(&child, None, 0).await.unwrap();
+            let ids = |v: Vec<PersonInCare>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+            let due = |t: i64| CareQuery { due_by: Some(t), under: Some(code("330483101001")), ..Default::default() };
+            assert_eq!(ids(s.people_in_care(&due(8 * DAY)).await.unwrap()), [c.id]);
+            assert_eq!(ids(s.people_in_care(&due(31 * DAY)).await.unwrap()), [c.id, kid.id]);
+            // A visit moves the next one; its note is sealed at rest and opened for the visit list.
+            assert_eq!(refused(s.record_care_visit(CareId(99), Some(member), DAY, None).await).field, "care");
+            let v = s.record_care_visit(c.id, Some(member), 6 * DAY, Some(" 身体好，药够 ")).await.unwrap();
+            assert_eq!(v.note.as_deref(), Some("身体好，药够"));
+            s.record_care_visit(c.id, None, 2 * DAY, None).await.unwrap();
+            let after = s.person_in_care(c.id).await.unwrap().unwrap();
+            assert_eq!((after.last_visited_at, after.visit_due_at), (Some(6 * DAY), 13 * DAY));
+            assert!(s.people_in_care(&due(8 * DAY)).await.unwrap().is_empty());
+            let visits = s.care_visits(c.id).await.unwrap();
+            assert_eq!(visits.iter().map(|v| (v.at, v.note.as_deref())).collect::<Vec<_>>(), [(6 * DAY, Some("身体好，药够")), (2 * DAY, None)]);
+            let raw: String = sqlx::query("SELECT note FROM care_visits WHERE note IS NOT NULL").fetch_one(&s.pool).await.unwrap().get(0);
+            assert!(!raw.contains("药"));
+            // An update: a shorter interval moves the due visit; the history masks the person.
+            let p = CarePatch { visit_every_days: Some(3), person: Some(person("陈奶奶", Some("13611112222"), Some(ID))), ..Default::default() };
+            let up = s.update_person_in_care(c.id, &p, Some(member), 7 * DAY).await.unwrap();
+            assert_eq!(up.visit_due_at, 9 * DAY);
+            let history = s.registry_history(EntityRef::new(EntityKind::Care, c.id.0)).await.unwrap();
+            let fields: Vec<_> = history[1].changes.iter().map(|c| (c.field.as_str(), c.new.as_str().map(str::to_string))).collect();
+            assert_eq!(fields, [("person.phone", Some("136****2222".to_string())), ("visit_every_days", None)]);
+            let bad = CarePatch { visit_every_days: Some(0), ..Default::default() };
+            assert_eq!(refused(s.update_person_in_care(c.id, &bad, None, 8 * DAY).await).field, "visit_every_days");
+            assert_eq!(refused(s.update_person_in_care(CareId(99), &p, None, 8 * DAY).await).field, "care");
+            assert_eq!(s.registry_history(EntityRef::new(EntityKind::Care, c.id.0)).await.unwrap().len(), 2);
+            // Moving to another house moves the grid.
+            let moved = s.update_person_in_care(c.id, &CarePatch { house: Some(h2.id), ..Default::default() }, None, 9 * DAY).await.unwrap();
+            assert_eq!(moved.grid.as_str(), GRID2);
+            // Filters.
+            let q = |f: fn(&mut CareQuery)| {
+                let mut q = CareQuery::default();
+                f(&mut q);
+                q
+            };
+            assert_eq!(ids(s.people_in_care(&q(|q| q.kind = Some(CareKind::LowIncome))).await.unwrap()), [c.id]);
+            assert_eq!(ids(s.people_in_care(&q(|q| q.house = Some(HouseId(2)))).await.unwrap()), [c.id, kid.id]);
+            assert_eq!(ids(s.people_in_care(&q(|q| q.phone = Some(Phone::parse("13611112222").unwrap()))).await.unwrap()), [c.id]);
+            assert_eq!(ids(s.people_in_care(&q(|q| q.id_number = Some(ResidentIdNumber::parse(ID).unwrap()))).await.unwrap()), [c.id]);
+            assert_eq!(ids(s.people_in_care(&q(|q| { q.after = Some(CareId(1)); q.limit = 5; })).await.unwrap()), [kid.id]);
+        }
+    }
+}

@@ -488,3 +488,140 @@ generic! {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gridkeeper_domain::registry::*;
+    use gridkeeper_domain::{LatLon, RegionCode};
+    use serde_json::json;
+
+    use super::{PlaceMove, PlaceQuery};
+    use crate::prelude::*;
+    use crate::registry::fixtures::*;
+    use crate::testing::on_both;
+    use crate::StoreError;
+
+    fn refused<T: std::fmt::Debug>(r: crate::Result<T>) -> gridkeeper_domain::FieldError {
+        match r {
+            Err(StoreError::Invalid(f)) => f,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    on_both! {
+        async fn kinds_are_the_towns_until_replaced(s) {
+            let kinds = s.place_kinds().await.unwrap();
+            assert_eq!(kinds, default_place_kinds());
+            let mut farm = kinds[0].clone();
+            farm.key = "farm_stay".into();
+            farm.name = "农家乐".into();
+            s.put_place_kind(&farm, 5).await.unwrap();
+            let mut shop = kinds[0].clone();
+            shop.fields.clear();
+            s.put_place_kind(&shop, 6).await.unwrap();
+            let now = s.place_kinds().await.unwrap();
+            assert_eq!((now.len(), now[0].fields.len(), now.last().unwrap().key.as_str()), (11, 0, "farm_stay"));
+            farm.key = "Farm".into();
+            assert_eq!(refused(s.put_place_kind(&farm, 7).await).field, "key");
+        }
+
+        async fn places_are_checked_changed_closed_and_moved_with_their_history(s) {
+            let (member, _) = town(&s).await;
+            let mut hotel = place("hotel", "乌镇客栈", GRID);
+            hotel.credit_code = Some(CreditCode::parse(HUAWEI).unwrap());
+            let p = s.create_place(&hotel, Some(member), 10).await.unwrap();
+            assert_eq!((p.status, p.data.responsible.name.as_str(), p.data.responsible.phone.as_deref()), (PlaceStatus::Open, "李*", Some("138****1234")));
+            assert_eq!(s.place(p.id).await.unwrap(), Some(p.clone()));
+            // Refusals name the field.
+            assert_eq!(refused(s.create_place(&place("zoo", "动物园", GRID), None, 1).await).field, "kind");
+            let mut no_rooms = place("hotel", "无房", GRID);
+            no_rooms.fields.clear();
+            assert_eq!(refused(s.create_place(&no_rooms, None, 1).await).field, "fields.rooms");
+            assert_eq!(refused(s.create_place(&place("shop", "店", RETIRED), None, 1).await).field, "grid");
+            let mut twin = place("enterprise", "同码厂", GRID);
+            twin.credit_code = hotel.credit_code.clone();
+            let err = refused(s.create_place(&twin, None, 1).await);
+            assert_eq!((err.field.as_str(), err.reason.contains(&format!("place {}", p.id))), ("credit_code", true));
+            // An update records the changed fields; a refused one changes nothing.
+            let patch = PlacePatch { name: Some(text("乌镇民宿")), fields: Some(serde_json::from_value(json!({"rooms": 14})).unwrap()), ..Default::default() };
+            let p2 = s.update_place(p.id, &patch, Some(member), 20).await.unwrap();
+            assert_eq!((p2.data.name.as_str(), p2.data.fields["rooms"].clone(), p2.updated_at), ("乌镇民宿", json!(14), 20));
+            let bad = PlacePatch { fields: Some(serde_json::from_value(json!({"rooms": 0})).unwrap()), ..Default::default() };
+            assert_eq!(refused(s.update_place(p.id, &bad, Some(member), 21).await).field, "fields.rooms");
+            let bad_kind = PlacePatch { kind: Some("shop".into()), ..Default::default() };
+            assert_eq!(refused(s.update_place(p.id, &bad_kind, Some(member), 21).await).field, "fields.rooms");
+            assert_eq!(s.place(p.id).await.unwrap(), Some(p2.clone()));
+            assert_eq!(s.update_place(p.id, &patch, None, 22).await.unwrap(), p2, "no change, no write");
+            assert_eq!(refused(s.update_place(PlaceId(99), &patch, None, 22).await).field, "place");
+            let history = s.registry_history(EntityRef::new(EntityKind::Place, p.id.0)).await.unwrap();
+            assert_eq!(history.len(), 2);
+            assert_eq!(history[1].changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(), ["fields.rooms", "name"]);
+            // It moves: the old entry stays as moved, the new one carries the credit code.
+            let to = PlaceMove { address: text("乌镇镇北栅路2号"), location: LatLon::new(30.75, 120.49).unwrap(), grid: code(GRID2) };
+            assert_eq!(refused(s.move_place(p.id, &PlaceMove { grid: code(RETIRED), ..to.clone() }, None, 29).await).field, "grid");
+            assert_eq!(s.place(p.id).await.unwrap().unwrap().status, PlaceStatus::Open, "a refused move leaves it open");
+            let moved = s.move_place(p.id, &to, Some(member), 30).await.unwrap();
+            assert_eq!((moved.data.grid.as_str(), moved.data.name.as_str(), moved.status, moved.data.credit_code.clone()), (GRID2, "乌镇民宿", PlaceStatus::Open, hotel.credit_code.clone()));
+            let old = s.place(p.id).await.unwrap().unwrap();
+            assert_eq!((old.status, old.moved_to), (PlaceStatus::Moved, Some(moved.id)));
+            assert_eq!(refused(s.update_place(p.id, &patch, None, 31).await).field, "status");
+            let new_history = s.registry_history(EntityRef::new(EntityKind::Place, moved.id.0)).await.unwrap();
+            assert_eq!((new_history[0].action, new_history[0].changes[0].field.as_str()), (ChangeAction::Moved, "moved_from"));
+            // It closes; it is not gone.
+            let closed = s.close_place(moved.id, Some(member), 40).await.unwrap();
+            assert_eq!(closed.status, PlaceStatus::Closed);
+            assert_eq!(refused(s.close_place(moved.id, None, 41).await).reason, format!("place {} is closed already", moved.id));
+            assert_eq!(refused(s.move_place(moved.id, &to, None, 41).await).field, "status");
+            let all = s.places(&PlaceQuery { credit_code: hotel.credit_code.clone(), ..Default::default() }).await.unwrap();
+            assert_eq!(all.iter().map(|p| p.status).collect::<Vec<_>>(), [PlaceStatus::Moved, PlaceStatus::Closed]);
+            // Its code is free for a new place now.
+            s.create_place(&twin, None, 50).await.unwrap();
+        }
+
+        async fn visits_freshness_search_and_the_map_layer(s) {
+            let (member, _) = town(&s).await;
+            let shop = s.create_place(&place("shop", "乌镇小卖部", GRID), None, 1).await.unwrap();
+            let mut risky = place("venue", "乌镇KTV", GRID);
+            risky.fields = serde_json::from_value(json!({"venue_type": "ktv"})).unwrap();
+            risky.risk = RiskLevel::High;
+            risky.functional_grid = Some(text("西栅景区"));
+            risky.responsible = person("赵六", Some("13700000000"), Some(ID2));
+            let venue = s.create_place(&risky, None, 1).await.unwrap();
+            let far = s.create_place(&place("shop", "桐乡超市", OTHER), None, 1).await.unwrap();
+            assert_eq!(refused(s.mark_place_visited(PlaceId(99), member, 5).await).field, "place");
+            assert_eq!(refused(s.mark_place_visited(shop.id, 999, 5).await).field, "by");
+            let v = s.mark_place_visited(shop.id, member, 100).await.unwrap();
+            assert_eq!((v.last_visited_at, v.last_visited_by), (Some(100), Some(member)));
+            // A visit synchronised late does not make the place look staler.
+            let v = s.mark_place_visited(shop.id, member, 50).await.unwrap();
+            assert_eq!(v.last_visited_at, Some(100));
+            let visits = s.place_visits(shop.id, 10).await.unwrap();
+            assert_eq!(visits.iter().map(|v| v.at).collect::<Vec<_>>(), [100, 50]);
+            let ids = |v: Vec<Place>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+            let q = |f: fn(&mut PlaceQuery)| {
+                let mut q = PlaceQuery::default();
+                f(&mut q);
+                q
+            };
+            assert_eq!(ids(s.places(&q(|q| q.not_visited_since = Some(90))).await.unwrap()), [venue.id, far.id]);
+            assert_eq!(ids(s.places(&q(|q| q.not_visited_since = Some(101))).await.unwrap()), [shop.id, venue.id, far.id]);
+            assert_eq!(ids(s.places(&q(|q| q.name_prefix = Some("乌镇".into()))).await.unwrap()), [shop.id, venue.id]);
+            assert_eq!(ids(s.places(&q(|q| { q.name_prefix = Some("乌镇K".into()); })).await.unwrap()), [venue.id]);
+            assert_eq!(ids(s.places(&q(|q| q.under = Some(RegionCode::parse("330483101002").unwrap()))).await.unwrap()), [far.id]);
+            assert_eq!(ids(s.places(&q(|q| q.kinds = vec!["venue".into()])).await.unwrap()), [venue.id]);
+            assert_eq!(ids(s.places(&q(|q| q.risk = Some(RiskLevel::High))).await.unwrap()), [venue.id]);
+            assert_eq!(ids(s.places(&q(|q| q.functional_grid = Some("西栅景区".into()))).await.unwrap()), [venue.id]);
+            assert_eq!(ids(s.places(&q(|q| q.phone = Some(Phone::parse("13700000000").unwrap()))).await.unwrap()), [venue.id]);
+            assert_eq!(ids(s.places(&q(|q| q.id_number = Some(ResidentIdNumber::parse(ID2).unwrap()))).await.unwrap()), [venue.id]);
+            assert_eq!(ids(s.places(&q(|q| { q.statuses = vec![PlaceStatus::Open]; q.limit = 1; })).await.unwrap()), [shop.id]);
+            assert_eq!(ids(s.places(&PlaceQuery { after: Some(venue.id), ..Default::default() }).await.unwrap()), [far.id]);
+            // The map layer: the subtree's places, without personal data.
+            s.close_place(shop.id, None, 200).await.unwrap();
+            let layer = s.place_layer(&RegionCode::parse("330483101001").unwrap(), false).await.unwrap();
+            assert_eq!(layer.iter().map(|m| (m.id, m.kind.as_str(), m.risk)).collect::<Vec<_>>(), [(venue.id, "venue", RiskLevel::High)]);
+            let all = s.place_layer(&RegionCode::parse("330483101001").unwrap(), true).await.unwrap();
+            assert_eq!((all.len(), all[0].last_visited_at, all[0].status), (2, Some(100), PlaceStatus::Closed));
+            assert!(!serde_json::to_string(&all).unwrap().contains("138"));
+        }
+    }
+}
