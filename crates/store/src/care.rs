@@ -49,7 +49,13 @@ pub trait CareStore: Send + Sync {
     async fn person_in_care(&self, id: CareId) -> Result<Option<PersonInCare>>;
     async fn people_in_care(&self, q: &CareQuery) -> Result<Vec<PersonInCare>>;
     /// A visit at `at` (its note sealed); the next is due `visit_every_days` after the latest visit.
-    async fn record_care_visit(&self, id: CareId, by: Option<PersonId>, at: Millis, note: Option<&str>) -> Result<CareVisit>;
+    async fn record_care_visit(
+        &self,
+        id: CareId,
+        by: Option<PersonId>,
+        at: Millis,
+        note: Option<&str>,
+    ) -> Result<CareVisit>;
     /// The visits of a person in care, newest first, notes opened (the caller audits it).
     async fn care_visits(&self, id: CareId) -> Result<Vec<CareVisit>>;
 }

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use gridkeeper_domain::registry::{
-    changes, default_place_kinds, ChangeAction, CreditCode, EntityKind, EntityRef, FieldChange, Licence,
-    Phone, Place, PlaceData, PlaceId, PlaceKind, PlacePatch, PlaceStatus, ResidentIdNumber,
-    RiskLevel, Text,
+    changes, default_place_kinds, ChangeAction, CreditCode, EntityKind, EntityRef, FieldChange, Licence, Phone, Place,
+    PlaceData, PlaceId, PlaceKind, PlacePatch, PlaceStatus, ResidentIdNumber, RiskLevel, Text,
 };
 use gridkeeper_domain::{LatLon, Millis, PersonId, RegionCode};
 use serde::Serialize;

@@ -31,7 +31,10 @@ impl ResidentIdNumber {
             return Err(bad(format!("character {c} is not a digit (the first 17 are digits)")));
         }
         if !(b[17].is_ascii_digit() || b[17] == b'X') {
-            return Err(bad(format!("the last character {} is neither a digit nor X", t[17..].chars().next().unwrap_or('?'))));
+            return Err(bad(format!(
+                "the last character {} is neither a digit nor X",
+                t[17..].chars().next().unwrap_or('?')
+            )));
         }
         let birth = &t[6..14];
         let date = chrono::NaiveDate::parse_from_str(birth, "%Y%m%d")
@@ -199,7 +202,10 @@ mod tests {
         assert_eq!(reason(ResidentIdNumber::parse("110105194912310021")), "check digit should be X");
         assert_eq!(reason(ResidentIdNumber::parse("110101199003074478")), "check digit should be 7");
         assert_eq!(reason(ResidentIdNumber::parse("110105199902310021")), "birth date 19990231 does not exist");
-        assert_eq!(reason(ResidentIdNumber::parse("11010519491231002")), "has 17 characters; a resident ID number has 18");
+        assert_eq!(
+            reason(ResidentIdNumber::parse("11010519491231002")),
+            "has 17 characters; a resident ID number has 18"
+        );
         assert_eq!(
             reason(ResidentIdNumber::parse("1101051949123100X2")),
             "character X is not a digit (the first 17 are digits)"
@@ -232,7 +238,10 @@ mod tests {
             reason(CreditCode::parse("91440300708461O36T")),
             "character O is not in the alphabet 0-9 A-Y without I, O, S, V, Z"
         );
-        assert_eq!(reason(CreditCode::parse("9144030070846")), "has 13 characters; a unified social credit code has 18");
+        assert_eq!(
+            reason(CreditCode::parse("9144030070846")),
+            "has 13 characters; a unified social credit code has 18"
+        );
         assert_eq!(CreditCode::parse("").unwrap_err().field, "credit_code");
     }
 
@@ -242,9 +251,8 @@ mod tests {
         let body = (0..1000)
             .map(|n| format!("91330483{n:09}"))
             .find(|b| {
-                let sum: u32 =
-                    b.bytes().zip(CREDIT_WEIGHTS).map(|(c, w)| u32::from(c - b'0') * w).sum();
-                sum % 31 == 0
+                let sum: u32 = b.bytes().zip(CREDIT_WEIGHTS).map(|(c, w)| u32::from(c - b'0') * w).sum();
+                sum.is_multiple_of(31)
             })
             .unwrap();
         CreditCode::parse(&format!("{body}0")).unwrap();

@@ -56,7 +56,9 @@ pub enum FieldType {
     /// A calendar date, `2026-11-22`.
     Date,
     /// One of the options (keys).
-    Choice { options: Vec<String> },
+    Choice {
+        options: Vec<String>,
+    },
 }
 
 /// The kind-specific fields of a place: field key → value.
@@ -75,7 +77,10 @@ impl PlaceKind {
     /// Checks the kind itself: its key and field keys, unique fields, names, choices with options.
     pub fn check(&self) -> Result<(), FieldError> {
         if !is_key(&self.key) {
-            return Err(FieldError::new("key", format!("`{}` is not a key (a-z, 0-9, _; starting with a letter)", self.key)));
+            return Err(FieldError::new(
+                "key",
+                format!("`{}` is not a key (a-z, 0-9, _; starting with a letter)", self.key),
+            ));
         }
         if self.name.trim().is_empty() || self.name_en.trim().is_empty() {
             return Err(FieldError::new("name", "a kind has a name in Chinese and in English"));
@@ -232,10 +237,7 @@ mod tests {
             FieldError::new("fields.police_system", "must be true or false")
         );
         let school = kind("school");
-        assert_eq!(
-            school.validate(&fields(json!({"level": "college"}))).unwrap_err().field,
-            "fields.level"
-        );
+        assert_eq!(school.validate(&fields(json!({"level": "college"}))).unwrap_err().field, "fields.level");
         school.validate(&fields(json!({"level": "primary", "students": 640}))).unwrap();
         let site = kind("construction_site");
         assert_eq!(

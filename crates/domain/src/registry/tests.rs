@@ -88,11 +88,14 @@ fn ids_are_plain_numbers_and_codes_parse_with_their_field() {
 #[test]
 fn personal_details_are_masked_for_lists() {
     let m = tenant().masked();
-    assert_eq!(m, MaskedPerson {
-        name: "王*".into(),
-        phone: Some("138****1234".into()),
-        id_number: Some("1101**********002X".into())
-    });
+    assert_eq!(
+        m,
+        MaskedPerson {
+            name: "王*".into(),
+            phone: Some("138****1234".into()),
+            id_number: Some("1101**********002X".into())
+        }
+    );
 }
 
 fn place() -> PlaceData {
@@ -141,18 +144,14 @@ fn history_records_the_changed_fields_with_people_masked() {
     let fields: Vec<_> = c.iter().map(|c| c.field.as_str()).collect();
     assert_eq!(
         fields,
-        [
-            "credit_code",
-            "fields.rooms",
-            "name",
-            "responsible.id_number",
-            "responsible.name",
-            "responsible.phone"
-        ]
+        ["credit_code", "fields.rooms", "name", "responsible.id_number", "responsible.name", "responsible.phone"]
     );
     let get = |f: &str| c.iter().find(|c| c.field == f).unwrap();
     assert_eq!((get("name").old.clone(), get("name").new.clone()), (json!("乌镇客栈"), json!("乌镇民宿")));
-    assert_eq!((get("responsible.name").old.clone(), get("responsible.name").new.clone()), (json!("王*"), json!("李*")));
+    assert_eq!(
+        (get("responsible.name").old.clone(), get("responsible.name").new.clone()),
+        (json!("王*"), json!("李*"))
+    );
     assert_eq!(get("responsible.phone").new, json!("139****5678"));
     assert_eq!(get("responsible.id_number").old, json!("1101**********002X"));
     assert_eq!(get("responsible.id_number").new, json!(null));
@@ -168,12 +167,8 @@ fn history_records_the_changed_fields_with_people_masked() {
 
 #[test]
 fn care_needs_a_kind_and_a_sane_interval() {
-    let mut c = CareData {
-        house: HouseId(1),
-        person: tenant(),
-        kinds: [CareKind::ElderlyAlone].into(),
-        visit_every_days: 7,
-    };
+    let mut c =
+        CareData { house: HouseId(1), person: tenant(), kinds: [CareKind::ElderlyAlone].into(), visit_every_days: 7 };
     c.check().unwrap();
     c.visit_every_days = 0;
     assert_eq!(c.check().unwrap_err().field, "visit_every_days");
