@@ -439,6 +439,7 @@ const en: typeof zh = {
     analyst: 'Analyst',
     admin: 'Administrator',
     auditor: 'Auditor',
+    police: 'Community police',
   },
   state: {
     reported: 'Reported',

@@ -436,6 +436,7 @@ export default {
     analyst: '分析员',
     admin: '管理员',
     auditor: '审计员',
+    police: '社区民警',
   },
   state: {
     reported: '待受理',
