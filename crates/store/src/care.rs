@@ -283,16 +283,8 @@ mod tests {
     use crate::prelude::*;
     use crate::registry::fixtures::*;
     use crate::testing::on_both;
-    use crate::StoreError;
 
     const DAY: i64 = 86_400_000;
-
-    fn refused<T: std::fmt::Debug>(r: crate::Result<T>) -> gridkeeper_domain::FieldError {
-        match r {
-            Err(StoreError::Invalid(f)) => f,
-            other => panic!("expected a refusal, got {other:?}"),
-        }
-    }
 
     on_both! {
         async fn people_in_care_are_visited_on_schedule(s) {

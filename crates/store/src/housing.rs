@@ -571,14 +571,6 @@ mod tests {
     use crate::prelude::*;
     use crate::registry::fixtures::*;
     use crate::testing::on_both;
-    use crate::StoreError;
-
-    fn refused<T: std::fmt::Debug>(r: crate::Result<T>) -> gridkeeper_domain::FieldError {
-        match r {
-            Err(StoreError::Invalid(f)) => f,
-            other => panic!("expected a refusal, got {other:?}"),
-        }
-    }
 
     on_both! {
         async fn buildings_and_houses_are_kept_with_their_history(s) {

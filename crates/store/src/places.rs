@@ -498,14 +498,6 @@ mod tests {
     use crate::prelude::*;
     use crate::registry::fixtures::*;
     use crate::testing::on_both;
-    use crate::StoreError;
-
-    fn refused<T: std::fmt::Debug>(r: crate::Result<T>) -> gridkeeper_domain::FieldError {
-        match r {
-            Err(StoreError::Invalid(f)) => f,
-            other => panic!("expected a refusal, got {other:?}"),
-        }
-    }
 
     on_both! {
         async fn kinds_are_the_towns_until_replaced(s) {

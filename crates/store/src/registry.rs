@@ -474,6 +474,14 @@ pub(crate) mod fixtures {
     use crate::prelude::*;
     use crate::{NewPerson, RegionImport, RegionWrite};
 
+    /// The field refusal of a write expected to be refused.
+    pub fn refused<T: std::fmt::Debug>(r: crate::Result<T>) -> gridkeeper_domain::FieldError {
+        match r {
+            Err(crate::StoreError::Invalid(f)) => f,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
     pub const GRID: &str = "330483101001001";
     pub const GRID2: &str = "330483101001002";
     pub const OTHER: &str = "330483101002001";
