@@ -204,3 +204,46 @@ export function writeArtefact(name, data) {
   mkdirSync(shots, { recursive: true })
   writeFileSync(join(shots, name), typeof data === 'string' ? data : JSON.stringify(data, null, 2))
 }
+
+/**
+ * The visible tap targets on the page smaller than `min` × `min` CSS pixels, described as
+ * `tag.class "text" W×H`. Inline links inside running text are exempt (WCAG 2.5.5), as are the
+ * native inputs Element Plus draws its own larger control around.
+ */
+export async function smallTargets(page, min = 44) {
+  return page.evaluate((min) => {
+    const targets = [
+      'a[href]',
+      'button',
+      '[role="button"]',
+      '[role="tab"]',
+      'input:not([type="hidden"])',
+      'select',
+      '.el-select__wrapper',
+      '.el-radio',
+      '.el-checkbox',
+      '.el-switch',
+    ].join(',')
+    const wrapped =
+      '.el-input__wrapper, .el-textarea, .el-select__wrapper, .el-radio, .el-checkbox, .el-switch, .el-radio-button, .el-checkbox-button, .el-input-number'
+    const out = []
+    for (const el of document.querySelectorAll(targets)) {
+      if (!el.checkVisibility({ opacityProperty: true, visibilityProperty: true })) continue
+      if (el.matches('input, textarea, .el-radio-button__original-radio') && el.parentElement?.closest(wrapped)) continue
+      if (el.closest('[aria-hidden="true"], .el-select__wrapper') && !el.matches('.el-select__wrapper')) continue
+      const style = getComputedStyle(el)
+      const parentText = el.parentElement?.textContent?.trim().length ?? 0
+      if (el.matches('a') && style.display === 'inline' && parentText > (el.textContent?.trim().length ?? 0) + 8) continue
+      // A target drawn inside a larger clickable box (a radio button's label) counts by the box.
+      const box = el.closest('label, .el-radio-button, .el-checkbox-button') ?? el
+      const r = box.getBoundingClientRect()
+      if (r.width === 0 || r.height === 0) continue
+      if (r.width < min - 0.5 || r.height < min - 0.5) {
+        const cls = typeof box.className === 'string' ? box.className.split(' ').filter(Boolean).slice(0, 2).join('.') : ''
+        const text = (box.textContent || box.getAttribute('aria-label') || '').trim().slice(0, 20)
+        out.push(`${box.tagName.toLowerCase()}${cls ? '.' + cls : ''} "${text}" ${Math.round(r.width)}×${Math.round(r.height)}`)
+      }
+    }
+    return [...new Set(out)]
+  }, min)
+}

@@ -501,6 +501,9 @@ describe('views, languages and weight', () => {
     await gap.waitFor({ state: 'detached' })
     await shoot(page, 'admin-responsibility')
     await row.getByTestId('assignment-end').click()
+    // Ending an assignment asks first and says what will happen.
+    await page.locator('.gk-confirm').getByText(loop.gridName).waitFor()
+    await page.locator('.gk-confirm .el-button--danger').click()
     await row.waitFor({ state: 'detached' })
     await gap.waitFor()
 

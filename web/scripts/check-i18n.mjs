@@ -48,6 +48,29 @@ for (const file of files(root)) {
   }
 }
 
+// Every kind of problem the server can answer has a message (`problem.<kind>` in camelCase):
+// the kinds are read from the server's source, `ApiError::new(StatusCode::…, "kind", …)` and the
+// `https://gridkeeper.org/problems/kind` types written out in full.
+const server = new URL('../../crates/server/src/', import.meta.url).pathname
+/** @param {string} dir @returns {string[]} */
+function rustFiles(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n)
+    return statSync(p).isDirectory() ? rustFiles(p) : n.endsWith('.rs') ? [p] : []
+  })
+}
+const kinds = new Set()
+for (const file of rustFiles(server)) {
+  const text = readFileSync(file, 'utf8')
+  for (const m of text.matchAll(/::new\(\s*(?:axum::http::)?StatusCode::[A-Z_]+,\s*"([a-z-]+)"/g)) kinds.add(m[1])
+  for (const m of text.matchAll(/gridkeeper\.org\/problems\/([a-z-]+)"/g)) kinds.add(m[1])
+}
+if (kinds.size < 5) problems.push(`found only ${kinds.size} problem kinds in ${server}: is the pattern still right?`)
+for (const kind of kinds) {
+  const key = `problem.${kind.replace(/-([a-z])/g, (_, c) => c.toUpperCase())}`
+  if (typeof lookup(key) !== 'string') problems.push(`the server answers problems of kind '${kind}' but '${key}' has no text`)
+}
+
 // No Chinese text outside the message files (a line may opt out with `i18n-ok`).
 for (const file of files(root)) {
   readFileSync(file, 'utf8')
@@ -63,4 +86,4 @@ if (problems.length) {
   console.error(`untranslated texts:\n  ${problems.join('\n  ')}`)
   process.exit(1)
 }
-console.log(`i18n: every key used in src/ exists (${sections.length} sections)`)
+console.log(`i18n: every key used in src/ exists (${sections.length} sections); every problem kind has a text (${kinds.size})`)

@@ -50,7 +50,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         for (i, p) in town.people.iter().enumerate() {
             let mut person = p.person.clone();
             person.password_hash = Some(hash.clone());
-            let id = store.create_person(&person, now).await?;
+            // Staff were on duty before the year of cases began: their grid assignments start then.
+            let id = store.create_person(&person, now - 366 * 24 * 3600 * 1000).await?;
             anyhow::ensure!(
                 id == i as i64 + 1,
                 "the demo needs a fresh database (people ids must start at 1); use --fresh"

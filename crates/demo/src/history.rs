@@ -53,6 +53,10 @@ const REOPENED: f64 = 0.004;
 /// Share of the newest cases that stall at some stage, falling to none for cases
 /// [`BACKLOG_DAYS`] old.
 const STALL: f64 = 0.12;
+/// The newest reports of the simulated span, which still wait in the center's queue at `now` when
+/// they came in within [`OVERNIGHT`].
+const FRESH_REPORTS: usize = 4;
+const OVERNIGHT: Millis = 12 * HOUR;
 const BACKLOG_DAYS: Millis = 30;
 /// Median share of its handling window a department takes; about 10% of cases run over.
 const HANDLING_SHARE: f64 = 0.4;
@@ -138,7 +142,12 @@ pub(crate) fn simulate_span(
     let times = report_times(&mut rng, from, to, cases);
     let mut history = Vec::with_capacity(cases);
     for (k, t0) in times.into_iter().enumerate() {
-        let plan = plan(world, &tables, &mut rng, &history, t0);
+        let mut plan = plan(world, &tables, &mut rng, &history, t0);
+        // The center's queue as a dispatcher finds it: the night's newest reports wait to be
+        // accepted, the one before them to be dispatched.
+        if to == world.now && k + FRESH_REPORTS >= cases && world.now - t0 < OVERNIGHT {
+            plan.stall = Some(if k + FRESH_REPORTS > cases { Stage::Accept } else { Stage::Dispatch });
+        }
         history.push(live(world, &mut rng, &plan, first_id + k as CaseId, t0));
     }
     history
@@ -336,10 +345,30 @@ fn plan(world: &World, tables: &Tables, rng: &mut StdRng, history: &[(Case, Vec<
     Plan { intake, fate, grid, subclass, urgency: org.subclasses[subclass].urgency(rng), location, address, stall }
 }
 
-/// Whether a case reported `age` ago stalls, and before which step.
+/// How long the linkage center's own steps may wait: a center on duty accepts and dispatches
+/// within hours and closes within a day or two. Departments and grid members may leave work for
+/// weeks (the backlog supervision chases); the center does not.
+fn center_patience(stage: Stage) -> Option<Millis> {
+    match stage {
+        Stage::Accept => Some(3 * HOUR),
+        Stage::Dispatch => Some(8 * HOUR),
+        Stage::Close => Some(2 * DAY),
+        Stage::Sign | Stage::Submit | Stage::Verify => None,
+    }
+}
+
+/// Whether a case reported `age` ago stalls, and before which step: at the center's own steps
+/// only within [`center_patience`], else at a department's or a grid member's.
 fn stall(rng: &mut StdRng, age: Millis) -> Option<Stage> {
     let p = STALL * (1.0 - age as f64 / (BACKLOG_DAYS * DAY) as f64);
-    (p > 0.0 && rng.gen_bool(p)).then(|| STAGES[rng.gen_range(0..STAGES.len())])
+    if !(p > 0.0 && rng.gen_bool(p)) {
+        return None;
+    }
+    let stage = STAGES[rng.gen_range(0..STAGES.len())];
+    match center_patience(stage) {
+        Some(patience) if age > patience => Some(pick(rng, &[Stage::Sign, Stage::Submit, Stage::Verify])),
+        _ => Some(stage),
+    }
 }
 
 /// A recent case a new report may duplicate: not rejected, in a grid, with a category whose

@@ -286,6 +286,12 @@ mod tests {
         let recent_open = history.iter().filter(|h| h.0.reported_at > NOW - 7 * 24 * HOUR).filter(open).count();
         assert!(old_open * 100 < year(0) + year(1), "cases older than a year are almost all finished: {old_open}");
         assert!(recent_open > 0);
+        // The center's backlog is hours old, never weeks: no report waits long to be accepted.
+        let waiting = |state: CaseState, hours: i64| {
+            history.iter().filter(|(c, _)| c.state == state && c.reported_at < NOW - hours * HOUR).count()
+        };
+        assert_eq!(waiting(CaseState::Reported, 12), 0, "reports left unaccepted for longer than a night");
+        assert_eq!(waiting(CaseState::Accepted, 24), 0, "accepted cases left undispatched for a day");
         // Reports come by day more than by night, as in the demo, in many grids.
         let local_hour = |t: Millis| (t + 8 * HOUR).rem_euclid(24 * HOUR) / HOUR;
         let day = history.iter().filter(|(c, _)| (8..18).contains(&local_hour(c.reported_at))).count();

@@ -14,6 +14,7 @@ pub mod org;
 pub mod people;
 pub mod policy;
 pub mod region;
+pub mod registry;
 pub mod time;
 pub mod workflow;
 

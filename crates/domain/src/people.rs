@@ -20,10 +20,13 @@ pub enum Role {
     Analyst,
     Admin,
     Auditor,
+    /// The police of a region (a community police chief, auxiliary police): reads the tenancy
+    /// registrations there, audited; no part in the handling of cases.
+    Police,
 }
 
 impl Role {
-    pub const ALL: [Role; 11] = [
+    pub const ALL: [Role; 12] = [
         Role::Resident,
         Role::SocialUnit,
         Role::GridMember,
@@ -35,6 +38,7 @@ impl Role {
         Role::Analyst,
         Role::Admin,
         Role::Auditor,
+        Role::Police,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,6 +53,7 @@ impl Role {
             Role::Analyst => "analyst",
             Role::Admin => "admin",
             Role::Auditor => "auditor",
+            Role::Police => "police",
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {
@@ -59,7 +64,7 @@ impl Role {
     }
     /// Roles that work inside the organisation (see internal notes, act on cases).
     pub fn is_staff(self) -> bool {
-        !matches!(self, Role::Resident | Role::SocialUnit)
+        !matches!(self, Role::Resident | Role::SocialUnit | Role::Police)
     }
     /// Roles whose scope is a department rather than a region.
     pub fn needs_department(self) -> bool {

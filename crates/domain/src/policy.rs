@@ -2,7 +2,8 @@
 //! by [`crate::decide`]; everything else asks [`may`]. An object outside the actor's scope is
 //! refused as [`Refusal::OutOfScope`] so that its existence does not leak.
 
-use crate::{can_see, Actor, Case, DepartmentId, Grant, Refusal, RegionCode, Role, Scope};
+use crate::registry::PlaceId;
+use crate::{can_see, Actor, Case, DepartmentId, Grant, PersonId, Refusal, RegionCode, Role, Scope};
 
 /// Things people do besides moving a case through the workflow, each with the object or scope it
 /// is asked of. Named by what the person does; decided by [`may`].
@@ -61,6 +62,25 @@ pub enum Permission<'a> {
     ReadMeasures { region: &'a RegionCode },
     /// See the measures of a department wherever its cases lie.
     ReadDepartmentMeasures { department: DepartmentId },
+    /// See the registry entries of a region (buildings, houses, places, people in care, with the
+    /// people in them masked) and their history.
+    ReadRegistry { region: &'a RegionCode },
+    /// Add and change the registry entries of a region, mark places visited, record care visits.
+    KeepRegistry { region: &'a RegionCode },
+    /// See the names, phones and ID numbers of a registry entry of a region in clear (audited).
+    RevealRegistryPerson { region: &'a RegionCode },
+    /// Read the tenancy registrations of a region with the tenants in clear (audited): the
+    /// police's reading, and that of who keeps the registry there.
+    ReadTenancies { region: &'a RegionCode },
+    /// Register and end the tenancies of a house of a region whose landlord account is `landlord`.
+    ManageTenancies { region: &'a RegionCode, landlord: Option<PersonId> },
+    /// Keep the entry of a place of a region current: its own social unit accounts, or who keeps
+    /// the registry there (who sees every change in its history).
+    KeepPlace { region: &'a RegionCode, place: PlaceId },
+    /// Define the kinds of places and their fields: shared by the whole jurisdiction.
+    DefinePlaceKinds,
+    /// Import registry entries (places, houses, tenancies) under a region.
+    ImportRegistry { under: &'a RegionCode },
 }
 
 impl Permission<'_> {
@@ -89,6 +109,14 @@ impl Permission<'_> {
             Permission::SeeGridFigures => "see the figures of each grid",
             Permission::ReadMeasures { .. } => "see the measures of this region",
             Permission::ReadDepartmentMeasures { .. } => "see the measures of this department",
+            Permission::ReadRegistry { .. } => "see the registry",
+            Permission::KeepRegistry { .. } => "keep the registry",
+            Permission::RevealRegistryPerson { .. } => "see the people of the registry in clear",
+            Permission::ReadTenancies { .. } => "read tenancy registrations",
+            Permission::ManageTenancies { .. } => "register and end tenancies",
+            Permission::KeepPlace { .. } => "keep a place's entry current",
+            Permission::DefinePlaceKinds => "define the kinds of places",
+            Permission::ImportRegistry { .. } => "import registry entries",
         }
     }
 }
@@ -179,6 +207,55 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
                 .any(|r| actor.holds_for_region(*r, region)),
             "leaders, analysts, dispatchers and grid leaders of this region see its measures",
         ),
+        Permission::ReadRegistry { region } => {
+            if any_of(actor, &REGISTRY_READERS, region) {
+                Ok(())
+            } else {
+                Err(Refusal::OutOfScope)
+            }
+        }
+        Permission::KeepRegistry { region } => {
+            may(actor, Permission::ReadRegistry { region })?;
+            allow(any_of(actor, &REGISTRY_KEEPERS, region), "grid members, grid leaders and admins keep the registry")
+        }
+        Permission::RevealRegistryPerson { region } => {
+            may(actor, Permission::ReadRegistry { region })?;
+            allow(
+                any_of(actor, &[Role::GridMember, Role::GridLeader, Role::Dispatcher], region),
+                "only the grid's members and leader, and the linkage center, see the people of the registry in clear",
+            )
+        }
+        Permission::ReadTenancies { region } => {
+            if actor.holds_for_region(Role::Police, region) || any_of(actor, &REGISTRY_KEEPERS, region) {
+                Ok(())
+            } else {
+                Err(Refusal::OutOfScope)
+            }
+        }
+        Permission::ManageTenancies { region, landlord } => {
+            let own = landlord.is_some() && landlord == actor.person;
+            if own || any_of(actor, &REGISTRY_KEEPERS, region) {
+                Ok(())
+            } else {
+                Err(Refusal::OutOfScope)
+            }
+        }
+        Permission::KeepPlace { region, place } => {
+            let own =
+                actor.grants.iter().any(|g| g.role == Role::SocialUnit && g.scope == Scope::Place { id: place.0 });
+            if own || any_of(actor, &REGISTRY_KEEPERS, region) {
+                Ok(())
+            } else {
+                Err(Refusal::OutOfScope)
+            }
+        }
+        Permission::DefinePlaceKinds => {
+            allow(district_admin(actor), "only admins of a district (or above) define the kinds of places")
+        }
+        Permission::ImportRegistry { under } => allow(
+            any_of(actor, &[Role::GridLeader, Role::Admin], under),
+            "grid leaders and admins of this region import registry entries",
+        ),
         Permission::ReadDepartmentMeasures { department } => allow(
             actor
                 .grants
@@ -187,6 +264,16 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
             "only the head of a department sees its measures wherever its cases lie",
         ),
     }
+}
+
+/// Who sees a region's registry, and who keeps it.
+const REGISTRY_READERS: [Role; 6] =
+    [Role::GridMember, Role::GridLeader, Role::Dispatcher, Role::Supervisor, Role::Analyst, Role::Admin];
+const REGISTRY_KEEPERS: [Role; 3] = [Role::GridMember, Role::GridLeader, Role::Admin];
+
+/// Whether the actor holds one of `roles` in a region scope covering `region`.
+fn any_of(actor: &Actor, roles: &[Role], region: &RegionCode) -> bool {
+    roles.iter().any(|r| actor.holds_for_region(*r, region))
 }
 
 /// The regions where the actor is an admin (where the webhooks they subscribe lie).
@@ -301,6 +388,7 @@ mod tests {
             ("admin", admin_of("330483")),
             ("street admin", admin_of("330483101")),
             ("social unit", person(11, &[(Role::SocialUnit, "place:1")])),
+            ("police", person(12, &[(Role::Police, "region:330483101")])),
         ]
     }
 
@@ -400,6 +488,47 @@ mod tests {
         );
         assert_eq!(who(Permission::ReadDepartmentMeasures { department: 1 }), ["department head"]);
         assert!(who(Permission::ReadDepartmentMeasures { department: 2 }).is_empty());
+    }
+
+    #[test]
+    fn the_registry_is_read_in_scope_and_kept_by_the_grid() {
+        let (grid, other_street) = (code("330483101001001"), code("330483102001001"));
+        let readers = ["grid member", "grid leader", "dispatcher", "supervisor", "analyst", "admin", "street admin"];
+        assert_eq!(who(Permission::ReadRegistry { region: &grid }), readers);
+        assert_eq!(
+            who(Permission::ReadRegistry { region: &other_street }),
+            ["dispatcher", "supervisor", "analyst", "admin"]
+        );
+        let keepers = ["grid member", "grid leader", "admin", "street admin"];
+        assert_eq!(who(Permission::KeepRegistry { region: &grid }), keepers);
+        assert_eq!(
+            who(Permission::RevealRegistryPerson { region: &grid }),
+            ["grid member", "grid leader", "dispatcher"]
+        );
+        // The police read the tenancies of their street; nobody else outside the registry's keepers.
+        let tenancies = ["grid member", "grid leader", "admin", "street admin", "police"];
+        assert_eq!(who(Permission::ReadTenancies { region: &grid }), tenancies);
+        assert_eq!(who(Permission::ReadTenancies { region: &other_street }), ["admin"]);
+        // A landlord manages the tenancies of their own houses only; a social unit keeps its own place.
+        assert_eq!(
+            who(Permission::ManageTenancies { region: &grid, landlord: Some(1) }),
+            ["resident", "grid member", "grid leader", "admin", "street admin"]
+        );
+        assert_eq!(who(Permission::ManageTenancies { region: &grid, landlord: Some(99) }), keepers);
+        assert_eq!(who(Permission::ManageTenancies { region: &grid, landlord: None }), keepers);
+        let place = |id| Permission::KeepPlace { region: &grid, place: PlaceId(id) };
+        assert_eq!(who(place(1)), ["grid member", "grid leader", "admin", "street admin", "social unit"]);
+        assert_eq!(who(place(2)), keepers);
+        assert_eq!(who(Permission::DefinePlaceKinds), ["admin"]);
+        assert_eq!(who(Permission::ImportRegistry { under: &grid }), ["grid leader", "admin", "street admin"]);
+        // Outside one's sight the registry does not exist; inside it, keeping is "not allowed".
+        let resident = &people()[1].1;
+        assert_eq!(may(resident, Permission::ReadRegistry { region: &grid }), Err(Refusal::OutOfScope));
+        let dispatcher = &people()[4].1;
+        assert!(matches!(may(dispatcher, Permission::KeepRegistry { region: &grid }), Err(Refusal::NotAllowed { .. })));
+        // The police have no part in cases.
+        let everyone = people();
+        assert!(!everyone.last().unwrap().1.is_staff());
     }
 
     #[test]

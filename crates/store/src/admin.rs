@@ -110,6 +110,7 @@ generic! {
             .execute(&mut *tx)
             .await?) == 1;
             if added {
+                Self::open_assignment(&mut tx, person, grant, audit.at, audit.actor).await?;
                 Self::append_audit(&mut tx, audit).await?;
             }
             tx.commit().await?;
@@ -129,6 +130,7 @@ generic! {
             .execute(&mut *tx)
             .await?) == 1;
             if removed {
+                Self::end_assignments(&mut tx, person, grant, audit.at).await?;
                 Self::append_audit(&mut tx, audit).await?;
             }
             tx.commit().await?;

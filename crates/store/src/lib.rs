@@ -11,16 +11,20 @@ mod admin;
 pub mod backup;
 mod bulk;
 mod calendars;
+mod care;
 mod cases;
 #[cfg(test)]
 mod contract;
 mod dialect;
 mod exchange;
+mod housing;
 pub mod live;
 mod measures;
 mod people;
+mod places;
 mod reference;
 mod regions;
+mod registry;
 mod rollups;
 mod sql;
 #[cfg(test)]
@@ -35,15 +39,21 @@ pub use accounts::*;
 pub use admin::{AdminStore, PeopleQuery};
 pub use bulk::BulkLoad;
 pub use calendars::CalendarStore;
+pub use care::{CareQuery, CareStore};
 pub use cases::{CaseLink, CaseOrder, CaseQuery, CaseStore, Intake, Media, Visibility, NO_DEADLINE};
 pub use dialect::{Dialect, SqlStore, ACQUIRE_TIMEOUT};
 pub use exchange::*;
+pub use housing::{BuildingQuery, HouseQuery, HousingStore, TenancyQuery};
 pub use live::{CaseNotice, LiveFeed, LocalFeed, PgFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
 pub use people::{NewPerson, PeopleStore, Person};
+pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
 
 pub use reference::{ReferenceData, ReferenceStore};
 pub use regions::*;
+pub use registry::{
+    BatchIds, BatchRef, GridRegistryCounts, LookupKey, RegistryBatch, RegistryHit, RegistryMeasureQuery, RegistryStore,
+};
 pub use vault::Vault;
 
 #[derive(Debug, thiserror::Error)]
@@ -132,8 +142,8 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 /// (through `Arc<dyn Store>` they are in scope already): `use gridkeeper_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, AdminStore, CalendarStore, CaseStore, ExchangeStore, MeasureStore, PeopleStore, ReferenceStore,
-        RegionStore, Store,
+        AccountStore, AdminStore, CalendarStore, CareStore, CaseStore, ExchangeStore, HousingStore, MeasureStore,
+        PeopleStore, PlaceStore, ReferenceStore, RegionStore, RegistryStore, Store,
     };
 }
 
@@ -155,6 +165,10 @@ pub trait Store:
     + MeasureStore
     + ExchangeStore
     + RegionStore
+    + HousingStore
+    + PlaceStore
+    + CareStore
+    + RegistryStore
     + Send
     + Sync
     + 'static
@@ -168,7 +182,8 @@ dialect::generic! {
     impl Store for SqlStore {
         async fn migrate(&self) -> Result<()> {
             D::migrate(&self.pool).await?;
-            self.ensure_rollups().await
+            self.ensure_rollups().await?;
+            self.ensure_place_kinds().await
         }
     }
 }

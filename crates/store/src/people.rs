@@ -104,6 +104,7 @@ generic! {
                 .bind(value)
                 .execute(&mut **tx)
                 .await?;
+                Self::open_assignment(tx, id, g, now, None).await?;
             }
             Ok(id)
         }

@@ -1,9 +1,9 @@
 //! Regions as imported and changed over time, and who is responsible for them when.
 
 use async_trait::async_trait;
-use gridkeeper_domain::{FieldError, Millis, PersonId, Region, RegionCode, Role};
+use gridkeeper_domain::{FieldError, Grant, Millis, PersonId, Region, RegionCode, RegionLevel, Role, Scope};
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{Row, Transaction};
 
 use crate::dialect::generic;
 use crate::sql::Sql;
@@ -177,6 +177,23 @@ fn invalid(field: &str, reason: impl Into<String>) -> StoreError {
     StoreError::Invalid(FieldError::new(field, reason))
 }
 
+/// The region a grant makes its holder answer for: a grid member's grid, a grid leader's
+/// community. Who answers for a grid has one truth — such a grant and an open assignment go
+/// together: granting the role opens the assignment, taking it away ends it, and ending the
+/// assignment takes the role away (see [`RegionStore::add_assignment`] for assignments to
+/// regions under a wider grant).
+fn answers_for(grant: &Grant) -> Option<&RegionCode> {
+    let level = match grant.role {
+        Role::GridMember => RegionLevel::Grid,
+        Role::GridLeader => RegionLevel::Community,
+        _ => return None,
+    };
+    match &grant.scope {
+        Scope::Region { code } if code.level() == level => Some(code),
+        _ => None,
+    }
+}
+
 generic! {
     impl SqlStore {
         fn record_row(r: &D::Row) -> Result<RegionRecord> {
@@ -211,6 +228,59 @@ generic! {
                 created_at: r.try_get("created_at")?,
                 created_by: r.try_get("created_by")?,
             })
+        }
+
+        /// Opens the assignment a grant of a grid role stands for ([`answers_for`]), from `at`,
+        /// unless one is open then; nothing for other grants or a region not (or no longer) in
+        /// the tree.
+        pub(crate) async fn open_assignment(
+            tx: &mut Transaction<'static, D>,
+            person: PersonId,
+            grant: &Grant,
+            at: Millis,
+            by: Option<PersonId>,
+        ) -> Result<()> {
+            let Some(region) = answers_for(grant) else { return Ok(()) };
+            sqlx::query(
+                "INSERT INTO assignments (person_id, region, role, starts_at, created_at, created_by) \
+                 SELECT $1, code, $2, $3, $3, $4 FROM regions WHERE code = $5 AND retired_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM assignments WHERE person_id = $1 AND region = $5 AND role = $2 \
+                 AND (ends_at IS NULL OR ends_at > $3))",
+            )
+            .bind(person)
+            .bind(grant.role.as_str())
+            .bind(at)
+            .bind(by)
+            .bind(region.as_str())
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        /// Ends at `at` the open assignments of `person` in the role of `grant` to regions within
+        /// its scope (the role is taken away).
+        pub(crate) async fn end_assignments(
+            tx: &mut Transaction<'static, D>,
+            person: PersonId,
+            grant: &Grant,
+            at: Millis,
+        ) -> Result<()> {
+            let Scope::Region { code } = &grant.scope else { return Ok(()) };
+            if !matches!(grant.role, Role::GridMember | Role::GridLeader) {
+                return Ok(());
+            }
+            sqlx::query(
+                "UPDATE assignments SET ends_at = $1 WHERE person_id = $2 AND role = $3 \
+                 AND (region = $4 OR region LIKE $5) AND starts_at < $1 AND (ends_at IS NULL OR ends_at > $1)",
+            )
+            .bind(at)
+            .bind(person)
+            .bind(grant.role.as_str())
+            .bind(code.as_str())
+            .bind(format!("{}%", code.as_str()))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
         }
 
         fn lineage_row(r: &D::Row) -> Result<LineageRecord> {
@@ -444,6 +514,18 @@ generic! {
             .fetch_one(&mut *tx)
             .await?;
             let out = Self::assignment_row(&row)?;
+            // The role follows an open-ended assignment (a wider grant may cover it already).
+            if a.ends_at.is_none() {
+                sqlx::query(
+                "INSERT INTO grants (person_id, role, scope_type, scope_value) VALUES ($1, $2, 'region', $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+                .bind(a.person)
+                .bind(a.role.as_str())
+                .bind(a.region.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             Ok(out)
         }
@@ -478,6 +560,18 @@ generic! {
                     .fetch_one(&mut *tx)
                     .await?;
             let out = Self::assignment_row(&row)?;
+            // No assignment left there: the role over exactly that region goes with it.
+            sqlx::query(
+                "DELETE FROM grants WHERE person_id = $1 AND role = $2 AND scope_type = 'region' AND scope_value = $3 \
+                 AND NOT EXISTS (SELECT 1 FROM assignments WHERE person_id = $1 AND role = $2 AND region = $3 \
+                 AND (ends_at IS NULL OR ends_at > $4))",
+            )
+            .bind(out.person)
+            .bind(out.role.as_str())
+            .bind(out.region.as_str())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(Some(out))
         }
@@ -538,12 +632,12 @@ generic! {
 
 #[cfg(test)]
 mod tests {
-    use gridkeeper_domain::{Region, RegionCode, Role};
+    use gridkeeper_domain::{Region, RegionCode};
     use serde_json::json;
 
     use super::*;
     use crate::testing::on_both;
-    use crate::{NewPerson, PeopleStore, ReferenceStore};
+    use crate::{AdminStore, NewAudit, NewPerson, PeopleStore, ReferenceStore};
 
     fn code(c: &str) -> RegionCode {
         RegionCode::parse(c).unwrap()
@@ -690,6 +784,69 @@ mod tests {
             s.apply_region_import(&import(2, &[], std::slice::from_ref(&grid), &[])).await.unwrap();
             let err = s.add_assignment(&new(5000, None)).await.unwrap_err();
             assert!(matches!(err, StoreError::Invalid(f) if f.reason.contains("retired")));
+        }
+    }
+
+    on_both! {
+        async fn a_grid_role_and_its_assignment_go_together(s) {
+            let regions = [
+                write("990001", "d", 1.0, true),
+                write("990001001", "s", 1.0, true),
+                write("990001001001", "c", 1.0, true),
+                write("990001001001001", "g", 1.0, false),
+                write("990001001001002", "g2", 1.0, false),
+            ];
+            s.apply_region_import(&import(1, &regions, &[], &[])).await.unwrap();
+            let (grid, community) = (code("990001001001001"), code("990001001001"));
+            let member = Grant::new(Role::GridMember, Scope::Region { code: grid.clone() }).unwrap();
+            let leader = Grant::new(Role::GridLeader, Scope::Region { code: community.clone() }).unwrap();
+            // A person created with grid roles answers for their grid and community from then on.
+            let p = NewPerson {
+                login: "m".into(),
+                name: "Member".into(),
+                phone: None,
+                id_number: None,
+                password_hash: None,
+                grants: vec![member.clone(), leader.clone()],
+            };
+            let person = s.create_person(&p, 10).await.unwrap();
+            let open = |t: i64| AssignmentQuery { under: Some(code("990001")), person: Some(person), at: Some(t) };
+            let held: Vec<_> = s.assignments(&open(10)).await.unwrap().into_iter().map(|a| (a.region, a.role)).collect();
+            assert_eq!(held.len(), 2);
+            assert!(held.contains(&(grid.clone(), Role::GridMember)) && held.contains(&(community.clone(), Role::GridLeader)));
+
+            // Taking the role away ends the assignment; giving it back opens a new one.
+            let audit = |at: i64| NewAudit { at, actor: None, action: "role_change".into(), object: None, detail: json!({}) };
+            assert!(s.remove_grant(person, &member, &audit(20)).await.unwrap());
+            let now: Vec<_> = s.assignments(&open(25)).await.unwrap().into_iter().map(|a| a.role).collect();
+            assert_eq!(now, [Role::GridLeader]);
+            assert!(s.add_grant(person, &member, &audit(30)).await.unwrap());
+            let back = s.assignments(&open(35)).await.unwrap();
+            assert!(back.iter().any(|a| a.region == grid && a.starts_at == 30 && a.ends_at.is_none()));
+
+            // Ending the assignment takes the role over that grid away.
+            let a = back.iter().find(|a| a.region == grid).unwrap();
+            s.end_assignment(a.id, 40).await.unwrap().unwrap();
+            let grants = s.person(person).await.unwrap().unwrap().grants;
+            assert!(!grants.contains(&member) && grants.contains(&leader), "{grants:?}");
+
+            // An assignment to another grid grants its role there; a role over a non-grid region
+            // (a grid member over a whole community) opens no assignment of its own.
+            let other = code("990001001001002");
+            let new = NewAssignment {
+                person,
+                region: other.clone(),
+                role: Role::GridMember,
+                starts_at: 50,
+                ends_at: None,
+                created_at: 50,
+                created_by: None,
+            };
+            s.add_assignment(&new).await.unwrap();
+            assert!(s.person(person).await.unwrap().unwrap().grants.iter().any(|g| g.scope == Scope::Region { code: other.clone() }));
+            let wide = Grant::new(Role::GridMember, Scope::Region { code: community.clone() }).unwrap();
+            s.add_grant(person, &wide, &audit(60)).await.unwrap();
+            assert_eq!(s.assignments(&open(65)).await.unwrap().len(), 2, "leader of the community, member of grid 2");
         }
     }
 }

@@ -46,6 +46,15 @@ const ORDER: &[&str] = &[
     "webhooks",
     "webhook_outbox",
     "webhook_deliveries",
+    "place_kinds",
+    "buildings",
+    "houses",
+    "tenancies",
+    "places",
+    "place_visits",
+    "care_people",
+    "care_visits",
+    "registry_changes",
 ];
 
 /// The rows of a table whose parents are in the same table come after their parents.
@@ -53,6 +62,8 @@ fn order_by(table: &str, key: &str) -> String {
     match table {
         "regions" => "length(code), code".into(),
         "categories" => "(parent_id IS NOT NULL), id".into(),
+        // A moved place points to its new entry, a later one: the entries it points to first.
+        "places" => "(moved_to IS NOT NULL), moved_to DESC, id".into(),
         _ => key.into(),
     }
 }

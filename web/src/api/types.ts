@@ -49,6 +49,7 @@ export type Role =
   | 'analyst'
   | 'admin'
   | 'auditor'
+  | 'police'
 
 export type Scope =
   | { type: 'region'; code: string }

@@ -49,11 +49,44 @@ const REASONS: Record<string, string> = {
   'no image was sent': 'reason.noImage',
 }
 
-/** A message for an error, in the current language, with the server's detail. */
+/** What a 404 says was not found ("tracking code not found"), as keys of the `thing` messages. */
+const THINGS: Record<string, string> = {
+  case: 'thing.case',
+  'tracking code': 'thing.trackingCode',
+  photo: 'thing.photo',
+  person: 'thing.person',
+  category: 'thing.category',
+  department: 'thing.department',
+  region: 'thing.region',
+  assignment: 'thing.assignment',
+  webhook: 'thing.webhook',
+  file: 'thing.file',
+  action: 'thing.action',
+}
+
+/** The kind of a problem (`https://gridkeeper.org/problems/sign-in-failed`) as a message key: `signInFailed`. */
+export function problemKind(type: string): string {
+  return (type.split('/').pop() ?? '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+}
+
+/**
+ * A message for an error, in the current language: by the problem's field and reason for invalid
+ * input, else by its kind (`problem.*`; the i18n check makes sure every kind the server answers
+ * has one), else by its status.
+ */
 export function problemText(e: unknown): string {
   if (e instanceof ApiError) {
     const p = e.problem
     if (p.status === 0) return t('errors.network')
+    const kind = problemKind(p.type ?? '')
+    if (kind === 'notFound') {
+      const what = THINGS[(p.detail ?? '').replace(/ not found$/, '')] ?? 'thing.item'
+      return t('problem.notFound', { what: t(what) })
+    }
+    if (!p.field && kind && i18n.global.te(`problem.${kind}`)) {
+      const id = /[0-9a-f]{8}-[0-9a-f-]{27}/.exec(p.detail ?? '')?.[0] ?? ''
+      return t(`problem.${kind}`, { n: /\d+/.exec(p.detail ?? '')?.[0] ?? '', id })
+    }
     if (p.field) {
       const key = `fields.${p.field.replace(/\[\d+\]$/, '')}`
       const field = i18n.global.te(key) ? t(key) : p.field

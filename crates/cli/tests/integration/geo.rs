@@ -235,20 +235,9 @@ async fn locate_takes_gcj02_and_bd09_and_says_who_is_responsible() {
         .await
         .problem(422, Some("crs"));
 
-    // No one is assigned yet.
-    let here = t.get(None, &format!("/api/v1/locate?lat={}&lon={}", IN_GRID1.0, IN_GRID1.1)).await;
-    assert_eq!(here.ok()["responsible"]["accountable"], json!([]));
+    // The grid member and the grid leader answer for their grid and community from the moment
+    // they hold the role (one truth: the role is the assignment).
     let (member, leader) = (person_id(&t, "member").await, person_id(&t, "leader").await);
-    t.post(Some("admin"), "/api/v1/assignments", json!({ "person": member, "region": GRID1, "role": "grid_member" }))
-        .await
-        .ok();
-    t.post(
-        Some("admin"),
-        "/api/v1/assignments",
-        json!({ "person": leader, "region": "330483101001", "role": "grid_leader" }),
-    )
-    .await
-    .ok();
     let mine = t.get(None, &format!("/api/v1/locate?lat={}&lon={}", IN_GRID1.0, IN_GRID1.1)).await.ok().clone();
     assert_eq!(mine["responsible"]["fallback"], false);
     assert_eq!(mine["responsible"]["accountable"][0]["person"], member);
@@ -271,12 +260,21 @@ async fn assignments_have_periods_and_the_admin_sees_the_gaps() {
         let t = &t;
         async move { t.post(Some("admin"), "/api/v1/assignments", body).await }
     };
-    let first = assign(
-        json!({ "person": member, "region": GRID1, "role": "grid_member", "starts_at": "2026-01-01T00:00:00+08:00" }),
-    )
-    .await;
-    assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
-    let id = first.body["assignment"]["id"].as_i64().unwrap();
+    // One truth of who answers for a grid: a grid role over a grid (or a community, for a grid
+    // leader) is an open assignment there, from the moment the role was given.
+    let list = t.get(Some("admin"), "/api/v1/assignments?under=330483").await.ok().clone();
+    let held: Vec<(i64, &str, &str)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["person"].as_i64().unwrap(), a["region"].as_str().unwrap(), a["role"].as_str().unwrap()))
+        .collect();
+    for want in
+        [(member, GRID1, "grid_member"), (member3, GRID3, "grid_member"), (leader, "330483101001", "grid_leader")]
+    {
+        assert!(held.contains(&want), "{want:?} in {held:?}");
+    }
+    let id = list["items"].as_array().unwrap().iter().find(|a| a["region"] == GRID1).unwrap()["id"].as_i64().unwrap();
     // Refusals name the field.
     assign(
         json!({ "person": member, "region": GRID1, "role": "grid_member", "starts_at": "2026-03-01T00:00:00+08:00" }),
@@ -296,9 +294,8 @@ async fn assignments_have_periods_and_the_admin_sees_the_gaps() {
     )
     .await
     .problem(403, None);
-    assign(json!({ "person": member3, "region": GRID3, "role": "grid_member" })).await.ok();
 
-    // Who was responsible when.
+    // Who was responsible when: grid 2 has no member, its community's leader answers for it.
     let gaps = t.get(Some("admin"), "/api/v1/responsibility/gaps?under=330483").await.ok().clone();
     let grids: Vec<(&str, &str)> = gaps["grids"]
         .as_array()
@@ -306,22 +303,21 @@ async fn assignments_have_periods_and_the_admin_sees_the_gaps() {
         .iter()
         .map(|g| (g["grid"].as_str().unwrap(), g["status"].as_str().unwrap()))
         .collect();
-    assert_eq!(grids, [(GRID2, "unassigned")]);
-    assert_eq!(gaps["communities_without_leader"], json!(["330483101001", "330483101002"]));
+    assert_eq!(grids, [(GRID2, "fallback")]);
+    assert_eq!(gaps["grids"][0]["accountable"][0]["person"], leader);
+    assert_eq!(gaps["communities_without_leader"], json!(["330483101002"]));
     let before =
         t.get(Some("admin"), "/api/v1/responsibility/gaps?under=330483&at=2025-06-01T00:00:00Z").await.ok().clone();
     assert_eq!(before["grids"].as_array().unwrap().len(), 3, "nobody was assigned yet: {before}");
-    assign(json!({ "person": leader, "region": "330483101001", "role": "grid_leader" })).await.ok();
-    let gaps = t.get(Some("admin"), "/api/v1/responsibility/gaps?under=330483").await.ok().clone();
-    assert_eq!(gaps["grids"][0]["status"], "fallback");
-    assert_eq!(gaps["grids"][0]["accountable"][0]["person"], leader);
 
-    // Ending an assignment: grid 1 falls back to the leader from then on.
+    // Ending an assignment: grid 1 falls back to the leader from then on, and the role over it
+    // goes with it (assigning the member there again asks for the role first).
     let ended = t.post(Some("admin"), &format!("/api/v1/assignments/{id}/end"), json!({})).await;
     assert!(ended.ok()["assignment"]["ends_at"].is_string());
     t.post(Some("admin"), &format!("/api/v1/assignments/{id}/end"), json!({})).await.problem(422, Some("at"));
     let gaps = t.get(Some("admin"), "/api/v1/responsibility/gaps?under=330483").await.ok().clone();
     assert_eq!(gaps["grids"].as_array().unwrap().len(), 2);
+    assign(json!({ "person": member, "region": GRID1, "role": "grid_member" })).await.problem(422, Some("person"));
     let list = t.get(Some("dispatcher"), "/api/v1/assignments?under=330483101001").await.ok().clone();
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     t.get(Some("resident"), "/api/v1/assignments").await.problem(403, None);

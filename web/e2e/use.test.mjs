@@ -1,0 +1,166 @@
+// The web app as its users found it (issue 21): each test walks one finding in the UI of the
+// person who made it and fails on the behaviour they saw.
+
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { apiAs, contextFor, field, fill, launch, PASSWORD, shoot, signIn, smallTargets, startServer } from './harness.mjs'
+
+let server, browser
+const problems = []
+const contexts = []
+
+async function open(login, options) {
+  const { ctx, problems: p } = await contextFor(browser, server.base, options)
+  contexts.push({ ctx, problems: p })
+  const page = await ctx.newPage()
+  if (login) await signIn(page, login)
+  return page
+}
+
+before(async () => {
+  server = await startServer()
+  browser = await launch()
+})
+
+after(async () => {
+  for (const c of contexts) {
+    problems.push(...c.problems)
+    await c.ctx.close()
+  }
+  await browser?.close()
+  await server?.stop()
+  assert.deepEqual(problems, [], 'no script errors and no CSP violations')
+})
+
+describe('tried by its users', () => {
+  it('every tap target on the phone views is at least 44 × 44 px', async () => {
+    const member = await apiAs(server.base, 'member001')
+    const [somecase] = (await member.get('cases?limit=1')).items
+    const [resolved] = (await member.get('cases?state=resolved&limit=1')).items
+    const views = [
+      [null, ['/', '/report', '/track', '/nearby', '/signin', '/signin?tab=phone']],
+      ['resident01', ['/report', '/my', '/nearby']],
+      ['member001', ['/member', '/member/on-the-spot', `/cases/${somecase.reference}`].concat(resolved ? [`/member/verify/${resolved.reference}`] : [])],
+      ['dept01', ['/dept']],
+    ]
+    const small = []
+    for (const [login, paths] of views) {
+      const page = await open(login, { width: 360, height: 780 })
+      for (const path of paths) {
+        await page.goto(path)
+        await page.waitForLoadState('networkidle')
+        // The report form's map opens on demand: open it, so that its controls are measured too.
+        const toggle = page.getByTestId('map-toggle')
+        if (await toggle.isVisible()) {
+          await toggle.click()
+          await page.locator('.leaflet-container').first().waitFor()
+        }
+        for (const s of await smallTargets(page)) small.push(`${login ?? 'anonymous'} ${path}: ${s}`)
+      }
+      if (login === 'member001') await shoot(page, 'phone-targets-member', [360])
+    }
+    assert.deepEqual(small, [], 'tap targets under 44 × 44 px')
+  })
+
+  it('no view is wider than a 360 px phone, for any role', async () => {
+    const views = [
+      ['dispatcher', ['/center']],
+      ['supervisor', ['/leader', '/leader?tab=cases']],
+      ['admin', ['/admin?tab=regions', '/admin?tab=responsibility', '/admin?tab=people', '/admin?tab=organisation']],
+    ]
+    const wide = []
+    for (const [login, paths] of views) {
+      const page = await open(login, { width: 360, height: 780 })
+      for (const path of paths) {
+        await page.goto(path)
+        await page.waitForLoadState('networkidle')
+        const width = await page.evaluate(() => document.documentElement.scrollWidth)
+        if (width > 360) wide.push(`${login} ${path}: ${width} px`)
+      }
+    }
+    assert.deepEqual(wide, [], 'views wider than the phone (the page scrolls sideways)')
+  })
+})
+
+describe('an administrator', () => {
+  it('is asked before taking a role away or disabling an account, told what happens, and can undo', async () => {
+    const page = await open('admin', { width: 1920, height: 1080 })
+    await page.getByTestId('admin-tab-people').click()
+    await fill(page, 'people-search', 'dept01')
+    await field(page, 'people-search').press('Enter')
+    const row = page.getByTestId('person-dept01')
+    const role = row.locator('[data-grant^="department_staff@"]')
+    await role.waitFor()
+    const box = page.locator('.gk-confirm')
+
+    await role.locator('.el-tag__close').click()
+    await box.getByText('dept01').waitFor()
+    await shoot(page, 'admin-confirm-revoke', [360, 1920])
+    await box.getByRole('button', { name: '取消' }).click()
+    await box.waitFor({ state: 'hidden' })
+    assert.equal(await role.count(), 1, 'cancelling keeps the role')
+
+    await role.locator('.el-tag__close').click()
+    await box.locator('.el-button--danger').click()
+    await role.waitFor({ state: 'detached' })
+    await page.getByTestId('undo').click()
+    await role.waitFor()
+
+    await row.getByTestId('toggle-dept01').click()
+    await box.getByText('所有登录立即失效').waitFor()
+    await box.getByRole('button', { name: '取消' }).click()
+    await box.waitFor({ state: 'hidden' })
+    const signIn = await fetch(`${server.base}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'dept01', password: PASSWORD }),
+    })
+    assert.equal(signIn.status, 200, 'the account is still enabled after cancelling')
+  })
+})
+
+describe('the dispatcher', () => {
+  it('is told of new reports at once, sees an emergency first, and goes on to dispatch what was accepted', async () => {
+    const member = await apiAs(server.base, 'member001')
+    const grid = member.person.grants[0].scope.code
+    const { items } = await member.get(`regions?level=grid&geometry=true`)
+    const ring = items.find((r) => r.code === grid).geometry.coordinates.flat(Infinity)
+    const [lons, lats] = [ring.filter((_, i) => i % 2 === 0), ring.filter((_, i) => i % 2 === 1)]
+    const at = { lat: lats.reduce((a, b) => a + b) / lats.length, lon: lons.reduce((a, b) => a + b) / lons.length }
+    const category = (await member.get('categories')).items.find((c) => c.parent_id && c.default_department)
+    const report = async (description, urgency) => {
+      const r = await fetch(`${server.base}/api/v1/cases`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ description, category: category.id, urgency, ...at }),
+      })
+      assert.equal(r.status, 201, await r.clone().text())
+      return (await r.json()).case.reference
+    }
+
+    const page = await open('dispatcher', { width: 1920, height: 1080 })
+    await page.goto('/center')
+    await page.locator('[data-testid="live"][data-live="on"]').waitFor()
+    const routine = await report('路口井盖松动，踩上去会晃。', 'routine')
+    const emergency = await report('燃气管道泄漏，闻到很浓的气味，请立即处理！', 'emergency')
+    const queue = page.getByTestId('queue')
+    await queue.getByTestId(`case-${routine}`).getByTestId('arrived').waitFor()
+    await queue.getByTestId(`case-${emergency}`).getByTestId('arrived').waitFor()
+    await page.locator('.gk-alarm').getByText(emergency).waitFor()
+    await shoot(page, 'center-arrivals', [1920])
+    const order = await queue.locator('[data-reference]').evaluateAll((els) => els.map((e) => e.getAttribute('data-reference')))
+    assert.equal(order[0], emergency, 'the emergency heads the queue')
+
+    await page.locator('.gk-alarm').click()
+    await page.getByTestId('center-detail').getByText(emergency).waitFor()
+    // Opened: no longer marked new; the routine report still is.
+    await queue.getByTestId(`case-${emergency}`).getByTestId('arrived').waitFor({ state: 'detached' })
+    assert.equal(await queue.getByTestId(`case-${routine}`).getByTestId('arrived').count(), 1)
+    await page.locator('body').click({ position: { x: 5, y: 300 } })
+    await page.keyboard.press('a')
+    // Accepted: the console moves on to dispatching the same case.
+    await page.locator('[data-testid="board-dispatch"].is-active').waitFor()
+    await page.getByTestId('center-detail').getByText(emergency).waitFor()
+    await page.getByTestId('open-dispatch').waitFor()
+  })
+})
