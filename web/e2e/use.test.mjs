@@ -37,6 +37,7 @@ describe('tried by its users', () => {
     const member = await apiAs(server.base, 'member001')
     const [somecase] = (await member.get('cases?limit=1')).items
     const [resolved] = (await member.get('cases?state=resolved&limit=1')).items
+    /** @type {Array<[string | null, string[]]>} */
     const views = [
       [null, ['/', '/report', '/track', '/nearby', '/signin', '/signin?tab=phone']],
       ['resident01', ['/report', '/my', '/nearby']],
