@@ -326,9 +326,7 @@ mod tests {
             }
         }
         for role in Role::ALL {
-            if role != Role::SocialUnit {
-                assert!(roles.contains_key(&role), "someone is a {}", role.as_str());
-            }
+            assert!(roles.contains_key(&role), "someone is a {}", role.as_str());
         }
         for login in [
             "admin",
@@ -342,6 +340,8 @@ mod tests {
             "head01",
             "resident01",
             "resident50",
+            "landlord01",
+            "unit01",
         ] {
             assert!(logins.contains(login), "{login}");
         }

@@ -23,7 +23,8 @@ pub(crate) const GIVEN_NAMES: [&str; 48] = [
     "雪梅", "子豪", "欣怡", "浩然", "梓涵", "佳琪", "一鸣", "雨桐", "俊杰", "美华", "永林", "红英", "建新", "立群",
     "卫东",
 ];
-pub(crate) const PHONE_PREFIXES: [&str; 12] = ["138", "139", "137", "136", "135", "150", "151", "158", "159", "187", "188", "189"];
+pub(crate) const PHONE_PREFIXES: [&str; 12] =
+    ["138", "139", "137", "136", "135", "150", "151", "158", "159", "187", "188", "189"];
 
 /// Residents ("Wuzhen housekeepers") living in each community.
 const RESIDENTS_PER_COMMUNITY: usize = 5;

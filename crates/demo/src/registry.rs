@@ -17,9 +17,9 @@ use std::collections::{BTreeSet, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use gridkeeper_domain::registry::{
-    BuildingData, BuildingId, BuildingUse, CareData, CareId, CareKind, CreditCode, Floors, HouseData, HouseId, HouseUse, Licence,
-    PersonalDetails, Phone, PlaceData, PlaceFields, PlaceId, RegisteredBy, ResidentIdNumber, RiskLevel, Stay,
-    TenancyData, TenancyId, Text,
+    BuildingData, BuildingId, BuildingUse, CareData, CareId, CareKind, CreditCode, Floors, HouseData, HouseId,
+    HouseUse, Licence, PersonalDetails, Phone, PlaceData, PlaceFields, PlaceId, RegisteredBy, ResidentIdNumber,
+    RiskLevel, Stay, TenancyData, TenancyId, Text,
 };
 use gridkeeper_domain::{Grant, Millis, PersonId, RegionCode, Role, Scope, HOUR};
 use gridkeeper_store::{BatchRef, NewPerson, RegistryBatch};
@@ -134,7 +134,8 @@ const FEMALE_NAMES: [&str; 21] = [
     "芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "秀英", "桂英", "晓燕", "玉兰", "春梅", "丽萍", "雪梅", "欣怡",
     "梓涵", "佳琪", "雨桐", "美华", "红英",
 ];
-const OLD_NAMES: [&str; 12] = ["秀英", "桂英", "建国", "国庆", "卫东", "玉兰", "建华", "红英", "永林", "春梅", "建新", "立群"];
+const OLD_NAMES: [&str; 12] =
+    ["秀英", "桂英", "建国", "国庆", "卫东", "玉兰", "建华", "红英", "永林", "春梅", "建新", "立群"];
 const CHILD_NAMES: [&str; 8] = ["子豪", "欣怡", "浩然", "梓涵", "佳琪", "一鸣", "雨桐", "俊杰"];
 
 /// Landlords with a login, and the grids of their rental houses (member001's grid first).
@@ -150,7 +151,13 @@ const SOCIAL_UNITS: [(&str, usize, &str); 5] = [
 
 /// The registry of the town, the landlords' and social units' logins appended to `people`
 /// (after everyone else, so no earlier id moves).
-pub(crate) fn build(seed: u64, town: &Town, roster: &Roster, now: Millis, people: &mut Vec<DemoPerson>) -> DemoRegistry {
+pub(crate) fn build(
+    seed: u64,
+    town: &Town,
+    roster: &Roster,
+    now: Millis,
+    people: &mut Vec<DemoPerson>,
+) -> DemoRegistry {
     let mut g = Gen {
         rng: StdRng::seed_from_u64(seed ^ 0x7265_6769_7374_7279),
         phones: people.iter().filter_map(|p| p.person.phone.clone()).collect(),
@@ -276,7 +283,8 @@ pub(crate) fn build(seed: u64, town: &Town, roster: &Roster, now: Millis, people
                             }
                         } else {
                             // Registered after moving in: within three days as a rule, a few late.
-                            let delay = if g.rng.gen_bool(0.82) { g.rng.gen_range(0..=2) } else { g.rng.gen_range(4..=25) };
+                            let delay =
+                                if g.rng.gen_bool(0.82) { g.rng.gen_range(0..=2) } else { g.rng.gen_range(4..=25) };
                             let at = day_at(moved_in + chrono::Duration::days(delay), &mut g.rng);
                             if at > now {
                                 continue; // not registered yet
@@ -358,7 +366,7 @@ pub(crate) fn build(seed: u64, town: &Town, roster: &Roster, now: Millis, people
             let every_ms = i64::from(every) * DAY;
             let last = now - g.rng.gen_range(DAY / 2..every_ms * 3 / 2);
             if last > added {
-                if g.rng.gen_bool(0.4) && last - every_ms > added {
+                if g.rng.gen_bool(0.4) && last - every_ms - DAY > added {
                     let at = last - every_ms + g.rng.gen_range(-DAY..DAY);
                     steps.push(RegistryStep::VisitCare { care: id, by: member, at, note: g.visit_note() });
                 }
@@ -379,6 +387,7 @@ pub(crate) fn build(seed: u64, town: &Town, roster: &Roster, now: Millis, people
     // Time order; a tenancy's end never before its registration (same instant: registration
     // first, which the stable sort keeps).
     steps.sort_by_key(RegistryStep::at);
+    number_care_in_order(&mut steps);
 
     // The logins: landlords, then social units.
     for (i, l) in landlords.iter().enumerate() {
@@ -389,7 +398,9 @@ pub(crate) fn build(seed: u64, town: &Town, roster: &Roster, now: Millis, people
                 phone: l.details.phone.as_ref().map(|p| p.as_str().to_string()),
                 id_number: l.details.id_number.as_ref().map(|n| n.as_str().to_string()),
                 password_hash: None,
-                grants: vec![Grant::new(Role::Resident, Scope::Region { code: code(DISTRICT) }).expect("a resident's scope")],
+                grants: vec![
+                    Grant::new(Role::Resident, Scope::Region { code: code(DISTRICT) }).expect("a resident's scope")
+                ],
             },
             password: PASSWORD.into(),
             role_label: "landlord (rental houses)",
@@ -416,6 +427,23 @@ pub(crate) fn build(seed: u64, town: &Town, roster: &Roster, now: Millis, people
     }
 
     DemoRegistry { collections, steps }
+}
+
+/// Numbers the people in care in the order they are entered (the steps' order), and their
+/// visits to match.
+fn number_care_in_order(steps: &mut [RegistryStep]) {
+    let mut numbers = std::collections::HashMap::new();
+    for s in steps.iter_mut() {
+        match s {
+            RegistryStep::AddCare { id, .. } => {
+                let n = CareId(numbers.len() as i64 + 1);
+                numbers.insert(*id, n);
+                *id = n;
+            }
+            RegistryStep::VisitCare { care, .. } => *care = numbers[care],
+            _ => {}
+        }
+    }
 }
 
 /// A tenancy registered after the collection, and how it ended (move-out, by whom, when entered).
@@ -570,7 +598,10 @@ impl Gen {
     fn tenant(&mut self, area: &str, origin: &'static str, birth: NaiveDate, name: &str, female: bool) -> Tenant {
         let adult = self.today.year() - birth.year() >= 16;
         let phone = adult.then(|| Phone::parse(&self.phone()).expect("a mobile number"));
-        Tenant { details: PersonalDetails { name: text(name), phone, id_number: Some(self.id_number(area, birth, female)) }, origin }
+        Tenant {
+            details: PersonalDetails { name: text(name), phone, id_number: Some(self.id_number(area, birth, female)) },
+            origin,
+        }
     }
 
     /// A building's use, floors and the labels of its houses.
@@ -584,7 +615,8 @@ impl Gen {
             }
             Setting::Town if index % 3 == 2 => {
                 let floors = self.rng.gen_range(2..=4);
-                let labels = ["一楼店面", "二楼", "三楼", "四楼"][..floors as usize].iter().map(|l| l.to_string()).collect();
+                let labels =
+                    ["一楼店面", "二楼", "三楼", "四楼"][..floors as usize].iter().map(|l| l.to_string()).collect();
                 (BuildingUse::Mixed, floors, labels)
             }
             Setting::Town => {
@@ -602,7 +634,11 @@ impl Gen {
             // A farmhouse of a village group, its own home and often rooms let to workers.
             Setting::Village => {
                 let floors = self.rng.gen_range(2..=4);
-                let labels = if self.rng.gen_bool(0.5) { vec!["主屋".into(), "出租房".into()] } else { vec!["主屋".into()] };
+                let labels = if self.rng.gen_bool(0.5) {
+                    vec!["主屋".into(), "出租房".into()]
+                } else {
+                    vec!["主屋".into()]
+                };
                 (BuildingUse::Residential, floors, labels)
             }
         }
@@ -657,13 +693,13 @@ impl Gen {
         };
         // The town's single places: markets, schools, the health centre and stations, sites.
         let single: &[&str] = match grid {
-            14 => &["market"],        // 环河: the farmers' market
-            33 => &["market"],        // 东栅: the night market
-            20 => &["school"],        // 银杏: the kindergarten
-            11 => &["school"],        // 环河: the primary school
+            14 => &["market"],           // 环河: the farmers' market
+            33 => &["market"],           // 东栅: the night market
+            20 => &["school"],           // 银杏: the kindergarten
+            11 => &["school"],           // 环河: the primary school
             72 => &["school", "clinic"], // 南栅: the middle school, the health centre
-            27 => &["school"],        // 银杏: a training school
-            44 | 86 => &["clinic"],   // village health stations
+            27 => &["school"],           // 银杏: a training school
+            44 | 86 => &["clinic"],      // village health stations
             75 => &["construction_site"],
             84 => &["construction_site"],
             _ => &[],
@@ -700,7 +736,9 @@ impl Gen {
 
     fn food_licence(&mut self) -> Licence {
         let serial = format!("13304830{:05}", self.rng.gen_range(0..100_000));
-        Licence { kind: text("食品经营许可证"), number: text(&format!("JY{serial}{}", self.rng.gen_range(0..10))) }
+        Licence {
+            kind: text("食品经营许可证"), number: text(&format!("JY{serial}{}", self.rng.gen_range(0..10)))
+        }
     }
 
     /// A place of `kind` in grid `gi`, with fields valid for its kind.
@@ -709,120 +747,227 @@ impl Gen {
         let short = community.name.trim_end_matches("社区").trim_end_matches('村');
         let surname = self.pick(&SURNAMES).to_string();
         let n = |g: &mut Self, r: std::ops::RangeInclusive<i64>| json!(g.rng.gen_range(r));
-        let (name, credit, staff, risk, fields, mut licences): (String, Option<CreditCode>, u32, RiskLevel, Value, Vec<Licence>) =
-            match kind {
-                "shop" => {
-                    let name = format!("{}{}", if self.rng.gen_bool(0.5) { format!("{surname}记") } else { short.to_string() }, self.pick(&["杂货店", "便利店", "蓝印花布店", "杭白菊专卖店", "姑嫂饼店", "丝绵店", "五金店", "水果店", "茶叶店", "理发店", "手机维修店", "超市"]));
-                    let credit = self.rng.gen_bool(0.8).then(|| self.credit_code("92"));
-                    let fields = json!({"area_m2": n(self, 12..=120), "sells_tobacco": self.rng.gen_bool(0.3), "extinguishers": n(self, 0..=3)});
-                    (name, credit, self.rng.gen_range(1..=4), if self.rng.gen_bool(0.1) { RiskLevel::Medium } else { RiskLevel::Low }, fields, vec![])
-                }
-                "workshop" => {
-                    let (trade, what, flammable) = *self.pick(&[
-                        ("酿酒", "三白酒作坊", true),
-                        ("印染", "蓝印花布染坊", false),
-                        ("糕点加工", "姑嫂饼加工坊", true),
-                        ("羊毛衫加工", "羊毛衫加工点", false),
-                        ("木雕", "木雕工作室", false),
-                        ("汽车维修", "汽修店", true),
-                        ("竹编", "竹编作坊", false),
-                    ]);
-                    let lives = self.rng.gen_bool(0.25);
-                    let risk = if lives && flammable { RiskLevel::High } else if lives || flammable { RiskLevel::Medium } else { RiskLevel::Low };
-                    let fields = json!({"trade": trade, "flammables": flammable, "lives_on_site": lives, "extinguishers": n(self, 0..=4)});
-                    (format!("{surname}氏{what}"), Some(self.credit_code("92")), self.rng.gen_range(2..=15), risk, fields, vec![])
-                }
-                "venue" => {
-                    let (venue_type, what) = *self.pick(&[("chess_room", "棋牌室"), ("ktv", "KTV"), ("internet_cafe", "网吧"), ("bath", "足浴店"), ("dance_hall", "舞厅")]);
-                    let fields = json!({"venue_type": venue_type, "capacity": n(self, 20..=120), "exits": n(self, 1..=3)});
-                    let risk = if venue_type == "chess_room" { RiskLevel::Low } else { RiskLevel::Medium };
-                    (format!("{short}{what}"), Some(self.credit_code("92")), self.rng.gen_range(2..=10), risk, fields, vec![])
-                }
-                "enterprise" => {
-                    let (industry, what) = *self.pick(&[
-                        ("纺织", "纺织有限公司"),
-                        ("针织服装", "针织服饰有限公司"),
-                        ("化纤", "化纤有限公司"),
-                        ("信息技术", "网络科技有限公司"),
-                        ("旅游", "旅游开发有限公司"),
-                        ("物流", "物流有限公司"),
-                        ("新材料", "新材料有限公司"),
-                        ("农产品加工", "菊业有限公司"),
-                    ]);
-                    let staff = self.rng.gen_range(8..=260);
-                    let scale = match staff {
-                        0..=19 => "micro",
-                        20..=99 => "small",
-                        100..=199 => "medium",
-                        _ => "large",
-                    };
-                    let chemicals = matches!(industry, "化纤" | "新材料") && self.rng.gen_bool(0.5);
-                    let fields = json!({"industry": industry, "scale": scale, "hazardous_chemicals": chemicals});
-                    let prefix = *self.pick(&["桐乡市", "乌镇", "浙江"]);
-                    let mark = *self.pick(&["恒丰", "宏达", "锦程", "华越", "永昌", "振兴", "新凯", "嘉禾", "金蝶", "鸿运"]);
-                    (format!("{prefix}{mark}{what}"), Some(self.credit_code("91")), staff, if chemicals { RiskLevel::High } else { RiskLevel::Medium }, fields, vec![])
-                }
-                "market" => {
-                    let night = gi == 33;
-                    let fields = if night { json!({"market_type": "night", "stalls": 60}) } else { json!({"market_type": "farmers", "stalls": 140}) };
-                    let name = if night { "乌镇东栅夜市" } else { "乌镇农贸市场" };
-                    (name.into(), Some(self.credit_code("91")), if night { 12 } else { 36 }, RiskLevel::Medium, fields, vec![])
-                }
-                "school" => {
-                    let (name, level, students, staff, boarding, kind) = match gi {
-                        20 => ("乌镇镇中心幼儿园", "kindergarten", 420, 58, false, "12"),
-                        11 => ("乌镇植材小学", "primary", 1260, 86, false, "12"),
-                        72 => ("桐乡市乌镇中学", "middle", 1480, 132, true, "12"),
-                        _ => ("乌镇育才培训学校", "training", 160, 14, false, "52"),
-                    };
-                    let fields = json!({"level": level, "students": students, "boarding": boarding});
-                    (name.into(), Some(self.credit_code(kind)), staff, RiskLevel::Medium, fields, vec![])
-                }
-                "clinic" => {
-                    let (name, clinic_type, beds, staff, kind) = match gi {
-                        72 => ("乌镇镇社区卫生服务中心".to_string(), "hospital", 60, 85, "12"),
-                        44 | 86 => (format!("{short}村卫生服务站"), "health_station", 0, 3, "12"),
-                        _ => (format!("{short}{}大药房", self.pick(&["康民", "百姓", "仁和"])), "pharmacy", 0, 4, "91"),
-                    };
-                    let fields = json!({"clinic_type": clinic_type, "beds": beds});
-                    let licence = Licence { kind: text("医疗机构执业许可证"), number: text(&format!("PDY{:05}{}", self.rng.gen_range(10_000..100_000), "33048317")) };
-                    (name, Some(self.credit_code(kind)), staff, RiskLevel::Low, fields, vec![licence])
-                }
-                "construction_site" => {
-                    let (name, project) = if gi == 75 {
-                        ("南栅大街提升改造工程", "南栅大街道路及管线提升改造")
-                    } else {
-                        ("民合村安置房项目工地", "民合村农民安置房一期")
-                    };
-                    let completion = self.today + chrono::Duration::days(self.rng.gen_range(90..400));
-                    let fields = json!({"project": project, "builder": "浙江恒丰建设有限公司", "completion": completion.format("%Y-%m-%d").to_string(), "dust_monitor": gi == 75});
-                    (name.into(), Some(self.credit_code("91")), self.rng.gen_range(40..=160), RiskLevel::High, fields, vec![])
-                }
-                "hotel" => {
-                    let homestay = self.rng.gen_bool(0.8);
-                    let name = if homestay {
-                        format!("{}民宿{}号", short, self.rng.gen_range(1..=120))
-                    } else {
-                        format!("乌镇{}{}", self.pick(&["水乡", "枕水", "锦堂", "望津", "临河"]), self.pick(&["客栈", "酒店", "大酒店"]))
-                    };
-                    let rooms = if homestay { self.rng.gen_range(3..=12) } else { self.rng.gen_range(20..=90) };
-                    let fields = if homestay {
-                        json!({"rooms": rooms, "police_system": self.rng.gen_bool(0.9)})
-                    } else {
-                        json!({"rooms": rooms, "star_rating": self.rng.gen_range(2..=4), "police_system": true})
-                    };
-                    let licence = Licence { kind: text("特种行业许可证"), number: text(&format!("桐公特旅字第{:04}号", self.rng.gen_range(1..2000))) };
-                    let staff = if homestay { self.rng.gen_range(2..=5) } else { self.rng.gen_range(12..=40) };
-                    (name, Some(self.credit_code(if homestay { "92" } else { "91" })), staff, RiskLevel::Medium, fields, vec![licence])
-                }
-                _ => {
-                    let what = *self.pick(&["羊肉面馆", "家常菜馆", "白水鱼馆", "臭豆腐店", "小吃店", "农家菜馆", "茶馆"]);
-                    let name = if self.rng.gen_bool(0.5) { format!("{surname}家{what}") } else { format!("{short}{what}") };
-                    let gas = self.rng.gen_bool(0.8);
-                    let fields = json!({"seats": n(self, 12..=120), "uses_gas": gas, "food_grade": *self.pick(&["a", "b", "b", "c"])});
-                    (name, Some(self.credit_code("92")), self.rng.gen_range(2..=20), if gas { RiskLevel::Medium } else { RiskLevel::Low }, fields, vec![])
-                }
-            };
+        let (name, credit, staff, risk, fields, mut licences): (
+            String,
+            Option<CreditCode>,
+            u32,
+            RiskLevel,
+            Value,
+            Vec<Licence>,
+        ) = match kind {
+            "shop" => {
+                let name = format!(
+                    "{}{}",
+                    if self.rng.gen_bool(0.5) { format!("{surname}记") } else { short.to_string() },
+                    self.pick(&[
+                        "杂货店",
+                        "便利店",
+                        "蓝印花布店",
+                        "杭白菊专卖店",
+                        "姑嫂饼店",
+                        "丝绵店",
+                        "五金店",
+                        "水果店",
+                        "茶叶店",
+                        "理发店",
+                        "手机维修店",
+                        "超市"
+                    ])
+                );
+                let credit = self.rng.gen_bool(0.8).then(|| self.credit_code("92"));
+                let fields = json!({"area_m2": n(self, 12..=120), "sells_tobacco": self.rng.gen_bool(0.3), "extinguishers": n(self, 0..=3)});
+                (
+                    name,
+                    credit,
+                    self.rng.gen_range(1..=4),
+                    if self.rng.gen_bool(0.1) { RiskLevel::Medium } else { RiskLevel::Low },
+                    fields,
+                    vec![],
+                )
+            }
+            "workshop" => {
+                let (trade, what, flammable) = *self.pick(&[
+                    ("酿酒", "三白酒作坊", true),
+                    ("印染", "蓝印花布染坊", false),
+                    ("糕点加工", "姑嫂饼加工坊", true),
+                    ("羊毛衫加工", "羊毛衫加工点", false),
+                    ("木雕", "木雕工作室", false),
+                    ("汽车维修", "汽修店", true),
+                    ("竹编", "竹编作坊", false),
+                ]);
+                let lives = self.rng.gen_bool(0.25);
+                let risk = if lives && flammable {
+                    RiskLevel::High
+                } else if lives || flammable {
+                    RiskLevel::Medium
+                } else {
+                    RiskLevel::Low
+                };
+                let fields = json!({"trade": trade, "flammables": flammable, "lives_on_site": lives, "extinguishers": n(self, 0..=4)});
+                (
+                    format!("{surname}氏{what}"),
+                    Some(self.credit_code("92")),
+                    self.rng.gen_range(2..=15),
+                    risk,
+                    fields,
+                    vec![],
+                )
+            }
+            "venue" => {
+                let (venue_type, what) = *self.pick(&[
+                    ("chess_room", "棋牌室"),
+                    ("ktv", "KTV"),
+                    ("internet_cafe", "网吧"),
+                    ("bath", "足浴店"),
+                    ("dance_hall", "舞厅"),
+                ]);
+                let fields = json!({"venue_type": venue_type, "capacity": n(self, 20..=120), "exits": n(self, 1..=3)});
+                let risk = if venue_type == "chess_room" { RiskLevel::Low } else { RiskLevel::Medium };
+                (
+                    format!("{short}{what}"),
+                    Some(self.credit_code("92")),
+                    self.rng.gen_range(2..=10),
+                    risk,
+                    fields,
+                    vec![],
+                )
+            }
+            "enterprise" => {
+                let (industry, what) = *self.pick(&[
+                    ("纺织", "纺织有限公司"),
+                    ("针织服装", "针织服饰有限公司"),
+                    ("化纤", "化纤有限公司"),
+                    ("信息技术", "网络科技有限公司"),
+                    ("旅游", "旅游开发有限公司"),
+                    ("物流", "物流有限公司"),
+                    ("新材料", "新材料有限公司"),
+                    ("农产品加工", "菊业有限公司"),
+                ]);
+                let staff = self.rng.gen_range(8..=260);
+                let scale = match staff {
+                    0..=19 => "micro",
+                    20..=99 => "small",
+                    100..=199 => "medium",
+                    _ => "large",
+                };
+                let chemicals = matches!(industry, "化纤" | "新材料") && self.rng.gen_bool(0.5);
+                let fields = json!({"industry": industry, "scale": scale, "hazardous_chemicals": chemicals});
+                let prefix = *self.pick(&["桐乡市", "乌镇", "浙江"]);
+                let mark =
+                    *self.pick(&["恒丰", "宏达", "锦程", "华越", "永昌", "振兴", "新凯", "嘉禾", "金蝶", "鸿运"]);
+                (
+                    format!("{prefix}{mark}{what}"),
+                    Some(self.credit_code("91")),
+                    staff,
+                    if chemicals { RiskLevel::High } else { RiskLevel::Medium },
+                    fields,
+                    vec![],
+                )
+            }
+            "market" => {
+                let night = gi == 33;
+                let fields = if night {
+                    json!({"market_type": "night", "stalls": 60})
+                } else {
+                    json!({"market_type": "farmers", "stalls": 140})
+                };
+                let name = if night { "乌镇东栅夜市" } else { "乌镇农贸市场" };
+                (
+                    name.into(),
+                    Some(self.credit_code("91")),
+                    if night { 12 } else { 36 },
+                    RiskLevel::Medium,
+                    fields,
+                    vec![],
+                )
+            }
+            "school" => {
+                let (name, level, students, staff, boarding, kind) = match gi {
+                    20 => ("乌镇镇中心幼儿园", "kindergarten", 420, 58, false, "12"),
+                    11 => ("乌镇植材小学", "primary", 1260, 86, false, "12"),
+                    72 => ("桐乡市乌镇中学", "middle", 1480, 132, true, "12"),
+                    _ => ("乌镇育才培训学校", "training", 160, 14, false, "52"),
+                };
+                let fields = json!({"level": level, "students": students, "boarding": boarding});
+                (name.into(), Some(self.credit_code(kind)), staff, RiskLevel::Medium, fields, vec![])
+            }
+            "clinic" => {
+                let (name, clinic_type, beds, staff, kind) = match gi {
+                    72 => ("乌镇镇社区卫生服务中心".to_string(), "hospital", 60, 85, "12"),
+                    44 | 86 => (format!("{short}村卫生服务站"), "health_station", 0, 3, "12"),
+                    _ => (format!("{short}{}大药房", self.pick(&["康民", "百姓", "仁和"])), "pharmacy", 0, 4, "91"),
+                };
+                let fields = json!({"clinic_type": clinic_type, "beds": beds});
+                let licence = Licence {
+                    kind: text("医疗机构执业许可证"),
+                    number: text(&format!("PDY{:05}{}", self.rng.gen_range(10_000..100_000), "33048317")),
+                };
+                (name, Some(self.credit_code(kind)), staff, RiskLevel::Low, fields, vec![licence])
+            }
+            "construction_site" => {
+                let (name, project) = if gi == 75 {
+                    ("南栅大街提升改造工程", "南栅大街道路及管线提升改造")
+                } else {
+                    ("民合村安置房项目工地", "民合村农民安置房一期")
+                };
+                let completion = self.today + chrono::Duration::days(self.rng.gen_range(90..400));
+                let fields = json!({"project": project, "builder": "浙江恒丰建设有限公司", "completion": completion.format("%Y-%m-%d").to_string(), "dust_monitor": gi == 75});
+                (
+                    name.into(),
+                    Some(self.credit_code("91")),
+                    self.rng.gen_range(40..=160),
+                    RiskLevel::High,
+                    fields,
+                    vec![],
+                )
+            }
+            "hotel" => {
+                let homestay = self.rng.gen_bool(0.8);
+                let name = if homestay {
+                    format!("{}民宿{}号", short, self.rng.gen_range(1..=120))
+                } else {
+                    format!(
+                        "乌镇{}{}",
+                        self.pick(&["水乡", "枕水", "锦堂", "望津", "临河"]),
+                        self.pick(&["客栈", "酒店", "大酒店"])
+                    )
+                };
+                let rooms = if homestay { self.rng.gen_range(3..=12) } else { self.rng.gen_range(20..=90) };
+                let fields = if homestay {
+                    json!({"rooms": rooms, "police_system": self.rng.gen_bool(0.9)})
+                } else {
+                    json!({"rooms": rooms, "star_rating": self.rng.gen_range(2..=4), "police_system": true})
+                };
+                let licence = Licence {
+                    kind: text("特种行业许可证"),
+                    number: text(&format!("桐公特旅字第{:04}号", self.rng.gen_range(1..2000))),
+                };
+                let staff = if homestay { self.rng.gen_range(2..=5) } else { self.rng.gen_range(12..=40) };
+                (
+                    name,
+                    Some(self.credit_code(if homestay { "92" } else { "91" })),
+                    staff,
+                    RiskLevel::Medium,
+                    fields,
+                    vec![licence],
+                )
+            }
+            _ => {
+                let what = *self.pick(&["羊肉面馆", "家常菜馆", "白水鱼馆", "臭豆腐店", "小吃店", "农家菜馆", "茶馆"]);
+                let name =
+                    if self.rng.gen_bool(0.5) { format!("{surname}家{what}") } else { format!("{short}{what}") };
+                let gas = self.rng.gen_bool(0.8);
+                let fields = json!({"seats": n(self, 12..=120), "uses_gas": gas, "food_grade": *self.pick(&["a", "b", "b", "c"])});
+                (
+                    name,
+                    Some(self.credit_code("92")),
+                    self.rng.gen_range(2..=20),
+                    if gas { RiskLevel::Medium } else { RiskLevel::Low },
+                    fields,
+                    vec![],
+                )
+            }
+        };
         if let Some(c) = &credit {
             licences.insert(0, Licence { kind: text("营业执照"), number: text(c.as_str()) });
         }
@@ -938,7 +1083,18 @@ fn day_at(d: NaiveDate, rng: &mut StdRng) -> Millis {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use geo::{Contains, Point};
+    use gridkeeper_domain::registry::default_place_kinds;
+    use gridkeeper_domain::{CaseState, LatLon};
+    use gridkeeper_store::{CareQuery, HouseQuery, LookupKey, PlaceQuery, RegistryMeasureQuery, TenancyQuery};
+
     use super::*;
+    use crate::town::tests::geo_polygon;
+
+    /// 2026-07-01 10:00 China Standard Time.
+    const NOW: Millis = 1_782_871_200_000;
 
     #[test]
     fn check_characters_follow_the_standards() {
@@ -948,5 +1104,226 @@ mod tests {
         assert_eq!(format!("91440300192203821{}", credit_check("91440300192203821")), "914403001922038216");
         // GB 11714: the organisation code of the same company, 19220382-1.
         assert_eq!(organisation_check("19220382"), '1');
+    }
+
+    fn check_person(p: &PersonalDetails, born: std::ops::RangeInclusive<i32>, what: &str) {
+        let id = p.id_number.as_ref().unwrap_or_else(|| panic!("{what} {} has an ID number", p.name));
+        let again = ResidentIdNumber::parse(id.as_str()).unwrap_or_else(|e| panic!("{what} {}: {e}", id.as_str()));
+        assert!(born.contains(&again.birth_date().year()), "{what} born {}", again.birth_date());
+        if let Some(phone) = &p.phone {
+            Phone::parse(phone.as_str()).unwrap_or_else(|e| panic!("{what} {}: {e}", phone.as_str()));
+        }
+        assert!(Text::parse("name", p.name.as_str()).is_ok());
+    }
+
+    fn inside(town: &crate::DemoTown, grid: &RegionCode, at: LatLon) -> bool {
+        let region = town.reference.regions.iter().find(|r| &r.code == grid).expect("a grid of the town");
+        geo_polygon(region).contains(&Point::new(at.lon, at.lat))
+    }
+
+    #[test]
+    fn the_registry_is_valid_realistic_and_deterministic() {
+        let demo = crate::generate(7, NOW, 0);
+        let r = &demo.registry;
+        let today = local_date(NOW);
+        assert_eq!(r.collections.len(), 100, "every grid collected");
+
+        // Buildings and places lie in their grids, at addresses of the town.
+        for c in &r.collections {
+            for b in &c.batch.buildings {
+                assert_eq!(b.grid, c.grid);
+                assert!(inside(&demo, &b.grid, b.location), "{} lies in {}", b.address, b.grid);
+            }
+            for p in &c.batch.places {
+                assert_eq!(p.grid, c.grid);
+                assert!(inside(&demo, &p.grid, p.location), "{} lies in {}", p.name, p.grid);
+            }
+            // Labels are unique in their building.
+            let mut labels = HashSet::new();
+            for (b, h) in &c.batch.houses {
+                assert!(labels.insert((format!("{b:?}"), h.label.clone())), "{} twice", h.label);
+            }
+            assert!(c.at < NOW - 290 * DAY && c.at > NOW - 345 * DAY);
+        }
+
+        // People: valid ID numbers and phones, plausible ages; tenants from other provinces.
+        let year = today.year();
+        for h in r.houses() {
+            check_person(&h.owner, 1945..=1990, "owner");
+        }
+        let mut origins = HashMap::new();
+        for t in r.tenancies() {
+            check_person(&t.tenant, (year - 80)..=year, "tenant");
+            let id = t.tenant.id_number.as_ref().unwrap().as_str();
+            assert!(!id.starts_with("33"), "a tenant of the floating population: {id}");
+            let origin = t.origin.as_ref().expect("an origin").as_str();
+            let province = ORIGINS.iter().find(|o| o.1 == origin).expect("a known origin");
+            assert_eq!(&id[..6], province.0, "the ID number's address code is the origin's");
+            *origins.entry(&origin[..9]).or_insert(0) += 1;
+        }
+        assert!(origins.len() >= 5, "tenants from many provinces: {origins:?}");
+        let kinds: HashMap<String, _> = default_place_kinds().into_iter().map(|k| (k.key.clone(), k)).collect();
+        let mut codes = HashSet::new();
+        let mut by_kind: HashMap<&str, usize> = HashMap::new();
+        for p in r.places() {
+            check_person(&p.responsible, 1960..=1995, "responsible");
+            let kind = &kinds[&p.kind];
+            let checked = p.clone().checked(kind).unwrap_or_else(|e| panic!("{} ({}): {e}", p.name, p.kind));
+            assert_eq!(&checked, p, "fields as their kind has them");
+            if let Some(c) = &p.credit_code {
+                let again = CreditCode::parse(c.as_str()).unwrap_or_else(|e| panic!("{}: {e}", c.as_str()));
+                assert_eq!(again.division(), DISTRICT);
+                assert!(codes.insert(c.clone()), "{} is one place's", c.as_str());
+                assert_eq!(p.licences[0].number.as_str(), c.as_str(), "the business licence carries the code");
+            }
+            assert!(p.staff > 0);
+            *by_kind.entry(p.kind.as_str()).or_default() += 1;
+        }
+        for k in kinds.keys() {
+            assert!(by_kind.get(k.as_str()).is_some_and(|&n| n > 0), "some place is a {k}: {by_kind:?}");
+        }
+        assert!(by_kind["enterprise"] >= 10 && by_kind["hotel"] >= 30, "{by_kind:?}");
+        for c in r.care() {
+            c.check().expect("a valid entry of care");
+            check_person(&c.person, 1928..=year, "in care");
+        }
+
+        // Houses of every use; tenancies open and ended; most registered in time, a few late.
+        let uses: HashSet<HouseUse> = r.houses().map(|h| h.house_use).collect();
+        assert_eq!(uses.len(), HouseUse::ALL.len());
+        let tenancies: Vec<&TenancyData> = r.tenancies().collect();
+        let ended = r.steps.iter().filter(|s| matches!(s, RegistryStep::End { .. })).count();
+        assert!(ended > 50 && ended * 2 < tenancies.len(), "{ended} of {} ended", tenancies.len());
+        let (mut on_time, mut late) = (0, 0);
+        let mut known_tenancies: HashSet<TenancyId> =
+            (1..=r.collections.iter().map(|c| c.batch.tenancies.len() as i64).sum()).map(TenancyId).collect();
+        let mut known_care = HashSet::new();
+        let mut previous = i64::MIN;
+        for s in &r.steps {
+            assert!(s.at() >= previous && s.at() <= NOW, "steps in time order, none in the future");
+            previous = s.at();
+            match s {
+                RegistryStep::Register { id, tenancy, at, .. } => {
+                    assert!(known_tenancies.insert(*id), "tenancy {id} numbered once");
+                    let days = (local_date(*at) - tenancy.stay.moved_in()).num_days();
+                    assert!(days >= 0);
+                    if days <= 3 {
+                        on_time += 1;
+                    } else {
+                        late += 1;
+                    }
+                }
+                RegistryStep::End { tenancy, moved_out, .. } => {
+                    assert!(known_tenancies.contains(tenancy), "an end follows its registration");
+                    assert!(*moved_out <= today);
+                }
+                RegistryStep::AddCare { id, .. } => assert!(known_care.insert(*id)),
+                RegistryStep::VisitCare { care, .. } => assert!(known_care.contains(care)),
+                RegistryStep::VisitPlace { place, .. } => assert!(place.0 >= 1 && place.0 <= r.places().count() as i64),
+            }
+        }
+        assert!(late > 0 && late * 4 < on_time, "{late} late, {on_time} on time");
+
+        // Freshness: most places visited within 30 days, some stale, a few never visited.
+        let mut last: HashMap<PlaceId, Millis> = HashMap::new();
+        for s in &r.steps {
+            if let RegistryStep::VisitPlace { place, at, .. } = s {
+                last.insert(*place, *at);
+            }
+        }
+        let places = r.places().count();
+        let fresh = last.values().filter(|&&at| at >= NOW - 30 * DAY).count();
+        let stale90 = places - last.values().filter(|&&at| at >= NOW - 90 * DAY).count();
+        assert!(fresh * 2 > places && stale90 * 20 > places && last.len() < places, "{fresh} {stale90} {places}");
+
+        // Landlords own rentals; social units keep a place of their kind.
+        let landlords: Vec<&crate::DemoPerson> =
+            demo.people.iter().filter(|p| p.person.login.starts_with("landlord")).collect();
+        assert_eq!(landlords.len(), LANDLORD_GRIDS.len());
+        let first_landlord = demo.people.len() - SOCIAL_UNITS.len() - LANDLORD_GRIDS.len() + 1;
+        for (i, l) in landlords.iter().enumerate() {
+            let id = (first_landlord + i) as PersonId;
+            let houses: Vec<&HouseData> = r.houses().filter(|h| h.landlord == Some(id)).collect();
+            assert!(!houses.is_empty(), "{} has houses", l.person.login);
+            for h in houses {
+                assert_eq!(h.house_use, HouseUse::Rental);
+                assert_eq!(
+                    h.owner.phone.as_ref().map(|p| p.as_str().to_string()),
+                    l.person.phone,
+                    "the owner is the landlord"
+                );
+            }
+        }
+        let places: Vec<&PlaceData> = r.places().collect();
+        for (i, (kind, ..)) in SOCIAL_UNITS.iter().enumerate() {
+            let unit = &demo.people[demo.people.len() - SOCIAL_UNITS.len() + i];
+            let [grant] = unit.person.grants.as_slice() else { panic!("one grant") };
+            assert_eq!(grant.role, Role::SocialUnit);
+            let Scope::Place { id } = grant.scope else { panic!("a place's scope") };
+            assert_eq!(places[id as usize - 1].kind, *kind);
+        }
+        let phones: HashSet<_> = demo.people.iter().filter_map(|p| p.person.phone.clone()).collect();
+        assert_eq!(phones.len(), demo.people.len(), "logins' phones are unique");
+
+        let again = crate::generate(7, NOW, 0);
+        assert_eq!(format!("{:?}", again.registry), format!("{r:?}"), "same seed, same registry");
+        let other = crate::generate(8, NOW, 0);
+        assert_ne!(format!("{:?}", other.registry.collections[0]), format!("{:?}", r.collections[0]));
+    }
+
+    #[tokio::test]
+    async fn the_demo_loads_into_a_store_with_its_registry() {
+        let demo = crate::generate(5, NOW, 300);
+        let vault = std::sync::Arc::new(gridkeeper_store::Vault::ephemeral());
+        let store = gridkeeper_store::open("sqlite::memory:", vault).await.unwrap();
+        store.migrate().await.unwrap();
+        crate::load(store.as_ref(), &demo, None, NOW, 8).await.unwrap();
+        assert_eq!(store.count_cases().await.unwrap(), 300);
+        assert!(demo.history.iter().any(|(c, _)| c.state == CaseState::Rated));
+
+        let r = &demo.registry;
+        let counts = store
+            .registry_counts(&RegistryMeasureQuery {
+                under: code(DISTRICT),
+                now: NOW,
+                fresh_days: 30,
+                registered_from: NOW - 90 * DAY,
+                registered_to: NOW,
+                registration_days: 3,
+                utc_offset_hours: 8,
+            })
+            .await
+            .unwrap();
+        assert_eq!(counts.len(), 100, "every grid has entries");
+        let sum =
+            |f: &dyn Fn(&gridkeeper_store::GridRegistryCounts) -> i64| counts.iter().map(|(_, c)| f(c)).sum::<i64>();
+        assert_eq!(sum(&|c| c.houses.values().sum()), r.houses().count() as i64);
+        assert_eq!(sum(&|c| c.places_open), r.places().count() as i64);
+        assert_eq!(sum(&|c| c.in_care), r.care().count() as i64);
+        let ended = r.steps.iter().filter(|s| matches!(s, RegistryStep::End { .. })).count() as i64;
+        assert_eq!(sum(&|c| c.tenancies_open), r.tenancies().count() as i64 - ended);
+        let (fresh, open) = (sum(&|c| c.places_fresh), sum(&|c| c.places_open));
+        assert!(fresh * 2 > open && fresh < open, "{fresh} of {open} fresh");
+        let (on_time, registered) = (sum(&|c| c.tenancies_on_time), sum(&|c| c.tenancies_registered));
+        assert!(registered > 0 && on_time < registered, "{on_time} of {registered} on time");
+        let (on_schedule, in_care) = (sum(&|c| c.in_care_on_schedule), sum(&|c| c.in_care));
+        assert!(on_schedule < in_care && on_schedule * 2 > in_care, "{on_schedule} of {in_care}");
+
+        // A landlord's houses and their tenants; a social unit's place; lookups.
+        let landlord = demo.people.iter().position(|p| p.person.login == "landlord01").unwrap() as PersonId + 1;
+        let houses = store.houses(&HouseQuery { landlord: Some(landlord), ..Default::default() }).await.unwrap();
+        assert!(!houses.is_empty());
+        let tenants = store.tenancies(&TenancyQuery { landlord: Some(landlord), ..Default::default() }).await.unwrap();
+        assert!(!tenants.is_empty(), "the landlord's houses have tenants");
+        assert!(tenants.iter().all(|t| houses.iter().any(|h| h.id == t.data.house)));
+        let place = r.places().find(|p| p.credit_code.is_some()).unwrap();
+        let hits =
+            store.registry_lookup(&LookupKey::CreditCode(place.credit_code.clone().unwrap()), None).await.unwrap();
+        assert_eq!(hits.len(), 1);
+        let stale =
+            store.places(&PlaceQuery { not_visited_since: Some(NOW - 90 * DAY), ..Default::default() }).await.unwrap();
+        assert!(!stale.is_empty());
+        let due = store.people_in_care(&CareQuery { due_by: Some(NOW), ..Default::default() }).await.unwrap();
+        assert!(!due.is_empty(), "some visits are overdue");
     }
 }
