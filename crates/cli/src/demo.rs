@@ -46,17 +46,20 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         // One argon2id hash for every demo account: they share the demo password, and hashing
         // hundreds of times would make the demo slow to start.
         let hash = gridkeeper_server::auth::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
-        gridkeeper_demo::load(store.as_ref(), &town, Some(&hash), now, config.server.utc_offset_hours).await?;
+        gridkeeper_demo::load_cases(store.as_ref(), &town, Some(&hash), now, config.server.utc_offset_hours).await?;
+        let registry_started = Instant::now();
+        gridkeeper_demo::load_registry(store.as_ref(), &town.registry).await?;
         let r = &town.registry;
         println!(
             "demo town created in {:.1} s: {} regions, {} departments, {} categories, {} people, {} cases; \
-             registry: {} buildings, {} houses, {} tenancies, {} places, {} people in care",
+             registry ({:.1} s): {} buildings, {} houses, {} tenancies, {} places, {} people in care",
             started.elapsed().as_secs_f64(),
             town.reference.regions.len(),
             town.reference.departments.len(),
             town.reference.categories.len(),
             town.people.len(),
             store.count_cases().await?,
+            registry_started.elapsed().as_secs_f64(),
             r.buildings().count(),
             r.houses().count(),
             r.tenancies().count(),

@@ -21,7 +21,7 @@ mod people;
 mod registry;
 mod town;
 
-pub use load::{load, load_registry, LoadError};
+pub use load::{load, load_cases, load_registry, LoadError};
 pub use registry::{Collection, DemoRegistry, RegistryStep};
 
 use gridkeeper_domain::{Case, Millis, NewEvent};

@@ -42,9 +42,21 @@ fn expect_id(what: &str, got: i64, expected: i64) -> Result<(), LoadError> {
     }
 }
 
-/// Loads the whole demo town into a fresh store: every person gets `password_hash`; staff are
-/// on duty from a year and a day before `now`.
+/// Loads the whole demo town into a fresh store: [`load_cases`], then [`load_registry`].
 pub async fn load(
+    store: &dyn Store,
+    town: &DemoTown,
+    password_hash: Option<&str>,
+    now: Millis,
+    utc_offset_hours: i32,
+) -> Result<(), LoadError> {
+    load_cases(store, town, password_hash, now, utc_offset_hours).await?;
+    load_registry(store, &town.registry).await
+}
+
+/// Loads the reference data, the people (each with `password_hash`; staff on duty from a year
+/// and a day before `now`) and the year of cases into a fresh store.
+pub async fn load_cases(
     store: &dyn Store,
     town: &DemoTown,
     password_hash: Option<&str>,
@@ -60,7 +72,7 @@ pub async fn load(
         expect_id("people", id, i as PersonId + 1)?;
     }
     store.import_history(&town.history, utc_offset_hours).await?;
-    load_registry(store, &town.registry).await
+    Ok(())
 }
 
 /// Writes the registry (after the people it names).
