@@ -43,29 +43,28 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let now = chrono::Utc::now().timestamp_millis();
     let town = gridkeeper_demo::generate(args.seed, now, args.cases);
     if store.count_cases().await? == 0 {
-        store.load_reference(&town.reference).await?;
         // One argon2id hash for every demo account: they share the demo password, and hashing
         // hundreds of times would make the demo slow to start.
         let hash = gridkeeper_server::auth::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
-        for (i, p) in town.people.iter().enumerate() {
-            let mut person = p.person.clone();
-            person.password_hash = Some(hash.clone());
-            // Staff were on duty before the year of cases began: their grid assignments start then.
-            let id = store.create_person(&person, now - 366 * 24 * 3600 * 1000).await?;
-            anyhow::ensure!(
-                id == i as i64 + 1,
-                "the demo needs a fresh database (people ids must start at 1); use --fresh"
-            );
-        }
-        store.import_history(&town.history, config.server.utc_offset_hours).await?;
+        gridkeeper_demo::load_cases(store.as_ref(), &town, Some(&hash), now, config.server.utc_offset_hours).await?;
+        let registry_started = Instant::now();
+        gridkeeper_demo::load_registry(store.as_ref(), &town.registry).await?;
+        let r = &town.registry;
         println!(
-            "demo town created in {:.1} s: {} regions, {} departments, {} categories, {} people, {} cases",
+            "demo town created in {:.1} s: {} regions, {} departments, {} categories, {} people, {} cases; \
+             registry ({:.1} s): {} buildings, {} houses, {} tenancies, {} places, {} people in care",
             started.elapsed().as_secs_f64(),
             town.reference.regions.len(),
             town.reference.departments.len(),
             town.reference.categories.len(),
             town.people.len(),
-            store.count_cases().await?
+            store.count_cases().await?,
+            registry_started.elapsed().as_secs_f64(),
+            r.buildings().count(),
+            r.houses().count(),
+            r.tenancies().count(),
+            r.places().count(),
+            r.care().count(),
         );
     } else {
         println!("using the existing demo in {} (--fresh makes a new one)", args.dir.display());

@@ -11,11 +11,18 @@
 //! - `people`: administrators, dispatchers, supervisors, grid leaders and members, department
 //!   staff and heads, residents.
 //! - `history`: the year of cases.
+//! - `registry`: the grids' registry — buildings, houses, tenancies, places, people in care —
+//!   and the logins of landlords and social units.
 
 mod history;
+mod load;
 mod org;
 mod people;
+mod registry;
 mod town;
+
+pub use load::{load, load_cases, load_registry, LoadError};
+pub use registry::{Collection, DemoRegistry, RegistryStep};
 
 use gridkeeper_domain::{Case, Millis, NewEvent};
 use gridkeeper_store::{NewPerson, ReferenceData};
@@ -42,6 +49,9 @@ pub struct DemoTown {
     /// id the store will assign (k + 1 for the k-th case), which `duplicate_of` links refer to;
     /// `case.reference` is empty (the store assigns it in this order).
     pub history: Vec<(Case, Vec<NewEvent>)>,
+    /// The registry, written after the people (its landlords and social units are the last
+    /// people).
+    pub registry: DemoRegistry,
 }
 
 /// The demo town for `seed`, with `cases` cases reported over the 365 days before `now`.
@@ -51,13 +61,12 @@ pub fn generate(seed: u64, now: Millis, cases: usize) -> DemoTown {
     let roster = people::Roster::build(seed, &town, &org);
     let world = history::World { town: &town, org: &org, roster: &roster, now };
     let history = history::simulate(&world, seed, cases);
+    // Landlords and social units come after everyone the history knows, so no id moves.
+    let mut people = roster.people.clone();
+    let registry = registry::build(seed, &town, &roster, now, &mut people);
     let regions = town.regions();
     let org::Org { platforms, departments, categories, .. } = org;
-    DemoTown {
-        reference: ReferenceData { regions, platforms, departments, categories },
-        people: roster.people,
-        history,
-    }
+    DemoTown { reference: ReferenceData { regions, platforms, departments, categories }, people, history, registry }
 }
 
 /// A large history over several years (benchmark databases: millions of cases), cut into
@@ -317,9 +326,7 @@ mod tests {
             }
         }
         for role in Role::ALL {
-            if role != Role::SocialUnit {
-                assert!(roles.contains_key(&role), "someone is a {}", role.as_str());
-            }
+            assert!(roles.contains_key(&role), "someone is a {}", role.as_str());
         }
         for login in [
             "admin",
@@ -333,6 +340,8 @@ mod tests {
             "head01",
             "resident01",
             "resident50",
+            "landlord01",
+            "unit01",
         ] {
             assert!(logins.contains(login), "{login}");
         }

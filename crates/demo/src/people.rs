@@ -13,17 +13,18 @@ use crate::{org::Org, town::Town, DemoPerson};
 /// The password of every demo login.
 pub(crate) const PASSWORD: &str = "demo1234";
 
-const SURNAMES: [&str; 32] = [
+pub(crate) const SURNAMES: [&str; 32] = [
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林",
     "罗", "沈", "钱", "姚", "蒋", "褚", "费", "茅", "俞", "金", "范", "陆", "施",
 ];
-const GIVEN_NAMES: [&str; 48] = [
+pub(crate) const GIVEN_NAMES: [&str; 48] = [
     "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "霞", "平",
     "刚", "秀英", "桂英", "建华", "志强", "晓燕", "海峰", "玉兰", "国庆", "春梅", "建国", "丽萍", "晓东", "文斌",
     "雪梅", "子豪", "欣怡", "浩然", "梓涵", "佳琪", "一鸣", "雨桐", "俊杰", "美华", "永林", "红英", "建新", "立群",
     "卫东",
 ];
-const PHONE_PREFIXES: [&str; 12] = ["138", "139", "137", "136", "135", "150", "151", "158", "159", "187", "188", "189"];
+pub(crate) const PHONE_PREFIXES: [&str; 12] =
+    ["138", "139", "137", "136", "135", "150", "151", "158", "159", "187", "188", "189"];
 
 /// Residents ("Wuzhen housekeepers") living in each community.
 const RESIDENTS_PER_COMMUNITY: usize = 5;

@@ -284,11 +284,11 @@ fn polygon(ring: Vec<Vertex>) -> serde_json::Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use geo::{Area, BooleanOps, Contains, Coord, IsConvex, LineString, Point, Polygon, Validation};
 
-    fn geo_polygon(region: &Region) -> Polygon<f64> {
+    pub(crate) fn geo_polygon(region: &Region) -> Polygon<f64> {
         let geometry = region.geometry.as_ref().expect("has a geometry");
         assert_eq!(geometry["type"], "Polygon");
         let rings = geometry["coordinates"].as_array().expect("coordinates");

@@ -1,0 +1,117 @@
+//! Loading the demo town into a fresh store through the store's public API: reference data,
+//! people, the year of cases, and the registry (each grid's collection as one all-or-none
+//! batch, then the later registrations, move-outs, visits and people in care in time order).
+
+use gridkeeper_domain::{Millis, PersonId};
+use gridkeeper_store::{Store, StoreError};
+
+use crate::{DemoRegistry, DemoTown, RegistryStep};
+
+const DAY: Millis = 24 * gridkeeper_domain::HOUR;
+
+/// Why the demo could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    Store(StoreError),
+    /// The store numbered something differently than the demo expects: it was not fresh.
+    NotFresh(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Store(e) => write!(f, "{e}"),
+            Self::NotFresh(what) => write!(f, "the demo needs a fresh database ({what}); use --fresh"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl From<StoreError> for LoadError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+fn expect_id(what: &str, got: i64, expected: i64) -> Result<(), LoadError> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(LoadError::NotFresh(format!("{what} got id {got}, not {expected}")))
+    }
+}
+
+/// Loads the whole demo town into a fresh store: [`load_cases`], then [`load_registry`].
+pub async fn load(
+    store: &dyn Store,
+    town: &DemoTown,
+    password_hash: Option<&str>,
+    now: Millis,
+    utc_offset_hours: i32,
+) -> Result<(), LoadError> {
+    load_cases(store, town, password_hash, now, utc_offset_hours).await?;
+    load_registry(store, &town.registry).await
+}
+
+/// Loads the reference data, the people (each with `password_hash`; staff on duty from a year
+/// and a day before `now`) and the year of cases into a fresh store.
+pub async fn load_cases(
+    store: &dyn Store,
+    town: &DemoTown,
+    password_hash: Option<&str>,
+    now: Millis,
+    utc_offset_hours: i32,
+) -> Result<(), LoadError> {
+    store.load_reference(&town.reference).await?;
+    for (i, p) in town.people.iter().enumerate() {
+        let mut person = p.person.clone();
+        person.password_hash = password_hash.map(str::to_string);
+        // Staff were on duty before the year of cases began: their grid assignments start then.
+        let id = store.create_person(&person, now - 366 * DAY).await?;
+        expect_id("people", id, i as PersonId + 1)?;
+    }
+    store.import_history(&town.history, utc_offset_hours).await?;
+    Ok(())
+}
+
+/// Writes the registry (after the people it names).
+pub async fn load_registry(store: &dyn Store, registry: &DemoRegistry) -> Result<(), LoadError> {
+    for c in &registry.collections {
+        let ids = store.import_registry(&c.batch, Some(c.by), c.at).await?;
+        if let Some(b) = ids.buildings.first() {
+            expect_id("a building", b.0, c.first.0)?;
+        }
+        if let Some(h) = ids.houses.first() {
+            expect_id("a house", h.0, c.first.1)?;
+        }
+        if let Some(t) = ids.tenancies.first() {
+            expect_id("a tenancy", t.0, c.first.2)?;
+        }
+        if let Some(p) = ids.places.first() {
+            expect_id("a place", p.0, c.first.3)?;
+        }
+    }
+    for step in &registry.steps {
+        match step {
+            RegistryStep::Register { id, tenancy, by, at } => {
+                let t = store.register_tenancy(tenancy, *by, *at).await?;
+                expect_id("a tenancy", t.id.0, id.0)?;
+            }
+            RegistryStep::End { tenancy, moved_out, by, at } => {
+                store.end_tenancy(*tenancy, *moved_out, *by, *at).await?;
+            }
+            RegistryStep::VisitPlace { place, by, at } => {
+                store.mark_place_visited(*place, *by, *at).await?;
+            }
+            RegistryStep::AddCare { id, care, by, at } => {
+                let c = store.add_person_in_care(care, Some(*by), *at).await?;
+                expect_id("a person in care", c.id.0, id.0)?;
+            }
+            RegistryStep::VisitCare { care, by, at, note } => {
+                store.record_care_visit(*care, Some(*by), *at, Some(note)).await?;
+            }
+        }
+    }
+    Ok(())
+}
