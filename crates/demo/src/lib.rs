@@ -342,6 +342,7 @@ mod tests {
             "resident50",
             "landlord01",
             "unit01",
+            "police",
         ] {
             assert!(logins.contains(login), "{login}");
         }

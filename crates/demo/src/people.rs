@@ -120,6 +120,9 @@ impl Roster {
             })
             .collect();
 
+        // The community police of the town's station read the tenancy registrations.
+        b.add("police".into(), "community police (reads tenancy registrations)", Role::Police, district());
+
         Self { people: b.people, actors: b.actors, dispatchers, supervisor, leaders, members, staff, heads, residents }
     }
 

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use gridkeeper_domain::time::{parse_rfc3339, to_rfc3339};
-use gridkeeper_domain::{may, FieldError, LatLon, Permission, PersonId, RegionCode, RegionLevel, Role, Scope};
+use gridkeeper_domain::{may, FieldError, LatLon, Permission, PersonId, RegionCode, RegionLevel, Role};
 use gridkeeper_geo::Crs;
 use gridkeeper_store::vault::mask_name;
 use gridkeeper_store::{Assignment, AssignmentQuery, NewAssignment, NewAudit};
@@ -283,16 +283,10 @@ async fn add_assignment(
         .person(b.person)
         .await?
         .ok_or_else(|| ApiError::field("person", format!("no person {}", b.person)))?;
-    let holds = person
-        .grants
-        .iter()
-        .any(|g| g.role == b.role && matches!(&g.scope, Scope::Region { code } if code.contains(&region)));
-    if !holds {
-        return Err(ApiError::field(
-            "person",
-            format!("{} holds no {} role covering {region}; grant it first", person.login, b.role.as_str()),
-        ));
+    if person.disabled {
+        return Err(ApiError::field("person", format!("{} is disabled", person.login)));
     }
+    // The role over the region follows the assignment (the store writes both together).
     let a = app
         .store
         .add_assignment(&NewAssignment {

@@ -18,6 +18,9 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row, SqlitePool};
 
 use crate::{PgStore, Result, SqliteStore, Store, StoreError, Vault};
 
+/// Tables the migrations fill by themselves, which the copy replaces.
+const SEEDED: [&str; 2] = ["rollup_state", "place_kinds"];
+
 /// Tables in an order that satisfies their foreign keys. Tables not named here (added later)
 /// follow in name order.
 const ORDER: &[&str] = &[
@@ -233,8 +236,9 @@ impl Transfer {
             tables.push(Table { order: order_by(&name, &key), name, columns });
         }
         for t in &tables {
-            // The state of the rollups is one row that the copy replaces; anything else is data.
-            if t.name == "rollup_state" {
+            // What the migrations write themselves (the state of the rollups, the default kinds
+            // of places) the copy replaces; anything else is data.
+            if SEEDED.contains(&t.name.as_str()) {
                 continue;
             }
             let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", t.name)).fetch_one(&to).await?;
@@ -260,7 +264,9 @@ impl Transfer {
         let mut tx = self.to.begin().await?;
         // The outbox trigger must not fire for events that are only being moved.
         sqlx::query("ALTER TABLE case_events DISABLE TRIGGER case_events_webhook_outbox").execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM rollup_state").execute(&mut *tx).await?;
+        for table in SEEDED {
+            sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+        }
         for (i, t) in self.tables.iter().enumerate() {
             let cols = t.columns.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(", ");
             let batch = (30_000 / t.columns.len()).max(1);

@@ -361,7 +361,7 @@ const en: typeof zh = {
     endText: 'End the assignment of {name} as {role} of “{region}”? From now on the grid’s verifications and responsibility no longer fall to them.',
     ended: 'Ended',
     noAssignments: 'No assignments in force',
-    assignHint: 'The person must hold the role over that region first (give it under People and roles).',
+    assignHint: 'Assigning gives the person the role over that region; ending the assignment takes it away.',
     departments: 'Platforms and departments',
     categories: 'Categories',
     defaultDepartment: 'Default lead department',

@@ -358,7 +358,7 @@ export default {
     endText: '结束 {name} 在“{region}”的{role}安排？自此刻起，该网格的核查与责任不再落到此人。',
     ended: '已结束',
     noAssignments: '暂无在岗安排',
-    assignHint: '人员须已被授予该区域的相应角色（在“人员与角色”中授予）。',
+    assignHint: '安排即授予此人该区域的相应角色；结束安排即收回。',
     departments: '平台与部门',
     categories: '问题类别',
     defaultDepartment: '默认主办部门',

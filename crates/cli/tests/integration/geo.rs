@@ -281,7 +281,7 @@ async fn assignments_have_periods_and_the_admin_sees_the_gaps() {
     )
     .await
     .problem(422, Some("starts_at"));
-    assign(json!({ "person": member, "region": GRID2, "role": "grid_member" })).await.problem(422, Some("person"));
+    assign(json!({ "person": 9999, "region": GRID2, "role": "grid_member" })).await.problem(422, Some("person"));
     assign(json!({ "person": leader, "region": GRID1, "role": "grid_leader" })).await.problem(422, Some("region"));
     assign(json!({ "person": member, "region": GRID1, "role": "dispatcher" })).await.problem(422, Some("role"));
     assign(json!({ "person": member, "region": GRID1, "role": "grid_member", "colour": "red" }))
@@ -311,15 +311,19 @@ async fn assignments_have_periods_and_the_admin_sees_the_gaps() {
     assert_eq!(before["grids"].as_array().unwrap().len(), 3, "nobody was assigned yet: {before}");
 
     // Ending an assignment: grid 1 falls back to the leader from then on, and the role over it
-    // goes with it (assigning the member there again asks for the role first).
+    // goes with it; assigning gives it back.
     let ended = t.post(Some("admin"), &format!("/api/v1/assignments/{id}/end"), json!({})).await;
     assert!(ended.ok()["assignment"]["ends_at"].is_string());
     t.post(Some("admin"), &format!("/api/v1/assignments/{id}/end"), json!({})).await.problem(422, Some("at"));
     let gaps = t.get(Some("admin"), "/api/v1/responsibility/gaps?under=330483").await.ok().clone();
     assert_eq!(gaps["grids"].as_array().unwrap().len(), 2);
-    assign(json!({ "person": member, "region": GRID1, "role": "grid_member" })).await.problem(422, Some("person"));
+    let grants = t.get(Some("member"), "/api/v1/me").await.ok()["person"]["grants"].to_string();
+    assert!(!grants.contains(GRID1), "the role went with the assignment: {grants}");
+    assign(json!({ "person": member, "region": GRID1, "role": "grid_member" })).await.ok();
+    let grants = t.get(Some("member"), "/api/v1/me").await.ok()["person"]["grants"].to_string();
+    assert!(grants.contains(GRID1), "assigning gave the role back: {grants}");
     let list = t.get(Some("dispatcher"), "/api/v1/assignments?under=330483101001").await.ok().clone();
-    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
     t.get(Some("resident"), "/api/v1/assignments").await.problem(403, None);
     t.get(Some("dispatcher"), "/api/v1/responsibility/gaps?under=330483").await.problem(403, None);
 }
