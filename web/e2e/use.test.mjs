@@ -165,3 +165,23 @@ describe('the dispatcher', () => {
     await page.getByTestId('open-dispatch').waitFor()
   })
 })
+
+describe('a grid leader', () => {
+  it('finds the dashboard in the menu, opened on their own community, without refusals', async () => {
+    const leader = await apiAs(server.base, 'leader01')
+    const community = leader.person.grants.find((g) => g.role === 'grid_leader').scope.code
+    const page = await open('leader01', { width: 360, height: 780 })
+    const refused = []
+    page.on('response', (r) => r.status() === 403 && refused.push(new URL(r.url()).pathname))
+    await page.getByTestId('nav-leader').click()
+    await page.getByTestId('measure-reports').waitFor()
+    await page.getByTestId('ranking-grid').locator('tbody tr').first().waitFor()
+    await page.waitForLoadState('networkidle')
+    const { items } = await leader.get('regions?level=community')
+    const name = items.find((r) => r.code === community).name
+    await page.getByTestId('dashboard-region').getByText(name).waitFor()
+    assert.equal(await page.locator('.dashboard .el-alert').count(), 0, 'no error on the dashboard')
+    assert.deepEqual(refused, [], 'no request refused')
+    await shoot(page, 'leader-grid-leader')
+  })
+})

@@ -220,13 +220,41 @@ pub struct Me {
 #[derive(Serialize, ToSchema)]
 pub struct MeAnswer {
     pub person: Me,
+    /// The regions whose measures (and dashboard) the person may see, as the policy decides:
+    /// the widest of each of their scopes, widest first. Empty for those who may see none.
+    pub measures: Vec<String>,
+}
+
+/// The regions of `actor`'s grants whose measures they may read, none inside another.
+fn measure_regions(actor: &gridkeeper_domain::Actor) -> Vec<String> {
+    use gridkeeper_domain::{may, Permission, Scope};
+    let mut codes: Vec<&gridkeeper_domain::RegionCode> = actor
+        .grants
+        .iter()
+        .filter_map(|g| match &g.scope {
+            Scope::Region { code } => Some(code),
+            _ => None,
+        })
+        .filter(|code| may(actor, Permission::ReadMeasures { region: code }).is_ok())
+        .collect();
+    codes.sort_by_key(|c| (c.as_str().len(), c.as_str().to_string()));
+    codes.dedup();
+    let mut out: Vec<&gridkeeper_domain::RegionCode> = vec![];
+    for c in codes {
+        if !out.iter().any(|o| o.contains(c)) {
+            out.push(c);
+        }
+    }
+    out.into_iter().map(|c| c.to_string()).collect()
 }
 
 #[utoipa::path(get, path = "/me", tag = "session", summary = "The signed-in person",
     responses((status = 200, description = "The signed-in person", body = MeAnswer)))]
 async fn me(auth: Auth) -> Json<MeAnswer> {
+    let measures = measure_regions(&auth.actor);
     let p = auth.person;
     Json(MeAnswer {
+        measures,
         person: Me {
             id: p.id,
             login: p.login,
@@ -277,7 +305,7 @@ async fn login(
         }
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            "sign-in-failed",
             "Sign-in failed",
             "wrong login or password",
         ));

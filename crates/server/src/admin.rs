@@ -46,7 +46,9 @@ pub struct AdminPerson {
 
 impl AdminPerson {
     fn of(p: &Person) -> Self {
-        AdminPerson { person: PersonView::of(p, false), disabled: p.disabled }
+        // Staff are named in clear to the admins who manage them; residents stay masked.
+        let staff = p.grants.iter().any(|g| g.role.is_staff());
+        AdminPerson { person: PersonView::of(p, staff), disabled: p.disabled }
     }
 }
 

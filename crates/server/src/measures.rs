@@ -140,7 +140,8 @@ async fn assessment(
                     continue;
                 }
                 if let Some(p) = app.store.person(k.parse().unwrap_or_default()).await? {
-                    v.push((k.clone(), p.login));
+                    // Ranked by the name leaders know them by (logins are for signing in).
+                    v.push((k.clone(), p.name));
                 }
             }
             v

@@ -136,7 +136,7 @@ export const api = {
   signInWithCode: (phone: string, code: string, name?: string) =>
     post<SignedIn>('session/phone', name ? { phone, code, name } : { phone, code }),
   signOut: () => request<void>('DELETE', 'session'),
-  me: () => get<{ person: Person }>('me'),
+  me: () => get<{ person: Person; measures: string[] }>('me'),
 
   // reference data
   regions: (opts: { level?: string; parent?: string; geometry?: boolean } = {}) =>

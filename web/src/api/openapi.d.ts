@@ -513,6 +513,9 @@ export type Me = {
 }
 
 export type MeAnswer = {
+  /** The regions whose measures (and dashboard) the person may see, as the policy decides:
+   * the widest of each of their scopes, widest first. Empty for those who may see none. */
+  measures: Array<string>
   person: Me
 }
 

@@ -7,6 +7,8 @@ import type { Person, Role } from '../api/types'
 
 export const session = reactive({
   person: null as Person | null,
+  /** The regions whose measures the person may see (from `/me`, as the server's policy decides). */
+  measures: [] as string[],
   loaded: false,
 })
 
@@ -19,10 +21,13 @@ export async function loadSession(): Promise<Person | null> {
     return null
   }
   try {
-    session.person = (await api.me()).person
+    const me = await api.me()
+    session.person = me.person
+    session.measures = me.measures
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 401) console.warn('GET /me failed', e)
     session.person = null
+    session.measures = []
   }
   session.loaded = true
   return session.person
@@ -37,10 +42,12 @@ export async function signOut() {
   // The server ends the session cookie; the CSRF cookie goes with it.
   document.cookie = 'gk_csrf=; Path=/; Max-Age=0; SameSite=Strict'
   session.person = null
+  session.measures = []
 }
 
 setUnauthorizedHandler(() => {
   session.person = null
+  session.measures = []
 })
 
 export function hasRole(...roles: Role[]): boolean {

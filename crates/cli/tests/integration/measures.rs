@@ -33,6 +33,23 @@ async fn leaders_see_the_measures_of_their_region() {
 }
 
 #[tokio::test]
+async fn each_person_is_told_where_they_may_see_the_measures() {
+    let t = TestApp::spawn().await;
+    let measures = |login: &'static str| {
+        let t = &t;
+        async move { t.get(Some(login), "/api/v1/me").await.ok()["measures"].clone() }
+    };
+    assert_eq!(measures("supervisor").await, json!(["330483"]));
+    assert_eq!(measures("leader").await, json!(["330483101001"]));
+    assert_eq!(measures("staff").await, json!([]));
+    assert_eq!(measures("resident").await, json!([]));
+    // What /me names, the measures answer.
+    let period = "from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z";
+    t.get(Some("leader"), &format!("/api/v1/measures?{period}&region=330483101001")).await.ok();
+    t.get(Some("leader"), &format!("/api/v1/measures?{period}")).await.problem(403, None);
+}
+
+#[tokio::test]
 async fn assessment_ranks_with_the_weights_shown() {
     let t = TestApp::spawn().await;
     // Department 1 handles a case on time; department 2 gets one returned.
