@@ -316,6 +316,10 @@ describe('the loop from report to rating', () => {
     await page.getByTestId('tracked').locator('[data-state="rated"]').waitFor()
     await page.locator('[data-testid="tracked-before"] img').first().waitFor()
     await page.locator('[data-testid="tracked-after"] img').first().waitFor()
+    // The reporter is told which department handled it.
+    const member = await apiAs(server.base, 'member001')
+    const dept = (await member.get('departments')).items.find((d) => d.id === loop.department)
+    await page.getByTestId('tracked-department').getByText(dept.name).waitFor()
     await shoot(page, 'anonymous-track')
   })
 

@@ -39,6 +39,15 @@ pub struct TrackedCase {
     pub rejection: Option<gridkeeper_domain::Rejection>,
     /// The reference of the case this one duplicates.
     pub duplicate_of: Option<String>,
+    /// The department handling it (leading it), once dispatched: the reporter knows who works on it.
+    pub department: Option<DepartmentName>,
+}
+
+/// A department's names, as the reporter reads them.
+#[derive(Serialize, ToSchema)]
+pub struct DepartmentName {
+    pub name: String,
+    pub name_en: String,
 }
 
 /// The reporter's view through the tracking code: the public view plus the answers addressed to
@@ -58,11 +67,15 @@ async fn track(State(app): State<AppState>, Path(code): Path<String>) -> ApiResu
         Some(id) => app.store.case(id).await?.map(|o| o.reference),
         None => None,
     };
+    let department = c.lead_department.and_then(|d| {
+        app.reference().departments.get(&d).map(|d| DepartmentName { name: d.name.clone(), name_en: d.name_en.clone() })
+    });
     Ok(Json(TrackedCase {
         public: PublicCase::of(&app, &c, &events).await?,
         answers,
         rejection: c.rejection,
         duplicate_of,
+        department,
     }))
 }
 

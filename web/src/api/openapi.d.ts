@@ -367,6 +367,12 @@ export type DepartmentList = {
   items: Array<Department>
 }
 
+/** A department's names, as the reporter reads them. */
+export type DepartmentName = {
+  name: string
+  name_en: string
+}
+
 /** `POST /assignments/{id}/end`. */
 export type EndRequest = {
   /** RFC 3339; default now. */
@@ -833,6 +839,7 @@ export type TimelineEvent = {
 /** The reporter's view: the public view plus the answers addressed to the reporter. */
 export type TrackedCase = PublicCase & {
   answers: Array<Answer>
+  department: null | DepartmentName
   /** The reference of the case this one duplicates. */
   duplicate_of: string | null
   rejection: string | null

@@ -88,6 +88,7 @@ const en: typeof zh = {
   },
   my: { title: 'My reports', none: 'You have not reported anything yet' },
   track: {
+    handledBy: 'Handled by {department}',
     title: 'Follow a report',
     codePlaceholder: 'Tracking code',
     go: 'Look up',

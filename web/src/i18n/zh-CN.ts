@@ -85,6 +85,7 @@ export default {
   },
   my: { title: '我的上报', none: '您还没有上报过问题' },
   track: {
+    handledBy: '承办部门：{department}',
     title: '查询处理进度',
     codePlaceholder: '请输入查询码',
     go: '查询',

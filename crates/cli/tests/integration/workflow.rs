@@ -282,6 +282,8 @@ async fn anonymous_reporter_follows_and_rates_with_the_tracking_code() {
     let view = t.get(None, &format!("/api/v1/track/{code}")).await;
     assert_eq!(view.ok()["state"], "rated");
     assert_eq!(view.body["answers"].as_array().unwrap().len(), 3, "{:?}", view.body["answers"]);
+    // The reporter is told which department handled it.
+    assert!(view.body["department"]["name"].as_str().is_some_and(|n| !n.is_empty()), "{}", view.body);
 }
 
 #[tokio::test]
