@@ -62,6 +62,7 @@ before(async () => {
   const category = categories.find((c) => c.code === 'C0101') ?? categories.find((c) => c.parent_id && c.default_department)
   loop.grid = grid
   loop.memberId = member.person.id
+  loop.memberName = member.person.name
   loop.community = g.parent
   loop.gridFeatures = {
     type: 'FeatureCollection',
@@ -513,7 +514,8 @@ describe('views, languages and weight', () => {
       )
     }
     await gap.waitFor()
-    await fill(page, 'assign-person', String(loop.memberId))
+    // The person is picked by name.
+    await choose(page, 'assign-person', loop.memberName)
     await choose(page, 'assign-region', loop.gridName)
     await page.getByTestId('assign-submit').click()
     await rows.first().waitFor()

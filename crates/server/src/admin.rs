@@ -155,7 +155,7 @@ async fn managed_person(app: &AppState, auth: &Auth, id: &str) -> ApiResult<Pers
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct PeopleSearch {
-    /// Logins starting with this
+    /// Logins starting with this, or a mobile number (the person with that phone)
     q: Option<String>,
     /// The last login of the previous page
     after: Option<String>,
@@ -163,7 +163,7 @@ struct PeopleSearch {
     limit: Option<u32>,
 }
 
-#[utoipa::path(get, path = "/admin/people", tag = "admin", summary = "People the admin manages, by login", params(PeopleSearch),
+#[utoipa::path(get, path = "/admin/people", tag = "admin", summary = "People the admin manages, by login or phone", params(PeopleSearch),
     responses((status = 200, description = "People with their roles (names and phones masked)", body = AdminPeople), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn list_people(
     State(app): State<AppState>,
@@ -175,11 +175,12 @@ async fn list_people(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 200"));
     }
-    let mut query = PeopleQuery {
-        login_prefix: q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
-        after: q.after,
-        limit,
-    };
+    let text = q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    // A mobile number is looked up by its blind index; anything else is a login's beginning.
+    let phone =
+        text.as_deref().and_then(|t| gridkeeper_domain::registry::Phone::parse(t).ok()).map(|p| p.as_str().to_string());
+    let mut query =
+        PeopleQuery { login_prefix: if phone.is_some() { None } else { text }, phone, after: q.after, limit };
     // People outside the admin's regions are skipped: read on until the page is full.
     let mut items = vec![];
     let mut next = None;

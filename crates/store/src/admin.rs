@@ -20,6 +20,8 @@ use crate::{NewAudit, NewPerson, Person, Result, StoreError};
 pub struct PeopleQuery {
     /// Logins starting with this text.
     pub login_prefix: Option<String>,
+    /// The person with this mobile number (found by its blind index: phones are sealed).
+    pub phone: Option<String>,
     /// Only people after this login (keyset pagination).
     pub after: Option<String>,
     pub limit: u32,
@@ -71,6 +73,9 @@ generic! {
             if let Some(p) = &q.login_prefix {
                 // Logins are plain text; the other columns are sealed and cannot be searched.
                 b.push(" AND login LIKE ").push_bind(format!("{}%", crate::like_escape(p))).push(" ESCAPE '\\'");
+            }
+            if let Some(phone) = &q.phone {
+                b.push(" AND phone_index = ").push_bind(self.vault.blind_index("phone", phone));
             }
             if let Some(a) = &q.after {
                 b.push(" AND login > ").push_bind(a.clone());

@@ -150,9 +150,15 @@ on_both! {
         s.load_reference(&reference()).await.unwrap();
         let generation = s.organisation_generation().await.unwrap();
         let id = s.create_person_audited(&person("wang", None, vec![]), 0, &audit("account")).await.unwrap();
-        s.create_person(&person("zhao", None, vec![]), 0).await.unwrap();
-        let q = PeopleQuery { login_prefix: Some("wa".into()), limit: 10, ..Default::default() };
-        assert_eq!(s.list_people(&q).await.unwrap().iter().map(|p| p.login.as_str()).collect::<Vec<_>>(), ["wang"]);
+        s.create_person(&person("zhao", Some("13900001111"), vec![]), 0).await.unwrap();
+        let logins = |q: PeopleQuery| {
+            let s = &s;
+            async move { s.list_people(&q).await.unwrap().into_iter().map(|p| p.login).collect::<Vec<_>>() }
+        };
+        assert_eq!(logins(PeopleQuery { login_prefix: Some("wa".into()), limit: 10, ..Default::default() }).await, ["wang"]);
+        // A phone number finds its person through the blind index (phones are sealed).
+        assert_eq!(logins(PeopleQuery { phone: Some("13900001111".into()), limit: 10, ..Default::default() }).await, ["zhao"]);
+        assert!(logins(PeopleQuery { phone: Some("13900002222".into()), limit: 10, ..Default::default() }).await.is_empty());
         let grant = Grant::new(Role::GridMember, Scope::parse(&format!("region:{GRID}")).unwrap()).unwrap();
         assert!(s.add_grant(id, &grant, &audit("role_change")).await.unwrap());
         assert!(!s.add_grant(id, &grant, &audit("role_change")).await.unwrap(), "already held");

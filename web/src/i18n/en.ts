@@ -323,6 +323,7 @@ const en: typeof zh = {
     verifying: 'verifying',
   },
   admin: {
+    personPick: 'Type a name or login',
     title: 'Administration',
     tab: { people: 'People and roles', regions: 'Regions and grids', responsibility: 'Responsibility', organisation: 'Departments and categories' },
     validation: 'Region tree check',
@@ -351,7 +352,6 @@ const en: typeof zh = {
     accountable: 'Answers for it',
     gap: { unassigned: 'nobody', fallback: 'the grid leader' },
     assignments: 'Assignments',
-    personId: 'Person id',
     person: 'Person',
     role: 'Role',
     since: 'Since',
@@ -372,7 +372,7 @@ const en: typeof zh = {
   },
   people: {
     title: 'People and roles',
-    search: 'Login starts with…',
+    search: 'Login starts with…, or a mobile number',
     login: 'Login',
     name: 'Name',
     phone: 'Phone',

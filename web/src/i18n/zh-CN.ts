@@ -320,6 +320,7 @@ export default {
     verifying: '核查',
   },
   admin: {
+    personPick: '输入姓名或登录名',
     title: '系统管理',
     tab: { people: '人员与角色', regions: '区域与网格', responsibility: '网格责任', organisation: '部门与类别' },
     validation: '区域树校验',
@@ -348,7 +349,6 @@ export default {
     accountable: '兜底责任人',
     gap: { unassigned: '无人负责', fallback: '由网格长兜底' },
     assignments: '在岗安排',
-    personId: '人员编号',
     person: '人员',
     role: '角色',
     since: '起始',
@@ -369,7 +369,7 @@ export default {
   },
   people: {
     title: '人员与角色',
-    search: '登录名开头…',
+    search: '登录名开头…，或手机号码',
     login: '登录名',
     name: '姓名',
     phone: '手机号',

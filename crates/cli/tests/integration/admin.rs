@@ -31,6 +31,11 @@ async fn an_admin_creates_an_account_grants_revokes_and_disables() {
     let id = r.body["person"]["id"].as_i64().unwrap();
     assert_eq!(r.body["person"]["grants"][0]["role"], "dispatcher");
     assert_eq!(r.body["person"]["phone"], "138****1111");
+    // The admin finds the new dispatcher by phone, and sees a member of staff named in clear.
+    let found = t.get(Some("admin"), "/api/v1/admin/people?q=138%200000%201111").await.ok().clone();
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found["items"][0]["login"], "chen");
+    assert_eq!(found["items"][0]["name"], "陈敏");
     let password = r.body["password"].as_str().unwrap().to_string();
     let entry = last_audit(&t).await;
     assert_eq!(
