@@ -22,8 +22,9 @@ import {
   writeArtefact,
 } from './harness.mjs'
 
-/** Gzipped JavaScript the resident's first page may load (maps and charts load later). */
-const FIRST_PAGE_BUDGET = 250 * 1024
+/** Gzipped JavaScript the resident's first page may load (maps and charts load later): a ratchet
+ * above today's 183 KB, on the way to issue 21's 150 KB. */
+const FIRST_PAGE_BUDGET = 195 * 1024
 
 let server, browser
 const problems = []
