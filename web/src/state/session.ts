@@ -81,5 +81,5 @@ export function homeOf(p: Person | null): string {
 }
 
 export function isStaff(): boolean {
-  return !!session.person?.grants.some((g) => g.role !== 'resident' && g.role !== 'social_unit')
+  return !!session.person?.grants.some((g) => !['resident', 'social_unit', 'police'].includes(g.role))
 }

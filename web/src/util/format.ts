@@ -109,3 +109,9 @@ export function distance(m: number): string {
 export function toRfc3339(d: Date): string {
   return d.toISOString()
 }
+
+/** Whether a step's new state is worth naming beside it: not when the action's name already says
+ * it (a rejection ends in the state of that name). */
+export function namesNewState(action: string, state: string): boolean {
+  return t(`state.${state}`) !== t(`action.${action}`)
+}
