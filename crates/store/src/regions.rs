@@ -643,6 +643,17 @@ mod tests {
         RegionCode::parse(c).unwrap()
     }
 
+    /// District 990001, its street and community, and these grids (code, name, size) in it.
+    fn community(grids: &[(&str, &str, f64)]) -> Vec<RegionWrite> {
+        let mut out = vec![
+            write("990001", "d", 1.0, true),
+            write("990001001", "s", 1.0, true),
+            write("990001001001", "c", 1.0, true),
+        ];
+        out.extend(grids.iter().map(|(c, name, size)| write(c, name, *size, false)));
+        out
+    }
+
     fn write(c: &str, name: &str, size: f64, derived: bool) -> RegionWrite {
         let geometry = json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [size, 0.0], [size, size], [0.0, 0.0]]]});
         RegionWrite {
@@ -674,13 +685,7 @@ mod tests {
     on_both! {
         async fn imports_keep_versions_retire_and_record_lineage(s) {
             assert_eq!(s.region_generation().await.unwrap(), 0);
-            let first = [
-                write("990001", "d", 1.0, true),
-                write("990001001", "s", 1.0, true),
-                write("990001001001", "c", 1.0, true),
-                write("990001001001001", "a", 0.5, false),
-                write("990001001001002", "b", 0.5, false),
-            ];
+            let first = community(&[("990001001001001", "a", 0.5), ("990001001001002", "b", 0.5)]);
             let id1 = s.apply_region_import(&import(1000, &first, &[], &[])).await.unwrap();
             assert_eq!(s.region_generation().await.unwrap(), id1);
             let records = s.region_records().await.unwrap();
@@ -723,12 +728,7 @@ mod tests {
         }
 
         async fn assignments_have_periods_that_do_not_overlap(s) {
-            let regions = [
-                write("990001", "d", 1.0, true),
-                write("990001001", "s", 1.0, true),
-                write("990001001001", "c", 1.0, true),
-                write("990001001001001", "g", 1.0, false),
-            ];
+            let regions = community(&[("990001001001001", "g", 1.0)]);
             s.apply_region_import(&import(1, &regions, &[], &[])).await.unwrap();
             let p = NewPerson {
                 login: "m".into(),
@@ -789,13 +789,7 @@ mod tests {
 
     on_both! {
         async fn a_grid_role_and_its_assignment_go_together(s) {
-            let regions = [
-                write("990001", "d", 1.0, true),
-                write("990001001", "s", 1.0, true),
-                write("990001001001", "c", 1.0, true),
-                write("990001001001001", "g", 1.0, false),
-                write("990001001001002", "g2", 1.0, false),
-            ];
+            let regions = community(&[("990001001001001", "g", 1.0), ("990001001001002", "g2", 1.0)]);
             s.apply_region_import(&import(1, &regions, &[], &[])).await.unwrap();
             let (grid, community) = (code("990001001001001"), code("990001001001"));
             let member = Grant::new(Role::GridMember, Scope::Region { code: grid.clone() }).unwrap();
