@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use gridkeeper_domain::exchange::{historical, HistoricalCase};
+use gridkeeper_domain::exchange::{historical, spreadsheet_text, HistoricalCase};
 use gridkeeper_domain::{
     Actor, Case, CaseState, Category, Department, Grant, LatLon, Millis, NewEvent, NewReport, RegionLevel, Rejection,
     Role, Scope, Source, Urgency,
@@ -494,7 +494,7 @@ pub async fn run_import(config: &Config, cmd: ImportCommand) -> anyhow::Result<(
         let mut w = csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
         w.write_record(["line", "id", "reason"])?;
         for (line, id, reason) in &report.rejected {
-            w.write_record([line.to_string().as_str(), id, reason])?;
+            w.write_record([line.to_string().as_str(), &spreadsheet_text(id), &spreadsheet_text(reason)])?;
         }
         w.flush()?;
         println!("refused rows written to {}", path.display());
@@ -526,6 +526,13 @@ pub async fn run_export(config: &Config, cmd: ExportCommand) -> anyhow::Result<(
         }
         None => export_to(&app, query, format, &mut std::io::stdout()).await?,
     };
+    crate::audit(
+        &*app.store,
+        "export",
+        Some(format!("cases.{}", format.extension())),
+        json!({ "filters": filter, "cases": n }),
+    )
+    .await?;
     eprintln!("exported {n} cases");
     Ok(())
 }

@@ -463,6 +463,19 @@ pub fn historical(actor: &Actor, h: HistoricalCase, cal: &Calendar) -> Result<(C
     Ok((case, events))
 }
 
+// ---------------------------------------------------------------- spreadsheets
+
+/// A text cell made safe to open in a spreadsheet: text that a spreadsheet would run as a formula
+/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return, as OWASP lists them) is
+/// prefixed with an apostrophe, so `=HYPERLINK(…)` from an anonymous report shows as text.
+pub fn spreadsheet_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -742,5 +755,15 @@ mod tests {
         let (closed, _) =
             historical(&importer(), record(CaseState::Closed, Some(T0 + HOUR)), &Calendar::wall_clock()).unwrap();
         assert!(matches!(command_for_update(&closed, &u("reopen", Some("again")), None), Ok(Command::Reopen { .. })));
+    }
+
+    #[test]
+    fn formulas_are_neutralised_for_spreadsheets() {
+        for f in ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(A1)", "+1", "-2+3", "\tcmd", "\rcmd"] {
+            assert_eq!(spreadsheet_text(f), format!("'{f}"), "{f:?}");
+        }
+        for plain in ["路灯不亮", "a=b", "", "12"] {
+            assert_eq!(spreadsheet_text(plain), plain);
+        }
     }
 }

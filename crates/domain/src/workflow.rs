@@ -214,6 +214,10 @@ pub fn required_text(field: &str, s: &str, max: usize) -> Result<String, FieldEr
     if t.chars().count() > max {
         return Err(FieldError::new(field, format!("is longer than {max} characters")));
     }
+    // Line breaks and tabs are text; NUL and the other control characters are not.
+    if t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(FieldError::new(field, "may not contain control characters"));
+    }
     Ok(t.to_string())
 }
 

@@ -2,7 +2,10 @@
 //! lockouts, revealing personal data, and the audit log search. Every sign-in, failure, reveal
 //! and search is written to the hash-chained audit log.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -18,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{new_token, token_hash, verify_password, Auth, CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::{hash_password, new_token, token_hash, verify_password, Auth, CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{worded, ApiJson, Query};
 use crate::AppState;
@@ -29,8 +32,12 @@ use crate::AppState;
 pub struct AuthSettings {
     /// Wrong passwords or codes per account within the window before it is locked.
     pub max_failures: u32,
-    /// Failures per client address within the window before it is locked.
+    /// Failures per client address within the window before the address is slowed down: its
+    /// sign-ins then pass one at a time, each after `address_delay_seconds` (a whole office
+    /// behind one address still signs in with correct passwords; guessing from it crawls). Code
+    /// requests from such an address are refused (each would send a text message).
     pub max_failures_per_address: u32,
+    pub address_delay_seconds: u32,
     pub window_minutes: u32,
     pub lockout_minutes: u32,
     /// Seconds between two one-time codes to the same phone.
@@ -47,6 +54,7 @@ impl Default for AuthSettings {
         Self {
             max_failures: 5,
             max_failures_per_address: 50,
+            address_delay_seconds: 2,
             window_minutes: 15,
             lockout_minutes: 15,
             otp_resend_seconds: 60,
@@ -68,13 +76,36 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn too_many(until: i64, now: i64) -> ApiError {
+    let seconds = (until - now).max(0) as u64 / 1000;
     let minutes = ((until - now) as f64 / MINUTE as f64).ceil().max(1.0);
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
+    ApiError::too_many(
         "locked",
         "Too many attempts",
         format!("too many failed attempts; try again in {minutes} minutes"),
+        seconds,
     )
+}
+
+/// What a password is checked against when the login is unknown, disabled or has no password,
+/// so that the answer takes as long as a wrong password of a known login: its timing must not
+/// tell which logins exist.
+static NO_PASSWORD: LazyLock<String> =
+    LazyLock::new(|| hash_password("no account has this password").expect("argon2 hashes a constant"));
+
+/// The addresses whose sign-ins are slowed down, each with the gate its sign-ins pass one at a
+/// time.
+#[derive(Default)]
+pub struct Gates(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl Gates {
+    fn gate(&self, ip: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Gates nobody waits at are forgotten.
+        if gates.len() > 256 {
+            gates.retain(|_, g| Arc::strong_count(g) > 1);
+        }
+        gates.entry(ip.to_string()).or_default().clone()
+    }
 }
 
 impl crate::App {
@@ -88,25 +119,31 @@ impl crate::App {
         )
     }
 
-    /// Refuses when the account or the address is locked out.
-    async fn check_unlocked(&self, account: &str, ip: &str) -> ApiResult<()> {
+    /// Refuses when the account is locked out. An address over its limit is not refused but
+    /// slowed down: the sign-in waits its turn at the address's gate and then the delay, and
+    /// holds the gate (the guard returned) until it is answered.
+    async fn check_unlocked(&self, account: &str, ip: &str) -> ApiResult<Option<tokio::sync::OwnedMutexGuard<()>>> {
         let now = self.now();
-        for key in [account.to_string(), format!("ip:{ip}")] {
-            if let Some(until) = self.store.locked_until(&key, now).await? {
-                return Err(too_many(until, now));
-            }
+        if let Some(until) = self.store.locked_until(account, now).await? {
+            return Err(too_many(until, now));
         }
-        Ok(())
+        if self.store.locked_until(&format!("ip:{ip}"), now).await?.is_none() {
+            return Ok(None);
+        }
+        let turn = self.gates.gate(ip).lock_owned().await;
+        tokio::time::sleep(Duration::from_secs(self.settings.auth.address_delay_seconds.into())).await;
+        Ok(Some(turn))
     }
 
-    /// Counts a failure for the account and the address; answers as a lockout if it locked one.
+    /// Counts a failure for the account and the address; answers as a lockout if it locked the
+    /// account (an address over its limit is only slowed down from then on).
     async fn failed(&self, account: &str, ip: &str, audit: NewAudit) -> ApiResult<Option<ApiError>> {
         let now = self.now();
         let (per_account, per_ip) = self.limits();
         self.store.audit(&audit).await?;
-        let a = self.store.record_failure(account, now, per_account).await?;
-        let b = self.store.record_failure(&format!("ip:{ip}"), now, per_ip).await?;
-        Ok(a.or(b).map(|until| too_many(until, now)))
+        let locked = self.store.record_failure(account, now, per_account).await?;
+        self.store.record_failure(&format!("ip:{ip}"), now, per_ip).await?;
+        Ok(locked.map(|until| too_many(until, now)))
     }
 
     /// Opens a session and answers with its token and an HttpOnly cookie.
@@ -286,17 +323,20 @@ async fn login(
 ) -> ApiResult<Response> {
     let ip = addr.ip().to_string();
     let login = body.login.trim().to_string();
-    let account = format!("login:{login}");
-    app.check_unlocked(&account, &ip).await?;
+    let account = app.store.limit_key("login", &login);
+    let _turn = app.check_unlocked(&account, &ip).await?;
     let person = app.store.person_by_login(&login).await?;
-    let ok = person
-        .as_ref()
-        .is_some_and(|p| !p.disabled && p.password_hash.as_deref().is_some_and(|h| verify_password(&body.password, h)));
+    let hash = person.as_ref().filter(|p| !p.disabled).and_then(|p| p.password_hash.as_deref());
+    let ok = verify_password(&body.password, hash.unwrap_or(&NO_PASSWORD)) && hash.is_some();
     let refused = NewAudit {
         at: app.now(),
         actor: person.as_ref().map(|p| p.id),
         action: "sign_in_failed".into(),
-        object: Some(format!("login:{login}")),
+        // A login nobody has is kept as its blind index: it may be a mistyped password.
+        object: Some(match &person {
+            Some(_) => format!("login:{login}"),
+            None => format!("unknown-{account}"),
+        }),
         detail: json!({ "address": ip }),
     };
     let Some(person) = person.filter(|_| ok) else {
@@ -353,17 +393,20 @@ async fn request_code(
 ) -> ApiResult<(StatusCode, Json<CodeSent>)> {
     let ip = addr.ip().to_string();
     let phone = parse_phone(&body.phone)?;
-    let account = format!("phone:{}", app.store.person_by_phone(&phone).await?.map(|p| p.id).unwrap_or_default());
-    app.check_unlocked(&account, &ip).await?;
     let now = app.now();
+    for key in [app.store.limit_key("phone", &phone), format!("ip:{ip}")] {
+        if let Some(until) = app.store.locked_until(&key, now).await? {
+            return Err(too_many(until, now));
+        }
+    }
     let resend = i64::from(app.settings.auth.otp_resend_seconds) * 1000;
     if let Some(sent) = app.store.otp_sent_at(&phone).await?.filter(|s| now - s < resend) {
         let wait = (resend - (now - sent)) / 1000 + 1;
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
+        return Err(ApiError::too_many(
             "too-soon",
             "Too soon",
             format!("a code was just sent; ask again in {wait} seconds"),
+            wait as u64,
         ));
     }
     // Code requests count against the address, so one client cannot flood many phones.
@@ -400,8 +443,8 @@ async fn login_with_code(
     let ip = addr.ip().to_string();
     let phone = parse_phone(&body.phone)?;
     let existing = app.store.person_by_phone(&phone).await?;
-    let account = format!("phone:{}", existing.as_ref().map(|p| p.id).unwrap_or_default());
-    app.check_unlocked(&account, &ip).await?;
+    let account = app.store.limit_key("phone", &phone);
+    let _turn = app.check_unlocked(&account, &ip).await?;
     let now = app.now();
     match app.store.check_otp(&phone, &body.code, now, app.settings.auth.otp_max_attempts).await? {
         OtpCheck::Valid => {}

@@ -68,6 +68,9 @@ pub fn new_totp_secret(login: &str) -> (String, String) {
 pub struct Auth {
     pub person: Person,
     pub actor: Actor,
+    /// The hash of the session's token (long-lived answers such as the live feed check that
+    /// the session still holds).
+    pub session: String,
 }
 
 /// Signed in or anonymous. A token that is present but not valid is refused, not ignored.
@@ -99,7 +102,8 @@ impl FromRequestParts<AppState> for MaybeAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Some(token) = token_of(&parts.headers) else { return Ok(MaybeAuth(None)) };
         let now = state.now();
-        let person = match state.store.session_person(&token_hash(&token), now).await? {
+        let session = token_hash(&token);
+        let person = match state.store.session_person(&session, now).await? {
             Some(id) => state.store.person(id).await?,
             None => None,
         };
@@ -112,7 +116,7 @@ impl FromRequestParts<AppState> for MaybeAuth {
             ));
         };
         let actor = Actor::person(person.id, person.grants.clone());
-        Ok(MaybeAuth(Some(Auth { person, actor })))
+        Ok(MaybeAuth(Some(Auth { person, actor, session })))
     }
 }
 

@@ -22,11 +22,21 @@ pub struct Problem {
     pub field: Option<(String, String)>,
     /// For conflicts: the case as it is now.
     pub current: Option<Case>,
+    /// Seconds after which trying again may succeed (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self(Box::new(Problem { status, kind, title, detail: detail.into(), field: None, current: None }))
+        Self(Box::new(Problem {
+            status,
+            kind,
+            title,
+            detail: detail.into(),
+            field: None,
+            current: None,
+            retry_after: None,
+        }))
     }
     pub fn problem(&self) -> &Problem {
         &self.0
@@ -55,6 +65,12 @@ impl ApiError {
     }
     pub fn too_large(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Too large", detail)
+    }
+    /// Too many requests: try again after `seconds` (sent as `Retry-After`).
+    pub fn too_many(kind: &'static str, title: &'static str, detail: impl Into<String>, seconds: u64) -> Self {
+        let mut p = Self::new(StatusCode::TOO_MANY_REQUESTS, kind, title, detail);
+        p.0.retry_after = Some(seconds.max(1));
+        p
     }
     fn conflict(detail: String, current: Option<Case>) -> Self {
         let mut p = Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail);
@@ -163,8 +179,9 @@ impl IntoResponse for ApiError {
         };
         let body = serde_json::to_string(&body).unwrap_or_default();
         let mut resp = (p.status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
-        if p.status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        let retry_after = p.retry_after.or((p.status == StatusCode::SERVICE_UNAVAILABLE).then_some(5));
+        if let Some(seconds) = retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
         resp
     }

@@ -25,9 +25,12 @@ use crate::AppState;
 
 /// How often an idle stream sends a comment so proxies keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// A stream ends after this long; the browser reconnects at once and is signed in again, so a
-/// signed-out or disabled account stops receiving within this time.
+/// A stream ends after this long; the browser reconnects at once (and refetches).
 const MAX_STREAM: Duration = Duration::from_secs(600);
+/// How often a stream checks that its session still holds and its person's roles are those it
+/// was opened with: after a sign-out, a disabled account or a changed role it ends within this
+/// time.
+const RECHECK: Duration = Duration::from_secs(5);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))
@@ -66,7 +69,7 @@ fn notice_event(n: &CaseNotice) -> Event {
     Event::default().event("case").id(format!("{}.{}", n.case, n.version)).data(data)
 }
 
-#[utoipa::path(get, path = "/events", tag = "cases", summary = "Live case changes in one's scope (Server-Sent Events)", description = "Staff only. First a `ready` event, then one `case` event per change of a case the listener may see: `{id, reference, version, action, state, region, at}`. A `resync` event means notices were missed: refetch. Comments keep the stream alive; it ends after ten minutes and the browser reconnects (refetch then too).",
+#[utoipa::path(get, path = "/events", tag = "cases", summary = "Live case changes in one's scope (Server-Sent Events)", description = "Staff only. First a `ready` event, then one `case` event per change of a case the listener may see: `{id, reference, version, action, state, region, at}`. A `resync` event means notices were missed: refetch. Comments keep the stream alive; it ends after ten minutes, and within five seconds of a sign-out, a disabled account or a change of roles; the browser reconnects (refetch then too).",
     responses((status = 200, description = "An event stream", content_type = "text/event-stream", body = String), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn events(
     State(app): State<AppState>,
@@ -74,7 +77,7 @@ async fn events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     gridkeeper_domain::may(&auth.actor, Permission::WatchLive).map_err(|r| ApiError::refusal(r, None))?;
     tracing::debug!(person = auth.person.id, "live feed opened");
-    let stream = live_stream(&app, auth.actor);
+    let stream = live_stream(&app, auth.actor, auth.session);
     let ready =
         futures::stream::once(async { Ok(Event::default().event("ready").retry(Duration::from_secs(3)).data("{}")) });
     Ok(Sse::new(ready.chain(stream)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
@@ -84,23 +87,51 @@ struct Listener {
     rx: tokio::sync::broadcast::Receiver<CaseNotice>,
     closing: tokio::sync::watch::Receiver<bool>,
     until: tokio::time::Instant,
+    recheck: tokio::time::Interval,
+    app: AppState,
+    session: String,
     actor: Actor,
 }
 
-/// The notices `actor` may see, until the server shuts down or the stream's time is up.
-fn live_stream(app: &AppState, actor: Actor) -> impl Stream<Item = Result<Event, Infallible>> {
+impl Listener {
+    /// The session is still open, and its person neither disabled nor given other roles. A
+    /// database that does not answer ends the stream too: the browser reconnects and is asked again.
+    async fn still_signed_in(&self) -> bool {
+        let Ok(Some(id)) = self.app.store.session_person(&self.session, self.app.now()).await else { return false };
+        let Ok(Some(person)) = self.app.store.person(id).await else { return false };
+        Some(id) == self.actor.person && !person.disabled && person.grants == self.actor.grants
+    }
+}
+
+/// The notices `actor` may see, until the session ends, the server shuts down or the stream's
+/// time is up.
+fn live_stream(app: &AppState, actor: Actor, session: String) -> impl Stream<Item = Result<Event, Infallible>> {
+    let start = tokio::time::Instant::now();
+    let mut recheck = tokio::time::interval_at(start + RECHECK, RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let listener = Listener {
         rx: app.live.subscribe(),
         closing: app.closing.subscribe(),
-        until: tokio::time::Instant::now() + MAX_STREAM,
+        until: start + MAX_STREAM,
+        recheck,
+        app: app.clone(),
+        session,
         actor,
     };
     futures::stream::unfold(listener, |mut l| async move {
         loop {
             let got = tokio::select! {
-                r = l.rx.recv() => r,
+                r = l.rx.recv() => Some(r),
                 _ = l.closing.wait_for(|c| *c) => return None,
                 _ = tokio::time::sleep_until(l.until) => return None,
+                _ = l.recheck.tick() => None,
+            };
+            let Some(got) = got else {
+                if l.still_signed_in().await {
+                    continue;
+                }
+                tracing::debug!(person = l.actor.person, "live feed closed: the session ended");
+                return None;
             };
             match got {
                 Ok(n) if sees(&l.actor, &n.sight()) => return Some((Ok(notice_event(&n)), l)),

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gridkeeper_domain::exchange::{validate_attributes, ServiceAttribute, WebhookFilter};
 use gridkeeper_domain::{administered_regions, may, Action, Actor, FieldError, Permission, RegionCode};
-use gridkeeper_store::{CaseQuery, Delivery, DeliveryStatus, NewWebhook, Webhook};
+use gridkeeper_store::{CaseQuery, Delivery, DeliveryStatus, NewAudit, NewWebhook, Webhook};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -72,6 +72,7 @@ async fn export(
     State(app): State<AppState>,
     auth: Auth,
     Path(file): Path<String>,
+    uri: axum::http::Uri,
     Query(filters): Query<CaseFilters>,
 ) -> ApiResult<Response> {
     let format = match file.split_once('.') {
@@ -81,6 +82,16 @@ async fn export(
     .ok_or_else(|| ApiError::not_found("export (try cases.csv, cases.geojson or cases.xlsx)"))?;
     let mut query = CaseQuery { visibility: visibility(&auth.actor), now: app.now(), ..Default::default() };
     filters.apply(&app, &mut query)?;
+    // Who took which cases out of the platform, with the filters that chose them.
+    app.store
+        .audit(&NewAudit {
+            at: query.now,
+            actor: Some(auth.person.id),
+            action: "export".into(),
+            object: Some(format!("cases.{}", format.extension())),
+            detail: json!({ "filters": uri.query().unwrap_or("") }),
+        })
+        .await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
     let person = auth.person.id;
     tokio::spawn(async move {

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 
-use gridkeeper_domain::exchange::open311_status;
+use gridkeeper_domain::exchange::{open311_status, spreadsheet_text};
 use gridkeeper_domain::time::to_rfc3339;
 use gridkeeper_domain::{Case, Millis};
 use gridkeeper_store::{CaseQuery, Visibility};
@@ -172,7 +172,7 @@ fn cells(r: &Reference, c: &Case, now: Millis) -> [Cell; 37] {
 
 fn plain(cell: &Cell) -> String {
     match cell {
-        Cell::Text(s) => s.clone().unwrap_or_default(),
+        Cell::Text(s) => s.as_deref().map(|s| spreadsheet_text(s).into_owned()).unwrap_or_default(),
         Cell::Number(n) => n.map(|n| n.to_string()).unwrap_or_default(),
         Cell::Bool(b) => b.to_string(),
         Cell::Time(t) => t.map(to_rfc3339).unwrap_or_default(),

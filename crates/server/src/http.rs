@@ -45,11 +45,28 @@ pub fn administer(actor: &Actor, p: Permission<'_>) -> ApiResult<()> {
     may(actor, p).map_err(|r| ApiError::refusal(r, None))
 }
 
-/// The routes that take photos lift the default 1 MiB limit (`DefaultBodyLimit::disable()`) and
-/// read the body through this: up to nine photos of the configured size, and some text.
-pub fn upload_body(app: &App, req: Request) -> Request {
-    let max = (app.settings.max_photo_mb as usize + 1) * 1024 * 1024 * 9 + 64 * 1024;
+/// The most a report sent as JSON or as a form may hold: its text fields (a description is at
+/// most 4,000 characters) with room to spare. Photos come as multipart, with their own limit.
+pub const FORM_LIMIT: usize = 64 * 1024;
+
+/// Reads the body of `req` through a limit of `max` bytes: reading stops, and the request is
+/// answered 413, once more arrives — nothing larger is ever buffered.
+pub fn limit_body(req: Request, max: usize) -> Request {
     req.map(|b| Body::new(http_body_util::Limited::new(b, max)))
+}
+
+/// The routes that take photos lift the default 1 MiB limit (`DefaultBodyLimit::disable()`) and
+/// read the body through this: a multipart body up to nine photos of the configured size and
+/// some text, anything else (a JSON report, a form) up to [`FORM_LIMIT`].
+pub fn upload_body(app: &App, req: Request) -> Request {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let max =
+        if multipart { (app.settings.max_photo_mb as usize + 1) * 1024 * 1024 * 9 + FORM_LIMIT } else { FORM_LIMIT };
+    limit_body(req, max)
 }
 
 pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {

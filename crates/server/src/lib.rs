@@ -57,6 +57,10 @@ pub use web::WebSettings;
 pub struct Settings {
     /// Address to listen on.
     pub bind: SocketAddr,
+    /// The address clients reach the server at (`https://grid.example.gov.cn`), for the absolute
+    /// URLs of answers (Open311's discovery and media links). Never taken from a request's `Host`
+    /// or `X-Forwarded-*` headers, which a client chooses; without it, `http://` and `bind`.
+    pub public_url: Option<String>,
     /// Folder of the local object store for photos.
     pub media_dir: PathBuf,
     /// An S3-compatible object store for photos instead of the folder: `s3://BUCKET[/PREFIX]`.
@@ -144,10 +148,33 @@ impl AssessmentWeights {
     }
 }
 
+impl Settings {
+    /// The base of absolute URLs: `public_url` without a trailing slash, else `http://` and the
+    /// address listened on (`localhost` for an unspecified one).
+    pub fn public_url(&self) -> Result<String, StartupError> {
+        match &self.public_url {
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/');
+                let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+                match rest {
+                    Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ', '/']) => Ok(url.to_string()),
+                    _ => Err(format!(
+                        "server.public_url: `{url}` is not a base URL such as https://grid.example.gov.cn (no path)"
+                    )
+                    .into()),
+                }
+            }
+            None if self.bind.ip().is_unspecified() => Ok(format!("http://localhost:{}", self.bind.port())),
+            None => Ok(format!("http://{}", self.bind)),
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
             media_dir: PathBuf::from("data/media"),
             media_url: None,
             media_options: Default::default(),
@@ -196,6 +223,8 @@ pub struct App {
     pub live: Arc<dyn LiveFeed>,
     /// Set to `true` when the server shuts down: live streams end so the shutdown can finish.
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// The addresses whose sign-ins are slowed down after too many failures.
+    gates: accounts::Gates,
     reference: RwLock<Arc<Reference>>,
     clock: Box<dyn Fn() -> Millis + Send + Sync>,
 }
@@ -210,6 +239,7 @@ impl App {
         sms: Arc<dyn sms::SmsSender>,
     ) -> Result<AppState, StartupError> {
         settings.assessment.validate()?;
+        settings.public_url()?;
         let media = media::open_store(&settings)?;
         let app = Arc::new(App {
             intake: intake::IntakeQueue::start(store.clone(), settings.intake_batch as usize),
@@ -219,6 +249,7 @@ impl App {
             sms,
             live: Arc::new(LocalFeed::default()),
             closing: tokio::sync::watch::Sender::new(false),
+            gates: Default::default(),
             reference: RwLock::default(),
             clock: Box::new(|| chrono::Utc::now().timestamp_millis()),
         });

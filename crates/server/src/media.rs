@@ -116,7 +116,9 @@ async fn media_file(app: &AppState, auth: MaybeAuth, id: &str, thumb: bool) -> A
     let m = app.store.media(id).await?.ok_or_else(|| ApiError::not_found("photo"))?;
     let actor = auth.0.map(|a| a.actor).unwrap_or_default();
     let visible = match m.case_id {
-        None => m.uploaded_by.is_none() || m.uploaded_by == actor.person,
+        // Not yet part of a report: only its uploader sees it (an anonymous upload, nobody:
+        // the reporter's phone previews what it sent).
+        None => m.uploaded_by.is_some() && m.uploaded_by == actor.person,
         Some(case) => match app.store.case(case).await? {
             Some(c) => gridkeeper_domain::can_see(&actor, &c) || crate::public::public_visible(&c),
             None => false,

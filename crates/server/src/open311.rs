@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -30,7 +30,7 @@ use crate::error::ApiError;
 use crate::extract::RawQuery;
 use crate::public::public_visible;
 use crate::service::visibility;
-use crate::AppState;
+use crate::{App, AppState};
 
 /// The date of this implementation's behaviour, as `changeset` in discovery.
 const CHANGESET: &str = "2026-11-22T00:00:00Z";
@@ -236,10 +236,19 @@ impl Params {
             .map(|(k, _)| k.as_str())
             .filter(|k| !known.contains(k) && !k.starts_with("attribute["))
             .collect();
-        if unknown.is_empty() {
-            Ok(())
-        } else {
-            Err(Open311Error::bad(format!("unknown parameter `{}`; known: {}", unknown.join("`, `"), known.join(", "))))
+        if !unknown.is_empty() {
+            return Err(Open311Error::bad(format!(
+                "unknown parameter `{}`; known: {}",
+                unknown.join("`, `"),
+                known.join(", ")
+            )));
+        }
+        // A parameter given twice is refused rather than one of its values silently chosen;
+        // only `attribute[CODE][]` (a multi-value list) repeats.
+        let mut seen = std::collections::HashSet::new();
+        match self.0 .0.iter().map(|(k, _)| k.as_str()).find(|k| !k.ends_with("[]") && !seen.insert(*k)) {
+            Some(twice) => Err(Open311Error::bad(format!("{twice}: given more than once; send it once"))),
+            None => Ok(()),
         }
     }
     /// `attribute[CODE]=v` and `attribute[CODE][]=v` (repeated for multi-value lists).
@@ -272,11 +281,9 @@ impl Params {
     }
 }
 
-/// The base URL the client used (for absolute URLs in answers).
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
-    format!("{proto}://{host}")
+/// The base of absolute URLs in answers: the configured public URL, never the request's `Host`.
+fn base_url(app: &App) -> String {
+    app.settings.public_url().unwrap_or_default()
 }
 
 /// The district named by `jurisdiction_id`, if given (404 when unknown).
@@ -312,19 +319,21 @@ async fn reader(app: &AppState, p: &Params) -> Result<Actor, Open311Error> {
 /// The parameters of a POST (form-urlencoded, or multipart with photos as `media` files, stored
 /// once the api_key is known to be good) and the ids of the stored photos.
 async fn form_params(app: &AppState, req: Request) -> Result<(Params, Vec<String>), Open311Error> {
+    let req = crate::http::upload_body(app, req);
     let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     if ct.starts_with("multipart/form-data") {
-        let mut mp = Multipart::from_request(req, app).await.map_err(|e| Open311Error::bad(e.body_text()))?;
+        let mut mp =
+            Multipart::from_request(req, app).await.map_err(|e| Open311Error::new(e.status(), e.body_text()))?;
         let (mut pairs, mut files) = (vec![], vec![]);
-        while let Some(field) = mp.next_field().await.map_err(|e| Open311Error::bad(e.body_text()))? {
+        while let Some(field) = mp.next_field().await.map_err(|e| Open311Error::new(e.status(), e.body_text()))? {
             let name = field.name().unwrap_or_default().to_string();
             if field.file_name().is_some() {
                 if name != "media" {
                     return Err(Open311Error::bad(format!("file field `{name}`: send photos as `media`")));
                 }
-                files.push(field.bytes().await.map_err(|e| Open311Error::bad(e.body_text()))?);
+                files.push(field.bytes().await.map_err(|e| Open311Error::new(e.status(), e.body_text()))?);
             } else {
-                pairs.push((name, field.text().await.map_err(|e| Open311Error::bad(e.body_text()))?));
+                pairs.push((name, field.text().await.map_err(|e| Open311Error::new(e.status(), e.body_text()))?));
             }
         }
         let params = Params(RawQuery(pairs));
@@ -337,7 +346,16 @@ async fn form_params(app: &AppState, req: Request) -> Result<(Params, Vec<String
         }
         Ok((params, media))
     } else {
-        let body = axum::body::Bytes::from_request(req, app).await.map_err(|e| Open311Error::bad(e.body_text()))?;
+        let body = axum::body::Bytes::from_request(req, app).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Open311Error::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the form is too large; send photos as multipart `media`",
+                )
+            } else {
+                Open311Error::bad(e.body_text())
+            }
+        })?;
         let pairs = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
             .map_err(|e| Open311Error::bad(format!("send application/x-www-form-urlencoded parameters: {e}")))?;
         Ok((Params(RawQuery(pairs)), vec![]))
@@ -346,17 +364,17 @@ async fn form_params(app: &AppState, req: Request) -> Result<(Params, Vec<String
 
 // ---------------------------------------------------------------- GET /{file}, POST /{file}
 
-async fn get_top(State(app): State<AppState>, Path(file): Path<String>, headers: HeaderMap, q: RawQuery) -> Response {
+async fn get_top(State(app): State<AppState>, Path(file): Path<String>, q: RawQuery) -> Response {
     let (stem, fmt) = match split(&file) {
         Ok(x) => x,
         Err(e) => return e.render(Fmt::Xml),
     };
     let p = Params(q);
     let result = match stem {
-        "discovery" => discovery(&headers, fmt),
+        "discovery" => discovery(&app, fmt),
         "services" => services(&app, &p, fmt).await,
-        "requests" => requests(&app, &p, &headers, fmt).await,
-        "servicerequestupdates" => updates(&app, &p, &headers, fmt).await,
+        "requests" => requests(&app, &p, fmt).await,
+        "servicerequestupdates" => updates(&app, &p, fmt).await,
         _ => Err(Open311Error::not_found(format!("no Open311 resource `{stem}`"))),
     };
     respond(fmt, result)
@@ -379,8 +397,8 @@ async fn post_top(State(app): State<AppState>, Path(file): Path<String>, req: Re
     respond(fmt, result)
 }
 
-fn discovery(headers: &HeaderMap, fmt: Fmt) -> Answer {
-    let url = format!("{}/open311/v2", base_url(headers));
+fn discovery(app: &App, fmt: Fmt) -> Answer {
+    let url = format!("{}/open311/v2", base_url(app));
     let v = json!({
         "changeset": CHANGESET,
         "contact": "the operator of this gridkeeper installation",
@@ -520,12 +538,12 @@ async fn post_request(app: &AppState, req: Request, fmt: Fmt) -> Answer {
             None
         }
     };
-    if location.is_none() && p.get("address_string").is_none() {
-        errors.push(if p.get("address_id").is_some() {
-            "address_id is not supported here: send lat and long, or address_string".to_string()
-        } else {
-            "a location is required: lat and long, or address_string".to_string()
-        });
+    if p.get("address_id").is_some() {
+        errors.push(
+            "address_id is not supported here (no address registry): send lat and long, or address_string".into(),
+        );
+    } else if location.is_none() && p.get("address_string").is_none() {
+        errors.push("a location is required: lat and long, or address_string".to_string());
     }
     let attrs = match &category {
         Some(c) => app.store.category_attributes(c.id).await?,
@@ -743,7 +761,7 @@ async fn render_requests(
     Ok(Value::Array(list))
 }
 
-async fn requests(app: &AppState, p: &Params, headers: &HeaderMap, fmt: Fmt) -> Answer {
+async fn requests(app: &AppState, p: &Params, fmt: Fmt) -> Answer {
     p.only(&[
         "service_request_id",
         "service_code",
@@ -804,16 +822,11 @@ async fn requests(app: &AppState, p: &Params, headers: &HeaderMap, fmt: Fmt) -> 
         q.open = if open != closed { Some(open) } else { None };
     }
     let cases = app.store.open311_requests(&q).await?;
-    let v = render_requests(app, &actor, cases, extensions, &base_url(headers)).await?;
+    let v = render_requests(app, &actor, cases, extensions, &base_url(app)).await?;
     Ok(render(fmt, StatusCode::OK, "service_requests", &v))
 }
 
-async fn one_request(
-    State(app): State<AppState>,
-    Path(file): Path<String>,
-    headers: HeaderMap,
-    q: RawQuery,
-) -> Response {
+async fn one_request(State(app): State<AppState>, Path(file): Path<String>, q: RawQuery) -> Response {
     let (id, fmt) = match split(&file) {
         Ok(x) => x,
         Err(e) => return e.render(Fmt::Xml),
@@ -834,7 +847,7 @@ async fn one_request(
         if cases.is_empty() {
             return Err(Open311Error::not_found(format!("service_request_id `{id}` not found")));
         }
-        let v = render_requests(&app, &actor, cases, p.flag("extensions")?, &base_url(&headers)).await?;
+        let v = render_requests(&app, &actor, cases, p.flag("extensions")?, &base_url(&app)).await?;
         Ok(render(fmt, StatusCode::OK, "service_requests", &v))
     }
     .await;
@@ -847,7 +860,7 @@ fn update_id(c: &Case, seq: i64) -> String {
     format!("{}.{seq}", c.reference)
 }
 
-async fn updates(app: &AppState, p: &Params, headers: &HeaderMap, fmt: Fmt) -> Answer {
+async fn updates(app: &AppState, p: &Params, fmt: Fmt) -> Answer {
     p.only(&["start_date", "end_date", "jurisdiction_id", "api_key"])?;
     let district = jurisdiction(app, p)?;
     let actor = reader(app, p).await?;
@@ -859,7 +872,7 @@ async fn updates(app: &AppState, p: &Params, headers: &HeaderMap, fmt: Fmt) -> A
         visibility: actor.person.map(|_| visibility(&actor)),
         limit: MAX_RESULTS,
     };
-    let base = base_url(headers);
+    let base = base_url(app);
     let list: Vec<Value> = app
         .store
         .case_updates(&q)

@@ -95,6 +95,11 @@ pub trait AccountStore: Send + Sync {
     /// Checks a code; a valid code is used up, a code with too many wrong attempts is burned.
     async fn check_otp(&self, phone: &str, code: &str, now: Millis, max_attempts: u32) -> Result<OtpCheck>;
 
+    /// The key under which the sign-in limits count failures for what someone typed (`purpose`:
+    /// `login` or `phone`), and under which the audit log names a refused sign-in to an unknown
+    /// login: its blind index, so neither keeps what was typed (a password typed into the login
+    /// field, a stranger's phone number) and each phone or login has a counter of its own.
+    fn limit_key(&self, purpose: &str, typed: &str) -> String;
     /// Until when `key` is locked out, if it is.
     async fn locked_until(&self, key: &str, now: Millis) -> Result<Option<Millis>>;
     /// Counts a failure for `key`; returns the lockout end if this failure locked it.
@@ -256,6 +261,10 @@ generic! {
             };
             tx.commit().await?;
             Ok(result)
+        }
+
+        fn limit_key(&self, purpose: &str, typed: &str) -> String {
+            format!("{purpose}:{}", self.vault.blind_index(purpose, typed))
         }
 
         async fn locked_until(&self, key: &str, now: Millis) -> Result<Option<Millis>> {

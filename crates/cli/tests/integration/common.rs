@@ -301,15 +301,19 @@ impl TestApp {
             let token = format!("{login}-token");
             store.create_session(&gridkeeper_server::auth::token_hash(&token), id, now, now + 3_600_000).await.unwrap();
         }
-        let mut tweaked = gridkeeper_server::Settings { media_dir: dir.path().join("media"), ..Default::default() };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut tweaked = gridkeeper_server::Settings {
+            media_dir: dir.path().join("media"),
+            public_url: Some(base.clone()),
+            ..Default::default()
+        };
         settings(&mut tweaked);
         let settings = tweaked;
         let sms = Arc::new(gridkeeper_server::sms::LogSms::default());
         // On PostgreSQL the live feed goes through LISTEN/NOTIFY, as between server instances.
         let feed = gridkeeper_store::live_feed(&url).await.unwrap();
         let app = gridkeeper_server::App::new(store.clone(), settings, sms.clone()).await.unwrap().with_live_feed(feed);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(gridkeeper_server::serve(app.clone(), listener));
         Self {
             base,

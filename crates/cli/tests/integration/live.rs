@@ -59,6 +59,16 @@ impl Stream {
         .expect("no event within a second")
     }
 
+    /// Reads (and drops) whatever arrives until the server ends the stream; fails if it is still
+    /// open after `seconds`.
+    async fn ends_within(mut self, seconds: u64) {
+        tokio::time::timeout(Duration::from_secs(seconds), async {
+            while self.resp.chunk().await.ok().flatten().is_some() {}
+        })
+        .await
+        .expect("the stream is still open");
+    }
+
     /// The next `case` event.
     async fn next_case(&mut self) -> Value {
         let (kind, data) = self.next().await;
@@ -123,4 +133,31 @@ async fn only_signed_in_staff_may_listen() {
     let app = TestApp::spawn().await;
     app.get(None, "/api/v1/events").await.problem(401, None);
     app.get(Some("resident"), "/api/v1/events").await.problem(403, None);
+}
+
+#[tokio::test]
+async fn a_stream_ends_with_its_session() {
+    let app = TestApp::spawn().await;
+    let center = Stream::open(&app, "dispatcher").await;
+    let dept = Stream::open(&app, "staff").await;
+    let grid = Stream::open(&app, "member").await;
+    // Signing out ends the dispatcher's stream (it used to go on delivering for ten minutes).
+    let out = app.client.delete(format!("{}/api/v1/session", app.base)).bearer_auth("dispatcher-token");
+    assert_eq!(app.send_raw(None, out).await.status, 204);
+    center.ends_within(10).await;
+    // So does disabling an account.
+    let staff = app.store.person_by_login("staff").await.unwrap().unwrap();
+    let audit = gridkeeper_store::NewAudit {
+        at: chrono::Utc::now().timestamp_millis(),
+        actor: None,
+        action: "disable".into(),
+        object: Some(format!("person:{}", staff.id)),
+        detail: json!({}),
+    };
+    assert!(app.store.set_disabled(staff.id, true, &audit).await.unwrap());
+    dept.ends_within(10).await;
+    // Another person's stream goes on.
+    let mut grid = grid;
+    app.report(Some("resident"), IN_GRID1, Some(MANHOLE)).await;
+    assert_eq!(grid.next_case().await["action"], "report");
 }

@@ -10,6 +10,7 @@ mod common;
 mod crash;
 mod exchange;
 mod geo;
+mod hardening;
 mod lists;
 mod live;
 mod measures;

@@ -104,6 +104,14 @@ async fn open311_discovery_services_and_definitions_in_json_and_xml() {
     let d = get(&t, "discovery.json").await.json();
     assert_eq!(d["endpoints"][0]["url"], format!("{}/open311/v2", t.base));
     assert_eq!(d["endpoints"][0]["formats"], json!(["application/json", "text/xml"]));
+    // Absolute URLs come from the configured public URL, never from what the client claims.
+    let spoofed = t
+        .client
+        .get(format!("{}/open311/v2/discovery.json", t.base))
+        .header("host", "evil.example")
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "evil.example");
+    assert_eq!(raw(spoofed).await.json()["endpoints"][0]["url"], format!("{}/open311/v2", t.base));
 
     let s = get(&t, "services.json").await;
     assert_eq!(s.content_type, "application/json; charset=utf-8");
@@ -190,6 +198,21 @@ async fn open311_posts_are_checked_filed_as_the_key_and_read_back() {
     let mut elsewhere = good.clone();
     elsewhere.push(("jurisdiction_id", "999999"));
     post_form(&t, "requests.json", &elsewhere).await.errors(404);
+    // A parameter given twice is refused rather than read as one of its values (a second `lat`
+    // outside the jurisdiction was stored before); `address_id` is refused, as docs/DATA.md says.
+    let mut twice = good.clone();
+    twice.push(("lat", "31.5"));
+    let errs = post_form(&t, "requests.json", &twice).await.errors(400);
+    assert!(errs[0].starts_with("lat: given more than once"), "{errs:?}");
+    let mut with_id = good.clone();
+    with_id.push(("address_id", "8711"));
+    let errs = post_form(&t, "requests.json", &with_id).await.errors(400);
+    assert!(errs.iter().any(|e| e.starts_with("address_id is not supported")), "{errs:?}");
+    // A form holds text, not megabytes: refused (413) before it is buffered.
+    let long = "井".repeat(30_000);
+    let mut huge = good.clone();
+    huge.push(("address_string", &long));
+    post_form(&t, "requests.json", &huge).await.errors(413);
     // Attributes are checked against the definition.
     let missing: Vec<(&str, &str)> = good.iter().filter(|(k, _)| *k != "attribute[depth]").cloned().collect();
     let errs = post_form(&t, "requests.json", &missing).await.errors(400);

@@ -150,6 +150,7 @@ impl Text {
 
     pub fn parse(field: &str, s: &str) -> Result<Self, FieldError> {
         let t = crate::required_text(field, s, Self::MAX)?;
+        // One line: not even the line breaks and tabs that longer text may hold.
         if t.chars().any(char::is_control) {
             return Err(FieldError::new(field, "may not contain control characters"));
         }

@@ -840,3 +840,11 @@ fn visibility_is_what_lists_show_of_what_one_sees() {
     assert!(Visibility { all: true, ..Default::default() }.covers(&reported().sight()));
     assert!(!Visibility::of(&resident()).covers(&crate::CaseSight { reporter: None, ..reported().sight() }));
 }
+
+#[test]
+fn text_keeps_line_breaks_but_not_control_characters() {
+    assert_eq!(required_text("description", " 路灯\n不亮\t了 ", 50).unwrap(), "路灯\n不亮\t了");
+    for bad in ["路灯\0不亮", "bell\u{7}", "esc\u{1b}[31m", "c1\u{85}x"] {
+        assert_eq!(required_text("description", bad, 50).unwrap_err().field, "description", "{bad:?}");
+    }
+}
