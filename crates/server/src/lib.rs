@@ -223,6 +223,8 @@ pub struct App {
     pub live: Arc<dyn LiveFeed>,
     /// Set to `true` when the server shuts down: live streams end so the shutdown can finish.
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// The live notices of the last minutes, for browsers that reconnect.
+    pub recent: events::Recent,
     /// The addresses whose sign-ins are slowed down after too many failures.
     gates: accounts::Gates,
     reference: RwLock<Arc<Reference>>,
@@ -249,6 +251,7 @@ impl App {
             sms,
             live: Arc::new(LocalFeed::default()),
             closing: tokio::sync::watch::Sender::new(false),
+            recent: Default::default(),
             gates: Default::default(),
             reference: RwLock::default(),
             clock: Box::new(|| chrono::Utc::now().timestamp_millis()),
@@ -406,6 +409,7 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     let retention = tokio::spawn(anonymise_periodically(app.clone()));
     let clocks = tokio::spawn(check_deadlines_periodically(app.clone()));
     let region_watch = tokio::spawn(watch_reference(app.clone()));
+    let recent = tokio::spawn(events::keep_recent(app.clone()));
     let closing = app.closing.clone();
     let served = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
@@ -417,6 +421,7 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     retention.abort();
     clocks.abort();
     region_watch.abort();
+    recent.abort();
     served
 }
 

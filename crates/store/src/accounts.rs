@@ -366,10 +366,29 @@ generic! {
                 ("people", "id", "totp_secret"),
                 ("cases", "id", "contact_name"),
                 ("cases", "id", "contact_phone"),
+                ("webhooks", "id", "secret"),
+                ("houses", "id", "owner_name"),
+                ("houses", "id", "owner_phone"),
+                ("houses", "id", "owner_id_number"),
+                ("tenancies", "id", "tenant_name"),
+                ("tenancies", "id", "tenant_phone"),
+                ("tenancies", "id", "tenant_id_number"),
+                ("places", "id", "responsible_name"),
+                ("places", "id", "responsible_phone"),
+                ("places", "id", "responsible_id_number"),
+                ("care_people", "id", "person_name"),
+                ("care_people", "id", "person_phone"),
+                ("care_people", "id", "person_id_number"),
+                ("care_visits", "id", "note"),
             ];
             let mut changed = 0;
             let mut tx = self.begin_write().await?;
-            Self::lock(&mut tx, "people, cases", "SHARE ROW EXCLUSIVE").await?;
+            Self::lock(
+                &mut tx,
+                "people, cases, webhooks, houses, tenancies, places, care_people, care_visits",
+                "SHARE ROW EXCLUSIVE",
+            )
+            .await?;
             for (table, key, column) in columns {
                 let rows = sqlx::query(&format!("SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL"))
                     .fetch_all(&mut *tx)

@@ -236,6 +236,8 @@ fn event_departments(linked: &[DepartmentId], data: &serde_json::Value) -> Vec<D
 /// Rows written or read in one statement at most, to stay far below either database's limit of
 /// bound parameters.
 const CHUNK: usize = 500;
+/// The vault's name of the webhooks' HMAC keys, sealed at rest like personal data.
+const WEBHOOK_SECRET: &str = "webhooks.secret";
 
 generic! {
     impl SqlStore {
@@ -292,13 +294,30 @@ generic! {
             })
         }
 
-        fn webhook_row(r: &D::Row) -> Result<Webhook> {
+        /// Seals the webhook secrets stored in clear before they were sealed (at migration).
+        pub(crate) async fn seal_webhook_secrets(&self) -> Result<()> {
+            let plain = sqlx::query("SELECT id, secret FROM webhooks WHERE secret NOT LIKE 'enc:%'")
+                .fetch_all(&self.pool)
+                .await?;
+            for r in plain {
+                let (id, secret): (i64, String) = (r.try_get("id")?, r.try_get("secret")?);
+                sqlx::query("UPDATE webhooks SET secret = $1 WHERE id = $2 AND secret = $3")
+                    .bind(self.vault.seal(WEBHOOK_SECRET, &secret))
+                    .bind(id)
+                    .bind(&secret)
+                    .execute(&self.pool)
+                    .await?;
+            }
+            Ok(())
+        }
+
+        fn webhook_row(&self, r: &D::Row) -> Result<Webhook> {
             let actions: String = r.try_get("actions")?;
             let region: Option<String> = r.try_get("region")?;
             Ok(Webhook {
                 id: r.try_get("id")?,
                 url: r.try_get("url")?,
-                secret: r.try_get("secret")?,
+                secret: self.vault.open(WEBHOOK_SECRET, r.try_get("secret")?).map_err(corrupt)?,
                 filter: WebhookFilter {
                     actions: serde_json::from_str(&actions).map_err(corrupt)?,
                     region: region.map(|c| parse_field(RegionCode::parse(&c))).transpose()?,
@@ -536,7 +555,7 @@ generic! {
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
             .bind(&w.url)
-            .bind(&w.secret)
+            .bind(self.vault.seal(WEBHOOK_SECRET, &w.secret))
             .bind(json(&w.filter.actions))
             .bind(w.filter.region.as_ref().map(|r| r.to_string()))
             .bind(w.filter.department)
@@ -560,7 +579,7 @@ generic! {
                 .fetch_all(&self.pool)
                 .await?
                 .iter()
-                .map(Self::webhook_row)
+                .map(|r| self.webhook_row(r))
                 .collect()
         }
 
@@ -596,7 +615,7 @@ generic! {
                 .fetch_all(&mut *tx)
                 .await?
                 .iter()
-                .map(Self::webhook_row)
+                .map(|r| self.webhook_row(r))
                 .collect::<Result<_>>()?;
             let mut links: HashMap<CaseId, Vec<DepartmentId>> = HashMap::new();
             for r in &rows {
@@ -670,7 +689,7 @@ generic! {
                 let grid: Option<String> = r.try_get("grid")?;
                 out.push(DueDelivery {
                     url: r.try_get("url")?,
-                    secret: r.try_get("secret")?,
+                    secret: self.vault.open(WEBHOOK_SECRET, r.try_get("secret")?).map_err(corrupt)?,
                     event: Self::event_row(&event)?,
                     reference: r.try_get("reference")?,
                     district: r.try_get("district")?,

@@ -183,6 +183,7 @@ dialect::generic! {
         async fn migrate(&self) -> Result<()> {
             D::migrate(&self.pool).await?;
             self.ensure_rollups().await?;
+            self.seal_webhook_secrets().await?;
             self.ensure_place_kinds().await
         }
     }

@@ -193,7 +193,13 @@ async fn no_phone_number_is_stored_in_plain_text() {
     for p in phones {
         t.post(None, "/api/v1/cases", json!({ "description": "路灯坏了", "lat": IN_GRID2.0, "lon": IN_GRID2.1, "contact_name": "陈阿姨", "contact_phone": p })).await.ok();
     }
+    // Webhook signing keys are sealed at rest like personal data.
+    let secret = "whsec-k7Qm2xZp9-Lr4Tn8Vw";
+    let hook = json!({ "url": "https://city.example.org/hook", "secret": secret });
+    t.post(Some("admin"), "/api/v1/webhooks", hook).await.ok();
     let bytes = stored_bytes(&t).await;
+    assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "a webhook secret is stored in plain text");
+    assert_eq!(t.store.webhooks().await.unwrap()[0].secret, secret, "and read back");
     let all: Vec<String> =
         phones.iter().map(|p| p.to_string()).chain(people().iter().map(|(l, _)| phone_of(l))).collect();
     for p in &all {

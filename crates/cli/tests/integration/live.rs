@@ -11,22 +11,27 @@ use crate::common::*;
 struct Stream {
     resp: reqwest::Response,
     buf: String,
+    /// The id of the last event read.
+    last_id: Option<String>,
 }
 
 impl Stream {
     /// Opens the stream as `who` and waits for its `ready` event.
     async fn open(app: &TestApp, who: &str) -> Self {
-        let resp = app
-            .client
-            .get(format!("{}/api/v1/events", app.base))
-            .bearer_auth(format!("{who}-token"))
-            .send()
-            .await
-            .unwrap();
+        Self::resume(app, who, None).await
+    }
+
+    /// Opens the stream as a browser reconnecting after the event `last` does.
+    async fn resume(app: &TestApp, who: &str, last: Option<&str>) -> Self {
+        let mut req = app.client.get(format!("{}/api/v1/events", app.base)).bearer_auth(format!("{who}-token"));
+        if let Some(id) = last {
+            req = req.header("last-event-id", id);
+        }
+        let resp = req.send().await.unwrap();
         assert_eq!(resp.status(), 200);
         let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
         assert!(ct.starts_with("text/event-stream"), "{ct}");
-        let mut s = Self { resp, buf: String::new() };
+        let mut s = Self { resp, buf: String::new(), last_id: None };
         let (kind, _) = s.next().await;
         assert_eq!(kind, "ready");
         s
@@ -44,6 +49,8 @@ impl Stream {
                             kind = v.trim().to_string();
                         } else if let Some(v) = line.strip_prefix("data:") {
                             data.push_str(v.trim());
+                        } else if let Some(v) = line.strip_prefix("id:") {
+                            self.last_id = Some(v.trim().to_string());
                         }
                     }
                     if kind.is_empty() {
@@ -160,4 +167,27 @@ async fn a_stream_ends_with_its_session() {
     let mut grid = grid;
     app.report(Some("resident"), IN_GRID1, Some(MANHOLE)).await;
     assert_eq!(grid.next_case().await["action"], "report");
+}
+
+#[tokio::test]
+async fn a_browser_that_reconnects_is_sent_what_it_missed() {
+    let app = TestApp::spawn().await;
+    let mut center = Stream::open(&app, "dispatcher").await;
+    let first = id_of(&app.report(Some("resident"), IN_GRID1, Some(MANHOLE)).await);
+    assert_eq!(center.next_case().await["id"], first);
+    let last = center.last_id.clone().expect("case events carry an id");
+    // The connection drops; meanwhile two more reports.
+    drop(center);
+    let missed = [
+        id_of(&app.report(Some("resident"), IN_GRID2, Some(MANHOLE)).await),
+        id_of(&app.report(Some("resident"), IN_GRID3, Some(STREET_LIGHT)).await),
+    ];
+    // Reconnecting with Last-Event-ID, the browser is first sent what it missed, in order.
+    let mut back = Stream::resume(&app, "dispatcher", Some(&last)).await;
+    assert_eq!([back.next_case().await["id"].clone(), back.next_case().await["id"].clone()], missed);
+    let live = id_of(&app.report(Some("resident"), IN_GRID3, Some(MANHOLE)).await);
+    assert_eq!(back.next_case().await["id"], live, "then the live notices, nothing twice");
+    // An id it cannot resume from (another server, an earlier start, too old): refetch.
+    let mut lost = Stream::resume(&app, "dispatcher", Some("elsewhere-7")).await;
+    assert_eq!(lost.next().await.0, "resync");
 }
