@@ -96,8 +96,12 @@ enum ExportCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk the chain; name the first entry that was changed, inserted or removed.
+    /// Walk the chain; name the first entry that was changed, inserted or removed; and, with
+    /// server.audit_checkpoints.url, check that the newest checkpoint's entries are all there.
     Verify,
+    /// Write the chain's head to server.audit_checkpoints.url now (the server does it every
+    /// audit_checkpoints.every_minutes).
+    Checkpoint,
 }
 
 #[derive(Subcommand)]
@@ -269,6 +273,26 @@ async fn main() -> anyhow::Result<()> {
                 gridkeeper_store::AuditCheck::Broken { id, reason } => {
                     bail!("audit log broken at entry {id}: {reason}")
                 }
+            }
+            use gridkeeper_server::checkpoints::{Anchored, Checkpoints};
+            match Checkpoints::open(&config.server)? {
+                None => println!("no checkpoints configured (server.audit_checkpoints.url): removing the newest entries would go unseen"),
+                Some(c) => match c.verify(&*store).await? {
+                    Anchored::NoCheckpoint => println!("no checkpoint written yet"),
+                    Anchored::Holds(c) => {
+                        println!("the checkpoint written at {} holds: entries 1 to {} are all there", c.written_at, c.entries)
+                    }
+                    Anchored::Broken(reason) => bail!("audit log broken: {reason}"),
+                },
+            }
+        }
+        Command::Audit(AuditCommand::Checkpoint) => {
+            let store = open_store(&config).await?;
+            let c = gridkeeper_server::checkpoints::Checkpoints::open(&config.server)?
+                .context("set server.audit_checkpoints.url to say where checkpoints go")?;
+            match c.write(&*store, chrono::Utc::now().timestamp_millis()).await? {
+                Some(c) => println!("checkpoint written: {} entries, head {}", c.entries, c.hash),
+                None => println!("the newest checkpoint already holds the whole log"),
             }
         }
         Command::Privacy(PrivacyCommand::Anonymise) => {

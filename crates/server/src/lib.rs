@@ -11,6 +11,7 @@ mod analysis;
 pub mod auth;
 mod calendars;
 mod cases;
+pub mod checkpoints;
 mod error;
 mod events;
 mod exchange;
@@ -89,6 +90,8 @@ pub struct Settings {
     /// per report).
     pub intake_batch: u32,
     pub auth: accounts::AuthSettings,
+    /// Where and how often the audit chain's head is written (`[server.audit_checkpoints]`).
+    pub audit_checkpoints: checkpoints::CheckpointSettings,
     /// How the web application is served (`[server.web]`: map tiles).
     pub web: web::WebSettings,
     /// Weights of the assessment components per kind (see docs/MEASURES.md).
@@ -187,6 +190,7 @@ impl Default for Settings {
             retention_days: 730,
             intake_batch: 256,
             auth: accounts::AuthSettings::default(),
+            audit_checkpoints: Default::default(),
             web: web::WebSettings::default(),
             assessment: AssessmentWeights::default(),
         }
@@ -223,6 +227,8 @@ pub struct App {
     pub live: Arc<dyn LiveFeed>,
     /// Set to `true` when the server shuts down: live streams end so the shutdown can finish.
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// Where the audit chain's head is written, when configured.
+    pub checkpoints: Option<checkpoints::Checkpoints>,
     /// The live notices of the last minutes, for browsers that reconnect.
     pub recent: events::Recent,
     /// The addresses whose sign-ins are slowed down after too many failures.
@@ -243,6 +249,7 @@ impl App {
         settings.assessment.validate()?;
         settings.public_url()?;
         let media = media::open_store(&settings)?;
+        let checkpoints = checkpoints::Checkpoints::open(&settings)?;
         let app = Arc::new(App {
             intake: intake::IntakeQueue::start(store.clone(), settings.intake_batch as usize),
             store,
@@ -251,6 +258,7 @@ impl App {
             sms,
             live: Arc::new(LocalFeed::default()),
             closing: tokio::sync::watch::Sender::new(false),
+            checkpoints,
             recent: Default::default(),
             gates: Default::default(),
             reference: RwLock::default(),
@@ -410,6 +418,7 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     let clocks = tokio::spawn(check_deadlines_periodically(app.clone()));
     let region_watch = tokio::spawn(watch_reference(app.clone()));
     let recent = tokio::spawn(events::keep_recent(app.clone()));
+    let anchor = tokio::spawn(write_checkpoints_periodically(app.clone()));
     let closing = app.closing.clone();
     let served = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
@@ -422,6 +431,7 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     clocks.abort();
     region_watch.abort();
     recent.abort();
+    anchor.abort();
     served
 }
 
@@ -451,6 +461,21 @@ async fn check_deadlines_periodically(app: AppState) {
             Ok((0, 0, 0)) => {}
             Ok((warned, overdue, escalated)) => tracing::info!(warned, overdue, escalated, "case clocks checked"),
             Err(e) => tracing::warn!(error = %e.problem().detail, "checking case clocks failed; will retry"),
+        }
+    }
+}
+
+/// Every `audit_checkpoints.every_minutes`, writes the audit chain's head where it is anchored.
+async fn write_checkpoints_periodically(app: AppState) {
+    let Some(checkpoints) = &app.checkpoints else { return };
+    let minutes = u64::from(app.settings.audit_checkpoints.every_minutes.max(1));
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60 * minutes));
+    loop {
+        tick.tick().await;
+        match checkpoints.write(&*app.store, app.now()).await {
+            Ok(Some(c)) => tracing::info!(entries = c.entries, "audit checkpoint written"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "writing the audit checkpoint failed; will retry"),
         }
     }
 }

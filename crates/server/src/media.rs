@@ -211,34 +211,37 @@ impl App {
 /// `media_url` (`s3://BUCKET[/PREFIX]`, configured further by `AWS_*` environment variables).
 pub fn open_store(settings: &crate::Settings) -> Result<Arc<dyn ObjectStore>, crate::StartupError> {
     match &settings.media_url {
-        None => {
-            let dir = &settings.media_dir;
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create media folder {}: {e}", dir.display()))?;
-            let local = object_store::local::LocalFileSystem::new_with_prefix(dir)
-                .map_err(|e| format!("cannot open media folder {}: {e}", dir.display()))?;
-            Ok(Arc::new(local))
-        }
-        Some(url) => {
-            let rest = url
-                .strip_prefix("s3://")
-                .ok_or_else(|| format!("server.media_url `{url}`: write it as s3://BUCKET or s3://BUCKET/PREFIX"))?;
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err(format!("server.media_url `{url}` names no bucket").into());
-            }
-            let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
-            for (key, value) in &settings.media_options {
-                let key: object_store::aws::AmazonS3ConfigKey =
-                    key.parse().map_err(|e| format!("server.media_options: `{key}`: {e}"))?;
-                builder = builder.with_config(key, value);
-            }
-            let s3 = builder.build().map_err(|e| format!("cannot configure the S3 store of {url}: {e}"))?;
-            let prefix = prefix.trim_matches('/');
-            Ok(if prefix.is_empty() {
-                Arc::new(s3)
-            } else {
-                Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
-            })
-        }
+        None => object_store_at(&settings.media_dir.to_string_lossy(), settings, "server.media_dir"),
+        Some(url) if url.starts_with("s3://") => object_store_at(url, settings, "server.media_url"),
+        Some(url) => Err(format!("server.media_url `{url}`: write it as s3://BUCKET or s3://BUCKET/PREFIX").into()),
     }
+}
+
+/// The object store at `location`: `s3://BUCKET[/PREFIX]` (configured further by the `AWS_*`
+/// environment variables and `media_options`), or else a local folder, created if missing.
+/// `setting` names where `location` came from, for the errors.
+pub fn object_store_at(
+    location: &str,
+    settings: &crate::Settings,
+    setting: &str,
+) -> Result<Arc<dyn ObjectStore>, crate::StartupError> {
+    let Some(rest) = location.strip_prefix("s3://") else {
+        std::fs::create_dir_all(location).map_err(|e| format!("{setting}: cannot create folder {location}: {e}"))?;
+        let local = object_store::local::LocalFileSystem::new_with_prefix(location)
+            .map_err(|e| format!("{setting}: cannot open folder {location}: {e}"))?;
+        return Ok(Arc::new(local));
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(format!("{setting} `{location}` names no bucket").into());
+    }
+    let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+    for (key, value) in &settings.media_options {
+        let key: object_store::aws::AmazonS3ConfigKey =
+            key.parse().map_err(|e| format!("server.media_options: `{key}`: {e}"))?;
+        builder = builder.with_config(key, value);
+    }
+    let s3 = builder.build().map_err(|e| format!("{setting}: cannot configure the S3 store of {location}: {e}"))?;
+    let prefix = prefix.trim_matches('/');
+    Ok(if prefix.is_empty() { Arc::new(s3) } else { Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)) })
 }

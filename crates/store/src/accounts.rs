@@ -121,6 +121,11 @@ pub trait AccountStore: Send + Sync {
     async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>>;
     /// Walks the whole chain and names the first entry that was changed, inserted or removed.
     async fn audit_verify(&self) -> Result<AuditCheck>;
+    /// The id and hash of the newest entry of the chain (none while it is empty), or of entry `id`.
+    async fn audit_hash_of(&self, id: Option<i64>) -> Result<Option<(i64, String)>>;
+    /// A keyed signature of `text` (HMAC-SHA256 with the vault's index key), for the audit
+    /// checkpoints written outside the database: whoever rewrites one without the key is found out.
+    fn sign(&self, text: &str) -> String;
 }
 
 /// The hash of an audit entry: SHA-256 over the previous hash and every field.
@@ -441,6 +446,20 @@ generic! {
             }
             b.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(q.limit.clamp(1, 500)));
             Self::query_of(&b).fetch_all(&self.pool).await?.iter().map(Self::audit_row).collect()
+        }
+
+        async fn audit_hash_of(&self, id: Option<i64>) -> Result<Option<(i64, String)>> {
+            let row = match id {
+                Some(id) => sqlx::query("SELECT id, hash FROM audit_log WHERE id = $1").bind(id),
+                None => sqlx::query("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"),
+            }
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|r| Ok((r.try_get("id")?, r.try_get("hash")?))).transpose()
+        }
+
+        fn sign(&self, text: &str) -> String {
+            self.vault.blind_index("audit-checkpoint", text)
         }
 
         async fn audit_verify(&self) -> Result<AuditCheck> {

@@ -248,3 +248,47 @@ async fn audit_verify_names_a_changed_row() {
     assert!(!broken.status.success());
     assert!(String::from_utf8_lossy(&broken.stderr).contains("entry 2"), "{}", String::from_utf8_lossy(&broken.stderr));
 }
+
+#[tokio::test]
+async fn removing_the_newest_audit_entries_is_found_by_the_checkpoint() {
+    let t = TestApp::spawn().await;
+    for who in ["dispatcher", "staff", "supervisor"] {
+        t.post(None, "/api/v1/session", json!({ "login": who, "password": PASSWORD })).await.ok();
+    }
+    let anchor = t.dir.join("anchor");
+    let audit = |what: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridkeeper"))
+            .args(["audit", what])
+            .current_dir(&t.dir)
+            .env("GRIDKEEPER__DATABASE__URL", &t.db_url)
+            .env("GRIDKEEPER__SERVER__AUDIT_CHECKPOINTS__URL", &anchor)
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (ok, said) = audit("checkpoint");
+    assert!(ok && said.contains("checkpoint written: 3 entries"), "{said}");
+    let (ok, said) = audit("verify");
+    assert!(ok && said.contains("entries 1 to 3 are all there"), "{said}");
+    // A forged checkpoint claiming more entries is not believed: it lacks the key's signature.
+    let forged = r#"{"entries": 9, "hash": "00", "written_at": "2026-12-03T00:00:00Z", "signature": "00"}"#;
+    std::fs::write(anchor.join("audit-checkpoints/000000000009.json"), forged).unwrap();
+    assert!(audit("verify").0);
+    // The owner of the database removes the newest entry: the chain alone still looks whole.
+    let remove = "DELETE FROM audit_log WHERE id = 3";
+    match backend() {
+        gridkeeper_store::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&t.db_url).await.unwrap();
+            sqlx::query("DROP TRIGGER audit_log_append_only_delete").execute(&pool).await.unwrap();
+            sqlx::query(remove).execute(&pool).await.unwrap();
+        }
+        gridkeeper_store::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&t.db_url).await.unwrap();
+            sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only").execute(&pool).await.unwrap();
+            sqlx::query(remove).execute(&pool).await.unwrap();
+        }
+    }
+    let (ok, said) = audit("verify");
+    assert!(!ok, "{said}");
+    assert!(said.contains("intact: 2 entries") && said.contains("the newest entries were removed"), "{said}");
+}
