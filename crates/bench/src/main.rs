@@ -13,6 +13,7 @@ mod intake;
 mod load;
 mod measures;
 mod queries;
+mod soak;
 mod store;
 
 use std::path::{Path, PathBuf};
@@ -89,6 +90,9 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
+    /// `serve` under a steady mixed load with bad input for a set time, sampling RSS, open
+    /// files, WAL size and latency every minute; fails on growth that does not level off.
+    Soak(soak::SoakArgs),
     /// A ceiling server for `intake` (started by it).
     #[command(hide = true)]
     CeilingServer(intake::CeilingArgs),
@@ -111,6 +115,7 @@ async fn run(config: Config, cmd: Command) -> anyhow::Result<()> {
         Command::Queue(args) => queries::run_queue(config, args).await,
         Command::Detail(args) => queries::run_detail(config, args).await,
         Command::Rss(args) => queries::run_rss(config, args).await,
+        Command::Soak(args) => soak::run(config, args).await,
         Command::Store { history, reports, concurrency, postgres, sqlite, runs } => {
             store::run(config, history, reports, concurrency, &postgres, &sqlite, runs).await
         }

@@ -41,16 +41,16 @@ pub struct RssArgs {
     pub connections: usize,
 }
 
-struct Served {
-    child: tokio::process::Child,
-    base: String,
-    cases: i64,
-    communities: Vec<String>,
+pub(crate) struct Served {
+    pub child: tokio::process::Child,
+    pub base: String,
+    pub cases: i64,
+    pub communities: Vec<String>,
     district: String,
-    reference: gridkeeper_store::ReferenceData,
+    pub reference: gridkeeper_store::ReferenceData,
 }
 
-async fn serve(config: &Config, db: &Path) -> anyhow::Result<Served> {
+pub(crate) async fn serve(config: &Config, db: &Path) -> anyhow::Result<Served> {
     anyhow::ensure!(db.exists(), "{} does not exist: make it with `gridkeeper-bench generate`", db.display());
     let server_exe = super::server_exe()?;
     let c = super::db_config(config, db);
