@@ -1,0 +1,749 @@
+//! The classifier: a multinomial logistic regression over hashed features, trained by SGD.
+//!
+//! Each example is turned into four blocks of features: subject characters, subject words,
+//! body characters and body words (words include word pairs). A feature's value is
+//! `(1 + ln count) · idf`, each block is scaled to unit length and then by its weight (the subject
+//! and the words have their own weights), so a long body does not drown a short subject. The
+//! model minimises the mean cross-entropy plus `l2/2 · ‖W‖²` by stochastic gradient descent with a
+//! decaying step, in an order shuffled by a seeded generator: the same examples and trainer give
+//! the same model, byte for byte. Scores are softmax probabilities of the logits divided by a
+//! temperature fitted on out-of-fold logits (so that 0.8 means right about 8 times in 10).
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::{for_each_feature, normalise, Feature, Field, Kind};
+
+/// One labelled report: what a resident wrote and the category a dispatcher chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Example<'a> {
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub label: &'a str,
+}
+
+/// How to train: the features and the optimiser. The defaults were chosen by repeated stratified
+/// cross-validation (see BENCHMARKS.md, "Triage: category suggestion").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Trainer {
+    /// Features are hashed into `2^hash_bits` buckets (10..=24).
+    pub hash_bits: u8,
+    /// Character n-grams of length 1..=max_ngram (1..=4).
+    pub max_ngram: u8,
+    /// Pairs of neighbouring words as features too.
+    pub word_pairs: bool,
+    /// Scale of the subject's blocks against the body's (which is 1).
+    pub subject_weight: f32,
+    /// Scale of the word blocks against the character blocks (which is 1).
+    pub words_weight: f32,
+    /// Characters of the subject and of the body read; the rest is ignored.
+    pub max_subject_chars: u32,
+    pub max_body_chars: u32,
+    /// L2 regularisation strength.
+    pub l2: f32,
+    /// Passes over the examples, at most; fewer when there are many examples (`max_updates`).
+    pub epochs: u32,
+    /// Upper bound on SGD steps (examples × epochs), at least two passes are made.
+    pub max_updates: u64,
+    /// Initial step of SGD.
+    pub learning_rate: f32,
+    /// Fit the softmax temperature on out-of-fold logits (three folds).
+    pub calibrate: bool,
+    /// A suggestion is `confident` when its top probability reaches this.
+    pub confidence: f32,
+    /// Seed of the shuffles.
+    pub seed: u64,
+    /// Fewer examples than this are refused (the platform stays untrained).
+    pub min_examples: usize,
+}
+
+impl Default for Trainer {
+    fn default() -> Self {
+        Trainer {
+            hash_bits: 18,
+            max_ngram: 3,
+            word_pairs: true,
+            subject_weight: 1.0,
+            words_weight: 1.0,
+            max_subject_chars: 200,
+            max_body_chars: 2000,
+            l2: 1e-4,
+            epochs: 40,
+            max_updates: 10_000_000,
+            learning_rate: 0.5,
+            calibrate: true,
+            confidence: 0.5,
+            seed: 1,
+            min_examples: 20,
+        }
+    }
+}
+
+/// Why no model was trained.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainError {
+    #[error("{have} labelled examples; at least {need} are needed before suggestions are made")]
+    TooFewExamples { have: usize, need: usize },
+    #[error("the examples have {classes} distinct label(s); at least 2 are needed")]
+    TooFewClasses { classes: usize },
+    #[error("an example has an empty label")]
+    EmptyLabel,
+    #[error("invalid trainer setting: {0}")]
+    Setting(&'static str),
+}
+
+/// Why model bytes were refused. The caller then trains a new model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("not a triage model")]
+    NotAModel,
+    #[error("triage model format {found}; this build reads format {expected}")]
+    Version { found: u16, expected: u16 },
+    #[error("triage model checksum mismatch: the bytes are damaged")]
+    Checksum,
+    #[error("malformed triage model: {0}")]
+    Malformed(&'static str),
+}
+
+/// A label with its probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scored {
+    pub label: String,
+    pub probability: f32,
+}
+
+/// A feature of the text that pushed the top label up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub field: Field,
+    pub kind: Kind,
+    pub text: String,
+    /// Its contribution to the top label's logit, against the mean of all labels' logits.
+    pub weight: f32,
+}
+
+/// The answer to "which category is this?".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    /// Up to k labels, most probable first. Empty when the text has nothing the model knows
+    /// (empty, only punctuation or emoji, or words never seen in training).
+    pub labels: Vec<Scored>,
+    /// The top probability reaches the model's threshold and enough known features were seen.
+    pub confident: bool,
+    /// Features of the text seen in training.
+    pub known_features: usize,
+    /// The features that weighed most for the top label, heaviest first.
+    pub evidence: Vec<Evidence>,
+}
+
+/// How many evidence items a suggestion carries.
+const EVIDENCE: usize = 6;
+/// Fewer known features than this never make a confident suggestion.
+const MIN_KNOWN: usize = 5;
+
+/// The feature settings a model was trained with and applies to new texts.
+#[derive(Debug, Clone, PartialEq)]
+struct Features {
+    hash_bits: u8,
+    max_ngram: u8,
+    word_pairs: bool,
+    subject_weight: f32,
+    words_weight: f32,
+    max_subject_chars: u32,
+    max_body_chars: u32,
+}
+
+impl Features {
+    fn of(t: &Trainer) -> Self {
+        Features {
+            hash_bits: t.hash_bits,
+            max_ngram: t.max_ngram,
+            word_pairs: t.word_pairs,
+            subject_weight: t.subject_weight,
+            words_weight: t.words_weight,
+            max_subject_chars: t.max_subject_chars,
+            max_body_chars: t.max_body_chars,
+        }
+    }
+
+    /// The four blocks in order: subject chars, subject words, body chars, body words.
+    fn block_weight(&self, block: usize) -> f32 {
+        let field = if block < 2 { self.subject_weight } else { 1.0 };
+        let kind = if block % 2 == 1 { self.words_weight } else { 1.0 };
+        field * kind
+    }
+
+    /// Calls `emit(block, bucket, feature)` for every feature of a report.
+    fn each<'a>(&self, subject: &'a str, body: &'a str, mut emit: impl FnMut(usize, u32, Field, Feature<'a>)) {
+        let mask = (1u64 << self.hash_bits) - 1;
+        for (field, text, base) in [(Field::Subject, subject, 0), (Field::Body, body, 2)] {
+            for_each_feature(text, usize::from(self.max_ngram), self.word_pairs, |f| {
+                let block = base + usize::from(f.kind() != Kind::Chars);
+                emit(block, (f.hash(field) & mask) as u32, field, f);
+            });
+        }
+    }
+
+    /// The bucket counts of a report, per block, each block sorted by bucket: `(bucket, count)`
+    /// and the end of each block in the list.
+    fn counts(&self, subject: &str, body: &str, out: &mut Vec<(u32, f32)>) -> [usize; 4] {
+        let subject = normalise(subject, self.max_subject_chars as usize);
+        let body = normalise(body, self.max_body_chars as usize);
+        let mut blocks: [Vec<u32>; 4] = Default::default();
+        self.each(&subject, &body, |block, bucket, _, _| blocks[block].push(bucket));
+        out.clear();
+        let mut ends = [0; 4];
+        for (b, buckets) in blocks.iter_mut().enumerate() {
+            buckets.sort_unstable();
+            let block_start = out.len();
+            for &bucket in buckets.iter() {
+                let fresh = out.len() == block_start;
+                match out.last_mut() {
+                    Some((last, n)) if !fresh && *last == bucket => *n += 1.0,
+                    _ => out.push((bucket, 1.0)),
+                }
+            }
+            ends[b] = out.len();
+        }
+        ends
+    }
+}
+
+/// Turns counts into values in place: `(1 + ln n) · idf`, each block scaled to unit length and
+/// by its weight. `idf` of 0 (never seen) drops the feature.
+fn weigh(features: &Features, row: &mut [(u32, f32)], ends: [usize; 4], idf: impl Fn(u32) -> f32) {
+    let mut start = 0;
+    for (b, &end) in ends.iter().enumerate() {
+        let block = &mut row[start..end];
+        let mut norm = 0.0f32;
+        for (bucket, v) in block.iter_mut() {
+            *v = (1.0 + v.ln()) * idf(*bucket);
+            norm += *v * *v;
+        }
+        if norm > 0.0 {
+            let scale = features.block_weight(b) / norm.sqrt();
+            for (_, v) in block.iter_mut() {
+                *v *= scale;
+            }
+        }
+        start = end;
+    }
+}
+
+/// A trained classifier. Cheap to share (`Arc<Model>`); suggesting takes `&self`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    features: Features,
+    labels: Vec<String>,
+    trained_on: usize,
+    temperature: f32,
+    confidence: f32,
+    bias: Vec<f32>,
+    /// Buckets seen in training, ascending, with their idf and one weight per label.
+    buckets: Vec<u32>,
+    idf: Vec<f32>,
+    weights: Vec<f32>,
+}
+
+/// Training examples as sparse rows over the buckets seen, with label indices.
+struct Matrix {
+    cols: Vec<u32>,
+    vals: Vec<f32>,
+    starts: Vec<usize>,
+    labels: Vec<u16>,
+}
+
+impl Matrix {
+    fn row(&self, i: usize) -> (&[u32], &[f32]) {
+        let r = self.starts[i]..self.starts[i + 1];
+        (&self.cols[r.clone()], &self.vals[r])
+    }
+}
+
+/// SplitMix64: a small seeded generator for shuffles and samples (no dependency, the same
+/// numbers on every platform and version).
+pub struct SplitMix(u64);
+
+impl SplitMix {
+    pub fn new(seed: u64) -> Self {
+        SplitMix(seed)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in 0..n (n > 0); the modulo bias is negligible for the sizes used here.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            v.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+fn softmax_in_place(z: &mut [f32]) {
+    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in z.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in z.iter_mut() {
+        *v /= sum;
+    }
+}
+
+impl Trainer {
+    fn check(&self) -> Result<(), TrainError> {
+        if !(10..=24).contains(&self.hash_bits) {
+            return Err(TrainError::Setting("hash_bits must be within 10..=24"));
+        }
+        if !(1..=4).contains(&self.max_ngram) {
+            return Err(TrainError::Setting("max_ngram must be within 1..=4"));
+        }
+        let positive = |x: f32| x.is_finite() && x > 0.0;
+        if !positive(self.subject_weight) || !positive(self.words_weight) || !positive(self.learning_rate) {
+            return Err(TrainError::Setting("weights and the learning rate must be positive"));
+        }
+        if !(self.l2.is_finite() && self.l2 >= 0.0) || !(0.0..=1.0).contains(&self.confidence) {
+            return Err(TrainError::Setting("l2 must be ≥ 0 and confidence within 0..=1"));
+        }
+        if self.epochs == 0 || self.max_subject_chars == 0 || self.max_body_chars == 0 {
+            return Err(TrainError::Setting("epochs and text lengths must be positive"));
+        }
+        Ok(())
+    }
+
+    /// Trains a model on the platform's history. Refuses too few examples or a single class.
+    pub fn train(&self, examples: &[Example]) -> Result<Model, TrainError> {
+        self.check()?;
+        if examples.len() < self.min_examples.max(2) {
+            return Err(TrainError::TooFewExamples { have: examples.len(), need: self.min_examples.max(2) });
+        }
+        if examples.iter().any(|e| e.label.trim().is_empty()) {
+            return Err(TrainError::EmptyLabel);
+        }
+        let labels: Vec<String> = examples
+            .iter()
+            .map(|e| e.label)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if labels.len() < 2 {
+            return Err(TrainError::TooFewClasses { classes: labels.len() });
+        }
+        if labels.len() > usize::from(u16::MAX) {
+            return Err(TrainError::Setting("more than 65535 labels"));
+        }
+        let features = Features::of(self);
+
+        // Counts, then document frequencies over the buckets.
+        let mut rows: Vec<(u32, f32)> = Vec::new();
+        let mut ends: Vec<[usize; 4]> = Vec::with_capacity(examples.len());
+        let mut scratch = Vec::new();
+        let mut df = vec![0u32; 1 << self.hash_bits];
+        for e in examples {
+            let block_ends = features.counts(e.subject, e.body, &mut scratch);
+            for &(bucket, _) in &scratch {
+                df[bucket as usize] += 1;
+            }
+            let base = rows.len();
+            rows.extend_from_slice(&scratch);
+            ends.push(block_ends.map(|end| base + end));
+        }
+        // Columns: the buckets seen, in order.
+        let mut column_of = vec![u32::MAX; df.len()];
+        let mut buckets = Vec::new();
+        let mut idf = Vec::new();
+        let n = examples.len() as f32;
+        for (bucket, &d) in df.iter().enumerate().filter(|(_, &d)| d > 0) {
+            column_of[bucket] = buckets.len() as u32;
+            buckets.push(bucket as u32);
+            idf.push(((1.0 + n) / (1.0 + d as f32)).ln() + 1.0);
+        }
+        drop(df);
+        let column = |bucket: u32| column_of[bucket as usize];
+
+        let mut starts = Vec::with_capacity(examples.len() + 1);
+        starts.push(0);
+        let mut start = 0;
+        for e in &ends {
+            let local = e.map(|end| end - start);
+            weigh(&features, &mut rows[start..e[3]], local, |bucket| idf[column(bucket) as usize]);
+            start = e[3];
+            starts.push(start);
+        }
+        let (cols, vals): (Vec<u32>, Vec<f32>) = rows.into_iter().map(|(b, v)| (column(b), v)).unzip();
+        let label_index =
+            |l: &str| labels.binary_search_by(|x| x.as_str().cmp(l)).expect("every label listed") as u16;
+        let matrix = Matrix { cols, vals, starts, labels: examples.iter().map(|e| label_index(e.label)).collect() };
+
+        let all: Vec<usize> = (0..examples.len()).collect();
+        let (weights, bias) = self.sgd(&matrix, &all, buckets.len(), labels.len());
+        let temperature = if self.calibrate { self.fit_temperature(&matrix, buckets.len(), labels.len()) } else { 1.0 };
+
+        Ok(Model {
+            features,
+            labels,
+            trained_on: examples.len(),
+            temperature,
+            confidence: self.confidence,
+            bias,
+            buckets,
+            idf,
+            weights,
+        })
+    }
+
+    /// SGD on the rows `train` of `m`: returns the weights (`columns × classes`) and the biases.
+    fn sgd(&self, m: &Matrix, train: &[usize], columns: usize, classes: usize) -> (Vec<f32>, Vec<f32>) {
+        let mut w = vec![0.0f32; columns * classes];
+        let mut bias = vec![0.0f32; classes];
+        // W = scale · w, so that the L2 shrinkage of every weight is one multiplication.
+        let mut scale = 1.0f64;
+        let mut order = train.to_vec();
+        let mut rng = SplitMix::new(self.seed);
+        let epochs = (self.max_updates / train.len().max(1) as u64).clamp(2, u64::from(self.epochs));
+        let (eta0, l2) = (f64::from(self.learning_rate), f64::from(self.l2));
+        let mut z = vec![0.0f32; classes];
+        let mut t = 0u64;
+        for _ in 0..epochs {
+            rng.shuffle(&mut order);
+            for &i in &order {
+                let eta = eta0 / (1.0 + eta0 * l2 * t as f64);
+                t += 1;
+                let (cols, vals) = m.row(i);
+                z.copy_from_slice(&bias);
+                let s = scale as f32;
+                for (&c, &v) in cols.iter().zip(vals) {
+                    let row = &w[c as usize * classes..][..classes];
+                    for (zk, wk) in z.iter_mut().zip(row) {
+                        *zk += s * v * wk;
+                    }
+                }
+                softmax_in_place(&mut z);
+                z[usize::from(m.labels[i])] -= 1.0; // z is now the gradient of the loss by the logits
+                scale *= 1.0 - eta * l2;
+                if scale < 1e-6 {
+                    w.iter_mut().for_each(|x| *x *= scale as f32);
+                    scale = 1.0;
+                }
+                let step = (eta / scale) as f32;
+                for (&c, &v) in cols.iter().zip(vals) {
+                    let row = &mut w[c as usize * classes..][..classes];
+                    for (wk, gk) in row.iter_mut().zip(&z) {
+                        *wk -= step * v * gk;
+                    }
+                }
+                for (bk, gk) in bias.iter_mut().zip(&z) {
+                    *bk -= eta as f32 * gk;
+                }
+            }
+        }
+        w.iter_mut().for_each(|x| *x *= scale as f32);
+        (w, bias)
+    }
+
+    /// The temperature that minimises the cross-entropy of out-of-fold logits (three stratified
+    /// folds of the same rows); 1 when there are too few examples to tell.
+    fn fit_temperature(&self, m: &Matrix, columns: usize, classes: usize) -> f32 {
+        let n = m.labels.len();
+        if n < 30 {
+            return 1.0;
+        }
+        let labels: Vec<u16> = m.labels.clone();
+        let fold = crate::eval::stratified_folds(&labels, 3, self.seed);
+        let mut logits: Vec<(Vec<f32>, u16)> = Vec::with_capacity(n);
+        for k in 0..3 {
+            let train: Vec<usize> = (0..n).filter(|&i| fold[i] != k).collect();
+            let (w, b) = self.sgd(m, &train, columns, classes);
+            for i in (0..n).filter(|&i| fold[i] == k) {
+                let mut z = b.clone();
+                let (cols, vals) = m.row(i);
+                for (&c, &v) in cols.iter().zip(vals) {
+                    for (zk, wk) in z.iter_mut().zip(&w[c as usize * classes..][..classes]) {
+                        *zk += v * wk;
+                    }
+                }
+                logits.push((z, m.labels[i]));
+            }
+        }
+        let loss = |log_t: f32| -> f64 {
+            let t = log_t.exp();
+            let mut total = 0.0f64;
+            let mut p = vec![0.0f32; classes];
+            for (z, y) in &logits {
+                for (pk, zk) in p.iter_mut().zip(z) {
+                    *pk = zk / t;
+                }
+                softmax_in_place(&mut p);
+                total -= f64::from(p[usize::from(*y)].max(1e-12)).ln();
+            }
+            total
+        };
+        // Golden-section search of ln T within [-3, 3] (T from 0.05 to 20).
+        let (mut lo, mut hi) = (-3.0f32, 3.0f32);
+        let g = 0.618_034f32;
+        let (mut a, mut b) = (hi - g * (hi - lo), lo + g * (hi - lo));
+        let (mut fa, mut fb) = (loss(a), loss(b));
+        for _ in 0..40 {
+            if fa < fb {
+                hi = b;
+                (b, fb) = (a, fa);
+                a = hi - g * (hi - lo);
+                fa = loss(a);
+            } else {
+                lo = a;
+                (a, fa) = (b, fb);
+                b = lo + g * (hi - lo);
+                fb = loss(b);
+            }
+        }
+        ((lo + hi) / 2.0).exp()
+    }
+}
+
+impl Model {
+    /// The labels the model knows, sorted.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// How many examples it was trained on.
+    pub fn trained_on(&self) -> usize {
+        self.trained_on
+    }
+
+    /// The fitted softmax temperature (1 when not calibrated).
+    pub fn temperature(&self) -> f32 {
+        self.temperature
+    }
+
+    fn column(&self, bucket: u32) -> Option<usize> {
+        self.buckets.binary_search(&bucket).ok()
+    }
+
+    /// The top `k` labels for a report, with probabilities, whether the model is confident, and
+    /// the words that weighed most. Never fails: text the model cannot read gives no labels.
+    pub fn suggest(&self, subject: &str, body: &str, k: usize) -> Suggestion {
+        let f = &self.features;
+        let classes = self.labels.len();
+        let subject = normalise(subject, f.max_subject_chars as usize);
+        let body = normalise(body, f.max_body_chars as usize);
+        // (block, column, field, feature) of every known feature, grouped by block and column.
+        let mut found: Vec<(usize, usize, Field, Feature)> = Vec::new();
+        f.each(&subject, &body, |block, bucket, field, feature| {
+            if let Some(c) = self.column(bucket) {
+                found.push((block, c, field, feature));
+            }
+        });
+        let known_features = found.len();
+        if found.is_empty() {
+            return Suggestion { labels: Vec::new(), confident: false, known_features, evidence: Vec::new() };
+        }
+        found.sort_by_key(|&(block, c, ..)| (block, c));
+        // One entry per (block, column) with its count, then weighed as in training.
+        let mut row: Vec<(u32, f32)> = Vec::new();
+        let mut first: Vec<usize> = Vec::new(); // index in `found` naming each entry
+        let mut ends = [0usize; 4];
+        for (i, &(block, c, ..)) in found.iter().enumerate() {
+            if i > 0 && found[i - 1].0 == block && found[i - 1].1 == c {
+                row.last_mut().expect("an entry before").1 += 1.0;
+            } else {
+                row.push((c as u32, 1.0));
+                first.push(i);
+            }
+            ends[block] = row.len();
+        }
+        for b in 1..4 {
+            ends[b] = ends[b].max(ends[b - 1]);
+        }
+        weigh(f, &mut row, ends, |c| self.idf[c as usize]);
+
+        let mut z = self.bias.clone();
+        for &(c, v) in &row {
+            for (zk, wk) in z.iter_mut().zip(&self.weights[c as usize * classes..][..classes]) {
+                *zk += v * wk;
+            }
+        }
+        z.iter_mut().for_each(|x| *x /= self.temperature);
+        softmax_in_place(&mut z);
+        let mut order: Vec<usize> = (0..classes).collect();
+        order.sort_by(|&a, &b| z[b].total_cmp(&z[a]).then(a.cmp(&b)));
+        let top = order[0];
+
+        let mut evidence: Vec<Evidence> = row
+            .iter()
+            .zip(&first)
+            .map(|(&(c, v), &i)| {
+                let w = &self.weights[c as usize * classes..][..classes];
+                let mean = w.iter().sum::<f32>() / classes as f32;
+                let (_, _, field, feature) = found[i];
+                Evidence { field, kind: feature.kind(), text: feature.text(), weight: v * (w[top] - mean) }
+            })
+            .filter(|e| e.weight > 0.0)
+            .collect();
+        evidence.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        evidence.truncate(EVIDENCE);
+
+        Suggestion {
+            labels: order
+                .iter()
+                .take(k)
+                .map(|&c| Scored { label: self.labels[c].clone(), probability: z[c] })
+                .collect(),
+            confident: z[top] >= self.confidence && known_features >= MIN_KNOWN,
+            known_features,
+            evidence,
+        }
+    }
+}
+
+/// The serialised form: `MAGIC`, the format version (u16), the body, and the SHA-256 of all
+/// that precedes it. Numbers are little-endian.
+const MAGIC: &[u8; 8] = b"GKTRIAGE";
+/// Bumped whenever the bytes, the features or their hashing change meaning.
+pub const FORMAT_VERSION: u16 = 1;
+
+impl Model {
+    /// The model as bytes, with its format version and a checksum.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let f = &self.features;
+        let mut out = Vec::with_capacity(64 + self.weights.len() * 4 + self.buckets.len() * 8);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&[f.hash_bits, f.max_ngram, u8::from(f.word_pairs)]);
+        for x in [f.subject_weight, f.words_weight] {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        for x in [f.max_subject_chars, f.max_body_chars] {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.trained_on as u64).to_le_bytes());
+        out.extend_from_slice(&self.temperature.to_le_bytes());
+        out.extend_from_slice(&self.confidence.to_le_bytes());
+        out.extend_from_slice(&(self.labels.len() as u32).to_le_bytes());
+        for l in &self.labels {
+            out.extend_from_slice(&(l.len() as u32).to_le_bytes());
+            out.extend_from_slice(l.as_bytes());
+        }
+        for x in &self.bias {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.buckets.len() as u32).to_le_bytes());
+        let classes = self.labels.len();
+        for (i, b) in self.buckets.iter().enumerate() {
+            out.extend_from_slice(&b.to_le_bytes());
+            out.extend_from_slice(&self.idf[i].to_le_bytes());
+            for w in &self.weights[i * classes..][..classes] {
+                out.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        let sum = <sha2::Sha256 as sha2::Digest>::digest(&out);
+        out.extend_from_slice(&sum);
+        out
+    }
+
+    /// Reads bytes written by [`Model::to_bytes`]. Bytes of another format version, damaged or
+    /// inconsistent bytes are refused, never half-trusted.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model, ModelError> {
+        if bytes.len() < MAGIC.len() + 2 + 32 || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(ModelError::NotAModel);
+        }
+        let found = u16::from_le_bytes([bytes[8], bytes[9]]);
+        if found != FORMAT_VERSION {
+            return Err(ModelError::Version { found, expected: FORMAT_VERSION });
+        }
+        let (body, sum) = bytes.split_at(bytes.len() - 32);
+        if <sha2::Sha256 as sha2::Digest>::digest(body).as_slice() != sum {
+            return Err(ModelError::Checksum);
+        }
+        let mut r = Reader { bytes: &body[10..] };
+        let malformed = ModelError::Malformed;
+        let [hash_bits, max_ngram, word_pairs] = [r.u8()?, r.u8()?, r.u8()?];
+        let features = Features {
+            hash_bits,
+            max_ngram,
+            word_pairs: word_pairs == 1,
+            subject_weight: r.f32()?,
+            words_weight: r.f32()?,
+            max_subject_chars: r.u32()?,
+            max_body_chars: r.u32()?,
+        };
+        if !(10..=24).contains(&hash_bits) || !(1..=4).contains(&max_ngram) || word_pairs > 1 {
+            return Err(malformed("feature settings out of range"));
+        }
+        let trained_on = usize::try_from(r.u64()?).map_err(|_| malformed("example count"))?;
+        let (temperature, confidence) = (r.f32()?, r.f32()?);
+        if !(temperature.is_finite() && temperature > 0.0) {
+            return Err(malformed("temperature"));
+        }
+        let classes = r.u32()? as usize;
+        if classes < 2 || classes > usize::from(u16::MAX) {
+            return Err(malformed("label count"));
+        }
+        let mut labels = Vec::with_capacity(classes);
+        for _ in 0..classes {
+            let len = r.u32()? as usize;
+            let label = std::str::from_utf8(r.take(len)?).map_err(|_| malformed("label is not UTF-8"))?;
+            labels.push(label.to_string());
+        }
+        if labels.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(malformed("labels not sorted and distinct"));
+        }
+        let bias = (0..classes).map(|_| r.f32()).collect::<Result<Vec<_>, _>>()?;
+        let rows = r.u32()? as usize;
+        if r.bytes.len() != rows * (8 + 4 * classes) {
+            return Err(malformed("weight table size"));
+        }
+        let (mut buckets, mut idf, mut weights) =
+            (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows * classes));
+        for _ in 0..rows {
+            buckets.push(r.u32()?);
+            idf.push(r.f32()?);
+            for _ in 0..classes {
+                weights.push(r.f32()?);
+            }
+        }
+        if buckets.windows(2).any(|w| w[0] >= w[1]) || buckets.last().is_some_and(|&b| b >> hash_bits != 0) {
+            return Err(malformed("buckets not ascending within range"));
+        }
+        if !bias.iter().chain(&idf).chain(&weights).all(|x| x.is_finite()) {
+            return Err(malformed("a weight is not finite"));
+        }
+        Ok(Model { features, labels, trained_on, temperature, confidence, bias, buckets, idf, weights })
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
+        if n > self.bytes.len() {
+            return Err(ModelError::Malformed("truncated"));
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, ModelError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, ModelError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn u64(&mut self) -> Result<u64, ModelError> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn f32(&mut self) -> Result<f32, ModelError> {
+        Ok(f32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+}
