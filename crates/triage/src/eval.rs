@@ -213,3 +213,76 @@ pub fn cross_validate(trainer: &Trainer, data: &[Example], k: usize, seed: u64) 
     }
     Ok(Report::of(labels.iter().map(|l| l.to_string()).collect(), &all))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests::fixture;
+
+    #[test]
+    fn folds_are_stratified_balanced_and_seeded() {
+        let labels: Vec<&str> = fixture().iter().map(|e| e.label).collect();
+        let folds = stratified_folds(&labels, 5, 1);
+        assert_eq!(folds, stratified_folds(&labels, 5, 1));
+        assert_ne!(folds, stratified_folds(&labels, 5, 2));
+        for f in 0..5 {
+            // 30 examples, 10 per label: 6 per fold, 2 of each label.
+            let members: Vec<&str> = labels.iter().zip(&folds).filter(|(_, &g)| g == f).map(|(l, _)| *l).collect();
+            assert_eq!(members.len(), 6);
+            for l in ["噪音扰民", "环境卫生", "道路交通"] {
+                assert_eq!(members.iter().filter(|&&m| m == l).count(), 2, "fold {f} label {l}");
+            }
+        }
+    }
+
+    #[test]
+    fn cross_validation_counts_every_example_once() {
+        let data = fixture();
+        let t = Trainer { min_examples: 10, ..Trainer::default() };
+        let r = cross_validate(&t, &data, 3, 1).unwrap();
+        assert_eq!(r.examples, data.len());
+        assert_eq!(r.support.iter().sum::<usize>(), data.len());
+        assert_eq!(r.confusion.iter().flatten().sum::<usize>() + r.unsuggested, data.len());
+        assert!(r.top1 <= r.top3 && r.top3 <= r.examples);
+        // Three labels: the top three always hold the right one.
+        assert_eq!(r.top3, r.examples - r.unsuggested);
+        assert!(r.top1_accuracy() >= 0.7, "{r}");
+        assert_eq!(r, cross_validate(&t, &data, 3, 1).unwrap());
+        let text = r.to_string();
+        assert!(text.contains("top-1") && text.contains("道路交通") && text.contains("confusion"));
+        assert!(cross_validate(&t, &data, 1, 1).is_err());
+    }
+
+    #[test]
+    fn evaluation_scores_a_held_out_set() {
+        let data = fixture();
+        let (test, train): (Vec<_>, Vec<_>) = data.iter().enumerate().partition(|(i, _)| i % 5 == 0);
+        let train: Vec<Example> = train.into_iter().map(|(_, e)| *e).collect();
+        let mut test: Vec<Example> = test.into_iter().map(|(_, e)| *e).collect();
+        test.push(Example { subject: "新类别", body: "训练中没有的类别", label: "其他" });
+        let r = evaluate(&Trainer { min_examples: 10, ..Trainer::default() }, &train, &test).unwrap();
+        assert_eq!(r.labels.len(), 4, "a test label unknown to the model is listed");
+        assert_eq!(r.examples, 7);
+        let other = r.labels.iter().position(|l| l == "其他").unwrap();
+        assert_eq!(r.recall(other), 0.0);
+    }
+
+    #[test]
+    fn report_arithmetic() {
+        let s = |label: &str, p: f32| Suggestion {
+            labels: vec![
+                crate::Scored { label: label.into(), probability: p },
+                crate::Scored { label: if label == "a" { "b" } else { "a" }.into(), probability: 1.0 - p },
+            ],
+            confident: p >= 0.5,
+            known_features: 10,
+            evidence: vec![],
+        };
+        let none = Suggestion { labels: vec![], confident: false, known_features: 0, evidence: vec![] };
+        let r = Report::of(vec![], &[("a", s("a", 0.9)), ("a", s("b", 0.6)), ("b", s("b", 0.8)), ("b", none)]);
+        assert_eq!((r.top1, r.top3, r.unsuggested, r.confident, r.confident_right), (2, 3, 1, 3, 2));
+        assert_eq!(r.confusion, vec![vec![1, 1], vec![0, 1]]);
+        assert!((r.precision(1) - 0.5).abs() < 1e-9 && (r.recall(0) - 0.5).abs() < 1e-9);
+        assert!((r.recall(1) - 0.5).abs() < 1e-9, "the unsuggested one counts against recall");
+    }
+}

@@ -55,6 +55,12 @@ pub struct Trainer {
     pub seed: u64,
     /// Fewer examples than this are refused (the platform stays untrained).
     pub min_examples: usize,
+    /// Features found in fewer examples than this are ignored.
+    pub min_df: u32,
+    /// Weigh each example by the inverse of its label's frequency.
+    pub balanced: bool,
+    /// Average the weights over the SGD steps of the second half of training.
+    pub averaged: bool,
 }
 
 impl Default for Trainer {
@@ -75,6 +81,9 @@ impl Default for Trainer {
             confidence: 0.5,
             seed: 1,
             min_examples: 20,
+            min_df: 2,
+            balanced: false,
+            averaged: false,
         }
     }
 }
@@ -357,29 +366,42 @@ impl Trainer {
             rows.extend_from_slice(&scratch);
             ends.push(block_ends.map(|end| base + end));
         }
-        // Columns: the buckets seen, in order.
+        // Columns: the buckets seen in at least `min_df` examples, in order. Rarer features
+        // are dropped as noise.
         let mut column_of = vec![u32::MAX; df.len()];
         let mut buckets = Vec::new();
         let mut idf = Vec::new();
         let n = examples.len() as f32;
-        for (bucket, &d) in df.iter().enumerate().filter(|(_, &d)| d > 0) {
+        for (bucket, &d) in df.iter().enumerate().filter(|(_, &d)| d >= self.min_df.max(1)) {
             column_of[bucket] = buckets.len() as u32;
             buckets.push(bucket as u32);
             idf.push(((1.0 + n) / (1.0 + d as f32)).ln() + 1.0);
         }
         drop(df);
-        let column = |bucket: u32| column_of[bucket as usize];
 
         let mut starts = Vec::with_capacity(examples.len() + 1);
         starts.push(0);
+        let (mut cols, mut vals) = (Vec::new(), Vec::new());
         let mut start = 0;
         for e in &ends {
-            let local = e.map(|end| end - start);
-            weigh(&features, &mut rows[start..e[3]], local, |bucket| idf[column(bucket) as usize]);
-            start = e[3];
-            starts.push(start);
+            scratch.clear();
+            let mut kept = [0usize; 4];
+            for (block, &end) in e.iter().enumerate() {
+                for &(bucket, count) in &rows[start..end] {
+                    let c = column_of[bucket as usize];
+                    if c != u32::MAX {
+                        scratch.push((c, count));
+                    }
+                }
+                kept[block] = scratch.len();
+                start = end;
+            }
+            weigh(&features, &mut scratch, kept, |c| idf[c as usize]);
+            cols.extend(scratch.iter().map(|&(c, _)| c));
+            vals.extend(scratch.iter().map(|&(_, v)| v));
+            starts.push(cols.len());
         }
-        let (cols, vals): (Vec<u32>, Vec<f32>) = rows.into_iter().map(|(b, v)| (column(b), v)).unzip();
+        drop(rows);
         let label_index =
             |l: &str| labels.binary_search_by(|x| x.as_str().cmp(l)).expect("every label listed") as u16;
         let matrix = Matrix { cols, vals, starts, labels: examples.iter().map(|e| label_index(e.label)).collect() };
@@ -413,7 +435,18 @@ impl Trainer {
         let (eta0, l2) = (f64::from(self.learning_rate), f64::from(self.l2));
         let mut z = vec![0.0f32; classes];
         let mut t = 0u64;
-        for _ in 0..epochs {
+        // Example weights: 1, or inversely proportional to the label's frequency.
+        let mut per_label = vec![1.0f32; classes];
+        if self.balanced {
+            let mut counts = vec![0usize; classes];
+            train.iter().for_each(|&i| counts[usize::from(m.labels[i])] += 1);
+            for (p, &c) in per_label.iter_mut().zip(&counts) {
+                *p = if c == 0 { 0.0 } else { train.len() as f32 / (classes as f32 * c as f32) };
+            }
+        }
+        // Averaged weights: the mean of the weights at the end of each epoch of the second half.
+        let (mut sum_w, mut sum_b, mut snapshots) = (Vec::new(), vec![0.0f32; classes], 0u32);
+        for epoch in 0..epochs {
             rng.shuffle(&mut order);
             for &i in &order {
                 let eta = eta0 / (1.0 + eta0 * l2 * t as f64);
@@ -428,7 +461,9 @@ impl Trainer {
                     }
                 }
                 softmax_in_place(&mut z);
-                z[usize::from(m.labels[i])] -= 1.0; // z is now the gradient of the loss by the logits
+                let y = usize::from(m.labels[i]);
+                z[y] -= 1.0; // z is now the gradient of the loss by the logits
+                z.iter_mut().for_each(|g| *g *= per_label[y]);
                 scale *= 1.0 - eta * l2;
                 if scale < 1e-6 {
                     w.iter_mut().for_each(|x| *x *= scale as f32);
@@ -445,6 +480,17 @@ impl Trainer {
                     *bk -= eta as f32 * gk;
                 }
             }
+            if self.averaged && epoch >= epochs / 2 {
+                sum_w.resize(w.len(), 0.0f32);
+                let s = scale as f32;
+                sum_w.iter_mut().zip(&w).for_each(|(a, x)| *a += s * x);
+                sum_b.iter_mut().zip(&bias).for_each(|(a, x)| *a += x);
+                snapshots += 1;
+            }
+        }
+        if snapshots > 0 {
+            let k = snapshots as f32;
+            return (sum_w.into_iter().map(|x| x / k).collect(), sum_b.into_iter().map(|x| x / k).collect());
         }
         w.iter_mut().for_each(|x| *x *= scale as f32);
         (w, bias)
@@ -745,5 +791,178 @@ impl<'a> Reader<'a> {
     }
     fn f32(&mut self) -> Result<f32, ModelError> {
         Ok(f32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A small labelled history: three categories, Chinese with a few English reports.
+    pub(crate) const FIXTURE: &[(&str, &str, &str)] = &[
+        ("小区垃圾堆放无人清理", "楼下垃圾桶已经满了好几天，垃圾堆在路边，臭气熏天。", "环境卫生"),
+        ("垃圾站异味严重", "垃圾中转站每天散发异味，苍蝇很多，居民无法开窗。", "环境卫生"),
+        ("河道污水排放", "有工厂往河里排放污水，河水发黑发臭。", "环境卫生"),
+        ("建筑垃圾乱倒", "有人夜里在空地上偷倒建筑垃圾，请尽快清运。", "环境卫生"),
+        ("公共厕所脏乱", "公园的公共厕所很久没人打扫，地面很脏。", "环境卫生"),
+        ("餐馆油烟污染", "楼下餐馆的油烟直接排放，熏得住户家里全是油味。", "环境卫生"),
+        ("垃圾分类桶损坏", "小区的垃圾分类桶坏了，垃圾散落一地。", "环境卫生"),
+        ("污水井冒水", "路口的污水井往外冒污水，气味难闻。", "环境卫生"),
+        ("Garbage not collected", "The garbage bins on our street have not been emptied for a week and smell bad.", "环境卫生"),
+        ("Sewage smell", "Sewage is leaking near the park and the smell is terrible.", "环境卫生"),
+        ("路灯不亮", "小区门口的路灯坏了一个月，晚上走路很危险。", "道路交通"),
+        ("红绿灯故障", "十字路口的红绿灯不亮，车辆乱行，容易出事故。", "道路交通"),
+        ("道路坑洼", "这条路上坑坑洼洼，下雨积水，车辆经过很颠簸。", "道路交通"),
+        ("乱停车堵路", "很多车辆乱停在路边，堵住了消防通道。", "道路交通"),
+        ("公交站牌缺失", "公交车站的站牌被撞倒了，乘客不知道在哪里等车。", "道路交通"),
+        ("井盖丢失", "人行道上的井盖丢失，行人容易掉下去。", "道路交通"),
+        ("斑马线褪色", "学校门口的斑马线已经看不清，车辆不减速。", "道路交通"),
+        ("道路施工占道", "道路施工围挡占了两个车道，早晚高峰严重拥堵。", "道路交通"),
+        ("Broken street light", "The street light at the corner is broken and the road is dark at night.", "道路交通"),
+        ("Pothole on the road", "A deep pothole on the road damaged my car tyre.", "道路交通"),
+        ("夜间施工噪音扰民", "工地每天晚上施工到凌晨，噪音太大，无法睡觉。", "噪音扰民"),
+        ("广场舞音响太吵", "广场舞的音响声音很大，从早到晚吵个不停。", "噪音扰民"),
+        ("酒吧噪音", "楼下酒吧每天深夜放很大声的音乐，影响休息。", "噪音扰民"),
+        ("装修噪音", "邻居周末一早就开始装修电钻，噪音扰民。", "噪音扰民"),
+        ("商铺喇叭太吵", "商铺门口的喇叭整天循环播放广告，噪音严重。", "噪音扰民"),
+        ("车辆鸣笛噪音", "小区旁边的道路车辆整夜鸣笛，噪音很大。", "噪音扰民"),
+        ("空调外机噪音", "隔壁的空调外机噪音很大，晚上睡不着。", "噪音扰民"),
+        ("工厂机器噪音", "附近工厂的机器日夜轰鸣，噪音扰民严重。", "噪音扰民"),
+        ("Loud music at night", "The bar downstairs plays loud music until 3 am, we cannot sleep because of the noise.", "噪音扰民"),
+        ("Construction noise", "Construction work starts at 5 am every day and the noise is unbearable.", "噪音扰民"),
+    ];
+
+    pub(crate) fn fixture() -> Vec<Example<'static>> {
+        FIXTURE.iter().map(|&(subject, body, label)| Example { subject, body, label }).collect()
+    }
+
+    fn model() -> Model {
+        Trainer::default().train(&fixture()).unwrap()
+    }
+
+    #[test]
+    fn training_separates_the_categories() {
+        let m = model();
+        assert_eq!(m.labels(), ["噪音扰民", "环境卫生", "道路交通"]);
+        assert_eq!(m.trained_on(), FIXTURE.len());
+        for e in fixture() {
+            assert_eq!(m.suggest(e.subject, e.body, 1).labels[0].label, e.label, "{}", e.subject);
+        }
+        // Reports it has not seen.
+        for (subject, body, label) in [
+            ("垃圾没人清理", "小区门口垃圾堆了很多天，味道很臭。", "环境卫生"),
+            ("路灯坏了", "我家楼下的路灯不亮了，晚上很黑。", "道路交通"),
+            ("工地噪音", "工地半夜施工，声音太吵了。", "噪音扰民"),
+            ("", "The music from the bar is too loud at night.", "噪音扰民"),
+        ] {
+            let s = m.suggest(subject, body, 3);
+            assert_eq!(s.labels[0].label, label, "{subject} {body}: {s:?}");
+        }
+    }
+
+    #[test]
+    fn scores_are_probabilities_sorted_and_explained() {
+        let m = model();
+        let s = m.suggest("垃圾堆放", "小区垃圾堆放好几天了，臭气熏天，请环卫部门清理。", 3);
+        assert_eq!(s.labels.len(), 3);
+        let sum: f32 = s.labels.iter().map(|x| x.probability).sum();
+        assert!((sum - 1.0).abs() < 1e-4, "{sum}");
+        assert!(s.labels.windows(2).all(|w| w[0].probability >= w[1].probability));
+        assert!(s.confident, "{s:?}");
+        assert!(s.known_features >= MIN_KNOWN);
+        assert!(!s.evidence.is_empty() && s.evidence.len() <= EVIDENCE);
+        assert!(s.evidence.windows(2).all(|w| w[0].weight >= w[1].weight));
+        assert!(s.evidence.iter().any(|e| e.text.contains('垃') || e.text.contains('臭')), "{:?}", s.evidence);
+        // k limits the list.
+        assert_eq!(m.suggest("垃圾堆放", "", 1).labels.len(), 1);
+        assert!(m.suggest("垃圾堆放", "", 0).labels.is_empty());
+    }
+
+    #[test]
+    fn bad_input_gives_a_weak_suggestion_or_none_and_never_panics() {
+        let m = model();
+        for (subject, body) in [("", ""), ("😀😡🚧", "🙏🙏🙏"), ("？！。，", "……——!!!???"), ("   ", "\n\t")] {
+            let s = m.suggest(subject, body, 3);
+            assert!(s.labels.is_empty() && !s.confident && s.known_features == 0, "{subject:?}: {s:?}");
+        }
+        // Another language the model never saw.
+        let s = m.suggest("Проблема", "Уличный фонарь не работает уже неделю", 3);
+        assert!(!s.confident, "{s:?}");
+        // 100 KB of text: only the first characters are read, quickly.
+        let huge = "路灯坏了，垃圾很多，噪音很大。".repeat(7000);
+        let started = std::time::Instant::now();
+        let s = m.suggest(&huge, &huge, 3);
+        assert_eq!(s.labels.len(), 3);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // Control characters and a lone combining mark.
+        let s = m.suggest("\u{0}\u{7}", "\u{301}路\u{200b}灯", 3);
+        assert!(s.labels.len() <= 3);
+    }
+
+    #[test]
+    fn model_bytes_round_trip() {
+        let m = model();
+        let bytes = m.to_bytes();
+        let back = Model::from_bytes(&bytes).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.suggest("路灯", "路灯坏了", 3), m.suggest("路灯", "路灯坏了", 3));
+    }
+
+    #[test]
+    fn damaged_or_foreign_bytes_are_refused() {
+        let bytes = model().to_bytes();
+        for i in [0, 9, 20, bytes.len() / 2, bytes.len() - 1] {
+            let mut b = bytes.clone();
+            b[i] ^= 0x40;
+            assert!(Model::from_bytes(&b).is_err(), "flipped byte {i}");
+        }
+        assert_eq!(Model::from_bytes(&bytes[..bytes.len() - 1]), Err(ModelError::Checksum));
+        assert_eq!(Model::from_bytes(b"not a model"), Err(ModelError::NotAModel));
+        assert_eq!(Model::from_bytes(&[]), Err(ModelError::NotAModel));
+        // Another format version, with a valid checksum: refused by its version.
+        let mut other = bytes[..bytes.len() - 32].to_vec();
+        other[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+        let sum = <sha2::Sha256 as sha2::Digest>::digest(&other);
+        other.extend_from_slice(&sum);
+        assert_eq!(
+            Model::from_bytes(&other),
+            Err(ModelError::Version { found: FORMAT_VERSION + 1, expected: FORMAT_VERSION })
+        );
+        // A consistent checksum over inconsistent contents: refused as malformed, not trusted.
+        let mut bad = bytes[..bytes.len() - 32].to_vec();
+        bad.truncate(bad.len() - 3);
+        let sum = <sha2::Sha256 as sha2::Digest>::digest(&bad);
+        bad.extend_from_slice(&sum);
+        assert!(matches!(Model::from_bytes(&bad), Err(ModelError::Malformed(_))));
+    }
+
+    #[test]
+    fn the_same_examples_and_seed_give_the_same_bytes() {
+        let a = model().to_bytes();
+        assert_eq!(a, model().to_bytes());
+        let other = Trainer { seed: 2, ..Trainer::default() }.train(&fixture()).unwrap();
+        assert_ne!(a, other.to_bytes());
+    }
+
+    #[test]
+    fn too_little_history_is_refused() {
+        let t = Trainer::default();
+        let few = &fixture()[..5];
+        assert_eq!(t.train(few).unwrap_err(), TrainError::TooFewExamples { have: 5, need: 20 });
+        let one: Vec<Example> = fixture().into_iter().map(|e| Example { label: "x", ..e }).collect();
+        assert_eq!(t.train(&one).unwrap_err(), TrainError::TooFewClasses { classes: 1 });
+        let mut blank = fixture();
+        blank[3].label = " ";
+        assert_eq!(t.train(&blank).unwrap_err(), TrainError::EmptyLabel);
+        assert!(matches!(Trainer { hash_bits: 40, ..t.clone() }.train(&fixture()), Err(TrainError::Setting(_))));
+        assert!(matches!(Trainer { l2: f32::NAN, ..t }.train(&fixture()), Err(TrainError::Setting(_))));
+    }
+
+    #[test]
+    fn calibration_fits_a_temperature() {
+        let m = model();
+        assert!(m.temperature() > 0.05 && m.temperature() < 20.0);
+        let plain = Trainer { calibrate: false, ..Trainer::default() }.train(&fixture()).unwrap();
+        assert_eq!(plain.temperature(), 1.0);
     }
 }
