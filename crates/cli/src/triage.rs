@@ -219,8 +219,7 @@ fn synthetic(trainer: &Trainer, rows: &[Row], n: usize) -> anyhow::Result<()> {
         chars as f64 / n.max(1) as f64,
         started.elapsed().as_secs_f64()
     );
-    let synthetic: Vec<Example> =
-        texts.iter().map(|(s, b, l)| Example { subject: s, body: b, label: l }).collect();
+    let synthetic: Vec<Example> = texts.iter().map(|(s, b, l)| Example { subject: s, body: b, label: l }).collect();
     let started = Instant::now();
     let big = trainer.train(&synthetic)?;
     println!(

@@ -183,7 +183,11 @@ impl fmt::Display for Report {
     }
 }
 
-fn outcomes<'a>(trainer: &Trainer, train: &[Example], test: &[Example<'a>]) -> Result<Vec<(&'a str, Suggestion)>, TrainError> {
+fn outcomes<'a>(
+    trainer: &Trainer,
+    train: &[Example],
+    test: &[Example<'a>],
+) -> Result<Vec<(&'a str, Suggestion)>, TrainError> {
     let model = trainer.train(train)?;
     let k = model.labels().len();
     Ok(test.iter().map(|e| (e.label, model.suggest(e.subject, e.body, k))).collect())
@@ -205,10 +209,8 @@ pub fn cross_validate(trainer: &Trainer, data: &[Example], k: usize, seed: u64) 
     let fold = stratified_folds(&labels, k, seed);
     let mut all = Vec::with_capacity(data.len());
     for f in 0..k {
-        let (test, train): (Vec<(usize, &Example)>, Vec<(usize, &Example)>) =
-            data.iter().enumerate().partition(|(i, _)| fold[*i] == f);
-        let train: Vec<Example> = train.into_iter().map(|(_, e)| *e).collect();
-        let test: Vec<Example> = test.into_iter().map(|(_, e)| *e).collect();
+        let train: Vec<Example> = data.iter().zip(&fold).filter(|(_, &g)| g != f).map(|(e, _)| *e).collect();
+        let test: Vec<Example> = data.iter().zip(&fold).filter(|(_, &g)| g == f).map(|(e, _)| *e).collect();
         all.extend(outcomes(trainer, &train, &test)?);
     }
     Ok(Report::of(labels.iter().map(|l| l.to_string()).collect(), &all))

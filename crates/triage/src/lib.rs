@@ -2,7 +2,7 @@
 //! platform's own history, and which department usually takes such cases in a grid.
 //!
 //! - [`text`]: from text to features: normalisation, jieba words (its embedded dictionary,
-//!   nothing downloaded), character 1–3-grams, hashed apart per field (subject, body).
+//!   nothing downloaded), character n-grams (1–2 by default), hashed apart per field (subject, body).
 //! - [`model`]: [`Trainer`] → [`Model`], a multinomial logistic regression with calibrated
 //!   probabilities; [`Model::suggest`] gives the top k labels, whether it is confident, and the
 //!   words that weighed most. A model travels as bytes with a format version and a checksum.
