@@ -533,7 +533,13 @@ impl Trainer {
         let mut logits: Vec<(Vec<f32>, u16)> = Vec::with_capacity(n);
         for k in 0..3 {
             let train: Vec<usize> = (0..n).filter(|&i| fold[i] != k).collect();
-            let (w, b) = self.sgd(m, &train, columns, classes);
+            // As many SGD steps as the final model makes on all rows, so that the fold models
+            // are as sure of themselves as it will be.
+            let steps = (self.max_updates / n as u64).clamp(2, u64::from(self.epochs)) * n as u64;
+            let epochs = steps.div_ceil(train.len() as u64);
+            let same =
+                Trainer { epochs: u32::try_from(epochs).unwrap_or(u32::MAX), max_updates: steps, ..self.clone() };
+            let (w, b) = same.sgd(m, &train, columns, classes);
             for i in (0..n).filter(|&i| fold[i] == k) {
                 let mut z = b.clone();
                 let (cols, vals) = m.row(i);
