@@ -4,6 +4,7 @@ mod data;
 mod demo;
 mod exchange;
 mod regions;
+mod triage;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,6 +76,9 @@ enum Command {
     /// Personal data: retention and encryption keys.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// Intelligent triage: evaluate category suggestion on labelled reports.
+    #[command(subcommand)]
+    Triage(triage::TriageCommand),
 }
 
 #[derive(Subcommand)]
@@ -266,6 +270,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Export(ExportCommand::Regions(args)) => regions::run_export(&config, args).await?,
         Command::Regions(cmd) => regions::run_regions(&config, cmd).await?,
         Command::Open311(cmd) => exchange::run_open311(&config, cmd).await?,
+        Command::Triage(cmd) => triage::run(cmd)?,
         Command::Audit(AuditCommand::Verify) => {
             let store = open_store(&config).await?;
             match store.audit_verify().await? {

@@ -1,0 +1,254 @@
+//! `gridkeeper triage evaluate`: how well category suggestions would do on a labelled CSV file,
+//! by a train/test split or by repeated stratified cross-validation, and how fast training and
+//! suggesting are (`--synthetic N`).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use gridkeeper_triage::{cross_validate, evaluate, model::SplitMix, text, Example, Trainer};
+
+#[derive(Subcommand)]
+pub enum TriageCommand {
+    /// Evaluate category suggestion on a labelled CSV file: top-1 and top-3 accuracy, precision
+    /// and recall per label, the confusion matrix.
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(Args)]
+pub struct EvaluateArgs {
+    /// All the labelled examples, for cross-validation (with --folds).
+    #[arg(long, conflicts_with_all = ["train", "test"], required_unless_present = "train")]
+    data: Option<PathBuf>,
+    /// Folds of the cross-validation.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Seeds of the fold assignment: one cross-validation per seed.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5")]
+    seeds: Vec<u64>,
+    /// Training examples (with --test).
+    #[arg(long, requires = "test")]
+    train: Option<PathBuf>,
+    /// Test examples (with --train).
+    #[arg(long, requires = "train")]
+    test: Option<PathBuf>,
+    /// Column with the report's subject (title).
+    #[arg(long, default_value = "subject")]
+    subject_column: String,
+    /// Column with the report's body.
+    #[arg(long, default_value = "body")]
+    body_column: String,
+    /// Column with the category chosen.
+    #[arg(long, default_value = "label")]
+    label_column: String,
+    /// A trainer setting, as NAME=VALUE (names as in the `Trainer` type: l2, subject_weight,
+    /// words_weight, epochs, hash_bits, max_ngram, word_pairs, calibrate, …). Repeatable.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    settings: Vec<String>,
+    /// Print the full report for every seed, not only the first.
+    #[arg(long)]
+    verbose: bool,
+    /// Also time training on N synthetic texts made of words of the training data, and the
+    /// latency of suggestions (p50/p99).
+    #[arg(long, value_name = "N")]
+    synthetic: Option<usize>,
+}
+
+/// One labelled row.
+struct Row {
+    subject: String,
+    body: String,
+    label: String,
+}
+
+impl Row {
+    fn example(&self) -> Example<'_> {
+        Example { subject: &self.subject, body: &self.body, label: &self.label }
+    }
+}
+
+fn read(path: &Path, args: &EvaluateArgs) -> anyhow::Result<Vec<Row>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let headers = reader.headers()?.clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == name)
+            .with_context(|| format!("{} has no column `{name}`; its columns: {:?}", path.display(), headers))
+    };
+    let (s, b, l) = (column(&args.subject_column)?, column(&args.body_column)?, column(&args.label_column)?);
+    let mut rows = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{} row {}", path.display(), n + 2))?;
+        let field = |i: usize| record.get(i).unwrap_or("").to_string();
+        let label = field(l).trim().to_string();
+        if label.is_empty() {
+            continue;
+        }
+        rows.push(Row { subject: field(s), body: field(b), label });
+    }
+    Ok(rows)
+}
+
+/// The trainer with the `--set NAME=VALUE` settings applied over the defaults.
+fn trainer(settings: &[String]) -> anyhow::Result<Trainer> {
+    let mut object = serde_json::Map::new();
+    for s in settings {
+        let (name, value) = s.split_once('=').with_context(|| format!("`{s}` is not NAME=VALUE"))?;
+        let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+        object.insert(name.trim().to_string(), value);
+    }
+    serde_json::from_value(serde_json::Value::Object(object)).context("invalid --set")
+}
+
+fn mean_and_spread(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len().max(1) as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (mean, var.sqrt())
+}
+
+pub fn run(cmd: TriageCommand) -> anyhow::Result<()> {
+    let TriageCommand::Evaluate(args) = cmd;
+    let trainer = trainer(&args.settings)?;
+    println!("trainer: {}", serde_json::to_string(&trainer)?);
+    text::warm_up();
+    let train_rows = match (&args.data, &args.train, &args.test) {
+        (Some(data), _, _) => {
+            let rows = read(data, &args)?;
+            let examples: Vec<Example> = rows.iter().map(Row::example).collect();
+            println!("{}: {} examples, {}-fold stratified cross-validation", data.display(), rows.len(), args.folds);
+            let (mut top1, mut top3) = (Vec::new(), Vec::new());
+            for (i, &seed) in args.seeds.iter().enumerate() {
+                let started = Instant::now();
+                let report = cross_validate(&trainer, &examples, args.folds, seed)?;
+                println!(
+                    "seed {seed}: top-1 {:.1}%, top-3 {:.1}%, log-loss {:.3}, calibration error {:.3} ({:.1} s)",
+                    100.0 * report.top1_accuracy(),
+                    100.0 * report.top3_accuracy(),
+                    report.log_loss,
+                    report.calibration_error,
+                    started.elapsed().as_secs_f64()
+                );
+                if i == 0 || args.verbose {
+                    println!("{report}");
+                }
+                top1.push(100.0 * report.top1_accuracy());
+                top3.push(100.0 * report.top3_accuracy());
+            }
+            let ((m1, s1), (m3, s3)) = (mean_and_spread(&top1), mean_and_spread(&top3));
+            println!(
+                "over {} seeds: top-1 {m1:.1}% ± {s1:.1} (min {:.1}), top-3 {m3:.1}% ± {s3:.1} (min {:.1})",
+                args.seeds.len(),
+                top1.iter().copied().fold(f64::INFINITY, f64::min),
+                top3.iter().copied().fold(f64::INFINITY, f64::min),
+            );
+            rows
+        }
+        (None, Some(train), Some(test)) => {
+            let (train_rows, test_rows) = (read(train, &args)?, read(test, &args)?);
+            let train: Vec<Example> = train_rows.iter().map(Row::example).collect();
+            let test: Vec<Example> = test_rows.iter().map(Row::example).collect();
+            println!("train {} examples, test {} examples", train.len(), test.len());
+            println!("{}", evaluate(&trainer, &train, &test)?);
+            train_rows
+        }
+        _ => bail!("give --data FILE, or --train FILE and --test FILE"),
+    };
+    if let Some(n) = args.synthetic {
+        synthetic(&trainer, &train_rows, n)?;
+    }
+    Ok(())
+}
+
+/// Times training on the real rows and on `n` synthetic ones, and the latency of suggestions.
+fn synthetic(trainer: &Trainer, rows: &[Row], n: usize) -> anyhow::Result<()> {
+    let examples: Vec<Example> = rows.iter().map(Row::example).collect();
+    let started = Instant::now();
+    let model = trainer.train(&examples)?;
+    println!(
+        "trained on the {} real examples in {:.2} s; model {} KB, temperature {:.2}",
+        examples.len(),
+        started.elapsed().as_secs_f64(),
+        model.to_bytes().len() / 1024,
+        model.temperature()
+    );
+    latency("real texts (subject + body, body up to 2,000 characters)", &model, &examples);
+
+    // Words per label, drawn from the real rows; a synthetic text takes 80% of its words from its
+    // label's words and 20% from any label's.
+    let mut labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
+    labels.sort();
+    labels.dedup();
+    let mut words: Vec<Vec<String>> = vec![Vec::new(); labels.len()];
+    for r in rows {
+        let l = labels.binary_search(&r.label.as_str()).expect("listed");
+        words[l].extend(text::words(&r.subject));
+        words[l].extend(text::words(&r.body));
+    }
+    let everything: Vec<&String> = words.iter().flatten().collect();
+    let mut rng = SplitMix::new(7);
+    let started = Instant::now();
+    let mut texts: Vec<(String, String, &str)> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let r = &rows[rng.below(rows.len())];
+        let l = labels.binary_search(&r.label.as_str()).expect("listed");
+        let mut sample = |count: usize| {
+            let mut s = String::new();
+            for _ in 0..count {
+                let w = if rng.below(5) == 0 {
+                    everything[rng.below(everything.len())]
+                } else {
+                    &words[l][rng.below(words[l].len())]
+                };
+                s.push_str(w);
+            }
+            s
+        };
+        let subject = sample(5);
+        let body = sample(20);
+        texts.push((subject, body, labels[l]));
+    }
+    let chars: usize = texts.iter().map(|(s, b, _)| s.chars().count() + b.chars().count()).sum();
+    println!(
+        "generated {n} synthetic texts ({:.0} characters each on average) in {:.1} s",
+        chars as f64 / n.max(1) as f64,
+        started.elapsed().as_secs_f64()
+    );
+    let synthetic: Vec<Example> = texts.iter().map(|(s, b, l)| Example { subject: s, body: b, label: l }).collect();
+    let started = Instant::now();
+    let big = trainer.train(&synthetic)?;
+    println!(
+        "trained on {n} synthetic texts in {:.1} s; model {} KB, temperature {:.2}",
+        started.elapsed().as_secs_f64(),
+        big.to_bytes().len() / 1024,
+        big.temperature()
+    );
+    latency("real texts, by the synthetic model", &big, &examples);
+    latency("synthetic texts, by the synthetic model", &big, &synthetic[..synthetic.len().min(10_000)]);
+    Ok(())
+}
+
+fn latency(what: &str, model: &gridkeeper_triage::Model, examples: &[Example]) {
+    let mut times: Vec<Duration> = Vec::with_capacity(examples.len() * 3);
+    for _ in 0..3 {
+        for e in examples {
+            let started = Instant::now();
+            std::hint::black_box(model.suggest(e.subject, e.body, 3));
+            times.push(started.elapsed());
+        }
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    println!(
+        "suggestion latency on {what}: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs ({} calls, one thread)",
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        times.len()
+    );
+}

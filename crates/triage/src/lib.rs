@@ -1,0 +1,28 @@
+//! Intelligent triage: which category a resident's report belongs to, learned from the
+//! platform's own history, and which department usually takes such cases in a grid.
+//!
+//! - [`text`]: from text to features: normalisation, jieba words (its embedded dictionary,
+//!   nothing downloaded), character n-grams (1–2 by default), hashed apart per field (subject, body).
+//! - [`model`]: [`Trainer`] → [`Model`], a multinomial logistic regression with calibrated
+//!   probabilities; [`Model::suggest`] gives the top k labels, whether it is confident, and the
+//!   words that weighed most. A model travels as bytes with a format version and a checksum.
+//! - [`eval`]: [`evaluate`] on a train/test split and stratified [`cross_validate`], both
+//!   summarised in a [`Report`].
+//! - [`department`]: [`DepartmentTally`], the most common department per category and grid.
+//!
+//! A fresh deployment has no history: [`Trainer::train`] refuses fewer than
+//! [`Trainer::min_examples`] examples or a single category, and the platform says that it is
+//! untrained rather than guess.
+//!
+//! **Architecture invariant:** this crate does no I/O and keeps no state besides jieba's
+//! dictionary (loaded once, read-only). It never fails on a text: empty, huge, emoji-only or
+//! foreign input gives a suggestion with low confidence or none.
+
+pub mod department;
+pub mod eval;
+pub mod model;
+pub mod text;
+
+pub use department::{DepartmentSuggestion, DepartmentTally, TallyScope};
+pub use eval::{cross_validate, evaluate, stratified_folds, Report};
+pub use model::{Evidence, Example, Model, ModelError, Scored, Suggestion, TrainError, Trainer, FORMAT_VERSION};
