@@ -239,7 +239,7 @@ struct AssignRequest {
     /// A grid (grid member) or a community (grid leader).
     region: String,
     /// grid_member or grid_leader
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(grid_member|grid_leader)$")]
     role: Role,
     /// RFC 3339; default now.
     #[schema(format = DateTime)]
@@ -325,7 +325,7 @@ async fn end_assignment(
     let b: EndRequest = if body.iter().all(u8::is_ascii_whitespace) {
         EndRequest::default()
     } else {
-        crate::extract::parse_json(&body)?
+        crate::extract::parse_json::<Option<EndRequest>>(&body)?.unwrap_or_default()
     };
     let a = app.store.assignment(id).await?.ok_or_else(|| ApiError::not_found("assignment"))?;
     administer(&auth.actor, Permission::ManageAssignments { region: &a.region })?;

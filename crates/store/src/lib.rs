@@ -61,9 +61,12 @@ pub enum StoreError {
     /// Someone else changed the case first; here is its current state.
     #[error("the case was changed by someone else (now version {})", .0.version)]
     Conflict(Box<Case>),
-    /// Input that refers to something that does not exist or is already taken.
+    /// Input that refers to something that does not exist.
     #[error("{0}")]
     Invalid(FieldError),
+    /// A unique value (a department's or a category's code) that another row already holds.
+    #[error("{0}")]
+    Taken(FieldError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
