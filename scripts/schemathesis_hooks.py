@@ -79,6 +79,29 @@ def _assignment(body):
     return len(code) == {"grid_member": 15, "grid_leader": 12}.get(body["role"], len(code))
 
 
+def _grant(g):
+    # A role is held in the scope of its kind: department staff and heads in a department, a
+    # social unit in a place, every other role in a region (`Grant::new`).
+    if not isinstance(g, dict) or not isinstance(g.get("role"), str) or not isinstance(g.get("scope"), str):
+        return True
+    kind = g["scope"].split(":", 1)[0]
+    want = {"department_staff": "department", "department_head": "department", "social_unit": "place"}
+    return kind == want.get(g["role"], "region")
+
+
+def _grants(case):
+    body = case.body if isinstance(case.body, dict) else {}
+    grants = body.get("grants") if isinstance(body.get("grants"), list) else []
+    return _grant(case.query or {}) and _grant(body) and all(_grant(g) for g in grants)
+
+
+def _community_team(body):
+    # A community team serves a region: it names one.
+    if not isinstance(body, dict) or body.get("kind") != "community_team":
+        return True
+    return isinstance(body.get("region"), str) and body["region"].strip() != ""
+
+
 # `filter_case` runs in every phase (coverage, fuzzing, stateful), unlike `filter_query`.
 @schemathesis.hook
 def filter_case(context, case):
@@ -89,6 +112,8 @@ def filter_case(context, case):
         and _place(case.body)
         and _place_required(case)
         and (case.operation.path != "/assignments" or _assignment(case.body))
+        and _grants(case)
+        and (not case.operation.path.startswith("/departments") or _community_team(case.body))
     )
 
 

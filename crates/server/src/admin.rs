@@ -210,15 +210,18 @@ async fn list_people(
 #[serde(deny_unknown_fields)]
 struct GrantBody {
     /// resident, social_unit, grid_member, grid_leader, dispatcher, department_staff,
-    /// department_head, supervisor, analyst, admin or auditor.
+    /// department_head, supervisor, analyst, admin, auditor or police.
+    #[schema(pattern = "^(resident|social_unit|grid_member|grid_leader|dispatcher|department_staff|department_head|supervisor|analyst|admin|auditor|police)$")]
     role: String,
     /// `region:CODE`, `department:ID` or `place:ID`.
+    #[schema(pattern = "^(region:(?!000000)[0-9]{6}((?!000)[0-9]{3}){0,3}|(department|place):[0-9]{1,18})$")]
     scope: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPersonBody {
+    #[schema(pattern = "^[A-Za-z0-9_.-]{3,40}$")]
     login: String,
     name: String,
     phone: Option<String>,
@@ -307,10 +310,10 @@ async fn grant(
 #[into_params(parameter_in = Query)]
 struct RevokeQuery {
     /// The role
-    #[param(required = true)]
+    #[param(required = true, pattern = "^(resident|social_unit|grid_member|grid_leader|dispatcher|department_staff|department_head|supervisor|analyst|admin|auditor|police)$")]
     role: Option<String>,
     /// `region:CODE`, `department:ID` or `place:ID`
-    #[param(required = true)]
+    #[param(required = true, pattern = "^(region:(?!000000)[0-9]{6}((?!000)[0-9]{3}){0,3}|(department|place):[0-9]{1,18})$")]
     scope: Option<String>,
 }
 
@@ -385,6 +388,7 @@ async fn enable(State(app): State<AppState>, auth: Auth, Path(id): Path<String>)
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DepartmentBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,20}$")]
     code: String,
     name: String,
     name_en: String,
@@ -487,6 +491,7 @@ async fn edit_department(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CategoryBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,20}$")]
     code: String,
     name: String,
     name_en: String,

@@ -295,6 +295,7 @@ struct ListPage {
     /// Only cases that need the center's attention (true): new reports awaiting acceptance and open cases whose clock has passed; or only the others (false)
     attention: Option<bool>,
     /// `newest` (default: reported last first) or `deadline` (the current clock soonest first, cases without a running clock last); with `attention=true` and `region`, the dispatcher's queue
+    #[param(pattern = "^(newest|deadline)$")]
     sort: Option<String>,
     /// `next_cursor` of the previous page, with the same `sort`
     cursor: Option<String>,

@@ -147,7 +147,7 @@ impl From<StoreError> for ApiError {
                 Some(*current),
             ),
             StoreError::Invalid(f) => Self::invalid(f),
-            StoreError::Taken(f) => Self::conflicting(&f.field, f.reason),
+            StoreError::Conflicts(f) => Self::conflicting(&f.field, f.reason),
             other if other.is_unavailable() => Self::unavailable(other),
             other => Self::internal(other),
         }

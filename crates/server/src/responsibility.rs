@@ -282,9 +282,9 @@ async fn add_assignment(
         .store
         .person(b.person)
         .await?
-        .ok_or_else(|| ApiError::field("person", format!("no person {}", b.person)))?;
+        .ok_or_else(|| ApiError::unknown("person", format!("no person {}", b.person)))?;
     if person.disabled {
-        return Err(ApiError::field("person", format!("{} is disabled", person.login)));
+        return Err(ApiError::conflicting("person", format!("{} is disabled", person.login)));
     }
     // The role over the region follows the assignment (the store writes both together).
     let a = app
@@ -315,7 +315,7 @@ async fn add_assignment(
 #[utoipa::path(post, path = "/assignments/{id}/end", tag = "geo",
     params(("id" = i64, Path, description = "Assignment id")),
     request_body(content = Option<EndRequest>, description = "Optional: when it ends (default now)"),
-    responses((status = 200, description = "The ended assignment", body = AssignmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+    responses((status = 200, description = "The ended assignment", body = AssignmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "`at` lies before the assignment starts or after it already ended")))]
 async fn end_assignment(
     State(app): State<AppState>,
     auth: Auth,

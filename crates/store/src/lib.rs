@@ -64,9 +64,10 @@ pub enum StoreError {
     /// Input that refers to something that does not exist.
     #[error("{0}")]
     Invalid(FieldError),
-    /// A unique value (a department's or a category's code) that another row already holds.
+    /// A value that conflicts with what is stored: a code another row already holds, an end
+    /// outside the stored period.
     #[error("{0}")]
-    Taken(FieldError),
+    Conflicts(FieldError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
