@@ -461,7 +461,9 @@ async fn login_with_code(
             }
             return Err(match other {
                 // Like a wrong password: the credentials do not sign in (401), naming the field.
-                OtpCheck::Wrong { attempts_left } => wrong_code(format!("wrong code; {attempts_left} tries left before it expires")),
+                OtpCheck::Wrong { attempts_left } => {
+                    wrong_code(format!("wrong code; {attempts_left} tries left before it expires"))
+                }
                 _ => wrong_code("no valid code for this phone; ask for a new one".into()),
             });
         }
@@ -606,7 +608,12 @@ async fn audit_search(
 
 /// A one-time code that does not sign in: 401, naming `code` and why.
 fn wrong_code(reason: String) -> ApiError {
-    let mut e = ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "unauthorized", "Sign in failed", format!("code: {reason}"));
+    let mut e = ApiError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Sign in failed",
+        format!("code: {reason}"),
+    );
     e.set_field("code", reason);
     e
 }

@@ -211,7 +211,9 @@ async fn list_people(
 struct GrantBody {
     /// resident, social_unit, grid_member, grid_leader, dispatcher, department_staff,
     /// department_head, supervisor, analyst, admin, auditor or police.
-    #[schema(pattern = "^(resident|social_unit|grid_member|grid_leader|dispatcher|department_staff|department_head|supervisor|analyst|admin|auditor|police)$")]
+    #[schema(
+        pattern = "^(resident|social_unit|grid_member|grid_leader|dispatcher|department_staff|department_head|supervisor|analyst|admin|auditor|police)$"
+    )]
     role: String,
     /// `region:CODE`, `department:ID` or `place:ID`.
     #[schema(pattern = "^(region:(?!000000)[0-9]{6}((?!000)[0-9]{3}){0,3}|(department|place):[0-9]{1,18})$")]
@@ -310,10 +312,16 @@ async fn grant(
 #[into_params(parameter_in = Query)]
 struct RevokeQuery {
     /// The role
-    #[param(required = true, pattern = "^(resident|social_unit|grid_member|grid_leader|dispatcher|department_staff|department_head|supervisor|analyst|admin|auditor|police)$")]
+    #[param(
+        required = true,
+        pattern = "^(resident|social_unit|grid_member|grid_leader|dispatcher|department_staff|department_head|supervisor|analyst|admin|auditor|police)$"
+    )]
     role: Option<String>,
     /// `region:CODE`, `department:ID` or `place:ID`
-    #[param(required = true, pattern = "^(region:(?!000000)[0-9]{6}((?!000)[0-9]{3}){0,3}|(department|place):[0-9]{1,18})$")]
+    #[param(
+        required = true,
+        pattern = "^(region:(?!000000)[0-9]{6}((?!000)[0-9]{3}){0,3}|(department|place):[0-9]{1,18})$"
+    )]
     scope: Option<String>,
 }
 

@@ -237,7 +237,9 @@ pub async fn problem_for_plain(resp: Response) -> Response {
         _ => ("bad-request", "Bad request"),
     };
     let mut out = ApiError::new(status, kind, title, detail).into_response();
-    for (name, value) in parts.headers.iter().filter(|(n, _)| *n != header::CONTENT_TYPE && *n != header::CONTENT_LENGTH) {
+    for (name, value) in
+        parts.headers.iter().filter(|(n, _)| *n != header::CONTENT_TYPE && *n != header::CONTENT_LENGTH)
+    {
         out.headers_mut().insert(name.clone(), value.clone());
     }
     out

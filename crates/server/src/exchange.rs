@@ -131,7 +131,9 @@ fn administers(actor: &Actor, w: &gridkeeper_store::Webhook) -> bool {
 #[serde(deny_unknown_fields)]
 struct WebhookBody {
     /// An http or https URL with a host
-    #[schema(pattern = "^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?){0,3}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]{0,20}){0,4}$")]
+    #[schema(
+        pattern = "^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?){0,3}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]{0,20}){0,4}$"
+    )]
     url: String,
     #[serde(default)]
     actions: Vec<String>,

@@ -176,7 +176,8 @@ impl Modify for Parameters {
                                 o.format.get_or_insert(SchemaFormat::KnownFormat(KnownFormat::DateTime));
                             }
                             "crs" => {
-                                o.enum_values.get_or_insert_with(|| vec!["wgs84".into(), "gcj02".into(), "bd09".into()]);
+                                o.enum_values
+                                    .get_or_insert_with(|| vec!["wgs84".into(), "gcj02".into(), "bd09".into()]);
                             }
                             "level" => {
                                 o.enum_values.get_or_insert_with(|| {

@@ -332,7 +332,7 @@ async fn end_assignment(
     let now = app.now();
     let at = b.at.as_deref().map(|s| parse_rfc3339("at", s)).transpose()?.unwrap_or(now);
     let ended = app.store.end_assignment(id, at).await.map_err(|e| match e {
-        gridkeeper_store::StoreError::Invalid(f) => ApiError::field("at", f.reason),
+        gridkeeper_store::StoreError::Conflicts(f) => ApiError::conflicting("at", f.reason),
         other => other.into(),
     })?;
     let ended = ended.ok_or_else(|| ApiError::not_found("assignment"))?;
