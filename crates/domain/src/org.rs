@@ -147,8 +147,11 @@ impl Urgency {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Deadlines {
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 8760))]
     pub routine_hours: u32,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 8760))]
     pub urgent_hours: u32,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 8760))]
     pub emergency_hours: u32,
 }
 

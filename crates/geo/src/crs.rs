@@ -51,12 +51,15 @@ impl Crs {
     }
 
     /// Converts a point given in this system to WGS-84.
+    /// The offsets of BD-09 apply everywhere, so a point at a pole or on the antimeridian would
+    /// leave the globe by a few metres: the result is kept within ±90° and ±180°.
     pub fn to_wgs84(self, p: LatLon) -> LatLon {
-        match self {
+        let q = match self {
             Crs::Wgs84 => p,
             Crs::Gcj02 => gcj02_to_wgs84(p),
             Crs::Bd09 => gcj02_to_wgs84(bd09_to_gcj02(p)),
-        }
+        };
+        LatLon { lat: q.lat.clamp(-90.0, 90.0), lon: q.lon.clamp(-180.0, 180.0) }
     }
 
     /// Converts a WGS-84 point to this system.

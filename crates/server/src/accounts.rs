@@ -460,10 +460,11 @@ async fn login_with_code(
                 return Err(locked);
             }
             return Err(match other {
+                // Like a wrong password: the credentials do not sign in (401), naming the field.
                 OtpCheck::Wrong { attempts_left } => {
-                    ApiError::field("code", format!("wrong code; {attempts_left} tries left before it expires"))
+                    wrong_code(format!("wrong code; {attempts_left} tries left before it expires"))
                 }
-                _ => ApiError::field("code", "no valid code for this phone; ask for a new one"),
+                _ => wrong_code("no valid code for this phone; ask for a new one".into()),
             });
         }
     }
@@ -603,4 +604,16 @@ async fn audit_search(
         })
         .await?;
     Ok(Json(AuditList { items: entries }))
+}
+
+/// A one-time code that does not sign in: 401, naming `code` and why.
+fn wrong_code(reason: String) -> ApiError {
+    let mut e = ApiError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Sign in failed",
+        format!("code: {reason}"),
+    );
+    e.set_field("code", reason);
+    e
 }

@@ -114,10 +114,10 @@ fn parse_grant(app: &AppState, field: &str, g: &GrantBody) -> ApiResult<Grant> {
     let reference = app.reference();
     match &grant.scope {
         Scope::Region { code } if !reference.regions.contains_key(code) => {
-            return Err(ApiError::field(&format!("{field}.scope"), format!("no region {code}")));
+            return Err(ApiError::unknown(&format!("{field}.scope"), format!("no region {code}")));
         }
         Scope::Department { id } if !reference.departments.contains_key(id) => {
-            return Err(ApiError::field(&format!("{field}.scope"), format!("no department with id {id}")));
+            return Err(ApiError::unknown(&format!("{field}.scope"), format!("no department with id {id}")));
         }
         _ => {}
     }
@@ -160,6 +160,7 @@ struct PeopleSearch {
     /// The last login of the previous page
     after: Option<String>,
     /// 1 to 200 (default 100)
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
 
@@ -209,15 +210,20 @@ async fn list_people(
 #[serde(deny_unknown_fields)]
 struct GrantBody {
     /// resident, social_unit, grid_member, grid_leader, dispatcher, department_staff,
-    /// department_head, supervisor, analyst, admin or auditor.
+    /// department_head, supervisor, analyst, admin, auditor or police.
+    #[schema(
+        pattern = "^(resident|social_unit|grid_member|grid_leader|dispatcher|department_staff|department_head|supervisor|analyst|admin|auditor|police)$"
+    )]
     role: String,
     /// `region:CODE`, `department:ID` or `place:ID`.
+    #[schema(pattern = "^(region:(?!000000)[0-9]{6}((?!000)[0-9]{3}){0,3}|(department|place):[0-9]{1,18})$")]
     scope: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPersonBody {
+    #[schema(pattern = "^[A-Za-z0-9_.-]{3,40}$")]
     login: String,
     name: String,
     phone: Option<String>,
@@ -228,7 +234,7 @@ struct NewPersonBody {
 
 #[utoipa::path(post, path = "/admin/people", tag = "admin", summary = "Create a staff account with its roles",
     request_body = NewPersonBody,
-    responses((status = 201, description = "The account; `password` when one was generated (shown once)", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+    responses((status = 201, description = "The account; `password` when one was generated (shown once)", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "A grant's scope names nothing that exists")))]
 async fn create_person(
     State(app): State<AppState>,
     auth: Auth,
@@ -306,16 +312,22 @@ async fn grant(
 #[into_params(parameter_in = Query)]
 struct RevokeQuery {
     /// The role
-    #[param(required = true)]
+    #[param(
+        required = true,
+        pattern = "^(resident|social_unit|grid_member|grid_leader|dispatcher|department_staff|department_head|supervisor|analyst|admin|auditor|police)$"
+    )]
     role: Option<String>,
     /// `region:CODE`, `department:ID` or `place:ID`
-    #[param(required = true)]
+    #[param(
+        required = true,
+        pattern = "^(region:(?!000000)[0-9]{6}((?!000)[0-9]{3}){0,3}|(department|place):[0-9]{1,18})$"
+    )]
     scope: Option<String>,
 }
 
 #[utoipa::path(delete, path = "/admin/people/{id}/grants", tag = "admin", summary = "Take a role away from a person",
     params(("id" = i64, Path, description = "Person id"), RevokeQuery),
-    responses((status = 200, description = "The person; `changed` is false when they did not hold the role", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+    responses((status = 200, description = "The person; `changed` is false when they did not hold the role", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 409, description = "One's own admin role")))]
 async fn revoke(
     State(app): State<AppState>,
     auth: Auth,
@@ -330,7 +342,7 @@ async fn revoke(
     let g = parse_grant(&app, "grant", &body)?;
     may_give(&app, &auth, &g)?;
     if p.id == auth.person.id && g.role == Role::Admin {
-        return Err(ApiError::field("grant.role", "you cannot take away your own admin role; ask another admin"));
+        return Err(ApiError::conflicting("grant.role", "you cannot take away your own admin role; ask another admin"));
     }
     let entry = audit(
         &auth,
@@ -347,7 +359,7 @@ async fn revoke(
 async fn set_disabled(app: AppState, auth: Auth, id: String, disabled: bool) -> ApiResult<Json<AdminPersonAnswer>> {
     let p = managed_person(&app, &auth, &id).await?;
     if p.id == auth.person.id && disabled {
-        return Err(ApiError::field("id", "you cannot disable your own account"));
+        return Err(ApiError::conflicting("id", "you cannot disable your own account"));
     }
     let entry = audit(
         &auth,
@@ -363,7 +375,7 @@ async fn set_disabled(app: AppState, auth: Auth, id: String, disabled: bool) -> 
 
 #[utoipa::path(post, path = "/admin/people/{id}/disable", tag = "admin", summary = "Disable an account (its sessions end)",
     params(("id" = i64, Path, description = "Person id")),
-    responses((status = 200, description = "The person", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+    responses((status = 200, description = "The person", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why"), (status = 409, description = "One's own account")))]
 async fn disable(
     State(app): State<AppState>,
     auth: Auth,
@@ -384,6 +396,7 @@ async fn enable(State(app): State<AppState>, auth: Auth, Path(id): Path<String>)
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DepartmentBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,20}$")]
     code: String,
     name: String,
     name_en: String,
@@ -411,14 +424,14 @@ fn code(v: &str) -> ApiResult<String> {
 
 async fn department_of(app: &AppState, id: i64, b: DepartmentBody) -> ApiResult<Department> {
     if !app.store.platforms().await?.iter().any(|p| p.id == b.platform_id) {
-        return Err(ApiError::field("platform_id", format!("no platform with id {}", b.platform_id)));
+        return Err(ApiError::unknown("platform_id", format!("no platform with id {}", b.platform_id)));
     }
     let region = match b.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
         None => None,
         Some(r) => {
             let code = RegionCode::parse(r).map_err(|e| ApiError::field("region", e.reason))?;
             if !app.reference().regions.contains_key(&code) {
-                return Err(ApiError::field("region", format!("no region {code}")));
+                return Err(ApiError::unknown("region", format!("no region {code}")));
             }
             Some(code)
         }
@@ -439,7 +452,7 @@ async fn department_of(app: &AppState, id: i64, b: DepartmentBody) -> ApiResult<
 
 #[utoipa::path(post, path = "/departments", tag = "admin", summary = "Create a department",
     request_body = DepartmentBody,
-    responses((status = 201, description = "The department", body = DepartmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+    responses((status = 201, description = "The department", body = DepartmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "`platform_id` or `region` names nothing that exists"), (status = 409, description = "The code is taken")))]
 async fn create_department(
     State(app): State<AppState>,
     auth: Auth,
@@ -456,7 +469,7 @@ async fn create_department(
 #[utoipa::path(put, path = "/departments/{id}", tag = "admin", summary = "Change a department",
     params(("id" = i64, Path, description = "Department id")),
     request_body = DepartmentBody,
-    responses((status = 200, description = "The department", body = DepartmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+    responses((status = 200, description = "The department", body = DepartmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "The code is taken")))]
 async fn edit_department(
     State(app): State<AppState>,
     auth: Auth,
@@ -486,6 +499,7 @@ async fn edit_department(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CategoryBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,20}$")]
     code: String,
     name: String,
     name_en: String,
@@ -509,26 +523,26 @@ fn category_of(app: &AppState, id: i64, b: CategoryBody) -> ApiResult<Category> 
         let parent = reference
             .categories
             .get(&p)
-            .ok_or_else(|| ApiError::field("parent_id", format!("no category with id {p}")))?;
+            .ok_or_else(|| ApiError::unknown("parent_id", format!("no category with id {p}")))?;
         if !parent.is_class() || p == id {
-            return Err(ApiError::field("parent_id", "must be a class (a category without a parent)"));
+            return Err(ApiError::conflicting("parent_id", "must be a class (a category without a parent)"));
         }
         if parent.kind != b.kind {
-            return Err(ApiError::field("kind", format!("must be that of its class ({})", parent.kind.as_str())));
+            return Err(ApiError::conflicting("kind", format!("must be that of its class ({})", parent.kind.as_str())));
         }
     }
     if let Some(before) = reference.categories.get(&id) {
         if before.is_class() != b.parent_id.is_none() {
-            return Err(ApiError::field("parent_id", "a class stays a class and a subclass a subclass"));
+            return Err(ApiError::conflicting("parent_id", "a class stays a class and a subclass a subclass"));
         }
         if before.is_class() && before.kind != b.kind && reference.categories.values().any(|c| c.parent_id == Some(id))
         {
-            return Err(ApiError::field("kind", "a class with subclasses keeps its kind"));
+            return Err(ApiError::conflicting("kind", "a class with subclasses keeps its kind"));
         }
     }
     if let Some(d) = b.default_department {
         if !reference.departments.contains_key(&d) {
-            return Err(ApiError::field("default_department", format!("no department with id {d}")));
+            return Err(ApiError::unknown("default_department", format!("no department with id {d}")));
         }
     }
     b.deadlines.validate().map_err(ApiError::invalid)?;
@@ -560,7 +574,7 @@ fn category_of(app: &AppState, id: i64, b: CategoryBody) -> ApiResult<Category> 
 
 #[utoipa::path(post, path = "/categories", tag = "admin", summary = "Create a category (a class, or a subclass of one)",
     request_body = CategoryBody,
-    responses((status = 201, description = "The category", body = CategoryAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+    responses((status = 201, description = "The category", body = CategoryAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "`parent_id` or `default_department` names nothing that exists"), (status = 409, description = "The code is taken, or the class does not fit (`field` says which)")))]
 async fn create_category(
     State(app): State<AppState>,
     auth: Auth,
@@ -577,7 +591,7 @@ async fn create_category(
 #[utoipa::path(put, path = "/categories/{id}", tag = "admin", summary = "Change a category: names, deadlines, whether it is public, its default department",
     params(("id" = i64, Path, description = "Category id")),
     request_body = CategoryBody,
-    responses((status = 200, description = "The category", body = CategoryAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+    responses((status = 200, description = "The category", body = CategoryAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "The code is taken, or the class does not fit (`field` says which)")))]
 async fn edit_category(
     State(app): State<AppState>,
     auth: Auth,

@@ -205,6 +205,7 @@ struct AnalysisQuery {
     #[param(required = true)]
     to: Option<String>,
     /// html (default; printable, SVG charts) or xlsx
+    #[param(pattern = "^(html|xlsx)$")]
     format: Option<String>,
 }
 

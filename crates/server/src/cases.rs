@@ -295,16 +295,18 @@ struct ListPage {
     /// Only cases that need the center's attention (true): new reports awaiting acceptance and open cases whose clock has passed; or only the others (false)
     attention: Option<bool>,
     /// `newest` (default: reported last first) or `deadline` (the current clock soonest first, cases without a running clock last); with `attention=true` and `region`, the dispatcher's queue
+    #[param(pattern = "^(newest|deadline)$")]
     sort: Option<String>,
     /// `next_cursor` of the previous page, with the same `sort`
     cursor: Option<String>,
     /// 1 to 200 (default 50)
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/cases", tag = "cases", summary = "Cases in one's scope, newest first or by deadline, with keyset pagination",
     params(CaseFilters, ListPage),
-    responses((status = 200, description = "Cases in one's scope, in the order asked for", body = CaseList)))]
+    responses((status = 200, description = "Cases in one's scope, in the order asked for", body = CaseList), (status = 404, description = "`department` or `category` names nothing that exists")))]
 async fn list_cases(
     State(app): State<AppState>,
     auth: Auth,
@@ -392,6 +394,7 @@ struct ActionBody {
     #[serde(default)]
     evidence: Vec<String>,
     passed: Option<bool>,
+    #[schema(minimum = 1, maximum = 5)]
     score: Option<u8>,
     comment: Option<String>,
 }

@@ -38,6 +38,10 @@ impl ApiError {
             retry_after: None,
         }))
     }
+    /// Names the field to blame (and why) in an answer of any status.
+    pub fn set_field(&mut self, field: &str, reason: impl Into<String>) {
+        self.0.field = Some((field.to_string(), reason.into()));
+    }
     pub fn problem(&self) -> &Problem {
         &self.0
     }
@@ -48,6 +52,22 @@ impl ApiError {
     }
     pub fn field(field: &str, reason: impl Into<String>) -> Self {
         Self::invalid(FieldError::new(field, reason))
+    }
+    /// A field names something that does not exist (a category, a department, a region): 404
+    /// naming the field. The request was well formed; what it refers to is not there.
+    pub fn unknown(field: &str, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        let mut p = Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("{field}: {reason}"));
+        p.0.field = Some((field.to_string(), reason));
+        p
+    }
+    /// A field is well formed but conflicts with what is stored (a code already taken, a class of
+    /// another kind): 409 naming the field.
+    pub fn conflicting(field: &str, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        let mut p = Self::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("{field}: {reason}"));
+        p.0.field = Some((field.to_string(), reason));
+        p
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request", detail)
@@ -127,6 +147,7 @@ impl From<StoreError> for ApiError {
                 Some(*current),
             ),
             StoreError::Invalid(f) => Self::invalid(f),
+            StoreError::Conflicts(f) => Self::conflicting(&f.field, f.reason),
             other if other.is_unavailable() => Self::unavailable(other),
             other => Self::internal(other),
         }
@@ -188,3 +209,38 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A layer of `/api/v1`: an error that axum answered itself (a path segment that does not parse,
+/// a method not allowed, a body its extractors refused) comes as `text/plain` or with no body;
+/// it is sent as `application/problem+json` like every other error.
+pub async fn problem_for_plain(resp: Response) -> Response {
+    let status = resp.status();
+    let problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || problem {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let detail = String::from_utf8_lossy(&text).trim().to_string();
+    let detail = if detail.is_empty() { status.canonical_reason().unwrap_or("error").to_lowercase() } else { detail };
+    let (kind, title) = match status {
+        StatusCode::NOT_FOUND => ("not-found", "Not found"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "Too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "Unsupported media type"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid", "Invalid input"),
+        s if s.is_server_error() => ("internal", "Internal error"),
+        _ => ("bad-request", "Bad request"),
+    };
+    let mut out = ApiError::new(status, kind, title, detail).into_response();
+    for (name, value) in
+        parts.headers.iter().filter(|(n, _)| *n != header::CONTENT_TYPE && *n != header::CONTENT_LENGTH)
+    {
+        out.headers_mut().insert(name.clone(), value.clone());
+    }
+    out
+}

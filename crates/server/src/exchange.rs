@@ -130,6 +130,10 @@ fn administers(actor: &Actor, w: &gridkeeper_store::Webhook) -> bool {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct WebhookBody {
+    /// An http or https URL with a host
+    #[schema(
+        pattern = "^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?){0,3}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]{0,20}){0,4}$"
+    )]
     url: String,
     #[serde(default)]
     actions: Vec<String>,
@@ -141,7 +145,7 @@ struct WebhookBody {
 
 #[utoipa::path(post, path = "/webhooks", tag = "exchange", summary = "Subscribe another system to case events (admins)",
     request_body = WebhookBody,
-    responses((status = 201, description = "The subscription, with its secret", body = Object), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+    responses((status = 201, description = "The subscription, with its secret", body = Object), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "`department` or `region` names nothing that exists")))]
 async fn create_webhook(
     State(app): State<AppState>,
     auth: Auth,
@@ -235,6 +239,7 @@ fn status_param(status: Option<&str>) -> ApiResult<Option<DeliveryStatus>> {
 #[into_params(parameter_in = Query)]
 struct DeliveriesQuery {
     /// pending, delivered or dead
+    #[param(pattern = "^(pending|delivered|dead)$")]
     status: Option<String>,
     /// Page size
     limit: Option<u32>,

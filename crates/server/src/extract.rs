@@ -42,14 +42,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+    // Read as a value first: a syntax error, or anything but whitespace after the value
+    // (`{…}garbage`), is refused before any field is looked at.
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    whole_numbers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::bad_request(format!("the body is not valid JSON: {inner}"));
-        }
-        let msg = inner.to_string();
+        let msg = e.into_inner().to_string();
         // serde reports a missing field at the parent path; name the field itself.
         if let Some(rest) = msg.strip_prefix("missing field `") {
             let name = rest.split('`').next().unwrap_or_default();
@@ -59,10 +59,27 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let field = if path == "." { "body".to_string() } else { path };
         let reason = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         ApiError::field(&field, reason)
-    })?;
-    // Only whitespace may follow the value: `{…}garbage` is refused, not half read.
-    de.end().map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
-    Ok(value)
+    })
+}
+
+/// JSON has one kind of number: `3.0` is the integer 3 (JSON Schema's `integer` counts it so), and
+/// is read as one wherever a whole number is expected.
+fn whole_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) {
+                if f >= i64::MIN as f64 && f < i64::MAX as f64 {
+                    *n = (f as i64).into();
+                } else if f >= 0.0 && f < u64::MAX as f64 {
+                    *n = (f as u64).into();
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// The raw query string as key/value pairs, for Open311, whose specification lets a client send

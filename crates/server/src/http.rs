@@ -76,3 +76,17 @@ pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError 
         ApiError::bad_request(format!("the multipart body is malformed: {}", e.body_text()))
     }
 }
+
+/// A body that is not multipart where only multipart is read is 415; a malformed one 400.
+pub fn multipart_rejection(e: axum::extract::multipart::MultipartRejection) -> ApiError {
+    use axum::extract::multipart::MultipartRejection;
+    match e {
+        MultipartRejection::InvalidBoundary(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send the body as multipart/form-data with a boundary",
+        ),
+        other => ApiError::bad_request(other.body_text()),
+    }
+}

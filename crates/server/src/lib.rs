@@ -387,7 +387,8 @@ pub fn router(app: AppState) -> axum::Router {
     let (api, document) = api().split_for_parts();
     let api = api
         .layer(axum::Extension(openapi::Document::new(document)))
-        .fallback(|| async { ApiError::not_found("endpoint") });
+        .fallback(|| async { ApiError::not_found("endpoint") })
+        .layer(axum::middleware::map_response(error::problem_for_plain));
     let timeout = std::time::Duration::from_secs(u64::from(app.settings.request_timeout_seconds.max(1)));
     axum::Router::new()
         .nest("/api/v1", api)

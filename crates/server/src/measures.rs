@@ -52,13 +52,15 @@ pub(crate) fn region_in_scope(app: &AppState, auth: &Auth, region: Option<&str>)
 #[into_params(parameter_in = Query)]
 struct AssessmentQuery {
     /// department, grid or grid_member
-    #[param(required = true)]
+    #[param(required = true, pattern = "^(department|grid|grid_member)$")]
     kind: Option<String>,
     /// Region code
     region: Option<String>,
     /// RFC 3339
+    #[param(required = true)]
     from: Option<String>,
-    /// RFC 3339
+    /// RFC 3339, after `from`
+    #[param(required = true)]
     to: Option<String>,
 }
 
@@ -193,8 +195,10 @@ struct MeasuresQuery {
     #[serde(default, deserialize_with = "worded::person_id")]
     person: Option<i64>,
     /// RFC 3339
+    #[param(required = true)]
     from: Option<String>,
-    /// RFC 3339
+    /// RFC 3339, after `from`
+    #[param(required = true)]
     to: Option<String>,
 }
 
@@ -215,7 +219,7 @@ pub struct MeasuresAnswer {
 
 /// `region` defaults to the district; a department head sees their department anywhere.
 #[utoipa::path(get, path = "/measures", tag = "measures", params(MeasuresQuery),
-    responses((status = 200, description = "The measures of docs/MEASURES.md for the scope and period", body = MeasuresAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+    responses((status = 200, description = "The measures of docs/MEASURES.md for the scope and period", body = MeasuresAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "`department` or `category` names nothing that exists")))]
 async fn measures(
     State(app): State<AppState>,
     auth: Auth,

@@ -74,7 +74,8 @@ pub enum Uploaded {
 }
 
 /// `POST /media` as multipart/form-data.
-#[derive(ToSchema)]
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct MediaUpload {
     /// A JPEG, PNG or WebP image.
@@ -91,7 +92,7 @@ async fn upload_media(
     req: Request,
 ) -> ApiResult<(StatusCode, Json<Uploaded>)> {
     let req = upload_body(&app, req);
-    let mut mp = Multipart::from_request(req, &app).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let mut mp = Multipart::from_request(req, &app).await.map_err(crate::http::multipart_rejection)?;
     let by = auth.0.map(|a| a.person.id);
     let mut out = vec![];
     while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
@@ -165,6 +166,16 @@ impl App {
             .map_err(ApiError::internal)?
             .map_err(|e| match e {
                 MediaError::TooLarge { .. } => ApiError::too_large(format!("{field}: {e}")),
+                MediaError::NotAnImage | MediaError::Unsupported(_) => {
+                    let mut p = ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported-media-type",
+                        "Unsupported media type",
+                        format!("{field}: {e}"),
+                    );
+                    p.set_field(field, e.to_string());
+                    p
+                }
                 other => ApiError::field(field, other.to_string()),
             })?;
         let id: MediaId = uuid::Uuid::new_v4().to_string();

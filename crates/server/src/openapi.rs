@@ -82,6 +82,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// error's body as problem+json, and the fields always sent marked required.
 pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
     StandardAnswers.modify(doc);
+    Parameters.modify(doc);
+    Coordinates.modify(doc);
     ProblemBodies.modify(doc);
     AlwaysPresent.modify(doc);
 }
@@ -113,6 +115,143 @@ impl Modify for StandardAnswers {
                 if parsed {
                     add("400", "Malformed body or query, or an unknown parameter");
                     add("422", "A field is invalid; `field` and `reason` say which and why");
+                }
+                if op.request_body.is_some() {
+                    // The body is read through a size limit, and only in the content types listed.
+                    add("413", "The body is larger than this endpoint takes");
+                    add("415", "The body is not sent in a content type listed here");
+                }
+            }
+        }
+    }
+}
+
+/// What a parameter's name means, said once for every operation: every handler reads a parameter
+/// of that name with the same function (`responsibility::code_param`, `parse_rfc3339`,
+/// `Crs::parse`, `RegionLevel::parse`), so the rule it applies is written here once. And because
+/// an empty parameter counts as absent, a required text parameter has at least one character.
+struct Parameters;
+
+/// A region code (`RegionCode::parse`): 6 digits for the district (not all zero), then a group of 3
+/// for each lower level (not `000`), and as many `000` groups after as the padded 15-digit form
+/// has; 15 digits at most ([`REGION_CODE_MAX`]).
+pub const REGION_CODE: &str = "^(?!000000)[0-9]{6}((?!000)[0-9]{3}){0,3}(000){0,3}$";
+pub const REGION_CODE_MAX: usize = 15;
+/// A district's code, maybe padded.
+pub const DISTRICT_CODE: &str = "^(?!000000)[0-9]{6}(000){0,3}$";
+/// A phone number as `parse_phone` reads it: 5 to 15 digits, maybe after `+86`, with spaces,
+/// dashes and brackets between.
+pub const PHONE: &str = "^(\\+86)?[ ()-]*([0-9][ ()-]*){5,15}$";
+
+impl Modify for Parameters {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::schema::{KnownFormat, Schema, SchemaFormat, SchemaType, Type};
+        use utoipa::openapi::{RefOr, Required};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for op in
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+            {
+                for p in op.parameters.iter_mut().flatten() {
+                    let required = p.required == Required::True;
+                    let Some(RefOr::T(Schema::Object(o))) = p.schema.as_mut() else { continue };
+                    if o.schema_type != SchemaType::Type(Type::String) {
+                        continue;
+                    }
+                    let region_code = match p.parameter_in {
+                        ParameterIn::Query => matches!(p.name.as_str(), "under" | "region" | "parent"),
+                        ParameterIn::Path => p.name == "code" && path.starts_with("/regions/"),
+                        _ => false,
+                    };
+                    if region_code {
+                        o.pattern.get_or_insert_with(|| REGION_CODE.into());
+                        o.max_length.get_or_insert(REGION_CODE_MAX);
+                    }
+                    if p.parameter_in == ParameterIn::Path && p.name == "district" {
+                        o.pattern.get_or_insert_with(|| DISTRICT_CODE.into());
+                    }
+                    if p.parameter_in == ParameterIn::Query {
+                        match p.name.as_str() {
+                            "from" | "to" | "at" => {
+                                o.format.get_or_insert(SchemaFormat::KnownFormat(KnownFormat::DateTime));
+                            }
+                            "crs" => {
+                                o.enum_values
+                                    .get_or_insert_with(|| vec!["wgs84".into(), "gcj02".into(), "bd09".into()]);
+                            }
+                            "level" => {
+                                o.enum_values.get_or_insert_with(|| {
+                                    vec!["district".into(), "street".into(), "community".into(), "grid".into()]
+                                });
+                            }
+                            _ => {}
+                        }
+                        if required && o.enum_values.is_none() {
+                            o.min_length.get_or_insert(1);
+                        }
+                    }
+                }
+                for p in op.parameters.iter_mut().flatten() {
+                    if let Some(RefOr::T(Schema::Object(o))) = p.schema.as_mut() {
+                        coordinate(&p.name, o);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The fields of request bodies that mean the same everywhere: `lat` and `lon` are degrees of
+/// latitude (−90 to 90) and longitude (−180 to 180), `region` a region code, `phone` and
+/// `contact_phone` phone numbers. (Only request bodies: an answer's fields are what the server
+/// wrote, checked by `schemas.rs`.)
+struct Coordinates;
+
+fn coordinate(name: &str, o: &mut utoipa::openapi::schema::Object) {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let is = |want: Type| match &o.schema_type {
+        SchemaType::Type(t) => *t == want,
+        SchemaType::Array(ts) => ts.contains(&want),
+        SchemaType::AnyValue => false,
+    };
+    match name {
+        "lat" | "lon" if is(Type::Number) => {
+            let bound = if name == "lat" { 90.0 } else { 180.0 };
+            o.minimum.get_or_insert(utoipa::Number::Float(-bound));
+            o.maximum.get_or_insert(utoipa::Number::Float(bound));
+        }
+        "region" if is(Type::String) => {
+            o.pattern.get_or_insert_with(|| REGION_CODE.into());
+            o.max_length.get_or_insert(REGION_CODE_MAX);
+        }
+        "phone" | "contact_phone" if is(Type::String) => {
+            o.pattern.get_or_insert_with(|| PHONE.into());
+        }
+        _ => {}
+    }
+}
+
+impl Modify for Coordinates {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::Schema;
+        use utoipa::openapi::RefOr;
+        let mut names = std::collections::BTreeSet::new();
+        for item in openapi.paths.paths.values() {
+            for op in [&item.get, &item.put, &item.post, &item.delete, &item.patch].into_iter().flatten() {
+                for c in op.request_body.iter().flat_map(|b| b.content.values()) {
+                    if let Some(RefOr::Ref(r)) = &c.schema {
+                        names.insert(r.ref_location.rsplit('/').next().unwrap_or_default().to_string());
+                    }
+                }
+            }
+        }
+        let Some(c) = openapi.components.as_mut() else { return };
+        for name in names {
+            if let Some(RefOr::T(Schema::Object(o))) = c.schemas.get_mut(&name) {
+                for (field, p) in o.properties.iter_mut() {
+                    if let RefOr::T(Schema::Object(p)) = p {
+                        coordinate(field, p);
+                    }
                 }
             }
         }

@@ -171,6 +171,7 @@ async fn public_case(State(app): State<AppState>, Path(reference): Path<String>)
 #[into_params(parameter_in = Query)]
 struct MapQuery {
     /// west,south,east,north (WGS-84), at most one degree each way
+    #[param(pattern = "^-?[0-9]{1,3}(\\.[0-9]{1,12})?(,-?[0-9]{1,3}(\\.[0-9]{1,12})?){3}$")]
     bbox: Option<String>,
     /// Instead of bbox: the point's latitude
     lat: Option<f64>,
@@ -178,12 +179,14 @@ struct MapQuery {
     lon: Option<f64>,
     /// Around lat/lon, 1 to 5,000 m (default 1,000)
     #[serde(default, deserialize_with = "worded::metres")]
+    #[param(minimum = 1, maximum = 5000)]
     radius_m: Option<f64>,
     /// Reported in the last 1 to 365 days (default 90)
     #[serde(default, deserialize_with = "worded::days")]
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 365)]
     days: Option<i64>,
     /// 1 to 200 (default 100)
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
 

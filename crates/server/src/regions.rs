@@ -560,8 +560,9 @@ struct ExportQuery {
     /// Region code
     #[param(required = true)]
     under: Option<String>,
-    /// Map zoom to simplify for
+    /// Map zoom to simplify for, 0 to 24
     #[serde(default, deserialize_with = "worded::zoom_level")]
+    #[param(minimum = 0, maximum = 24)]
     zoom: Option<u8>,
 }
 

@@ -115,7 +115,7 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
 
 #[utoipa::path(post, path = "/cases", tag = "cases", summary = "Report a problem (JSON or multipart with photos)", security((), ("bearer" = []), ("session_cookie" = [])),
     request_body(content((ReportBody = "application/json"), (ReportBody = "multipart/form-data")), description = "The report as JSON, or as multipart/form-data with up to nine `photos` files"),
-    responses((status = 201, description = "The case, a tracking code and possible duplicates", body = ReportAnswer), (status = 413, description = "The upload is too large")))]
+    responses((status = 201, description = "The case, a tracking code and possible duplicates", body = ReportAnswer), (status = 413, description = "The upload is too large"), (status = 404, description = "`category` names no category")))]
 async fn create_case(
     State(app): State<AppState>,
     auth: MaybeAuth,
@@ -125,7 +125,7 @@ async fn create_case(
     let actor = auth.0.map(|a| a.actor).unwrap_or_default();
     let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let input = if ct.starts_with("multipart/form-data") {
-        let mp = Multipart::from_request(req, &app).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let mp = Multipart::from_request(req, &app).await.map_err(crate::http::multipart_rejection)?;
         report_from_multipart(&app, mp, actor.person).await?
     } else {
         let ApiJson(b) = ApiJson::<ReportBody>::from_request(req, &app).await?;
@@ -169,7 +169,7 @@ struct OnTheSpotBody {
 }
 
 #[utoipa::path(post, path = "/cases/on-the-spot", tag = "cases", summary = "Report and handle on the spot in one step (grid members)", request_body = OnTheSpotBody,
-    responses((status = 201, description = "The case, handled", body = CaseAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+    responses((status = 201, description = "The case, handled", body = CaseAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "`category` names no category")))]
 async fn create_on_the_spot(
     State(app): State<AppState>,
     auth: Auth,
@@ -206,7 +206,7 @@ struct NearQuery {
 
 #[utoipa::path(get, path = "/duplicates", tag = "cases", summary = "Open cases of a category near a point, before reporting", security((), ("bearer" = []), ("session_cookie" = [])),
     params(NearQuery),
-    responses((status = 200, description = "Open cases of the category near the point", body = PossibleDuplicates)))]
+    responses((status = 200, description = "Open cases of the category near the point", body = PossibleDuplicates), (status = 404, description = "`category` names no category")))]
 async fn check_duplicates(
     State(app): State<AppState>,
     auth: MaybeAuth,

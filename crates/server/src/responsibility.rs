@@ -239,7 +239,7 @@ struct AssignRequest {
     /// A grid (grid member) or a community (grid leader).
     region: String,
     /// grid_member or grid_leader
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(grid_member|grid_leader)$")]
     role: Role,
     /// RFC 3339; default now.
     #[schema(format = DateTime)]
@@ -282,9 +282,9 @@ async fn add_assignment(
         .store
         .person(b.person)
         .await?
-        .ok_or_else(|| ApiError::field("person", format!("no person {}", b.person)))?;
+        .ok_or_else(|| ApiError::unknown("person", format!("no person {}", b.person)))?;
     if person.disabled {
-        return Err(ApiError::field("person", format!("{} is disabled", person.login)));
+        return Err(ApiError::conflicting("person", format!("{} is disabled", person.login)));
     }
     // The role over the region follows the assignment (the store writes both together).
     let a = app
@@ -315,7 +315,7 @@ async fn add_assignment(
 #[utoipa::path(post, path = "/assignments/{id}/end", tag = "geo",
     params(("id" = i64, Path, description = "Assignment id")),
     request_body(content = Option<EndRequest>, description = "Optional: when it ends (default now)"),
-    responses((status = 200, description = "The ended assignment", body = AssignmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+    responses((status = 200, description = "The ended assignment", body = AssignmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "`at` lies before the assignment starts or after it already ended")))]
 async fn end_assignment(
     State(app): State<AppState>,
     auth: Auth,
@@ -325,14 +325,14 @@ async fn end_assignment(
     let b: EndRequest = if body.iter().all(u8::is_ascii_whitespace) {
         EndRequest::default()
     } else {
-        crate::extract::parse_json(&body)?
+        crate::extract::parse_json::<Option<EndRequest>>(&body)?.unwrap_or_default()
     };
     let a = app.store.assignment(id).await?.ok_or_else(|| ApiError::not_found("assignment"))?;
     administer(&auth.actor, Permission::ManageAssignments { region: &a.region })?;
     let now = app.now();
     let at = b.at.as_deref().map(|s| parse_rfc3339("at", s)).transpose()?.unwrap_or(now);
     let ended = app.store.end_assignment(id, at).await.map_err(|e| match e {
-        gridkeeper_store::StoreError::Invalid(f) => ApiError::field("at", f.reason),
+        gridkeeper_store::StoreError::Conflicts(f) => ApiError::conflicting("at", f.reason),
         other => other.into(),
     })?;
     let ended = ended.ok_or_else(|| ApiError::not_found("assignment"))?;

@@ -61,7 +61,7 @@ impl App {
             .categories
             .get(&id)
             .cloned()
-            .ok_or_else(|| ApiError::field(field, format!("no category with id {id}")))
+            .ok_or_else(|| ApiError::unknown(field, format!("no category with id {id}")))
     }
 
     /// The subclasses named by `category` parameters: a class stands for all its subclasses.
@@ -83,7 +83,7 @@ impl App {
             .departments
             .get(&id)
             .cloned()
-            .ok_or_else(|| ApiError::field(field, format!("no department with id {id}")))
+            .ok_or_else(|| ApiError::unknown(field, format!("no department with id {id}")))
     }
 
     /// The case with this id or reference, if the actor may see it. Otherwise "not found", so
@@ -172,8 +172,17 @@ impl App {
     /// A grid member's on-the-spot handling.
     pub async fn on_the_spot(&self, actor: &Actor, input: OnTheSpotInput) -> ApiResult<Case> {
         let now = self.now();
+        // Outside every grid is outside one's own: not allowed, as for another member's grid.
         let grid = self.locate(input.location).ok_or_else(|| {
-            ApiError::field("location", "lies outside every grid; on-the-spot handling is for your own grid")
+            let reason = "lies outside every grid; on-the-spot handling is for your own grid";
+            let mut e = ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "Not allowed",
+                format!("location: {reason}"),
+            );
+            e.set_field("location", reason);
+            e
         })?;
         let category = self.category("category", input.category)?;
         let spot = OnTheSpot {

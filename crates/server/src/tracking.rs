@@ -82,6 +82,7 @@ async fn track(State(app): State<AppState>, Path(code): Path<String>) -> ApiResu
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RateBody {
+    #[schema(minimum = 1, maximum = 5)]
     score: u8,
     comment: Option<String>,
 }

@@ -58,7 +58,7 @@ pub trait AdminStore: Send + Sync {
 }
 
 fn taken(field: &str, code: &str) -> StoreError {
-    StoreError::Invalid(FieldError::new(field, format!("`{code}` is already taken")))
+    StoreError::Conflicts(FieldError::new(field, format!("`{code}` is already taken")))
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -61,9 +61,13 @@ pub enum StoreError {
     /// Someone else changed the case first; here is its current state.
     #[error("the case was changed by someone else (now version {})", .0.version)]
     Conflict(Box<Case>),
-    /// Input that refers to something that does not exist or is already taken.
+    /// Input that refers to something that does not exist.
     #[error("{0}")]
     Invalid(FieldError),
+    /// A value that conflicts with what is stored: a code another row already holds, an end
+    /// outside the stored period.
+    #[error("{0}")]
+    Conflicts(FieldError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]

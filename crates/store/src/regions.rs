@@ -551,7 +551,10 @@ generic! {
             };
             let current = Self::assignment_row(&row)?;
             if at <= current.starts_at || current.ends_at.is_some_and(|e| at >= e) {
-                return Err(invalid("ends_at", "must lie after the assignment starts and before it already ends"));
+                return Err(StoreError::Conflicts(FieldError::new(
+                    "ends_at",
+                    "must lie after the assignment starts and before it already ends",
+                )));
             }
             let row =
                 sqlx::query(&format!("UPDATE assignments SET ends_at = $1 WHERE id = $2 RETURNING {ASSIGNMENT_COLUMNS}"))

@@ -402,7 +402,7 @@ export type GapsAnswer = {
 
 export type GrantBody = {
   /** resident, social_unit, grid_member, grid_leader, dispatcher, department_staff,
-   * department_head, supervisor, analyst, admin or auditor. */
+   * department_head, supervisor, analyst, admin, auditor or police. */
   role: string
   /** `region:CODE`, `department:ID` or `place:ID`. */
   scope: string
@@ -864,6 +864,7 @@ export type WebhookBody = {
   region?: string | null
   /** The HMAC key; generated when not given. */
   secret?: string | null
+  /** An http or https URL with a host */
   url: string
 }
 

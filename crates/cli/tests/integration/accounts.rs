@@ -45,13 +45,13 @@ async fn residents_sign_up_with_a_one_time_code_and_guessing_it_fails() {
     let code: String = sent.last().unwrap().chars().filter(char::is_ascii_digit).take(6).collect();
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
     let r = t.post(None, "/api/v1/session/phone", json!({ "phone": phone, "code": wrong })).await;
-    r.problem(422, Some("code"));
+    r.problem(401, Some("code"));
     let r = t.post(None, "/api/v1/session/phone", json!({ "phone": phone, "code": code, "name": "赵六" })).await;
     let person = &r.ok()["person"];
     assert_eq!(person["grants"][0]["role"], "resident");
     assert_eq!(person["phone"], "137****5678");
     // The code works once.
-    t.post(None, "/api/v1/session/phone", json!({ "phone": phone, "code": code })).await.problem(422, Some("code"));
+    t.post(None, "/api/v1/session/phone", json!({ "phone": phone, "code": code })).await.problem(401, Some("code"));
 
     // Brute force: the code burns after five wrong tries, and the account locks.
     let other = "13698765432";

@@ -78,7 +78,7 @@ async fn an_admin_creates_an_account_grants_revokes_and_disables() {
     // An admin cannot disable themselves.
     t.post(Some("admin"), &format!("/api/v1/admin/people/{admin_id}/disable"), json!({}))
         .await
-        .problem(422, Some("id"));
+        .problem(409, Some("id"));
 
     assert!(matches!(t.store.audit_verify().await.unwrap(), AuditCheck::Intact { .. }));
 }
@@ -144,7 +144,7 @@ async fn people_are_managed_only_by_admins_of_their_regions() {
         ),
         (
             json!({ "login": "wang", "name": "x", "grants": [{ "role": "dispatcher", "scope": "region:330483999" }] }),
-            "grants[0].scope",
+            "grants[0].scope (no such region)",
         ),
         (
             json!({ "login": "wang", "name": "x", "password": "short", "grants": [{ "role": "dispatcher", "scope": "region:330483" }] }),
@@ -155,7 +155,9 @@ async fn people_are_managed_only_by_admins_of_their_regions() {
             "login",
         ),
     ] {
-        t.post(Some("admin"), "/api/v1/admin/people", body).await.problem(422, Some(field));
+        // A region that does not exist is not found (404); the rest is invalid (422).
+        let (status, field) = field.strip_suffix(" (no such region)").map_or((422, field), |f| (404, f));
+        t.post(Some("admin"), "/api/v1/admin/people", body).await.problem(status, Some(field));
     }
 }
 
@@ -214,18 +216,23 @@ async fn departments_and_categories_are_changed_by_district_admins_and_used_at_o
     bad_platform["platform_id"] = json!(99);
     let mut team = department("W3");
     team["kind"] = json!("community_team");
-    for (body, field) in [(department("W1"), "code"), (bad_platform, "platform_id"), (team, "region")] {
-        t.post(Some("admin"), "/api/v1/departments", body).await.problem(422, Some(field));
+    // A code taken conflicts (409), a platform that does not exist is not found (404).
+    for (body, status, field) in
+        [(department("W1"), 409, "code"), (bad_platform, 404, "platform_id"), (team, 422, "region")]
+    {
+        t.post(Some("admin"), "/api/v1/departments", body).await.problem(status, Some(field));
     }
     let mut late = category("C0198", json!(COMPONENTS));
     late["deadlines"]["emergency_hours"] = json!(100);
-    for (body, field) in [
-        (category("C0199", json!(COMPONENTS)), "code"),
-        (category("C0198", json!(MANHOLE)), "parent_id"),
-        (category("C0198", json!(999)), "parent_id"),
-        (late, "deadlines"),
+    // A code taken or a parent that is no class conflicts (409), a parent that does not exist is
+    // not found (404), deadlines out of order are invalid (422).
+    for (body, status, field) in [
+        (category("C0199", json!(COMPONENTS)), 409, "code"),
+        (category("C0198", json!(MANHOLE)), 409, "parent_id"),
+        (category("C0198", json!(999)), 404, "parent_id"),
+        (late, 422, "deadlines"),
     ] {
-        t.post(Some("admin"), "/api/v1/categories", body).await.problem(422, Some(field));
+        t.post(Some("admin"), "/api/v1/categories", body).await.problem(status, Some(field));
     }
     let r = t
         .send_raw(
@@ -233,7 +240,7 @@ async fn departments_and_categories_are_changed_by_district_admins_and_used_at_o
             t.client.put(format!("{}/api/v1/categories/{cat}", t.base)).json(&category("C0199", Value::Null)),
         )
         .await;
-    r.problem(422, Some("parent_id"));
+    r.problem(409, Some("parent_id"));
     assert_eq!(audit_count(&t).await, n);
     assert!(t.get(None, "/api/v1/categories").await.ok()["items"]
         .as_array()

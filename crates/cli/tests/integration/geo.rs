@@ -281,7 +281,7 @@ async fn assignments_have_periods_and_the_admin_sees_the_gaps() {
     )
     .await
     .problem(422, Some("starts_at"));
-    assign(json!({ "person": 9999, "region": GRID2, "role": "grid_member" })).await.problem(422, Some("person"));
+    assign(json!({ "person": 9999, "region": GRID2, "role": "grid_member" })).await.problem(404, Some("person"));
     assign(json!({ "person": leader, "region": GRID1, "role": "grid_leader" })).await.problem(422, Some("region"));
     assign(json!({ "person": member, "region": GRID1, "role": "dispatcher" })).await.problem(422, Some("role"));
     assign(json!({ "person": member, "region": GRID1, "role": "grid_member", "colour": "red" }))
@@ -314,7 +314,7 @@ async fn assignments_have_periods_and_the_admin_sees_the_gaps() {
     // goes with it; assigning gives it back.
     let ended = t.post(Some("admin"), &format!("/api/v1/assignments/{id}/end"), json!({})).await;
     assert!(ended.ok()["assignment"]["ends_at"].is_string());
-    t.post(Some("admin"), &format!("/api/v1/assignments/{id}/end"), json!({})).await.problem(422, Some("at"));
+    t.post(Some("admin"), &format!("/api/v1/assignments/{id}/end"), json!({})).await.problem(409, Some("at"));
     let gaps = t.get(Some("admin"), "/api/v1/responsibility/gaps?under=330483").await.ok().clone();
     assert_eq!(gaps["grids"].as_array().unwrap().len(), 2);
     let grants = t.get(Some("member"), "/api/v1/me").await.ok()["person"]["grants"].to_string();

@@ -37,7 +37,7 @@ async fn one_phones_wrong_codes_never_lock_another_phone() {
         let r = t.post(None, "/api/v1/session/phone", json!({ "phone": stranger, "code": wrong })).await;
         statuses.push(r.status.as_u16());
     }
-    assert_eq!(statuses, [422, 422, 422, 422, 429]);
+    assert_eq!(statuses, [401, 401, 401, 401, 429]);
     // The locked phone is told when to come back, in seconds, as well as in words.
     let again = t.client.post(format!("{}/api/v1/session/code", t.base)).json(&json!({ "phone": stranger }));
     let again = again.send().await.unwrap();

@@ -109,7 +109,7 @@ async fn a_multipart_report_with_photos_strips_exif_and_serves_thumbnails() {
 async fn bad_uploads_are_refused_clearly() {
     let t = TestApp::spawn().await;
     let not_image = Form::new().part("file", Part::bytes(b"hello, not an image".to_vec()).file_name("a.jpg"));
-    t.post_multipart(None, "/api/v1/media", not_image).await.problem(422, Some("file"));
+    t.post_multipart(None, "/api/v1/media", not_image).await.problem(415, Some("file"));
     let wrong_field = Form::new().part("picture", jpeg_part(jpeg(10, 10)));
     t.post_multipart(None, "/api/v1/media", wrong_field).await.problem(422, Some("picture"));
     t.post_multipart(None, "/api/v1/media", Form::new()).await.problem(400, None);

@@ -32,7 +32,7 @@ async fn workflow_refusals_change_nothing() {
         reported,
         "accept",
         json!({ "category": 999, "urgency": "routine" }),
-        422,
+        404,
         Some("category"),
     )
     .await;
@@ -183,14 +183,16 @@ async fn report_refusals_store_nothing() {
         (json!({ "description": "x", "lat": 30.0 }), "lon"),
         (json!({ "description": "x", "lat": "north", "lon": 120.0 }), "lat"),
         (json!({ "description": "x", "lat": 30.0, "lon": 120.0, "urgency": "now" }), "urgency"),
-        (json!({ "description": "x", "lat": 30.0, "lon": 120.0, "category": 999 }), "category"),
+        (json!({ "description": "x", "lat": 30.0, "lon": 120.0, "category": 999 }), "category (not found)"),
         (json!({ "description": "x", "lat": 30.0, "lon": 120.0, "category": COMPONENTS }), "category"),
         (json!({ "description": "x", "lat": 30.0, "lon": 120.0, "photos": ["nope"] }), "photos"),
         (json!({ "description": "x", "lat": 30.0, "lon": 120.0, "photoz": [] }), "photoz"),
         (json!({ "description": "x".repeat(4001), "lat": 30.0, "lon": 120.0 }), "description"),
     ];
     for (body, field) in bad {
-        t.post(Some("resident"), "/api/v1/cases", body).await.problem(422, Some(field));
+        // A category that does not exist is not found (404); the rest is invalid (422).
+        let (status, field) = field.strip_suffix(" (not found)").map_or((422, field), |f| (404, f));
+        t.post(Some("resident"), "/api/v1/cases", body).await.problem(status, Some(field));
     }
     let too_many: Vec<String> = (0..10).map(|i| format!("p{i}")).collect();
     t.post(None, "/api/v1/cases", json!({ "description": "x", "address": "a", "photos": too_many }))
@@ -210,7 +212,7 @@ async fn list_and_lookup_refusals() {
     let checks = [
         ("/api/v1/cases?state=lost", "state"),
         ("/api/v1/cases?region=12", "region"),
-        ("/api/v1/cases?department=77", "department"),
+        ("/api/v1/cases?department=77", "department (not found)"),
         ("/api/v1/cases?category=abc", "category"),
         ("/api/v1/cases?urgency=soon", "urgency"),
         ("/api/v1/cases?overdue=maybe", "overdue"),
@@ -227,7 +229,9 @@ async fn list_and_lookup_refusals() {
         ("/api/v1/regions?level=planet", "level"),
     ];
     for (path, field) in checks {
-        t.get(Some("dispatcher"), path).await.problem(422, Some(field));
+        // A department that does not exist is not found (404); the rest is invalid (422).
+        let (status, field) = field.strip_suffix(" (not found)").map_or((422, field), |f| (404, f));
+        t.get(Some("dispatcher"), path).await.problem(status, Some(field));
     }
     t.get(Some("dispatcher"), "/api/v1/cases/abc").await.problem(404, None);
     t.get(Some("dispatcher"), "/api/v1/nothing-here").await.problem(404, None);
