@@ -2,6 +2,7 @@
 //! configuration, logging, and the store and application it configures.
 
 pub mod config;
+pub mod import;
 
 use std::sync::Arc;
 
