@@ -232,7 +232,7 @@ async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<St
 pub struct CaseFilters {
     /// States (repeatable)
     #[serde(default)]
-    #[param(value_type = Option<Vec<String>>)]
+    #[param(value_type = Option<Vec<CaseState>>)]
     state: Vec<String>,
     /// Region code: the region and everything under it
     region: Option<String>,

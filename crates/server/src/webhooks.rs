@@ -144,9 +144,25 @@ async fn round(
                     tracing::warn!(delivery = d.delivery.id, url = %d.url, %error, dead = retry_at.is_none(), "webhook failed")
                 }
             }
-            app.store.record_attempt(d.delivery.id, &attempt, app.now()).await?;
+            record(app, d.delivery.id, &attempt).await?;
         }
     }
+}
+
+/// Records what came of an attempt, trying again a few times when the database is busy: the
+/// receiver has answered, and an outcome left unrecorded would hold the delivery under its lease
+/// and then send it once more.
+async fn record(app: &AppState, delivery: i64, attempt: &Attempt) -> Result<(), gridkeeper_store::StoreError> {
+    let mut wait = Duration::from_millis(50);
+    for _ in 0..5 {
+        match app.store.record_attempt(delivery, attempt, app.now()).await {
+            Ok(()) => return Ok(()),
+            Err(e) => tracing::warn!(delivery, error = %e, "recording a webhook attempt failed; trying again"),
+        }
+        tokio::time::sleep(wait).await;
+        wait *= 2;
+    }
+    app.store.record_attempt(delivery, attempt, app.now()).await
 }
 
 async fn send(client: &reqwest::Client, d: &DueDelivery, now: Millis) -> Result<u16, String> {

@@ -174,7 +174,7 @@ on_both! {
         assert!(s.update_department(&d, &audit("reference_change")).await.unwrap());
         d.code = "D1".into();
         let taken = s.update_department(&d, &audit("reference_change")).await.unwrap_err();
-        assert!(matches!(&taken, crate::StoreError::Invalid(f) if f.field == "code"), "{taken:?}");
+        assert!(matches!(&taken, crate::StoreError::Conflicts(f) if f.field == "code"), "{taken:?}");
         let mut c = reference().categories[1].clone();
         c.code = "C0102".into();
         c.id = s.insert_category(&c, &audit("reference_change")).await.unwrap();

@@ -776,8 +776,8 @@ mod tests {
             assert!(s.assignments(&AssignmentQuery { under: Some(code("990002")), ..at(150) }).await.unwrap().is_empty());
             assert_eq!(s.assignments(&AssignmentQuery::default()).await.unwrap().len(), 3);
             // Ending: not before the start, not after it ended.
-            assert!(matches!(s.end_assignment(second.id, 200).await, Err(StoreError::Invalid(_))));
-            assert!(matches!(s.end_assignment(first.id, 250).await, Err(StoreError::Invalid(_))));
+            assert!(matches!(s.end_assignment(second.id, 200).await, Err(StoreError::Conflicts(_))));
+            assert!(matches!(s.end_assignment(first.id, 250).await, Err(StoreError::Conflicts(_))));
             let ended = s.end_assignment(second.id, 900).await.unwrap().unwrap();
             assert_eq!(ended.ends_at, Some(900));
             assert_eq!(s.assignment(second.id).await.unwrap(), Some(ended));

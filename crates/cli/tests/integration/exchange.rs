@@ -438,12 +438,13 @@ async fn webhooks_retry_until_accepted_exactly_once_per_event() {
         let store = t.store.clone();
         async move { store.deliveries(Some(hook_id), Some(DeliveryStatus::Delivered), 100).await.unwrap().len() }
     };
-    for _ in 0..500 {
+    for _ in 0..1500 {
         if delivered().await == 4 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    assert_eq!(delivered().await, 4, "{:?}", t.store.deliveries(Some(hook_id), None, 100).await.unwrap());
     {
         let s = seen.lock().unwrap();
         assert_eq!(s.bad_signatures, 0);
@@ -469,6 +470,7 @@ async fn webhooks_retry_until_accepted_exactly_once_per_event() {
     let hook2 = t
         .post(Some("admin"), "/api/v1/webhooks", json!({ "url": down_url, "secret": SECRET, "actions": ["close"] }))
         .await;
+    assert_eq!(hook2.status, StatusCode::CREATED, "{hook2:?}");
     let hook2 = hook2.body["id"].as_i64().unwrap();
     let evidence = t.upload_photo(Some("staff")).await;
     t.act("staff", id, "submit_result", json!({ "note": "换了新井盖", "evidence": [evidence] })).await;

@@ -149,7 +149,9 @@ async fn migrate_data_moves_a_sqlite_deployment_to_postgres_with_nothing_lost() 
     let line = |table: &str| out.lines().find(|l| l.starts_with(&format!("{table} "))).unwrap().to_string();
     assert!(line("cases").split_whitespace().take(3).eq(["cases", "4", "4"]), "{out}");
     assert!(line("audit_log").ends_with("yes"), "{out}");
-    assert!(!out.contains(" NO"), "{out}");
+    // (A line of the table that does not match ends with NO; a slow-statement warning of a loaded
+    // machine may print SQL holding "NOT NULL".)
+    assert!(!out.lines().any(|l| l.trim_end().ends_with(" NO")), "{out}");
 
     // The copy is the same deployment: same cases, events, sealed contacts (same key), and new
     // cases continue the numbering.
