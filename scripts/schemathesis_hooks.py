@@ -9,6 +9,12 @@ from datetime import datetime
 
 import schemathesis
 
+# Imported here, in the main thread at start-up, rather than lazily by a worker thread in the
+# middle of generation: Python 3.11.7 then sometimes fails with "AST constructor recursion depth
+# mismatch" inside anyio's lazy importer (a CPython bug), which schemathesis reports as an error.
+import anyio  # noqa: F401,E402
+import schemathesis.transport.asgi  # noqa: F401,E402
+
 # A 1×1 PNG: multipart uploads carry an image, as `POST /media` and multipart `POST /cases`
 # document (`file`, `photo`, `photos`); no JSON Schema says "the bytes decode as a PNG".
 PNG = base64.b64decode(
