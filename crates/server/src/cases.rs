@@ -244,6 +244,7 @@ pub struct CaseFilters {
     #[param(value_type = Option<Vec<i64>>)]
     category: Vec<String>,
     /// routine, urgent or emergency
+    #[param(value_type = Option<Urgency>)]
     urgency: Option<String>,
     /// Only overdue (true) or not overdue (false) cases
     overdue: Option<bool>,
