@@ -19,7 +19,8 @@ function type(s, indent) {
   if (!s || typeof s !== 'object') return 'unknown'
   if (s.$ref) return s.$ref.split('/').pop()
   if (s.oneOf || s.anyOf) return (s.oneOf || s.anyOf).map((x) => type(x, indent)).join(' | ')
-  if (s.allOf) return s.allOf.map((x) => type(x, indent)).join(' & ')
+  // Each part in brackets: an anyOf inside an allOf stays one part (`A & (B | C)`).
+  if (s.allOf) return s.allOf.map((x) => `(${type(x, indent)})`).join(' & ')
   if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(' | ')
   const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : []
   if (types.length === 0) return s.properties ? object(s, indent) : 'unknown'

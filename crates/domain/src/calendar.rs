@@ -10,23 +10,34 @@ use serde::{Deserialize, Serialize};
 use crate::{FieldError, Millis, Urgency, MINUTE};
 
 /// A working period of a day, in minutes after local midnight: `[start, end)`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Period {
+    #[cfg_attr(feature = "openapi", schema(maximum = 1439))]
     pub start: u16,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1440))]
     pub end: u16,
 }
 
+/// A jurisdiction's working calendar: the clock that deadlines run on.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calendar {
     /// Local time's offset from UTC in minutes (China: 480).
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub utc_offset_minutes: i32,
     /// Working weekdays, 1 = Monday … 7 = Sunday.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<u8>, min_items = 1, max_items = 7, minimum = 1, maximum = 7))]
     pub weekdays: BTreeSet<u8>,
     /// Working periods of a working day, in order, not overlapping.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub periods: Vec<Period>,
     /// Days off that would otherwise be working days.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, format = Date))]
     pub holidays: BTreeSet<NaiveDate>,
-    /// Days that are working days although their weekday is not (调休 make-up days).
+    /// Days that are working days although their weekday is not (调休 make-up days); never a
+    /// holiday too.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, format = Date))]
     pub makeup_days: BTreeSet<NaiveDate>,
 }
 

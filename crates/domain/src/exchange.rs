@@ -17,6 +17,7 @@ use crate::{
 // ---------------------------------------------------------------- Open311 service attributes
 
 /// The input type of an Open311 service attribute.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Datatype {
@@ -64,17 +65,22 @@ impl Datatype {
 }
 
 /// One choice of a list attribute.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Choice {
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub key: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub name: String,
 }
 
 /// A question a category asks of a report (Open311 "service definition" attribute).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceAttribute {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,64}$"))]
     pub code: String,
     /// `false`: the attribute only informs (shown with the description), it takes no input.
     #[serde(default = "yes")]
@@ -85,7 +91,9 @@ pub struct ServiceAttribute {
     #[serde(default)]
     pub datatype_description: Option<String>,
     /// Position in the form, 1 first; unique within the category.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub order: u32,
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub description: String,
     #[serde(default)]
     pub values: Vec<Choice>,
@@ -126,11 +134,11 @@ pub fn validate_attributes(attrs: &[ServiceAttribute]) -> Result<(), FieldError>
             }
             let mut keys = std::collections::HashSet::new();
             for (j, v) in a.values.iter().enumerate() {
-                if v.key.trim().is_empty() || v.name.trim().is_empty() || !keys.insert(v.key.as_str()) {
-                    return Err(FieldError::new(
-                        format!("attributes[{i}].values[{j}]"),
-                        "needs a key and a name; keys are unique",
-                    ));
+                let value = |f: &str| format!("attributes[{i}].values[{j}].{f}");
+                crate::workflow::required_text(&value("key"), &v.key, 100)?;
+                crate::workflow::required_text(&value("name"), &v.name, 200)?;
+                if !keys.insert(v.key.as_str()) {
+                    return Err(FieldError::new(value("key"), format!("`{}` is used twice", v.key)));
                 }
             }
         } else if !a.values.is_empty() {

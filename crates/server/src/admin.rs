@@ -8,8 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use gridkeeper_domain::{
-    may, may_manage, parse_phone, Category, CategoryKind, Deadlines, Department, DepartmentKind, FieldError, Grant,
-    Permission, PersonId, Reach, Refusal, RegionCode, Role, Scope,
+    may, may_manage, parse_phone, required_text, Category, CategoryKind, Deadlines, Department, DepartmentKind,
+    FieldError, Grant, Permission, PersonId, Reach, Refusal, RegionCode, Role, Scope,
 };
 use gridkeeper_store::{NewAudit, NewPerson, PeopleQuery, Person};
 use serde::{Deserialize, Serialize};
@@ -225,16 +225,19 @@ struct GrantBody {
 struct NewPersonBody {
     #[schema(pattern = "^[A-Za-z0-9_.-]{3,40}$")]
     login: String,
+    #[schema(max_length = 60)]
     name: String,
     phone: Option<String>,
     /// At least 8 characters; when absent one is generated and answered once.
+    #[schema(min_length = 8)]
     password: Option<String>,
+    #[schema(min_items = 1)]
     grants: Vec<GrantBody>,
 }
 
 #[utoipa::path(post, path = "/admin/people", tag = "admin", summary = "Create a staff account with its roles",
     request_body = NewPersonBody,
-    responses((status = 201, description = "The account; `password` when one was generated (shown once)", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "A grant's scope names nothing that exists")))]
+    responses((status = 201, description = "The account; `password` when one was generated (shown once)", body = AdminPersonAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "A grant's scope names nothing that exists"), (status = 409, description = "The login or the phone number is already registered")))]
 async fn create_person(
     State(app): State<AppState>,
     auth: Auth,
@@ -248,10 +251,7 @@ async fn create_person(
     {
         return Err(ApiError::field("login", "3 to 40 letters, digits, `_`, `-` or `.`"));
     }
-    let name = b.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 60 {
-        return Err(ApiError::field("name", "is required, at most 60 characters"));
-    }
+    let name = required_text("name", &b.name, 60)?;
     let phone = b.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(parse_phone).transpose()?;
     if b.grants.is_empty() {
         return Err(ApiError::field("grants", "give the account at least one role"));
@@ -397,21 +397,16 @@ async fn enable(State(app): State<AppState>, auth: Auth, Path(id): Path<String>)
 #[serde(deny_unknown_fields)]
 struct DepartmentBody {
     #[schema(pattern = "^[A-Za-z0-9_-]{1,20}$")]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,20}$")]
     code: String,
+    #[schema(max_length = 60)]
     name: String,
+    #[schema(max_length = 80)]
     name_en: String,
     platform_id: i64,
     kind: DepartmentKind,
     /// The region it serves (a community team's community); none: the whole jurisdiction.
     region: Option<String>,
-}
-
-fn text(field: &str, v: &str, max: usize) -> ApiResult<String> {
-    let v = v.trim();
-    if v.is_empty() || v.chars().count() > max {
-        return Err(ApiError::field(field, format!("is required, at most {max} characters")));
-    }
-    Ok(v.to_string())
 }
 
 fn code(v: &str) -> ApiResult<String> {
@@ -442,8 +437,8 @@ async fn department_of(app: &AppState, id: i64, b: DepartmentBody) -> ApiResult<
     Ok(Department {
         id,
         code: code(&b.code)?,
-        name: text("name", &b.name, 60)?,
-        name_en: text("name_en", &b.name_en, 80)?,
+        name: required_text("name", &b.name, 60)?,
+        name_en: required_text("name_en", &b.name_en, 80)?,
         platform_id: b.platform_id,
         kind: b.kind,
         region,
@@ -501,7 +496,9 @@ async fn edit_department(
 struct CategoryBody {
     #[schema(pattern = "^[A-Za-z0-9_-]{1,20}$")]
     code: String,
+    #[schema(max_length = 60)]
     name: String,
+    #[schema(max_length = 80)]
     name_en: String,
     kind: CategoryKind,
     /// The class of a subclass; none for a class.
@@ -512,8 +509,10 @@ struct CategoryBody {
     /// Hours to handle a case, per urgency (emergency ≤ urgent ≤ routine).
     deadlines: Deadlines,
     /// Reports of the subclass within this many metres (at most 5,000) are possible duplicates (default 100).
+    #[schema(maximum = 5000)]
     duplicate_radius_m: Option<u32>,
     /// ...and within this many hours (at most 8,760; default 72).
+    #[schema(maximum = 8760)]
     duplicate_window_hours: Option<u32>,
 }
 
@@ -560,8 +559,8 @@ fn category_of(app: &AppState, id: i64, b: CategoryBody) -> ApiResult<Category> 
     Ok(Category {
         id,
         code: code(&b.code)?,
-        name: text("name", &b.name, 60)?,
-        name_en: text("name_en", &b.name_en, 80)?,
+        name: required_text("name", &b.name, 60)?,
+        name_en: required_text("name_en", &b.name_en, 80)?,
         kind: b.kind,
         parent_id: b.parent_id,
         default_department: b.default_department,

@@ -212,7 +212,7 @@ struct AnalysisQuery {
 /// The periodic analysis report of a region: measures beside the previous period, top categories,
 /// rising grids, slowest departments, overdue and supervised cases.
 #[utoipa::path(get, path = "/reports/analysis", tag = "measures", params(AnalysisQuery),
-    responses((status = 200, description = "The report as printable HTML, or XLSX with `format=xlsx`", content_type = "text/html", body = String), (status = 400, description = "Malformed query, or an unknown parameter"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
+    responses((status = 200, description = "The report as printable HTML, or XLSX with `format=xlsx`", content(("text/html"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 400, description = "Malformed query, or an unknown parameter"), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn analysis(State(app): State<AppState>, auth: Auth, Query(q): Query<AnalysisQuery>) -> ApiResult<Response> {
     let format = q.format.as_deref().unwrap_or("html");
     if format != "html" && format != "xlsx" {

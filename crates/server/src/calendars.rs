@@ -27,7 +27,6 @@ pub struct CalendarAnswer {
     /// Whether the district has its own calendar (else the default one is shown).
     pub configured: bool,
     /// Working days and hours, holidays and make-up days.
-    #[schema(value_type = Object)]
     pub calendar: Calendar,
 }
 
@@ -50,7 +49,7 @@ async fn read(State(app): State<AppState>, _auth: Auth, Path(code): Path<String>
 
 #[utoipa::path(put, path = "/calendars/{district}", tag = "calendars", summary = "Replace the working calendar of a district (its admin)", operation_id = "write_calendar",
     params(("district" = String, Path, description = "District code (6 digits)")),
-    request_body(content = Object, description = "The calendar: working days and periods, holidays, make-up days (docs/DATA.md)"),
+    request_body(content = Calendar, description = "The calendar: working days and periods, holidays, make-up days (docs/DATA.md)"),
     responses((status = 200, description = "The stored calendar", body = CalendarAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn write(
     State(app): State<AppState>,

@@ -147,6 +147,7 @@ impl From<StoreError> for ApiError {
                 Some(*current),
             ),
             StoreError::Invalid(f) => Self::invalid(f),
+            StoreError::Missing(f) => Self::unknown(&f.field, f.reason),
             StoreError::Conflicts(f) => Self::conflicting(&f.field, f.reason),
             other if other.is_unavailable() => Self::unavailable(other),
             other => Self::internal(other),

@@ -58,7 +58,6 @@ pub struct ReplayAnswer {
 /// The Open311 attributes (questions) of a subclass.
 #[derive(Serialize, ToSchema)]
 pub struct AttributeList {
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<ServiceAttribute>,
 }
 
@@ -130,16 +129,21 @@ fn administers(actor: &Actor, w: &gridkeeper_store::Webhook) -> bool {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct WebhookBody {
-    /// An http or https URL with a host
+    /// An http or https URL with a host (the pattern describes host names; an IP address is
+    /// taken too)
     #[schema(
-        pattern = "^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?){0,3}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]{0,20}){0,4}$"
+        pattern = "^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?\\.){0,3}[A-Za-z]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]{0,20}){0,4}$"
     )]
     url: String,
+    /// The actions to send; none: every action.
     #[serde(default)]
+    #[schema(value_type = Vec<Action>)]
     actions: Vec<String>,
+    /// The region whose cases are sent; when absent, the one region one administers.
     region: Option<String>,
     department: Option<i64>,
-    /// The HMAC key; generated when not given.
+    /// The HMAC key, at least 16 characters; generated when not given.
+    #[schema(min_length = 16)]
     secret: Option<String>,
 }
 
@@ -169,14 +173,12 @@ async fn create_webhook(
         None if mine.len() == 1 => mine[0].clone(),
         None => return Err(ApiError::field("region", "is required: you administer several regions")),
     };
-    if may(&auth.actor, Permission::ManageWebhook { region: Some(&region) }).is_err() {
-        return Err(ApiError::field("region", "lies outside the regions you administer"));
-    }
+    may(&auth.actor, Permission::ManageWebhook { region: Some(&region) }).map_err(|r| ApiError::refusal(r, None))?;
     if let Some(d) = b.department {
         app.department("department", d)?;
     }
     let secret = match b.secret {
-        Some(s) if s.len() >= 16 => s,
+        Some(s) if s.chars().count() >= 16 => s,
         Some(_) => return Err(ApiError::field("secret", "must have at least 16 characters")),
         None => new_token(32),
     };
@@ -320,7 +322,6 @@ async fn attributes(State(app): State<AppState>, Path(id): Path<String>) -> ApiR
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AttributesBody {
-    #[schema(value_type = Vec<Object>)]
     attributes: Vec<ServiceAttribute>,
 }
 
@@ -328,7 +329,7 @@ struct AttributesBody {
 #[utoipa::path(put, path = "/categories/{id}/attributes", tag = "exchange",
     params(("id" = i64, Path, description = "Category id")),
     request_body = AttributesBody,
-    responses((status = 200, description = "The stored attributes", body = AttributeList), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+    responses((status = 200, description = "The stored attributes", body = AttributeList), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "The category is a class: attributes belong to its subclasses")))]
 async fn set_attributes(
     State(app): State<AppState>,
     auth: Auth,
@@ -339,7 +340,10 @@ async fn set_attributes(
     let id = path_id(&id, "category")?;
     let c = app.category("category", id).map_err(|_| ApiError::not_found("category"))?;
     if c.is_class() {
-        return Err(ApiError::field("category", "attributes belong to a subclass (an Open311 service), not a class"));
+        return Err(ApiError::conflicting(
+            "category",
+            "attributes belong to a subclass (an Open311 service), not a class",
+        ));
     }
     validate_attributes(&b.attributes)?;
     app.store.set_category_attributes(id, &b.attributes).await?;

@@ -84,6 +84,7 @@ pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
     StandardAnswers.modify(doc);
     Parameters.modify(doc);
     Coordinates.modify(doc);
+    ReportPlace.modify(doc);
     ProblemBodies.modify(doc);
     AlwaysPresent.modify(doc);
 }
@@ -175,10 +176,6 @@ impl Modify for Parameters {
                             "from" | "to" | "at" => {
                                 o.format.get_or_insert(SchemaFormat::KnownFormat(KnownFormat::DateTime));
                             }
-                            "crs" => {
-                                o.enum_values
-                                    .get_or_insert_with(|| vec!["wgs84".into(), "gcj02".into(), "bd09".into()]);
-                            }
                             "level" => {
                                 o.enum_values.get_or_insert_with(|| {
                                     vec!["district".into(), "street".into(), "community".into(), "grid".into()]
@@ -203,9 +200,17 @@ impl Modify for Parameters {
 
 /// The fields of request bodies that mean the same everywhere: `lat` and `lon` are degrees of
 /// latitude (−90 to 90) and longitude (−180 to 180), `region` a region code, `phone` and
-/// `contact_phone` phone numbers. (Only request bodies: an answer's fields are what the server
-/// wrote, checked by `schemas.rs`.)
+/// `contact_phone` phone numbers, `crs` a coordinate system, `photos` and `evidence` lists of
+/// distinct photos; and a text field with a `maxLength`
+/// and no pattern of its own is text as people type it ([`TEXT`]). The rules reach the schemas a
+/// request body names and those they name in turn (an attribute's choices, a calendar's periods).
+/// (Only request bodies: an answer's fields are what the server wrote, checked by `schemas.rs`.)
 struct Coordinates;
+
+/// Text as people type it, as `required_text` takes it: at least one visible character, no
+/// control character but line breaks and tabs. (A `maxLength` counts the spaces around too, which
+/// the server trims first, so it never refuses what the document allows.)
+pub const TEXT: &str = "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$";
 
 fn coordinate(name: &str, o: &mut utoipa::openapi::schema::Object) {
     use utoipa::openapi::schema::{SchemaType, Type};
@@ -227,7 +232,35 @@ fn coordinate(name: &str, o: &mut utoipa::openapi::schema::Object) {
         "phone" | "contact_phone" if is(Type::String) => {
             o.pattern.get_or_insert_with(|| PHONE.into());
         }
+        "crs" if is(Type::String) => {
+            let mut systems = vec!["wgs84".into(), "gcj02".into(), "bd09".into()];
+            if is(Type::Null) {
+                systems.push(Value::Null);
+            }
+            o.enum_values.get_or_insert(systems);
+        }
+        _ if is(Type::String) && o.max_length.is_some() && o.enum_values.is_none() => {
+            o.pattern.get_or_insert_with(|| TEXT.into());
+        }
         _ => {}
+    }
+}
+
+/// The names of the schemas a property refers to: itself, as its items, or as one of its kinds
+/// (an `Option` is "null or the schema").
+fn refs(p: &utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) -> Vec<String> {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    use utoipa::openapi::RefOr;
+    let name = |r: &utoipa::openapi::Ref| r.ref_location.rsplit('/').next().unwrap_or_default().to_string();
+    match p {
+        RefOr::Ref(r) => vec![name(r)],
+        RefOr::T(Schema::Array(a)) => match &a.items {
+            ArrayItems::RefOrSchema(item) => refs(item),
+            ArrayItems::False => vec![],
+        },
+        RefOr::T(Schema::OneOf(o)) => o.items.iter().flat_map(refs).collect(),
+        RefOr::T(Schema::AllOf(o)) => o.items.iter().flat_map(refs).collect(),
+        _ => vec![],
     }
 }
 
@@ -246,14 +279,66 @@ impl Modify for Coordinates {
             }
         }
         let Some(c) = openapi.components.as_mut() else { return };
-        for name in names {
-            if let Some(RefOr::T(Schema::Object(o))) = c.schemas.get_mut(&name) {
-                for (field, p) in o.properties.iter_mut() {
-                    if let RefOr::T(Schema::Object(p)) = p {
-                        coordinate(field, p);
+        // The schemas the bodies name, and those they name in turn.
+        let mut todo: Vec<String> = names.iter().cloned().collect();
+        while let Some(name) = todo.pop() {
+            let Some(RefOr::T(Schema::Object(o))) = c.schemas.get(&name) else { continue };
+            for p in o.properties.values() {
+                for r in refs(p) {
+                    if names.insert(r.clone()) {
+                        todo.push(r);
                     }
                 }
             }
+        }
+        for name in names {
+            if let Some(RefOr::T(Schema::Object(o))) = c.schemas.get_mut(&name) {
+                for (field, p) in o.properties.iter_mut() {
+                    match p {
+                        RefOr::T(Schema::Object(p)) => coordinate(field, p),
+                        RefOr::T(Schema::Array(a)) => {
+                            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(item) = &mut a.items {
+                                if let RefOr::T(Schema::Object(item)) = item.as_mut() {
+                                    // A photo is named once (files are files: no rule).
+                                    a.unique_items |=
+                                        matches!(field.as_str(), "photos" | "evidence") && item.format.is_none();
+                                    coordinate(field, item);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A report names its place: `lat` and `lon`, or an `address` (`service::parse_location` and
+/// `report_on`), as JSON or as a form.
+struct ReportPlace;
+
+impl Modify for ReportPlace {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type};
+        use utoipa::openapi::RefOr;
+        let Some(c) = openapi.components.as_mut() else { return };
+        let given = |fields: &[&str], kind: Type| {
+            fields.iter().fold(ObjectBuilder::new(), |o, f| {
+                o.property(*f, ObjectBuilder::new().schema_type(kind.clone())).required(*f)
+            })
+        };
+        for name in ["ReportBody", "ReportForm"] {
+            let Some(RefOr::T(Schema::Object(o))) = c.schemas.get(name).cloned() else {
+                debug_assert!(false, "ReportPlace: no schema {name}");
+                continue;
+            };
+            let place = AnyOfBuilder::new()
+                .item(given(&["lat", "lon"], Type::Number))
+                .item(given(&["address"], Type::String))
+                .description(Some("A place: `lat` and `lon`, or an `address`"));
+            c.schemas
+                .insert(name.to_string(), RefOr::T(Schema::AllOf(AllOfBuilder::new().item(o).item(place).build())));
         }
     }
 }

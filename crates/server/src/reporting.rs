@@ -39,21 +39,60 @@ pub struct ReportAnswer {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportBody {
+    #[schema(max_length = 4000)]
     pub description: String,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    #[schema(max_length = 300)]
     pub address: Option<String>,
     pub urgency: Option<Urgency>,
     pub category: Option<i64>,
+    /// Ids of photos uploaded before (`POST /media`), at most nine.
     #[serde(default)]
+    #[schema(max_items = 9)]
     pub photos: Vec<String>,
     #[serde(default)]
     pub anonymous: bool,
+    #[schema(max_length = 50)]
     pub contact_name: Option<String>,
     pub contact_phone: Option<String>,
     /// The coordinate system of `lat`/`lon`: `wgs84` (GPS, the default), `gcj02` (AMap, Tencent,
     /// WeChat) or `bd09` (Baidu). Stored as WGS-84.
     pub crs: Option<String>,
+}
+
+/// `POST /api/v1/cases` as multipart/form-data: the fields of [`ReportBody`] as form fields, and
+/// the photos themselves. (Documentation only: `report_from_multipart` reads the form.)
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ReportForm {
+    #[schema(max_length = 4000)]
+    description: String,
+    // A form has no null: a field is sent or left out.
+    #[schema(nullable = false)]
+    lat: Option<f64>,
+    #[schema(nullable = false)]
+    lon: Option<f64>,
+    #[schema(nullable = false, max_length = 300)]
+    address: Option<String>,
+    #[schema(nullable = false)]
+    urgency: Option<Urgency>,
+    #[schema(nullable = false)]
+    category: Option<i64>,
+    /// Up to nine image files (JPEG, PNG or WebP).
+    #[serde(default)]
+    #[schema(value_type = Vec<String>, format = Binary, max_items = 9)]
+    photos: Vec<Vec<u8>>,
+    #[schema(nullable = false)]
+    anonymous: Option<bool>,
+    #[schema(nullable = false, max_length = 50)]
+    contact_name: Option<String>,
+    #[schema(nullable = false)]
+    contact_phone: Option<String>,
+    /// `wgs84` (the default), `gcj02` or `bd09`.
+    #[schema(nullable = false)]
+    crs: Option<String>,
 }
 
 fn contact(name: Option<String>, phone: Option<String>) -> Option<gridkeeper_domain::Contact> {
@@ -114,7 +153,7 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
 }
 
 #[utoipa::path(post, path = "/cases", tag = "cases", summary = "Report a problem (JSON or multipart with photos)", security((), ("bearer" = []), ("session_cookie" = [])),
-    request_body(content((ReportBody = "application/json"), (ReportBody = "multipart/form-data")), description = "The report as JSON, or as multipart/form-data with up to nine `photos` files"),
+    request_body(content((ReportBody = "application/json"), (ReportForm = "multipart/form-data")), description = "The report as JSON, or as multipart/form-data with up to nine `photos` files"),
     responses((status = 201, description = "The case, a tracking code and possible duplicates", body = ReportAnswer), (status = 413, description = "The upload is too large"), (status = 404, description = "`category` names no category")))]
 async fn create_case(
     State(app): State<AppState>,
@@ -159,12 +198,17 @@ async fn create_case(
 struct OnTheSpotBody {
     lat: f64,
     lon: f64,
+    #[schema(max_length = 300)]
     address: Option<String>,
+    #[schema(max_length = 4000)]
     description: String,
     category: i64,
     #[serde(default)]
+    #[schema(max_items = 9)]
     photos: Vec<String>,
+    #[schema(max_items = 9)]
     evidence: Vec<String>,
+    #[schema(max_length = 2000)]
     note: String,
 }
 

@@ -259,7 +259,7 @@ struct EndRequest {
 
 /// `POST /assignments`: a grid member to a grid, or a grid leader to a community, for a period.
 #[utoipa::path(post, path = "/assignments", tag = "geo", request_body = AssignRequest,
-    responses((status = 201, description = "The assignment", body = AssignmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+    responses((status = 201, description = "The assignment", body = AssignmentAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "The person is disabled, or already assigned there for part of the period")))]
 async fn add_assignment(
     State(app): State<AppState>,
     auth: Auth,

@@ -481,7 +481,7 @@ generic! {
                 .execute(&mut *conn)
                 .await?;
                 if D::rows_affected(&done) == 0 {
-                    return Err(StoreError::Invalid(FieldError::new(
+                    return Err(StoreError::Missing(FieldError::new(
                         field,
                         format!("photo `{id}` does not exist or belongs to someone else; upload it first"),
                     )));
@@ -1130,7 +1130,7 @@ mod tests {
                 .collect();
             let results = s.insert_cases(&intakes).await;
             assert_eq!(results.len(), 4);
-            assert!(matches!(&results[1], Err(StoreError::Invalid(f)) if f.field == "photos"));
+            assert!(matches!(&results[1], Err(StoreError::Missing(f)) if f.field == "photos"));
             let refs: Vec<String> = results.iter().flatten().map(|c| c.reference.clone()).collect();
             // The refused report burned no number; the others follow one another.
             assert_eq!(refs, ["330483-2026-000001", "330483-2026-000002", "330483-2026-000003"]);

@@ -61,9 +61,12 @@ pub enum StoreError {
     /// Someone else changed the case first; here is its current state.
     #[error("the case was changed by someone else (now version {})", .0.version)]
     Conflict(Box<Case>),
-    /// Input that refers to something that does not exist.
+    /// Input that is not valid as it stands.
     #[error("{0}")]
     Invalid(FieldError),
+    /// Input that refers to something that does not exist (or is not the caller's to use).
+    #[error("{0}")]
+    Missing(FieldError),
     /// A value that conflicts with what is stored: a code another row already holds, an end
     /// outside the stored period.
     #[error("{0}")]

@@ -87,7 +87,7 @@ generic! {
             .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| {
-                StoreError::Invalid(FieldError::new(
+                StoreError::Conflicts(FieldError::new(
                     "login",
                     format!("`{}` or its phone number is already registered", p.login),
                 ))

@@ -495,10 +495,10 @@ generic! {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(other) = clash {
-                return Err(invalid(
+                return Err(StoreError::Conflicts(FieldError::new(
                     "starts_at",
                     format!("overlaps assignment {other} of the same person to the same region"),
-                ));
+                )));
             }
             let row = sqlx::query(&format!(
                 "INSERT INTO assignments (person_id, region, role, starts_at, ends_at, created_at, created_by) \
@@ -757,7 +757,7 @@ mod tests {
             // Overlapping periods of the same person, region and role are refused; adjacent ones are not.
             for (a, b) in [(150, None), (50, Some(101)), (0, None)] {
                 let err = s.add_assignment(&new(a, b)).await.unwrap_err();
-                assert!(matches!(&err, StoreError::Invalid(f) if f.field == "starts_at"), "{a}..{b:?}: {err}");
+                assert!(matches!(&err, StoreError::Conflicts(f) if f.field == "starts_at"), "{a}..{b:?}: {err}");
             }
             let second = s.add_assignment(&new(200, None)).await.unwrap();
             s.add_assignment(&new(10, Some(100))).await.unwrap();

@@ -30,9 +30,9 @@ export type AdminPeople = {
 }
 
 /** A person as the administration sees them. */
-export type AdminPerson = PersonView & {
+export type AdminPerson = (PersonView) & ({
   disabled: boolean
-}
+})
 
 export type AdminPersonAnswer = {
   /** Whether anything changed (false when the role was already held, or not held). */
@@ -123,11 +123,11 @@ export type AssignmentView = {
 
 /** The Open311 attributes (questions) of a subclass. */
 export type AttributeList = {
-  items: Array<Record<string, unknown>>
+  items: Array<ServiceAttribute>
 }
 
 export type AttributesBody = {
-  attributes: Array<Record<string, unknown>>
+  attributes: Array<ServiceAttribute>
 }
 
 export type AuditList = {
@@ -135,9 +135,24 @@ export type AuditList = {
   items: Array<Record<string, unknown>>
 }
 
+/** A jurisdiction's working calendar: the clock that deadlines run on. */
+export type Calendar = {
+  /** Days off that would otherwise be working days. */
+  holidays: Array<string>
+  /** Days that are working days although their weekday is not (调休 make-up days); never a
+   * holiday too. */
+  makeup_days: Array<string>
+  /** Working periods of a working day, in order, not overlapping. */
+  periods: Array<Period>
+  /** Local time's offset from UTC in minutes (China: 480). */
+  utc_offset_minutes: number
+  /** Working weekdays, 1 = Monday … 7 = Sunday. */
+  weekdays: Array<number>
+}
+
 export type CalendarAnswer = {
   /** Working days and hours, holidays and make-up days. */
-  calendar: Record<string, unknown>
+  calendar: Calendar
   /** Whether the district has its own calendar (else the default one is shown). */
   configured: boolean
   /** The district's code (6 digits). */
@@ -239,7 +254,7 @@ export type CaseState = "reported" | "accepted" | "dispatched" | "in_progress" |
 
 /** A case as the viewer may see it: the reporter and contact masked, or absent for those who may
  * not see them. */
-export type CaseView = Case & {
+export type CaseView = (Case) & ({
   /** The workflow actions the viewer may take on the case now, as the state machine decides
    * them, in the order a case page offers them: `POST /cases/{key}/actions/{action}`. Each may
    * still be refused for its data, or because the case changed meanwhile. */
@@ -248,7 +263,7 @@ export type CaseView = Case & {
   /** The location lies outside every grid. */
   outside_jurisdiction: boolean
   overdue: boolean
-}
+})
 
 /** A problem category: two levels (class → subclass). Cases are accepted into a subclass. */
 export type Category = {
@@ -304,6 +319,12 @@ export type CategoryName = {
   name_en: string
 }
 
+/** One choice of a list attribute. */
+export type Choice = {
+  key: string
+  name: string
+}
+
 export type CodeLogin = {
   code: string
   name?: string | null
@@ -324,6 +345,9 @@ export type ContactView = {
   name: string | null
   phone: string | null
 }
+
+/** The input type of an Open311 service attribute. */
+export type Datatype = "string" | "number" | "datetime" | "text" | "singlevaluelist" | "multivaluelist"
 
 /** Handling deadlines of a category, in hours, per urgency. */
 export type Deadlines = {
@@ -579,6 +603,12 @@ export type OnTheSpotBody = {
   photos?: Array<string>
 }
 
+/** A working period of a day, in minutes after local midnight: `[start, end)`. */
+export type Period = {
+  end: number
+  start: number
+}
+
 /** A person: name masked and phone masked unless it is oneself. */
 export type PersonView = {
   /** Roles with the region or department they hold them in. */
@@ -766,7 +796,7 @@ export type ReportAnswer = {
   tracking_code: string
 }
 
-export type ReportBody = {
+export type ReportBody = ({
   address?: string | null
   anonymous?: boolean
   category?: number | null
@@ -774,13 +804,40 @@ export type ReportBody = {
   contact_phone?: string | null
   /** The coordinate system of `lat`/`lon`: `wgs84` (GPS, the default), `gcj02` (AMap, Tencent,
    * WeChat) or `bd09` (Baidu). Stored as WGS-84. */
-  crs?: string | null
+  crs?: "wgs84" | "gcj02" | "bd09" | null
   description: string
   lat?: number | null
   lon?: number | null
+  /** Ids of photos uploaded before (`POST /media`), at most nine. */
   photos?: Array<string>
   urgency?: null | Urgency
-}
+}) & ({
+  lat: number
+  lon: number
+} | {
+  address: string
+})
+
+export type ReportForm = ({
+  address?: string
+  anonymous?: boolean
+  category?: number
+  contact_name?: string
+  contact_phone?: string
+  /** `wgs84` (the default), `gcj02` or `bd09`. */
+  crs?: "wgs84" | "gcj02" | "bd09"
+  description: string
+  lat?: number
+  lon?: number
+  /** Up to nine image files (JPEG, PNG or WebP). */
+  photos?: Array<string>
+  urgency?: Urgency
+}) & ({
+  lat: number
+  lon: number
+} | {
+  address: string
+})
 
 /** Who answers for a grid now. */
 export type Responsible = {
@@ -802,6 +859,20 @@ export type RevealedReporter = {
   id: number
   name: string
   phone: string | null
+}
+
+/** A question a category asks of a report (Open311 "service definition" attribute). */
+export type ServiceAttribute = {
+  code: string
+  datatype: Datatype
+  datatype_description?: string | null
+  description: string
+  /** Position in the form, 1 first; unique within the category. */
+  order: number
+  required?: boolean
+  values?: Array<Choice>
+  /** `false`: the attribute only informs (shown with the description), it takes no input. */
+  variable?: boolean
 }
 
 export type SessionAnswer = {
@@ -837,13 +908,13 @@ export type TimelineEvent = {
 }
 
 /** The reporter's view: the public view plus the answers addressed to the reporter. */
-export type TrackedCase = PublicCase & {
+export type TrackedCase = (PublicCase) & ({
   answers: Array<Answer>
   department: null | DepartmentName
   /** The reference of the case this one duplicates. */
   duplicate_of: string | null
   rejection: string | null
-}
+})
 
 /** The answer to an upload: the photo, or with several files, the list. */
 export type Uploaded = MediaView | MediaList
@@ -859,12 +930,15 @@ export type ValidationAnswer = {
 }
 
 export type WebhookBody = {
-  actions?: Array<string>
+  /** The actions to send; none: every action. */
+  actions?: Array<Action>
   department?: number | null
+  /** The region whose cases are sent; when absent, the one region one administers. */
   region?: string | null
-  /** The HMAC key; generated when not given. */
+  /** The HMAC key, at least 16 characters; generated when not given. */
   secret?: string | null
-  /** An http or https URL with a host */
+  /** An http or https URL with a host (the pattern describes host names; an IP address is
+   * taken too) */
   url: string
 }
 

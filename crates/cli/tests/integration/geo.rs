@@ -280,7 +280,7 @@ async fn assignments_have_periods_and_the_admin_sees_the_gaps() {
         json!({ "person": member, "region": GRID1, "role": "grid_member", "starts_at": "2026-03-01T00:00:00+08:00" }),
     )
     .await
-    .problem(422, Some("starts_at"));
+    .problem(409, Some("starts_at"));
     assign(json!({ "person": 9999, "region": GRID2, "role": "grid_member" })).await.problem(404, Some("person"));
     assign(json!({ "person": leader, "region": GRID1, "role": "grid_leader" })).await.problem(422, Some("region"));
     assign(json!({ "person": member, "region": GRID1, "role": "dispatcher" })).await.problem(422, Some("role"));
