@@ -173,7 +173,10 @@ async fn create_webhook(
         None if mine.len() == 1 => mine[0].clone(),
         None => return Err(ApiError::field("region", "is required: you administer several regions")),
     };
-    may(&auth.actor, Permission::ManageWebhook { region: Some(&region) }).map_err(|r| ApiError::refusal(r, None))?;
+    if may(&auth.actor, Permission::ManageWebhook { region: Some(&region) }).is_err() {
+        let reason = format!("region: {region} lies outside the regions you administer");
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", reason));
+    }
     if let Some(d) = b.department {
         app.department("department", d)?;
     }

@@ -152,11 +152,16 @@ async fn people_are_managed_only_by_admins_of_their_regions() {
         ),
         (
             json!({ "login": "member", "name": "x", "grants": [{ "role": "dispatcher", "scope": "region:330483" }] }),
-            "login",
+            "login (taken)",
         ),
     ] {
-        // A region that does not exist is not found (404); the rest is invalid (422).
-        let (status, field) = field.strip_suffix(" (no such region)").map_or((422, field), |f| (404, f));
+        // A region that does not exist is not found (404), a login taken a conflict (409); the rest is
+        // invalid (422).
+        let (status, field) = match (field.strip_suffix(" (no such region)"), field.strip_suffix(" (taken)")) {
+            (Some(f), _) => (404, f),
+            (_, Some(f)) => (409, f),
+            _ => (422, field),
+        };
         t.post(Some("admin"), "/api/v1/admin/people", body).await.problem(status, Some(field));
     }
 }

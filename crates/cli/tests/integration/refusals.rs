@@ -133,13 +133,13 @@ async fn workflow_refusals_change_nothing() {
         id,
         "submit_result",
         json!({ "note": "done", "evidence": ["no-such-photo"] }),
-        422,
+        404,
         Some("evidence"),
     )
     .await;
     // A photo uploaded by someone else cannot be claimed as one's evidence.
     let theirs = t.upload_photo(Some("power")).await;
-    refused(&t, "staff", id, "submit_result", json!({ "note": "done", "evidence": [theirs] }), 422, Some("evidence"))
+    refused(&t, "staff", id, "submit_result", json!({ "note": "done", "evidence": [theirs] }), 404, Some("evidence"))
         .await;
     refused(
         &t,
@@ -185,12 +185,12 @@ async fn report_refusals_store_nothing() {
         (json!({ "description": "x", "lat": 30.0, "lon": 120.0, "urgency": "now" }), "urgency"),
         (json!({ "description": "x", "lat": 30.0, "lon": 120.0, "category": 999 }), "category (not found)"),
         (json!({ "description": "x", "lat": 30.0, "lon": 120.0, "category": COMPONENTS }), "category"),
-        (json!({ "description": "x", "lat": 30.0, "lon": 120.0, "photos": ["nope"] }), "photos"),
+        (json!({ "description": "x", "lat": 30.0, "lon": 120.0, "photos": ["nope"] }), "photos (not found)"),
         (json!({ "description": "x", "lat": 30.0, "lon": 120.0, "photoz": [] }), "photoz"),
         (json!({ "description": "x".repeat(4001), "lat": 30.0, "lon": 120.0 }), "description"),
     ];
     for (body, field) in bad {
-        // A category that does not exist is not found (404); the rest is invalid (422).
+        // A category or a photo that does not exist is not found (404); the rest is invalid (422).
         let (status, field) = field.strip_suffix(" (not found)").map_or((422, field), |f| (404, f));
         t.post(Some("resident"), "/api/v1/cases", body).await.problem(status, Some(field));
     }
