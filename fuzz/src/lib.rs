@@ -130,7 +130,7 @@ async fn build(dir: &std::path::Path) -> AppState {
     .await;
     let key = gridkeeper_server::auth::token_hash(OPEN311_KEY);
     store.create_open311_key("fuzz", &key, client, Respond::Id, now).await.expect("a key");
-    let attributes = serde_json::from_value(json!([
+    let attributes: Vec<gridkeeper_domain::exchange::ServiceAttribute> = serde_json::from_value(json!([
         { "code": "depth", "datatype": "number", "required": true, "order": 1, "description": "How deep (m)?" },
         { "code": "seen", "datatype": "datetime", "order": 2, "description": "When?" },
         { "code": "kind", "datatype": "singlevaluelist", "order": 3, "description": "Kind",
