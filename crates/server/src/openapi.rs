@@ -233,7 +233,7 @@ fn coordinate(name: &str, o: &mut utoipa::openapi::schema::Object) {
             o.pattern.get_or_insert_with(|| PHONE.into());
         }
         "crs" if is(Type::String) => {
-            let mut systems = vec!["wgs84".into(), "gcj02".into(), "bd09".into()];
+            let mut systems: Vec<Value> = gridkeeper_geo::Crs::ALL.iter().map(|c| c.as_str().into()).collect();
             if is(Type::Null) {
                 systems.push(Value::Null);
             }
