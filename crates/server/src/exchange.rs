@@ -7,7 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gridkeeper_domain::exchange::{validate_attributes, ServiceAttribute, WebhookFilter};
-use gridkeeper_domain::{administered_regions, may, Action, Actor, FieldError, Permission, RegionCode};
+use gridkeeper_domain::{administered_regions, may, Action, Actor, FieldError, Permission, Refusal, RegionCode};
 use gridkeeper_store::{CaseQuery, Delivery, DeliveryStatus, NewAudit, NewWebhook, Webhook};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -174,8 +174,8 @@ async fn create_webhook(
         None => return Err(ApiError::field("region", "is required: you administer several regions")),
     };
     if may(&auth.actor, Permission::ManageWebhook { region: Some(&region) }).is_err() {
-        let reason = format!("region: {region} lies outside the regions you administer");
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", reason));
+        let reason = format!("region {region} lies outside the regions you administer");
+        return Err(ApiError::refusal(Refusal::NotAllowed { action: "send this region's cases", reason }, None));
     }
     if let Some(d) = b.department {
         app.department("department", d)?;
