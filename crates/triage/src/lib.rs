@@ -9,6 +9,9 @@
 //! - [`eval`]: [`evaluate`] on a train/test split and stratified [`cross_validate`], both
 //!   summarised in a [`Report`].
 //! - [`department`]: [`DepartmentTally`], the most common department per category and grid.
+//! - [`floods`]: reports of one problem folded into groups as they arrive ([`floods::fold`]).
+//! - [`surges`]: a grid's daily count of a category tested against its own history
+//!   ([`surges::test`], a negative binomial tail).
 //!
 //! A fresh deployment has no history: [`Trainer::train`] refuses fewer than
 //! [`Trainer::min_examples`] examples or a single category, and the platform says that it is
@@ -20,7 +23,9 @@
 
 pub mod department;
 pub mod eval;
+pub mod floods;
 pub mod model;
+pub mod surges;
 pub mod text;
 
 pub use department::{DepartmentSuggestion, DepartmentTally, TallyScope};
