@@ -81,6 +81,11 @@ pub enum Permission<'a> {
     DefinePlaceKinds,
     /// Import registry entries (places, houses, tenancies) under a region.
     ImportRegistry { under: &'a RegionCode },
+    /// See the categories and departments suggested for a report, and the groups of reports of
+    /// one problem (each case still as [`Permission::ViewCase`] decides).
+    SeeSuggestions,
+    /// Retrain the category suggestions on the platform's history now.
+    RetrainSuggestions,
 }
 
 impl Permission<'_> {
@@ -117,6 +122,8 @@ impl Permission<'_> {
             Permission::KeepPlace { .. } => "keep a place's entry current",
             Permission::DefinePlaceKinds => "define the kinds of places",
             Permission::ImportRegistry { .. } => "import registry entries",
+            Permission::SeeSuggestions => "see suggested categories and groups of reports",
+            Permission::RetrainSuggestions => "retrain the category suggestions",
         }
     }
 }
@@ -255,6 +262,11 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         Permission::ImportRegistry { under } => allow(
             any_of(actor, &[Role::GridLeader, Role::Admin], under),
             "grid leaders and admins of this region import registry entries",
+        ),
+        Permission::SeeSuggestions => allow(actor.is_staff(), "suggestions and groups of reports are for staff"),
+        Permission::RetrainSuggestions => allow(
+            actor.has_role(Role::Admin) || actor.has_role(Role::Dispatcher),
+            "only admins and the linkage center retrain the suggestions",
         ),
         Permission::ReadDepartmentMeasures { department } => allow(
             actor
@@ -420,9 +432,18 @@ mod tests {
             Permission::SeeAssignments,
             Permission::SeeResponsibleNames,
             Permission::SeeGridFigures,
+            Permission::SeeSuggestions,
         ] {
             assert_eq!(who(p), STAFF, "{}", p.as_str());
         }
+    }
+
+    #[test]
+    fn admins_and_the_linkage_center_retrain_suggestions() {
+        assert_eq!(
+            who(Permission::RetrainSuggestions),
+            ["dispatcher", "other dispatcher", "admin", "street admin"]
+        );
     }
 
     #[test]

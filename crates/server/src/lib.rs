@@ -31,6 +31,7 @@ mod responsibility;
 mod service;
 pub mod sms;
 mod tracking;
+pub mod triage;
 mod web;
 pub mod webhooks;
 
@@ -96,6 +97,8 @@ pub struct Settings {
     pub web: web::WebSettings,
     /// Weights of the assessment components per kind (see docs/MEASURES.md).
     pub assessment: AssessmentWeights,
+    /// Category suggestions, floods folded, surges (`[server.triage]`).
+    pub triage: triage::TriageSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -193,6 +196,7 @@ impl Default for Settings {
             audit_checkpoints: Default::default(),
             web: web::WebSettings::default(),
             assessment: AssessmentWeights::default(),
+            triage: triage::TriageSettings::default(),
         }
     }
 }
@@ -231,6 +235,8 @@ pub struct App {
     pub checkpoints: Option<checkpoints::Checkpoints>,
     /// The live notices of the last minutes, for browsers that reconnect.
     pub recent: events::Recent,
+    /// The category model in use and its training.
+    pub triage: triage::Suggester,
     /// The addresses whose sign-ins are slowed down after too many failures.
     gates: accounts::Gates,
     reference: RwLock<Arc<Reference>>,
@@ -247,6 +253,7 @@ impl App {
         sms: Arc<dyn sms::SmsSender>,
     ) -> Result<AppState, StartupError> {
         settings.assessment.validate()?;
+        settings.triage.validate()?;
         settings.public_url()?;
         let media = media::open_store(&settings)?;
         let checkpoints = checkpoints::Checkpoints::open(&settings)?;
@@ -260,6 +267,7 @@ impl App {
             closing: tokio::sync::watch::Sender::new(false),
             checkpoints,
             recent: Default::default(),
+            triage: Default::default(),
             gates: Default::default(),
             reference: RwLock::default(),
             clock: Box::new(|| chrono::Utc::now().timestamp_millis()),
@@ -376,6 +384,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(responsibility::router())
         .merge(regions::router())
         .merge(admin::router())
+        .merge(triage::router())
         .merge(openapi::router())
 }
 
@@ -420,6 +429,7 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     let region_watch = tokio::spawn(watch_reference(app.clone()));
     let recent = tokio::spawn(events::keep_recent(app.clone()));
     let anchor = tokio::spawn(write_checkpoints_periodically(app.clone()));
+    let model = tokio::spawn(triage::keep_model(app.clone()));
     let closing = app.closing.clone();
     let served = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
@@ -433,6 +443,7 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     region_watch.abort();
     recent.abort();
     anchor.abort();
+    model.abort();
     served
 }
 

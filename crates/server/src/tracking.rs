@@ -39,6 +39,9 @@ pub struct TrackedCase {
     pub rejection: Option<gridkeeper_domain::Rejection>,
     /// The reference of the case this one duplicates.
     pub duplicate_of: Option<String>,
+    /// The case this one duplicates, as the public sees it: its reporter follows that one case
+    /// to its result (and is answered when it is solved).
+    pub original: Option<Box<PublicCase>>,
     /// The department handling it (leading it), once dispatched: the reporter knows who works on it.
     pub department: Option<DepartmentName>,
 }
@@ -63,8 +66,16 @@ async fn track(State(app): State<AppState>, Path(code): Path<String>) -> ApiResu
         .filter(|e| matches!(e.event.action, Action::Reject | Action::SubmitResult | Action::Close | Action::Verify))
         .map(|e| Answer { action: e.event.action, at: to_rfc3339(e.event.at), note: e.event.data.get("note").cloned() })
         .collect();
-    let duplicate_of = match c.duplicate_of {
-        Some(id) => app.store.case(id).await?.map(|o| o.reference),
+    let original = match c.duplicate_of {
+        Some(id) => app.store.case(id).await?,
+        None => None,
+    };
+    let duplicate_of = original.as_ref().map(|o| o.reference.clone());
+    let original = match original {
+        Some(o) => {
+            let events = app.store.events(o.id).await?;
+            Some(Box::new(PublicCase::of(&app, &o, &events).await?))
+        }
         None => None,
     };
     let department = c.lead_department.and_then(|d| {
@@ -75,6 +86,7 @@ async fn track(State(app): State<AppState>, Path(code): Path<String>) -> ApiResu
         answers,
         rejection: c.rejection,
         duplicate_of,
+        original,
         department,
     }))
 }

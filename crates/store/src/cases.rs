@@ -126,6 +126,9 @@ pub trait CaseStore: Send + Sync {
     async fn insert_cases(&self, intakes: &[Intake<'_>]) -> Vec<Result<Case>>;
     /// Writes a decision on an existing case if the case is still at `decision.case.version - 1`.
     async fn apply(&self, decision: &Decision, media: &[MediaId]) -> Result<Case>;
+    /// Writes several decisions in one transaction, each as [`CaseStore::apply`] would: all of
+    /// them, or none when one case is stale ([`StoreError::Conflict`] with that case as it is).
+    async fn apply_all(&self, decisions: &[(&Decision, &[MediaId])]) -> Result<Vec<Case>>;
     async fn case(&self, id: CaseId) -> Result<Option<Case>>;
     async fn case_by_reference(&self, reference: &str) -> Result<Option<Case>>;
     async fn case_by_tracking(&self, tracking_hash: &str) -> Result<Option<Case>>;
@@ -456,6 +459,38 @@ generic! {
         }
 
         /// Replaces the department links of `c` with its lead and co-departments now.
+        /// Writes one decision inside a write transaction: the case if it is still at the version
+        /// before, its event, its departments and evidence, its rollup facts. `false` when another
+        /// writer changed the case first (nothing written).
+        async fn apply_in(&self, conn: &mut D::Connection, decision: &Decision, media: &[MediaId]) -> Result<bool> {
+            let case = &decision.case;
+            // The case as it was and its events, to move its rollup facts. Should another writer
+            // change it meanwhile, the versioned update below finds no row.
+            let before = self.histories(&mut *conn, case.id, case.id).await?;
+            let done = Self::bind_case(sqlx::query(&update_case_sql()), case, &self.vault)
+                .bind(case.id)
+                .bind(case.version - 1)
+                .execute(&mut *conn)
+                .await?;
+            if D::rows_affected(&done) == 0 {
+                return Ok(false);
+            }
+            Self::insert_events(&mut *conn, &[(case.id, case.version, &decision.event)]).await?;
+            if matches!(decision.event.action, Action::Dispatch | Action::Return | Action::Reopen) {
+                Self::sync_departments(&mut *conn, case).await?;
+            }
+            Self::attach_media(&mut *conn, case.id, media, decision.event.actor, "evidence").await?;
+            if let Some((old, mut events)) = before.into_iter().next() {
+                let community = Self::community_teams(&mut *conn).await?;
+                let mut rollup = Rollup::default();
+                rollup.add(&old, &events, &community, -1);
+                events.push(decision.event.clone());
+                rollup.add(case, &events, &community, 1);
+                Self::write_rollup(&mut *conn, rollup).await?;
+            }
+            Ok(true)
+        }
+
         async fn sync_departments(conn: &mut D::Connection, c: &Case) -> Result<()> {
             sqlx::query("DELETE FROM case_departments WHERE case_id = $1").bind(c.id).execute(&mut *conn).await?;
             Self::insert_links(conn, [c]).await
@@ -795,36 +830,21 @@ generic! {
 
         #[tracing::instrument(skip_all, fields(case = decision.case.id, action = decision.event.action.as_str()))]
         async fn apply(&self, decision: &Decision, media: &[MediaId]) -> Result<Case> {
-            let case = &decision.case;
+            Ok(self.apply_all(&[(decision, media)]).await?.remove(0))
+        }
+
+        async fn apply_all(&self, decisions: &[(&Decision, &[MediaId])]) -> Result<Vec<Case>> {
             let mut tx = self.begin_write().await?;
-            // The case as it was and its events, to move its rollup facts. Should another writer
-            // change it meanwhile, the versioned update below finds no row.
-            let before = self.histories(&mut tx, case.id, case.id).await?;
-            let done = Self::bind_case(sqlx::query(&update_case_sql()), case, &self.vault)
-                .bind(case.id)
-                .bind(case.version - 1)
-                .execute(&mut *tx)
-                .await?;
-            if D::rows_affected(&done) == 0 {
-                drop(tx);
-                let current = self.case(case.id).await?.ok_or_else(|| corrupt(format!("case {} vanished", case.id)))?;
-                return Err(StoreError::Conflict(Box::new(current)));
-            }
-            Self::insert_events(&mut tx, &[(case.id, case.version, &decision.event)]).await?;
-            if matches!(decision.event.action, Action::Dispatch | Action::Return | Action::Reopen) {
-                Self::sync_departments(&mut tx, case).await?;
-            }
-            Self::attach_media(&mut tx, case.id, media, decision.event.actor, "evidence").await?;
-            if let Some((old, mut events)) = before.into_iter().next() {
-                let community = Self::community_teams(&mut tx).await?;
-                let mut rollup = Rollup::default();
-                rollup.add(&old, &events, &community, -1);
-                events.push(decision.event.clone());
-                rollup.add(case, &events, &community, 1);
-                Self::write_rollup(&mut tx, rollup).await?;
+            for (decision, media) in decisions {
+                if !self.apply_in(&mut tx, decision, media).await? {
+                    drop(tx);
+                    let id = decision.case.id;
+                    let current = self.case(id).await?.ok_or_else(|| corrupt(format!("case {id} vanished")))?;
+                    return Err(StoreError::Conflict(Box::new(current)));
+                }
             }
             tx.commit().await?;
-            Ok(case.clone())
+            Ok(decisions.iter().map(|(d, _)| d.case.clone()).collect())
         }
 
         async fn case(&self, id: CaseId) -> Result<Option<Case>> {

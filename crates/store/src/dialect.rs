@@ -280,6 +280,7 @@ macro_rules! generic {
             for<'q> i64: sqlx::Encode<'q, D> + sqlx::Decode<'q, D> + sqlx::Type<D>,
             for<'q> f64: sqlx::Encode<'q, D> + sqlx::Decode<'q, D> + sqlx::Type<D>,
             for<'q> String: sqlx::Encode<'q, D> + sqlx::Decode<'q, D> + sqlx::Type<D>,
+            for<'q> Vec<u8>: sqlx::Encode<'q, D> + sqlx::Decode<'q, D> + sqlx::Type<D>,
             for<'q> &'q str: sqlx::Encode<'q, D> + sqlx::Decode<'q, D> + sqlx::Type<D>,
             for<'q> sqlx::types::Json<serde_json::Value>: sqlx::Encode<'q, D> + sqlx::Decode<'q, D> + sqlx::Type<D>,
             for<'q> Option<bool>: sqlx::Encode<'q, D>,

@@ -30,6 +30,7 @@ mod sql;
 #[cfg(test)]
 mod testing;
 pub mod transfer;
+mod triage;
 pub mod vault;
 
 use async_trait::async_trait;
@@ -54,6 +55,7 @@ pub use regions::*;
 pub use registry::{
     BatchIds, BatchRef, GridRegistryCounts, LookupKey, RegistryBatch, RegistryHit, RegistryMeasureQuery, RegistryStore,
 };
+pub use triage::{DailyCount, NewTriageModel, SuggestionRecord, SuggestionTally, TrainingCase, TriageModelRow, TriageStore};
 pub use vault::Vault;
 
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +152,7 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 pub mod prelude {
     pub use crate::{
         AccountStore, AdminStore, CalendarStore, CareStore, CaseStore, ExchangeStore, HousingStore, MeasureStore,
-        PeopleStore, PlaceStore, ReferenceStore, RegionStore, RegistryStore, Store,
+        PeopleStore, PlaceStore, ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
     };
 }
 
@@ -176,6 +178,7 @@ pub trait Store:
     + PlaceStore
     + CareStore
     + RegistryStore
+    + TriageStore
     + Send
     + Sync
     + 'static
