@@ -1,6 +1,8 @@
 //! `gridkeeper triage evaluate`: how well category suggestions would do on a labelled CSV file,
 //! by a train/test split or by repeated stratified cross-validation, and how fast training and
-//! suggesting are (`--synthetic N`).
+//! suggesting are (`--synthetic N`). `gridkeeper triage floods`: the precision and recall of
+//! folding reports of one problem, on the demo's history. `gridkeeper triage surges`: how often
+//! the surge test alarms on the demo's history, which has no surges (its false alarm rate).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,6 +16,41 @@ pub enum TriageCommand {
     /// Evaluate category suggestion on a labelled CSV file: top-1 and top-3 accuracy, precision
     /// and recall per label, the confusion matrix.
     Evaluate(EvaluateArgs),
+    /// Pairwise precision and recall of folding the demo's reports of one problem (its
+    /// duplicates and its morning floods), for several text similarity thresholds.
+    Floods(FloodsArgs),
+    /// False alarms of the surge test on the demo's history (which has no surges): alarms per
+    /// grid per month, for several alpha.
+    Surges(SurgesArgs),
+}
+
+#[derive(Args)]
+pub struct FloodsArgs {
+    /// Seed of the demo town.
+    #[arg(long, default_value_t = 330483)]
+    seed: u64,
+    /// Cases in the demo's simulated year.
+    #[arg(long, default_value_t = 30_000)]
+    cases: usize,
+    /// Reports of the last DAYS days are folded.
+    #[arg(long, default_value_t = 90)]
+    days: i64,
+    /// Text similarity thresholds to try.
+    #[arg(long, value_delimiter = ',', default_value = "0.1,0.2,0.25,0.3,0.35,0.4,0.5")]
+    similarity: Vec<f32>,
+}
+
+#[derive(Args)]
+pub struct SurgesArgs {
+    /// Seed of the demo town.
+    #[arg(long, default_value_t = 330483)]
+    seed: u64,
+    /// Cases in the demo's simulated year.
+    #[arg(long, default_value_t = 30_000)]
+    cases: usize,
+    /// Alphas to try.
+    #[arg(long, value_delimiter = ',', default_value = "0.01,0.001,0.0001")]
+    alpha: Vec<f64>,
 }
 
 #[derive(Args)]
@@ -113,7 +150,11 @@ fn mean_and_spread(xs: &[f64]) -> (f64, f64) {
 }
 
 pub fn run(cmd: TriageCommand) -> anyhow::Result<()> {
-    let TriageCommand::Evaluate(args) = cmd;
+    let args = match cmd {
+        TriageCommand::Evaluate(args) => args,
+        TriageCommand::Floods(args) => return floods(&args),
+        TriageCommand::Surges(args) => return surges(&args),
+    };
     let trainer = trainer(&args.settings)?;
     println!("trainer: {}", serde_json::to_string(&trainer)?);
     text::warm_up();
@@ -251,4 +292,201 @@ fn latency(what: &str, model: &gridkeeper_triage::Model, examples: &[Example]) {
         at(1.0),
         times.len()
     );
+}
+
+/// The demo's reports of the last `days` days (not those handled on the spot), as the folding sees
+/// them as they arrive (their reporter's category, if any), with the problem each is of: a
+/// duplicate's original, a flood's first report, else itself.
+pub fn demo_reports(town: &gridkeeper_demo::DemoTown, days: i64) -> (Vec<gridkeeper_domain::Case>, Vec<u64>) {
+    let now = town.history.iter().map(|(c, _)| c.reported_at).max().unwrap_or(0);
+    let since = now - days * 24 * gridkeeper_domain::HOUR;
+    let mut problem: std::collections::HashMap<i64, i64> = Default::default();
+    for flood in &town.floods {
+        for id in flood {
+            problem.insert(*id, flood[0]);
+        }
+    }
+    let cases: Vec<gridkeeper_domain::Case> = town
+        .history
+        .iter()
+        .map(|(c, _)| c)
+        .filter(|c| c.reported_at >= since && !c.on_the_spot)
+        .cloned()
+        .collect();
+    let truth = cases
+        .iter()
+        .map(|c| *problem.get(&c.id).unwrap_or(&c.duplicate_of.unwrap_or(c.id)) as u64)
+        .collect();
+    (cases, truth)
+}
+
+/// Folds the reports with `settings`, each with its reporter's category (what is known as it
+/// arrives); returns the groups.
+pub fn fold_demo(
+    town: &gridkeeper_demo::DemoTown,
+    cases: &[gridkeeper_domain::Case],
+    settings: &gridkeeper_triage::floods::FoldSettings,
+) -> Vec<Vec<usize>> {
+    let parent: std::collections::HashMap<i64, Option<i64>> =
+        town.reference.categories.iter().map(|c| (c.id, c.parent_id)).collect();
+    let reports: Vec<gridkeeper_triage::floods::Report> = cases
+        .iter()
+        .map(|c| gridkeeper_triage::floods::Report {
+            at: c.reported_at,
+            location: c.location.map(|l| (l.lat, l.lon)),
+            text: &c.description,
+            category: c.suggested_category,
+            class: c.suggested_category.and_then(|id| parent.get(&id).copied().flatten()),
+        })
+        .collect();
+    gridkeeper_triage::floods::fold(&reports, settings)
+}
+
+fn floods(args: &FloodsArgs) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let started = Instant::now();
+    let town = gridkeeper_demo::generate(args.seed, now, args.cases);
+    let (cases, truth) = demo_reports(&town, args.days);
+    let problems = truth.iter().collect::<std::collections::HashSet<_>>().len();
+    println!(
+        "demo seed {} with {} cases ({:.1} s): {} reports in the last {} days, {} problems",
+        args.seed,
+        args.cases,
+        started.elapsed().as_secs_f64(),
+        cases.len(),
+        args.days,
+        problems
+    );
+    println!("| similarity ≥ | pairs folded | pairs of one problem | precision | recall | groups of 2+ |");
+    println!("|---|---|---|---|---|---|");
+    for &min_similarity in &args.similarity {
+        let settings = gridkeeper_triage::floods::FoldSettings {
+            min_similarity,
+            ..gridkeeper_triage::floods::FoldSettings::default()
+        };
+        let started = Instant::now();
+        let groups = fold_demo(&town, &cases, &settings);
+        let took = started.elapsed();
+        let (precision, recall, folded, same) = gridkeeper_triage::floods::pair_scores(&groups, &truth);
+        let pct = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.1}%", 100.0 * v));
+        println!(
+            "| {min_similarity} | {folded} | {same} | {} | {} | {} | ({:.2} s)",
+            pct(precision),
+            pct(recall),
+            groups.iter().filter(|g| g.len() > 1).count(),
+            took.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// Daily report counts per (grid, class) and for each grid in all, from the demo's history.
+fn demo_daily_counts(
+    town: &gridkeeper_demo::DemoTown,
+) -> std::collections::HashMap<(String, Option<i64>), std::collections::BTreeMap<i64, u32>> {
+    let parent: std::collections::HashMap<i64, Option<i64>> =
+        town.reference.categories.iter().map(|c| (c.id, c.parent_id)).collect();
+    let day = 24 * gridkeeper_domain::HOUR;
+    let mut series: std::collections::HashMap<(String, Option<i64>), std::collections::BTreeMap<i64, u32>> =
+        Default::default();
+    for (c, _) in &town.history {
+        let d = (c.reported_at + 8 * gridkeeper_domain::HOUR).div_euclid(day);
+        let grid = c.scope_region().to_string();
+        let class = c.category.or(c.suggested_category).map(|id| parent.get(&id).copied().flatten().unwrap_or(id));
+        if class.is_some() {
+            *series.entry((grid.clone(), class)).or_default().entry(d).or_default() += 1;
+        }
+        *series.entry((grid, None)).or_default().entry(d).or_default() += 1;
+    }
+    series
+}
+
+fn surges(args: &SurgesArgs) -> anyhow::Result<()> {
+    use gridkeeper_triage::surges::{test, SurgeSettings};
+    let now = chrono::Utc::now().timestamp_millis();
+    let town = gridkeeper_demo::generate(args.seed, now, args.cases);
+    let series = demo_daily_counts(&town);
+    let day = 24 * gridkeeper_domain::HOUR;
+    let today = (now + 8 * gridkeeper_domain::HOUR).div_euclid(day);
+    let weeks = SurgeSettings::default().weeks as i64;
+    // Days with a full history before them, not today (partial).
+    let days: Vec<i64> = (today - 365 + 7 * weeks..today).collect();
+    let grids = series.keys().map(|(g, _)| g).collect::<std::collections::HashSet<_>>().len();
+    let months = days.len() as f64 / 30.0;
+    println!(
+        "demo seed {} with {} cases: {} grids (and the district outside them), {} series, {} days tested ({:.1} months)",
+        args.seed,
+        args.cases,
+        grids,
+        series.len(),
+        days.len(),
+        months
+    );
+    println!("| alpha | tests | alarms | alarms per grid per month | share of tests |");
+    println!("|---|---|---|---|---|");
+    for &alpha in &args.alpha {
+        let s = SurgeSettings { alpha, ..SurgeSettings::default() };
+        let (mut tests, mut alarms) = (0u64, 0u64);
+        for counts in series.values() {
+            for &d in &days {
+                let history: Vec<u32> =
+                    (1..=7 * weeks).map(|k| counts.get(&(d - k)).copied().unwrap_or(0)).collect();
+                let count = counts.get(&d).copied().unwrap_or(0);
+                // A series is tested on the days its grid reported it (a day with none cannot alarm).
+                if count == 0 {
+                    continue;
+                }
+                tests += 1;
+                alarms += u64::from(test(count, &history, &s).alarming(&s));
+            }
+        }
+        println!(
+            "| {alpha} | {tests} | {alarms} | {:.3} | {:.5} |",
+            alarms as f64 / grids as f64 / months,
+            alarms as f64 / tests.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Folding the demo's reports of one problem: precision first (a report folded into another
+    /// problem's group would be closed wrongly), recall well above none, and both floods found.
+    #[test]
+    fn the_demo_floods_fold_with_high_precision() {
+        let town = gridkeeper_demo::generate(5, chrono::Utc::now().timestamp_millis(), 6_000);
+        let (cases, truth) = demo_reports(&town, 120);
+        let groups = fold_demo(&town, &cases, &gridkeeper_triage::floods::FoldSettings::default());
+        let (precision, recall, folded, same) = gridkeeper_triage::floods::pair_scores(&groups, &truth);
+        let (precision, recall) = (precision.unwrap(), recall.unwrap());
+        assert!(precision >= 0.9, "precision {precision} ({folded} pairs folded, {same} of one problem)");
+        assert!(recall >= 0.4, "recall {recall} ({folded} pairs folded, {same} of one problem)");
+        for flood in &town.floods {
+            let index: Vec<usize> = flood.iter().map(|id| cases.iter().position(|c| c.id == *id).unwrap()).collect();
+            assert!(groups.iter().any(|g| index.iter().filter(|i| g.contains(i)).count() >= 2), "flood {flood:?} folded");
+        }
+    }
+
+    /// The surge test on a year of the demo, which has no surges: few alarms per grid and month.
+    #[test]
+    fn the_surge_test_rarely_alarms_on_a_usual_year() {
+        use gridkeeper_triage::surges::{test, SurgeSettings};
+        let town = gridkeeper_demo::generate(5, chrono::Utc::now().timestamp_millis(), 6_000);
+        let series = demo_daily_counts(&town);
+        let s = SurgeSettings::default();
+        let last = series.values().filter_map(|c| c.keys().max()).max().copied().unwrap();
+        let (mut tests, mut alarms) = (0, 0);
+        for counts in series.values() {
+            for d in last - 300..last {
+                let history: Vec<u32> = (1..=56).map(|k| counts.get(&(d - k)).copied().unwrap_or(0)).collect();
+                tests += 1;
+                alarms += usize::from(test(counts.get(&d).copied().unwrap_or(0), &history, &s).alarming(&s));
+            }
+        }
+        assert!(tests > 10_000, "{tests}");
+        assert!((alarms as f64) < 3.0 * s.alpha * tests as f64, "{alarms} alarms in {tests} tests");
+    }
 }

@@ -153,6 +153,60 @@ pub(crate) fn simulate_span(
     history
 }
 
+/// Reports in each of the morning's floods (problems many neighbours see at once: a burst main,
+/// a fallen tree), newest reports of the demo.
+const FLOODS: [usize; 2] = [5, 3];
+
+/// The morning's floods: each a problem reported several times within the last hour by residents
+/// of its grid, near one another (within 40 m), at one address, each in the reporter's own words;
+/// they wait in the center's queue, to be handled once. After the history's last report (ids
+/// following `history`), interleaved in time. Returns the cases and, per flood, its case ids (the
+/// truth the folding is measured against).
+pub(crate) fn floods(
+    world: &World,
+    seed: u64,
+    history: &[(Case, Vec<NewEvent>)],
+) -> (Vec<(Case, Vec<NewEvent>)>, Vec<Vec<CaseId>>) {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x666c_6f6f_6473);
+    let tables = Tables::new(world);
+    let last = history.last().map_or(world.now - HOUR, |(c, _)| c.reported_at);
+    let from = last.max(world.now - HOUR) + 1000;
+    let mut plans = Vec::new();
+    for (flood, &size) in FLOODS.iter().enumerate() {
+        let grid = tables.grids.pick(&mut rng);
+        let subclass = tables.subclasses.pick(&mut rng);
+        let origin = world.town.grids[grid].sample(&mut rng);
+        let address = world.town.address(grid, &mut rng);
+        let community = world.town.grids[grid].community;
+        for _ in 0..size {
+            let plan = Plan {
+                intake: Intake::Resident(pick(&mut rng, &world.roster.residents[community])),
+                fate: Fate::Handle,
+                grid: Some(grid),
+                subclass,
+                urgency: world.org.subclasses[subclass].urgency(&mut rng),
+                location: towards(&mut rng, origin, world.town.grids[grid].centre(), 40.0),
+                address: address.clone(),
+                stall: Some(Stage::Accept),
+            };
+            plans.push((rng.gen_range(from..world.now.max(from + 1)), flood, plan));
+        }
+    }
+    plans.sort_by_key(|(t, ..)| *t);
+    let first_id = history.len() as CaseId + 1;
+    let mut ids = vec![Vec::new(); FLOODS.len()];
+    let cases = plans
+        .iter()
+        .enumerate()
+        .map(|(k, (t0, flood, plan))| {
+            let id = first_id + k as CaseId;
+            ids[*flood].push(id);
+            live(world, &mut rng, plan, id, *t0)
+        })
+        .collect();
+    (cases, ids)
+}
+
 /// Report instants in `[start, end)`, sorted, to the second.
 fn report_times(rng: &mut StdRng, start: Millis, now: Millis, n: usize) -> Vec<Millis> {
     let mut times = Vec::with_capacity(n);

@@ -24,7 +24,7 @@ mod town;
 pub use load::{load, load_cases, load_registry, LoadError};
 pub use registry::{Collection, DemoRegistry, RegistryStep};
 
-use gridkeeper_domain::{Case, Millis, NewEvent};
+use gridkeeper_domain::{Case, CaseId, Millis, NewEvent};
 use gridkeeper_store::{NewPerson, ReferenceData};
 
 /// A demo login.
@@ -52,6 +52,9 @@ pub struct DemoTown {
     /// The registry, written after the people (its landlords and social units are the last
     /// people).
     pub registry: DemoRegistry,
+    /// The morning's floods: the ids of each flood's reports (the last cases of `history`, new
+    /// reports of one problem each; none for a history of fewer than 100 cases).
+    pub floods: Vec<Vec<CaseId>>,
 }
 
 /// The demo town for `seed`, with `cases` cases reported over the 365 days before `now`.
@@ -60,13 +63,20 @@ pub fn generate(seed: u64, now: Millis, cases: usize) -> DemoTown {
     let org = org::Org::build(&town);
     let roster = people::Roster::build(seed, &town, &org);
     let world = history::World { town: &town, org: &org, roster: &roster, now };
-    let history = history::simulate(&world, seed, cases);
+    let mut history = history::simulate(&world, seed, cases);
+    let floods = if cases >= 100 {
+        let (flooded, floods) = history::floods(&world, seed, &history);
+        history.extend(flooded);
+        floods
+    } else {
+        vec![]
+    };
     // Landlords and social units come after everyone the history knows, so no id moves.
     let mut people = roster.people.clone();
     let registry = registry::build(seed, &town, &roster, now, &mut people);
     let regions = town.regions();
     let org::Org { platforms, departments, categories, .. } = org;
-    DemoTown { reference: ReferenceData { regions, platforms, departments, categories }, people, history, registry }
+    DemoTown { reference: ReferenceData { regions, platforms, departments, categories }, people, history, registry, floods }
 }
 
 /// A large history over several years (benchmark databases: millions of cases), cut into
@@ -178,7 +188,15 @@ mod tests {
     #[test]
     fn history_is_complete_consistent_and_deterministic() {
         let demo = generate(7, NOW, CASES);
-        assert_eq!(demo.history.len(), CASES);
+        let flooded: usize = demo.floods.iter().map(Vec::len).sum();
+        assert_eq!(demo.history.len(), CASES + flooded);
+        assert_eq!(demo.floods.iter().map(Vec::len).collect::<Vec<_>>(), [5, 3]);
+        for flood in &demo.floods {
+            let cases: Vec<&Case> = flood.iter().map(|id| &demo.history[*id as usize - 1].0).collect();
+            assert!(cases.iter().all(|c| c.state == CaseState::Reported && NOW - c.reported_at <= HOUR));
+            assert!(cases.iter().all(|c| c.address == cases[0].address && c.grid == cases[0].grid));
+            assert!(cases.iter().all(|c| c.location.unwrap().distance_m(&cases[0].location.unwrap()) <= 80.0));
+        }
 
         let mut states = HashSet::new();
         let mut actions = HashSet::new();

@@ -39,6 +39,13 @@ import type {
   GrantBody,
   DepartmentBody,
   CategoryBody,
+  Accuracy,
+  CaseSuggestions,
+  FoldBody,
+  ModelStatus,
+  ReportGroup,
+  SuggestAnswer,
+  Surges,
 } from './types'
 
 export const API = '/api/v1'
@@ -185,6 +192,16 @@ export const api = {
       reporter: { id: number; name: string; phone: string | null } | null
       contact: { name: string | null; phone: string | null }
     }>(`cases/${id}/reveal`),
+
+  // intelligent triage: suggested categories, groups of reports, surges
+  suggest: (description: string) => post<SuggestAnswer>('triage/suggest', { description }),
+  caseSuggestions: (key: string | number) => get<CaseSuggestions>(`cases/${key}/suggestions`),
+  triageModel: () => get<ModelStatus>('triage/model'),
+  retrainTriage: () => post<ModelStatus>('triage/model'),
+  triageAccuracy: (p: { from: string; to: string; region?: string }) => get<Accuracy>(`triage/accuracy${query(p)}`),
+  triageGroups: (region?: string) => get<{ items: ReportGroup[] }>(`triage/groups${query({ region })}`),
+  fold: (key: string | number, body: FoldBody) => post<{ case: Case; duplicates: Case[] }>(`cases/${key}/fold`, body),
+  surges: (p: { region?: string; at?: string } = {}) => get<Surges>(`triage/surges${query(p)}`),
 
   // measures of performance and assessment (docs/MEASURES.md)
   measures: (p: { from: string; to: string; region?: string; department?: number; category?: number }) =>

@@ -1,6 +1,29 @@
 // Generated from docs/openapi.json by web/scripts/api-types.mjs (`npm run api:types`); do not edit.
 // gridkeeper API 0.1.0: the schemas of /api/v1.
 
+/** How the suggestions made in a period fared once the center decided the cases. */
+export type Accuracy = ({
+  /** Of those, cases put into a category. */
+  decided: number
+  department_decided: number
+  department_taken: number
+  first_taken: number
+  /** Cases a suggestion was recorded for. */
+  suggested: number
+  top3_taken: number
+}) & ({
+  /** Dispatched to the department suggested, of those decided into the first category and
+   * dispatched. */
+  department_rate?: number | null
+  /** Decided into the first category suggested, of those decided. */
+  first_rate?: number | null
+  from: string
+  region: string
+  to: string
+  /** Decided into one of the three suggested, of those decided. */
+  top3_rate?: number | null
+})
+
 /** What kind of thing happened to a case. One per transition of the state machine. */
 export type Action = "report" | "on_the_spot" | "accept" | "reject" | "dispatch" | "sign" | "return" | "request_extension" | "approve_extension" | "deny_extension" | "report_part" | "submit_result" | "verify" | "close" | "rate" | "reopen" | "supervise" | "note" | "anonymise" | "respond" | "warn" | "mark_overdue" | "escalate"
 
@@ -223,6 +246,10 @@ export type CaseAnswer = {
   case: CaseView
 }
 
+export type CaseCategoryScore = (CategoryScore) & ({
+  department?: null | DepartmentGuess
+})
+
 /** A case with its timeline, photos and duplicate links. The `ETag` header is the version. */
 export type CaseDetail = {
   case: CaseView
@@ -251,6 +278,16 @@ export type CaseList = {
 
 /** The states of the case workflow (DESIGN.md, "The case workflow"). */
 export type CaseState = "reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rated" | "rejected"
+
+/** What the center is offered for a case. */
+export type CaseSuggestions = {
+  categories: Array<CaseCategoryScore>
+  confident: boolean
+  evidence: Array<string>
+  /** Why there are no suggestions (untrained). */
+  reason?: string | null
+  state: string
+}
 
 /** A case as the viewer may see it: the reporter and contact masked, or absent for those who may
  * not see them. */
@@ -319,6 +356,17 @@ export type CategoryName = {
   name_en: string
 }
 
+/** A category suggested, with its probability. */
+export type CategoryScore = {
+  /** A subclass id. */
+  category: number
+  code: string
+  name: string
+  name_en: string
+  /** Calibrated: of many suggestions with probability 0.8, about 8 in 10 are right. */
+  probability: number
+}
+
 /** One choice of a list attribute. */
 export type Choice = {
   key: string
@@ -385,6 +433,19 @@ export type DepartmentBody = {
   region?: string | null
 }
 
+/** The department a category's cases in this grid were most often dispatched to. */
+export type DepartmentGuess = {
+  count: number
+  department: number
+  name: string
+  name_en: string
+  out_of: number
+  /** `grid`: counted in this grid; `category`: the grid had none, counted everywhere. */
+  scope: string
+  /** Of the cases of the category counted, the share dispatched to it. */
+  share: number
+}
+
 export type DepartmentKind = "government" | "community_team" | "outside_party"
 
 export type DepartmentList = {
@@ -414,6 +475,32 @@ export type ExtensionRequest = {
 export type FieldReason = {
   field: string
   reason: string
+}
+
+export type FoldAnswer = {
+  /** The case accepted. */
+  case: CaseView
+  /** The reports linked to it as duplicates. */
+  duplicates: Array<CaseView>
+}
+
+export type FoldBody = {
+  /** The category it is accepted into (a subclass). */
+  category: number
+  /** The other reports of the problem: rejected as duplicates of this case, their reporters
+   * following it. At most 200, no case twice. */
+  duplicates: Array<FoldDuplicate>
+  note?: string | null
+  urgency: Urgency
+  /** The version of the case accepted, as seen. */
+  version: number
+}
+
+export type FoldDuplicate = {
+  /** Case id or reference. */
+  case: string
+  /** Its version as seen (stale: nothing is written). */
+  version: number
 }
 
 export type GapsAnswer = {
@@ -581,6 +668,23 @@ export type MediaView = {
   thumbnail_url: string
   url: string
   width: number
+}
+
+/** Whether suggestions are made, and by which model. */
+export type ModelStatus = {
+  /** Categories it knows. */
+  categories?: number | null
+  /** Decided cases it learned from. */
+  examples?: number | null
+  /** The model's format version. */
+  format: number
+  /** Why there are no suggestions yet (untrained). */
+  reason?: string | null
+  /** `trained` or `untrained`. */
+  state: string
+  trained_at?: string | null
+  /** A training is running now. */
+  training: boolean
 }
 
 export type NewPersonBody = {
@@ -839,6 +943,18 @@ export type ReportForm = ({
   address: string
 })
 
+/** New reports taken for one problem, first report first. */
+export type ReportGroup = {
+  cases: Array<CaseView>
+  /** Distinct reporters (anonymous and hotline reports count one each). */
+  reporters: number
+}
+
+export type ReportGroups = {
+  /** Groups of two reports or more, the largest first. */
+  items: Array<ReportGroup>
+}
+
 /** Who answers for a grid now. */
 export type Responsible = {
   /** The grid members, or the community's grid leaders when the grid has none. */
@@ -884,6 +1000,24 @@ export type SessionAnswer = {
 /** How a report reached the platform. */
 export type Source = "resident" | "grid_member" | "social_unit" | "hotline" | "exchange"
 
+/** Suggested categories for a text. */
+export type SuggestAnswer = {
+  /** The most probable first, at most three; empty when the text says nothing the model knows. */
+  categories: Array<CategoryScore>
+  /** The first is probable enough to be offered first. */
+  confident: boolean
+  /** Words and characters of the text that weighed most for the first. */
+  evidence: Array<string>
+  /** `trained` or `untrained` (then no categories). */
+  state: string
+}
+
+export type SuggestBody = {
+  /** What the reporter wrote, in any language and of any length (only the first 2,000
+   * characters are read). */
+  description: string
+}
+
 /** A supervision order (督办) waiting for its response. Unanswered by `respond_by`, it escalates
  * one level up the region tree. */
 export type SupervisionOrder = {
@@ -893,6 +1027,32 @@ export type SupervisionOrder = {
   level: RegionCode
   ordered_at: string
   respond_by: string
+}
+
+/** A grid reporting a category (or anything) far more often than its own history makes likely. */
+export type SurgeView = {
+  /** The category's class; null: all the grid's reports together. */
+  category?: number | null
+  /** Reports on the day (so far, for today). */
+  count: number
+  /** Reports expected on such a day. */
+  expected: number
+  /** The local day, RFC 3339 instants: the cases behind it were reported in [from, to). */
+  from: string
+  grid: string
+  /** P(at least `count`) on such a day, under the grid's own history. */
+  p_value: number
+  to: string
+}
+
+export type Surges = {
+  /** The test: `alpha` (largest p-value alerted), `min_count`, `weeks` of history. */
+  alpha: number
+  /** Surges, the least likely first. */
+  items: Array<SurgeView>
+  min_count: number
+  region: string
+  weeks: number
 }
 
 /** An event of a case's timeline (internal events only for staff). */
@@ -913,6 +1073,7 @@ export type TrackedCase = (PublicCase) & ({
   department: null | DepartmentName
   /** The reference of the case this one duplicates. */
   duplicate_of: string | null
+  original: null | PublicCase
   rejection: string | null
 })
 

@@ -91,6 +91,19 @@ export type Duplicate = S.PossibleDuplicate
 /** A `case` event of the live feed `GET /events`. */
 export type LiveNotice = S.LiveNotice
 
+// intelligent triage (crates/server/src/triage.rs)
+/** `POST /triage/suggest`: categories for a reporter's words. */
+export type SuggestAnswer = S.SuggestAnswer
+export type SuggestedCategory = S.CategoryScore
+/** `GET /cases/{key}/suggestions`: categories with the department usual for each. */
+export type CaseSuggestions = S.CaseSuggestions
+export type ModelStatus = S.ModelStatus
+export type Accuracy = S.Accuracy
+export type ReportGroup = S.ReportGroup
+export type FoldBody = S.FoldBody
+export type Surges = S.Surges
+export type Surge = S.SurgeView
+
 export interface Page<T> {
   items: T[]
   next_cursor?: string | null

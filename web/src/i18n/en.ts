@@ -43,6 +43,7 @@ const en: typeof zh = {
     anonymousHint: 'You can also report without signing in and follow your report with its tracking code:',
   },
   report: {
+    maybe: 'Perhaps:',
     title: 'Report a problem',
     intro: 'Take a photo, describe the problem, locate it and send: the linkage center takes it from there.',
     photos: 'Photos (up to 9)',
@@ -96,6 +97,8 @@ const en: typeof zh = {
     forget: 'Forget',
     rejected: 'Not accepted: {reason}',
     duplicateOf: 'It duplicates case {ref} and is handled with it.',
+    originalProgress: 'Case {ref}, which handles your report',
+    originalSolved: 'The problem you reported has been solved.',
   },
   rate: {
     title: 'Rate the result',
@@ -133,7 +136,7 @@ const en: typeof zh = {
     tapHint: 'Tap the map to choose the place; blue areas are grids.',
   },
   map: { label: 'Map of grids' },
-  category: { pick: 'Search or choose a category' },
+  category: { pick: 'Search or choose a category', suggested: 'Suggested for your words' },
   case: {
     arrived: 'New',
     overdue: 'Overdue',
@@ -167,6 +170,28 @@ const en: typeof zh = {
     pickCategory: 'Choose a category',
     originalPlaceholder: 'Reference of the original case',
     notePlaceholder: 'Why (the reporter reads it)',
+    suggested: 'Suggested',
+    because: 'Because of:',
+    sameProblem: 'The same problem, reported {n} more times: link as duplicates',
+    foldSubmit: 'Accept and link {n} duplicates',
+  },
+  surge: {
+    text: '{grid}: {n} reports of {category} today, usually {usual}',
+    all: 'all kinds',
+    cases: 'See the reports',
+  },
+  suggest: {
+    title: 'Category suggestions',
+    untrained: 'Not trained yet: {reason}',
+    trained: 'Learned from {n} decided cases on {at}',
+    training: 'Training…',
+    retrain: 'Retrain now',
+    firstRate: 'First suggestion taken',
+    top3Rate: 'One of three taken',
+    departmentRate: 'Suggested department taken',
+    counted: '{decided} of {suggested} suggested reports decided in the period',
+    surges: 'Surges today',
+    noSurges: 'No grid reports unusually often today.',
   },
   dispatch: {
     title: 'Dispatch case {ref}',
@@ -213,6 +238,7 @@ const en: typeof zh = {
       search: 'Search',
       refresh: 'Refresh',
       help: 'Show or hide this help',
+      acceptSuggested: 'Accept into the first suggested category',
     },
   },
   dept: {

@@ -40,6 +40,7 @@ export default {
     anonymousHint: '无需登录也可以匿名上报问题，并用查询码跟踪进度：',
   },
   report: {
+    maybe: '可能是：',
     title: '上报问题',
     intro: '拍照并说明问题，定位后提交，联动中心会尽快受理。',
     photos: '现场照片（最多 9 张）',
@@ -93,6 +94,8 @@ export default {
     forget: '删除记录',
     rejected: '未受理：{reason}',
     duplicateOf: '与案件 {ref} 重复，将随该案件一并处理。',
+    originalProgress: '处理您所报问题的案件 {ref}',
+    originalSolved: '您反映的问题已处理完毕。',
   },
   rate: {
     title: '评价处理结果',
@@ -130,7 +133,7 @@ export default {
     tapHint: '点击地图上的位置即可选定；蓝色区域为网格。',
   },
   map: { label: '网格地图' },
-  category: { pick: '搜索或选择类别' },
+  category: { pick: '搜索或选择类别', suggested: '根据描述推荐' },
   case: {
     arrived: '新到',
     overdue: '超时',
@@ -164,6 +167,28 @@ export default {
     pickCategory: '请选择问题类别',
     originalPlaceholder: '原案件编号',
     notePlaceholder: '说明理由（上报人可见）',
+    suggested: '智能推荐',
+    because: '依据：',
+    sameProblem: '同一问题另有 {n} 条上报：一并作为重复件关联',
+    foldSubmit: '立案并关联 {n} 条重复上报',
+  },
+  surge: {
+    text: '{grid}今日{category}上报 {n} 件，平常约 {usual} 件',
+    all: '各类问题',
+    cases: '查看上报',
+  },
+  suggest: {
+    title: '智能分拨',
+    untrained: '尚未训练：{reason}',
+    trained: '已学习 {n} 件已办案件（{at}）',
+    training: '正在训练…',
+    retrain: '立即重新训练',
+    firstRate: '首选类别采纳率',
+    top3Rate: '前三类别命中率',
+    departmentRate: '推荐部门采纳率',
+    counted: '本期推荐 {suggested} 件，已定类 {decided} 件',
+    surges: '今日异常增多',
+    noSurges: '今日各网格上报量均在正常范围内。',
   },
   dispatch: {
     title: '派遣案件 {ref}',
@@ -210,6 +235,7 @@ export default {
       search: '搜索',
       refresh: '刷新',
       help: '显示或隐藏本帮助',
+      acceptSuggested: '按首选推荐类别立案',
     },
   },
   dept: {
