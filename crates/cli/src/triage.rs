@@ -320,23 +320,50 @@ pub fn demo_reports(town: &gridkeeper_demo::DemoTown, days: i64) -> (Vec<gridkee
     (cases, truth)
 }
 
-/// Folds the reports with `settings`, each with its reporter's category (what is known as it
-/// arrives); returns the groups.
+/// The category model the server would have when the reports arrive: trained, as the server
+/// trains it, on the cases decided before `before`.
+pub fn demo_model(town: &gridkeeper_demo::DemoTown, before: i64) -> anyhow::Result<gridkeeper_triage::Model> {
+    let decided: Vec<(String, String)> = town
+        .history
+        .iter()
+        .map(|(c, _)| c)
+        .filter(|c| c.reported_at < before)
+        .filter_map(|c| Some((c.description.clone(), c.category?.to_string())))
+        .collect();
+    let examples: Vec<Example> =
+        decided.iter().map(|(body, label)| Example { subject: "", body, label }).collect();
+    Ok(Trainer { hash_bits: 16, ..Trainer::default() }.train(&examples)?)
+}
+
+/// Folds the reports with `settings` as the server does: each report's category is its
+/// reporter's, else the model's first choice when it is confident.
 pub fn fold_demo(
     town: &gridkeeper_demo::DemoTown,
     cases: &[gridkeeper_domain::Case],
+    model: &gridkeeper_triage::Model,
     settings: &gridkeeper_triage::floods::FoldSettings,
 ) -> Vec<Vec<usize>> {
-    let parent: std::collections::HashMap<i64, Option<i64>> =
-        town.reference.categories.iter().map(|c| (c.id, c.parent_id)).collect();
+    let by_id: std::collections::HashMap<i64, &gridkeeper_domain::Category> =
+        town.reference.categories.iter().map(|c| (c.id, c)).collect();
+    let categories: Vec<Option<i64>> = cases
+        .iter()
+        .map(|c| {
+            c.suggested_category.or_else(|| {
+                let s = model.suggest("", &c.description, 1);
+                s.confident.then(|| s.labels.first()?.label.parse().ok()).flatten()
+            })
+        })
+        .collect();
     let reports: Vec<gridkeeper_triage::floods::Report> = cases
         .iter()
-        .map(|c| gridkeeper_triage::floods::Report {
+        .zip(&categories)
+        .map(|(c, &category)| gridkeeper_triage::floods::Report {
             at: c.reported_at,
             location: c.location.map(|l| (l.lat, l.lon)),
             text: &c.description,
-            category: c.suggested_category,
-            class: c.suggested_category.and_then(|id| parent.get(&id).copied().flatten()),
+            category,
+            class: category.and_then(|id| by_id.get(&id)?.parent_id),
+            reach: category.and_then(|id| by_id.get(&id)).map(|c| c.reach()),
         })
         .collect();
     gridkeeper_triage::floods::fold(&reports, settings)
@@ -347,6 +374,7 @@ fn floods(args: &FloodsArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let town = gridkeeper_demo::generate(args.seed, now, args.cases);
     let (cases, truth) = demo_reports(&town, args.days);
+    let model = demo_model(&town, cases.first().map_or(now, |c| c.reported_at))?;
     let problems = truth.iter().collect::<std::collections::HashSet<_>>().len();
     println!(
         "demo seed {} with {} cases ({:.1} s): {} reports in the last {} days, {} problems",
@@ -365,7 +393,7 @@ fn floods(args: &FloodsArgs) -> anyhow::Result<()> {
             ..gridkeeper_triage::floods::FoldSettings::default()
         };
         let started = Instant::now();
-        let groups = fold_demo(&town, &cases, &settings);
+        let groups = fold_demo(&town, &cases, &model, &settings);
         let took = started.elapsed();
         let (precision, recall, folded, same) = gridkeeper_triage::floods::pair_scores(&groups, &truth);
         let pct = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.1}%", 100.0 * v));
@@ -459,7 +487,8 @@ mod tests {
     fn the_demo_floods_fold_with_high_precision() {
         let town = gridkeeper_demo::generate(5, chrono::Utc::now().timestamp_millis(), 6_000);
         let (cases, truth) = demo_reports(&town, 120);
-        let groups = fold_demo(&town, &cases, &gridkeeper_triage::floods::FoldSettings::default());
+        let model = demo_model(&town, cases[0].reported_at).unwrap();
+        let groups = fold_demo(&town, &cases, &model, &gridkeeper_triage::floods::FoldSettings::default());
         let (precision, recall, folded, same) = gridkeeper_triage::floods::pair_scores(&groups, &truth);
         let (precision, recall) = (precision.unwrap(), recall.unwrap());
         assert!(precision >= 0.9, "precision {precision} ({folded} pairs folded, {same} of one problem)");

@@ -203,4 +203,10 @@ impl Category {
     pub fn is_class(&self) -> bool {
         self.parent_id.is_none()
     }
+
+    /// How far apart (metres) and how long apart (milliseconds) reports of this category may be
+    /// and still be of one problem.
+    pub fn reach(&self) -> (f64, Millis) {
+        (f64::from(self.duplicate_radius_m), Millis::from(self.duplicate_window_hours) * crate::HOUR)
+    }
 }

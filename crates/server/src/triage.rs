@@ -734,6 +734,7 @@ impl App {
                 text: &c.description,
                 category,
                 class: category.and_then(|id| reference.categories.get(&id)?.parent_id),
+                reach: category.and_then(|id| reference.categories.get(&id)).map(|c| c.reach()),
             })
             .collect();
         floods::fold(&reports, &self.settings.triage.fold())

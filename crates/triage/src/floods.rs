@@ -8,6 +8,8 @@
 //! **first** report on every count (no chaining from neighbour to neighbour), and of several
 //! groups it could join it takes the one whose first report is most alike.
 
+use std::collections::HashMap;
+
 use crate::text::normalise;
 
 /// One report, as the folding sees it.
@@ -22,6 +24,9 @@ pub struct Report<'a> {
     pub category: Option<i64>,
     /// The category's class (its parent), if any: categories of one class are related.
     pub class: Option<i64>,
+    /// The category's own reach for duplicates, when it has one: (metres, milliseconds). A pair is
+    /// compared within the smaller reach of the two (else the settings').
+    pub reach: Option<(f64, i64)>,
 }
 
 /// When two reports are taken for one problem.
@@ -31,7 +36,9 @@ pub struct FoldSettings {
     pub radius_m: f64,
     /// At most this long apart (milliseconds).
     pub window_ms: i64,
-    /// Their texts at least this alike (cosine of character bigram counts, 0..=1).
+    /// Their texts at least this alike: the cosine of their character bigrams weighted by
+    /// tf·idf over the reports folded together (so the words every report uses — "please deal
+    /// with it" — count little), 0..=1.
     pub min_similarity: f32,
 }
 
@@ -42,7 +49,7 @@ impl Default for FoldSettings {
     }
 }
 
-/// A report's text as character bigram counts (sorted), for [`similarity`].
+/// A report's text as character bigram counts (sorted).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Shingles(Vec<(u64, u32)>);
 
@@ -65,31 +72,54 @@ impl Shingles {
         Shingles(counts)
     }
 
-    fn norm(&self) -> f64 {
-        self.0.iter().map(|(_, n)| f64::from(*n).powi(2)).sum::<f64>().sqrt()
+    /// The unit vector of the bigrams weighted by `(1 + ln tf) · idf(bigram)`.
+    pub fn weighted(&self, idf: impl Fn(u64) -> f32) -> Vector {
+        let mut v: Vec<(u64, f32)> =
+            self.0.iter().map(|&(g, n)| (g, (1.0 + (n as f32).ln()) * idf(g))).collect();
+        let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            v.iter_mut().for_each(|(_, w)| *w /= norm);
+        }
+        Vector(v)
     }
 }
 
-/// The cosine of two texts' bigram counts: 1 for the same text, 0 when they share no bigram (or
-/// one is empty).
-pub fn similarity(a: &Shingles, b: &Shingles) -> f32 {
-    let (na, nb) = (a.norm(), b.norm());
-    if na == 0.0 || nb == 0.0 {
-        return 0.0;
-    }
-    let (mut i, mut j, mut dot) = (0, 0, 0.0f64);
+/// A text as a unit vector of weighted bigrams, sorted by bigram.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Vector(Vec<(u64, f32)>);
+
+/// The cosine of two texts' vectors: 1 for the same text, 0 when they share no bigram (or one is
+/// empty).
+pub fn similarity(a: &Vector, b: &Vector) -> f32 {
+    let (mut i, mut j, mut dot) = (0, 0, 0.0f32);
     while i < a.0.len() && j < b.0.len() {
         match a.0[i].0.cmp(&b.0[j].0) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                dot += f64::from(a.0[i].1) * f64::from(b.0[j].1);
+                dot += a.0[i].1 * b.0[j].1;
                 i += 1;
                 j += 1;
             }
         }
     }
-    (dot / (na * nb)) as f32
+    dot.min(1.0)
+}
+
+/// The texts as vectors weighted by their bigrams' rarity among these texts:
+/// idf = ln((n + 1) / (df + 1)) + 1.
+pub fn vectors(texts: &[Shingles]) -> Vec<Vector> {
+    let mut df: HashMap<u64, u32> = HashMap::new();
+    for t in texts {
+        for (g, _) in &t.0 {
+            *df.entry(*g).or_default() += 1;
+        }
+    }
+    let n = texts.len() as f32;
+    texts
+        .iter()
+        .map(|t| t.weighted(|g| ((n + 1.0) / (df.get(&g).copied().unwrap_or(0) as f32 + 1.0)).ln() + 1.0))
+        .collect()
 }
 
 /// Metres between two WGS-84 points (haversine).
@@ -110,9 +140,14 @@ fn related(a: &Report, b: &Report) -> bool {
 }
 
 /// How alike `later` is to a group's first report `first`, when it may join that group.
-fn joins(first: &Report, fs: &Shingles, later: &Report, ls: &Shingles, s: &FoldSettings) -> Option<f32> {
+fn joins(first: &Report, fs: &Vector, later: &Report, ls: &Vector, s: &FoldSettings) -> Option<f32> {
     let (Some(p), Some(q)) = (first.location, later.location) else { return None };
-    if (later.at - first.at).abs() > s.window_ms || distance_m(p, q) > s.radius_m || !related(first, later) {
+    let (radius, window) = match (first.reach, later.reach) {
+        (Some(a), Some(b)) => (a.0.min(b.0), a.1.min(b.1)),
+        (Some(r), None) | (None, Some(r)) => r,
+        (None, None) => (s.radius_m, s.window_ms),
+    };
+    if (later.at - first.at).abs() > window || distance_m(p, q) > radius || !related(first, later) {
         return None;
     }
     let sim = similarity(fs, ls);
@@ -124,7 +159,7 @@ fn joins(first: &Report, fs: &Shingles, later: &Report, ls: &Shingles, s: &FoldS
 /// into `reports`, each in order of arrival, groups in order of their first report; every report
 /// is in exactly one group.
 pub fn fold(reports: &[Report], s: &FoldSettings) -> Vec<Vec<usize>> {
-    let shingles: Vec<Shingles> = reports.iter().map(|r| Shingles::of(r.text)).collect();
+    let shingles = vectors(&reports.iter().map(|r| Shingles::of(r.text)).collect::<Vec<_>>());
     let mut order: Vec<usize> = (0..reports.len()).collect();
     order.sort_by_key(|&i| (reports[i].at, i));
     let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -175,19 +210,28 @@ mod tests {
     const HOUR: i64 = 3_600_000;
 
     fn r(at: i64, lat: f64, text: &str, category: Option<i64>) -> Report<'_> {
-        Report { at, location: Some((lat, 113.75)), text, category, class: category.map(|c| c / 100) }
+        Report { at, location: Some((lat, 113.75)), text, category, class: category.map(|c| c / 100), reach: None }
     }
 
     #[test]
     fn similarity_is_one_for_the_same_text_and_zero_for_nothing_shared() {
-        let a = Shingles::of("东城街道主干道路灯不亮");
+        let plain = |t: &str| Shingles::of(t).weighted(|_| 1.0);
+        let a = plain("东城街道主干道路灯不亮");
         assert!((similarity(&a, &a) - 1.0).abs() < 1e-6);
-        assert_eq!(similarity(&a, &Shingles::of("垃圾桶满了")), 0.0);
-        assert_eq!(similarity(&a, &Shingles::of("")), 0.0);
-        assert_eq!(similarity(&Shingles::of("！！！"), &Shingles::of("？？")), 0.0);
-        let b = Shingles::of("东城街道主干道的路灯不亮了");
-        let s = similarity(&a, &b);
+        assert_eq!(similarity(&a, &plain("垃圾桶满了")), 0.0);
+        assert_eq!(similarity(&a, &plain("")), 0.0);
+        assert_eq!(similarity(&plain("！！！"), &plain("？？")), 0.0);
+        let s = similarity(&a, &plain("东城街道主干道的路灯不亮了"));
         assert!(s > 0.6 && s < 1.0, "{s}");
+    }
+
+    #[test]
+    fn words_every_report_uses_count_little() {
+        let texts = ["路灯不亮，请尽快处理。", "井盖丢了，请尽快处理。", "垃圾没人收，请尽快处理。", "路灯不亮了"];
+        let v = vectors(&texts.iter().map(|t| Shingles::of(t)).collect::<Vec<_>>());
+        // The boilerplate shared by three of four makes two problems less alike than one problem
+        // in two wordings.
+        assert!(similarity(&v[0], &v[1]) < similarity(&v[0], &v[3]), "{v:?}");
     }
 
     #[test]
@@ -202,7 +246,7 @@ mod tests {
         let s = FoldSettings::default();
         let reports = [
             r(0, 22.8, "莞太路128号门口水管爆裂，路面积水严重", Some(301)),
-            r(HOUR / 4, 22.8002, "莞太路128号水管爆了，水漫到路上", Some(301)),
+            r(HOUR / 4, 22.8002, "莞太路128号门口水管爆了，路面都是积水", Some(301)),
             // Same place and time, another problem of another class.
             r(HOUR / 3, 22.8001, "莞太路128号门口流动摊贩占道经营", Some(501)),
             r(HOUR / 2, 22.8001, "莞太路128号附近水管破裂，积水很深", None),
@@ -211,9 +255,16 @@ mod tests {
             // The same words long after.
             r(100 * HOUR, 22.8, "莞太路128号门口水管爆裂，路面积水严重", Some(301)),
             // No point: never folded.
-            Report { at: HOUR, location: None, text: "莞太路128号门口水管爆裂", category: Some(301), class: Some(3) },
+            Report { at: HOUR, location: None, text: "莞太路128号门口水管爆裂", category: Some(301), class: Some(3), reach: None },
         ];
-        let groups = fold(&reports, &s);
+        // A day's other reports elsewhere, which make the rarity of words what it is in a real queue.
+        let others = ["路灯不亮了", "垃圾桶满了没人清运", "小区门口有人占道经营", "噪音扰民", "井盖缺失很危险", "树枝折断挡路"];
+        let mut all = reports.to_vec();
+        for (i, t) in others.iter().enumerate() {
+            all.push(r(i as i64 * HOUR, 23.0 + i as f64, t, None));
+        }
+        let groups: Vec<Vec<usize>> =
+            fold(&all, &s).into_iter().filter(|g| g[0] < reports.len()).collect();
         assert_eq!(groups, vec![vec![0, 1, 3], vec![2], vec![4], vec![6], vec![5]]);
         let truth = [1, 1, 2, 1, 3, 4, 5];
         let (precision, recall, folded, same) = pair_scores(&groups, &truth);
