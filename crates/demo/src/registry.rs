@@ -1272,7 +1272,7 @@ mod tests {
         let store = gridkeeper_store::open("sqlite::memory:", vault).await.unwrap();
         store.migrate().await.unwrap();
         crate::load(store.as_ref(), &demo, None, NOW, 8).await.unwrap();
-        assert_eq!(store.count_cases().await.unwrap(), 300);
+        assert_eq!(store.count_cases().await.unwrap(), demo.history.len() as i64);
         assert!(demo.history.iter().any(|(c, _)| c.state == CaseState::Rated));
 
         let r = &demo.registry;
