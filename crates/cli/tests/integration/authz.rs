@@ -74,6 +74,20 @@ fn endpoints(evidence: &str) -> Vec<(&'static str, Prep, &'static str, String, V
         ("rate", Prep::Closed, "POST", act("rate"), json!({ "score": 5 })),
         ("reopen", Prep::Closed, "POST", act("reopen"), json!({ "reason": "x" })),
         ("GET audit", Prep::Reported, "GET", "/api/v1/audit".into(), Value::Null),
+        ("GET suggestions", Prep::Reported, "GET", "/suggestions".into(), Value::Null),
+        ("fold a group", Prep::Reported, "FOLD", "/fold".into(), Value::Null),
+        ("suggest (triage/suggest)", Prep::Reported, "POST", "/api/v1/triage/suggest".into(), json!({ "description": "井盖" })),
+        ("GET triage/model", Prep::Reported, "GET", "/api/v1/triage/model".into(), Value::Null),
+        ("retrain (POST triage/model)", Prep::Reported, "POST", "/api/v1/triage/model".into(), json!({})),
+        ("GET triage/groups", Prep::Reported, "GET", "/api/v1/triage/groups".into(), Value::Null),
+        ("GET triage/surges", Prep::Reported, "GET", "/api/v1/triage/surges".into(), Value::Null),
+        (
+            "GET triage/accuracy",
+            Prep::Reported,
+            "GET",
+            "/api/v1/triage/accuracy?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z".into(),
+            Value::Null,
+        ),
     ]
 }
 
@@ -122,6 +136,12 @@ async fn cell(t: &TestApp, login: Option<&str>, prep: Prep, method: &str, path: 
             }
             let listed = r.body["items"].as_array().unwrap().iter().any(|c| c["id"] == id);
             (if listed { "listed" } else { "hidden" }).to_string()
+        }
+        "FOLD" => {
+            // Another report of the same problem, linked to this one as its duplicate.
+            let other = prepare(t, Prep::Reported).await;
+            let body = json!({ "version": 1, "category": MANHOLE, "urgency": "routine", "duplicates": [{ "case": other.to_string(), "version": 1 }] });
+            t.post(login, &url, body).await.status.as_u16().to_string()
         }
         _ => t.post(login, &url, body.clone()).await.status.as_u16().to_string(),
     }

@@ -21,4 +21,5 @@ mod postgres;
 mod public_map;
 mod refusals;
 mod schemas;
+mod triage;
 mod workflow;
