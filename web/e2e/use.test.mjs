@@ -185,3 +185,58 @@ describe('a grid leader', () => {
     await shoot(page, 'leader-grid-leader')
   })
 })
+
+describe('intelligent triage', () => {
+  it('the dispatcher handles the morning flood once: the suggested category with one key, the other reports linked', async () => {
+    const d = await apiAs(server.base, 'dispatcher')
+    // The server trains on the demo's history when it starts.
+    let model
+    for (let i = 0; i < 240; i++) {
+      model = await d.get('triage/model')
+      if (model.state === 'trained' && !model.training) break
+      await new Promise((ok) => setTimeout(ok, 500))
+    }
+    assert.equal(model.state, 'trained', JSON.stringify(model))
+    const { items } = await d.get('triage/groups')
+    assert.ok(items.length >= 1, 'the demo has a flood in the queue')
+    const [first, ...others] = items[0].cases
+
+    const page = await open('dispatcher', { width: 1920, height: 1080 })
+    await page.goto('/center')
+    await page.getByTestId('queue').getByTestId(`case-${first.reference}`).click()
+    const detail = page.getByTestId('center-detail')
+    await detail.getByTestId('suggestions').waitFor()
+    const group = detail.getByTestId('group')
+    await group.waitFor()
+    for (const o of others) await group.getByTestId(`group-${o.id}`).waitFor()
+    await shoot(page, 'center-flood', [1920])
+    const suggested = (await d.get(`cases/${first.id}/suggestions`)).categories[0].category
+    await page.locator('body').click({ position: { x: 5, y: 300 } })
+    await page.keyboard.press('s')
+    await page.locator('[data-testid="board-dispatch"].is-active').waitFor()
+
+    const accepted = (await d.get(`cases/${first.id}`)).case
+    assert.equal(accepted.state, 'accepted')
+    assert.equal(accepted.category, suggested, 'accepted into the first suggestion')
+    for (const o of others) {
+      const c = (await d.get(`cases/${o.id}`)).case
+      assert.equal(c.state, 'rejected', o.reference)
+      assert.equal(c.duplicate_of, first.id, o.reference)
+    }
+    assert.equal((await d.get('triage/groups')).items.some((g) => g.cases.some((c) => c.id === first.id)), false)
+  })
+
+  it('a resident is offered first the categories that fit the words written', async () => {
+    const page = await open(null, { width: 360, height: 780 })
+    await page.goto('/report')
+    await fill(page, 'description', '小区门口路灯不亮，晚上一片漆黑，走路看不清')
+    const chips = page.getByTestId('report-suggestions')
+    await chips.waitFor()
+    const first = chips.locator('button').first()
+    const name = (await first.innerText()).trim()
+    await shoot(page, 'report-suggestions', [360])
+    await first.click()
+    await chips.waitFor({ state: 'hidden' })
+    await page.getByTestId('category').getByText(name).waitFor()
+  })
+})

@@ -890,7 +890,7 @@ pub struct Surges {
 
 #[utoipa::path(get, path = "/triage/surges", tag = "triage", summary = "Grids reporting far more than usual today",
     params(SurgesQuery),
-    responses((status = 200, description = "Per grid and category class (and per grid overall), the day's reports against the same weekday of the grid's last weeks: those unlikely by chance", body = Surges), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+    responses((status = 200, description = "Per grid and category class (and per grid overall, unless one of its classes explains the rise), the day's reports against the same weekday of the grid's last weeks: those unlikely by chance", body = Surges), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn surges_of(State(app): State<AppState>, auth: Auth, Query(q): Query<SurgesQuery>) -> ApiResult<Json<Surges>> {
     let region = region_in_scope(&app, &auth, q.region.as_deref())?;
     let at = q.at.as_deref().map(|s| parse_rfc3339("at", s)).transpose()?.unwrap_or_else(|| app.now());
@@ -930,6 +930,10 @@ async fn surges_of(State(app): State<AppState>, auth: Auth, Query(q): Query<Surg
             })
         })
         .collect();
+    // A grid's overall rise that one of its classes already explains is not told twice.
+    let explained: std::collections::HashSet<String> =
+        items.iter().filter(|i| i.category.is_some()).map(|i| i.grid.clone()).collect();
+    items.retain(|i| i.category.is_some() || !explained.contains(&i.grid));
     items.sort_by(|a, b| a.p_value.total_cmp(&b.p_value).then(a.grid.cmp(&b.grid)).then(a.category.cmp(&b.category)));
     Ok(Json(Surges { region, items, alpha: s.alpha, min_count: s.min_count, weeks: s.weeks }))
 }
