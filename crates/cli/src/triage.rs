@@ -306,17 +306,9 @@ pub fn demo_reports(town: &gridkeeper_demo::DemoTown, days: i64) -> (Vec<gridkee
             problem.insert(*id, flood[0]);
         }
     }
-    let cases: Vec<gridkeeper_domain::Case> = town
-        .history
-        .iter()
-        .map(|(c, _)| c)
-        .filter(|c| c.reported_at >= since && !c.on_the_spot)
-        .cloned()
-        .collect();
-    let truth = cases
-        .iter()
-        .map(|c| *problem.get(&c.id).unwrap_or(&c.duplicate_of.unwrap_or(c.id)) as u64)
-        .collect();
+    let cases: Vec<gridkeeper_domain::Case> =
+        town.history.iter().map(|(c, _)| c).filter(|c| c.reported_at >= since && !c.on_the_spot).cloned().collect();
+    let truth = cases.iter().map(|c| *problem.get(&c.id).unwrap_or(&c.duplicate_of.unwrap_or(c.id)) as u64).collect();
     (cases, truth)
 }
 
@@ -330,8 +322,7 @@ pub fn demo_model(town: &gridkeeper_demo::DemoTown, before: i64) -> anyhow::Resu
         .filter(|c| c.reported_at < before)
         .filter_map(|c| Some((c.description.clone(), c.category?.to_string())))
         .collect();
-    let examples: Vec<Example> =
-        decided.iter().map(|(body, label)| Example { subject: "", body, label }).collect();
+    let examples: Vec<Example> = decided.iter().map(|(body, label)| Example { subject: "", body, label }).collect();
     Ok(Trainer { hash_bits: 16, ..Trainer::default() }.train(&examples)?)
 }
 
@@ -457,8 +448,7 @@ fn surges(args: &SurgesArgs) -> anyhow::Result<()> {
         let (mut tests, mut alarms) = (0u64, 0u64);
         for counts in series.values() {
             for &d in &days {
-                let history: Vec<u32> =
-                    (1..=7 * weeks).map(|k| counts.get(&(d - k)).copied().unwrap_or(0)).collect();
+                let history: Vec<u32> = (1..=7 * weeks).map(|k| counts.get(&(d - k)).copied().unwrap_or(0)).collect();
                 let count = counts.get(&d).copied().unwrap_or(0);
                 // A series is tested on the days its grid reported it (a day with none cannot alarm).
                 if count == 0 {
@@ -495,7 +485,10 @@ mod tests {
         assert!(recall >= 0.4, "recall {recall} ({folded} pairs folded, {same} of one problem)");
         for flood in &town.floods {
             let index: Vec<usize> = flood.iter().map(|id| cases.iter().position(|c| c.id == *id).unwrap()).collect();
-            assert!(groups.iter().any(|g| index.iter().filter(|i| g.contains(i)).count() >= 2), "flood {flood:?} folded");
+            assert!(
+                groups.iter().any(|g| index.iter().filter(|i| g.contains(i)).count() >= 2),
+                "flood {flood:?} folded"
+            );
         }
     }
 

@@ -153,6 +153,9 @@ pub(crate) fn simulate_span(
     history
 }
 
+/// A case with every event of its story.
+type Lived = (Case, Vec<NewEvent>);
+
 /// Reports in each of the morning's floods (problems many neighbours see at once: a burst main,
 /// a fallen tree), newest reports of the demo.
 const FLOODS: [usize; 2] = [5, 3];
@@ -162,11 +165,7 @@ const FLOODS: [usize; 2] = [5, 3];
 /// they wait in the center's queue, to be handled once. After the history's last report (ids
 /// following `history`), interleaved in time. Returns the cases and, per flood, its case ids (the
 /// truth the folding is measured against).
-pub(crate) fn floods(
-    world: &World,
-    seed: u64,
-    history: &[(Case, Vec<NewEvent>)],
-) -> (Vec<(Case, Vec<NewEvent>)>, Vec<Vec<CaseId>>) {
+pub(crate) fn floods(world: &World, seed: u64, history: &[(Case, Vec<NewEvent>)]) -> (Vec<Lived>, Vec<Vec<CaseId>>) {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x666c_6f6f_6473);
     let tables = Tables::new(world);
     let last = history.last().map_or(world.now - HOUR, |(c, _)| c.reported_at);

@@ -76,7 +76,13 @@ pub fn generate(seed: u64, now: Millis, cases: usize) -> DemoTown {
     let registry = registry::build(seed, &town, &roster, now, &mut people);
     let regions = town.regions();
     let org::Org { platforms, departments, categories, .. } = org;
-    DemoTown { reference: ReferenceData { regions, platforms, departments, categories }, people, history, registry, floods }
+    DemoTown {
+        reference: ReferenceData { regions, platforms, departments, categories },
+        people,
+        history,
+        registry,
+        floods,
+    }
 }
 
 /// A large history over several years (benchmark databases: millions of cases), cut into

@@ -440,10 +440,7 @@ mod tests {
 
     #[test]
     fn admins_and_the_linkage_center_retrain_suggestions() {
-        assert_eq!(
-            who(Permission::RetrainSuggestions),
-            ["dispatcher", "other dispatcher", "admin", "street admin"]
-        );
+        assert_eq!(who(Permission::RetrainSuggestions), ["dispatcher", "other dispatcher", "admin", "street admin"]);
     }
 
     #[test]

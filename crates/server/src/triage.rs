@@ -12,7 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use gridkeeper_domain::time::{parse_rfc3339, to_rfc3339};
-use gridkeeper_domain::{decide_on, may, Case, CaseState, Command, Millis, Original, Permission, PersonId, RegionCode, Urgency, HOUR};
+use gridkeeper_domain::{
+    decide_on, may, Case, CaseState, Command, Millis, Original, Permission, PersonId, RegionCode, Urgency, HOUR,
+};
 use gridkeeper_store::{CaseQuery, NewAudit, NewTriageModel, SuggestionRecord, SuggestionTally, TrainingCase};
 use gridkeeper_triage::floods::{self, FoldSettings};
 use gridkeeper_triage::surges::{self, SurgeSettings};
@@ -187,16 +189,10 @@ fn example(c: &TrainingCase) -> (String, String) {
 fn train(settings: &TriageSettings, cases: &[TrainingCase]) -> Result<(Model, DepartmentTally), TrainError> {
     let labels: Vec<String> = cases.iter().map(|c| c.category.to_string()).collect();
     let texts: Vec<(String, String)> = cases.iter().map(example).collect();
-    let examples: Vec<Example> = texts
-        .iter()
-        .zip(&labels)
-        .map(|((subject, body), label)| Example { subject, body, label })
-        .collect();
-    let trainer = Trainer {
-        hash_bits: settings.hash_bits,
-        min_examples: settings.min_examples as usize,
-        ..Trainer::default()
-    };
+    let examples: Vec<Example> =
+        texts.iter().zip(&labels).map(|((subject, body), label)| Example { subject, body, label }).collect();
+    let trainer =
+        Trainer { hash_bits: settings.hash_bits, min_examples: settings.min_examples as usize, ..Trainer::default() };
     let model = trainer.train(&examples)?;
     let mut departments = DepartmentTally::new();
     for c in cases {
@@ -267,8 +263,13 @@ impl App {
                         departments: &tally,
                     })
                     .await?;
-                tracing::info!(examples = n, categories = model.labels().len(), bytes = bytes.len(),
-                    seconds = (at - started) as f64 / 1000.0, "triage model trained");
+                tracing::info!(
+                    examples = n,
+                    categories = model.labels().len(),
+                    bytes = bytes.len(),
+                    seconds = (at - started) as f64 / 1000.0,
+                    "triage model trained"
+                );
                 let t = Trained { id, model, departments, trained_at: at, examples: n as u64 };
                 self.triage.set(Status::Trained(Arc::new(t)));
             }
@@ -318,7 +319,8 @@ pub(crate) async fn keep_model(app: AppState) {
             }
         }
         let every = i64::from(app.settings.triage.retrain_hours) * HOUR;
-        let last = app.triage.trained().map_or(i64::MIN, |t| t.trained_at).max(app.triage.last_attempt.load(Ordering::SeqCst));
+        let last =
+            app.triage.trained().map_or(i64::MIN, |t| t.trained_at).max(app.triage.last_attempt.load(Ordering::SeqCst));
         if every > 0 && app.now().saturating_sub(last) >= every {
             retrain_logged(&app).await;
         }
@@ -480,9 +482,12 @@ fn evidence(s: &Suggestion) -> Vec<String> {
 async fn suggest(State(app): State<AppState>, ApiJson(b): ApiJson<SuggestBody>) -> ApiResult<Json<SuggestAnswer>> {
     Ok(Json(match app.suggest_for(&b.description, 3) {
         None => SuggestAnswer { state: "untrained", categories: vec![], confident: false, evidence: vec![] },
-        Some((_, s)) => {
-            SuggestAnswer { state: "trained", categories: scores(&app, &s), confident: s.confident, evidence: evidence(&s) }
-        }
+        Some((_, s)) => SuggestAnswer {
+            state: "trained",
+            categories: scores(&app, &s),
+            confident: s.confident,
+            evidence: evidence(&s),
+        },
     }))
 }
 
@@ -553,7 +558,13 @@ async fn case_suggestions(
             Status::Untrained { reason } => Some(reason),
             Status::Trained(_) => None,
         };
-        return Ok(Json(CaseSuggestions { state: "untrained", reason, categories: vec![], confident: false, evidence: vec![] }));
+        return Ok(Json(CaseSuggestions {
+            state: "untrained",
+            reason,
+            categories: vec![],
+            confident: false,
+            evidence: vec![],
+        }));
     };
     let region = case.scope_region();
     let categories: Vec<CaseCategoryScore> = scores(&app, &s)
@@ -574,7 +585,13 @@ async fn case_suggestions(
             })
             .await?;
     }
-    Ok(Json(CaseSuggestions { state: "trained", reason: None, categories, confident: s.confident, evidence: evidence(&s) }))
+    Ok(Json(CaseSuggestions {
+        state: "trained",
+        reason: None,
+        categories,
+        confident: s.confident,
+        evidence: evidence(&s),
+    }))
 }
 
 // ---------------------------------------------------------------- accuracy in production
@@ -630,7 +647,11 @@ pub struct Tally {
 #[utoipa::path(get, path = "/triage/accuracy", tag = "triage", summary = "How often the center took the suggested category and department",
     params(AccuracyQuery),
     responses((status = 200, description = "Counts and rates of the suggestions recorded in the period", body = Accuracy), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
-async fn accuracy(State(app): State<AppState>, auth: Auth, Query(q): Query<AccuracyQuery>) -> ApiResult<Json<Accuracy>> {
+async fn accuracy(
+    State(app): State<AppState>,
+    auth: Auth,
+    Query(q): Query<AccuracyQuery>,
+) -> ApiResult<Json<Accuracy>> {
     let (from, to) = crate::measures::period(q.from.as_deref(), q.to.as_deref())?;
     let region = region_in_scope(&app, &auth, q.region.as_deref())?;
     let SuggestionTally { suggested, decided, first_taken, top3_taken, department_decided, department_taken } =
@@ -677,9 +698,14 @@ const GROUP_SCAN: u32 = 1000;
 #[utoipa::path(get, path = "/triage/groups", tag = "triage", summary = "New reports of one problem, grouped",
     params(GroupsQuery),
     responses((status = 200, description = "Groups of new reports near in space and time, of related categories and alike in words", body = ReportGroups), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
-async fn groups(State(app): State<AppState>, auth: Auth, Query(q): Query<GroupsQuery>) -> ApiResult<Json<ReportGroups>> {
+async fn groups(
+    State(app): State<AppState>,
+    auth: Auth,
+    Query(q): Query<GroupsQuery>,
+) -> ApiResult<Json<ReportGroups>> {
     may(&auth.actor, Permission::SeeSuggestions).map_err(|r| ApiError::refusal(r, None))?;
-    let region = q.region.as_deref().map(RegionCode::parse).transpose().map_err(|e| ApiError::field("region", e.reason))?;
+    let region =
+        q.region.as_deref().map(RegionCode::parse).transpose().map_err(|e| ApiError::field("region", e.reason))?;
     let cases = app
         .store
         .list_cases(&CaseQuery {
@@ -707,7 +733,7 @@ async fn groups(State(app): State<AppState>, auth: Auth, Query(q): Query<GroupsQ
             }
         })
         .collect();
-    items.sort_by(|a, b| b.cases.len().cmp(&a.cases.len()));
+    items.sort_by_key(|g| std::cmp::Reverse(g.cases.len()));
     Ok(Json(ReportGroups { items }))
 }
 
@@ -802,7 +828,10 @@ async fn fold(
             serde_json::Value::Number(n) => n.to_string(),
             _ => return Err(ApiError::field(&field, "must be a case id or reference")),
         };
-        let other = app.find_case(&auth.actor, &key).await.map_err(|_| ApiError::unknown(&field, format!("no case `{key}`")))?;
+        let other = app
+            .find_case(&auth.actor, &key)
+            .await
+            .map_err(|_| ApiError::unknown(&field, format!("no case `{key}`")))?;
         if other.id == case.id {
             return Err(ApiError::field(&field, "is the case accepted; a case cannot duplicate itself"));
         }
@@ -817,7 +846,8 @@ async fn fold(
     let now = app.now();
     let calendar = app.calendar(&case.district);
     let accept = Command::Accept { category: app.category("category", b.category)?, urgency: b.urgency, note: b.note };
-    let accepted = decide_on(&case, &auth.actor, accept, now, &calendar).map_err(|r| ApiError::refusal(r, Some(&case)))?;
+    let accepted =
+        decide_on(&case, &auth.actor, accept, now, &calendar).map_err(|r| ApiError::refusal(r, Some(&case)))?;
     let original = Original {
         id: accepted.case.id,
         district: accepted.case.district.clone(),
@@ -832,7 +862,9 @@ async fn fold(
             note: None,
         };
         let calendar = app.calendar(&other.district);
-        decisions.push(decide_on(other, &auth.actor, reject, now, &calendar).map_err(|r| ApiError::refusal(r, Some(other)))?);
+        decisions.push(
+            decide_on(other, &auth.actor, reject, now, &calendar).map_err(|r| ApiError::refusal(r, Some(other)))?,
+        );
     }
     let batch: Vec<(&gridkeeper_domain::Decision, &[String])> = decisions.iter().map(|d| (d, &[][..])).collect();
     let stored = app.store.apply_all(&batch).await?;
@@ -900,8 +932,7 @@ async fn surges_of(State(app): State<AppState>, auth: Auth, Query(q): Query<Surg
     let today = (at + offset).div_euclid(day_ms);
     let start = today * day_ms - offset;
     let first = start - (7 * s.weeks as i64) * day_ms;
-    let counts =
-        app.store.daily_report_counts(&region, first, start + day_ms, app.settings.utc_offset_hours).await?;
+    let counts = app.store.daily_report_counts(&region, first, start + day_ms, app.settings.utc_offset_hours).await?;
     let reference = app.reference();
     // (grid, class) → day → count; class None: every report of the grid.
     let mut series: HashMap<(String, Option<i64>), BTreeMap<i64, u32>> = HashMap::new();
@@ -917,7 +948,8 @@ async fn surges_of(State(app): State<AppState>, auth: Auth, Query(q): Query<Surg
         .into_iter()
         .filter_map(|((grid, category), days)| {
             let count = days.get(&today).copied().unwrap_or(0);
-            let history: Vec<u32> = (1..=7 * s.weeks as i64).map(|k| days.get(&(today - k)).copied().unwrap_or(0)).collect();
+            let history: Vec<u32> =
+                (1..=7 * s.weeks as i64).map(|k| days.get(&(today - k)).copied().unwrap_or(0)).collect();
             let t = surges::test(count, &history, &s);
             t.alarming(&s).then(|| SurgeView {
                 grid,

@@ -55,7 +55,9 @@ pub use regions::*;
 pub use registry::{
     BatchIds, BatchRef, GridRegistryCounts, LookupKey, RegistryBatch, RegistryHit, RegistryMeasureQuery, RegistryStore,
 };
-pub use triage::{DailyCount, NewTriageModel, SuggestionRecord, SuggestionTally, TrainingCase, TriageModelRow, TriageStore};
+pub use triage::{
+    DailyCount, NewTriageModel, SuggestionRecord, SuggestionTally, TrainingCase, TriageModelRow, TriageStore,
+};
 pub use vault::Vault;
 
 #[derive(Debug, thiserror::Error)]

@@ -74,8 +74,7 @@ impl Shingles {
 
     /// The unit vector of the bigrams weighted by `(1 + ln tf) · idf(bigram)`.
     pub fn weighted(&self, idf: impl Fn(u64) -> f32) -> Vector {
-        let mut v: Vec<(u64, f32)> =
-            self.0.iter().map(|&(g, n)| (g, (1.0 + (n as f32).ln()) * idf(g))).collect();
+        let mut v: Vec<(u64, f32)> = self.0.iter().map(|&(g, n)| (g, (1.0 + (n as f32).ln()) * idf(g))).collect();
         let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
         if norm > 0.0 {
             v.iter_mut().for_each(|(_, w)| *w /= norm);
@@ -255,16 +254,23 @@ mod tests {
             // The same words long after.
             r(100 * HOUR, 22.8, "莞太路128号门口水管爆裂，路面积水严重", Some(301)),
             // No point: never folded.
-            Report { at: HOUR, location: None, text: "莞太路128号门口水管爆裂", category: Some(301), class: Some(3), reach: None },
+            Report {
+                at: HOUR,
+                location: None,
+                text: "莞太路128号门口水管爆裂",
+                category: Some(301),
+                class: Some(3),
+                reach: None,
+            },
         ];
         // A day's other reports elsewhere, which make the rarity of words what it is in a real queue.
-        let others = ["路灯不亮了", "垃圾桶满了没人清运", "小区门口有人占道经营", "噪音扰民", "井盖缺失很危险", "树枝折断挡路"];
+        let others =
+            ["路灯不亮了", "垃圾桶满了没人清运", "小区门口有人占道经营", "噪音扰民", "井盖缺失很危险", "树枝折断挡路"];
         let mut all = reports.to_vec();
         for (i, t) in others.iter().enumerate() {
             all.push(r(i as i64 * HOUR, 23.0 + i as f64, t, None));
         }
-        let groups: Vec<Vec<usize>> =
-            fold(&all, &s).into_iter().filter(|g| g[0] < reports.len()).collect();
+        let groups: Vec<Vec<usize>> = fold(&all, &s).into_iter().filter(|g| g[0] < reports.len()).collect();
         assert_eq!(groups, vec![vec![0, 1, 3], vec![2], vec![4], vec![6], vec![5]]);
         let truth = [1, 1, 2, 1, 3, 4, 5];
         let (precision, recall, folded, same) = pair_scores(&groups, &truth);

@@ -49,7 +49,10 @@ async fn suggestions_learned_from_the_demo_beat_the_most_frequent_category() {
     let client = reqwest::Client::new();
     // The demo's day-shift dispatcher, signed in.
     let dispatcher = town.people.iter().position(|p| p.person.login == "dispatcher").unwrap() as i64 + 1;
-    store.create_session(&gridkeeper_server::auth::token_hash("d-token"), dispatcher, now, now + 3_600_000).await.unwrap();
+    store
+        .create_session(&gridkeeper_server::auth::token_hash("d-token"), dispatcher, now, now + 3_600_000)
+        .await
+        .unwrap();
     let get = |path: String| {
         let (client, base) = (client.clone(), base.clone());
         async move {
@@ -93,7 +96,8 @@ async fn suggestions_learned_from_the_demo_beat_the_most_frequent_category() {
     for c in &held {
         let (status, s) = post("/api/v1/triage/suggest", json!({ "description": c.description })).await;
         assert_eq!(status, StatusCode::OK);
-        let ids: Vec<i64> = s["categories"].as_array().unwrap().iter().map(|x| x["category"].as_i64().unwrap()).collect();
+        let ids: Vec<i64> =
+            s["categories"].as_array().unwrap().iter().map(|x| x["category"].as_i64().unwrap()).collect();
         first += usize::from(ids.first() == c.category.as_ref());
         top3 += usize::from(ids.contains(&c.category.unwrap()));
         baseline += usize::from(c.category == Some(most_frequent));
@@ -104,7 +108,8 @@ async fn suggestions_learned_from_the_demo_beat_the_most_frequent_category() {
     assert!(top3 >= first && top3 >= 0.8, "top-3 {top3}");
 
     // Text it cannot read gives a suggestion with low confidence or none, never an error.
-    for text in ["", "！？。，", "🙂🙂🙂🌧️", "The street light outside number 12 is broken", &"井".repeat(300_000)] {
+    for text in ["", "！？。，", "🙂🙂🙂🌧️", "The street light outside number 12 is broken", &"井".repeat(300_000)]
+    {
         let (status, s) = post("/api/v1/triage/suggest", json!({ "description": text })).await;
         assert_eq!(status, StatusCode::OK, "{s}");
         assert_eq!(s["state"], "trained");
@@ -128,11 +133,16 @@ async fn suggestions_learned_from_the_demo_beat_the_most_frequent_category() {
     let s = get(format!("/api/v1/cases/{id}/suggestions")).await;
     let suggested = s["categories"][0]["category"].as_i64().unwrap();
     assert!(s["categories"][0]["department"]["department"].is_i64(), "a department comes with the category: {s}");
-    let (status, _) = post_action(&client, &base, id, json!({ "version": 1, "category": suggested, "urgency": "routine" })).await;
+    let (status, _) =
+        post_action(&client, &base, id, json!({ "version": 1, "category": suggested, "urgency": "routine" })).await;
     assert_eq!(status, StatusCode::OK);
     let period = format!("from={}&to={}", rfc3339(now - 3_600_000), rfc3339(now + 3_600_000));
     let a = get(format!("/api/v1/triage/accuracy?{period}")).await;
-    assert_eq!((a["suggested"].as_u64(), a["decided"].as_u64(), a["first_taken"].as_u64()), (Some(1), Some(1), Some(1)), "{a}");
+    assert_eq!(
+        (a["suggested"].as_u64(), a["decided"].as_u64(), a["first_taken"].as_u64()),
+        (Some(1), Some(1), Some(1)),
+        "{a}"
+    );
     assert_eq!(a["first_rate"], 1.0);
 
     // A surge: eight reports of one grid this morning, where it usually has one a week or less.
@@ -148,7 +158,8 @@ async fn suggestions_learned_from_the_demo_beat_the_most_frequent_category() {
     }
     let surges = get("/api/v1/triage/surges".into()).await;
     let grid = grid_case.grid.as_ref().unwrap().to_string();
-    let found: Vec<&Value> = surges["items"].as_array().unwrap().iter().filter(|s| s["grid"] == grid.as_str()).collect();
+    let found: Vec<&Value> =
+        surges["items"].as_array().unwrap().iter().filter(|s| s["grid"] == grid.as_str()).collect();
     assert!(!found.is_empty(), "{surges}");
     assert!(found.iter().all(|s| s["count"].as_u64() >= Some(8) && s["p_value"].as_f64() < Some(1e-3)), "{surges}");
 
@@ -167,7 +178,11 @@ async fn suggestions_learned_from_the_demo_beat_the_most_frequent_category() {
             .unwrap();
         assert!(!app.load_triage_model().await.unwrap(), "format {format}");
     }
-    assert_eq!(get("/api/v1/triage/model".into()).await["examples"].as_u64(), Some(examples), "the good model stays in use");
+    assert_eq!(
+        get("/api/v1/triage/model".into()).await["examples"].as_u64(),
+        Some(examples),
+        "the good model stays in use"
+    );
     drop(db);
 }
 
@@ -188,7 +203,11 @@ fn rfc3339(ms: i64) -> String {
 
 async fn report(t: &TestApp, who: Option<&str>, at: (f64, f64), description: &str, category: Option<i64>) -> Value {
     let r = t
-        .post(who, "/api/v1/cases", json!({ "description": description, "lat": at.0, "lon": at.1, "category": category, "urgency": "urgent" }))
+        .post(
+            who,
+            "/api/v1/cases",
+            json!({ "description": description, "lat": at.0, "lon": at.1, "category": category, "urgency": "urgent" }),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
     r.body.clone()
@@ -226,25 +245,51 @@ async fn the_center_folds_a_flood_of_reports_in_one_action() {
     // Refusals write nothing: a stale version, the case itself, a case named twice, none.
     let fold = |dups: Value, version: i64| json!({ "version": version, "category": MANHOLE, "urgency": "urgent", "duplicates": dups });
     let path = format!("/api/v1/cases/{a_id}/fold");
-    let r = t.post(Some("dispatcher"), &path, fold(json!([{ "case": b_id.to_string(), "version": 1 }, { "case": c_id.to_string(), "version": 7 }]), 1)).await;
+    let r = t
+        .post(
+            Some("dispatcher"),
+            &path,
+            fold(json!([{ "case": b_id.to_string(), "version": 1 }, { "case": c_id.to_string(), "version": 7 }]), 1),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{r:?}");
-    t.post(Some("dispatcher"), &path, fold(json!([{ "case": a_id.to_string(), "version": 1 }]), 1)).await.problem(422, Some("duplicates[0].case"));
-    t.post(Some("dispatcher"), &path, fold(json!([{ "case": b_id.to_string(), "version": 1 }, { "case": b_id.to_string(), "version": 1 }]), 1))
-        .await
-        .problem(422, Some("duplicates[1].case"));
-    t.post(Some("dispatcher"), &path, fold(json!([]), 1)).await.problem(422, Some("duplicates"));
-    t.post(Some("dispatcher"), &path, fold(json!([{ "case": "GK-0000-000000", "version": 1 }]), 1)).await.problem(404, Some("duplicates[0].case"));
-    t.post(Some("outsider"), &path, fold(json!([{ "case": b_id.to_string(), "version": 1 }]), 1)).await.problem(404, None);
-    t.post(Some("resident2"), &format!("/api/v1/cases/{b_id}/fold"), fold(json!([{ "case": b_id.to_string(), "version": 1 }]), 1))
+    t.post(Some("dispatcher"), &path, fold(json!([{ "case": a_id.to_string(), "version": 1 }]), 1))
         .await
         .problem(422, Some("duplicates[0].case"));
+    t.post(
+        Some("dispatcher"),
+        &path,
+        fold(json!([{ "case": b_id.to_string(), "version": 1 }, { "case": b_id.to_string(), "version": 1 }]), 1),
+    )
+    .await
+    .problem(422, Some("duplicates[1].case"));
+    t.post(Some("dispatcher"), &path, fold(json!([]), 1)).await.problem(422, Some("duplicates"));
+    t.post(Some("dispatcher"), &path, fold(json!([{ "case": "GK-0000-000000", "version": 1 }]), 1))
+        .await
+        .problem(404, Some("duplicates[0].case"));
+    t.post(Some("outsider"), &path, fold(json!([{ "case": b_id.to_string(), "version": 1 }]), 1))
+        .await
+        .problem(404, None);
+    t.post(
+        Some("resident2"),
+        &format!("/api/v1/cases/{b_id}/fold"),
+        fold(json!([{ "case": b_id.to_string(), "version": 1 }]), 1),
+    )
+    .await
+    .problem(422, Some("duplicates[0].case"));
     for id in [a_id, b_id, c_id] {
         assert_eq!(t.detail("dispatcher", id).await["case"]["state"], "reported", "nothing was written");
     }
 
     // One action: the first accepted, the others its duplicates, each with its own event.
     let c_ref = c["case"]["reference"].as_str().unwrap();
-    let r = t.post(Some("dispatcher"), &path, fold(json!([{ "case": b_id.to_string(), "version": 1 }, { "case": c_ref, "version": 1 }]), 1)).await;
+    let r = t
+        .post(
+            Some("dispatcher"),
+            &path,
+            fold(json!([{ "case": b_id.to_string(), "version": 1 }, { "case": c_ref, "version": 1 }]), 1),
+        )
+        .await;
     let body = r.ok();
     assert_eq!(body["case"]["state"], "accepted");
     let dups = body["duplicates"].as_array().unwrap();
@@ -263,11 +308,20 @@ async fn the_trained_model_follows_the_center_and_others_wait() {
     let t = TestApp::spawn().await;
     // Sixty decided cases of two categories: enough to train on (the minimum is fifty).
     for k in 0..60 {
-        let (text, category) =
-            if k % 2 == 0 { (format!("{k}号井盖破损松动"), MANHOLE) } else { (format!("{k}号路灯不亮了"), STREET_LIGHT) };
+        let (text, category) = if k % 2 == 0 {
+            (format!("{k}号井盖破损松动"), MANHOLE)
+        } else {
+            (format!("{k}号路灯不亮了"), STREET_LIGHT)
+        };
         let id = report(&t, Some("resident"), IN_GRID1, &text, Some(category)).await["case"]["id"].as_i64().unwrap();
         t.act("dispatcher", id, "accept", json!({ "category": category, "urgency": "routine" })).await;
-        t.act("dispatcher", id, "dispatch", json!({ "lead_department": if category == MANHOLE { CITY_MGMT } else { POWER } })).await;
+        t.act(
+            "dispatcher",
+            id,
+            "dispatch",
+            json!({ "lead_department": if category == MANHOLE { CITY_MGMT } else { POWER } }),
+        )
+        .await;
     }
     let r = t.post(Some("dispatcher"), "/api/v1/triage/model", json!({})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{r:?}");
