@@ -19,7 +19,7 @@ use gridkeeper_domain::{
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use crate::{
-    org::{Org, Subclass, SPOT, TEAM},
+    org::{Org, Subclass, EMERGENCY, SPOT, TEAM},
     people::Roster,
     town::{Town, DISTRICT},
 };
@@ -173,7 +173,14 @@ pub(crate) fn floods(world: &World, seed: u64, history: &[(Case, Vec<NewEvent>)]
     let mut plans = Vec::new();
     for (flood, &size) in FLOODS.iter().enumerate() {
         let grid = tables.grids.pick(&mut rng);
-        let subclass = tables.subclasses.pick(&mut rng);
+        // Something many neighbours see and report alike, not an emergency (which the first
+        // call brings to the center at once).
+        let subclass = loop {
+            let s = tables.subclasses.pick(&mut rng);
+            if !world.org.subclasses[s].has(EMERGENCY) {
+                break s;
+            }
+        };
         let origin = world.town.grids[grid].sample(&mut rng);
         let address = world.town.address(grid, &mut rng);
         let community = world.town.grids[grid].community;
@@ -183,7 +190,7 @@ pub(crate) fn floods(world: &World, seed: u64, history: &[(Case, Vec<NewEvent>)]
                 fate: Fate::Handle,
                 grid: Some(grid),
                 subclass,
-                urgency: world.org.subclasses[subclass].urgency(&mut rng),
+                urgency: world.org.subclasses[subclass].urgency(&mut rng).min(Urgency::Urgent),
                 location: towards(&mut rng, origin, world.town.grids[grid].centre(), 40.0),
                 address: address.clone(),
                 stall: Some(Stage::Accept),

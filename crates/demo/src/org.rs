@@ -18,7 +18,7 @@ pub(crate) const TEAM: u8 = 4;
 /// Often urgent.
 const URGENT: u8 = 8;
 /// Often an emergency.
-const EMERGENCY: u8 = 16;
+pub(crate) const EMERGENCY: u8 = 16;
 
 const PLATFORMS: [(&str, &str, &str); 4] = [
     ("governance", "综合治理", "Comprehensive governance"),

@@ -49,6 +49,7 @@ use crate::AppState;
         (name = "exchange", description = "Exports, webhooks, Open311 attributes"),
         (name = "geo", description = "Locating, region imports, assignments, responsibility"),
         (name = "admin", description = "People and roles, departments, categories (admins; every change audited)"),
+        (name = "triage", description = "Suggested categories and departments, reports of one problem folded, surges"),
         (name = "docs", description = "This document"),
     )
 )]

@@ -379,14 +379,14 @@ fn status_of(app: &App) -> ModelStatus {
     }
 }
 
-#[utoipa::path(get, path = "/triage/model", tag = "triage", summary = "Whether category suggestions are trained, on how much history",
+#[utoipa::path(get, path = "/triage/model", tag = "triage", operation_id = "triage_model", summary = "Whether category suggestions are trained, on how much history",
     responses((status = 200, description = "The model in use, or why there is none", body = ModelStatus), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn model_status(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<ModelStatus>> {
     may(&auth.actor, Permission::SeeSuggestions).map_err(|r| ApiError::refusal(r, None))?;
     Ok(Json(status_of(&app)))
 }
 
-#[utoipa::path(post, path = "/triage/model", tag = "triage", summary = "Retrain the category suggestions on the newest history now",
+#[utoipa::path(post, path = "/triage/model", tag = "triage", operation_id = "retrain_triage", summary = "Retrain the category suggestions on the newest history now",
     responses((status = 202, description = "Training started (or already running); follow it with GET", body = ModelStatus), (status = 403, description = "Not allowed (role, scope or CSRF token)")))]
 async fn retrain(State(app): State<AppState>, auth: Auth) -> ApiResult<(StatusCode, Json<ModelStatus>)> {
     may(&auth.actor, Permission::RetrainSuggestions).map_err(|r| ApiError::refusal(r, None))?;
@@ -476,7 +476,7 @@ fn evidence(s: &Suggestion) -> Vec<String> {
     words
 }
 
-#[utoipa::path(post, path = "/triage/suggest", tag = "triage", summary = "Categories suggested for what a reporter wrote", security((), ("bearer" = []), ("session_cookie" = [])),
+#[utoipa::path(post, path = "/triage/suggest", tag = "triage", operation_id = "suggest_categories", summary = "Categories suggested for what a reporter wrote", security((), ("bearer" = []), ("session_cookie" = [])),
     request_body = SuggestBody,
     responses((status = 200, description = "Up to three categories, most probable first (none when untrained or when the text says nothing known)", body = SuggestAnswer)))]
 async fn suggest(State(app): State<AppState>, ApiJson(b): ApiJson<SuggestBody>) -> ApiResult<Json<SuggestAnswer>> {
@@ -543,7 +543,7 @@ fn department_guess(app: &App, t: &Trained, category: i64, region: &str) -> Opti
     })
 }
 
-#[utoipa::path(get, path = "/cases/{key}/suggestions", tag = "triage", summary = "Categories and departments suggested for a case",
+#[utoipa::path(get, path = "/cases/{key}/suggestions", tag = "triage", operation_id = "case_suggestions", summary = "Categories and departments suggested for a case",
     params(("key" = String, Path, description = "Case id or reference")),
     responses((status = 200, description = "Up to three categories, each with the department most often chosen for it in the case's grid; the first suggestion for a new report is recorded", body = CaseSuggestions), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn case_suggestions(
@@ -644,7 +644,7 @@ pub struct Tally {
     pub department_taken: u64,
 }
 
-#[utoipa::path(get, path = "/triage/accuracy", tag = "triage", summary = "How often the center took the suggested category and department",
+#[utoipa::path(get, path = "/triage/accuracy", tag = "triage", operation_id = "suggestion_accuracy", summary = "How often the center took the suggested category and department",
     params(AccuracyQuery),
     responses((status = 200, description = "Counts and rates of the suggestions recorded in the period", body = Accuracy), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn accuracy(
@@ -695,7 +695,7 @@ pub struct ReportGroups {
 /// The most reports folded at once.
 const GROUP_SCAN: u32 = 1000;
 
-#[utoipa::path(get, path = "/triage/groups", tag = "triage", summary = "New reports of one problem, grouped",
+#[utoipa::path(get, path = "/triage/groups", tag = "triage", operation_id = "report_groups", summary = "New reports of one problem, grouped",
     params(GroupsQuery),
     responses((status = 200, description = "Groups of new reports near in space and time, of related categories and alike in words", body = ReportGroups), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn groups(
@@ -800,7 +800,7 @@ pub struct FoldAnswer {
     pub duplicates: Vec<CaseView>,
 }
 
-#[utoipa::path(post, path = "/cases/{key}/fold", tag = "triage", summary = "Handle a group once: accept this report, link the others to it as duplicates",
+#[utoipa::path(post, path = "/cases/{key}/fold", tag = "triage", operation_id = "fold_reports", summary = "Handle a group once: accept this report, link the others to it as duplicates",
     params(("key" = String, Path, description = "Case id or reference of the report to accept")),
     request_body = FoldBody,
     responses((status = 200, description = "All written in one transaction: the case accepted, each other report rejected as its duplicate (one event each)", body = FoldAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope"), (status = 409, description = "A case is in the wrong state or was changed meanwhile (nothing written); `current` holds it as it is"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
@@ -920,7 +920,7 @@ pub struct Surges {
     pub weeks: usize,
 }
 
-#[utoipa::path(get, path = "/triage/surges", tag = "triage", summary = "Grids reporting far more than usual today",
+#[utoipa::path(get, path = "/triage/surges", tag = "triage", operation_id = "surges", summary = "Grids reporting far more than usual today",
     params(SurgesQuery),
     responses((status = 200, description = "Per grid and category class (and per grid overall, unless one of its classes explains the rise), the day's reports against the same weekday of the grid's last weeks: those unlikely by chance", body = Surges), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn surges_of(State(app): State<AppState>, auth: Auth, Query(q): Query<SurgesQuery>) -> ApiResult<Json<Surges>> {

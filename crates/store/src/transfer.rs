@@ -58,6 +58,8 @@ const ORDER: &[&str] = &[
     "care_people",
     "care_visits",
     "registry_changes",
+    "triage_models",
+    "triage_suggestions",
 ];
 
 /// The rows of a table whose parents are in the same table come after their parents.
@@ -80,6 +82,7 @@ enum Kind {
     Float,
     Text,
     Json,
+    Bytes,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +92,7 @@ enum Value {
     Float(Option<f64>),
     Text(Option<String>),
     Json(Option<serde_json::Value>),
+    Bytes(Option<Vec<u8>>),
 }
 
 impl Value {
@@ -100,6 +104,7 @@ impl Value {
             Value::Float(v) => v.map(|v| format!("{:016x}", v.to_bits())),
             Value::Text(v) => v.clone(),
             Value::Json(v) => v.as_ref().map(|v| v.to_string()),
+            Value::Bytes(v) => v.as_ref().map(|b| b.iter().map(|x| format!("{x:02x}")).collect()),
         };
         match s {
             None => out.push(0),
@@ -217,6 +222,7 @@ impl Transfer {
                         "double precision" | "real" => Kind::Float,
                         "text" | "character varying" => Kind::Text,
                         "jsonb" | "json" => Kind::Json,
+                        "bytea" => Kind::Bytes,
                         other => {
                             return Err(invalid(format!("`{name}.{c}` has a type the copy does not know: {other}")))
                         }
@@ -289,6 +295,7 @@ impl Transfer {
                                 Value::Float(x) => row.push_bind(x),
                                 Value::Text(x) => row.push_bind(x),
                                 Value::Json(x) => row.push_bind(x.map(Json)),
+                                Value::Bytes(x) => row.push_bind(x),
                             };
                         }
                     });
@@ -366,6 +373,7 @@ fn sqlite_values(r: &SqliteRow, columns: &[(String, Kind)]) -> Result<Vec<Value>
                     let parsed = text.map(|t| serde_json::from_str(&t)).transpose();
                     Value::Json(parsed.map_err(|e| crate::corrupt(format!("{name}: {e}")))?)
                 }
+                Kind::Bytes => Value::Bytes(r.try_get(i)?),
             })
         })
         .collect()
@@ -383,6 +391,7 @@ fn pg_values(r: &PgRow, columns: &[(String, Kind)]) -> Result<Vec<Value>> {
                 Kind::Float => Value::Float(r.try_get(i)?),
                 Kind::Text => Value::Text(r.try_get(i)?),
                 Kind::Json => Value::Json(r.try_get::<Option<Json<serde_json::Value>>, _>(i)?.map(|j| j.0)),
+                Kind::Bytes => Value::Bytes(r.try_get(i)?),
             })
         })
         .collect()

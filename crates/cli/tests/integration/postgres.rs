@@ -140,6 +140,17 @@ async fn migrate_data_moves_a_sqlite_deployment_to_postgres_with_nothing_lost() 
     t.post(Some("dispatcher"), &format!("/api/v1/cases/{}/reveal", ids[2]), json!({})).await.ok();
     let source_events = t.store.events(ids[0]).await.unwrap();
     let source_case = t.store.case(ids[0]).await.unwrap().unwrap();
+    // A triage model: bytes (BLOB / BYTEA), every value of 0..=255.
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+    let model = gridkeeper_store::NewTriageModel {
+        trained_at: 5,
+        trained_by: None,
+        examples: 60,
+        format: 1,
+        model: &bytes,
+        departments: "{}",
+    };
+    t.store.put_triage_model(&model).await.unwrap();
 
     let target = TestDb::create_on(Backend::Postgres, &t.dir).await;
     let from = t.db_url.clone();
@@ -160,6 +171,7 @@ async fn migrate_data_moves_a_sqlite_deployment_to_postgres_with_nothing_lost() 
     assert_eq!(pg.events(ids[0]).await.unwrap(), source_events);
     assert_eq!(pg.case(ids[3]).await.unwrap().unwrap().contact.unwrap().phone.as_deref(), Some("13512340001"));
     assert_eq!(pg.audit_verify().await.unwrap(), t.store.audit_verify().await.unwrap());
+    assert_eq!(pg.triage_model().await.unwrap(), t.store.triage_model().await.unwrap());
     let p = gridkeeper_store::NewPerson {
         login: "new".into(),
         name: "新人".into(),
