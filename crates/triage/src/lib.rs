@@ -24,5 +24,8 @@ pub mod model;
 pub mod text;
 
 pub use department::{DepartmentSuggestion, DepartmentTally, TallyScope};
-pub use eval::{cross_validate, evaluate, stratified_folds, Report};
-pub use model::{Evidence, Example, Model, ModelError, Scored, Suggestion, TrainError, Trainer, FORMAT_VERSION};
+pub use eval::{cross_validate, cross_validate_with, evaluate, stratified_folds, Report};
+pub use model::{
+    Evidence, Example, Extra, LabelText, Model, ModelError, Scored, Suggestion, Text, TrainError, Trainer,
+    FORMAT_VERSION,
+};
