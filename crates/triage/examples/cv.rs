@@ -29,6 +29,9 @@ struct Args {
     unlabelled: Vec<String>,
     taxonomy: Option<String>,
     timing: Option<usize>,
+    /// How the tree's rows become descriptions: `pair` ("second third" per row), `split` (each
+    /// distinct second- and third-level name apart), `named` (pair, plus the label's own name).
+    descriptions: String,
     verbose: bool,
 }
 
@@ -41,6 +44,7 @@ fn args() -> Args {
         unlabelled: Vec::new(),
         taxonomy: None,
         timing: None,
+        descriptions: "split".into(),
         verbose: false,
     };
     let mut it = std::env::args().skip(1);
@@ -54,6 +58,7 @@ fn args() -> Args {
             "--unlabelled" => a.unlabelled.push(value()),
             "--taxonomy" => a.taxonomy = Some(value()),
             "--timing" => a.timing = Some(value().parse().expect("a number of synthetic texts")),
+            "--descriptions" => a.descriptions = value(),
             "--verbose" => a.verbose = true,
             other => panic!("unknown argument {other}"),
         }
@@ -144,11 +149,22 @@ fn main() {
     // that have examples.
     let labels: HashSet<&str> = examples.iter().map(|e| e.label).collect();
     let tree = a.taxonomy.as_deref().map(|p| read(p, &["一级分类", "二级分类", "三级分类"])).unwrap_or_default();
-    let mut descriptions: Vec<(String, String)> = tree
-        .iter()
-        .filter(|r| labels.contains(r[0].trim()))
-        .map(|r| (r[0].trim().to_string(), format!("{} {}", r[1].trim(), r[2].trim())))
-        .collect();
+    let mut descriptions: Vec<(String, String)> = Vec::new();
+    for r in tree.iter().filter(|r| labels.contains(r[0].trim())) {
+        let (label, second, third) = (r[0].trim().to_string(), r[1].trim(), r[2].trim());
+        match a.descriptions.as_str() {
+            "pair" => descriptions.push((label, format!("{second} {third}"))),
+            "split" => {
+                descriptions.push((label.clone(), second.to_string()));
+                descriptions.push((label, third.to_string()));
+            }
+            "named" => {
+                descriptions.push((label.clone(), format!("{second} {third}")));
+                descriptions.push((label.clone(), label));
+            }
+            other => panic!("unknown --descriptions {other}"),
+        }
+    }
     descriptions.sort();
     descriptions.dedup();
     let label_texts: Vec<LabelText> = descriptions.iter().map(|(l, t)| LabelText { label: l, text: t }).collect();

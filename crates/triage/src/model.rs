@@ -132,8 +132,8 @@ impl Default for Trainer {
             self_training_rounds: 0,
             self_training_threshold: 0.9,
             self_training_weight: 0.5,
-            unlabelled_idf: false,
-            label_text_weight: 0.0,
+            unlabelled_idf: true,
+            label_text_weight: 2.0,
         }
     }
 }
