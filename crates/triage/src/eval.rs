@@ -269,6 +269,23 @@ mod tests {
     }
 
     #[test]
+    fn cross_validation_with_extras_trains_every_fold_with_them() {
+        let data = fixture();
+        let t = Trainer { min_examples: 10, ..Trainer::default() };
+        let texts = [crate::Text { subject: "路灯不亮", body: "晚上路灯不亮，很黑。" }];
+        let descriptions = [crate::LabelText { label: "道路交通", text: "红绿灯" }];
+        let extra = Extra { unlabelled: &texts, label_texts: &descriptions };
+        let r = cross_validate_with(&t, &data, &extra, 3, 1).unwrap();
+        assert_eq!(r.examples, data.len());
+        assert_eq!(r, cross_validate_with(&t, &data, &extra, 3, 1).unwrap());
+        assert_ne!(r, cross_validate(&t, &data, 3, 1).unwrap(), "the extras were used");
+        assert_eq!(
+            cross_validate_with(&t, &data, &Extra::default(), 3, 1).unwrap(),
+            cross_validate(&t, &data, 3, 1).unwrap()
+        );
+    }
+
+    #[test]
     fn evaluation_scores_a_held_out_set() {
         let data = fixture();
         let (test, train): (Vec<_>, Vec<_>) = data.iter().enumerate().partition(|(i, _)| i % 5 == 0);

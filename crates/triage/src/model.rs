@@ -51,7 +51,10 @@ pub struct Extra<'a> {
     /// frequencies (`unlabelled_idf`). They must not include the reports a model is evaluated on.
     pub unlabelled: &'a [Text<'a>],
     /// Descriptions of labels (weighed by `label_text_weight`); those of labels without any
-    /// example are ignored.
+    /// example are ignored. Each is trained on as a short report (as subject and as body); its
+    /// features count only when `min_df` reports, labelled or unlabelled, have them too. On the
+    /// public evaluation set, one description per name of the category tree (each second- and
+    /// third-level name apart) did best (BENCHMARKS.md).
     pub label_texts: &'a [LabelText<'a>],
 }
 
@@ -1142,6 +1145,94 @@ pub(crate) mod tests {
         assert_eq!(t.train(&blank).unwrap_err(), TrainError::EmptyLabel);
         assert!(matches!(Trainer { hash_bits: 40, ..t.clone() }.train(&fixture()), Err(TrainError::Setting(_))));
         assert!(matches!(Trainer { l2: f32::NAN, ..t }.train(&fixture()), Err(TrainError::Setting(_))));
+    }
+
+    /// Reports without a label, of the fixture's kinds.
+    const UNLABELLED: &[(&str, &str)] = &[
+        ("垃圾桶满了", "垃圾桶满了没人清理，气味很臭。"),
+        ("路灯坏了", "路口的路灯坏了，晚上很黑。"),
+        ("半夜噪音", "楼上半夜装修，噪音很大。"),
+        ("出租车拒载", "出租车司机拒载，还绕路。"),
+        ("污水横流", "小区污水横流，臭气熏天。"),
+        ("车辆乱停", "车辆乱停，道路堵塞。"),
+    ];
+
+    fn unlabelled() -> Vec<Text<'static>> {
+        UNLABELLED.iter().map(|&(subject, body)| Text { subject, body }).collect()
+    }
+
+    #[test]
+    fn empty_extras_train_the_same_model_as_train() {
+        let plain = Trainer::default().train(&fixture()).unwrap();
+        let extra = Trainer::default().train_with(&fixture(), &Extra::default()).unwrap();
+        assert_eq!(plain.to_bytes(), extra.to_bytes());
+        // Unlabelled reports are only read when a setting asks for them.
+        let texts = unlabelled();
+        let t = Trainer { unlabelled_idf: false, ..Trainer::default() };
+        let ignored = t.train_with(&fixture(), &Extra { unlabelled: &texts, label_texts: &[] }).unwrap();
+        assert_eq!(ignored.to_bytes(), t.train(&fixture()).unwrap().to_bytes());
+    }
+
+    #[test]
+    fn label_descriptions_teach_words_no_example_used() {
+        // Characters no example has (a made-up description, as a label's name would be).
+        let descriptions = [
+            LabelText { label: "噪音扰民", text: "铁锤" },
+            LabelText { label: "噪音扰民", text: "锤击" },
+            LabelText { label: "环境卫生", text: "油烟" },
+            // Labels without examples are ignored; so are empty descriptions.
+            LabelText { label: "教育", text: "学校收费" },
+            LabelText { label: "道路交通", text: "  " },
+        ];
+        // A feature must still be seen in `min_df` reports, labelled or not: here, unlabelled.
+        let texts =
+            [Text { subject: "铁锤声", body: "隔壁用铁锤锤击墙面" }, Text { subject: "锤击", body: "每天铁锤锤击" }];
+        let extra = Extra { unlabelled: &texts, label_texts: &descriptions };
+        let t = Trainer::default();
+        let with = t.train_with(&fixture(), &extra).unwrap();
+        assert_eq!(with.labels(), ["噪音扰民", "环境卫生", "道路交通"]);
+        assert_eq!(with.trained_on(), FIXTURE.len());
+        let p = |m: &Model| {
+            let s = m.suggest("铁锤", "铁锤锤击", 3);
+            s.labels.iter().find(|x| x.label == "噪音扰民").map_or(0.0, |x| x.probability)
+        };
+        let without = t.train_with(&fixture(), &Extra { unlabelled: &texts, label_texts: &[] }).unwrap();
+        assert!(p(&without) < 0.5, "{}", p(&without));
+        assert!(p(&with) > 0.5, "{}", p(&with));
+        assert_eq!(with.suggest("铁锤", "铁锤锤击", 1).labels[0].label, "噪音扰民");
+        // Weight 0 ignores them.
+        let off = Trainer { label_text_weight: 0.0, ..t.clone() }.train_with(&fixture(), &extra).unwrap();
+        assert_eq!(off.to_bytes(), without.to_bytes());
+        // Deterministic, and the bytes round-trip.
+        let again = t.train_with(&fixture(), &extra).unwrap();
+        assert_eq!(with.to_bytes(), again.to_bytes());
+        assert_eq!(Model::from_bytes(&with.to_bytes()).unwrap(), with);
+    }
+
+    #[test]
+    fn unlabelled_reports_count_in_idf_and_self_training() {
+        let texts = unlabelled();
+        let extra = Extra { unlabelled: &texts, label_texts: &[] };
+        let t = Trainer::default();
+        let idf = t.train_with(&fixture(), &extra).unwrap();
+        assert_ne!(idf.to_bytes(), t.train(&fixture()).unwrap().to_bytes(), "idf over more documents");
+        assert_eq!(idf.trained_on(), FIXTURE.len());
+        let st = Trainer { self_training_rounds: 2, self_training_threshold: 0.5, ..t.clone() };
+        let a = st.train_with(&fixture(), &extra).unwrap();
+        assert_eq!(a.to_bytes(), st.train_with(&fixture(), &extra).unwrap().to_bytes());
+        assert_ne!(a.to_bytes(), idf.to_bytes(), "pseudo-labelled reports were trained on");
+        assert_eq!(a.trained_on(), FIXTURE.len());
+        for (subject, body, label) in
+            [("垃圾没人清理", "垃圾堆了很多天，很臭。", "环境卫生"), ("工地噪音", "半夜施工太吵了。", "噪音扰民")]
+        {
+            assert_eq!(a.suggest(subject, body, 1).labels[0].label, label);
+        }
+        // A threshold above 1 takes no pseudo-label; out of range settings are refused.
+        assert!(matches!(
+            Trainer { self_training_threshold: 1.5, ..t.clone() }.train_with(&fixture(), &extra),
+            Err(TrainError::Setting(_))
+        ));
+        assert!(matches!(Trainer { label_text_weight: -1.0, ..t }.train(&fixture()), Err(TrainError::Setting(_))));
     }
 
     #[test]
