@@ -585,6 +585,25 @@ impl Trainer {
             1.0
         };
 
+        // Columns that no trained row has (seen in unlabelled reports only) kept a weight of 0:
+        // they are dropped, so that the model is no larger than what it learnt and
+        // `known_features` counts only features it learnt something about.
+        let mut used = vec![false; buckets.len()];
+        for i in (0..described).chain(pseudo.iter().copied()) {
+            matrix.row(i).0.iter().for_each(|&c| used[c as usize] = true);
+        }
+        let (mut buckets, mut idf, mut weights, mut model_columns) = (buckets, idf, weights, model_columns);
+        if used.iter().any(|u| !u) {
+            let kept: Vec<usize> = (0..used.len()).filter(|&c| used[c]).collect();
+            buckets = kept.iter().map(|&c| buckets[c]).collect();
+            idf = kept.iter().map(|&c| idf[c]).collect();
+            weights = kept.iter().flat_map(|&c| weights[c * classes..][..classes].iter().copied()).collect();
+            model_columns.iter_mut().for_each(|c| *c = u32::MAX);
+            for (c, &b) in buckets.iter().enumerate() {
+                model_columns[b as usize] = c as u32;
+            }
+        }
+
         Ok(Model {
             features,
             labels,
@@ -1233,6 +1252,11 @@ pub(crate) mod tests {
         {
             assert_eq!(a.suggest(subject, body, 1).labels[0].label, label);
         }
+        // Features only unlabelled reports have get no weight and are not kept in the model.
+        let rainbow = [Text { subject: "彩虹桥", body: "彩虹桥" }, Text { subject: "彩虹桥", body: "彩虹桥" }];
+        let m = t.train_with(&fixture(), &Extra { unlabelled: &rainbow, label_texts: &[] }).unwrap();
+        assert_eq!(m.suggest("彩虹桥", "彩虹桥", 3).known_features, 0);
+        assert_eq!(m.buckets.len(), t.train(&fixture()).unwrap().buckets.len());
         // A threshold above 1 takes no pseudo-label; out of range settings are refused.
         assert!(matches!(
             Trainer { self_training_threshold: 1.5, ..t.clone() }.train_with(&fixture(), &extra),
