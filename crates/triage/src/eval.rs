@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Example, SplitMix, Suggestion, TrainError, Trainer};
+use crate::model::{Example, Extra, SplitMix, Suggestion, TrainError, Trainer};
 
 /// The fold (0..k) of each item, stratified: every label is spread over the folds as evenly as
 /// it can be, in an order shuffled by `seed`. The same labels, k and seed give the same folds.
@@ -186,9 +186,10 @@ impl fmt::Display for Report {
 fn outcomes<'a>(
     trainer: &Trainer,
     train: &[Example],
+    extra: &Extra,
     test: &[Example<'a>],
 ) -> Result<Vec<(&'a str, Suggestion)>, TrainError> {
-    let model = trainer.train(train)?;
+    let model = trainer.train_with(train, extra)?;
     let k = model.labels().len();
     Ok(test.iter().map(|e| (e.label, model.suggest(e.subject, e.body, k))).collect())
 }
@@ -196,12 +197,24 @@ fn outcomes<'a>(
 /// Trains on `train` and scores the suggestions for `test`.
 pub fn evaluate(trainer: &Trainer, train: &[Example], test: &[Example]) -> Result<Report, TrainError> {
     let labels = train.iter().map(|e| e.label.to_string()).collect();
-    Ok(Report::of(labels, &outcomes(trainer, train, test)?))
+    Ok(Report::of(labels, &outcomes(trainer, train, &Extra::default(), test)?))
 }
 
 /// Stratified `k`-fold cross-validation: every example is suggested for once, by a model trained
 /// on the other folds; the report pools all of them.
 pub fn cross_validate(trainer: &Trainer, data: &[Example], k: usize, seed: u64) -> Result<Report, TrainError> {
+    cross_validate_with(trainer, data, &Extra::default(), k, seed)
+}
+
+/// [`cross_validate`] with [`Trainer::train_with`]: every fold's model also gets `extra`. The
+/// unlabelled reports of `extra` must not include any of `data` (they would leak the test folds).
+pub fn cross_validate_with(
+    trainer: &Trainer,
+    data: &[Example],
+    extra: &Extra,
+    k: usize,
+    seed: u64,
+) -> Result<Report, TrainError> {
     if k < 2 {
         return Err(TrainError::Setting("cross-validation needs at least 2 folds"));
     }
@@ -211,7 +224,7 @@ pub fn cross_validate(trainer: &Trainer, data: &[Example], k: usize, seed: u64) 
     for f in 0..k {
         let train: Vec<Example> = data.iter().zip(&fold).filter(|(_, &g)| g != f).map(|(e, _)| *e).collect();
         let test: Vec<Example> = data.iter().zip(&fold).filter(|(_, &g)| g == f).map(|(e, _)| *e).collect();
-        all.extend(outcomes(trainer, &train, &test)?);
+        all.extend(outcomes(trainer, &train, extra, &test)?);
     }
     Ok(Report::of(labels.iter().map(|l| l.to_string()).collect(), &all))
 }
@@ -253,6 +266,23 @@ mod tests {
         let text = r.to_string();
         assert!(text.contains("top-1") && text.contains("道路交通") && text.contains("confusion"));
         assert!(cross_validate(&t, &data, 1, 1).is_err());
+    }
+
+    #[test]
+    fn cross_validation_with_extras_trains_every_fold_with_them() {
+        let data = fixture();
+        let t = Trainer { min_examples: 10, ..Trainer::default() };
+        let texts = [crate::Text { subject: "路灯不亮", body: "晚上路灯不亮，很黑。" }];
+        let descriptions = [crate::LabelText { label: "道路交通", text: "红绿灯" }];
+        let extra = Extra { unlabelled: &texts, label_texts: &descriptions };
+        let r = cross_validate_with(&t, &data, &extra, 3, 1).unwrap();
+        assert_eq!(r.examples, data.len());
+        assert_eq!(r, cross_validate_with(&t, &data, &extra, 3, 1).unwrap());
+        assert_ne!(r, cross_validate(&t, &data, 3, 1).unwrap(), "the extras were used");
+        assert_eq!(
+            cross_validate_with(&t, &data, &Extra::default(), 3, 1).unwrap(),
+            cross_validate(&t, &data, 3, 1).unwrap()
+        );
     }
 
     #[test]

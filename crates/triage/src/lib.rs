@@ -4,10 +4,12 @@
 //! - [`text`]: from text to features: normalisation, jieba words (its embedded dictionary,
 //!   nothing downloaded), character n-grams (1–2 by default), hashed apart per field (subject, body).
 //! - [`model`]: [`Trainer`] → [`Model`], a multinomial logistic regression with calibrated
-//!   probabilities; [`Model::suggest`] gives the top k labels, whether it is confident, and the
-//!   words that weighed most. A model travels as bytes with a format version and a checksum.
-//! - [`eval`]: [`evaluate`] on a train/test split and stratified [`cross_validate`], both
-//!   summarised in a [`Report`].
+//!   probabilities ([`Trainer::train_with`] also reads unlabelled reports and the labels'
+//!   descriptions, [`Extra`]); [`Model::suggest`] gives the top k labels, whether it is
+//!   confident, and the words that weighed most. A model travels as bytes with a format version
+//!   and a checksum.
+//! - [`eval`]: [`evaluate`] on a train/test split and stratified [`cross_validate`] (with extras:
+//!   [`cross_validate_with`]), both summarised in a [`Report`].
 //! - [`department`]: [`DepartmentTally`], the most common department per category and grid.
 //! - [`floods`]: reports of one problem folded into groups as they arrive ([`floods::fold`]).
 //! - [`surges`]: a grid's daily count of a category tested against its own history
@@ -29,5 +31,8 @@ pub mod surges;
 pub mod text;
 
 pub use department::{DepartmentSuggestion, DepartmentTally, TallyScope};
-pub use eval::{cross_validate, evaluate, stratified_folds, Report};
-pub use model::{Evidence, Example, Model, ModelError, Scored, Suggestion, TrainError, Trainer, FORMAT_VERSION};
+pub use eval::{cross_validate, cross_validate_with, evaluate, stratified_folds, Report};
+pub use model::{
+    Evidence, Example, Extra, LabelText, Model, ModelError, Scored, Suggestion, Text, TrainError, Trainer,
+    FORMAT_VERSION,
+};

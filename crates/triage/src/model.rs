@@ -14,6 +14,12 @@
 //! the other) and their logits added; on the public evaluation set that is worth about a point of
 //! top-1 accuracy over one joint fit. Scores are softmax probabilities of the logits divided by a
 //! temperature fitted on out-of-fold logits.
+//!
+//! [`Trainer::train_with`] also takes what the platform knows besides its labelled history
+//! ([`Extra`]): reports without a label, which count in the document frequencies (idf and
+//! `min_df`; self-training on them is available but did worse), and descriptions of the labels
+//! (the category tree's names), trained on as short weighted examples. On the public evaluation
+//! set the two together raise top-1 accuracy from 80% to 88% (BENCHMARKS.md).
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +31,37 @@ pub struct Example<'a> {
     pub subject: &'a str,
     pub body: &'a str,
     pub label: &'a str,
+}
+
+/// A report without a label: the platform has many more of these than labelled ones, and they
+/// show which words go together in its reports (semi-supervised training, [`Trainer::train_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Text<'a> {
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
+/// A descriptive text of a label, such as the name of one of its subcategories in the
+/// platform's category tree: taken as a short example of the label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelText<'a> {
+    pub label: &'a str,
+    pub text: &'a str,
+}
+
+/// What a trainer may use besides the labelled examples ([`Trainer::train_with`]). Empty by
+/// default, which is [`Trainer::train`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extra<'a> {
+    /// Reports without a label, for self-training (`self_training_rounds`) and for document
+    /// frequencies (`unlabelled_idf`). They must not include the reports a model is evaluated on.
+    pub unlabelled: &'a [Text<'a>],
+    /// Descriptions of labels (weighed by `label_text_weight`); those of labels without any
+    /// example are ignored. Each is trained on as a short report (as subject and as body); its
+    /// features count only when `min_df` reports, labelled or unlabelled, have them too. On the
+    /// public evaluation set, one description per name of the category tree (each second- and
+    /// third-level name apart) did best (BENCHMARKS.md).
+    pub label_texts: &'a [LabelText<'a>],
 }
 
 /// How to train: the features and the optimiser. The defaults were chosen by repeated stratified
@@ -68,6 +105,17 @@ pub struct Trainer {
     /// Train the subject's features and the body's apart (each must explain every example on
     /// its own) and add their logits.
     pub views: bool,
+    /// Rounds of self-training on [`Extra::unlabelled`]: each round labels the unlabelled reports
+    /// with the model so far and trains again on the labelled examples plus those whose top
+    /// probability (before calibration) reaches `self_training_threshold`, each weighing
+    /// `self_training_weight`. 0: unlabelled reports are not trained on.
+    pub self_training_rounds: u32,
+    pub self_training_threshold: f32,
+    pub self_training_weight: f32,
+    /// Count document frequencies (idf and `min_df`) over the unlabelled reports too.
+    pub unlabelled_idf: bool,
+    /// Weight of an [`Extra::label_texts`] example against a labelled report's 1; 0 ignores them.
+    pub label_text_weight: f32,
 }
 
 impl Default for Trainer {
@@ -81,7 +129,7 @@ impl Default for Trainer {
             max_subject_chars: 200,
             max_body_chars: 2000,
             l2: 1e-5,
-            epochs: 40,
+            epochs: 80,
             max_updates: 5_000_000,
             learning_rate: 0.5,
             calibrate: true,
@@ -90,6 +138,11 @@ impl Default for Trainer {
             min_examples: 20,
             min_df: 2,
             views: true,
+            self_training_rounds: 0,
+            self_training_threshold: 0.9,
+            self_training_weight: 0.5,
+            unlabelled_idf: true,
+            label_text_weight: 2.0,
         }
     }
 }
@@ -277,7 +330,10 @@ struct Matrix {
     starts: Vec<usize>,
     /// Where each row's body features begin.
     bodies: Vec<usize>,
+    /// The label of each row (of an unlabelled row: its latest pseudo-label) and its weight in
+    /// the loss.
     labels: Vec<u16>,
+    weights: Vec<f32>,
 }
 
 /// Which features of a row a model is trained on.
@@ -328,6 +384,18 @@ impl SplitMix {
     }
 }
 
+/// The logits of row `i` of `m` by weights `w` (`columns × classes`) and biases `b`.
+fn logits_into(m: &Matrix, i: usize, w: &[f32], b: &[f32], z: &mut [f32]) {
+    let classes = b.len();
+    z.copy_from_slice(b);
+    let (cols, vals) = m.row(i);
+    for (&c, &v) in cols.iter().zip(vals) {
+        for (zk, wk) in z.iter_mut().zip(&w[c as usize * classes..][..classes]) {
+            *zk += v * wk;
+        }
+    }
+}
+
 fn softmax_in_place(z: &mut [f32]) {
     let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
@@ -358,11 +426,25 @@ impl Trainer {
         if self.epochs == 0 || self.max_subject_chars == 0 || self.max_body_chars == 0 {
             return Err(TrainError::Setting("epochs and text lengths must be positive"));
         }
+        let weight = |x: f32| x.is_finite() && x >= 0.0;
+        if !weight(self.self_training_weight)
+            || !weight(self.label_text_weight)
+            || !(0.0..=1.0).contains(&self.self_training_threshold)
+        {
+            return Err(TrainError::Setting("extra weights must be ≥ 0 and the threshold within 0..=1"));
+        }
         Ok(())
     }
 
     /// Trains a model on the platform's history. Refuses too few examples or a single class.
     pub fn train(&self, examples: &[Example]) -> Result<Model, TrainError> {
+        self.train_with(examples, &Extra::default())
+    }
+
+    /// Trains a model on the platform's history and what else it knows: reports without a
+    /// label and descriptions of the labels ([`Extra`]). With an empty `extra` this is
+    /// [`Trainer::train`].
+    pub fn train_with(&self, examples: &[Example], extra: &Extra) -> Result<Model, TrainError> {
         self.check()?;
         if examples.len() < self.min_examples.max(2) {
             return Err(TrainError::TooFewExamples { have: examples.len(), need: self.min_examples.max(2) });
@@ -383,17 +465,50 @@ impl Trainer {
         if labels.len() > usize::from(u16::MAX) {
             return Err(TrainError::Setting("more than 65535 labels"));
         }
+        let label_index = |l: &str| labels.binary_search_by(|x| x.as_str().cmp(l)).ok().map(|i| i as u16);
         let features = Features::of(self);
 
-        // Counts, then document frequencies over the buckets.
+        // The rows: the labelled examples, then the label descriptions, then the unlabelled
+        // reports, each with its label (a placeholder for unlabelled ones) and weight.
+        let descriptions: Vec<(&str, u16)> = if self.label_text_weight > 0.0 {
+            extra
+                .label_texts
+                .iter()
+                .filter(|d| !d.text.trim().is_empty())
+                .filter_map(|d| Some((d.text, label_index(d.label)?)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let unlabelled: &[Text] =
+            if self.self_training_rounds > 0 || self.unlabelled_idf { extra.unlabelled } else { &[] };
+        let (labelled, described) = (examples.len(), examples.len() + descriptions.len());
+        let texts = examples
+            .iter()
+            .map(|e| (e.subject, e.body))
+            .chain(descriptions.iter().map(|&(t, _)| (t, t)))
+            .chain(unlabelled.iter().map(|t| (t.subject, t.body)));
+        let mut row_labels: Vec<u16> = examples.iter().map(|e| label_index(e.label).expect("listed")).collect();
+        row_labels.extend(descriptions.iter().map(|&(_, l)| l));
+        row_labels.resize(described + unlabelled.len(), 0);
+        let mut row_weights = vec![1.0f32; labelled];
+        row_weights.resize(described, self.label_text_weight);
+        row_weights.resize(described + unlabelled.len(), self.self_training_weight);
+
+        // Counts, then document frequencies over the buckets (over the unlabelled reports too
+        // when `unlabelled_idf`).
         let mut rows: Vec<(u32, f32)> = Vec::new();
-        let mut ends: Vec<[usize; 4]> = Vec::with_capacity(examples.len());
+        let mut ends: Vec<[usize; 4]> = Vec::with_capacity(row_labels.len());
         let mut scratch = Vec::new();
         let mut df = vec![0u32; 1 << self.hash_bits];
-        for e in examples {
-            let block_ends = features.counts(e.subject, e.body, &mut scratch);
-            for &(bucket, _) in &scratch {
-                df[bucket as usize] += 1;
+        let mut documents = 0usize;
+        for (i, (subject, body)) in texts.enumerate() {
+            let block_ends = features.counts(subject, body, &mut scratch);
+            if i < labelled || (i >= described && self.unlabelled_idf) {
+                documents += 1;
+                for &(bucket, _) in &scratch {
+                    df[bucket as usize] += 1;
+                }
             }
             let base = rows.len();
             rows.extend_from_slice(&scratch);
@@ -404,7 +519,7 @@ impl Trainer {
         let mut column_of = vec![u32::MAX; df.len()];
         let mut buckets = Vec::new();
         let mut idf = Vec::new();
-        let n = examples.len() as f32;
+        let n = documents as f32;
         for (bucket, &d) in df.iter().enumerate().filter(|(_, &d)| d >= self.min_df.max(1)) {
             column_of[bucket] = buckets.len() as u32;
             buckets.push(bucket as u32);
@@ -413,9 +528,9 @@ impl Trainer {
         drop(df);
         let model_columns = column_of.clone();
 
-        let mut starts = Vec::with_capacity(examples.len() + 1);
+        let mut starts = Vec::with_capacity(ends.len() + 1);
         starts.push(0);
-        let mut bodies = Vec::with_capacity(examples.len());
+        let mut bodies = Vec::with_capacity(ends.len());
         let (mut cols, mut vals) = (Vec::new(), Vec::new());
         let mut start = 0;
         for e in &ends {
@@ -438,13 +553,56 @@ impl Trainer {
             starts.push(cols.len());
         }
         drop(rows);
-        let label_index = |l: &str| labels.binary_search_by(|x| x.as_str().cmp(l)).expect("every label listed") as u16;
-        let matrix =
-            Matrix { cols, vals, starts, bodies, labels: examples.iter().map(|e| label_index(e.label)).collect() };
+        let mut matrix = Matrix { cols, vals, starts, bodies, labels: row_labels, weights: row_weights };
+        let classes = labels.len();
 
-        let all: Vec<usize> = (0..examples.len()).collect();
-        let (weights, bias) = self.sgd(&matrix, &all, buckets.len(), labels.len());
-        let temperature = if self.calibrate { self.fit_temperature(&matrix, buckets.len(), labels.len()) } else { 1.0 };
+        let base: Vec<usize> = (0..described).collect();
+        let (mut weights, mut bias) = self.sgd(&matrix, &base, buckets.len(), classes);
+        let mut pseudo: Vec<usize> = Vec::new();
+        if !unlabelled.is_empty() {
+            for _ in 0..self.self_training_rounds {
+                // Label the unlabelled rows with the model so far; keep the sure ones.
+                pseudo.clear();
+                let mut z = vec![0.0f32; classes];
+                for i in described..matrix.labels.len() {
+                    logits_into(&matrix, i, &weights, &bias, &mut z);
+                    softmax_in_place(&mut z);
+                    let (best, p) =
+                        z.iter().enumerate().fold((0, 0.0f32), |b, (k, &p)| if p > b.1 { (k, p) } else { b });
+                    if p >= self.self_training_threshold {
+                        matrix.labels[i] = best as u16;
+                        pseudo.push(i);
+                    }
+                }
+                let train: Vec<usize> = base.iter().chain(&pseudo).copied().collect();
+                (weights, bias) = self.sgd(&matrix, &train, buckets.len(), classes);
+            }
+        }
+        let temperature = if self.calibrate {
+            let always: Vec<usize> = (labelled..described).chain(pseudo.iter().copied()).collect();
+            self.fit_temperature(&matrix, labelled, &always, buckets.len(), classes)
+        } else {
+            1.0
+        };
+
+        // Columns that no trained row has (seen in unlabelled reports only) kept a weight of 0:
+        // they are dropped, so that the model is no larger than what it learnt and
+        // `known_features` counts only features it learnt something about.
+        let mut used = vec![false; buckets.len()];
+        for i in (0..described).chain(pseudo.iter().copied()) {
+            matrix.row(i).0.iter().for_each(|&c| used[c as usize] = true);
+        }
+        let (mut buckets, mut idf, mut weights, mut model_columns) = (buckets, idf, weights, model_columns);
+        if used.iter().any(|u| !u) {
+            let kept: Vec<usize> = (0..used.len()).filter(|&c| used[c]).collect();
+            buckets = kept.iter().map(|&c| buckets[c]).collect();
+            idf = kept.iter().map(|&c| idf[c]).collect();
+            weights = kept.iter().flat_map(|&c| weights[c * classes..][..classes].iter().copied()).collect();
+            model_columns.iter_mut().for_each(|c| *c = u32::MAX);
+            for (c, &b) in buckets.iter().enumerate() {
+                model_columns[b as usize] = c as u32;
+            }
+        }
 
         Ok(Model {
             features,
@@ -507,6 +665,10 @@ impl Trainer {
                 let y = usize::from(m.labels[i]);
                 softmax_in_place(&mut z);
                 z[y] -= 1.0; // z is now the gradient of the loss by the logits
+                let weight = m.weights[i];
+                if weight != 1.0 {
+                    z.iter_mut().for_each(|g| *g *= weight);
+                }
                 scale *= 1.0 - eta * l2;
                 if scale < 1e-6 {
                     w.iter_mut().for_each(|x| *x *= scale as f32);
@@ -528,36 +690,31 @@ impl Trainer {
         (w, bias)
     }
 
-    /// The temperature that minimises the cross-entropy of out-of-fold logits (three stratified
-    /// folds of the same rows, or one held-out third of many); 1 when there are too few examples
-    /// to tell.
-    fn fit_temperature(&self, m: &Matrix, columns: usize, classes: usize) -> f32 {
-        let n = m.labels.len();
+    /// The temperature that minimises the cross-entropy of out-of-fold logits of the first
+    /// `labelled` rows (three stratified folds, or one held-out third of many; the rows `always`
+    /// are in every fold's training set); 1 when there are too few examples to tell.
+    fn fit_temperature(&self, m: &Matrix, labelled: usize, always: &[usize], columns: usize, classes: usize) -> f32 {
+        let n = labelled;
         if n < 30 {
             return 1.0;
         }
-        let labels: Vec<u16> = m.labels.clone();
-        let fold = crate::eval::stratified_folds(&labels, 3, self.seed);
+        let fold = crate::eval::stratified_folds(&m.labels[..n], 3, self.seed);
         let mut logits: Vec<(Vec<f32>, u16)> = Vec::with_capacity(n);
         // Beyond `ONE_FOLD` examples one held-out third is plenty, and a third of the cost.
         let models = if n > ONE_FOLD { 1 } else { 3 };
+        let all = (n + always.len()) as u64;
         for k in 0..models {
-            let train: Vec<usize> = (0..n).filter(|&i| fold[i] != k).collect();
+            let train: Vec<usize> = (0..n).filter(|&i| fold[i] != k).chain(always.iter().copied()).collect();
             // As many SGD steps as the final model makes on all rows, so that the fold models
             // are as sure of themselves as it will be.
-            let steps = (self.max_updates / n as u64).clamp(2, u64::from(self.epochs)) * n as u64;
+            let steps = (self.max_updates / all).clamp(2, u64::from(self.epochs)) * all;
             let epochs = steps.div_ceil(train.len() as u64);
             let same =
                 Trainer { epochs: u32::try_from(epochs).unwrap_or(u32::MAX), max_updates: steps, ..self.clone() };
             let (w, b) = same.sgd(m, &train, columns, classes);
             for i in (0..n).filter(|&i| fold[i] == k) {
-                let mut z = b.clone();
-                let (cols, vals) = m.row(i);
-                for (&c, &v) in cols.iter().zip(vals) {
-                    for (zk, wk) in z.iter_mut().zip(&w[c as usize * classes..][..classes]) {
-                        *zk += v * wk;
-                    }
-                }
+                let mut z = vec![0.0f32; classes];
+                logits_into(m, i, &w, &b, &mut z);
                 logits.push((z, m.labels[i]));
             }
         }
@@ -1013,6 +1170,99 @@ pub(crate) mod tests {
         assert_eq!(t.train(&blank).unwrap_err(), TrainError::EmptyLabel);
         assert!(matches!(Trainer { hash_bits: 40, ..t.clone() }.train(&fixture()), Err(TrainError::Setting(_))));
         assert!(matches!(Trainer { l2: f32::NAN, ..t }.train(&fixture()), Err(TrainError::Setting(_))));
+    }
+
+    /// Reports without a label, of the fixture's kinds.
+    const UNLABELLED: &[(&str, &str)] = &[
+        ("垃圾桶满了", "垃圾桶满了没人清理，气味很臭。"),
+        ("路灯坏了", "路口的路灯坏了，晚上很黑。"),
+        ("半夜噪音", "楼上半夜装修，噪音很大。"),
+        ("出租车拒载", "出租车司机拒载，还绕路。"),
+        ("污水横流", "小区污水横流，臭气熏天。"),
+        ("车辆乱停", "车辆乱停，道路堵塞。"),
+    ];
+
+    fn unlabelled() -> Vec<Text<'static>> {
+        UNLABELLED.iter().map(|&(subject, body)| Text { subject, body }).collect()
+    }
+
+    #[test]
+    fn empty_extras_train_the_same_model_as_train() {
+        let plain = Trainer::default().train(&fixture()).unwrap();
+        let extra = Trainer::default().train_with(&fixture(), &Extra::default()).unwrap();
+        assert_eq!(plain.to_bytes(), extra.to_bytes());
+        // Unlabelled reports are only read when a setting asks for them.
+        let texts = unlabelled();
+        let t = Trainer { unlabelled_idf: false, ..Trainer::default() };
+        let ignored = t.train_with(&fixture(), &Extra { unlabelled: &texts, label_texts: &[] }).unwrap();
+        assert_eq!(ignored.to_bytes(), t.train(&fixture()).unwrap().to_bytes());
+    }
+
+    #[test]
+    fn label_descriptions_teach_words_no_example_used() {
+        // Characters no example has (a made-up description, as a label's name would be).
+        let descriptions = [
+            LabelText { label: "噪音扰民", text: "铁锤" },
+            LabelText { label: "噪音扰民", text: "锤击" },
+            LabelText { label: "环境卫生", text: "油烟" },
+            // Labels without examples are ignored; so are empty descriptions.
+            LabelText { label: "教育", text: "学校收费" },
+            LabelText { label: "道路交通", text: "  " },
+        ];
+        // A feature must still be seen in `min_df` reports, labelled or not: here, unlabelled.
+        let texts =
+            [Text { subject: "铁锤声", body: "隔壁用铁锤锤击墙面" }, Text { subject: "锤击", body: "每天铁锤锤击" }];
+        let extra = Extra { unlabelled: &texts, label_texts: &descriptions };
+        let t = Trainer::default();
+        let with = t.train_with(&fixture(), &extra).unwrap();
+        assert_eq!(with.labels(), ["噪音扰民", "环境卫生", "道路交通"]);
+        assert_eq!(with.trained_on(), FIXTURE.len());
+        let p = |m: &Model| {
+            let s = m.suggest("铁锤", "铁锤锤击", 3);
+            s.labels.iter().find(|x| x.label == "噪音扰民").map_or(0.0, |x| x.probability)
+        };
+        let without = t.train_with(&fixture(), &Extra { unlabelled: &texts, label_texts: &[] }).unwrap();
+        assert!(p(&without) < 0.5, "{}", p(&without));
+        assert!(p(&with) > 0.5, "{}", p(&with));
+        assert_eq!(with.suggest("铁锤", "铁锤锤击", 1).labels[0].label, "噪音扰民");
+        // Weight 0 ignores them.
+        let off = Trainer { label_text_weight: 0.0, ..t.clone() }.train_with(&fixture(), &extra).unwrap();
+        assert_eq!(off.to_bytes(), without.to_bytes());
+        // Deterministic, and the bytes round-trip.
+        let again = t.train_with(&fixture(), &extra).unwrap();
+        assert_eq!(with.to_bytes(), again.to_bytes());
+        assert_eq!(Model::from_bytes(&with.to_bytes()).unwrap(), with);
+    }
+
+    #[test]
+    fn unlabelled_reports_count_in_idf_and_self_training() {
+        let texts = unlabelled();
+        let extra = Extra { unlabelled: &texts, label_texts: &[] };
+        let t = Trainer::default();
+        let idf = t.train_with(&fixture(), &extra).unwrap();
+        assert_ne!(idf.to_bytes(), t.train(&fixture()).unwrap().to_bytes(), "idf over more documents");
+        assert_eq!(idf.trained_on(), FIXTURE.len());
+        let st = Trainer { self_training_rounds: 2, self_training_threshold: 0.5, ..t.clone() };
+        let a = st.train_with(&fixture(), &extra).unwrap();
+        assert_eq!(a.to_bytes(), st.train_with(&fixture(), &extra).unwrap().to_bytes());
+        assert_ne!(a.to_bytes(), idf.to_bytes(), "pseudo-labelled reports were trained on");
+        assert_eq!(a.trained_on(), FIXTURE.len());
+        for (subject, body, label) in
+            [("垃圾没人清理", "垃圾堆了很多天，很臭。", "环境卫生"), ("工地噪音", "半夜施工太吵了。", "噪音扰民")]
+        {
+            assert_eq!(a.suggest(subject, body, 1).labels[0].label, label);
+        }
+        // Features only unlabelled reports have get no weight and are not kept in the model.
+        let rainbow = [Text { subject: "彩虹桥", body: "彩虹桥" }, Text { subject: "彩虹桥", body: "彩虹桥" }];
+        let m = t.train_with(&fixture(), &Extra { unlabelled: &rainbow, label_texts: &[] }).unwrap();
+        assert_eq!(m.suggest("彩虹桥", "彩虹桥", 3).known_features, 0);
+        assert_eq!(m.buckets.len(), t.train(&fixture()).unwrap().buckets.len());
+        // A threshold above 1 takes no pseudo-label; out of range settings are refused.
+        assert!(matches!(
+            Trainer { self_training_threshold: 1.5, ..t.clone() }.train_with(&fixture(), &extra),
+            Err(TrainError::Setting(_))
+        ));
+        assert!(matches!(Trainer { label_text_weight: -1.0, ..t }.train(&fixture()), Err(TrainError::Setting(_))));
     }
 
     #[test]
