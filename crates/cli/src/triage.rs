@@ -313,7 +313,7 @@ pub fn demo_reports(town: &gridkeeper_demo::DemoTown, days: i64) -> (Vec<gridkee
 }
 
 /// The category model the server would have when the reports arrive: trained, as the server
-/// trains it, on the cases decided before `before`.
+/// trains it, on the cases decided before `before` and the categories' names.
 pub fn demo_model(town: &gridkeeper_demo::DemoTown, before: i64) -> anyhow::Result<gridkeeper_triage::Model> {
     let decided: Vec<(String, String)> = town
         .history
@@ -323,7 +323,17 @@ pub fn demo_model(town: &gridkeeper_demo::DemoTown, before: i64) -> anyhow::Resu
         .filter_map(|c| Some((c.description.clone(), c.category?.to_string())))
         .collect();
     let examples: Vec<Example> = decided.iter().map(|(body, label)| Example { subject: "", body, label }).collect();
-    Ok(Trainer { hash_bits: 16, ..Trainer::default() }.train(&examples)?)
+    let names: Vec<(String, &str)> = town
+        .reference
+        .categories
+        .iter()
+        .filter(|c| c.parent_id.is_some())
+        .flat_map(|c| [(c.id.to_string(), c.name.as_str()), (c.id.to_string(), c.name_en.as_str())])
+        .collect();
+    let label_texts: Vec<gridkeeper_triage::LabelText> =
+        names.iter().map(|(label, text)| gridkeeper_triage::LabelText { label, text }).collect();
+    let extra = gridkeeper_triage::Extra { label_texts: &label_texts, ..Default::default() };
+    Ok(Trainer { hash_bits: 16, ..Trainer::default() }.train_with(&examples, &extra)?)
 }
 
 /// Folds the reports with `settings` as the server does: each report's category is its

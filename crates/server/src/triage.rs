@@ -18,7 +18,9 @@ use gridkeeper_domain::{
 use gridkeeper_store::{CaseQuery, NewAudit, NewTriageModel, SuggestionRecord, SuggestionTally, TrainingCase};
 use gridkeeper_triage::floods::{self, FoldSettings};
 use gridkeeper_triage::surges::{self, SurgeSettings};
-use gridkeeper_triage::{DepartmentTally, Example, Model, Suggestion, TallyScope, TrainError, Trainer, FORMAT_VERSION};
+use gridkeeper_triage::{
+    DepartmentTally, Example, Extra, LabelText, Model, Suggestion, TallyScope, TrainError, Trainer, FORMAT_VERSION,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -185,15 +187,21 @@ fn example(c: &TrainingCase) -> (String, String) {
     (String::new(), c.description.clone())
 }
 
-/// Trains on decided cases (CPU-bound: run it off the async threads).
-fn train(settings: &TriageSettings, cases: &[TrainingCase]) -> Result<(Model, DepartmentTally), TrainError> {
+/// Trains on decided cases (CPU-bound: run it off the async threads), with the names of the
+/// categories as short examples of them (`names`: category id and a name, in either language).
+fn train(
+    settings: &TriageSettings,
+    cases: &[TrainingCase],
+    names: &[(String, String)],
+) -> Result<(Model, DepartmentTally), TrainError> {
     let labels: Vec<String> = cases.iter().map(|c| c.category.to_string()).collect();
     let texts: Vec<(String, String)> = cases.iter().map(example).collect();
     let examples: Vec<Example> =
         texts.iter().zip(&labels).map(|((subject, body), label)| Example { subject, body, label }).collect();
+    let label_texts: Vec<LabelText> = names.iter().map(|(label, text)| LabelText { label, text }).collect();
     let trainer =
         Trainer { hash_bits: settings.hash_bits, min_examples: settings.min_examples as usize, ..Trainer::default() };
-    let model = trainer.train(&examples)?;
+    let model = trainer.train_with(&examples, &Extra { label_texts: &label_texts, ..Extra::default() })?;
     let mut departments = DepartmentTally::new();
     for c in cases {
         if let Some(d) = c.lead_department {
@@ -244,7 +252,15 @@ impl App {
         self.triage.last_attempt.store(started, Ordering::SeqCst);
         let cases = self.store.training_cases(self.settings.triage.max_examples).await?;
         let settings = self.settings.triage.clone();
-        let trained = tokio::task::spawn_blocking(move || (train(&settings, &cases), cases.len()))
+        // Each category's names, in both languages (the platform's own category tree).
+        let names: Vec<(String, String)> = self
+            .reference()
+            .categories
+            .values()
+            .filter(|c| !c.is_class())
+            .flat_map(|c| [(c.id.to_string(), c.name.clone()), (c.id.to_string(), c.name_en.clone())])
+            .collect();
+        let trained = tokio::task::spawn_blocking(move || (train(&settings, &cases, &names), cases.len()))
             .await
             .map_err(ApiError::internal)?;
         match trained {
