@@ -188,7 +188,9 @@ describe('the loop from report to rating', () => {
 
     await page.goto(`/track/${code}`)
     await page.getByTestId('tracked').locator('[data-state="rejected"]').waitFor()
-    await page.getByTestId('tracked').getByText(loop.reference).waitFor()
+    // Told which case handles it, and following that case's progress.
+    await page.getByTestId('tracked').getByText(`与案件 ${loop.reference} 重复`).waitFor()
+    await page.getByTestId('tracked-original').getByText(loop.reference).waitFor()
     await shoot(page, 'anonymous-track-duplicate', [360])
   })
 
