@@ -238,5 +238,13 @@ describe('intelligent triage', () => {
     await first.click()
     await chips.waitFor({ state: 'hidden' })
     await page.getByTestId('category').getByText(name).waitFor()
+
+    // A grid member handling a problem on the spot is offered them too.
+    const member = await open('member001', { width: 360, height: 780 })
+    await member.goto('/member/on-the-spot')
+    await fill(member, 'spot-description', '路边垃圾桶满了溢出来，苍蝇很多')
+    await member.getByTestId('spot-suggestions').locator('button').first().click()
+    // Chosen: the chips give way to the category in the picker.
+    await member.getByTestId('spot-suggestions').waitFor({ state: 'hidden' })
   })
 })

@@ -53,6 +53,7 @@ declare module 'vue' {
     RouterView: typeof import('vue-router')['RouterView']
     StateTag: typeof import('./components/StateTag.vue')['default']
     StatsChart: typeof import('./components/StatsChart.vue')['default']
+    SuggestedChips: typeof import('./components/SuggestedChips.vue')['default']
     SuggestionsCard: typeof import('./components/SuggestionsCard.vue')['default']
     TrendChart: typeof import('./components/TrendChart.vue')['default']
     TriagePanel: typeof import('./components/actions/TriagePanel.vue')['default']
