@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use gridkeeper_triage::{cross_validate, evaluate, model::SplitMix, text, Example, Trainer};
+use gridkeeper_triage::{
+    cross_validate_with, evaluate_with, model::SplitMix, text, Example, Extra, LabelText, Text, Trainer,
+};
 
 #[derive(Subcommand)]
 pub enum TriageCommand {
@@ -79,6 +81,18 @@ pub struct EvaluateArgs {
     /// Column with the category chosen.
     #[arg(long, default_value = "label")]
     label_column: String,
+    /// Column with a report's id (to drop unlabelled reports that are labelled ones).
+    #[arg(long, default_value = "id")]
+    id_column: String,
+    /// Unlabelled reports of the same kind (same columns, no label needed), for the document
+    /// frequencies of words (`Extra::unlabelled`). Any that shares its id, subject or body with a
+    /// labelled report, or repeats another, is dropped. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    unlabelled: Vec<PathBuf>,
+    /// The category tree as CSV: the first column a label, every other column a name under it;
+    /// each distinct name becomes a short example of its label (`Extra::label_texts`).
+    #[arg(long, value_name = "FILE")]
+    taxonomy: Option<PathBuf>,
     /// A trainer setting, as NAME=VALUE (names as in the `Trainer` type: l2, subject_weight,
     /// words_weight, epochs, hash_bits, max_ngram, word_pairs, calibrate, …). Repeatable.
     #[arg(long = "set", value_name = "NAME=VALUE")]
@@ -92,8 +106,9 @@ pub struct EvaluateArgs {
     synthetic: Option<usize>,
 }
 
-/// One labelled row.
+/// One labelled (or unlabelled) row.
 struct Row {
+    id: String,
     subject: String,
     body: String,
     label: String,
@@ -105,7 +120,7 @@ impl Row {
     }
 }
 
-fn read(path: &Path, args: &EvaluateArgs) -> anyhow::Result<Vec<Row>> {
+fn read(path: &Path, args: &EvaluateArgs, labelled: bool) -> anyhow::Result<Vec<Row>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
@@ -117,18 +132,66 @@ fn read(path: &Path, args: &EvaluateArgs) -> anyhow::Result<Vec<Row>> {
             .position(|h| h.trim_start_matches('\u{feff}') == name)
             .with_context(|| format!("{} has no column `{name}`; its columns: {:?}", path.display(), headers))
     };
-    let (s, b, l) = (column(&args.subject_column)?, column(&args.body_column)?, column(&args.label_column)?);
+    let (s, b) = (column(&args.subject_column)?, column(&args.body_column)?);
+    let l = if labelled { Some(column(&args.label_column)?) } else { None };
+    let id = column(&args.id_column).ok();
     let mut rows = Vec::new();
     for (n, record) in reader.records().enumerate() {
         let record = record.with_context(|| format!("{} row {}", path.display(), n + 2))?;
         let field = |i: usize| record.get(i).unwrap_or("").to_string();
-        let label = field(l).trim().to_string();
-        if label.is_empty() {
+        let label = l.map(|l| field(l).trim().to_string()).unwrap_or_default();
+        if labelled && label.is_empty() {
             continue;
         }
-        rows.push(Row { subject: field(s), body: field(b), label });
+        rows.push(Row { id: id.map(field).unwrap_or_default(), subject: field(s), body: field(b), label });
     }
     Ok(rows)
+}
+
+/// The unlabelled reports of `--unlabelled`, without any that shares its id, subject or body with
+/// a labelled one (which would leak test folds into the word statistics) or repeats another.
+fn unlabelled(args: &EvaluateArgs, labelled: &[&Row]) -> anyhow::Result<(Vec<Row>, usize)> {
+    let key = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).collect::<String>();
+    let keys = |r: &Row| {
+        let mut k = vec![format!("s:{}", key(&r.subject)), format!("b:{}", key(&r.body))];
+        if !r.id.trim().is_empty() {
+            k.push(format!("id:{}", r.id.trim()));
+        }
+        k
+    };
+    let mut seen: std::collections::HashSet<String> = labelled.iter().flat_map(|r| keys(r)).collect();
+    let (mut kept, mut dropped) = (Vec::new(), 0);
+    for path in &args.unlabelled {
+        for r in read(path, args, false)? {
+            let k = keys(&r);
+            if k.iter().any(|k| seen.contains(k)) {
+                dropped += 1;
+                continue;
+            }
+            seen.extend(k);
+            kept.push(r);
+        }
+    }
+    Ok((kept, dropped))
+}
+
+/// Each distinct name of the category tree (`--taxonomy`: a label, then its names) as (label,
+/// name).
+fn taxonomy(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut names = Vec::new();
+    for record in reader.records() {
+        let record = record?;
+        let mut fields = record.iter().map(str::trim);
+        let Some(label) = fields.next().filter(|l| !l.is_empty()) else { continue };
+        names.extend(fields.filter(|n| !n.is_empty()).map(|n| (label.to_string(), n.to_string())));
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
 }
 
 /// The trainer with the `--set NAME=VALUE` settings applied over the defaults.
@@ -158,15 +221,25 @@ pub fn run(cmd: TriageCommand) -> anyhow::Result<()> {
     let trainer = trainer(&args.settings)?;
     println!("trainer: {}", serde_json::to_string(&trainer)?);
     text::warm_up();
+    let names = args.taxonomy.as_deref().map(taxonomy).transpose()?.unwrap_or_default();
+    let label_texts: Vec<LabelText> = names.iter().map(|(label, text)| LabelText { label, text }).collect();
     let train_rows = match (&args.data, &args.train, &args.test) {
         (Some(data), _, _) => {
-            let rows = read(data, &args)?;
+            let rows = read(data, &args, true)?;
             let examples: Vec<Example> = rows.iter().map(Row::example).collect();
+            let (others, dropped) = unlabelled(&args, &rows.iter().collect::<Vec<_>>())?;
+            let texts: Vec<Text> = others.iter().map(|r| Text { subject: &r.subject, body: &r.body }).collect();
+            let extra = Extra { unlabelled: &texts, label_texts: &label_texts };
             println!("{}: {} examples, {}-fold stratified cross-validation", data.display(), rows.len(), args.folds);
+            println!(
+                "extras: {} unlabelled reports ({dropped} dropped as labelled or repeated), {} category names",
+                texts.len(),
+                label_texts.len()
+            );
             let (mut top1, mut top3) = (Vec::new(), Vec::new());
             for (i, &seed) in args.seeds.iter().enumerate() {
                 let started = Instant::now();
-                let report = cross_validate(&trainer, &examples, args.folds, seed)?;
+                let report = cross_validate_with(&trainer, &examples, &extra, args.folds, seed)?;
                 println!(
                     "seed {seed}: top-1 {:.1}%, top-3 {:.1}%, log-loss {:.3}, calibration error {:.3} ({:.1} s)",
                     100.0 * report.top1_accuracy(),
@@ -191,11 +264,20 @@ pub fn run(cmd: TriageCommand) -> anyhow::Result<()> {
             rows
         }
         (None, Some(train), Some(test)) => {
-            let (train_rows, test_rows) = (read(train, &args)?, read(test, &args)?);
+            let (train_rows, test_rows) = (read(train, &args, true)?, read(test, &args, true)?);
             let train: Vec<Example> = train_rows.iter().map(Row::example).collect();
             let test: Vec<Example> = test_rows.iter().map(Row::example).collect();
-            println!("train {} examples, test {} examples", train.len(), test.len());
-            println!("{}", evaluate(&trainer, &train, &test)?);
+            let (others, dropped) = unlabelled(&args, &train_rows.iter().chain(&test_rows).collect::<Vec<_>>())?;
+            let texts: Vec<Text> = others.iter().map(|r| Text { subject: &r.subject, body: &r.body }).collect();
+            let extra = Extra { unlabelled: &texts, label_texts: &label_texts };
+            println!(
+                "train {} examples, test {} examples; {} unlabelled reports ({dropped} dropped), {} category names",
+                train.len(),
+                test.len(),
+                texts.len(),
+                label_texts.len()
+            );
+            println!("{}", evaluate_with(&trainer, &train, &extra, &test)?);
             train_rows
         }
         _ => bail!("give --data FILE, or --train FILE and --test FILE"),

@@ -196,8 +196,19 @@ fn outcomes<'a>(
 
 /// Trains on `train` and scores the suggestions for `test`.
 pub fn evaluate(trainer: &Trainer, train: &[Example], test: &[Example]) -> Result<Report, TrainError> {
+    evaluate_with(trainer, train, &Extra::default(), test)
+}
+
+/// [`evaluate`] with [`Trainer::train_with`]. The unlabelled reports of `extra` must not include
+/// any of `test`.
+pub fn evaluate_with(
+    trainer: &Trainer,
+    train: &[Example],
+    extra: &Extra,
+    test: &[Example],
+) -> Result<Report, TrainError> {
     let labels = train.iter().map(|e| e.label.to_string()).collect();
-    Ok(Report::of(labels, &outcomes(trainer, train, &Extra::default(), test)?))
+    Ok(Report::of(labels, &outcomes(trainer, train, extra, test)?))
 }
 
 /// Stratified `k`-fold cross-validation: every example is suggested for once, by a model trained

@@ -31,7 +31,7 @@ pub mod surges;
 pub mod text;
 
 pub use department::{DepartmentSuggestion, DepartmentTally, TallyScope};
-pub use eval::{cross_validate, cross_validate_with, evaluate, stratified_folds, Report};
+pub use eval::{cross_validate, cross_validate_with, evaluate, evaluate_with, stratified_folds, Report};
 pub use model::{
     Evidence, Example, Extra, LabelText, Model, ModelError, Scored, Suggestion, Text, TrainError, Trainer,
     FORMAT_VERSION,
