@@ -17,7 +17,7 @@ use gridkeeper_triage::{
 pub enum TriageCommand {
     /// Evaluate category suggestion on a labelled CSV file: top-1 and top-3 accuracy, precision
     /// and recall per label, the confusion matrix.
-    Evaluate(EvaluateArgs),
+    Evaluate(Box<EvaluateArgs>),
     /// Pairwise precision and recall of folding the demo's reports of one problem (its
     /// duplicates and its morning floods), for several text similarity thresholds.
     Floods(FloodsArgs),
@@ -214,7 +214,7 @@ fn mean_and_spread(xs: &[f64]) -> (f64, f64) {
 
 pub fn run(cmd: TriageCommand) -> anyhow::Result<()> {
     let args = match cmd {
-        TriageCommand::Evaluate(args) => args,
+        TriageCommand::Evaluate(args) => *args,
         TriageCommand::Floods(args) => return floods(&args),
         TriageCommand::Surges(args) => return surges(&args),
     };
