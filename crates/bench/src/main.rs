@@ -15,6 +15,7 @@ mod measures;
 mod queries;
 mod soak;
 mod store;
+mod triage;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -93,6 +94,9 @@ enum Command {
     /// `serve` under a steady mixed load with bad input for a set time, sampling RSS, open
     /// files, WAL size and latency every minute; fails on growth that does not level off.
     Soak(soak::SoakArgs),
+    /// The category model at scale: training on the demo's decided cases, suggestion latency,
+    /// folding, each beside the work of only reading the texts' features.
+    Triage(triage::TriageArgs),
     /// A ceiling server for `intake` (started by it).
     #[command(hide = true)]
     CeilingServer(intake::CeilingArgs),
@@ -116,6 +120,7 @@ async fn run(config: Config, cmd: Command) -> anyhow::Result<()> {
         Command::Detail(args) => queries::run_detail(config, args).await,
         Command::Rss(args) => queries::run_rss(config, args).await,
         Command::Soak(args) => soak::run(config, args).await,
+        Command::Triage(args) => triage::run(args),
         Command::Store { history, reports, concurrency, postgres, sqlite, runs } => {
             store::run(config, history, reports, concurrency, &postgres, &sqlite, runs).await
         }

@@ -1,0 +1,157 @@
+//! `gridkeeper-bench triage`: the category model at scale on the demo's history, as the server
+//! trains and uses it — training on N decided cases against the ceiling of only reading their
+//! features (the work no trainer can skip), a suggestion against only reading the same text's
+//! features, folding the 1,000 newest reports, and the peak memory of training. Targets (issue
+//! 19): a suggestion ≤ 1 ms at the median on one core; training on 1,000,000 cases in minutes.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use gridkeeper_demo::LargeHistory;
+use gridkeeper_triage::floods::{fold, FoldSettings, Report};
+use gridkeeper_triage::{text, Example, Extra, LabelText, Trainer};
+
+#[derive(clap::Args)]
+pub struct TriageArgs {
+    /// Cases of the demo's history (the decided ones are learned from).
+    #[arg(long, default_value_t = 200_000)]
+    pub cases: usize,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Held-out decided cases suggested for (the newest).
+    #[arg(long, default_value_t = 10_000)]
+    pub suggestions: usize,
+}
+
+fn micros(mut v: Vec<f64>) -> (f64, f64) {
+    (super::quantile(&mut v, 0.5), super::quantile(&mut v, 0.99))
+}
+
+/// Peak resident memory of this process so far, in MB.
+fn peak_mb() -> f64 {
+    crate::load::memory_mb(std::process::id()).map_or(f64::NAN, |(peak, _)| peak)
+}
+
+pub fn run(args: TriageArgs) -> anyhow::Result<()> {
+    let machine = super::Machine::read();
+    let now = chrono::Utc::now().timestamp_millis();
+    let started = Instant::now();
+    let big = Arc::new(LargeHistory::new(args.seed, now, 1, args.cases));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let history = crate::import::generate_all(&big, threads);
+    let generated = started.elapsed().as_secs_f64();
+    let reference = big.reference();
+    let decided: Vec<(String, String)> =
+        history.iter().filter_map(|(c, _)| Some((c.description.clone(), c.category?.to_string()))).collect();
+    let held = args.suggestions.min(decided.len() / 5);
+    let (train, test) = decided.split_at(decided.len() - held);
+    let names: Vec<(String, String)> = reference
+        .categories
+        .iter()
+        .filter(|c| c.parent_id.is_some())
+        .flat_map(|c| [(c.id.to_string(), c.name.clone()), (c.id.to_string(), c.name_en.clone())])
+        .collect();
+    println!(
+        "demo history: {} cases ({} decided; {} learned from, {} held out) generated in {generated:.1} s; {} categories",
+        history.len(),
+        decided.len(),
+        train.len(),
+        test.len(),
+        names.len() / 2
+    );
+    let before = peak_mb();
+    text::warm_up();
+
+    // The ceiling: only reading every training text's features.
+    let t = Instant::now();
+    let mut features = 0usize;
+    for (body, _) in train {
+        let body = text::normalise(body, 2000);
+        text::for_each_feature(&body, 2, true, |_| features += 1);
+    }
+    let ceiling = t.elapsed().as_secs_f64();
+
+    // Training as the server does (server.triage.hash_bits = 16, the categories' names).
+    let examples: Vec<Example> = train.iter().map(|(body, label)| Example { subject: "", body, label }).collect();
+    let label_texts: Vec<LabelText> = names.iter().map(|(label, text)| LabelText { label, text }).collect();
+    let extra = Extra { label_texts: &label_texts, ..Extra::default() };
+    let t = Instant::now();
+    let model = Trainer { hash_bits: 16, ..Trainer::default() }.train_with(&examples, &extra)?;
+    let trained = t.elapsed().as_secs_f64();
+    let peak = peak_mb();
+    let bytes = model.to_bytes().len();
+
+    // Suggestions for the held-out cases, one thread, against reading their features alone.
+    let (mut suggest, mut read, mut right) = (Vec::new(), Vec::new(), 0usize);
+    for (body, label) in test {
+        let t = Instant::now();
+        let s = model.suggest("", body, 3);
+        suggest.push(t.elapsed().as_secs_f64() * 1e6);
+        right += usize::from(s.labels.first().is_some_and(|l| &l.label == label));
+        let t = Instant::now();
+        let mut n = 0usize;
+        text::for_each_feature(&text::normalise(body, 2000), 2, true, |_| n += 1);
+        std::hint::black_box(n);
+        read.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let ((s50, s99), (r50, r99)) = (micros(suggest), micros(read));
+
+    // Folding the 1,000 newest reports, each with its reporter's category or the model's guess,
+    // as the server does.
+    let categories: std::collections::HashMap<i64, &gridkeeper_domain::Category> =
+        reference.categories.iter().map(|c| (c.id, c)).collect();
+    let newest: Vec<&gridkeeper_domain::Case> = history.iter().rev().take(1000).map(|(c, _)| c).collect();
+    let t = Instant::now();
+    let guesses: Vec<Option<i64>> = newest
+        .iter()
+        .map(|c| {
+            c.suggested_category.or_else(|| {
+                let s = model.suggest("", &c.description, 1);
+                s.confident.then(|| s.labels.first()?.label.parse().ok()).flatten()
+            })
+        })
+        .collect();
+    let reports: Vec<Report> = newest
+        .iter()
+        .zip(&guesses)
+        .map(|(c, &category)| Report {
+            at: c.reported_at,
+            location: c.location.map(|l| (l.lat, l.lon)),
+            text: &c.description,
+            category,
+            class: category.and_then(|id| categories.get(&id)?.parent_id),
+            reach: category.and_then(|id| categories.get(&id)).map(|c| c.reach()),
+        })
+        .collect();
+    let groups = fold(&reports, &FoldSettings::default());
+    let folded = t.elapsed().as_secs_f64();
+
+    println!("\n| what | measured | ceiling / target |\n|---|---|---|");
+    println!(
+        "| train on {} cases (2 views, calibrated, 80 epochs at most) | {trained:.1} s ({:.0} cases/s) | reading their {features} features alone: {ceiling:.1} s (training is {:.0}× that) |",
+        train.len(),
+        train.len() as f64 / trained,
+        trained / ceiling
+    );
+    println!("| peak RSS of training | {peak:.0} MB (before: {before:.0} MB) | — |");
+    println!("| model bytes | {} KB | — |", bytes / 1024);
+    println!(
+        "| suggestion, one thread ({} held-out cases) | p50 {s50:.0} µs, p99 {s99:.0} µs | reading the text's features alone: p50 {r50:.0} µs, p99 {r99:.0} µs; target p50 ≤ 1,000 µs: **{}** |",
+        test.len(),
+        if s50 <= 1000.0 { "met" } else { "missed" }
+    );
+    println!(
+        "| first suggestion right (held-out, newest) | {:.1}% | — |",
+        100.0 * right as f64 / test.len().max(1) as f64
+    );
+    println!(
+        "| fold the 1,000 newest reports (model guesses included) | {:.0} ms, {} groups of 2+ | — |",
+        folded * 1000.0,
+        groups.iter().filter(|g| g.len() > 1).count()
+    );
+    println!(
+        "\nmachine: {} × {}, {:.0} GiB, load {}",
+        machine.cpus, machine.cpu_model, machine.memory_gib, machine.load_average
+    );
+    Ok(())
+}
