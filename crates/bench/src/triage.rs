@@ -1,4 +1,4 @@
-//! `gridkeeper-bench triage`: the category model at scale on the demo's history, as the server
+//! `gridkeeper-bench triage` (`target/bench/triage.json`): the category model at scale on the demo's history, as the server
 //! trains and uses it — training on N decided cases against the ceiling of only reading their
 //! features (the work no trainer can skip), a suggestion against only reading the same text's
 //! features, folding the 1,000 newest reports, and the peak memory of training. Targets (issue
@@ -153,5 +153,21 @@ pub fn run(args: TriageArgs) -> anyhow::Result<()> {
         "\nmachine: {} × {}, {:.0} GiB, load {}",
         machine.cpus, machine.cpu_model, machine.memory_gib, machine.load_average
     );
+    let report = serde_json::json!({
+        "cases": history.len(),
+        "learned_from": train.len(),
+        "held_out": test.len(),
+        "train_seconds": trained,
+        "features_ceiling_seconds": ceiling,
+        "train_peak_rss_mb": peak,
+        "rss_before_training_mb": before,
+        "model_bytes": bytes,
+        "suggest_us": { "p50": s50, "p99": s99 },
+        "read_features_us": { "p50": r50, "p99": r99 },
+        "first_right": right as f64 / test.len().max(1) as f64,
+        "fold_1000_ms": folded * 1000.0,
+        "machine": machine,
+    });
+    super::write_json("triage", &report)?;
     Ok(())
 }
