@@ -1,15 +1,20 @@
-//! `gridkeeper-bench triage` (`target/bench/triage.json`): the category model at scale on the demo's history, as the server
-//! trains and uses it — training on N decided cases against the ceiling of only reading their
-//! features (the work no trainer can skip), a suggestion against only reading the same text's
-//! features, folding the 1,000 newest reports, and the peak memory of training. Targets (issue
-//! 19): a suggestion ≤ 1 ms at the median on one core; training on 1,000,000 cases in minutes.
+//! `gridkeeper-bench triage` (`target/bench/triage.json`): the category model at scale on the
+//! demo's history, as the server trains and uses it — training on N decided cases against the
+//! ceiling of only reading their features (the work no trainer can skip), a suggestion against
+//! only reading the same text's features, folding the 1,000 newest reports, and the peak memory
+//! of training. Targets (issue 19): a suggestion ≤ 1 ms at the median on one core; training on
+//! 1,000,000 cases in minutes.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use gridkeeper_demo::LargeHistory;
-use gridkeeper_triage::floods::{fold, FoldSettings, Report};
-use gridkeeper_triage::{text, Example, Extra, LabelText, Trainer};
+use gridkeeper_domain::{Case, Category};
+use gridkeeper_server::triage;
+use gridkeeper_store::TrainingCase;
+use gridkeeper_triage::floods::FoldSettings;
+use gridkeeper_triage::text;
 
 #[derive(clap::Args)]
 pub struct TriageArgs {
@@ -41,16 +46,21 @@ pub fn run(args: TriageArgs) -> anyhow::Result<()> {
     let history = crate::import::generate_all(&big, threads);
     let generated = started.elapsed().as_secs_f64();
     let reference = big.reference();
-    let decided: Vec<(String, String)> =
-        history.iter().filter_map(|(c, _)| Some((c.description.clone(), c.category?.to_string()))).collect();
+    let decided: Vec<TrainingCase> = history
+        .iter()
+        .filter_map(|(c, _)| {
+            Some(TrainingCase {
+                id: c.id,
+                description: c.description.clone(),
+                category: c.category?,
+                scope_region: c.scope_region().to_string(),
+                lead_department: c.lead_department,
+            })
+        })
+        .collect();
     let held = args.suggestions.min(decided.len() / 5);
     let (train, test) = decided.split_at(decided.len() - held);
-    let names: Vec<(String, String)> = reference
-        .categories
-        .iter()
-        .filter(|c| c.parent_id.is_some())
-        .flat_map(|c| [(c.id.to_string(), c.name.clone()), (c.id.to_string(), c.name_en.clone())])
-        .collect();
+    let names = triage::category_names(&reference.categories);
     println!(
         "demo history: {} cases ({} decided; {} learned from, {} held out) generated in {generated:.1} s; {} categories",
         history.len(),
@@ -65,65 +75,41 @@ pub fn run(args: TriageArgs) -> anyhow::Result<()> {
     // The ceiling: only reading every training text's features.
     let t = Instant::now();
     let mut features = 0usize;
-    for (body, _) in train {
-        let body = text::normalise(body, 2000);
+    for c in train {
+        let body = text::normalise(&c.description, 2000);
         text::for_each_feature(&body, 2, true, |_| features += 1);
     }
     let ceiling = t.elapsed().as_secs_f64();
 
-    // Training as the server does (server.triage.hash_bits = 16, the categories' names).
-    let examples: Vec<Example> = train.iter().map(|(body, label)| Example { subject: "", body, label }).collect();
-    let label_texts: Vec<LabelText> = names.iter().map(|(label, text)| LabelText { label, text }).collect();
-    let extra = Extra { label_texts: &label_texts, ..Extra::default() };
+    // Training as the server does (its default settings, the categories' names).
     let t = Instant::now();
-    let model = Trainer { hash_bits: 16, ..Trainer::default() }.train_with(&examples, &extra)?;
+    let (model, _) = triage::train(&Default::default(), train, &names)?;
     let trained = t.elapsed().as_secs_f64();
     let peak = peak_mb();
     let bytes = model.to_bytes().len();
 
     // Suggestions for the held-out cases, one thread, against reading their features alone.
     let (mut suggest, mut read, mut right) = (Vec::new(), Vec::new(), 0usize);
-    for (body, label) in test {
+    for c in test {
         let t = Instant::now();
-        let s = model.suggest("", body, 3);
+        let s = model.suggest("", &c.description, 3);
         suggest.push(t.elapsed().as_secs_f64() * 1e6);
-        right += usize::from(s.labels.first().is_some_and(|l| &l.label == label));
+        right += usize::from(s.labels.first().is_some_and(|l| l.label == c.category.to_string()));
         let t = Instant::now();
         let mut n = 0usize;
-        text::for_each_feature(&text::normalise(body, 2000), 2, true, |_| n += 1);
+        text::for_each_feature(&text::normalise(&c.description, 2000), 2, true, |_| n += 1);
         std::hint::black_box(n);
         read.push(t.elapsed().as_secs_f64() * 1e6);
     }
     let ((s50, s99), (r50, r99)) = (micros(suggest), micros(read));
 
-    // Folding the 1,000 newest reports, each with its reporter's category or the model's guess,
-    // as the server does.
-    let categories: std::collections::HashMap<i64, &gridkeeper_domain::Category> =
-        reference.categories.iter().map(|c| (c.id, c)).collect();
-    let newest: Vec<&gridkeeper_domain::Case> = history.iter().rev().take(1000).map(|(c, _)| c).collect();
+    // Folding the 1,000 newest reports as they arrived (the reporter's category, else the
+    // model's guess), as the server does.
+    let categories: HashMap<i64, Category> = reference.categories.iter().map(|c| (c.id, c.clone())).collect();
+    let newest: Vec<Case> =
+        history.iter().rev().take(1000).map(|(c, _)| Case { category: None, ..c.clone() }).collect();
     let t = Instant::now();
-    let guesses: Vec<Option<i64>> = newest
-        .iter()
-        .map(|c| {
-            c.suggested_category.or_else(|| {
-                let s = model.suggest("", &c.description, 1);
-                s.confident.then(|| s.labels.first()?.label.parse().ok()).flatten()
-            })
-        })
-        .collect();
-    let reports: Vec<Report> = newest
-        .iter()
-        .zip(&guesses)
-        .map(|(c, &category)| Report {
-            at: c.reported_at,
-            location: c.location.map(|l| (l.lat, l.lon)),
-            text: &c.description,
-            category,
-            class: category.and_then(|id| categories.get(&id)?.parent_id),
-            reach: category.and_then(|id| categories.get(&id)).map(|c| c.reach()),
-        })
-        .collect();
-    let groups = fold(&reports, &FoldSettings::default());
+    let groups = triage::fold_cases(&newest, &categories, Some(&model), &FoldSettings::default());
     let folded = t.elapsed().as_secs_f64();
 
     println!("\n| what | measured | ceiling / target |\n|---|---|---|");

@@ -376,9 +376,9 @@ fn latency(what: &str, model: &gridkeeper_triage::Model, examples: &[Example]) {
     );
 }
 
-/// The demo's reports of the last `days` days (not those handled on the spot), as the folding sees
-/// them as they arrive (their reporter's category, if any), with the problem each is of: a
-/// duplicate's original, a flood's first report, else itself.
+/// The demo's reports of the last `days` days (not those handled on the spot) as they arrived —
+/// with their reporter's category, if any, not yet the one the center decided —, with the problem
+/// each is of: a duplicate's original, a flood's first report, else itself.
 pub fn demo_reports(town: &gridkeeper_demo::DemoTown, days: i64) -> (Vec<gridkeeper_domain::Case>, Vec<u64>) {
     let now = town.history.iter().map(|(c, _)| c.reported_at).max().unwrap_or(0);
     let since = now - days * 24 * gridkeeper_domain::HOUR;
@@ -388,68 +388,43 @@ pub fn demo_reports(town: &gridkeeper_demo::DemoTown, days: i64) -> (Vec<gridkee
             problem.insert(*id, flood[0]);
         }
     }
-    let cases: Vec<gridkeeper_domain::Case> =
-        town.history.iter().map(|(c, _)| c).filter(|c| c.reported_at >= since && !c.on_the_spot).cloned().collect();
+    let cases: Vec<gridkeeper_domain::Case> = town
+        .history
+        .iter()
+        .map(|(c, _)| c)
+        .filter(|c| c.reported_at >= since && !c.on_the_spot)
+        .map(|c| gridkeeper_domain::Case { category: None, ..c.clone() })
+        .collect();
     let truth = cases.iter().map(|c| *problem.get(&c.id).unwrap_or(&c.duplicate_of.unwrap_or(c.id)) as u64).collect();
     (cases, truth)
 }
 
-/// The category model the server would have when the reports arrive: trained, as the server
-/// trains it, on the cases decided before `before` and the categories' names.
+/// The category model the server would have when the reports arrive: trained as the server
+/// trains it ([`gridkeeper_server::triage::train`]) on the cases decided before `before`.
 pub fn demo_model(town: &gridkeeper_demo::DemoTown, before: i64) -> anyhow::Result<gridkeeper_triage::Model> {
-    let decided: Vec<(String, String)> = town
+    let decided: Vec<gridkeeper_store::TrainingCase> = town
         .history
         .iter()
         .map(|(c, _)| c)
         .filter(|c| c.reported_at < before)
-        .filter_map(|c| Some((c.description.clone(), c.category?.to_string())))
-        .collect();
-    let examples: Vec<Example> = decided.iter().map(|(body, label)| Example { subject: "", body, label }).collect();
-    let names: Vec<(String, &str)> = town
-        .reference
-        .categories
-        .iter()
-        .filter(|c| c.parent_id.is_some())
-        .flat_map(|c| [(c.id.to_string(), c.name.as_str()), (c.id.to_string(), c.name_en.as_str())])
-        .collect();
-    let label_texts: Vec<gridkeeper_triage::LabelText> =
-        names.iter().map(|(label, text)| gridkeeper_triage::LabelText { label, text }).collect();
-    let extra = gridkeeper_triage::Extra { label_texts: &label_texts, ..Default::default() };
-    Ok(Trainer { hash_bits: 16, ..Trainer::default() }.train_with(&examples, &extra)?)
-}
-
-/// Folds the reports with `settings` as the server does: each report's category is its
-/// reporter's, else the model's first choice when it is confident.
-pub fn fold_demo(
-    town: &gridkeeper_demo::DemoTown,
-    cases: &[gridkeeper_domain::Case],
-    model: &gridkeeper_triage::Model,
-    settings: &gridkeeper_triage::floods::FoldSettings,
-) -> Vec<Vec<usize>> {
-    let by_id: std::collections::HashMap<i64, &gridkeeper_domain::Category> =
-        town.reference.categories.iter().map(|c| (c.id, c)).collect();
-    let categories: Vec<Option<i64>> = cases
-        .iter()
-        .map(|c| {
-            c.suggested_category.or_else(|| {
-                let s = model.suggest("", &c.description, 1);
-                s.confident.then(|| s.labels.first()?.label.parse().ok()).flatten()
+        .filter_map(|c| {
+            Some(gridkeeper_store::TrainingCase {
+                id: c.id,
+                description: c.description.clone(),
+                category: c.category?,
+                scope_region: c.scope_region().to_string(),
+                lead_department: c.lead_department,
             })
         })
         .collect();
-    let reports: Vec<gridkeeper_triage::floods::Report> = cases
-        .iter()
-        .zip(&categories)
-        .map(|(c, &category)| gridkeeper_triage::floods::Report {
-            at: c.reported_at,
-            location: c.location.map(|l| (l.lat, l.lon)),
-            text: &c.description,
-            category,
-            class: category.and_then(|id| by_id.get(&id)?.parent_id),
-            reach: category.and_then(|id| by_id.get(&id)).map(|c| c.reach()),
-        })
-        .collect();
-    gridkeeper_triage::floods::fold(&reports, settings)
+    let names = gridkeeper_server::triage::category_names(&town.reference.categories);
+    let (model, _) = gridkeeper_server::triage::train(&Default::default(), &decided, &names)?;
+    Ok(model)
+}
+
+/// The demo's categories by id.
+fn categories(town: &gridkeeper_demo::DemoTown) -> std::collections::HashMap<i64, gridkeeper_domain::Category> {
+    town.reference.categories.iter().map(|c| (c.id, c.clone())).collect()
 }
 
 fn floods(args: &FloodsArgs) -> anyhow::Result<()> {
@@ -458,6 +433,7 @@ fn floods(args: &FloodsArgs) -> anyhow::Result<()> {
     let town = gridkeeper_demo::generate(args.seed, now, args.cases);
     let (cases, truth) = demo_reports(&town, args.days);
     let model = demo_model(&town, cases.first().map_or(now, |c| c.reported_at))?;
+    let by_id = categories(&town);
     let problems = truth.iter().collect::<std::collections::HashSet<_>>().len();
     println!(
         "demo seed {} with {} cases ({:.1} s): {} reports in the last {} days, {} problems",
@@ -476,7 +452,7 @@ fn floods(args: &FloodsArgs) -> anyhow::Result<()> {
             ..gridkeeper_triage::floods::FoldSettings::default()
         };
         let started = Instant::now();
-        let groups = fold_demo(&town, &cases, &model, &settings);
+        let groups = gridkeeper_server::triage::fold_cases(&cases, &by_id, Some(&model), &settings);
         let took = started.elapsed();
         let (precision, recall, folded, same) = gridkeeper_triage::floods::pair_scores(&groups, &truth);
         let pct = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.1}%", 100.0 * v));
@@ -570,7 +546,8 @@ mod tests {
         let town = gridkeeper_demo::generate(5, chrono::Utc::now().timestamp_millis(), 6_000);
         let (cases, truth) = demo_reports(&town, 120);
         let model = demo_model(&town, cases[0].reported_at).unwrap();
-        let groups = fold_demo(&town, &cases, &model, &gridkeeper_triage::floods::FoldSettings::default());
+        let settings = gridkeeper_triage::floods::FoldSettings::default();
+        let groups = gridkeeper_server::triage::fold_cases(&cases, &categories(&town), Some(&model), &settings);
         let (precision, recall, folded, same) = gridkeeper_triage::floods::pair_scores(&groups, &truth);
         let (precision, recall) = (precision.unwrap(), recall.unwrap());
         assert!(precision >= 0.9, "precision {precision} ({folded} pairs folded, {same} of one problem)");

@@ -13,7 +13,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use gridkeeper_domain::time::{parse_rfc3339, to_rfc3339};
 use gridkeeper_domain::{
-    decide_on, may, Case, CaseState, Command, Millis, Original, Permission, PersonId, RegionCode, Urgency, HOUR,
+    decide_on, may, Case, CaseState, Category, CategoryId, Command, Millis, Original, Permission, PersonId, RegionCode,
+    Urgency, HOUR,
 };
 use gridkeeper_store::{CaseQuery, NewAudit, NewTriageModel, SuggestionRecord, SuggestionTally, TrainingCase};
 use gridkeeper_triage::floods::{self, FoldSettings};
@@ -181,34 +182,74 @@ impl Drop for TrainingGuard<'_> {
     }
 }
 
-/// The text a case is learned from and suggested for: its description (reports have no
-/// separate subject).
-fn example(c: &TrainingCase) -> (String, String) {
-    (String::new(), c.description.clone())
+/// Each subclass's names, in both languages, as (category id, name): short examples of the
+/// category when training.
+pub fn category_names<'a>(categories: impl IntoIterator<Item = &'a Category>) -> Vec<(String, String)> {
+    categories
+        .into_iter()
+        .filter(|c| !c.is_class())
+        .flat_map(|c| [(c.id.to_string(), c.name.clone()), (c.id.to_string(), c.name_en.clone())])
+        .collect()
 }
 
-/// Trains on decided cases (CPU-bound: run it off the async threads), with the names of the
-/// categories as short examples of them (`names`: category id and a name, in either language).
-fn train(
+/// Trains on decided cases as the server does (CPU-bound: run it off the async threads): a case
+/// is learned from its description (reports have no separate subject), with the categories' names
+/// (`category_names`) as short examples; and the tally of departments per category and grid.
+pub fn train(
     settings: &TriageSettings,
     cases: &[TrainingCase],
     names: &[(String, String)],
 ) -> Result<(Model, DepartmentTally), TrainError> {
     let labels: Vec<String> = cases.iter().map(|c| c.category.to_string()).collect();
-    let texts: Vec<(String, String)> = cases.iter().map(example).collect();
     let examples: Vec<Example> =
-        texts.iter().zip(&labels).map(|((subject, body), label)| Example { subject, body, label }).collect();
+        cases.iter().zip(&labels).map(|(c, label)| Example { subject: "", body: &c.description, label }).collect();
     let label_texts: Vec<LabelText> = names.iter().map(|(label, text)| LabelText { label, text }).collect();
     let trainer =
         Trainer { hash_bits: settings.hash_bits, min_examples: settings.min_examples as usize, ..Trainer::default() };
     let model = trainer.train_with(&examples, &Extra { label_texts: &label_texts, ..Extra::default() })?;
     let mut departments = DepartmentTally::new();
-    for c in cases {
+    for (c, label) in cases.iter().zip(&labels) {
         if let Some(d) = c.lead_department {
-            departments.add(&c.category.to_string(), &c.scope_region, &d.to_string());
+            departments.add(label, &c.scope_region, &d.to_string());
         }
     }
     Ok((model, departments))
+}
+
+/// Groups reports of one problem ([`floods::fold`]) as the server does: a report's category is
+/// the one decided or suggested by its reporter, else `model`'s first choice when it is
+/// confident; a category gives its class and its own duplicate reach.
+pub fn fold_cases(
+    cases: &[Case],
+    categories: &HashMap<CategoryId, Category>,
+    model: Option<&Model>,
+    settings: &FoldSettings,
+) -> Vec<Vec<usize>> {
+    let guessed: Vec<Option<CategoryId>> = cases
+        .iter()
+        .map(|c| {
+            c.category.or(c.suggested_category).or_else(|| {
+                let s = model?.suggest("", &c.description, 1);
+                s.confident.then(|| s.labels.first()?.label.parse().ok()).flatten()
+            })
+        })
+        .collect();
+    let reports: Vec<floods::Report> = cases
+        .iter()
+        .zip(&guessed)
+        .map(|(c, &category)| {
+            let known = category.and_then(|id| categories.get(&id));
+            floods::Report {
+                at: c.reported_at,
+                location: c.location.map(|l| (l.lat, l.lon)),
+                text: &c.description,
+                category,
+                class: known.and_then(|c| c.parent_id),
+                reach: known.map(Category::reach),
+            }
+        })
+        .collect();
+    floods::fold(&reports, settings)
 }
 
 impl App {
@@ -253,13 +294,7 @@ impl App {
         let cases = self.store.training_cases(self.settings.triage.max_examples).await?;
         let settings = self.settings.triage.clone();
         // Each category's names, in both languages (the platform's own category tree).
-        let names: Vec<(String, String)> = self
-            .reference()
-            .categories
-            .values()
-            .filter(|c| !c.is_class())
-            .flat_map(|c| [(c.id.to_string(), c.name.clone()), (c.id.to_string(), c.name_en.clone())])
-            .collect();
+        let names = category_names(self.reference().categories.values());
         let trained = tokio::task::spawn_blocking(move || (train(&settings, &cases, &names), cases.len()))
             .await
             .map_err(ApiError::internal)?;
@@ -754,32 +789,11 @@ async fn groups(
 }
 
 impl App {
-    /// Groups reports of one problem ([`floods::fold`]): each report's category is the one
-    /// decided or suggested by the reporter, else the model's first choice when it is confident.
+    /// Groups reports of one problem ([`fold_cases`], with the model in use).
     pub fn fold_reports(&self, cases: &[Case]) -> Vec<Vec<usize>> {
-        let reference = self.reference();
-        let categories: Vec<Option<i64>> = cases
-            .iter()
-            .map(|c| {
-                c.category.or(c.suggested_category).or_else(|| {
-                    let (_, s) = self.suggest_for(&c.description, 1)?;
-                    s.confident.then(|| s.labels.first()?.label.parse().ok()).flatten()
-                })
-            })
-            .collect();
-        let reports: Vec<floods::Report> = cases
-            .iter()
-            .zip(&categories)
-            .map(|(c, &category)| floods::Report {
-                at: c.reported_at,
-                location: c.location.map(|l| (l.lat, l.lon)),
-                text: &c.description,
-                category,
-                class: category.and_then(|id| reference.categories.get(&id)?.parent_id),
-                reach: category.and_then(|id| reference.categories.get(&id)).map(|c| c.reach()),
-            })
-            .collect();
-        floods::fold(&reports, &self.settings.triage.fold())
+        let trained = self.triage.trained();
+        let model = trained.as_ref().map(|t| &t.model);
+        fold_cases(cases, &self.reference().categories, model, &self.settings.triage.fold())
     }
 }
 
