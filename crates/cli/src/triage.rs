@@ -467,29 +467,24 @@ fn floods(args: &FloodsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Daily report counts per (grid, class) and for each grid in all, from the demo's history.
+/// The demo's daily report counts as the server's surge series
+/// ([`gridkeeper_server::triage::surge_series`]): each report in its grid, its category decided or
+/// suggested, its local day.
 fn demo_daily_counts(
     town: &gridkeeper_demo::DemoTown,
 ) -> std::collections::HashMap<(String, Option<i64>), std::collections::BTreeMap<i64, u32>> {
-    let parent: std::collections::HashMap<i64, Option<i64>> =
-        town.reference.categories.iter().map(|c| (c.id, c.parent_id)).collect();
     let day = 24 * gridkeeper_domain::HOUR;
-    let mut series: std::collections::HashMap<(String, Option<i64>), std::collections::BTreeMap<i64, u32>> =
-        Default::default();
-    for (c, _) in &town.history {
-        let d = (c.reported_at + 8 * gridkeeper_domain::HOUR).div_euclid(day);
-        let grid = c.scope_region().to_string();
-        let class = c.category.or(c.suggested_category).map(|id| parent.get(&id).copied().flatten().unwrap_or(id));
-        if class.is_some() {
-            *series.entry((grid.clone(), class)).or_default().entry(d).or_default() += 1;
-        }
-        *series.entry((grid, None)).or_default().entry(d).or_default() += 1;
-    }
-    series
+    let counts = town.history.iter().map(|(c, _)| gridkeeper_store::DailyCount {
+        scope_region: c.scope_region().to_string(),
+        category: c.category.or(c.suggested_category),
+        day: (c.reported_at + 8 * gridkeeper_domain::HOUR).div_euclid(day),
+        count: 1,
+    });
+    gridkeeper_server::triage::surge_series(counts, &categories(town))
 }
 
 fn surges(args: &SurgesArgs) -> anyhow::Result<()> {
-    use gridkeeper_triage::surges::{test, SurgeSettings};
+    use gridkeeper_triage::surges::{test_day, SurgeSettings};
     let now = chrono::Utc::now().timestamp_millis();
     let town = gridkeeper_demo::generate(args.seed, now, args.cases);
     let series = demo_daily_counts(&town);
@@ -516,14 +511,12 @@ fn surges(args: &SurgesArgs) -> anyhow::Result<()> {
         let (mut tests, mut alarms) = (0u64, 0u64);
         for counts in series.values() {
             for &d in &days {
-                let history: Vec<u32> = (1..=7 * weeks).map(|k| counts.get(&(d - k)).copied().unwrap_or(0)).collect();
-                let count = counts.get(&d).copied().unwrap_or(0);
                 // A series is tested on the days its grid reported it (a day with none cannot alarm).
-                if count == 0 {
+                if !counts.contains_key(&d) {
                     continue;
                 }
                 tests += 1;
-                alarms += u64::from(test(count, &history, &s).alarming(&s));
+                alarms += u64::from(test_day(counts, d, &s).alarming(&s));
             }
         }
         println!(
@@ -564,7 +557,7 @@ mod tests {
     /// The surge test on a year of the demo, which has no surges: few alarms per grid and month.
     #[test]
     fn the_surge_test_rarely_alarms_on_a_usual_year() {
-        use gridkeeper_triage::surges::{test, SurgeSettings};
+        use gridkeeper_triage::surges::{test_day, SurgeSettings};
         let town = gridkeeper_demo::generate(5, chrono::Utc::now().timestamp_millis(), 6_000);
         let series = demo_daily_counts(&town);
         let s = SurgeSettings::default();
@@ -572,9 +565,8 @@ mod tests {
         let (mut tests, mut alarms) = (0, 0);
         for counts in series.values() {
             for d in last - 300..last {
-                let history: Vec<u32> = (1..=56).map(|k| counts.get(&(d - k)).copied().unwrap_or(0)).collect();
                 tests += 1;
-                alarms += usize::from(test(counts.get(&d).copied().unwrap_or(0), &history, &s).alarming(&s));
+                alarms += usize::from(test_day(counts, d, &s).alarming(&s));
             }
         }
         assert!(tests > 10_000, "{tests}");

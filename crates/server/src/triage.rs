@@ -16,7 +16,9 @@ use gridkeeper_domain::{
     decide_on, may, Case, CaseState, Category, CategoryId, Command, Millis, Original, Permission, PersonId, RegionCode,
     Urgency, HOUR,
 };
-use gridkeeper_store::{CaseQuery, NewAudit, NewTriageModel, SuggestionRecord, SuggestionTally, TrainingCase};
+use gridkeeper_store::{
+    CaseQuery, DailyCount, NewAudit, NewTriageModel, SuggestionRecord, SuggestionTally, TrainingCase,
+};
 use gridkeeper_triage::floods::{self, FoldSettings};
 use gridkeeper_triage::surges::{self, SurgeSettings};
 use gridkeeper_triage::{
@@ -908,6 +910,25 @@ async fn fold(
 
 // ---------------------------------------------------------------- surges
 
+/// Daily report counts as the series surges are tested on: (grid, category class) → day → count,
+/// and (grid, `None`) → every report of the grid.
+pub fn surge_series(
+    counts: impl IntoIterator<Item = DailyCount>,
+    categories: &HashMap<CategoryId, Category>,
+) -> HashMap<(String, Option<CategoryId>), BTreeMap<i64, u32>> {
+    let mut series: HashMap<(String, Option<CategoryId>), BTreeMap<i64, u32>> = HashMap::new();
+    for c in counts {
+        let class = c.category.and_then(|id| categories.get(&id)).map(|cat| cat.parent_id.unwrap_or(cat.id));
+        let mut add =
+            |key: (String, Option<CategoryId>)| *series.entry(key).or_default().entry(c.day).or_default() += c.count;
+        if class.is_some() {
+            add((c.scope_region.clone(), class));
+        }
+        add((c.scope_region, None));
+    }
+    series
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -963,28 +984,15 @@ async fn surges_of(State(app): State<AppState>, auth: Auth, Query(q): Query<Surg
     let start = today * day_ms - offset;
     let first = start - (7 * s.weeks as i64) * day_ms;
     let counts = app.store.daily_report_counts(&region, first, start + day_ms, app.settings.utc_offset_hours).await?;
-    let reference = app.reference();
-    // (grid, class) → day → count; class None: every report of the grid.
-    let mut series: HashMap<(String, Option<i64>), BTreeMap<i64, u32>> = HashMap::new();
-    for c in counts {
-        let class = c.category.and_then(|id| reference.categories.get(&id)).map(|cat| cat.parent_id.unwrap_or(cat.id));
-        let mut add = |key: (String, Option<i64>)| *series.entry(key).or_default().entry(c.day).or_default() += c.count;
-        if class.is_some() {
-            add((c.scope_region.clone(), class));
-        }
-        add((c.scope_region, None));
-    }
+    let series = surge_series(counts, &app.reference().categories);
     let mut items: Vec<SurgeView> = series
         .into_iter()
         .filter_map(|((grid, category), days)| {
-            let count = days.get(&today).copied().unwrap_or(0);
-            let history: Vec<u32> =
-                (1..=7 * s.weeks as i64).map(|k| days.get(&(today - k)).copied().unwrap_or(0)).collect();
-            let t = surges::test(count, &history, &s);
+            let t = surges::test_day(&days, today, &s);
             t.alarming(&s).then(|| SurgeView {
                 grid,
                 category,
-                count,
+                count: t.count,
                 expected: t.expected,
                 p_value: t.p_value,
                 from: to_rfc3339(start),

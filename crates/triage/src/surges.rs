@@ -62,6 +62,14 @@ pub fn test(today: u32, history: &[u32], s: &SurgeSettings) -> Surge {
     Surge { count: today, expected: shape / rate, p_value: negative_binomial_tail(today, shape, rate / (rate + 1.0)) }
 }
 
+/// Tests `day` of a series of daily counts (days without reports absent) against the
+/// `7 · weeks` days before it.
+pub fn test_day(days: &std::collections::BTreeMap<i64, u32>, day: i64, s: &SurgeSettings) -> Surge {
+    let count = |d: i64| days.get(&d).copied().unwrap_or(0);
+    let history: Vec<u32> = (1..=7 * s.weeks as i64).map(|k| count(day - k)).collect();
+    test(count(day), &history, s)
+}
+
 /// P(X ≥ x) for X negative binomial with `r` > 0 and success probability `p` (the predictive of
 /// a Poisson whose rate is Gamma(r, rate) with p = rate / (rate + 1)): 1 − Σ_{k<x} P(X = k), by
 /// the recurrence P(k+1) = P(k) · (r + k)/(k + 1) · (1 − p).
@@ -110,6 +118,19 @@ mod tests {
         // On another weekday (yesterday's: history[0] is that weekday a day later) 12 is a surge.
         let shifted: Vec<u32> = history[1..].to_vec();
         assert!(test(12, &shifted, &s).alarming(&s));
+    }
+
+    #[test]
+    fn a_day_of_a_series_is_tested_against_the_days_before_it() {
+        let s = SurgeSettings::default();
+        // Four reports a day for eight weeks before day 100, none after; day 100 has 14.
+        let mut days: std::collections::BTreeMap<i64, u32> = (44..100).map(|d| (d, 4)).collect();
+        days.insert(100, 14);
+        assert_eq!(test_day(&days, 100, &s), test(14, &[4; 56], &s));
+        // Day 101 has none, against seven weeks of four and one day of fourteen.
+        let mut before = vec![14];
+        before.extend([4; 55]);
+        assert_eq!(test_day(&days, 101, &s), test(0, &before, &s));
     }
 
     #[test]
