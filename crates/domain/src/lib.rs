@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod case;
 pub mod exchange;
 pub mod measures;
+pub mod notices;
 pub mod org;
 pub mod people;
 pub mod policy;

@@ -385,12 +385,14 @@ generic! {
                 ("care_people", "id", "person_phone"),
                 ("care_people", "id", "person_id_number"),
                 ("care_visits", "id", "note"),
+                ("notice_settings", "person_id", "email"),
+                ("notices", "id", "address"),
             ];
             let mut changed = 0;
             let mut tx = self.begin_write().await?;
             Self::lock(
                 &mut tx,
-                "people, cases, webhooks, houses, tenancies, places, care_people, care_visits",
+                "people, cases, webhooks, houses, tenancies, places, care_people, care_visits, notice_settings, notices",
                 "SHARE ROW EXCLUSIVE",
             )
             .await?;

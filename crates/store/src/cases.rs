@@ -437,6 +437,19 @@ generic! {
                 });
                 Self::query_of(&b).execute(&mut *conn).await?;
             }
+            // The events that may tell someone, queued for the notices in the same transaction.
+            let told: Vec<(CaseId, i64)> = events
+                .iter()
+                .filter(|(_, _, e)| gridkeeper_domain::notices::may_notify(e.action))
+                .map(|(case, seq, _)| (*case, *seq))
+                .collect();
+            for part in told.chunks(EVENT_ROWS) {
+                let mut b = Sql::new("INSERT INTO notice_outbox (case_id, seq) ");
+                b.push_values(part, |mut row, (case, seq)| {
+                    row.push_bind(*case).push_bind(*seq);
+                });
+                Self::query_of(&b).execute(&mut *conn).await?;
+            }
             Ok(())
         }
 

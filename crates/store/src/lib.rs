@@ -20,6 +20,7 @@ mod exchange;
 mod housing;
 pub mod live;
 mod measures;
+mod notices;
 mod people;
 mod places;
 mod reference;
@@ -47,6 +48,10 @@ pub use exchange::*;
 pub use housing::{BuildingQuery, HouseQuery, HousingStore, TenancyQuery};
 pub use live::{CaseNotice, LiveFeed, LocalFeed, PgFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
+pub use notices::{
+    Follow, FollowTarget, NoticeAttempt, NoticeContext, NoticeRow, NoticeStore, Outgoing, TemplateRow, MAX_FOLLOWS,
+    MAX_FOLLOW_RADIUS_M,
+};
 pub use people::{NewPerson, PeopleStore, Person};
 pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
 
@@ -154,7 +159,7 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 pub mod prelude {
     pub use crate::{
         AccountStore, AdminStore, CalendarStore, CareStore, CaseStore, ExchangeStore, HousingStore, MeasureStore,
-        PeopleStore, PlaceStore, ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
+        NoticeStore, PeopleStore, PlaceStore, ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
     };
 }
 
@@ -181,6 +186,7 @@ pub trait Store:
     + CareStore
     + RegistryStore
     + TriageStore
+    + NoticeStore
     + Send
     + Sync
     + 'static

@@ -848,3 +848,39 @@ fn text_keeps_line_breaks_but_not_control_characters() {
         assert_eq!(required_text("description", bad, 50).unwrap_err().field, "description", "{bad:?}");
     }
 }
+
+/// Who is told about each step of the loop (crate::notices::audiences).
+#[test]
+fn each_step_of_the_loop_tells_the_people_it_concerns() {
+    use crate::notices::{audiences, Audience as A, NoticeKind as K};
+    use crate::CaseEvent;
+    let told = |before: &Case, actor: &Actor, cmd: Command| {
+        let d = decide(before, actor, cmd, T0 + 8 * HOUR).unwrap();
+        audiences(&d.case, &CaseEvent { case_id: d.case.id, seq: d.case.version, event: d.event })
+    };
+    let grid = reported().grid.unwrap();
+    let accepted_to = told(&reported(), &dispatcher(), accept());
+    assert!(accepted_to.contains(&(A::Reporter, K::Accepted)) && accepted_to.contains(&(A::Followers, K::Accepted)));
+    assert_eq!(accepted_to.iter().any(|(a, _)| *a == A::AreaFollowers), category().public);
+    let to = told(&accepted(), &dispatcher(), dispatch());
+    assert!(to.contains(&(A::Departments(vec![10, 11]), K::NewDispatch)), "{to:?}");
+    assert!(to.contains(&(A::Reporter, K::Dispatched)));
+    assert_eq!(told(&in_progress(), &staff(), submit()), vec![(A::GridMembers(grid.clone()), K::VerificationNeeded)]);
+    let solved = told(&resolved(), &member(), Command::Verify { passed: true, note: None, evidence: vec![] });
+    assert_eq!(solved, vec![(A::Reporter, K::Solved), (A::Followers, K::Solved)]);
+    let rework =
+        told(&resolved(), &member(), Command::Verify { passed: false, note: Some("still broken".into()), evidence: vec![] });
+    assert_eq!(rework, vec![(A::Handler(10), K::Rework)]);
+    let rejected = told(&reported(), &dispatcher(), Command::Reject { reason: Rejection::Invalid, original: None, note: Some("no such place".into()) });
+    assert_eq!(rejected, vec![(A::Reporter, K::Rejected)]);
+    assert_eq!(told(&in_progress(), &staff(), Command::Return { reason: "not ours".into() }), vec![(A::Dispatchers(grid.clone()), K::Returned)]);
+    // The clock's holder is warned: the handling department, then the grid member verifying.
+    let warned = |c: &Case| {
+        let d = warn(c, c.due_at.unwrap() - 1).unwrap();
+        audiences(&d.case, &CaseEvent { case_id: d.case.id, seq: d.case.version, event: d.event })
+    };
+    assert_eq!(warned(&in_progress()), vec![(A::Handler(10), K::DeadlineWarning)]);
+    assert_eq!(warned(&resolved()), vec![(A::GridMembers(grid), K::DeadlineWarning)]);
+    // Internal steps tell nobody.
+    assert!(told(&in_progress(), &member(), Command::Note { text: "called the shop".into() }).is_empty());
+}

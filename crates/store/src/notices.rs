@@ -1,0 +1,837 @@
+//! Notifications: the outbox of case events that may tell someone (written with each event in
+//! its transaction, see `CaseStore`'s `insert_events`), its fan-out into one notice per person
+//! or contact and channel (who is told what is `gridkeeper_domain::notices`), the deliveries the
+//! server's worker claims and records, the inbox, people's choices, the admin's texts, and who
+//! follows a case or an area.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use gridkeeper_domain::notices::{self, Audience, Channel, NoticeKind, NoticeSettings, Template};
+use gridkeeper_domain::{Actor, Case, CaseEvent, CaseId, FieldError, LatLon, Millis, PersonId, RegionCode, Role};
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::cases::{CASE_COLUMNS, EVENT_COLUMNS};
+use crate::dialect::generic;
+use crate::sql::Sql;
+use crate::{corrupt, parse_field, Result, StoreError};
+
+/// What the fan-out needs from the server.
+#[derive(Debug, Clone, Copy)]
+pub struct NoticeContext<'a> {
+    pub now: Millis,
+    /// The base of the links in notices (`https://grid.example.gov.cn`).
+    pub base_url: &'a str,
+    pub utc_offset_hours: i32,
+}
+
+/// A notice due for delivery by SMS or e-mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// The delivery's identity: a channel that deduplicates drops a second send of the same id.
+    pub id: i64,
+    pub channel: Channel,
+    pub kind: NoticeKind,
+    pub person: Option<PersonId>,
+    /// The phone number or e-mail address.
+    pub address: String,
+    pub locale: String,
+    pub subject: String,
+    pub body: String,
+    pub link: String,
+    /// Attempts before this one.
+    pub attempts: u32,
+}
+
+/// The outcome of one delivery attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoticeAttempt {
+    Sent,
+    /// Failed; tried again at `retry_at`, or given up (dead) when `None`.
+    Failed { error: String, retry_at: Option<Millis> },
+}
+
+/// A notice as its receiver or the admin sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoticeRow {
+    pub id: i64,
+    pub kind: NoticeKind,
+    pub channel: Channel,
+    pub case_id: CaseId,
+    pub subject: String,
+    pub body: String,
+    /// Where the notice leads (the case, or the tracking page).
+    pub link: String,
+    /// pending, sent, dead or capped.
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    #[serde(with = "gridkeeper_domain::time::rfc3339")]
+    pub created_at: Millis,
+    #[serde(with = "gridkeeper_domain::time::rfc3339_opt")]
+    pub read_at: Option<Millis>,
+}
+
+/// What a person follows: a case, a region, or a circle around a point.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FollowTarget {
+    Case(CaseId),
+    Region(RegionCode),
+    Around { point: LatLon, radius_m: u32 },
+}
+
+/// The largest circle a person may follow.
+pub const MAX_FOLLOW_RADIUS_M: u32 = 5_000;
+/// Most follows per person.
+pub const MAX_FOLLOWS: i64 = 200;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Follow {
+    pub id: i64,
+    pub target: FollowTarget,
+    pub created_at: Millis,
+}
+
+/// A template as the admin sees it: the text in use, and whether it is the default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateRow {
+    pub kind: NoticeKind,
+    pub locale: String,
+    pub template: Template,
+    pub custom: bool,
+}
+
+#[async_trait]
+pub trait NoticeStore: Send + Sync {
+    /// Turns up to `limit` queued case events into notices (each rule of
+    /// `gridkeeper_domain::notices::audiences`, each receiver's channels, quiet hours and daily
+    /// cap), all in one transaction with the removal of those events from the queue. Writing the
+    /// same notice twice writes nothing (several instances may fan out at once). Returns the
+    /// events taken.
+    async fn fan_out_notices(&self, limit: u32, ctx: &NoticeContext<'_>) -> Result<usize>;
+    /// Claims up to `limit` SMS and e-mail notices due at `now`, leased until `lease_until` (a
+    /// worker that dies lets them come due again then).
+    async fn claim_notices(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Outgoing>>;
+    /// Records how an attempt went; a sent notice forgets its address.
+    async fn record_notice(&self, id: i64, attempt: &NoticeAttempt, now: Millis) -> Result<()>;
+    /// A person's inbox, newest first, before the notice `before` when given.
+    async fn inbox(&self, person: PersonId, before: Option<i64>, limit: u32) -> Result<Vec<NoticeRow>>;
+    async fn unread_notices(&self, person: PersonId) -> Result<u64>;
+    /// Marks one notice of the person's inbox (or all, when `None`) read; answers how many changed.
+    async fn mark_notices_read(&self, person: PersonId, id: Option<i64>, now: Millis) -> Result<u64>;
+    /// A person's choices (the defaults until they chose) and e-mail address.
+    async fn notice_settings(&self, person: PersonId) -> Result<(NoticeSettings, Option<String>)>;
+    async fn put_notice_settings(
+        &self,
+        person: PersonId,
+        settings: &NoticeSettings,
+        email: Option<&str>,
+        now: Millis,
+    ) -> Result<()>;
+    /// Every kind's text in every locale.
+    async fn notice_templates(&self) -> Result<Vec<TemplateRow>>;
+    /// Replaces a text (`None`: back to the default).
+    async fn put_notice_template(
+        &self,
+        kind: NoticeKind,
+        locale: &str,
+        template: Option<&Template>,
+        by: PersonId,
+        now: Millis,
+    ) -> Result<()>;
+    /// Notices with this status (the admin's list of dead letters), newest first.
+    async fn notices_with_status(&self, status: &str, limit: u32) -> Result<Vec<NoticeRow>>;
+    /// Sends a dead notice again; `false` when there is no such dead notice.
+    async fn retry_notice(&self, id: i64, now: Millis) -> Result<bool>;
+    /// Follows a case or an area; following the same case twice answers the first follow.
+    async fn follow(&self, person: PersonId, target: &FollowTarget, now: Millis) -> Result<Follow>;
+    async fn follows(&self, person: PersonId) -> Result<Vec<Follow>>;
+    /// `false` when the person has no such follow.
+    async fn unfollow(&self, person: PersonId, id: i64) -> Result<bool>;
+}
+
+/// One person or contact to tell, with what the rule said of them.
+struct Receiver {
+    key: String,
+    person: Option<PersonId>,
+    staff: bool,
+}
+
+/// Who receives what, before their channels are chosen.
+#[derive(Default)]
+struct People {
+    settings: HashMap<PersonId, (NoticeSettings, Option<String>)>,
+    phones: HashMap<PersonId, Option<String>>,
+}
+
+const SETTINGS: &str = "notice_settings.email";
+const ADDRESS: &str = "notices.address";
+const NOTICE_COLUMNS: &str =
+    "id, kind, channel, case_id, subject, body, link, status, attempts, last_error, created_at, read_at";
+
+generic! {
+    impl SqlStore {
+        fn notice_row(r: &D::Row) -> Result<NoticeRow> {
+            let attempts: i32 = r.try_get("attempts")?;
+            Ok(NoticeRow {
+                id: r.try_get("id")?,
+                kind: parse_field(NoticeKind::parse(r.try_get("kind")?))?,
+                channel: parse_field(Channel::parse(r.try_get("channel")?))?,
+                case_id: r.try_get("case_id")?,
+                subject: r.try_get("subject")?,
+                body: r.try_get("body")?,
+                link: r.try_get("link")?,
+                status: r.try_get("status")?,
+                attempts: u32::try_from(attempts).unwrap_or(0),
+                last_error: r.try_get("last_error")?,
+                created_at: r.try_get("created_at")?,
+                read_at: r.try_get("read_at")?,
+            })
+        }
+
+        fn follow_row(r: &D::Row) -> Result<Follow> {
+            let case: Option<i64> = r.try_get("case_id")?;
+            let region: Option<String> = r.try_get("region")?;
+            let lat: Option<f64> = r.try_get("lat")?;
+            let lon: Option<f64> = r.try_get("lon")?;
+            let radius: Option<i32> = r.try_get("radius_m")?;
+            let target = match (case, region, lat.zip(lon)) {
+                (Some(c), _, _) => FollowTarget::Case(c),
+                (None, Some(r), _) => FollowTarget::Region(parse_field(RegionCode::parse(&r))?),
+                (None, None, Some((lat, lon))) => FollowTarget::Around {
+                    point: LatLon { lat, lon },
+                    radius_m: u32::try_from(radius.unwrap_or(0)).unwrap_or(0),
+                },
+                _ => return Err(corrupt("a follow of nothing")),
+            };
+            Ok(Follow { id: r.try_get("id")?, target, created_at: r.try_get("created_at")? })
+        }
+
+        async fn settings_in(
+            &self,
+            conn: &mut D::Connection,
+            person: PersonId,
+        ) -> Result<(NoticeSettings, Option<String>)> {
+            let row = sqlx::query("SELECT settings, email FROM notice_settings WHERE person_id = $1")
+                .bind(person)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let Some(r) = row else { return Ok((NoticeSettings::default(), None)) };
+            let settings: String = r.try_get("settings")?;
+            let settings = serde_json::from_str(&settings).map_err(corrupt)?;
+            let email = self.vault.open_opt(SETTINGS, r.try_get("email")?).map_err(corrupt)?;
+            Ok((settings, email))
+        }
+
+        /// The people (not disabled) holding `role` over one of `scopes` (of `scope_type`).
+        async fn holders(
+            conn: &mut D::Connection,
+            roles: &[Role],
+            scope_type: &str,
+            scopes: &[String],
+        ) -> Result<Vec<PersonId>> {
+            if scopes.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut b = Sql::new(
+                "SELECT DISTINCT g.person_id FROM grants g JOIN people p ON p.id = g.person_id \
+                 WHERE NOT p.disabled AND g.scope_type = ",
+            );
+            b.push_bind(scope_type.to_string()).push(" AND g.role IN ");
+            b.push_in(roles.iter().map(|r| r.as_str().to_string()));
+            b.push(" AND g.scope_value IN ");
+            b.push_in(scopes.iter().cloned());
+            b.push(" ORDER BY g.person_id");
+            Ok(Self::query_of(&b).fetch_all(&mut *conn).await?.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
+        }
+
+        /// The people `audience` names for this case now.
+        async fn resolve(
+            &self,
+            conn: &mut D::Connection,
+            audience: &Audience,
+            case: &Case,
+        ) -> Result<Vec<Receiver>> {
+            let staff = |ids: Vec<PersonId>| -> Vec<Receiver> {
+                ids.into_iter().map(|p| Receiver { key: format!("p:{p}"), person: Some(p), staff: true }).collect()
+            };
+            let resident = |p: PersonId| Receiver { key: format!("p:{p}"), person: Some(p), staff: false };
+            // Every region from the case's up to its district: a grant over any holds the case.
+            let above: Vec<String> = {
+                let mut out = Vec::new();
+                let mut r = Some(case.scope_region());
+                while let Some(code) = r {
+                    out.push(code.as_str().to_string());
+                    r = code.parent();
+                }
+                out
+            };
+            Ok(match audience {
+                Audience::Reporter => match (case.reporter, case.contact.as_ref().and_then(|c| c.phone.as_deref())) {
+                    (Some(p), _) => vec![resident(p)],
+                    (None, Some(phone)) => vec![Receiver {
+                        key: format!("c:{}", self.vault.blind_index("phone", phone)),
+                        person: None,
+                        staff: false,
+                    }],
+                    (None, None) => Vec::new(),
+                },
+                Audience::Followers => {
+                    let people: Vec<PersonId> =
+                        sqlx::query_scalar("SELECT person_id FROM follows WHERE case_id = $1 ORDER BY person_id")
+                            .bind(case.id)
+                            .fetch_all(&mut *conn)
+                            .await?;
+                    let mut out = Vec::new();
+                    for p in people {
+                        // A follower is told only what they may see now.
+                        if case.public || self.sees_in(&mut *conn, p, case).await? {
+                            out.push(resident(p));
+                        }
+                    }
+                    out
+                }
+                Audience::AreaFollowers => {
+                    let rows = sqlx::query(
+                        "SELECT person_id, region, lat, lon, radius_m FROM follows WHERE case_id IS NULL ORDER BY id",
+                    )
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    let mut out = Vec::new();
+                    for r in rows {
+                        let region: Option<String> = r.try_get("region")?;
+                        let lat: Option<f64> = r.try_get("lat")?;
+                        let lon: Option<f64> = r.try_get("lon")?;
+                        let radius: Option<i32> = r.try_get("radius_m")?;
+                        let inside = match (region, lat.zip(lon), case.location) {
+                            (Some(region), _, _) => case.grid.as_ref().is_some_and(|g| g.as_str().starts_with(&region)),
+                            (None, Some((lat, lon)), Some(at)) => {
+                                LatLon { lat, lon }.distance_m(&at) <= f64::from(radius.unwrap_or(0))
+                            }
+                            _ => false,
+                        };
+                        if inside && case.public {
+                            out.push(resident(r.try_get("person_id")?));
+                        }
+                    }
+                    out
+                }
+                Audience::Departments(ids) => staff(
+                    Self::holders(
+                        conn,
+                        &[Role::DepartmentStaff, Role::DepartmentHead],
+                        "department",
+                        &ids.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+                    )
+                    .await?,
+                ),
+                Audience::Handler(dept) => {
+                    let signer: Option<Option<PersonId>> = sqlx::query_scalar(
+                        "SELECT actor FROM case_events WHERE case_id = $1 AND action = 'sign' ORDER BY seq DESC LIMIT 1",
+                    )
+                    .bind(case.id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    let d = [dept.to_string()];
+                    let mut ids = match signer.flatten() {
+                        Some(p) => {
+                            let mut heads = Self::holders(conn, &[Role::DepartmentHead], "department", &d).await?;
+                            heads.push(p);
+                            heads
+                        }
+                        None => Self::holders(conn, &[Role::DepartmentStaff, Role::DepartmentHead], "department", &d).await?,
+                    };
+                    ids.sort_unstable();
+                    ids.dedup();
+                    staff(ids)
+                }
+                Audience::Dispatchers(_) => staff(Self::holders(conn, &[Role::Dispatcher], "region", &above).await?),
+                Audience::GridMembers(grid) => {
+                    staff(Self::holders(conn, &[Role::GridMember], "region", &[grid.as_str().to_string()]).await?)
+                }
+                Audience::Leaders(community) => {
+                    let mut up = Vec::new();
+                    let mut r = Some(community.clone());
+                    while let Some(code) = r {
+                        up.push(code.as_str().to_string());
+                        r = code.parent();
+                    }
+                    staff(Self::holders(conn, &[Role::GridLeader], "region", &up).await?)
+                }
+            })
+        }
+
+        /// Whether `person` may see `case` by their grants (or as its reporter).
+        async fn sees_in(&self, conn: &mut D::Connection, person: PersonId, case: &Case) -> Result<bool> {
+            if case.reporter == Some(person) {
+                return Ok(true);
+            }
+            let rows = sqlx::query("SELECT * FROM grants WHERE person_id = $1")
+                .bind(person)
+                .fetch_all(&mut *conn)
+                .await?;
+            let grants = rows.iter().map(Self::grant_row).collect::<Result<Vec<_>>>()?;
+            Ok(gridkeeper_domain::sees(&Actor::person(person, grants), &case.sight()))
+        }
+
+        /// The texts the admin changed, by kind and locale.
+        async fn custom_templates(conn: &mut D::Connection) -> Result<HashMap<(String, String), Template>> {
+            let rows = sqlx::query("SELECT kind, locale, subject, body FROM notice_templates")
+                .fetch_all(&mut *conn)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        (r.try_get("kind")?, r.try_get("locale")?),
+                        Template { subject: r.try_get("subject")?, body: r.try_get("body")? },
+                    ))
+                })
+                .collect()
+        }
+    }
+}
+
+/// The local day's start (UTC millis) of `now`.
+fn day_start(now: Millis, utc_offset_hours: i32) -> Millis {
+    let offset = i64::from(utc_offset_hours) * gridkeeper_domain::HOUR;
+    let day = 24 * gridkeeper_domain::HOUR;
+    (now + offset).div_euclid(day) * day - offset
+}
+
+generic! {
+    #[async_trait]
+    impl NoticeStore for SqlStore {
+        async fn fan_out_notices(&self, limit: u32, ctx: &NoticeContext<'_>) -> Result<usize> {
+            let mut tx = self.begin_write().await?;
+            let rows = sqlx::query(&format!(
+                "SELECT o.id AS outbox_id, {} FROM notice_outbox o \
+                 JOIN case_events e ON e.case_id = o.case_id AND e.seq = o.seq ORDER BY o.id LIMIT $1{}",
+                EVENT_COLUMNS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", "),
+                D::skip_locked("o")
+            ))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+            if rows.is_empty() {
+                return Ok(0);
+            }
+            let taken: Vec<i64> = rows.iter().map(|r| r.try_get::<i64, _>("outbox_id")).collect::<Result<_, _>>()?;
+            let events: Vec<CaseEvent> = rows.iter().map(Self::event_row).collect::<Result<_>>()?;
+            let ids: HashSet<CaseId> = events.iter().map(|e| e.case_id).collect();
+            let mut cases: HashMap<CaseId, Case> = HashMap::new();
+            for chunk in ids.into_iter().collect::<Vec<_>>().chunks(500) {
+                let mut b = Sql::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE id IN "));
+                b.push_in(chunk.iter().copied());
+                for r in Self::query_of(&b).fetch_all(&mut *tx).await? {
+                    let c = self.case_row(&r)?;
+                    cases.insert(c.id, c);
+                }
+            }
+            let custom = Self::custom_templates(&mut tx).await?;
+            let mut people = People::default();
+            let today = day_start(ctx.now, ctx.utc_offset_hours);
+            for event in &events {
+                let Some(case) = cases.get(&event.case_id) else { continue };
+                let area: String = match &case.grid {
+                    Some(g) => sqlx::query_scalar("SELECT name FROM regions WHERE code = $1")
+                        .bind(g.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .unwrap_or_else(|| g.as_str().to_string()),
+                    None => String::new(),
+                };
+                let mut told: HashSet<String> = HashSet::new();
+                for (audience, kind) in notices::audiences(case, event) {
+                    for receiver in self.resolve(&mut tx, &audience, case).await? {
+                        // Nobody is told of their own step, and nobody twice of one event.
+                        if receiver.person.is_some() && receiver.person == event.event.actor {
+                            continue;
+                        }
+                        if !told.insert(receiver.key.clone()) {
+                            continue;
+                        }
+                        let (settings, email, phone) = match receiver.person {
+                            Some(p) => {
+                                if !people.settings.contains_key(&p) {
+                                    let s = self.settings_in(&mut tx, p).await?;
+                                    people.settings.insert(p, s);
+                                }
+                                if !people.phones.contains_key(&p) {
+                                    let phone: Option<Option<String>> =
+                                        sqlx::query_scalar("SELECT phone FROM people WHERE id = $1")
+                                            .bind(p)
+                                            .fetch_optional(&mut *tx)
+                                            .await?;
+                                    let phone = self.vault.open_opt("people.phone", phone.flatten().as_deref()).map_err(corrupt)?;
+                                    people.phones.insert(p, phone);
+                                }
+                                let (s, e) = people.settings[&p].clone();
+                                (s, e, people.phones[&p].clone())
+                            }
+                            None => (
+                                NoticeSettings::default(),
+                                None,
+                                case.contact.as_ref().and_then(|c| c.phone.clone()),
+                            ),
+                        };
+                        let link = if receiver.staff {
+                            format!("{}/cases/{}", ctx.base_url, case.reference)
+                        } else if receiver.person.is_some() {
+                            format!("{}/my", ctx.base_url)
+                        } else {
+                            format!("{}/track", ctx.base_url)
+                        };
+                        let locale = settings.locale.as_str();
+                        let template = custom
+                            .get(&(kind.as_str().to_string(), locale.to_string()))
+                            .cloned()
+                            .unwrap_or_else(|| notices::default_template(kind, locale));
+                        let values = notices::values(case, event, locale, &link, &area, ctx.utc_offset_hours);
+                        let (subject, body) = template.render(&values);
+                        let channels: Vec<Channel> = if receiver.person.is_some() {
+                            settings.channels_for(kind, receiver.staff)
+                        } else {
+                            // A contact without an account has no inbox: SMS is all there is.
+                            vec![Channel::Sms]
+                        };
+                        for channel in channels {
+                            let address = match channel {
+                                Channel::Inbox => None,
+                                Channel::Sms => match &phone {
+                                    Some(p) => Some(p.clone()),
+                                    None => continue,
+                                },
+                                Channel::Email => match &email {
+                                    Some(e) => Some(e.clone()),
+                                    None => continue,
+                                },
+                            };
+                            let mut body = body.clone();
+                            let (status, next) = if channel == Channel::Inbox {
+                                ("sent", ctx.now)
+                            } else {
+                                let sent_today: i64 = sqlx::query_scalar(
+                                    "SELECT count(*) FROM notices WHERE recipient = $1 AND channel <> 'inbox' \
+                                     AND created_at >= $2 AND status <> 'capped'",
+                                )
+                                .bind(&receiver.key)
+                                .bind(today)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                                let cap = i64::from(settings.daily_cap);
+                                if sent_today >= cap {
+                                    ("capped", ctx.now)
+                                } else {
+                                    if sent_today == cap - 1 {
+                                        body.push_str(notices::cap_reached(locale));
+                                    }
+                                    ("pending", settings.send_at(ctx.now, ctx.utc_offset_hours, case.urgency))
+                                }
+                            };
+                            sqlx::query(
+                                "INSERT INTO notices (recipient, person_id, channel, kind, case_id, seq, locale, address, \
+                                 subject, body, link, status, next_attempt_at, created_at, sent_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                                 ON CONFLICT (case_id, seq, recipient, channel) DO NOTHING",
+                            )
+                            .bind(&receiver.key)
+                            .bind(receiver.person)
+                            .bind(channel.as_str())
+                            .bind(kind.as_str())
+                            .bind(case.id)
+                            .bind(event.seq)
+                            .bind(locale)
+                            .bind(self.vault.seal_opt(ADDRESS, address.as_deref()))
+                            .bind(&subject)
+                            .bind(&body)
+                            .bind(&link)
+                            .bind(status)
+                            .bind(next)
+                            .bind(ctx.now)
+                            .bind((status == "sent").then_some(ctx.now))
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                }
+            }
+            for chunk in taken.chunks(500) {
+                let mut b = Sql::new("DELETE FROM notice_outbox WHERE id IN ");
+                b.push_in(chunk.iter().copied());
+                Self::query_of(&b).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(taken.len())
+        }
+
+        async fn claim_notices(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Outgoing>> {
+            let mut tx = self.begin_write().await?;
+            let rows = sqlx::query(&format!(
+                "SELECT n.id, n.channel, n.kind, n.person_id, n.address, n.locale, n.subject, n.body, n.link, n.attempts \
+                 FROM notices n WHERE n.status = 'pending' AND n.next_attempt_at <= $1 \
+                 ORDER BY n.next_attempt_at, n.id LIMIT $2{}",
+                D::skip_locked("n")
+            ))
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let id: i64 = r.try_get("id")?;
+                sqlx::query("UPDATE notices SET next_attempt_at = $1 WHERE id = $2")
+                    .bind(lease_until)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let address: Option<String> = r.try_get("address")?;
+                let attempts: i32 = r.try_get("attempts")?;
+                out.push(Outgoing {
+                    id,
+                    channel: parse_field(Channel::parse(r.try_get("channel")?))?,
+                    kind: parse_field(NoticeKind::parse(r.try_get("kind")?))?,
+                    person: r.try_get("person_id")?,
+                    address: self.vault.open_opt(ADDRESS, address.as_deref()).map_err(corrupt)?.unwrap_or_default(),
+                    locale: r.try_get("locale")?,
+                    subject: r.try_get("subject")?,
+                    body: r.try_get("body")?,
+                    link: r.try_get("link")?,
+                    attempts: u32::try_from(attempts).unwrap_or(0),
+                });
+            }
+            tx.commit().await?;
+            Ok(out)
+        }
+
+        async fn record_notice(&self, id: i64, attempt: &NoticeAttempt, now: Millis) -> Result<()> {
+            let q = match attempt {
+                NoticeAttempt::Sent => sqlx::query(
+                    "UPDATE notices SET attempts = attempts + 1, status = 'sent', sent_at = $1, address = NULL, \
+                     last_error = NULL WHERE id = $2 AND status = 'pending'",
+                )
+                .bind(now),
+                NoticeAttempt::Failed { error, retry_at } => sqlx::query(
+                    "UPDATE notices SET attempts = attempts + 1, status = $1, last_error = $2, next_attempt_at = $3 \
+                     WHERE id = $4 AND status = 'pending'",
+                )
+                .bind(if retry_at.is_some() { "pending" } else { "dead" })
+                .bind(error.chars().take(500).collect::<String>())
+                .bind(retry_at.unwrap_or(now)),
+            };
+            q.bind(id).execute(&self.pool).await?;
+            Ok(())
+        }
+
+        async fn inbox(&self, person: PersonId, before: Option<i64>, limit: u32) -> Result<Vec<NoticeRow>> {
+            let rows = sqlx::query(&format!(
+                "SELECT {NOTICE_COLUMNS} FROM notices WHERE person_id = $1 AND channel = 'inbox' AND id < $2 \
+                 ORDER BY id DESC LIMIT $3"
+            ))
+            .bind(person)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(Self::notice_row).collect()
+        }
+
+        async fn unread_notices(&self, person: PersonId) -> Result<u64> {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM notices WHERE person_id = $1 AND channel = 'inbox' AND read_at IS NULL",
+            )
+            .bind(person)
+            .fetch_one(&self.pool)
+            .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        }
+
+        async fn mark_notices_read(&self, person: PersonId, id: Option<i64>, now: Millis) -> Result<u64> {
+            let mut b = Sql::new("UPDATE notices SET read_at = ");
+            b.push_bind(now).push(" WHERE person_id = ").push_bind(person);
+            b.push(" AND channel = 'inbox' AND read_at IS NULL");
+            if let Some(id) = id {
+                b.push(" AND id = ").push_bind(id);
+            }
+            let done = Self::query_of(&b).execute(&self.pool).await?;
+            Ok(D::rows_affected(&done))
+        }
+
+        async fn notice_settings(&self, person: PersonId) -> Result<(NoticeSettings, Option<String>)> {
+            let mut conn = self.pool.acquire().await?;
+            self.settings_in(&mut conn, person).await
+        }
+
+        async fn put_notice_settings(
+            &self,
+            person: PersonId,
+            settings: &NoticeSettings,
+            email: Option<&str>,
+            now: Millis,
+        ) -> Result<()> {
+            settings.validate().map_err(StoreError::Invalid)?;
+            let json = serde_json::to_string(settings).map_err(corrupt)?;
+            sqlx::query(
+                "INSERT INTO notice_settings (person_id, settings, email, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (person_id) DO UPDATE SET settings = excluded.settings, email = excluded.email, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(person)
+            .bind(json)
+            .bind(self.vault.seal_opt(SETTINGS, email))
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        async fn notice_templates(&self) -> Result<Vec<TemplateRow>> {
+            let mut conn = self.pool.acquire().await?;
+            let custom = Self::custom_templates(&mut conn).await?;
+            let mut out = Vec::new();
+            for kind in NoticeKind::ALL {
+                for locale in notices::LOCALES {
+                    let changed = custom.get(&(kind.as_str().to_string(), locale.to_string()));
+                    out.push(TemplateRow {
+                        kind,
+                        locale: locale.to_string(),
+                        template: changed.cloned().unwrap_or_else(|| notices::default_template(kind, locale)),
+                        custom: changed.is_some(),
+                    });
+                }
+            }
+            Ok(out)
+        }
+
+        async fn put_notice_template(
+            &self,
+            kind: NoticeKind,
+            locale: &str,
+            template: Option<&Template>,
+            by: PersonId,
+            now: Millis,
+        ) -> Result<()> {
+            if !notices::LOCALES.contains(&locale) {
+                return Err(StoreError::Invalid(FieldError::new("locale", "one of zh, en")));
+            }
+            match template {
+                Some(t) => {
+                    t.validate().map_err(StoreError::Invalid)?;
+                    sqlx::query(
+                        "INSERT INTO notice_templates (kind, locale, subject, body, updated_at, updated_by) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, locale) DO UPDATE SET \
+                         subject = excluded.subject, body = excluded.body, updated_at = excluded.updated_at, \
+                         updated_by = excluded.updated_by",
+                    )
+                    .bind(kind.as_str())
+                    .bind(locale)
+                    .bind(&t.subject)
+                    .bind(&t.body)
+                    .bind(now)
+                    .bind(by)
+                    .execute(&self.pool)
+                    .await?;
+                }
+                None => {
+                    sqlx::query("DELETE FROM notice_templates WHERE kind = $1 AND locale = $2")
+                        .bind(kind.as_str())
+                        .bind(locale)
+                        .execute(&self.pool)
+                        .await?;
+                }
+            }
+            Ok(())
+        }
+
+        async fn notices_with_status(&self, status: &str, limit: u32) -> Result<Vec<NoticeRow>> {
+            let rows = sqlx::query(&format!(
+                "SELECT {NOTICE_COLUMNS} FROM notices WHERE status = $1 AND channel <> 'inbox' ORDER BY id DESC LIMIT $2"
+            ))
+            .bind(status)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(Self::notice_row).collect()
+        }
+
+        async fn retry_notice(&self, id: i64, now: Millis) -> Result<bool> {
+            let done = sqlx::query(
+                "UPDATE notices SET status = 'pending', next_attempt_at = $1, attempts = 0 WHERE id = $2 AND status = 'dead'",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+            Ok(D::rows_affected(&done) == 1)
+        }
+
+        async fn follow(&self, person: PersonId, target: &FollowTarget, now: Millis) -> Result<Follow> {
+            let mut tx = self.begin_write().await?;
+            if let FollowTarget::Case(case) = target {
+                let row = sqlx::query("SELECT * FROM follows WHERE person_id = $1 AND case_id = $2")
+                    .bind(person)
+                    .bind(*case)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(r) = row {
+                    return Self::follow_row(&r);
+                }
+            }
+            let count: i64 = sqlx::query_scalar("SELECT count(*) FROM follows WHERE person_id = $1")
+                .bind(person)
+                .fetch_one(&mut *tx)
+                .await?;
+            if count >= MAX_FOLLOWS {
+                return Err(StoreError::Conflicts(FieldError::new(
+                    "follow",
+                    format!("you follow {MAX_FOLLOWS} cases and areas already; stop following some first"),
+                )));
+            }
+            let (case, region, point, radius) = match target {
+                FollowTarget::Case(c) => (Some(*c), None, None, None),
+                FollowTarget::Region(r) => (None, Some(r.as_str().to_string()), None, None),
+                FollowTarget::Around { point, radius_m } => {
+                    if *radius_m == 0 || *radius_m > MAX_FOLLOW_RADIUS_M {
+                        return Err(StoreError::Invalid(FieldError::new(
+                            "radius_m",
+                            format!("a whole number of metres from 1 to {MAX_FOLLOW_RADIUS_M}"),
+                        )));
+                    }
+                    (None, None, Some(*point), Some(i32::try_from(*radius_m).unwrap_or(i32::MAX)))
+                }
+            };
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO follows (person_id, case_id, region, lat, lon, radius_m, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(person)
+            .bind(case)
+            .bind(region)
+            .bind(point.map(|p| p.lat))
+            .bind(point.map(|p| p.lon))
+            .bind(radius)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Follow { id, target: target.clone(), created_at: now })
+        }
+
+        async fn follows(&self, person: PersonId) -> Result<Vec<Follow>> {
+            let rows = sqlx::query("SELECT * FROM follows WHERE person_id = $1 ORDER BY id DESC")
+                .bind(person)
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(Self::follow_row).collect()
+        }
+
+        async fn unfollow(&self, person: PersonId, id: i64) -> Result<bool> {
+            let done = sqlx::query("DELETE FROM follows WHERE id = $1 AND person_id = $2")
+                .bind(id)
+                .bind(person)
+                .execute(&self.pool)
+                .await?;
+            Ok(D::rows_affected(&done) == 1)
+        }
+    }
+}
