@@ -250,7 +250,9 @@ fn clock_holder(case: &Case) -> Option<Audience> {
     match case.state {
         CaseState::Dispatched | CaseState::InProgress => case.lead_department.map(Audience::Handler),
         CaseState::Resolved => case.grid.clone().map(Audience::GridMembers),
-        CaseState::Reported | CaseState::Accepted | CaseState::Verified => Some(Audience::Dispatchers(case.scope_region())),
+        CaseState::Reported | CaseState::Accepted | CaseState::Verified => {
+            Some(Audience::Dispatchers(case.scope_region()))
+        }
         CaseState::Closed | CaseState::Rated | CaseState::Rejected => None,
     }
 }
@@ -330,10 +332,9 @@ impl NoticeSettings {
     /// When a notice created at `now` may be sent by SMS or e-mail: `now`, or the end of the
     /// quiet hours it falls in (an emergency is sent at once).
     pub fn send_at(&self, now: Millis, utc_offset_hours: i32, urgency: Urgency) -> Millis {
-        let (Some(from), Some(to)) = (
-            self.quiet_from.as_deref().and_then(minutes_of),
-            self.quiet_to.as_deref().and_then(minutes_of),
-        ) else {
+        let (Some(from), Some(to)) =
+            (self.quiet_from.as_deref().and_then(minutes_of), self.quiet_to.as_deref().and_then(minutes_of))
+        else {
             return now;
         };
         if urgency == Urgency::Emergency || from == to {
@@ -380,6 +381,7 @@ fn minutes_of(t: &str) -> Option<i64> {
 /// A text of a notice: a subject (e-mail, inbox title) and a body with `{placeholders}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Template {
     pub subject: String,
     pub body: String,
@@ -410,7 +412,10 @@ impl Template {
                 if !PLACEHOLDERS.contains(&name) {
                     return Err(FieldError::new(
                         field,
-                        format!("unknown placeholder {{{name}}}; use {}", PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")),
+                        format!(
+                            "unknown placeholder {{{name}}}; use {}",
+                            PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                        ),
                     ));
                 }
                 rest = &after[close + 1..];
@@ -481,19 +486,32 @@ pub fn values(
         Action::ApproveExtension => with_note(if en { "approved" } else { "同意延期" }.to_string()),
         Action::DenyExtension => {
             let r = text("reason").unwrap_or_default();
-            if en { format!("denied: {r}") } else { format!("不同意延期：{r}") }
+            if en {
+                format!("denied: {r}")
+            } else {
+                format!("不同意延期：{r}")
+            }
         }
         Action::Verify | Action::Supervise => text("note").unwrap_or_default().to_string(),
         _ => text("reason").unwrap_or_default().to_string(),
     };
     let deadline = match event.event.action {
-        Action::Supervise => data.get("respond_by").and_then(|v| v.as_str()).and_then(|s| crate::time::parse_rfc3339("respond_by", s).ok()),
-        Action::MarkOverdue | Action::Warn => data.get("due_at").and_then(|v| v.as_str()).and_then(|s| crate::time::parse_rfc3339("due_at", s).ok()),
+        Action::Supervise => data
+            .get("respond_by")
+            .and_then(|v| v.as_str())
+            .and_then(|s| crate::time::parse_rfc3339("respond_by", s).ok()),
+        Action::MarkOverdue | Action::Warn => {
+            data.get("due_at").and_then(|v| v.as_str()).and_then(|s| crate::time::parse_rfc3339("due_at", s).ok())
+        }
         _ => case.handle_by.or(case.due_at),
     };
     let description: String = {
         let d = case.description.trim();
-        if d.chars().count() > 40 { d.chars().take(40).chain(['…']).collect() } else { d.to_string() }
+        if d.chars().count() > 40 {
+            d.chars().take(40).chain(['…']).collect()
+        } else {
+            d.to_string()
+        }
     };
     BTreeMap::from([
         ("reference", case.reference.clone()),
@@ -545,20 +563,43 @@ pub fn default_template(kind: NoticeKind, locale: &str) -> Template {
         }
     } else {
         match kind {
-            K::Accepted => ("您反映的问题{reference}已受理", "您反映的“{description}”已由联动中心受理，办结后将通知您。{link}"),
+            K::Accepted => {
+                ("您反映的问题{reference}已受理", "您反映的“{description}”已由联动中心受理，办结后将通知您。{link}")
+            }
             K::Rejected => ("您反映的问题{reference}未予受理", "您反映的“{description}”未予受理：{reason}。{link}"),
-            K::Dispatched => ("您反映的问题{reference}正在办理", "您反映的“{description}”已派给承办部门，办理期限{deadline}。{link}"),
-            K::Solved => ("您反映的问题{reference}已解决", "您反映的“{description}”经网格员现场核查已解决，可查看处置前后照片并评价：{link}"),
-            K::Closed => ("您反映的问题{reference}已办结", "您反映的“{description}”已办结，请对办理情况进行评价：{link}"),
-            K::Reopened => ("您反映的问题{reference}已重新办理", "您反映的“{description}”已重新启动办理：{reason}。{link}"),
-            K::NewDispatch => ("新派遣案件{reference}", "案件{reference}已派给本部门，请于{deadline}前办结：“{description}”。{link}"),
+            K::Dispatched => {
+                ("您反映的问题{reference}正在办理", "您反映的“{description}”已派给承办部门，办理期限{deadline}。{link}")
+            }
+            K::Solved => (
+                "您反映的问题{reference}已解决",
+                "您反映的“{description}”经网格员现场核查已解决，可查看处置前后照片并评价：{link}",
+            ),
+            K::Closed => {
+                ("您反映的问题{reference}已办结", "您反映的“{description}”已办结，请对办理情况进行评价：{link}")
+            }
+            K::Reopened => {
+                ("您反映的问题{reference}已重新办理", "您反映的“{description}”已重新启动办理：{reason}。{link}")
+            }
+            K::NewDispatch => {
+                ("新派遣案件{reference}", "案件{reference}已派给本部门，请于{deadline}前办结：“{description}”。{link}")
+            }
             K::Rework => ("案件{reference}核查未通过", "案件{reference}现场核查未通过：{reason}。请重新处置。{link}"),
-            K::ExtensionDecided => ("案件{reference}延期申请结果：{reason}", "联动中心已处理案件{reference}的延期申请：{reason}。办理期限{deadline}。{link}"),
+            K::ExtensionDecided => (
+                "案件{reference}延期申请结果：{reason}",
+                "联动中心已处理案件{reference}的延期申请：{reason}。办理期限{deadline}。{link}",
+            ),
             K::Returned => ("案件{reference}被退回", "承办部门退回了案件{reference}：{reason}。请重新派遣。{link}"),
-            K::DeadlineWarning => ("案件{reference}即将到期", "案件{reference}办理时限已过四分之三，将于{deadline}到期。{link}"),
+            K::DeadlineWarning => {
+                ("案件{reference}即将到期", "案件{reference}办理时限已过四分之三，将于{deadline}到期。{link}")
+            }
             K::Overdue => ("案件{reference}已超期", "案件{reference}已于{deadline}超期，已纳入督办。{link}"),
-            K::Supervision => ("案件{reference}督办通知", "案件{reference}已被督办：{reason}。请于{deadline}前回复。{link}"),
-            K::VerificationNeeded => ("案件{reference}待现场核查", "承办部门已报告案件{reference}办结，请到现场核查：“{description}”。{link}"),
+            K::Supervision => {
+                ("案件{reference}督办通知", "案件{reference}已被督办：{reason}。请于{deadline}前回复。{link}")
+            }
+            K::VerificationNeeded => (
+                "案件{reference}待现场核查",
+                "承办部门已报告案件{reference}办结，请到现场核查：“{description}”。{link}",
+            ),
             K::NewInArea => ("{area}有新反映的问题", "{area}有群众反映：“{description}”（{reference}）。{link}"),
         }
     };
@@ -599,7 +640,7 @@ mod tests {
     fn quiet_hours_hold_messages_until_morning_except_emergencies() {
         let s = NoticeSettings::default(); // 22:00 to 07:00, China time
         let day = 1_780_000_000_000 / (24 * H) * (24 * H); // a UTC midnight = 08:00 in China
-        // 15:00 UTC = 23:00 in China: held until 07:00 China = 23:00 UTC.
+                                                           // 15:00 UTC = 23:00 in China: held until 07:00 China = 23:00 UTC.
         assert_eq!(s.send_at(day + 15 * H, 8, Urgency::Routine), day + 23 * H);
         // 20:30 UTC = 04:30 China: held until 23:00 UTC the same UTC day.
         assert_eq!(s.send_at(day + 20 * H + 30 * crate::MINUTE, 8, Urgency::Urgent), day + 23 * H);
@@ -609,8 +650,11 @@ mod tests {
         let none = NoticeSettings { quiet_from: None, quiet_to: None, ..NoticeSettings::default() };
         assert_eq!(none.send_at(day + 15 * H, 8, Urgency::Routine), day + 15 * H);
         // Daytime quiet hours (a shift worker), 09:00 to 17:00 China = 01:00 to 09:00 UTC.
-        let day_quiet =
-            NoticeSettings { quiet_from: Some("09:00".into()), quiet_to: Some("17:00".into()), ..NoticeSettings::default() };
+        let day_quiet = NoticeSettings {
+            quiet_from: Some("09:00".into()),
+            quiet_to: Some("17:00".into()),
+            ..NoticeSettings::default()
+        };
         assert_eq!(day_quiet.send_at(day + 3 * H, 8, Urgency::Routine), day + 9 * H);
         assert_eq!(day_quiet.send_at(day + 10 * H, 8, Urgency::Routine), day + 10 * H);
     }
@@ -628,7 +672,12 @@ mod tests {
         assert_eq!(bad(|s| s.quiet_to = Some("7:00".into())), "quiet_to");
         assert_eq!(bad(|s| s.quiet_to = None), "quiet_to");
         assert_eq!(bad(|s| s.daily_cap = 0), "daily_cap");
-        assert_eq!(bad(|s| { s.channels.insert(NoticeKind::Solved, vec![Channel::Sms, Channel::Sms]); }), "channels");
+        assert_eq!(
+            bad(|s| {
+                s.channels.insert(NoticeKind::Solved, vec![Channel::Sms, Channel::Sms]);
+            }),
+            "channels"
+        );
     }
 
     #[test]
@@ -640,6 +689,9 @@ mod tests {
         s.channels.insert(NoticeKind::Overdue, vec![]);
         assert_eq!(s.channels_for(NoticeKind::Solved, false), vec![Channel::Inbox, Channel::Email]);
         assert_eq!(s.channels_for(NoticeKind::Overdue, true), vec![Channel::Inbox]);
-        assert_eq!(NoticeSettings::default().channels_for(NoticeKind::Overdue, true), vec![Channel::Inbox, Channel::Sms]);
+        assert_eq!(
+            NoticeSettings::default().channels_for(NoticeKind::Overdue, true),
+            vec![Channel::Inbox, Channel::Sms]
+        );
     }
 }

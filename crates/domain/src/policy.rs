@@ -86,6 +86,8 @@ pub enum Permission<'a> {
     SeeSuggestions,
     /// Retrain the category suggestions on the platform's history now.
     RetrainSuggestions,
+    /// Edit the texts of notices, see the notices that could not be delivered and send them again.
+    ManageNotices,
 }
 
 impl Permission<'_> {
@@ -124,6 +126,7 @@ impl Permission<'_> {
             Permission::ImportRegistry { .. } => "import registry entries",
             Permission::SeeSuggestions => "see suggested categories and groups of reports",
             Permission::RetrainSuggestions => "retrain the category suggestions",
+            Permission::ManageNotices => "manage the texts and deliveries of notices",
         }
     }
 }
@@ -267,6 +270,10 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         Permission::RetrainSuggestions => allow(
             actor.has_role(Role::Admin) || actor.has_role(Role::Dispatcher),
             "only admins and the linkage center retrain the suggestions",
+        ),
+        Permission::ManageNotices => allow(
+            district_admin(actor),
+            "only admins of a district (or above) manage the texts and deliveries of notices",
         ),
         Permission::ReadDepartmentMeasures { department } => allow(
             actor
@@ -436,6 +443,11 @@ mod tests {
         ] {
             assert_eq!(who(p), STAFF, "{}", p.as_str());
         }
+    }
+
+    #[test]
+    fn district_admins_manage_notices() {
+        assert_eq!(who(Permission::ManageNotices), ["admin"]);
     }
 
     #[test]

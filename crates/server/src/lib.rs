@@ -21,6 +21,7 @@ mod http;
 pub mod intake;
 mod measures;
 pub mod media;
+pub mod notices;
 mod open311;
 mod openapi;
 mod public;
@@ -99,6 +100,8 @@ pub struct Settings {
     pub assessment: AssessmentWeights,
     /// Category suggestions, floods folded, surges (`[server.triage]`).
     pub triage: triage::TriageSettings,
+    /// How notices leave the platform: SMS gateway, mail server, retries (`[server.notices]`).
+    pub notices: notices::NoticeDelivery,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -197,6 +200,7 @@ impl Default for Settings {
             web: web::WebSettings::default(),
             assessment: AssessmentWeights::default(),
             triage: triage::TriageSettings::default(),
+            notices: notices::NoticeDelivery::default(),
         }
     }
 }
@@ -254,6 +258,7 @@ impl App {
     ) -> Result<AppState, StartupError> {
         settings.assessment.validate()?;
         settings.triage.validate()?;
+        settings.notices.validate()?;
         settings.public_url()?;
         let media = media::open_store(&settings)?;
         let checkpoints = checkpoints::Checkpoints::open(&settings)?;
@@ -385,6 +390,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(regions::router())
         .merge(admin::router())
         .merge(triage::router())
+        .merge(notices::router())
         .merge(openapi::router())
 }
 
@@ -430,6 +436,7 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     let recent = tokio::spawn(events::keep_recent(app.clone()));
     let anchor = tokio::spawn(write_checkpoints_periodically(app.clone()));
     let model = tokio::spawn(triage::keep_model(app.clone()));
+    let notices = app.settings.notices.enabled.then(|| notices::start(app.clone()));
     let closing = app.closing.clone();
     let served = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
@@ -444,6 +451,9 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     recent.abort();
     anchor.abort();
     model.abort();
+    if let Some(n) = notices {
+        n.abort();
+    }
     served
 }
 

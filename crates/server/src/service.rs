@@ -89,6 +89,11 @@ impl App {
     /// The case with this id or reference, if the actor may see it. Otherwise "not found", so
     /// that a case outside one's scope does not reveal that it exists.
     pub async fn find_case(&self, actor: &Actor, key: &str) -> ApiResult<Case> {
+        self.find_case_if(key, |c| can_see(actor, c)).await
+    }
+
+    /// The case with this id or reference if `shown` holds for it, else "not found".
+    pub async fn find_case_if(&self, key: &str, shown: impl Fn(&Case) -> bool) -> ApiResult<Case> {
         let key = key.trim();
         let case = if key.contains('-') {
             self.store.case_by_reference(key).await?
@@ -98,7 +103,7 @@ impl App {
                 Err(_) => None,
             }
         };
-        case.filter(|c| can_see(actor, c)).ok_or_else(|| ApiError::not_found("case"))
+        case.filter(|c| shown(c)).ok_or_else(|| ApiError::not_found("case"))
     }
 
     /// The case behind a tracking code.

@@ -45,13 +45,19 @@ impl Default for WebhookSettings {
 impl WebhookSettings {
     /// When to try again after `attempts` failed attempts; `None` when it is time to give up.
     pub fn retry_at(&self, now: Millis, attempts: u32) -> Option<Millis> {
-        if attempts >= self.max_attempts {
-            return None;
-        }
-        let factor = 1u64 << attempts.saturating_sub(1).min(20);
-        let wait = self.retry_base_ms.saturating_mul(factor).min(6 * 3_600_000);
-        Some(now + wait as Millis)
+        backoff(self.retry_base_ms, self.max_attempts, now, attempts)
     }
+}
+
+/// When to try again after `attempts` failed attempts: `base_ms`, doubled after each further
+/// failure, at most 6 hours; `None` once `max_attempts` were made.
+pub fn backoff(base_ms: u64, max_attempts: u32, now: Millis, attempts: u32) -> Option<Millis> {
+    if attempts >= max_attempts {
+        return None;
+    }
+    let factor = 1u64 << attempts.saturating_sub(1).min(20);
+    let wait = base_ms.saturating_mul(factor).min(6 * 3_600_000);
+    Some(now + wait as Millis)
 }
 
 /// `sha256=<hex>` of HMAC-SHA256(secret, "{timestamp}.{body}").

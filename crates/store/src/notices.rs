@@ -49,7 +49,10 @@ pub struct Outgoing {
 pub enum NoticeAttempt {
     Sent,
     /// Failed; tried again at `retry_at`, or given up (dead) when `None`.
-    Failed { error: String, retry_at: Option<Millis> },
+    Failed {
+        error: String,
+        retry_at: Option<Millis>,
+    },
 }
 
 /// A notice as its receiver or the admin sees it.

@@ -13,14 +13,20 @@ use tokio::sync::Mutex;
 
 use crate::common::*;
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub child: Child,
+    pub base: String,
 }
 
 async fn start(dir: &std::path::Path, port: u16) -> Server {
+    start_with(dir, port, &[]).await
+}
+
+/// Starts `gridkeeper serve` over `dir/crash.db` with these environment variables besides.
+pub(crate) async fn start_with(dir: &std::path::Path, port: u16, env: &[(&str, String)]) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_gridkeeper"))
         .arg("serve")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .current_dir(dir)
         .env("GRIDKEEPER__DATABASE__URL", format!("sqlite:{}", dir.join("crash.db").display()))
         .env("GRIDKEEPER__SERVER__BIND", format!("127.0.0.1:{port}"))
@@ -59,7 +65,7 @@ fn group_sizes(dir: &std::path::Path) -> Vec<usize> {
         .collect()
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -102,17 +108,15 @@ async fn load(
     }
 }
 
-#[tokio::test]
-async fn sigkill_loses_no_acknowledged_report() {
-    let dir = tempfile::tempdir().unwrap();
+/// A database at `dir/crash.db` with the fixture's reference data and a dispatcher whose token is
+/// `crash-token`, and the keys in `dir/gridkeeper.keys` where the server reads them.
+pub(crate) async fn seed(dir: &std::path::Path) {
     // The server reads its keys from gridkeeper.keys in its working folder; seed the same keys.
     let (key, index) = (gridkeeper_store::Vault::generate_key("k1"), gridkeeper_store::Vault::generate_index_key());
-    std::fs::write(dir.path().join("gridkeeper.keys"), format!("keys = [\"{key}\"]\nindex_key = \"{index}\"\n"))
-        .unwrap();
+    std::fs::write(dir.join("gridkeeper.keys"), format!("keys = [\"{key}\"]\nindex_key = \"{index}\"\n")).unwrap();
     {
         let vault = Arc::new(gridkeeper_store::Vault::new(&[key], &index).unwrap());
-        let store =
-            SqliteStore::open(&format!("sqlite:{}", dir.path().join("crash.db").display()), vault).await.unwrap();
+        let store = SqliteStore::open(&format!("sqlite:{}", dir.join("crash.db").display()), vault).await.unwrap();
         store.migrate().await.unwrap();
         store.load_reference(&reference()).await.unwrap();
         let grants = vec![Grant::new(Role::Dispatcher, Scope::parse("region:330483").unwrap()).unwrap()];
@@ -128,6 +132,12 @@ async fn sigkill_loses_no_acknowledged_report() {
         let token_hash = gridkeeper_server::auth::token_hash("crash-token");
         store.create_session(&token_hash, id, 0, i64::MAX).await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn sigkill_loses_no_acknowledged_report() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path()).await;
     let acked = Arc::new(Mutex::new(Vec::new()));
     for round in 0..3 {
         let server = start(dir.path(), free_port()).await;

@@ -15,6 +15,7 @@ mod lists;
 mod live;
 mod measures;
 mod media;
+mod notices;
 mod open311;
 mod openapi;
 mod postgres;

@@ -868,12 +868,22 @@ fn each_step_of_the_loop_tells_the_people_it_concerns() {
     assert_eq!(told(&in_progress(), &staff(), submit()), vec![(A::GridMembers(grid.clone()), K::VerificationNeeded)]);
     let solved = told(&resolved(), &member(), Command::Verify { passed: true, note: None, evidence: vec![] });
     assert_eq!(solved, vec![(A::Reporter, K::Solved), (A::Followers, K::Solved)]);
-    let rework =
-        told(&resolved(), &member(), Command::Verify { passed: false, note: Some("still broken".into()), evidence: vec![] });
+    let rework = told(
+        &resolved(),
+        &member(),
+        Command::Verify { passed: false, note: Some("still broken".into()), evidence: vec![] },
+    );
     assert_eq!(rework, vec![(A::Handler(10), K::Rework)]);
-    let rejected = told(&reported(), &dispatcher(), Command::Reject { reason: Rejection::Invalid, original: None, note: Some("no such place".into()) });
+    let rejected = told(
+        &reported(),
+        &dispatcher(),
+        Command::Reject { reason: Rejection::Invalid, original: None, note: Some("no such place".into()) },
+    );
     assert_eq!(rejected, vec![(A::Reporter, K::Rejected)]);
-    assert_eq!(told(&in_progress(), &staff(), Command::Return { reason: "not ours".into() }), vec![(A::Dispatchers(grid.clone()), K::Returned)]);
+    assert_eq!(
+        told(&in_progress(), &staff(), Command::Return { reason: "not ours".into() }),
+        vec![(A::Dispatchers(grid.clone()), K::Returned)]
+    );
     // The clock's holder is warned: the handling department, then the grid member verifying.
     let warned = |c: &Case| {
         let d = warn(c, c.due_at.unwrap() - 1).unwrap();
