@@ -367,6 +367,9 @@ export type CategoryScore = {
   probability: number
 }
 
+/** How a notice reaches someone. */
+export type Channel = "inbox" | "sms" | "email"
+
 /** One choice of a list attribute. */
 export type Choice = {
   key: string
@@ -503,6 +506,31 @@ export type FoldDuplicate = {
   version: number
 }
 
+/** What to follow: exactly one of a case, a region, or a point with a radius. */
+export type FollowBody = {
+  /** A case id or reference (one must be able to see it). */
+  case?: string | null
+  lat?: number | null
+  lon?: number | null
+  /** Metres around the point (1–5000). */
+  radius_m?: number | null
+  /** A region code (a grid, a community, a street). */
+  region?: string | null
+}
+
+/** A case or an area one follows. */
+export type FollowView = {
+  /** The case followed. */
+  case_id?: number | null
+  created_at: string
+  id: number
+  point?: null | LatLon
+  radius_m?: number | null
+  /** The region followed (a grid, a community…). */
+  region?: string | null
+  region_name?: string | null
+}
+
 export type GapsAnswer = {
   at: string
   communities_without_leader: Array<string>
@@ -556,6 +584,36 @@ export type ImportView = {
   /** The file's name, or `api`. */
   source: string
   summary: Record<string, unknown>
+}
+
+export type Inbox = {
+  /** Newest first. */
+  items: Array<InboxNotice>
+  /** The `before` of the next page, when there may be one. */
+  next_before?: number | null
+  /** Notices not read yet, in all. */
+  unread: number
+}
+
+/** A notice in the inbox. */
+export type InboxNotice = {
+  body: string
+  case_id: number
+  created_at: string
+  id: number
+  kind: NoticeKind
+  /** Where the notice leads: the case, or the reporter's list. */
+  link: string
+  read: boolean
+  subject: string
+}
+
+/** One kind of notice as the settings page lists it. */
+export type KindChoice = {
+  /** The channels chosen (or the default, when nothing was chosen), besides the inbox. */
+  channels: Array<Channel>
+  default: Array<Channel>
+  kind: NoticeKind
 }
 
 /** A WGS-84 point (what GPS reports; stored form of every location). */
@@ -687,6 +745,18 @@ export type ModelStatus = {
   training: boolean
 }
 
+export type MyNoticeSettings = {
+  /** The e-mail address notices go to, if given. */
+  email?: string | null
+  /** Whether the platform can send e-mail (a mail server is configured). */
+  email_available: boolean
+  /** The kinds that concern this person (residents: their reports; staff: their work too). */
+  kinds: Array<KindChoice>
+  /** Whether the person has a phone number for SMS (masked). */
+  phone?: string | null
+  settings: NoticeSettings
+}
+
 export type NewPersonBody = {
   grants: Array<GrantBody>
   login: string
@@ -694,6 +764,31 @@ export type NewPersonBody = {
   /** At least 8 characters; when absent one is generated and answered once. */
   password?: string | null
   phone?: string | null
+}
+
+/** What a notice is about. Each has a default text per locale ([`default_template`]). */
+export type NoticeKind = "accepted" | "rejected" | "dispatched" | "solved" | "closed" | "reopened" | "new_dispatch" | "rework" | "extension_decided" | "returned" | "deadline_warning" | "overdue" | "supervision" | "verification_needed" | "new_in_area"
+
+/** A person's choices: channels per kind of notice, quiet hours, a daily cap, their language. */
+export type NoticeSettings = {
+  /** Channels chosen per kind (besides the inbox, which always keeps every notice). A kind not
+   * listed gets the default ([`default_channels`]). */
+  channels: Record<string, Array<Channel>>
+  /** Most SMS and e-mails a day; further ones stay in the inbox, and the last one says so. */
+  daily_cap: number
+  /** `zh` or `en`. */
+  locale: string
+  /** Local time (HH:MM) from which no SMS or e-mail is sent, except for emergencies; `None`: no
+   * quiet hours. */
+  quiet_from?: string | null
+  /** Local time (HH:MM) at which the quiet hours end. */
+  quiet_to?: string | null
+}
+
+export type NoticeSettingsBody = {
+  /** An e-mail address for notices; empty or absent: none. */
+  email?: string | null
+  settings: NoticeSettings
 }
 
 export type OnTheSpotBody = {
@@ -829,6 +924,13 @@ export type RateAnswer = {
 export type RateBody = {
   comment?: string | null
   score: number
+}
+
+export type ReadAnswer = {
+  /** Notices marked read now. */
+  changed: number
+  /** Notices still unread. */
+  unread: number
 }
 
 /** A region code: 6 digits (district, GB/T 2260), then 3 for the street or town, 3 for the
@@ -1055,6 +1157,27 @@ export type Surges = {
   weeks: number
 }
 
+/** A text of a notice: a subject (e-mail, inbox title) and a body with `{placeholders}`. */
+export type Template = {
+  body: string
+  subject: string
+}
+
+export type TemplateView = {
+  body: string
+  /** Changed by an admin (else the default text). */
+  custom: boolean
+  kind: NoticeKind
+  locale: string
+  subject: string
+}
+
+export type Templates = {
+  /** The placeholders a text may use, each written `{name}`. */
+  placeholders: Array<string>
+  templates: Array<TemplateView>
+}
+
 /** An event of a case's timeline (internal events only for staff). */
 export type TimelineEvent = {
   action: Action
@@ -1076,6 +1199,24 @@ export type TrackedCase = (PublicCase) & ({
   original: null | PublicCase
   rejection: string | null
 })
+
+/** A notice that could not be delivered. */
+export type Undelivered = {
+  attempts: number
+  case_id: number
+  channel: Channel
+  created_at: string
+  id: number
+  kind: NoticeKind
+  last_error?: string | null
+  subject: string
+}
+
+export type Unsubscribed = {
+  /** The channels that kind still comes by (the inbox always). */
+  channels: Array<Channel>
+  kind: NoticeKind
+}
 
 /** The answer to an upload: the photo, or with several files, the list. */
 export type Uploaded = MediaView | MediaList

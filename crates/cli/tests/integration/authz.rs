@@ -94,6 +94,11 @@ fn endpoints(evidence: &str) -> Vec<(&'static str, Prep, &'static str, String, V
             "/api/v1/triage/accuracy?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z".into(),
             Value::Null,
         ),
+        ("follow the case (POST follows)", Prep::Reported, "FOLLOW", "/api/v1/follows".into(), Value::Null),
+        ("GET inbox", Prep::Reported, "GET", "/api/v1/inbox".into(), Value::Null),
+        ("GET me/notices", Prep::Reported, "GET", "/api/v1/me/notices".into(), Value::Null),
+        ("GET notices/templates", Prep::Reported, "GET", "/api/v1/notices/templates".into(), Value::Null),
+        ("GET notices/undelivered", Prep::Reported, "GET", "/api/v1/notices/undelivered".into(), Value::Null),
     ]
 }
 
@@ -149,6 +154,7 @@ async fn cell(t: &TestApp, login: Option<&str>, prep: Prep, method: &str, path: 
             let body = json!({ "version": 1, "category": MANHOLE, "urgency": "routine", "duplicates": [{ "case": other.to_string(), "version": 1 }] });
             t.post(login, &url, body).await.status.as_u16().to_string()
         }
+        "FOLLOW" => t.post(login, &url, json!({ "case": id.to_string() })).await.status.as_u16().to_string(),
         _ => t.post(login, &url, body.clone()).await.status.as_u16().to_string(),
     }
 }
