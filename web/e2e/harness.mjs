@@ -105,6 +105,15 @@ export async function apiAs(base, login) {
       if (!resp.ok) throw new Error(`GET ${path}: ${resp.status} ${await resp.text()}`)
       return resp.json()
     },
+    post: async (path, body = {}) => {
+      const resp = await fetch(`${base}/api/v1/${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      if (!resp.ok) throw new Error(`POST ${path}: ${resp.status} ${await resp.text()}`)
+      return resp.status === 204 ? null : resp.json()
+    },
   }
 }
 

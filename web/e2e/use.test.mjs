@@ -40,7 +40,7 @@ describe('tried by its users', () => {
     /** @type {Array<[string | null, string[]]>} */
     const views = [
       [null, ['/', '/report', '/track', '/nearby', '/signin', '/signin?tab=phone']],
-      ['resident01', ['/report', '/my', '/nearby']],
+      ['resident01', ['/report', '/my', '/nearby', '/inbox', '/inbox/settings']],
       ['member001', ['/member', '/member/on-the-spot', `/cases/${somecase.reference}`].concat(resolved ? [`/member/verify/${resolved.reference}`] : [])],
       ['dept01', ['/dept']],
     ]
@@ -67,7 +67,7 @@ describe('tried by its users', () => {
     const views = [
       ['dispatcher', ['/center']],
       ['supervisor', ['/leader', '/leader?tab=cases']],
-      ['admin', ['/admin?tab=regions', '/admin?tab=responsibility', '/admin?tab=people', '/admin?tab=organisation']],
+      ['admin', ['/admin?tab=regions', '/admin?tab=responsibility', '/admin?tab=people', '/admin?tab=organisation', '/admin?tab=notices']],
     ]
     const wide = []
     for (const [login, paths] of views) {
@@ -246,5 +246,72 @@ describe('intelligent triage', () => {
     await member.getByTestId('spot-suggestions').locator('button').first().click()
     // Chosen: the chips give way to the category in the picker.
     await member.getByTestId('spot-suggestions').waitFor({ state: 'hidden' })
+  })
+})
+
+describe('notices', () => {
+  it('a resident is told in the app that the report was accepted, and chooses how to be told', async () => {
+    const resident = await apiAs(server.base, 'resident01')
+    const d = await apiAs(server.base, 'dispatcher')
+    const near = (await d.get('cases?limit=50')).items.find((x) => x.location && x.category)
+    const { case: c } = await resident.post('cases', {
+      description: '楼道灯坏了好几天，晚上上下楼很危险',
+      lat: near.location.lat,
+      lon: near.location.lon,
+    })
+    await d.post(`cases/${c.id}/actions/accept`, { category: near.category, urgency: 'routine' })
+
+    const page = await open('resident01', { width: 360, height: 780 })
+    await page.goto('/my')
+    // The bell in the header counts the unread messages (the worker fans out within a second or so).
+    await page.getByTestId('unread').waitFor({ timeout: 20_000 })
+    await page.getByTestId('nav-inbox').click()
+    const accepted = page.getByTestId('inbox').getByTestId('notice-accepted').first()
+    await accepted.waitFor()
+    assert.match(await accepted.innerText(), new RegExp(c.reference))
+    await shoot(page, 'inbox', [360, 1920])
+    const before = (await resident.get('inbox?limit=1')).unread
+    await accepted.click()
+    await page.waitForURL('**/my')
+    assert.equal((await resident.get('inbox?limit=1')).unread, before - 1, 'opening a message marks it read')
+
+    // SMS also when it is solved, no quiet hours, at most 5 a day.
+    await page.goto('/inbox/settings')
+    await page.getByTestId('sms-solved').waitFor()
+    await page.getByTestId('notice-quiet').click()
+    await page.getByTestId('notice-save').click()
+    await page.getByText('已保存').first().waitFor()
+    await shoot(page, 'notice-settings', [360, 1920])
+    const mine = await resident.get('me/notices')
+    assert.equal(mine.settings.quiet_from, null)
+    assert.deepEqual(mine.kinds.find((k) => k.kind === 'solved').channels, ['sms'])
+  })
+
+  it('a grid member follows a case from its page, and the admin edits a message text', async () => {
+    const member = await apiAs(server.base, 'member001')
+    const [somecase] = (await member.get('cases?limit=1')).items
+    const page = await open('member001', { width: 360, height: 780 })
+    await page.goto(`/cases/${somecase.reference}`)
+    await page.getByTestId('follow-case').click()
+    await page.getByTestId('follow-case').getByText('已关注').waitFor()
+    assert.ok((await member.get('follows')).some((f) => f.case_id === somecase.id))
+
+    const admin = await open('admin', { width: 1920, height: 1080 })
+    await admin.goto('/admin?tab=notices')
+    const row = admin.getByTestId('template-accepted')
+    await row.getByTestId('edit-accepted').click()
+    await fill(admin, 'template-subject', '乌镇已受理您反映的问题{reference}')
+    await admin.getByTestId('template-save').click()
+    await row.getByText('已修改').waitFor()
+    await shoot(admin, 'notice-texts', [1920])
+    const texts = await (await apiAs(server.base, 'admin')).get('notices/templates')
+    assert.equal(texts.templates.find((x) => x.kind === 'accepted' && x.locale === 'zh').subject, '乌镇已受理您反映的问题{reference}')
+    // A text with an unknown placeholder is refused, naming the field.
+    await row.getByTestId('edit-accepted').click()
+    await fill(admin, 'template-body', '{who}')
+    await admin.getByTestId('template-save').click()
+    await admin.getByTestId('template-error').waitFor()
+    await row.getByRole('button', { name: '恢复默认' }).click()
+    await row.getByText('已修改').waitFor({ state: 'hidden' })
   })
 })

@@ -44,6 +44,8 @@ declare module 'vue' {
     ElTag: typeof import('element-plus/es')['ElTag']
     ElTimeline: typeof import('element-plus/es')['ElTimeline']
     ElTimelineItem: typeof import('element-plus/es')['ElTimelineItem']
+    ElTimeSelect: typeof import('element-plus/es')['ElTimeSelect']
+    FollowButton: typeof import('./components/FollowButton.vue')['default']
     GridMap: typeof import('./components/GridMap.vue')['default']
     LocationPicker: typeof import('./components/LocationPicker.vue')['default']
     PhotoGallery: typeof import('./components/PhotoGallery.vue')['default']

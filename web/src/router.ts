@@ -34,6 +34,19 @@ const routes: RouteRecordRaw[] = [
     meta: { public: true, title: 'nav.nearby' },
   },
   { path: '/my', name: 'my', component: () => import('./views/resident/MyReports.vue'), meta: { title: 'nav.my' } },
+  { path: '/inbox', name: 'inbox', component: () => import('./views/notices/InboxView.vue'), meta: { title: 'inbox.title' } },
+  {
+    path: '/inbox/settings',
+    name: 'notice-settings',
+    component: () => import('./views/notices/NoticeSettingsView.vue'),
+    meta: { title: 'noticeSettings.title' },
+  },
+  {
+    path: '/unsubscribe',
+    name: 'unsubscribe',
+    component: () => import('./views/notices/UnsubscribeView.vue'),
+    meta: { public: true, title: 'unsubscribe.title' },
+  },
   { path: '/cases/:key', name: 'case', component: () => import('./views/CaseView.vue'), meta: { title: 'nav.case' } },
   {
     path: '/member',

@@ -72,6 +72,8 @@ pub async fn load_cases(
         expect_id("people", id, i as PersonId + 1)?;
     }
     store.import_history(&town.history, utc_offset_hours).await?;
+    // The last two days' steps reach people's inboxes when the server starts.
+    store.queue_notices_since(now - 2 * DAY).await?;
     Ok(())
 }
 

@@ -113,6 +113,10 @@ pub trait NoticeStore: Send + Sync {
     /// same notice twice writes nothing (several instances may fan out at once). Returns the
     /// events taken.
     async fn fan_out_notices(&self, limit: u32, ctx: &NoticeContext<'_>) -> Result<usize>;
+    /// Queues the events since `since` that may tell someone, as if they had just happened (a
+    /// town loaded from history, such as the demo, starts with its recent notices); answers how
+    /// many.
+    async fn queue_notices_since(&self, since: Millis) -> Result<u64>;
     /// Claims up to `limit` SMS and e-mail notices due at `now`, leased until `lease_until` (a
     /// worker that dies lets them come due again then).
     async fn claim_notices(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Outgoing>>;
@@ -551,7 +555,7 @@ generic! {
                             .bind(&link)
                             .bind(status)
                             .bind(next)
-                            .bind(ctx.now)
+                            .bind(event.event.at.min(ctx.now))
                             .bind((status == "sent").then_some(ctx.now))
                             .execute(&mut *tx)
                             .await?;
@@ -566,6 +570,20 @@ generic! {
             }
             tx.commit().await?;
             Ok(taken.len())
+        }
+
+        async fn queue_notices_since(&self, since: Millis) -> Result<u64> {
+            let actions: Vec<String> = gridkeeper_domain::Action::ALL
+                .into_iter()
+                .filter(|a| notices::may_notify(*a))
+                .map(|a| a.as_str().to_string())
+                .collect();
+            let mut b = Sql::new("INSERT INTO notice_outbox (case_id, seq) SELECT case_id, seq FROM case_events WHERE at >= ");
+            b.push_bind(since).push(" AND action IN ");
+            b.push_in(actions);
+            b.push(" ORDER BY at, case_id, seq");
+            let done = Self::query_of(&b).execute(&self.pool).await?;
+            Ok(D::rows_affected(&done))
         }
 
         async fn claim_notices(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Outgoing>> {

@@ -46,6 +46,16 @@ import type {
   ReportGroup,
   SuggestAnswer,
   Surges,
+  FollowBody,
+  FollowView,
+  Inbox,
+  MyNoticeSettings,
+  NoticeKind,
+  NoticeSettings,
+  Templates,
+  TemplateView,
+  Undelivered,
+  Unsubscribed,
 } from './types'
 
 export const API = '/api/v1'
@@ -202,6 +212,25 @@ export const api = {
   triageGroups: (region?: string) => get<{ items: ReportGroup[] }>(`triage/groups${query({ region })}`),
   fold: (key: string | number, body: FoldBody) => post<{ case: Case; duplicates: Case[] }>(`cases/${key}/fold`, body),
   surges: (p: { region?: string; at?: string } = {}) => get<Surges>(`triage/surges${query(p)}`),
+
+  // notifications: the inbox, one's choices, follows; the admin's texts and undelivered notices
+  inbox: (p: { before?: number; limit?: number } = {}) => get<Inbox>(`inbox${query(p)}`),
+  readNotice: (id: number) => post<{ changed: number; unread: number }>(`inbox/${id}/read`),
+  readAllNotices: () => post<{ changed: number; unread: number }>('inbox/read'),
+  noticeSettings: () => get<MyNoticeSettings>('me/notices'),
+  putNoticeSettings: (settings: NoticeSettings, email: string | null) =>
+    request<MyNoticeSettings>('PUT', 'me/notices', { settings, email }),
+  follows: () => get<FollowView[]>('follows'),
+  follow: (body: FollowBody) => post<FollowView>('follows', body),
+  unfollow: (id: number) => request<void>('DELETE', `follows/${id}`),
+  noticeTemplates: () => get<Templates>('notices/templates'),
+  putNoticeTemplate: (kind: NoticeKind, locale: string, subject: string, body: string) =>
+    request<TemplateView>('PUT', `notices/templates/${kind}/${locale}`, { subject, body }),
+  resetNoticeTemplate: (kind: NoticeKind, locale: string) =>
+    request<TemplateView>('DELETE', `notices/templates/${kind}/${locale}`),
+  undeliveredNotices: () => get<Undelivered[]>('notices/undelivered'),
+  retryNotice: (id: number) => post<void>(`notices/${id}/retry`),
+  unsubscribe: (token: string) => post<Unsubscribed>(`notices/unsubscribe${query({ token })}`),
 
   // measures of performance and assessment (docs/MEASURES.md)
   measures: (p: { from: string; to: string; region?: string; department?: number; category?: number }) =>

@@ -104,6 +104,22 @@ export type FoldBody = S.FoldBody
 export type Surges = S.Surges
 export type Surge = S.SurgeView
 
+// notifications (crates/server/src/notices.rs)
+export type NoticeKind = S.NoticeKind
+export type Channel = S.Channel
+/** `GET /inbox` */
+export type Inbox = S.Inbox
+export type InboxNotice = S.InboxNotice
+/** `GET /me/notices`: one's choices, the kinds that concern one, whether e-mail can be sent. */
+export type MyNoticeSettings = S.MyNoticeSettings
+export type NoticeSettings = S.NoticeSettings
+export type FollowView = S.FollowView
+export type FollowBody = S.FollowBody
+export type Templates = S.Templates
+export type TemplateView = S.TemplateView
+export type Undelivered = S.Undelivered
+export type Unsubscribed = S.Unsubscribed
+
 export interface Page<T> {
   items: T[]
   next_cursor?: string | null
