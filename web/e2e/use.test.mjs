@@ -315,3 +315,36 @@ describe('notices', () => {
     await row.getByText('已修改').waitFor({ state: 'hidden' })
   })
 })
+
+describe('voice reports', () => {
+  it('a resident records the problem by voice; the center hears it with the case', async () => {
+    const d = await apiAs(server.base, 'dispatcher')
+    const near = (await d.get('cases?limit=50')).items.find((x) => x.location && x.grid)
+    const page = await open('resident01', {
+      width: 360,
+      height: 780,
+      geolocation: { latitude: near.location.lat, longitude: near.location.lon },
+    })
+    await page.goto('/report')
+    await page.getByTestId('report-photos-voice').click()
+    await page.getByTestId('report-photos-recording-now').waitFor()
+    await new Promise((ok) => setTimeout(ok, 2000))
+    await page.getByTestId('report-photos-stop').click()
+    await page.getByTestId('report-photos-recording').locator('audio').waitFor()
+    await fill(page, 'description', '语音反映：菜场门口下水道堵了，污水漫到路上')
+    await page.getByTestId('gps').click()
+    await page.getByTestId('located').waitFor()
+    await shoot(page, 'report-voice', [360])
+    await page.getByTestId('submit-report').click()
+    await page.getByTestId('reported').waitFor()
+    const reference = (await page.getByTestId('reported-reference').innerText()).trim()
+
+    const { media } = await d.get(`cases/${reference}`)
+    assert.equal(media.length, 1)
+    assert.match(media[0].content_type, /^audio\/webm/)
+    const center = await open('dispatcher', { width: 1920, height: 1080 })
+    await center.goto(`/cases/${reference}`)
+    await center.locator('audio').first().waitFor()
+    await shoot(center, 'case-voice', [1920])
+  })
+})

@@ -1,4 +1,5 @@
-//! gridkeeper's photo intake: turns the bytes of an uploaded photo into what is stored.
+//! gridkeeper's photo intake: turns the bytes of an uploaded photo into what is stored (and of a
+//! voice or video recording: [`process_recording`]).
 //!
 //! Residents report problems from a phone, and phone photos carry more than pixels: the
 //! EXIF block holds the GPS position, the camera model, times, sometimes the owner's name.
@@ -18,6 +19,9 @@
 
 mod gps;
 mod jpeg;
+mod recording;
+
+pub use recording::{is_recording, process_recording, Recording, RecordingKind, RecordingLimits};
 
 use std::fmt;
 use std::io::Cursor;
@@ -75,6 +79,9 @@ pub enum MediaError {
     /// Not a JPEG, PNG or WebP file (another image format, or no image at all).
     #[error("this file is not a photo we accept: please send a JPEG, PNG or WebP image")]
     NotAnImage,
+    /// Not a recording we keep (MP4, M4A, QuickTime, WebM, MP3, Ogg, WAV).
+    #[error("this recording is not in a format we keep: please send MP4, M4A, WebM, MP3, Ogg or WAV")]
+    NotARecording,
     /// A JPEG, PNG or WebP file using a variant the decoder cannot read.
     #[error("this image uses a variant we cannot read ({0}): please send it as an ordinary JPEG or PNG")]
     Unsupported(String),
@@ -82,7 +89,7 @@ pub enum MediaError {
     #[error("the image is damaged or incomplete ({0}): please send the photo again")]
     Corrupt(String),
     /// The file, or the image its header announces, exceeds [`Limits`]; nothing was decoded.
-    #[error("the photo is too large: {actual} {unit}, at most {max} allowed; please send a smaller photo")]
+    #[error("the file is too large: {actual} {unit}, at most {max} allowed; please send a smaller one")]
     TooLarge {
         /// What was measured.
         unit: SizeUnit,

@@ -64,8 +64,9 @@ pub fn upload_body(app: &App, req: Request) -> Request {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let max =
-        if multipart { (app.settings.max_photo_mb as usize + 1) * 1024 * 1024 * 9 + FORM_LIMIT } else { FORM_LIMIT };
+    let photos = (app.settings.max_photo_mb as usize + 1) * 9;
+    let video = app.settings.max_video_mb as usize + 1;
+    let max = if multipart { photos.max(video) * 1024 * 1024 + FORM_LIMIT } else { FORM_LIMIT };
     limit_body(req, max)
 }
 

@@ -82,6 +82,10 @@ pub struct Settings {
     pub utc_offset_hours: i32,
     /// Largest photo accepted, in MiB.
     pub max_photo_mb: u32,
+    /// Largest voice recording accepted, in MiB.
+    pub max_audio_mb: u32,
+    /// Largest video accepted, in MiB.
+    pub max_video_mb: u32,
     /// Mark session cookies `Secure` (set when served behind TLS).
     pub secure_cookies: bool,
     /// Seconds a request may take before it is answered 408.
@@ -191,6 +195,8 @@ impl Default for Settings {
             district: None,
             utc_offset_hours: 8,
             max_photo_mb: 15,
+            max_audio_mb: 10,
+            max_video_mb: 50,
             secure_cookies: false,
             request_timeout_seconds: 60,
             retention_days: 730,
@@ -418,7 +424,7 @@ pub fn router(app: AppState) -> axum::Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'",
+                "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'",
             ),
         ))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

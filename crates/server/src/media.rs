@@ -78,14 +78,15 @@ pub enum Uploaded {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct MediaUpload {
-    /// A JPEG, PNG or WebP image.
+    /// A JPEG, PNG or WebP image; or a voice recording (M4A, WebM, MP3, Ogg, WAV; at most
+    /// `max_audio_mb`) or a short video (MP4, QuickTime, WebM; at most `max_video_mb`).
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
 }
 
-#[utoipa::path(post, path = "/media", tag = "media", summary = "Upload a photo; its metadata is removed", security((), ("bearer" = []), ("session_cookie" = [])),
-    request_body(content = MediaUpload, description = "An image in `file` (or `photo`; several at once are allowed); its metadata is removed", content_type = "multipart/form-data"),
-    responses((status = 201, description = "The stored photo; with several files, `{ items: [...] }`", body = Uploaded), (status = 413, description = "The upload is too large")))]
+#[utoipa::path(post, path = "/media", tag = "media", summary = "Upload a photo, a voice recording or a video; its metadata is removed", security((), ("bearer" = []), ("session_cookie" = [])),
+    request_body(content = MediaUpload, description = "An image, recording or video in `file` (or `photo`; several at once are allowed); its metadata is removed (a recording's where its container allows)", content_type = "multipart/form-data"),
+    responses((status = 201, description = "The stored file; with several files, `{ items: [...] }`", body = Uploaded), (status = 413, description = "The upload is too large")))]
 async fn upload_media(
     State(app): State<AppState>,
     auth: MaybeAuth,
@@ -100,8 +101,9 @@ async fn upload_media(
         if name != "file" && name != "photo" {
             return Err(ApiError::field(&name, "unknown field; send the image as `file`"));
         }
+        let declared = field.content_type().map(str::to_string);
         let bytes = field.bytes().await.map_err(multipart_error)?;
-        out.push(MediaView::of(&app.store_photo(&name, bytes, by).await?));
+        out.push(MediaView::of(&app.store_upload(&name, bytes, declared.as_deref(), by).await?));
         if out.len() > gridkeeper_domain::MAX_PHOTOS {
             return Err(ApiError::field("file", format!("at most {} photos at once", gridkeeper_domain::MAX_PHOTOS)));
         }
@@ -128,6 +130,9 @@ async fn media_file(app: &AppState, auth: MaybeAuth, id: &str, thumb: bool) -> A
     if !visible {
         return Err(ApiError::not_found("photo"));
     }
+    if thumb && m.thumb_key.is_empty() {
+        return Err(ApiError::not_found("thumbnail (a recording has none)"));
+    }
     let bytes = app.photo_bytes(&m, thumb).await?;
     let ct = if thumb { "image/jpeg" } else { m.content_type.as_str() };
     Ok(([(header::CONTENT_TYPE, ct.to_string()), (header::CACHE_CONTROL, "private, max-age=86400".into())], bytes)
@@ -136,7 +141,7 @@ async fn media_file(app: &AppState, auth: MaybeAuth, id: &str, thumb: bool) -> A
 
 #[utoipa::path(get, path = "/media/{id}", tag = "media", summary = "A photo", security((), ("bearer" = []), ("session_cookie" = [])),
     params(("id" = String, Path, description = "Photo id")),
-    responses((status = 200, description = "The image (JPEG, PNG or WebP)", content_type = "image/*"), (status = 404, description = "Not found, or outside one's scope")))]
+    responses((status = 200, description = "The image (JPEG, PNG or WebP), recording or video", content_type = "*/*"), (status = 404, description = "Not found, or outside one's scope")))]
 async fn media_original(
     State(app): State<AppState>,
     auth: MaybeAuth,
@@ -157,6 +162,69 @@ async fn media_thumbnail(
 }
 
 impl App {
+    /// Stores an upload: a recording (audio or video, recognised by its bytes) or else a photo.
+    pub async fn store_upload(
+        &self,
+        field: &str,
+        bytes: Bytes,
+        declared: Option<&str>,
+        by: Option<PersonId>,
+    ) -> ApiResult<Media> {
+        if gridkeeper_media::is_recording(&bytes) {
+            self.store_recording(field, bytes, declared, by).await
+        } else {
+            self.store_photo(field, bytes, by).await
+        }
+    }
+
+    /// Checks a voice recording or video, neutralises its metadata where the container allows,
+    /// and stores it (no thumbnail).
+    pub async fn store_recording(
+        &self,
+        field: &str,
+        bytes: Bytes,
+        declared: Option<&str>,
+        by: Option<PersonId>,
+    ) -> ApiResult<Media> {
+        let limits = gridkeeper_media::RecordingLimits {
+            max_audio_bytes: self.settings.max_audio_mb as usize * 1024 * 1024,
+            max_video_bytes: self.settings.max_video_mb as usize * 1024 * 1024,
+        };
+        let declared = declared.map(str::to_string);
+        let r = tokio::task::spawn_blocking(move || {
+            gridkeeper_media::process_recording(&bytes, declared.as_deref(), &limits)
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| upload_refusal(field, e))?;
+        let id: MediaId = uuid::Uuid::new_v4().to_string();
+        let now = self.now();
+        let day = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default().format("%Y/%m/%d");
+        let ext = r.content_type.rsplit('/').next().unwrap_or("bin");
+        let object_key = format!("{day}/{id}.{ext}");
+        let size = r.bytes.len() as u64;
+        self.media
+            .put(&Path::from(object_key.as_str()), Bytes::from(r.bytes).into())
+            .await
+            .map_err(ApiError::internal)?;
+        let media = Media {
+            id,
+            case_id: None,
+            content_type: r.content_type.to_string(),
+            width: 0,
+            height: 0,
+            bytes: size,
+            object_key,
+            thumb_key: String::new(),
+            gps_lat: None,
+            gps_lon: None,
+            uploaded_by: by,
+            created_at: now,
+        };
+        self.store.insert_media(&media).await?;
+        Ok(media)
+    }
+
     /// Processes an uploaded image and stores it with its thumbnail. The stored image carries no
     /// EXIF; the GPS position it had is kept as a location suggestion only.
     pub async fn store_photo(&self, field: &str, bytes: Bytes, by: Option<PersonId>) -> ApiResult<Media> {
@@ -164,20 +232,7 @@ impl App {
         let processed = tokio::task::spawn_blocking(move || process(&bytes, &limits))
             .await
             .map_err(ApiError::internal)?
-            .map_err(|e| match e {
-                MediaError::TooLarge { .. } => ApiError::too_large(format!("{field}: {e}")),
-                MediaError::NotAnImage | MediaError::Unsupported(_) => {
-                    let mut p = ApiError::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "unsupported-media-type",
-                        "Unsupported media type",
-                        format!("{field}: {e}"),
-                    );
-                    p.set_field(field, e.to_string());
-                    p
-                }
-                other => ApiError::field(field, other.to_string()),
-            })?;
+            .map_err(|e| upload_refusal(field, e))?;
         let id: MediaId = uuid::Uuid::new_v4().to_string();
         let now = self.now();
         let day = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default().format("%Y/%m/%d");
@@ -215,6 +270,24 @@ impl App {
         let key = if thumb { &m.thumb_key } else { &m.object_key };
         let got = self.media.get(&Path::from(key.as_str())).await.map_err(ApiError::internal)?;
         got.bytes().await.map_err(ApiError::internal)
+    }
+}
+
+/// Why an upload was refused, as an answer: 413 too large, 415 not a format kept, else 422.
+fn upload_refusal(field: &str, e: MediaError) -> ApiError {
+    match e {
+        MediaError::TooLarge { .. } => ApiError::too_large(format!("{field}: {e}")),
+        MediaError::NotAnImage | MediaError::NotARecording | MediaError::Unsupported(_) => {
+            let mut p = ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                format!("{field}: {e}"),
+            );
+            p.set_field(field, e.to_string());
+            p
+        }
+        other => ApiError::field(field, other.to_string()),
     }
 }
 

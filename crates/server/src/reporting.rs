@@ -113,8 +113,9 @@ async fn report_from_multipart(app: &AppState, mut mp: Multipart, by: Option<i64
             if input.photos.len() == gridkeeper_domain::MAX_PHOTOS {
                 return Err(ApiError::field("photos", format!("at most {} photos", gridkeeper_domain::MAX_PHOTOS)));
             }
+            let declared = field.content_type().map(str::to_string);
             let bytes = field.bytes().await.map_err(multipart_error)?;
-            input.photos.push(app.store_photo("photos", bytes, by).await?.id);
+            input.photos.push(app.store_upload("photos", bytes, declared.as_deref(), by).await?.id);
             continue;
         }
         let text = field.text().await.map_err(multipart_error)?;

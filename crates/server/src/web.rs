@@ -45,7 +45,7 @@ struct Assets;
 
 /// The same policy as every other response (see `crate::router` in lib.rs), plus the tile origin when set.
 const CSP: &str =
-    "default-src 'self'; img-src 'self' data: blob:{TILES}; object-src 'none'; frame-ancestors 'none'; base-uri 'self'";
+    "default-src 'self'; img-src 'self' data: blob:{TILES}; media-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'";
 
 /// Paths that belong to the server, never to the web app.
 const SERVER_PREFIXES: &[&str] = &["api", "open311", "healthz", "readyz", "metrics"];

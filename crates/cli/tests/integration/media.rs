@@ -1,6 +1,8 @@
-//! Photos over HTTP: multipart reports with photos, EXIF removed, thumbnails, access.
+//! Photos and recordings over HTTP: multipart reports with photos, EXIF removed, thumbnails, access; voice notes with their metadata neutralised.
 
 use reqwest::multipart::{Form, Part};
+use reqwest::StatusCode;
+use serde_json::json;
 
 use crate::common::*;
 
@@ -209,4 +211,56 @@ async fn photos_go_to_an_s3_compatible_store_by_configuration() {
         ..Default::default()
     });
     assert!(bad.is_err());
+}
+
+fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+    b.extend_from_slice(kind);
+    b.extend_from_slice(body);
+    b
+}
+
+/// A voice note as a phone writes it: M4A with the place it was recorded in its user data.
+fn voice_note() -> Vec<u8> {
+    let ftyp = mp4_box(b"ftyp", b"M4A \0\0\0\0M4A isom");
+    let udta = mp4_box(b"udta", &mp4_box(b"\xa9xyz", b"+30.7453+120.4862/"));
+    let moov = mp4_box(b"moov", &[mp4_box(b"mvhd", &[0; 100]), udta].concat());
+    [ftyp, moov, mp4_box(b"mdat", &[9; 2000])].concat()
+}
+
+#[tokio::test]
+async fn a_voice_report_is_kept_without_the_place_it_was_recorded() {
+    let t = TestApp::spawn().await;
+    let part = Part::bytes(voice_note()).file_name("voice.m4a").mime_str("audio/mp4").unwrap();
+    let r = t.post_multipart(Some("resident"), "/api/v1/media", Form::new().part("file", part)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    assert_eq!(r.body["content_type"], "audio/mp4");
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let stored =
+        t.client.get(format!("{}/api/v1/media/{id}", t.base)).bearer_auth("resident-token").send().await.unwrap();
+    assert_eq!(stored.headers()["content-type"], "audio/mp4");
+    let bytes = stored.bytes().await.unwrap();
+    assert_eq!(bytes.len(), voice_note().len());
+    assert!(!String::from_utf8_lossy(&bytes).contains("+30.7453"), "the place is gone");
+    t.get(Some("resident"), &format!("/api/v1/media/{id}/thumbnail")).await.problem(404, None);
+
+    // Reported with it: the center sees it with the case.
+    let report = t
+        .post(
+            Some("resident"),
+            "/api/v1/cases",
+            json!({ "description": "语音反映：路口积水", "lat": IN_GRID1.0, "lon": IN_GRID1.1, "photos": [id] }),
+        )
+        .await;
+    let case = report.ok()["case"]["id"].as_i64().unwrap();
+    let d = t.detail("dispatcher", case).await;
+    assert_eq!(d["media"][0]["content_type"], "audio/mp4", "{d:#}");
+
+    // Formats browsers cannot play, and recordings over the limit, are refused by field.
+    let amr = Part::bytes(b"#!AMR\n\x3c\x48\x77\x44".to_vec()).file_name("v.amr").mime_str("audio/amr").unwrap();
+    t.post_multipart(Some("resident"), "/api/v1/media", Form::new().part("file", amr)).await.problem(415, Some("file"));
+    let small = TestApp::spawn_with(backend(), None, |s| s.max_audio_mb = 0).await;
+    let part = Part::bytes(voice_note()).file_name("voice.m4a").mime_str("audio/mp4").unwrap();
+    let r = small.post_multipart(Some("resident"), "/api/v1/media", Form::new().part("file", part)).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{r:?}");
 }
