@@ -712,7 +712,8 @@ export type MediaList = {
 
 /** `POST /media` as multipart/form-data. */
 export type MediaUpload = {
-  /** A JPEG, PNG or WebP image. */
+  /** A JPEG, PNG or WebP image; or a voice recording (M4A, WebM, MP3, Ogg, WAV; at most
+   * `max_audio_mb`) or a short video (MP4, QuickTime, WebM; at most `max_video_mb`). */
   file: string
 }
 
