@@ -42,6 +42,12 @@ const routes: RouteRecordRaw[] = [
     meta: { title: 'noticeSettings.title' },
   },
   {
+    path: '/wechat/bind',
+    name: 'wechat-bind',
+    component: () => import('./views/notices/WechatBind.vue'),
+    meta: { title: 'noticeSettings.bind' },
+  },
+  {
     path: '/unsubscribe',
     name: 'unsubscribe',
     component: () => import('./views/notices/UnsubscribeView.vue'),

@@ -117,15 +117,18 @@ pub enum Channel {
     Inbox,
     Sms,
     Email,
+    /// A WeChat official account's template message (to those who bound their WeChat).
+    Wechat,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Inbox, Channel::Sms, Channel::Email];
+    pub const ALL: [Channel; 4] = [Channel::Inbox, Channel::Sms, Channel::Email, Channel::Wechat];
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Inbox => "inbox",
             Channel::Sms => "sms",
             Channel::Email => "email",
+            Channel::Wechat => "wechat",
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {

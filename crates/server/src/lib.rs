@@ -11,6 +11,7 @@ mod analysis;
 pub mod auth;
 mod calendars;
 mod cases;
+mod channels;
 pub mod checkpoints;
 mod error;
 mod events;

@@ -6,7 +6,6 @@
 //! Who is told what is `gridkeeper_domain::notices`; the outbox is written with every case event
 //! in its transaction (the store), so a crash loses no notice.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -14,20 +13,17 @@ use axum::http::StatusCode;
 use axum::Json;
 use gridkeeper_domain::notices::{default_channels, Channel, NoticeKind, NoticeSettings, Template};
 use gridkeeper_domain::{may, LatLon, Millis, Permission, RegionCode};
-use gridkeeper_store::{
-    Follow, FollowTarget, NoticeAttempt, NoticeContext, NoticeRow, Outgoing, StoreError, TemplateRow,
-};
-use lettre::message::header::{Header, HeaderName, HeaderValue};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use gridkeeper_store::{Follow, FollowTarget, NoticeAttempt, NoticeContext, NoticeRow, StoreError, TemplateRow};
+use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Auth;
+use crate::channels::Channels;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Query};
-use crate::sms::SmsSender;
 use crate::{App, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -36,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(read_one))
         .routes(routes!(read_all))
         .routes(routes!(my_settings, put_my_settings))
+        .routes(routes!(bind_wechat, unbind_wechat))
         .routes(routes!(my_follows, follow))
         .routes(routes!(unfollow))
         .routes(routes!(templates))
@@ -70,6 +67,14 @@ pub struct NoticeDelivery {
     pub smtp_url: Option<String>,
     /// The sender of e-mails.
     pub mail_from: String,
+    /// A WeChat official account's API (`https://api.weixin.qq.com`): template messages to those
+    /// who bound their WeChat. Without it (or the id and secret), nobody can choose WeChat.
+    pub wechat_api_url: Option<String>,
+    pub wechat_app_id: Option<String>,
+    pub wechat_app_secret: Option<String>,
+    /// The template message used (fields `first`, `keyword1` the case, `keyword2` the time,
+    /// `remark` the text).
+    pub wechat_template_id: Option<String>,
 }
 
 impl Default for NoticeDelivery {
@@ -84,6 +89,10 @@ impl Default for NoticeDelivery {
             sms_gateway_token: None,
             smtp_url: None,
             mail_from: "gridkeeper <noreply@localhost>".into(),
+            wechat_api_url: None,
+            wechat_app_id: None,
+            wechat_app_secret: None,
+            wechat_template_id: None,
         }
     }
 }
@@ -103,7 +112,26 @@ impl NoticeDelivery {
         self.mail_from
             .parse::<lettre::message::Mailbox>()
             .map_err(|e| format!("server.notices.mail_from: `{}` is not an address ({e})", self.mail_from))?;
+        if let Some(url) = &self.wechat_api_url {
+            if reqwest::Url::parse(url).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
+                return Err(format!("server.notices.wechat_api_url: `{url}` is not an http(s) URL").into());
+            }
+            for (name, v) in [
+                ("wechat_app_id", &self.wechat_app_id),
+                ("wechat_app_secret", &self.wechat_app_secret),
+                ("wechat_template_id", &self.wechat_template_id),
+            ] {
+                if v.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                    return Err(format!("server.notices.{name}: needed with wechat_api_url").into());
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Whether WeChat template messages can be sent.
+    pub fn wechat(&self) -> bool {
+        self.wechat_api_url.is_some()
     }
 
     /// When to try again after `attempts` failed attempts; `None` when it is time to give up.
@@ -125,148 +153,11 @@ fn mask_url(url: &str) -> String {
 
 // ---------------------------------------------------------------- the worker
 
-/// How notices leave: the SMS route and the mail server.
-struct Channels {
-    sms: Arc<dyn SmsSender>,
-    client: reqwest::Client,
-    mail: Option<AsyncSmtpTransport<Tokio1Executor>>,
-}
-
-/// Why a send failed, and whether trying again may help.
-struct Failure {
-    error: String,
-    again: bool,
-}
-
-impl Failure {
-    fn again(error: impl Into<String>) -> Self {
-        Self { error: error.into(), again: true }
-    }
-    fn never(error: impl Into<String>) -> Self {
-        Self { error: error.into(), again: false }
-    }
-}
-
-/// `List-Unsubscribe: <url>` (RFC 2369).
-#[derive(Clone)]
-struct ListUnsubscribe(String);
-
-impl Header for ListUnsubscribe {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("List-Unsubscribe")
-    }
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self(s.trim_matches(['<', '>']).to_string()))
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), format!("<{}>", self.0))
-    }
-}
-
-/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
-#[derive(Clone)]
-struct OneClick;
-
-impl Header for OneClick {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
-    }
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self)
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".into())
-    }
-}
-
-impl Channels {
-    fn new(app: &App, s: &NoticeDelivery) -> Result<Self, String> {
-        let timeout = Duration::from_secs(s.timeout_seconds.max(1));
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("gridkeeper-notices/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let mail = match &s.smtp_url {
-            Some(url) => Some(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| e.to_string())?
-                    .timeout(Some(timeout))
-                    .build(),
-            ),
-            None => None,
-        };
-        Ok(Self { sms: app.sms.clone(), client, mail })
-    }
-
-    async fn send(&self, app: &App, s: &NoticeDelivery, n: &Outgoing) -> Result<(), Failure> {
-        match n.channel {
-            Channel::Sms => self.sms(s, n).await,
-            Channel::Email => self.email(app, s, n).await,
-            Channel::Inbox => Ok(()),
-        }
-    }
-
-    async fn sms(&self, s: &NoticeDelivery, n: &Outgoing) -> Result<(), Failure> {
-        let text = format!("{} {}", n.subject, n.body);
-        let Some(url) = &s.sms_gateway_url else {
-            return self.sms.send(&n.address, &text).map_err(Failure::again);
-        };
-        let id = format!("notice-{}", n.id);
-        let mut req = self
-            .client
-            .post(url)
-            .header("idempotency-key", &id)
-            .json(&serde_json::json!({ "id": id, "to": n.address, "text": text }));
-        if let Some(token) = &s.sms_gateway_token {
-            req = req.bearer_auth(token);
-        }
-        let status = req.send().await.map_err(|e| Failure::again(format!("the SMS gateway: {e}")))?.status();
-        match status.as_u16() {
-            200..=299 => Ok(()),
-            408 | 429 => Err(Failure::again(format!("the SMS gateway answered {status}"))),
-            400..=499 => Err(Failure::never(format!("the SMS gateway refused it: {status}"))),
-            _ => Err(Failure::again(format!("the SMS gateway answered {status}"))),
-        }
-    }
-
-    async fn email(&self, app: &App, s: &NoticeDelivery, n: &Outgoing) -> Result<(), Failure> {
-        let Some(mail) = &self.mail else {
-            return Err(Failure::never("no mail server is configured (server.notices.smtp_url)"));
-        };
-        let to = n.address.parse().map_err(|e| Failure::never(format!("the address: {e}")))?;
-        let from = s.mail_from.parse().map_err(|e| Failure::never(format!("server.notices.mail_from: {e}")))?;
-        let base = app.settings.public_url().map_err(|e| Failure::never(e.to_string()))?;
-        let host = reqwest::Url::parse(&base).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
-        let mut body = format!("{}\n\n{}\n", n.body, n.link);
-        let mut message = Message::builder()
-            .from(from)
-            .to(to)
-            .subject(n.subject.clone())
-            .message_id(Some(format!("<notice-{}@{}>", n.id, host)));
-        if let Some(person) = n.person {
-            let url = format!("{base}/unsubscribe?token={}", unsubscribe_token(app, person, n.kind));
-            body.push_str(if n.locale == "en" { "\nStop these e-mails: " } else { "\n不再接收此类邮件：" });
-            body.push_str(&url);
-            body.push('\n');
-            let api = format!("{base}/api/v1/notices/unsubscribe?token={}", unsubscribe_token(app, person, n.kind));
-            message = message.header(ListUnsubscribe(api)).header(OneClick);
-        }
-        let message = message.body(body).map_err(|e| Failure::never(e.to_string()))?;
-        match mail.send(message).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() => Err(Failure::never(format!("the mail server refused it: {e}"))),
-            Err(e) => Err(Failure::again(format!("the mail server: {e}"))),
-        }
-    }
-}
-
 /// Starts the worker on the runtime; it runs until the process ends.
 pub fn start(app: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let s = app.settings.notices.clone();
-        let channels = match Channels::new(&app, &s) {
+        let channels = match Channels::new(&app) {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "the notice worker cannot start");
@@ -286,8 +177,8 @@ pub fn start(app: AppState) -> tokio::task::JoinHandle<()> {
 /// sent (tests run rounds themselves).
 pub async fn round_once(app: &AppState) -> Result<usize, StoreError> {
     let s = app.settings.notices.clone();
-    let channels = Channels::new(app, &s)
-        .map_err(|e| StoreError::Invalid(gridkeeper_domain::FieldError::new("server.notices", e)))?;
+    let channels =
+        Channels::new(app).map_err(|e| StoreError::Invalid(gridkeeper_domain::FieldError::new("server.notices", e)))?;
     round(app, &s, &channels).await
 }
 
@@ -310,7 +201,7 @@ async fn round(app: &App, s: &NoticeDelivery, channels: &Channels) -> Result<usi
         if due.is_empty() {
             return Ok(sent);
         }
-        let results = futures::future::join_all(due.iter().map(|n| channels.send(app, s, n))).await;
+        let results = futures::future::join_all(due.iter().map(|n| channels.send(app, n))).await;
         for (n, result) in due.iter().zip(results) {
             let attempt = match result {
                 Ok(()) => {
@@ -344,7 +235,7 @@ async fn record(app: &App, id: i64, attempt: &NoticeAttempt) -> Result<(), Store
 }
 
 /// The token of a one-click unsubscribe from e-mails of `kind`: who, what, and a signature.
-fn unsubscribe_token(app: &App, person: i64, kind: NoticeKind) -> String {
+pub(crate) fn unsubscribe_token(app: &App, person: i64, kind: NoticeKind) -> String {
     let text = format!("unsubscribe:{person}:{}", kind.as_str());
     format!("{person}.{}.{}", kind.as_str(), &app.store.sign(&text)[..32])
 }
@@ -471,6 +362,13 @@ pub struct MyNoticeSettings {
     pub email_available: bool,
     /// Whether the person has a phone number for SMS (masked).
     pub phone: Option<String>,
+    /// Whether the platform sends WeChat template messages.
+    pub wechat_available: bool,
+    /// Whether the person bound their WeChat.
+    pub wechat_bound: bool,
+    /// Where to send the person to bind their WeChat (opened inside WeChat; it comes back to
+    /// `/wechat/bind` with a code for `POST /me/wechat`).
+    pub wechat_authorize_url: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -482,7 +380,7 @@ pub struct NoticeSettingsBody {
 }
 
 async fn settings_answer(app: &App, auth: &Auth) -> ApiResult<MyNoticeSettings> {
-    let (settings, email) = app.store.notice_settings(auth.person.id).await?;
+    let (settings, addresses) = app.store.notice_settings(auth.person.id).await?;
     let staff = auth.actor.is_staff();
     let kinds = NoticeKind::ALL
         .into_iter()
@@ -497,12 +395,26 @@ async fn settings_answer(app: &App, auth: &Auth) -> ApiResult<MyNoticeSettings> 
             }
         })
         .collect();
+    let n = &app.settings.notices;
+    let wechat_authorize_url = match (n.wechat(), &n.wechat_app_id) {
+        (true, Some(app_id)) => {
+            let back = format!("{}/wechat/bind", app.settings.public_url().unwrap_or_default());
+            let back: String = url_encode(&back);
+            Some(format!(
+                "https://open.weixin.qq.com/connect/oauth2/authorize?appid={app_id}&redirect_uri={back}&response_type=code&scope=snsapi_base#wechat_redirect"
+            ))
+        }
+        _ => None,
+    };
     Ok(MyNoticeSettings {
         settings,
         kinds,
-        email,
-        email_available: app.settings.notices.smtp_url.is_some(),
+        email: addresses.email,
+        email_available: n.smtp_url.is_some(),
         phone: auth.person.phone.as_deref().map(gridkeeper_store::vault::mask_phone),
+        wechat_available: n.wechat(),
+        wechat_bound: addresses.wechat.is_some(),
+        wechat_authorize_url,
     })
 }
 
@@ -537,7 +449,64 @@ async fn put_my_settings(
     if body.settings.channels.values().any(|c| c.contains(&Channel::Sms)) && auth.person.phone.is_none() {
         return Err(ApiError::field("channels", "SMS needs a phone number on your account"));
     }
+    if body.settings.channels.values().any(|c| c.contains(&Channel::Wechat)) {
+        if !app.settings.notices.wechat() {
+            return Err(ApiError::field("channels", "this platform sends no WeChat messages"));
+        }
+        if app.store.notice_settings(auth.person.id).await?.1.wechat.is_none() {
+            return Err(ApiError::field("channels", "bind your WeChat first"));
+        }
+    }
     app.store.put_notice_settings(auth.person.id, &body.settings, email, app.now()).await?;
+    Ok(Json(settings_answer(&app, &auth).await?))
+}
+
+/// `https%3A%2F%2F…`: a URL as a query value.
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WechatCode {
+    /// The code WeChat gave `/wechat/bind` after the person agreed.
+    pub code: String,
+}
+
+#[utoipa::path(post, path = "/me/wechat", tag = "notices", operation_id = "bind_wechat", summary = "Bind one's WeChat (the code of WeChat's web authorisation) to be told by WeChat",
+    request_body = WechatCode,
+    responses((status = 200, description = "Bound", body = MyNoticeSettings), (status = 409, description = "This platform sends no WeChat messages"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+async fn bind_wechat(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<WechatCode>,
+) -> ApiResult<Json<MyNoticeSettings>> {
+    let Some(api) = crate::channels::WechatApi::of(&app) else {
+        return Err(ApiError::conflicting("code", "this platform sends no WeChat messages"));
+    };
+    let code = b.code.trim();
+    if code.is_empty() || code.len() > 512 {
+        return Err(ApiError::field("code", "the code WeChat gave, 1 to 512 characters"));
+    }
+    let openid = api.openid(code).await.map_err(|e| ApiError::field("code", e))?;
+    app.store.set_wechat(auth.person.id, Some(&openid), app.now()).await?;
+    Ok(Json(settings_answer(&app, &auth).await?))
+}
+
+#[utoipa::path(delete, path = "/me/wechat", tag = "notices", operation_id = "unbind_wechat", summary = "Unbind one's WeChat",
+    responses((status = 200, description = "Unbound; WeChat is no longer chosen for anything", body = MyNoticeSettings)))]
+async fn unbind_wechat(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<MyNoticeSettings>> {
+    let (mut settings, addresses) = app.store.notice_settings(auth.person.id).await?;
+    for chosen in settings.channels.values_mut() {
+        chosen.retain(|c| *c != Channel::Wechat);
+    }
+    app.store.put_notice_settings(auth.person.id, &settings, addresses.email.as_deref(), app.now()).await?;
+    app.store.set_wechat(auth.person.id, None, app.now()).await?;
     Ok(Json(settings_answer(&app, &auth).await?))
 }
 
@@ -569,7 +538,7 @@ async fn unsubscribe(State(app): State<AppState>, Query(q): Query<UnsubscribeQue
     if unsubscribe_token(&app, person, kind) != q.token {
         return Err(bad());
     }
-    let (mut settings, email) = app.store.notice_settings(person).await?;
+    let (mut settings, addresses) = app.store.notice_settings(person).await?;
     let staff = app
         .store
         .person(person)
@@ -578,7 +547,7 @@ async fn unsubscribe(State(app): State<AppState>, Query(q): Query<UnsubscribeQue
     let mut channels = settings.channels.get(&kind).cloned().unwrap_or_else(|| default_channels(kind, staff));
     channels.retain(|c| *c != Channel::Email && *c != Channel::Inbox);
     settings.channels.insert(kind, channels.clone());
-    app.store.put_notice_settings(person, &settings, email.as_deref(), app.now()).await?;
+    app.store.put_notice_settings(person, &settings, addresses.email.as_deref(), app.now()).await?;
     channels.insert(0, Channel::Inbox);
     Ok(Json(Unsubscribed { kind, channels }))
 }

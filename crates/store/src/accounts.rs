@@ -386,6 +386,7 @@ generic! {
                 ("care_people", "id", "person_id_number"),
                 ("care_visits", "id", "note"),
                 ("notice_settings", "person_id", "email"),
+                ("notice_settings", "person_id", "wechat"),
                 ("notices", "id", "address"),
             ];
             let mut changed = 0;

@@ -49,8 +49,8 @@ pub use housing::{BuildingQuery, HouseQuery, HousingStore, TenancyQuery};
 pub use live::{CaseNotice, LiveFeed, LocalFeed, PgFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
 pub use notices::{
-    Follow, FollowTarget, NoticeAttempt, NoticeContext, NoticeRow, NoticeStore, Outgoing, TemplateRow, MAX_FOLLOWS,
-    MAX_FOLLOW_RADIUS_M,
+    Follow, FollowTarget, NoticeAddresses, NoticeAttempt, NoticeContext, NoticeRow, NoticeStore, Outgoing, TemplateRow,
+    MAX_FOLLOWS, MAX_FOLLOW_RADIUS_M,
 };
 pub use people::{NewPerson, PeopleStore, Person};
 pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};

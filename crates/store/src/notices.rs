@@ -76,6 +76,14 @@ pub struct NoticeRow {
     pub read_at: Option<Millis>,
 }
 
+/// Where a person's notices go besides the inbox and their phone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NoticeAddresses {
+    pub email: Option<String>,
+    /// The openid of their WeChat at the town's official account.
+    pub wechat: Option<String>,
+}
+
 /// What a person follows: a case, a region, or a circle around a point.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FollowTarget {
@@ -127,8 +135,8 @@ pub trait NoticeStore: Send + Sync {
     async fn unread_notices(&self, person: PersonId) -> Result<u64>;
     /// Marks one notice of the person's inbox (or all, when `None`) read; answers how many changed.
     async fn mark_notices_read(&self, person: PersonId, id: Option<i64>, now: Millis) -> Result<u64>;
-    /// A person's choices (the defaults until they chose) and e-mail address.
-    async fn notice_settings(&self, person: PersonId) -> Result<(NoticeSettings, Option<String>)>;
+    /// A person's choices (the defaults until they chose) and addresses.
+    async fn notice_settings(&self, person: PersonId) -> Result<(NoticeSettings, NoticeAddresses)>;
     async fn put_notice_settings(
         &self,
         person: PersonId,
@@ -136,6 +144,8 @@ pub trait NoticeStore: Send + Sync {
         email: Option<&str>,
         now: Millis,
     ) -> Result<()>;
+    /// Binds (or with `None` unbinds) a person's WeChat.
+    async fn set_wechat(&self, person: PersonId, openid: Option<&str>, now: Millis) -> Result<()>;
     /// Every kind's text in every locale.
     async fn notice_templates(&self) -> Result<Vec<TemplateRow>>;
     /// Replaces a text (`None`: back to the default).
@@ -168,11 +178,12 @@ struct Receiver {
 /// Who receives what, before their channels are chosen.
 #[derive(Default)]
 struct People {
-    settings: HashMap<PersonId, (NoticeSettings, Option<String>)>,
+    settings: HashMap<PersonId, (NoticeSettings, NoticeAddresses)>,
     phones: HashMap<PersonId, Option<String>>,
 }
 
 const SETTINGS: &str = "notice_settings.email";
+const WECHAT: &str = "notice_settings.wechat";
 const ADDRESS: &str = "notices.address";
 const NOTICE_COLUMNS: &str =
     "id, kind, channel, case_id, subject, body, link, status, attempts, last_error, created_at, read_at";
@@ -219,16 +230,17 @@ generic! {
             &self,
             conn: &mut D::Connection,
             person: PersonId,
-        ) -> Result<(NoticeSettings, Option<String>)> {
-            let row = sqlx::query("SELECT settings, email FROM notice_settings WHERE person_id = $1")
+        ) -> Result<(NoticeSettings, NoticeAddresses)> {
+            let row = sqlx::query("SELECT settings, email, wechat FROM notice_settings WHERE person_id = $1")
                 .bind(person)
                 .fetch_optional(&mut *conn)
                 .await?;
-            let Some(r) = row else { return Ok((NoticeSettings::default(), None)) };
+            let Some(r) = row else { return Ok((NoticeSettings::default(), NoticeAddresses::default())) };
             let settings: String = r.try_get("settings")?;
             let settings = serde_json::from_str(&settings).map_err(corrupt)?;
             let email = self.vault.open_opt(SETTINGS, r.try_get("email")?).map_err(corrupt)?;
-            Ok((settings, email))
+            let wechat = self.vault.open_opt(WECHAT, r.try_get("wechat")?).map_err(corrupt)?;
+            Ok((settings, NoticeAddresses { email, wechat }))
         }
 
         /// The people (not disabled) holding `role` over one of `scopes` (of `scope_type`).
@@ -458,7 +470,7 @@ generic! {
                         if !told.insert(receiver.key.clone()) {
                             continue;
                         }
-                        let (settings, email, phone) = match receiver.person {
+                        let (settings, addresses, phone) = match receiver.person {
                             Some(p) => {
                                 if !people.settings.contains_key(&p) {
                                     let s = self.settings_in(&mut tx, p).await?;
@@ -478,7 +490,7 @@ generic! {
                             }
                             None => (
                                 NoticeSettings::default(),
-                                None,
+                                NoticeAddresses::default(),
                                 case.contact.as_ref().and_then(|c| c.phone.clone()),
                             ),
                         };
@@ -509,8 +521,12 @@ generic! {
                                     Some(p) => Some(p.clone()),
                                     None => continue,
                                 },
-                                Channel::Email => match &email {
+                                Channel::Email => match &addresses.email {
                                     Some(e) => Some(e.clone()),
+                                    None => continue,
+                                },
+                                Channel::Wechat => match &addresses.wechat {
+                                    Some(w) => Some(w.clone()),
                                     None => continue,
                                 },
                             };
@@ -678,7 +694,7 @@ generic! {
             Ok(D::rows_affected(&done))
         }
 
-        async fn notice_settings(&self, person: PersonId) -> Result<(NoticeSettings, Option<String>)> {
+        async fn notice_settings(&self, person: PersonId) -> Result<(NoticeSettings, NoticeAddresses)> {
             let mut conn = self.pool.acquire().await?;
             self.settings_in(&mut conn, person).await
         }
@@ -700,6 +716,21 @@ generic! {
             .bind(person)
             .bind(json)
             .bind(self.vault.seal_opt(SETTINGS, email))
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        async fn set_wechat(&self, person: PersonId, openid: Option<&str>, now: Millis) -> Result<()> {
+            let json = serde_json::to_string(&NoticeSettings::default()).map_err(corrupt)?;
+            sqlx::query(
+                "INSERT INTO notice_settings (person_id, settings, wechat, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (person_id) DO UPDATE SET wechat = excluded.wechat, updated_at = excluded.updated_at",
+            )
+            .bind(person)
+            .bind(json)
+            .bind(self.vault.seal_opt(WECHAT, openid))
             .bind(now)
             .execute(&self.pool)
             .await?;

@@ -220,6 +220,8 @@ export const api = {
   noticeSettings: () => get<MyNoticeSettings>('me/notices'),
   putNoticeSettings: (settings: NoticeSettings, email: string | null) =>
     request<MyNoticeSettings>('PUT', 'me/notices', { settings, email }),
+  bindWechat: (code: string) => post<MyNoticeSettings>('me/wechat', { code }),
+  unbindWechat: () => request<MyNoticeSettings>('DELETE', 'me/wechat'),
   follows: () => get<FollowView[]>('follows'),
   follow: (body: FollowBody) => post<FollowView>('follows', body),
   unfollow: (id: number) => request<void>('DELETE', `follows/${id}`),

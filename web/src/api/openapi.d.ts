@@ -368,7 +368,7 @@ export type CategoryScore = {
 }
 
 /** How a notice reaches someone. */
-export type Channel = "inbox" | "sms" | "email"
+export type Channel = "inbox" | "sms" | "email" | "wechat"
 
 /** One choice of a list attribute. */
 export type Choice = {
@@ -756,6 +756,13 @@ export type MyNoticeSettings = {
   /** Whether the person has a phone number for SMS (masked). */
   phone?: string | null
   settings: NoticeSettings
+  /** Where to send the person to bind their WeChat (opened inside WeChat; it comes back to
+   * `/wechat/bind` with a code for `POST /me/wechat`). */
+  wechat_authorize_url?: string | null
+  /** Whether the platform sends WeChat template messages. */
+  wechat_available: boolean
+  /** Whether the person bound their WeChat. */
+  wechat_bound: boolean
 }
 
 export type NewPersonBody = {
@@ -1248,4 +1255,9 @@ export type WebhookBody = {
 /** Webhook subscriptions: `id`, `url`, `filter`, `active`, `created_at`, ... (never the secret). */
 export type WebhookList = {
   items: Array<Record<string, unknown>>
+}
+
+export type WechatCode = {
+  /** The code WeChat gave `/wechat/bind` after the person agreed. */
+  code: string
 }

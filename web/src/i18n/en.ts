@@ -298,6 +298,12 @@ const en: typeof zh = {
     cap: 'At most this many SMS and e-mails a day',
     save: 'Save',
     saved: 'Saved',
+    wechat: 'WeChat',
+    wechatBound: 'Your WeChat is bound: tick what it should tell you.',
+    wechatHint: 'Open this page in WeChat to be told there.',
+    bind: 'Bind WeChat',
+    unbind: 'Unbind',
+    binding: 'Binding your WeChat…',
   },
   follows: {
     title: 'What I follow',

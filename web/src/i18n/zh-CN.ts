@@ -295,6 +295,12 @@ export default {
     cap: '每天最多发送短信和邮件条数',
     save: '保存',
     saved: '已保存',
+    wechat: '微信',
+    wechatBound: '已绑定微信：请勾选需要通过微信通知的事项。',
+    wechatHint: '在微信中打开本页，即可绑定微信接收通知。',
+    bind: '绑定微信',
+    unbind: '解除绑定',
+    binding: '正在绑定微信…',
   },
   follows: {
     title: '我的关注',

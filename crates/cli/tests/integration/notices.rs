@@ -498,3 +498,106 @@ async fn sigkill_with_notices_pending_delivers_each_one_to_a_deduplicating_gatew
     // deduplicating gateway sends it once); never more often than once per kill.
     assert!(seen.values().all(|n| *n <= 3), "{seen:?}");
 }
+
+/// A stand-in for the WeChat official account API: an access token that expires after its first
+/// use, the web authorisation's code → openid, and the template messages received.
+async fn wechat_api() -> (String, Arc<Mutex<Vec<Value>>>) {
+    use axum::extract::Query;
+    let sent: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let tokens = Arc::new(Mutex::new(0u32));
+    let (keep, issued) = (sent.clone(), tokens.clone());
+    let app = axum::Router::new()
+        .route(
+            "/cgi-bin/token",
+            axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
+                let issued = issued.clone();
+                async move {
+                    assert_eq!((q["appid"].as_str(), q["secret"].as_str()), ("wx-app", "wx-secret"));
+                    let mut n = issued.lock().unwrap();
+                    *n += 1;
+                    axum::Json(json!({ "access_token": format!("token-{n}"), "expires_in": 7200 }))
+                }
+            }),
+        )
+        .route(
+            "/sns/oauth2/access_token",
+            axum::routing::get(|Query(q): Query<HashMap<String, String>>| async move {
+                match q["code"].as_str() {
+                    "good-code" => {
+                        axum::Json(json!({ "openid": "o-resident", "access_token": "x", "expires_in": 7200 }))
+                    }
+                    _ => axum::Json(json!({ "errcode": 40029, "errmsg": "invalid code" })),
+                }
+            }),
+        )
+        .route(
+            "/cgi-bin/message/template/send",
+            axum::routing::post(
+                move |Query(q): Query<HashMap<String, String>>, axum::Json(body): axum::Json<Value>| {
+                    let keep = keep.clone();
+                    async move {
+                        // The first token "expires" at once: the sender must fetch another and retry.
+                        if q["access_token"] == "token-1" {
+                            return axum::Json(json!({ "errcode": 40001, "errmsg": "invalid credential" }));
+                        }
+                        keep.lock().unwrap().push(body);
+                        axum::Json(json!({ "errcode": 0, "errmsg": "ok", "msgid": 1 }))
+                    }
+                },
+            ),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, sent)
+}
+
+#[tokio::test]
+async fn a_resident_who_binds_wechat_is_told_by_template_message() {
+    let (url, sent) = wechat_api().await;
+    let t = TestApp::spawn_with(backend(), None, move |s| {
+        s.notices.poll_ms = 50;
+        s.notices.retry_base_ms = 20;
+        s.notices.wechat_api_url = Some(url);
+        s.notices.wechat_app_id = Some("wx-app".into());
+        s.notices.wechat_app_secret = Some("wx-secret".into());
+        s.notices.wechat_template_id = Some("tpl-progress".into());
+    })
+    .await;
+    let mine = t.get(Some("resident"), "/api/v1/me/notices").await.ok().clone();
+    assert_eq!((mine["wechat_available"].as_bool(), mine["wechat_bound"].as_bool()), (Some(true), Some(false)));
+    assert!(mine["wechat_authorize_url"].as_str().unwrap().contains("appid=wx-app"));
+    let mut settings = mine["settings"].clone();
+    settings["channels"] = json!({ "accepted": ["wechat"] });
+    settings["quiet_from"] = Value::Null;
+    settings["quiet_to"] = Value::Null;
+    let put = |body: Value| {
+        let t = &t;
+        async move { t.send_raw(Some("resident"), t.client.put(format!("{}/api/v1/me/notices", t.base)).json(&body)).await }
+    };
+    put(json!({ "settings": settings })).await.problem(422, Some("channels"));
+    t.post(Some("resident"), "/api/v1/me/wechat", json!({ "code": "stolen" })).await.problem(422, Some("code"));
+    let bound = t.post(Some("resident"), "/api/v1/me/wechat", json!({ "code": "good-code" })).await;
+    assert_eq!(bound.ok()["wechat_bound"], true);
+    put(json!({ "settings": settings })).await.ok();
+
+    let id = t.report(Some("resident"), IN_GRID1, Some(MANHOLE)).await["case"]["id"].as_i64().unwrap();
+    t.act("dispatcher", id, "accept", json!({ "category": MANHOLE, "urgency": "urgent" })).await;
+    for _ in 0..200 {
+        if !sent.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0]["touser"], "o-resident");
+    assert_eq!(sent[0]["template_id"], "tpl-progress");
+    assert!(sent[0]["data"]["first"]["value"].as_str().unwrap().contains("已受理"), "{sent:#?}");
+    assert!(t.sms.sent_to(&phone_of("resident")).is_empty(), "WeChat instead of SMS, as chosen");
+
+    // Unbinding takes WeChat off every kind.
+    let r = t.send_raw(Some("resident"), t.client.delete(format!("{}/api/v1/me/wechat", t.base))).await;
+    assert_eq!(r.ok()["wechat_bound"], false);
+    assert_eq!(r.body["settings"]["channels"]["accepted"], json!([]));
+}

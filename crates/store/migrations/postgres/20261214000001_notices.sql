@@ -42,11 +42,13 @@ CREATE INDEX notices_inbox ON notices (person_id, id) WHERE channel = 'inbox';
 CREATE INDEX notices_sent_by ON notices (recipient, created_at) WHERE channel <> 'inbox';
 CREATE INDEX notices_dead ON notices (id) WHERE status = 'dead';
 
--- A person's choices (domain::notices::NoticeSettings as JSON) and e-mail address (sealed).
+-- A person's choices (domain::notices::NoticeSettings as JSON), e-mail address and the openid of
+-- their WeChat bound to the town's official account (both sealed).
 CREATE TABLE notice_settings (
     person_id  BIGINT PRIMARY KEY REFERENCES people(id),
     settings   TEXT NOT NULL,
     email      TEXT,
+    wechat     TEXT,
     updated_at BIGINT NOT NULL
 );
 
