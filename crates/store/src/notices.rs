@@ -175,12 +175,8 @@ struct Receiver {
     staff: bool,
 }
 
-/// Who receives what, before their channels are chosen.
-#[derive(Default)]
-struct People {
-    settings: HashMap<PersonId, (NoticeSettings, NoticeAddresses)>,
-    phones: HashMap<PersonId, Option<String>>,
-}
+/// Each person told in a fan-out: their choices, addresses and phone, read once.
+type People = HashMap<PersonId, (NoticeSettings, NoticeAddresses, Option<String>)>;
 
 const SETTINGS: &str = "notice_settings.email";
 const WECHAT: &str = "notice_settings.wechat";
@@ -472,21 +468,17 @@ generic! {
                         }
                         let (settings, addresses, phone) = match receiver.person {
                             Some(p) => {
-                                if !people.settings.contains_key(&p) {
-                                    let s = self.settings_in(&mut tx, p).await?;
-                                    people.settings.insert(p, s);
-                                }
-                                if !people.phones.contains_key(&p) {
+                                if let std::collections::hash_map::Entry::Vacant(slot) = people.entry(p) {
+                                    let (settings, addresses) = self.settings_in(&mut tx, p).await?;
                                     let phone: Option<Option<String>> =
                                         sqlx::query_scalar("SELECT phone FROM people WHERE id = $1")
                                             .bind(p)
                                             .fetch_optional(&mut *tx)
                                             .await?;
                                     let phone = self.vault.open_opt("people.phone", phone.flatten().as_deref()).map_err(corrupt)?;
-                                    people.phones.insert(p, phone);
+                                    slot.insert((settings, addresses, phone));
                                 }
-                                let (s, e) = people.settings[&p].clone();
-                                (s, e, people.phones[&p].clone())
+                                people[&p].clone()
                             }
                             None => (
                                 NoticeSettings::default(),

@@ -170,7 +170,7 @@ async fn followers_of_a_case_and_of_an_area_hear_only_what_they_may_see() {
 
     let mine = t.get(Some("resident2"), "/api/v1/follows").await.ok().clone();
     assert_eq!(mine.as_array().unwrap().len(), 3, "{mine:#}");
-    assert_eq!(mine[2]["region_name"].as_str().is_some(), true);
+    assert!(mine[2]["region_name"].as_str().is_some_and(|n| !n.is_empty()), "{mine:#}");
     let fid = mine[0]["id"].as_i64().unwrap();
     t.send_raw(Some("resident"), t.client.delete(format!("{}/api/v1/follows/{fid}", t.base))).await.problem(404, None);
     let r = t.send_raw(Some("resident2"), t.client.delete(format!("{}/api/v1/follows/{fid}", t.base))).await;
