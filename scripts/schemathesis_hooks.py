@@ -165,6 +165,36 @@ def _assignment_period(body):
         return False
 
 
+def _follow(body):
+    # Exactly one thing followed: a case, a region, or a point (`lat` and `lon`) with `radius_m`.
+    if not isinstance(body, dict):
+        return True
+    point = body.get("lat") is not None or body.get("lon") is not None
+    given = [body.get("case") is not None, body.get("region") is not None, point]
+    if sum(given) != 1:
+        return False
+    return not point or body.get("radius_m") is not None or body.get("lat") is None or body.get("lon") is None
+
+
+def _notice_settings(body):
+    # Quiet hours have both ends or neither; each channel is chosen once per kind; choosing
+    # e-mail needs an address. (A channel the platform does not send is a 409, not a refusal.)
+    if not isinstance(body, dict) or not isinstance(body.get("settings"), dict):
+        return True
+    s = body["settings"]
+    if (s.get("quiet_from") is None) != (s.get("quiet_to") is None):
+        return False
+    channels = s.get("channels")
+    if isinstance(channels, dict):
+        for chosen in channels.values():
+            if isinstance(chosen, list) and len(chosen) != len(set(map(str, chosen))):
+                return False
+        wants_email = any(isinstance(c, list) and "email" in c for c in channels.values())
+        if wants_email and not str(body.get("email") or "").strip():
+            return False
+    return True
+
+
 # `filter_case` runs in every phase (coverage, fuzzing, stateful), unlike `filter_query`.
 @schemathesis.hook
 def filter_case(context, case):
@@ -179,6 +209,8 @@ def filter_case(context, case):
         and (not case.operation.path.endswith("/attributes") or _attributes(case.body))
         and _grants(case)
         and (not case.operation.path.startswith("/departments") or _community_team(case.body))
+        and (case.operation.path != "/follows" or _follow(case.body))
+        and (case.operation.path != "/me/notices" or _notice_settings(case.body))
     )
 
 

@@ -266,17 +266,20 @@ fn clock_holder(case: &Case) -> Option<Audience> {
 #[serde(deny_unknown_fields)]
 pub struct NoticeSettings {
     /// `zh` or `en`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(zh|en)$"))]
     pub locale: String,
-    /// Channels chosen per kind (besides the inbox, which always keeps every notice). A kind not
-    /// listed gets the default ([`default_channels`]).
-    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Vec<Channel>>))]
+    /// Channels chosen per kind (besides the inbox, which always keeps every notice), each
+    /// channel once. A kind not listed gets the default ([`default_channels`]).
     pub channels: BTreeMap<NoticeKind, Vec<Channel>>,
     /// Local time (HH:MM) from which no SMS or e-mail is sent, except for emergencies; `None`: no
-    /// quiet hours.
+    /// quiet hours. Given with `quiet_to`, or neither.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
     pub quiet_from: Option<String>,
     /// Local time (HH:MM) at which the quiet hours end.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
     pub quiet_to: Option<String>,
-    /// Most SMS and e-mails a day; further ones stay in the inbox, and the last one says so.
+    /// Most SMS and e-mails a day (1–200); further ones stay in the inbox, and the last one says so.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 200))]
     pub daily_cap: u32,
 }
 

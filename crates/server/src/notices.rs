@@ -375,7 +375,8 @@ pub struct MyNoticeSettings {
 #[serde(deny_unknown_fields)]
 pub struct NoticeSettingsBody {
     pub settings: NoticeSettings,
-    /// An e-mail address for notices; empty or absent: none.
+    /// An e-mail address for notices (needed when e-mail is chosen); empty or absent: none.
+    #[schema(format = Email)]
     pub email: Option<String>,
 }
 
@@ -426,7 +427,7 @@ async fn my_settings(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<
 
 #[utoipa::path(put, path = "/me/notices", tag = "notices", operation_id = "put_my_notice_settings", summary = "Choose how one is told",
     request_body = NoticeSettingsBody,
-    responses((status = 200, description = "Stored", body = MyNoticeSettings), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
+    responses((status = 200, description = "Stored", body = MyNoticeSettings), (status = 409, description = "A channel chosen that the platform does not send, or the person cannot receive yet (no phone, WeChat not bound)"), (status = 422, description = "A field is invalid; `field` and `reason` say which and why")))]
 async fn put_my_settings(
     State(app): State<AppState>,
     auth: Auth,
@@ -443,18 +444,19 @@ async fn put_my_settings(
     if wants_email && email.is_none() {
         return Err(ApiError::field("email", "give an e-mail address to be told by e-mail"));
     }
+    // A channel the platform or the person cannot use yet: the request is valid, the state is not.
     if wants_email && app.settings.notices.smtp_url.is_none() {
-        return Err(ApiError::field("channels", "this platform sends no e-mail (no mail server is configured)"));
+        return Err(ApiError::conflicting("channels", "this platform sends no e-mail (no mail server is configured)"));
     }
     if body.settings.channels.values().any(|c| c.contains(&Channel::Sms)) && auth.person.phone.is_none() {
-        return Err(ApiError::field("channels", "SMS needs a phone number on your account"));
+        return Err(ApiError::conflicting("channels", "SMS needs a phone number on your account"));
     }
     if body.settings.channels.values().any(|c| c.contains(&Channel::Wechat)) {
         if !app.settings.notices.wechat() {
-            return Err(ApiError::field("channels", "this platform sends no WeChat messages"));
+            return Err(ApiError::conflicting("channels", "this platform sends no WeChat messages"));
         }
         if app.store.notice_settings(auth.person.id).await?.1.wechat.is_none() {
-            return Err(ApiError::field("channels", "bind your WeChat first"));
+            return Err(ApiError::conflicting("channels", "bind your WeChat first"));
         }
     }
     app.store.put_notice_settings(auth.person.id, &body.settings, email, app.now()).await?;
@@ -587,7 +589,7 @@ fn follow_view(app: &App, f: Follow) -> FollowView {
     }
 }
 
-/// What to follow: exactly one of a case, a region, or a point with a radius.
+/// What to follow: exactly one of a case, a region, or a point (`lat` and `lon`) with `radius_m`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FollowBody {
@@ -597,7 +599,8 @@ pub struct FollowBody {
     pub region: Option<String>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
-    /// Metres around the point (1–5000).
+    /// Metres around the point (1–5000), with `lat` and `lon`.
+    #[schema(minimum = 1, maximum = 5000)]
     pub radius_m: Option<u32>,
 }
 

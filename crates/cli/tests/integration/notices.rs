@@ -210,7 +210,7 @@ async fn choices_are_checked_and_a_daily_cap_summarises() {
     put("resident", with("channels", json!({ "solved": ["email"] }))).await.problem(422, Some("email"));
     let mut b = with("channels", json!({ "solved": ["email"] }));
     b["email"] = json!("resident@example.com");
-    put("resident", b).await.problem(422, Some("channels"));
+    put("resident", b).await.problem(409, Some("channels"));
     let mut b = with("channels", json!({}));
     b["email"] = json!("not an address");
     put("resident", b).await.problem(422, Some("email"));
@@ -575,7 +575,7 @@ async fn a_resident_who_binds_wechat_is_told_by_template_message() {
         let t = &t;
         async move { t.send_raw(Some("resident"), t.client.put(format!("{}/api/v1/me/notices", t.base)).json(&body)).await }
     };
-    put(json!({ "settings": settings })).await.problem(422, Some("channels"));
+    put(json!({ "settings": settings })).await.problem(409, Some("channels"));
     t.post(Some("resident"), "/api/v1/me/wechat", json!({ "code": "stolen" })).await.problem(422, Some("code"));
     let bound = t.post(Some("resident"), "/api/v1/me/wechat", json!({ "code": "good-code" })).await;
     assert_eq!(bound.ok()["wechat_bound"], true);
