@@ -86,6 +86,13 @@ pub enum Permission<'a> {
     SeeSuggestions,
     /// Retrain the category suggestions on the platform's history now.
     RetrainSuggestions,
+    /// Look a hotline caller up by phone: the person registered with it and the earlier cases
+    /// reported from it (each still as [`Permission::ViewCase`] decides, masked unless
+    /// [`Permission::RevealPersonalData`]).
+    LookUpCallers,
+    /// Take a hotline call: report a problem in `region` (the grid of the place, or the district
+    /// outside every grid) on the caller's behalf, as the source `hotline`.
+    TakeCall { region: &'a RegionCode },
 }
 
 impl Permission<'_> {
@@ -124,6 +131,8 @@ impl Permission<'_> {
             Permission::ImportRegistry { .. } => "import registry entries",
             Permission::SeeSuggestions => "see suggested categories and groups of reports",
             Permission::RetrainSuggestions => "retrain the category suggestions",
+            Permission::LookUpCallers => "look hotline callers up",
+            Permission::TakeCall { .. } => "take a hotline call",
         }
     }
 }
@@ -267,6 +276,14 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         Permission::RetrainSuggestions => allow(
             actor.has_role(Role::Admin) || actor.has_role(Role::Dispatcher),
             "only admins and the linkage center retrain the suggestions",
+        ),
+        Permission::LookUpCallers => allow(
+            actor.has_role(Role::Dispatcher) || actor.has_role(Role::Supervisor),
+            "only the linkage center and supervisors look callers up",
+        ),
+        Permission::TakeCall { region } => allow(
+            actor.holds_for_region(Role::Dispatcher, region),
+            "only the linkage center of this region takes its hotline calls",
         ),
         Permission::ReadDepartmentMeasures { department } => allow(
             actor
@@ -547,6 +564,14 @@ mod tests {
         // The police have no part in cases.
         let everyone = people();
         assert!(!everyone.last().unwrap().1.is_staff());
+    }
+
+    #[test]
+    fn the_linkage_center_takes_hotline_calls_in_its_region() {
+        assert_eq!(who(Permission::LookUpCallers), ["dispatcher", "other dispatcher", "supervisor"]);
+        let (grid, other) = (code("330483101001001"), code("330482"));
+        assert_eq!(who(Permission::TakeCall { region: &grid }), ["dispatcher"]);
+        assert_eq!(who(Permission::TakeCall { region: &other }), ["other dispatcher"]);
     }
 
     #[test]
