@@ -17,6 +17,7 @@ mod events;
 mod exchange;
 pub mod export;
 mod extract;
+mod hotline;
 mod http;
 pub mod intake;
 mod measures;
@@ -385,6 +386,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(regions::router())
         .merge(admin::router())
         .merge(triage::router())
+        .merge(hotline::router())
         .merge(openapi::router())
 }
 

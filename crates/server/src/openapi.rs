@@ -50,6 +50,7 @@ use crate::AppState;
         (name = "geo", description = "Locating, region imports, assignments, responsibility"),
         (name = "admin", description = "People and roles, departments, categories (admins; every change audited)"),
         (name = "triage", description = "Suggested categories and departments, reports of one problem folded, surges"),
+        (name = "hotline", description = "The linkage center's hotline entry: callers looked up by phone, calls reported on their behalf or attached to a case"),
         (name = "docs", description = "This document"),
     )
 )]
