@@ -46,6 +46,11 @@ import type {
   ReportGroup,
   SuggestAnswer,
   Surges,
+  CallBody,
+  CallerAdded,
+  CallerBody,
+  CallerLookup,
+  CallTaken,
 } from './types'
 
 export const API = '/api/v1'
@@ -202,6 +207,13 @@ export const api = {
   triageGroups: (region?: string) => get<{ items: ReportGroup[] }>(`triage/groups${query({ region })}`),
   fold: (key: string | number, body: FoldBody) => post<{ case: Case; duplicates: Case[] }>(`cases/${key}/fold`, body),
   surges: (p: { region?: string; at?: string } = {}) => get<Surges>(`triage/surges${query(p)}`),
+
+  // the hotline entry of the linkage center
+  callers: (phone: string, reveal = false) =>
+    get<CallerLookup>(`hotline/callers${query({ phone, reveal: reveal || undefined })}`),
+  takeCall: (body: CallBody) => post<CallTaken>('hotline/calls', body),
+  addCaller: (key: string | number, body: CallerBody) =>
+    post<CallerAdded>(`cases/${encodeURIComponent(String(key))}/callers`, body),
 
   // measures of performance and assessment (docs/MEASURES.md)
   measures: (p: { from: string; to: string; region?: string; department?: number; category?: number }) =>
