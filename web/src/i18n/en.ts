@@ -259,6 +259,7 @@ const en: typeof zh = {
     earlier: 'Problems reported from this number ({n})',
     more: 'Only the latest {n} are listed',
     none: 'No problems reported from this number',
+    showAll: 'Show all {n}',
     matched: { contact: 'Contact number', reporter: 'Reported by them', caller: 'Called about it' },
     attach: 'Add call to this case',
     attachTitle: 'Add the call to case {ref}',

@@ -256,6 +256,7 @@ export default {
     earlier: '该号码反映过的问题（{n} 件）',
     more: '只列出最近的 {n} 件',
     none: '该号码没有反映过问题',
+    showAll: '显示全部 {n} 件',
     matched: { contact: '留的联系电话', reporter: '本人上报', caller: '曾来电反映' },
     attach: '并入此案',
     attachTitle: '来电并入案件 {ref}',
