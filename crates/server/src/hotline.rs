@@ -324,7 +324,7 @@ async fn add_caller(
     let decision = decide_on(&case, &auth.actor, cmd, now, &app.calendar(&case.district))
         .map_err(|r| ApiError::refusal(r, Some(&case)))?;
     let tracking_code = new_token(12);
-    let case = app.store.add_caller(&decision, &caller, &token_hash(&tracking_code)).await?;
+    let case = app.store.add_caller(&decision, &caller, Some(&token_hash(&tracking_code))).await?;
     app.announce(&case, &decision.event).await;
     let text = match b.language.unwrap_or_default() {
         Language::Zh => format!(

@@ -65,8 +65,9 @@ pub trait HotlineStore: Send + Sync {
     /// Writes an `add_caller` decision as [`crate::CaseStore::apply`] would (the case if it is
     /// still at the version before, its event, its rollup facts) and, in the same transaction,
     /// the caller's row: sealed phone and name, the phone's blind index, the hash of the tracking
-    /// code sent to the caller. [`StoreError::Conflict`] with the case as it is when it is stale.
-    async fn add_caller(&self, decision: &Decision, caller: &Caller, tracking_hash: &str) -> Result<Case>;
+    /// code sent to the caller (`None`: none was sent). [`StoreError::Conflict`] with the case as
+    /// it is when it is stale.
+    async fn add_caller(&self, decision: &Decision, caller: &Caller, tracking_hash: Option<&str>) -> Result<Case>;
     /// The callers attached to a case, in the order they called.
     async fn callers(&self, case: CaseId) -> Result<Vec<CaseCaller>>;
 }
@@ -157,7 +158,7 @@ generic! {
                 .collect()
         }
 
-        async fn add_caller(&self, decision: &Decision, caller: &Caller, tracking_hash: &str) -> Result<Case> {
+        async fn add_caller(&self, decision: &Decision, caller: &Caller, tracking_hash: Option<&str>) -> Result<Case> {
             if decision.event.action != Action::AddCaller {
                 return Err(StoreError::Invalid(FieldError::new("action", "only an `add_caller` decision attaches a caller")));
             }
@@ -266,7 +267,7 @@ mod tests {
             let caller = Caller::new(PHONE_A, Some("李阿姨")).unwrap();
             let d = decide(&someone_else, &dispatcher(taker), Command::AddCaller { caller: caller.clone(), note: None }, 5)
                 .unwrap();
-            let stored = s.add_caller(&d, &caller, "caller-code-hash").await.unwrap();
+            let stored = s.add_caller(&d, &caller, Some("caller-code-hash")).await.unwrap();
             assert_eq!(stored.version, 2);
             assert_eq!(s.events(someone_else.id).await.unwrap()[1].event.action, Action::AddCaller);
             let callers = s.callers(someone_else.id).await.unwrap();
@@ -306,13 +307,13 @@ mod tests {
             let caller = Caller::new(PHONE_A, None).unwrap();
             let add = || decide(&c, &dispatcher(taker), Command::AddCaller { caller: caller.clone(), note: None }, 2).unwrap();
             let (first, second) = (add(), add());
-            s.add_caller(&first, &caller, "h1").await.unwrap();
-            assert!(matches!(s.add_caller(&second, &caller, "h2").await, Err(StoreError::Conflict(now)) if now.version == 2));
+            s.add_caller(&first, &caller, Some("h1")).await.unwrap();
+            assert!(matches!(s.add_caller(&second, &caller, None).await, Err(StoreError::Conflict(now)) if now.version == 2));
             assert_eq!(s.callers(c.id).await.unwrap().len(), 1);
             assert_eq!(s.events(c.id).await.unwrap().len(), 2);
             // Another decision is not a caller.
             let note = decide(&s.case(c.id).await.unwrap().unwrap(), &dispatcher(taker), Command::Note { text: "x".into() }, 3).unwrap();
-            assert!(matches!(s.add_caller(&note, &caller, "h3").await, Err(StoreError::Invalid(_))));
+            assert!(matches!(s.add_caller(&note, &caller, None).await, Err(StoreError::Invalid(_))));
         }
 
         async fn anonymising_a_case_removes_its_callers_details(s) {
@@ -320,7 +321,7 @@ mod tests {
             let c = case(&s, 1, None, Some(PHONE_A)).await;
             let caller = Caller::new("13912340009", Some("王")).unwrap();
             let d = decide(&c, &dispatcher(taker), Command::AddCaller { caller: caller.clone(), note: None }, 2).unwrap();
-            let c = s.add_caller(&d, &caller, "h").await.unwrap();
+            let c = s.add_caller(&d, &caller, None).await.unwrap();
             let rejected = decide(
                 &c,
                 &dispatcher(taker),
