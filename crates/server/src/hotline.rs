@@ -55,6 +55,7 @@ struct CallerQuery {
     /// Names and phones in clear where one may reveal them (each case revealed is audited)
     reveal: Option<bool>,
     /// At most this many earlier cases (default 20, at most 100)
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 

@@ -317,7 +317,7 @@ impl Modify for Coordinates {
 }
 
 /// A report names its place: `lat` and `lon`, or an `address` (`service::parse_location` and
-/// `report_on`), as JSON or as a form.
+/// `report_on`), as JSON or as a form, and so does a hotline call reported for its caller.
 struct ReportPlace;
 
 impl Modify for ReportPlace {
@@ -330,7 +330,7 @@ impl Modify for ReportPlace {
                 o.property(*f, ObjectBuilder::new().schema_type(kind.clone())).required(*f)
             })
         };
-        for name in ["ReportBody", "ReportForm"] {
+        for name in ["ReportBody", "ReportForm", "CallBody"] {
             let Some(RefOr::T(Schema::Object(o))) = c.schemas.get(name).cloned() else {
                 debug_assert!(false, "ReportPlace: no schema {name}");
                 continue;

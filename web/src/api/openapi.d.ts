@@ -182,8 +182,7 @@ export type CalendarAnswer = {
   district: string
 }
 
-/** A hotline call reported on the caller's behalf. */
-export type CallBody = {
+export type CallBody = ({
   /** The address the caller gave (with or without a point). */
   address?: string | null
   /** The caller asked not to be named to departments. */
@@ -202,7 +201,12 @@ export type CallBody = {
   /** The caller's phone: the case's contact, and where the tracking code is sent. */
   phone: string
   urgency?: null | Urgency
-}
+}) & ({
+  lat: number
+  lon: number
+} | {
+  address: string
+})
 
 /** The case reported for a caller. */
 export type CallTaken = {
