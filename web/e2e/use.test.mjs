@@ -348,3 +348,109 @@ describe('voice reports', () => {
     await shoot(center, 'case-voice', [1920])
   })
 })
+
+describe('the hotline', () => {
+  it('a call-taker looks a resident up by phone, sees their earlier cases masked, registers the call and attaches the next one (360 and 1920 px)', async () => {
+    // The resident's number, as the linkage center sees it in clear on one of their reports.
+    const resident = await apiAs(server.base, 'resident01')
+    const [own] = (await resident.get('cases?limit=1')).items
+    assert.ok(own, 'resident01 has reported in the demo')
+    const d = await apiAs(server.base, 'dispatcher')
+    const session = await fetch(`${server.base}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'dispatcher', password: PASSWORD }),
+    })
+    const { token } = await session.json()
+    const revealed = await fetch(`${server.base}/api/v1/cases/${own.id}/reveal`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    const phone = (await revealed.json()).reporter.phone
+    assert.match(phone, /^1\d{10}$/, 'the demo resident has a phone')
+    for (const [width, height] of [
+      [360, 780],
+      [1920, 1080],
+    ]) {
+      const earlier = await d.get(`hotline/callers?phone=${phone}`)
+      assert.ok(earlier.cases.length >= 1, 'the demo has earlier cases from this phone')
+      const page = await open('dispatcher', { width, height })
+      await page.goto('/center')
+      // One tap from the console.
+      await page.getByTestId('open-hotline').click()
+      await page.waitForURL((u) => u.pathname === '/center/hotline')
+      // Typed as people say it; the screen answers with what the platform knows of the number.
+      await fill(page, 'hotline-phone', `${phone.slice(0, 3)} ${phone.slice(3, 7)} ${phone.slice(7)}`)
+      await page.getByTestId('hotline-lookup').click()
+      const found = page.getByTestId('hotline-found')
+      await found.waitFor()
+      await page.getByTestId('hotline-person').waitFor()
+      const listed = page.getByTestId('hotline-case')
+      assert.equal(await listed.count(), Math.min(earlier.cases.length, 5), 'the newest five first')
+      await listed.first().getByText(earlier.cases[0].case.reference).waitFor()
+      // Masked until shown on purpose.
+      const person = await page.getByTestId('hotline-person').innerText()
+      assert.ok(!person.includes(resident.person.name), `the name is masked: ${person}`)
+      if (width === 360) {
+        await page.waitForLoadState('networkidle')
+        const small = await smallTargets(page)
+        assert.deepEqual(small, [], 'tap targets under 44 × 44 px on the hotline screen')
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth)
+        assert.ok(wide <= 360, `the hotline screen is ${wide} px wide`)
+      }
+      await shoot(page, 'hotline-lookup', [width])
+      if (width === 1920 && earlier.cases.length > 5) {
+        await page.getByTestId('hotline-show-all').click()
+        await listed.nth(5).waitFor()
+        assert.equal(await listed.count(), Math.min(earlier.cases.length, 20))
+      }
+
+      // A new problem: described, placed by the address the caller gives (360) or on the map (1920).
+      await fill(page, 'hotline-name', '陈阿姨')
+      await fill(page, 'hotline-description', `小区门口路灯不亮，晚上一片漆黑（${width}）`)
+      if (width === 360) {
+        await fill(page, 'hotline-address', '东栅老街 12 号门口')
+      } else {
+        await page.getByTestId('hotline-form').getByTestId('map-toggle').click()
+        const map = page.getByTestId('hotline-form').locator('.leaflet-container')
+        await map.waitFor()
+        await page.waitForTimeout(500)
+        await map.click()
+        await page.getByTestId('hotline-form').getByTestId('located').waitFor()
+      }
+      const chips = page.getByTestId('hotline-suggestions')
+      if (await chips.isVisible().catch(() => false)) await chips.locator('button').first().click()
+      await shoot(page, 'hotline-form', [width])
+      await page.getByTestId('hotline-submit').click()
+      const done = page.getByTestId('hotline-done')
+      await done.waitFor()
+      const reference = (await page.getByTestId('hotline-reference').innerText()).trim()
+      const code = (await page.getByTestId('hotline-code').innerText()).trim()
+      assert.match(code, /^[\w-]{8,}$/)
+      await done.getByTestId('hotline-sms').waitFor()
+      await shoot(page, 'hotline-done', [width])
+      // Stored as a hotline case with the caller's number as its contact; the caller was texted
+      // the code (the demo's SMS sender writes it to the log).
+      const stored = (await d.get(`cases/${reference}`)).case
+      assert.equal(stored.source, 'hotline')
+      assert.equal(stored.contact.phone, `${phone.slice(0, 3)}****${phone.slice(7)}`)
+      assert.ok(server.log().includes(code), 'the tracking code went out by SMS')
+
+      // The next call from the same number is about the same problem: attached to the new case.
+      await page.getByTestId('hotline-next').click()
+      await fill(page, 'hotline-phone', phone)
+      await page.getByTestId('hotline-lookup').click()
+      const first = page.getByTestId('hotline-case').first()
+      await first.getByText(reference).waitFor()
+      await first.getByTestId('hotline-attach').click()
+      await fill(page, 'hotline-attach-note', '又来电，说路灯还是不亮')
+      if (width === 1920) await shoot(page, 'hotline-attach', [width])
+      await page.getByTestId('hotline-attach-confirm').click()
+      await page.getByTestId('hotline-done').waitFor()
+      const attachedCode = (await page.getByTestId('hotline-code').innerText()).trim()
+      assert.notEqual(attachedCode, code, 'the second call has its own tracking code')
+      const timeline = (await d.get(`cases/${reference}`)).timeline.map((e) => e.action)
+      assert.deepEqual(timeline, ['report', 'add_caller'])
+    }
+  })
+})

@@ -79,6 +79,12 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: ['dispatcher'], title: 'nav.center' },
   },
   {
+    path: '/center/hotline',
+    name: 'hotline',
+    component: () => import('./views/center/HotlineView.vue'),
+    meta: { roles: ['dispatcher'], title: 'nav.hotline' },
+  },
+  {
     path: '/dept',
     name: 'dept',
     component: () => import('./views/dept/DeptPortal.vue'),

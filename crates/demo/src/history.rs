@@ -591,10 +591,7 @@ fn live(world: &World, rng: &mut StdRng, plan: &Plan, id: CaseId, t0: Millis) ->
             photos: media.take(photos),
             anonymous: matches!(plan.intake, Intake::Resident(_)) && rng.gen_bool(0.05),
             // Callers to the hotline leave a name and a number to call back.
-            contact: matches!(plan.intake, Intake::Hotline).then(|| gridkeeper_domain::Contact {
-                name: Some(["王先生", "李女士", "张师傅", "陈阿姨", "刘先生"][rng.gen_range(0..5)].to_string()),
-                phone: Some(format!("139{:08}", rng.gen_range(0..100_000_000))),
-            }),
+            contact: matches!(plan.intake, Intake::Hotline).then(|| caller(world, plan.grid, rng)),
             source: None,
         };
         report(actor, r, t0)
@@ -607,6 +604,30 @@ fn live(world: &World, rng: &mut StdRng, plan: &Plan, id: CaseId, t0: Millis) ->
     // the case stays in the state it reached.
     life.run();
     (life.case, life.events)
+}
+
+/// Regular callers of the hotline who never signed up: `139000000NN`.
+const REGULAR_CALLERS: u32 = 12;
+
+/// The name and number a hotline caller leaves (as many draws of `rng` as ever: two). A third
+/// of them are residents of the place's community, with the number they signed up with, so the
+/// call-taker's lookup of a resident finds their calls beside their own reports; a third are the
+/// town's regular callers, each calling about several problems over the year; the rest call once.
+fn caller(world: &World, grid: Option<usize>, rng: &mut StdRng) -> gridkeeper_domain::Contact {
+    let name = ["王先生", "李女士", "张师傅", "陈阿姨", "刘先生"][rng.gen_range(0..5)];
+    let n: u32 = rng.gen_range(0..100_000_000);
+    let residents = grid.map(|g| &world.roster.residents[world.town.grids[g].community]).filter(|r| !r.is_empty());
+    match (n % 3, residents) {
+        (0, Some(residents)) => {
+            let who = &world.roster.people[(residents[(n / 3) as usize % residents.len()] - 1) as usize].person;
+            gridkeeper_domain::Contact { name: Some(who.name.clone()), phone: who.phone.clone() }
+        }
+        (1, _) => gridkeeper_domain::Contact {
+            name: Some(name.to_string()),
+            phone: Some(format!("139000000{:02}", n / 3 % REGULAR_CALLERS)),
+        },
+        _ => gridkeeper_domain::Contact { name: Some(name.to_string()), phone: Some(format!("139{n:08}")) },
+    }
 }
 
 /// Who takes a step. Resolved to a person when the step is taken.

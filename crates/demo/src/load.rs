@@ -2,7 +2,7 @@
 //! people, the year of cases, and the registry (each grid's collection as one all-or-none
 //! batch, then the later registrations, move-outs, visits and people in care in time order).
 
-use gridkeeper_domain::{Millis, PersonId};
+use gridkeeper_domain::{decide, Actor, Caller, CaseId, Command, Millis, PersonId, Source, MINUTE};
 use gridkeeper_store::{Store, StoreError};
 
 use crate::{DemoRegistry, DemoTown, RegistryStep};
@@ -15,6 +15,8 @@ pub enum LoadError {
     Store(StoreError),
     /// The store numbered something differently than the demo expects: it was not fresh.
     NotFresh(String),
+    /// The state machine refused one of the demo's own steps (a bug of the demo).
+    Refused(String),
 }
 
 impl std::fmt::Display for LoadError {
@@ -22,6 +24,7 @@ impl std::fmt::Display for LoadError {
         match self {
             Self::Store(e) => write!(f, "{e}"),
             Self::NotFresh(what) => write!(f, "the demo needs a fresh database ({what}); use --fresh"),
+            Self::Refused(why) => write!(f, "a step of the demo was refused: {why}"),
         }
     }
 }
@@ -72,8 +75,39 @@ pub async fn load_cases(
         expect_id("people", id, i as PersonId + 1)?;
     }
     store.import_history(&town.history, utc_offset_hours).await?;
+    attach_calls(store, town, now).await?;
     // The last two days' steps reach people's inboxes when the server starts.
     store.queue_notices_since(now - 2 * DAY).await?;
+    Ok(())
+}
+
+/// Open hotline cases that a regular caller phoned about again, newest first.
+const ATTACHED_CALLS: usize = 6;
+
+/// The town's regular callers (`139000000NN`, see `history::caller`) phoned again about the
+/// newest open hotline cases: each call attached through the state machine as the day-shift
+/// dispatcher takes it (an `add_caller` event and a caller row), so that the call-taker's lookup
+/// of such a number finds cases it called about beside those it left as the contact.
+async fn attach_calls(store: &dyn Store, town: &DemoTown, now: Millis) -> Result<(), LoadError> {
+    let Some((i, taker)) = town.people.iter().enumerate().find(|(_, p)| p.person.login == "dispatcher") else {
+        return Ok(());
+    };
+    let actor = Actor::person(i as PersonId + 1, taker.person.grants.clone());
+    let open: Vec<CaseId> = town
+        .history
+        .iter()
+        .filter(|(c, _)| c.source == Source::Hotline && c.state.is_open() && c.grid.is_some())
+        .map(|(c, _)| c.id)
+        .collect();
+    for id in open.into_iter().rev().take(ATTACHED_CALLS) {
+        let Some(case) = store.case(id).await? else { continue };
+        let caller = Caller::new(&format!("139000000{:02}", id % 12), Some("李女士"))
+            .map_err(|e| LoadError::Refused(e.to_string()))?;
+        let at = (case.updated_at + 10 * MINUTE).min(now).max(case.updated_at);
+        let cmd = Command::AddCaller { caller: caller.clone(), note: Some("又来电反映，问题还在".into()) };
+        let d = decide(&case, &actor, cmd, at).map_err(|r| LoadError::Refused(r.to_string()))?;
+        store.add_caller(&d, &caller, None).await?;
+    }
     Ok(())
 }
 

@@ -394,10 +394,13 @@ pub enum Action {
     MarkOverdue,
     /// An unanswered supervision order goes one level up the region tree.
     Escalate,
+    /// The linkage center attached a hotline call about the case: another reporter, kept in
+    /// `case_callers` (the event carries no personal data).
+    AddCaller,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::Report,
         Action::OnTheSpot,
         Action::Accept,
@@ -421,6 +424,7 @@ impl Action {
         Action::Warn,
         Action::MarkOverdue,
         Action::Escalate,
+        Action::AddCaller,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -447,6 +451,7 @@ impl Action {
             Action::Warn => "warn",
             Action::MarkOverdue => "mark_overdue",
             Action::Escalate => "escalate",
+            Action::AddCaller => "add_caller",
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {
@@ -469,6 +474,7 @@ impl Action {
                 | Action::Warn
                 | Action::MarkOverdue
                 | Action::Escalate
+                | Action::AddCaller
         )
     }
 }

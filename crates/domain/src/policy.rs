@@ -88,6 +88,13 @@ pub enum Permission<'a> {
     RetrainSuggestions,
     /// Edit the texts of notices, see the notices that could not be delivered and send them again.
     ManageNotices,
+    /// Look a hotline caller up by phone: the person registered with it and the earlier cases
+    /// reported from it (each still as [`Permission::ViewCase`] decides, masked unless
+    /// [`Permission::RevealPersonalData`]).
+    LookUpCallers,
+    /// Take a hotline call: report a problem in `region` (the grid of the place, or the district
+    /// outside every grid) on the caller's behalf, as the source `hotline`.
+    TakeCall { region: &'a RegionCode },
 }
 
 impl Permission<'_> {
@@ -127,6 +134,8 @@ impl Permission<'_> {
             Permission::SeeSuggestions => "see suggested categories and groups of reports",
             Permission::RetrainSuggestions => "retrain the category suggestions",
             Permission::ManageNotices => "manage the texts and deliveries of notices",
+            Permission::LookUpCallers => "look hotline callers up",
+            Permission::TakeCall { .. } => "take a hotline call",
         }
     }
 }
@@ -274,6 +283,14 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         Permission::ManageNotices => allow(
             district_admin(actor),
             "only admins of a district (or above) manage the texts and deliveries of notices",
+        ),
+        Permission::LookUpCallers => allow(
+            actor.has_role(Role::Dispatcher) || actor.has_role(Role::Supervisor),
+            "only the linkage center and supervisors look callers up",
+        ),
+        Permission::TakeCall { region } => allow(
+            actor.holds_for_region(Role::Dispatcher, region),
+            "only the linkage center of this region takes its hotline calls",
         ),
         Permission::ReadDepartmentMeasures { department } => allow(
             actor
@@ -559,6 +576,14 @@ mod tests {
         // The police have no part in cases.
         let everyone = people();
         assert!(!everyone.last().unwrap().1.is_staff());
+    }
+
+    #[test]
+    fn the_linkage_center_takes_hotline_calls_in_its_region() {
+        assert_eq!(who(Permission::LookUpCallers), ["dispatcher", "other dispatcher", "supervisor"]);
+        let (grid, other) = (code("330483101001001"), code("330482"));
+        assert_eq!(who(Permission::TakeCall { region: &grid }), ["dispatcher"]);
+        assert_eq!(who(Permission::TakeCall { region: &other }), ["other dispatcher"]);
     }
 
     #[test]

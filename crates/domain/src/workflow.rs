@@ -120,6 +120,12 @@ pub enum Command {
     Note {
         text: String,
     },
+    /// The linkage center attaches a hotline call about the case: the caller becomes another
+    /// reporter of it (kept by the store beside the event, sealed).
+    AddCaller {
+        caller: Caller,
+        note: Option<String>,
+    },
 }
 
 impl Command {
@@ -142,6 +148,7 @@ impl Command {
             Command::Supervise { .. } => Action::Supervise,
             Command::Respond { .. } => Action::Respond,
             Command::Note { .. } => Action::Note,
+            Command::AddCaller { .. } => Action::AddCaller,
         }
     }
 }
@@ -151,6 +158,39 @@ impl Command {
 pub struct Decision {
     pub case: Case,
     pub event: NewEvent,
+}
+
+/// Someone who phoned the linkage center (hotline): a phone number to answer them on, and the
+/// name they gave. Personal data: sealed at rest, never in an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caller {
+    phone: String,
+    name: Option<String>,
+}
+
+impl Caller {
+    /// A caller as the call-taker typed them in: the phone is required and must be a phone
+    /// number (field `phone`), the name is optional (field `name`, at most 50 characters).
+    pub fn new(phone: &str, name: Option<&str>) -> Result<Self, FieldError> {
+        if phone.trim().is_empty() {
+            return Err(FieldError::new("phone", "is required"));
+        }
+        Ok(Caller { phone: parse_phone(phone)?, name: optional_text("name", name, 50)? })
+    }
+
+    /// The phone number, digits only.
+    pub fn phone(&self) -> &str {
+        &self.phone
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// As the contact left with a case reported for the caller.
+    pub fn contact(&self) -> crate::Contact {
+        crate::Contact { name: self.name.clone(), phone: Some(self.phone.clone()) }
+    }
 }
 
 /// A report as it arrives, after its location was placed in a grid.
@@ -611,6 +651,13 @@ pub fn allowed(case: &Case, actor: &Actor) -> Vec<Action> {
     COMMANDS.into_iter().filter(|a| permit(case, actor, &standing, *a).is_ok()).collect()
 }
 
+/// Whether `actor` may take `action` on `case` now, as [`decide`] would judge it before reading
+/// the command's data: also for actions with their own door rather than the generic one
+/// ([`Action::AddCaller`]).
+pub fn allows(case: &Case, actor: &Actor, action: Action) -> bool {
+    can_see(actor, case) && permit(case, actor, &Standing::of(case, actor), action).is_ok()
+}
+
 /// Where the actor stands towards a case: the roles the state machine asks about.
 struct Standing {
     dispatcher: bool,
@@ -760,6 +807,14 @@ fn permit(case: &Case, actor: &Actor, s: &Standing, action: Action) -> Result<()
             Ok(())
         }
         Action::Note => need(s.operational, action, "internal notes are for those who work on the case"),
+        Action::AddCaller => {
+            need(s.dispatcher, action, "only the linkage center takes hotline calls")?;
+            if case.state.is_open() {
+                Ok(())
+            } else {
+                Err(wrong_state(action, case))
+            }
+        }
         Action::Report
         | Action::OnTheSpot
         | Action::Anonymise
@@ -1043,6 +1098,12 @@ pub fn decide_on(case: &Case, actor: &Actor, cmd: Command, now: Millis, cal: &Ca
         Command::Note { text } => {
             let text = required_text("text", &text, MAX_NOTE)?;
             data = json!({ "text": text });
+        }
+        Command::AddCaller { caller: _, note } => {
+            // The caller's phone and name stay out of the event (which is never anonymised):
+            // the store keeps them sealed in `case_callers`, beside this event's seq.
+            let note = optional_text("note", note.as_deref(), MAX_NOTE)?;
+            data = json!({ "note": note });
         }
     }
 

@@ -424,7 +424,8 @@ fn allowed_fields(action: Action) -> &'static [&'static str] {
         | Action::Anonymise
         | Action::Warn
         | Action::MarkOverdue
-        | Action::Escalate => &[],
+        | Action::Escalate
+        | Action::AddCaller => &[],
     }
 }
 
@@ -511,7 +512,9 @@ async fn case_action(
         | Action::Anonymise
         | Action::Warn
         | Action::MarkOverdue
-        | Action::Escalate => return Err(ApiError::not_found("action")),
+        | Action::Escalate
+        // Its own door: `POST /cases/{key}/callers`.
+        | Action::AddCaller => return Err(ApiError::not_found("action")),
     };
     let case = app.act(&auth.actor, case, b.version, cmd).await?;
     Ok(Json(CaseAnswer { case: CaseView::of(&app, &case, &auth.actor) }))

@@ -18,6 +18,7 @@ mod events;
 mod exchange;
 pub mod export;
 mod extract;
+mod hotline;
 mod http;
 pub mod intake;
 mod measures;
@@ -398,6 +399,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(admin::router())
         .merge(triage::router())
         .merge(notices::router())
+        .merge(hotline::router())
         .merge(openapi::router())
 }
 

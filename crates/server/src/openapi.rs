@@ -50,6 +50,7 @@ use crate::AppState;
         (name = "geo", description = "Locating, region imports, assignments, responsibility"),
         (name = "admin", description = "People and roles, departments, categories (admins; every change audited)"),
         (name = "triage", description = "Suggested categories and departments, reports of one problem folded, surges"),
+        (name = "hotline", description = "The linkage center's hotline entry: callers looked up by phone, calls reported on their behalf or attached to a case"),
         (name = "docs", description = "This document"),
     )
 )]
@@ -316,7 +317,7 @@ impl Modify for Coordinates {
 }
 
 /// A report names its place: `lat` and `lon`, or an `address` (`service::parse_location` and
-/// `report_on`), as JSON or as a form.
+/// `report_on`), as JSON or as a form, and so does a hotline call reported for its caller.
 struct ReportPlace;
 
 impl Modify for ReportPlace {
@@ -329,7 +330,7 @@ impl Modify for ReportPlace {
                 o.property(*f, ObjectBuilder::new().schema_type(kind.clone())).required(*f)
             })
         };
-        for name in ["ReportBody", "ReportForm"] {
+        for name in ["ReportBody", "ReportForm", "CallBody"] {
             let Some(RefOr::T(Schema::Object(o))) = c.schemas.get(name).cloned() else {
                 debug_assert!(false, "ReportPlace: no schema {name}");
                 continue;

@@ -178,6 +178,7 @@ async fn create_case(
             photos: b.photos,
             anonymous: b.anonymous,
             contact: contact(b.contact_name, b.contact_phone),
+            source: None,
         }
     };
     let r = app.report(&actor, input).await?;

@@ -23,6 +23,8 @@ pub struct ReportInput {
     pub photos: Vec<MediaId>,
     pub anonymous: bool,
     pub contact: Option<gridkeeper_domain::Contact>,
+    /// Set by the hotline (`hotline`); otherwise derived from the reporter's roles.
+    pub source: Option<gridkeeper_domain::Source>,
 }
 
 /// A stored report and what its reporter needs to follow it.
@@ -151,7 +153,7 @@ impl App {
             photos: input.photos.clone(),
             anonymous: input.anonymous,
             contact: input.contact,
-            source: None,
+            source: input.source,
         };
         let calendar = self.calendar(&new.district);
         let decision = report_on(actor, new, now, &calendar).map_err(|r| ApiError::refusal(r, None))?;

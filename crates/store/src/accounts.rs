@@ -348,7 +348,8 @@ generic! {
         async fn cases_to_anonymise(&self, before: Millis, limit: u32) -> Result<Vec<Case>> {
             let ids: Vec<i64> = sqlx::query_scalar(
                 "SELECT id FROM cases WHERE state IN ('closed', 'rated', 'rejected') AND closed_at < $1 \
-                 AND (reporter IS NOT NULL OR contact_name IS NOT NULL OR contact_phone IS NOT NULL) ORDER BY id LIMIT $2",
+                 AND (reporter IS NOT NULL OR contact_name IS NOT NULL OR contact_phone IS NOT NULL \
+                 OR id IN (SELECT case_id FROM case_callers WHERE phone IS NOT NULL OR name IS NOT NULL)) ORDER BY id LIMIT $2",
             )
             .bind(before)
             .bind(i64::from(limit))
@@ -371,6 +372,8 @@ generic! {
                 ("people", "id", "totp_secret"),
                 ("cases", "id", "contact_name"),
                 ("cases", "id", "contact_phone"),
+                ("case_callers", "id", "phone"),
+                ("case_callers", "id", "name"),
                 ("webhooks", "id", "secret"),
                 ("houses", "id", "owner_name"),
                 ("houses", "id", "owner_phone"),
@@ -393,7 +396,7 @@ generic! {
             let mut tx = self.begin_write().await?;
             Self::lock(
                 &mut tx,
-                "people, cases, webhooks, houses, tenancies, places, care_people, care_visits, notice_settings, notices",
+                "people, cases, case_callers, webhooks, houses, tenancies, places, care_people, care_visits, notice_settings, notices",
                 "SHARE ROW EXCLUSIVE",
             )
             .await?;

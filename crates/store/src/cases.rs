@@ -169,7 +169,7 @@ pub(crate) const CASE_COLUMNS: &str =
     co_departments, reported_at, accepted_at, dispatched_at, signed_at, resolved_at, verified_at, closed_at, \
     handle_within, handle_by, due_at, extension_request, returns, reworks, extensions, reopens, supervisions, rating, \
     rating_comment, on_the_spot, rejection, duplicate_of, updated_at, contact_name, contact_phone, supervision, warned_due, \
-    overdue_due";
+    overdue_due, contact_phone_index";
 
 /// The columns of `case_events`, in the order [`SqlStore::insert_events`](crate::SqlStore) binds them.
 pub(crate) const EVENT_COLUMNS: &str = "case_id, seq, action, at, actor, from_state, to_state, data";
@@ -237,7 +237,14 @@ pub(crate) fn case_values(c: &Case, vault: &crate::Vault) -> Vec<Val> {
         T(c.supervision.as_ref().map(json)),
         I(c.warned_due),
         I(c.overdue_due),
+        T(contact_phone_index(c, vault)),
     ]
+}
+
+/// The blind index of a case's contact phone, by which a hotline caller's earlier cases are
+/// found without decrypting: the same purpose as people's phones, so one typed number finds both.
+pub(crate) fn contact_phone_index(c: &Case, vault: &crate::Vault) -> Option<String> {
+    c.contact.as_ref().and_then(|x| x.phone.as_deref()).map(|p| vault.blind_index(crate::registry::PHONE, p))
 }
 
 /// `$1, $2, … $n`.
@@ -277,7 +284,7 @@ pub(crate) enum Page {
 /// Events per multi-row `INSERT` (8 values each): within SQLite's 32,766 and PostgreSQL's 65,535
 /// bound values.
 pub(crate) const EVENT_ROWS: usize = 4000;
-/// Cases per multi-row `INSERT` (50 values each).
+/// Cases per multi-row `INSERT` (51 values each, 52 with the tracking hash).
 pub(crate) const CASE_ROWS: usize = 600;
 
 generic! {
@@ -475,7 +482,7 @@ generic! {
         /// Writes one decision inside a write transaction: the case if it is still at the version
         /// before, its event, its departments and evidence, its rollup facts. `false` when another
         /// writer changed the case first (nothing written).
-        async fn apply_in(&self, conn: &mut D::Connection, decision: &Decision, media: &[MediaId]) -> Result<bool> {
+        pub(crate) async fn apply_in(&self, conn: &mut D::Connection, decision: &Decision, media: &[MediaId]) -> Result<bool> {
             let case = &decision.case;
             // The case as it was and its events, to move its rollup facts. Should another writer
             // change it meanwhile, the versioned update below finds no row.
@@ -491,6 +498,9 @@ generic! {
             Self::insert_events(&mut *conn, &[(case.id, case.version, &decision.event)]).await?;
             if matches!(decision.event.action, Action::Dispatch | Action::Return | Action::Reopen) {
                 Self::sync_departments(&mut *conn, case).await?;
+            }
+            if decision.event.action == Action::Anonymise {
+                Self::anonymise_callers(&mut *conn, case.id).await?;
             }
             Self::attach_media(&mut *conn, case.id, media, decision.event.actor, "evidence").await?;
             if let Some((old, mut events)) = before.into_iter().next() {
@@ -869,7 +879,13 @@ generic! {
         }
 
         async fn case_by_tracking(&self, tracking_hash: &str) -> Result<Option<Case>> {
-            self.case_where("tracking_hash", tracking_hash.to_string()).await
+            // The reporter's code, or the code sent to a caller attached to the case.
+            let sql = format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE tracking_hash = $1 \
+                 OR id = (SELECT case_id FROM case_callers WHERE tracking_hash = $1)"
+            );
+            let row = sqlx::query(&sql).bind(tracking_hash).fetch_optional(&self.pool).await?;
+            row.as_ref().map(|r| self.case_row(r)).transpose()
         }
 
         async fn events(&self, case: CaseId) -> Result<Vec<CaseEvent>> {

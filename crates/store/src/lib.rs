@@ -17,6 +17,7 @@ mod cases;
 mod contract;
 mod dialect;
 mod exchange;
+mod hotline;
 mod housing;
 pub mod live;
 mod measures;
@@ -45,6 +46,7 @@ pub use care::{CareQuery, CareStore};
 pub use cases::{CaseLink, CaseOrder, CaseQuery, CaseStore, Intake, Media, Visibility, NO_DEADLINE};
 pub use dialect::{Dialect, SqlStore, ACQUIRE_TIMEOUT};
 pub use exchange::*;
+pub use hotline::{CaseCaller, HotlineStore, PhoneCase, MAX_CALLER_CASES};
 pub use housing::{BuildingQuery, HouseQuery, HousingStore, TenancyQuery};
 pub use live::{CaseNotice, LiveFeed, LocalFeed, PgFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
@@ -158,8 +160,9 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 /// (through `Arc<dyn Store>` they are in scope already): `use gridkeeper_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, AdminStore, CalendarStore, CareStore, CaseStore, ExchangeStore, HousingStore, MeasureStore,
-        NoticeStore, PeopleStore, PlaceStore, ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
+        AccountStore, AdminStore, CalendarStore, CareStore, CaseStore, ExchangeStore, HotlineStore, HousingStore,
+        MeasureStore, NoticeStore, PeopleStore, PlaceStore, ReferenceStore, RegionStore, RegistryStore, Store,
+        TriageStore,
     };
 }
 
@@ -187,6 +190,7 @@ pub trait Store:
     + RegistryStore
     + TriageStore
     + NoticeStore
+    + HotlineStore
     + Send
     + Sync
     + 'static
@@ -202,6 +206,7 @@ dialect::generic! {
             D::migrate(&self.pool).await?;
             self.ensure_rollups().await?;
             self.seal_webhook_secrets().await?;
+            self.index_contact_phones().await?;
             self.ensure_place_kinds().await
         }
     }

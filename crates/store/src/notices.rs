@@ -173,6 +173,8 @@ struct Receiver {
     key: String,
     person: Option<PersonId>,
     staff: bool,
+    /// A contact's phone (someone without an account).
+    phone: Option<String>,
 }
 
 /// Each person told in a fan-out: their choices, addresses and phone, read once.
@@ -269,9 +271,15 @@ generic! {
             case: &Case,
         ) -> Result<Vec<Receiver>> {
             let staff = |ids: Vec<PersonId>| -> Vec<Receiver> {
-                ids.into_iter().map(|p| Receiver { key: format!("p:{p}"), person: Some(p), staff: true }).collect()
+                ids.into_iter().map(|p| Receiver { key: format!("p:{p}"), person: Some(p), staff: true, phone: None }).collect()
             };
-            let resident = |p: PersonId| Receiver { key: format!("p:{p}"), person: Some(p), staff: false };
+            let resident = |p: PersonId| Receiver { key: format!("p:{p}"), person: Some(p), staff: false, phone: None };
+            let contact = |phone: String| Receiver {
+                key: format!("c:{}", self.vault.blind_index("phone", &phone)),
+                person: None,
+                staff: false,
+                phone: Some(phone),
+            };
             // Every region from the case's up to its district: a grant over any holds the case.
             let above: Vec<String> = {
                 let mut out = Vec::new();
@@ -283,15 +291,23 @@ generic! {
                 out
             };
             Ok(match audience {
-                Audience::Reporter => match (case.reporter, case.contact.as_ref().and_then(|c| c.phone.as_deref())) {
-                    (Some(p), _) => vec![resident(p)],
-                    (None, Some(phone)) => vec![Receiver {
-                        key: format!("c:{}", self.vault.blind_index("phone", phone)),
-                        person: None,
-                        staff: false,
-                    }],
-                    (None, None) => Vec::new(),
-                },
+                Audience::Reporter => {
+                    let mut out = match (case.reporter, case.contact.as_ref().and_then(|c| c.phone.clone())) {
+                        (Some(p), _) => vec![resident(p)],
+                        (None, Some(phone)) => vec![contact(phone)],
+                        (None, None) => Vec::new(),
+                    };
+                    // The callers the hotline attached to the case are its reporters too.
+                    let phones: Vec<Option<String>> =
+                        sqlx::query_scalar("SELECT phone FROM case_callers WHERE case_id = $1 ORDER BY id")
+                            .bind(case.id)
+                            .fetch_all(&mut *conn)
+                            .await?;
+                    for sealed in phones.into_iter().flatten() {
+                        out.push(contact(self.vault.open("case_callers.phone", &sealed).map_err(corrupt)?));
+                    }
+                    out
+                }
                 Audience::Followers => {
                     let people: Vec<PersonId> =
                         sqlx::query_scalar("SELECT person_id FROM follows WHERE case_id = $1 ORDER BY person_id")
@@ -480,11 +496,7 @@ generic! {
                                 }
                                 people[&p].clone()
                             }
-                            None => (
-                                NoticeSettings::default(),
-                                NoticeAddresses::default(),
-                                case.contact.as_ref().and_then(|c| c.phone.clone()),
-                            ),
+                            None => (NoticeSettings::default(), NoticeAddresses::default(), receiver.phone.clone()),
                         };
                         let link = if receiver.staff {
                             format!("{}/cases/{}", ctx.base_url, case.reference)

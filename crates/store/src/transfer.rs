@@ -35,6 +35,7 @@ const ORDER: &[&str] = &[
     "cases",
     "case_departments",
     "case_events",
+    "case_callers",
     "media",
     "otp_codes",
     "auth_limits",

@@ -56,6 +56,11 @@ import type {
   TemplateView,
   Undelivered,
   Unsubscribed,
+  CallBody,
+  CallerAdded,
+  CallerBody,
+  CallerLookup,
+  CallTaken,
 } from './types'
 
 export const API = '/api/v1'
@@ -233,6 +238,12 @@ export const api = {
   undeliveredNotices: () => get<Undelivered[]>('notices/undelivered'),
   retryNotice: (id: number) => post<void>(`notices/${id}/retry`),
   unsubscribe: (token: string) => post<Unsubscribed>(`notices/unsubscribe${query({ token })}`),
+  // the hotline entry of the linkage center
+  callers: (phone: string, reveal = false) =>
+    get<CallerLookup>(`hotline/callers${query({ phone, reveal: reveal || undefined })}`),
+  takeCall: (body: CallBody) => post<CallTaken>('hotline/calls', body),
+  addCaller: (key: string | number, body: CallerBody) =>
+    post<CallerAdded>(`cases/${encodeURIComponent(String(key))}/callers`, body),
 
   // measures of performance and assessment (docs/MEASURES.md)
   measures: (p: { from: string; to: string; region?: string; department?: number; category?: number }) =>

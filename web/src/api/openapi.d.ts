@@ -25,7 +25,7 @@ export type Accuracy = ({
 })
 
 /** What kind of thing happened to a case. One per transition of the state machine. */
-export type Action = "report" | "on_the_spot" | "accept" | "reject" | "dispatch" | "sign" | "return" | "request_extension" | "approve_extension" | "deny_extension" | "report_part" | "submit_result" | "verify" | "close" | "rate" | "reopen" | "supervise" | "note" | "anonymise" | "respond" | "warn" | "mark_overdue" | "escalate"
+export type Action = "report" | "on_the_spot" | "accept" | "reject" | "dispatch" | "sign" | "return" | "request_extension" | "approve_extension" | "deny_extension" | "report_part" | "submit_result" | "verify" | "close" | "rate" | "reopen" | "supervise" | "note" | "anonymise" | "respond" | "warn" | "mark_overdue" | "escalate" | "add_caller"
 
 export type ActionBody = {
   category?: number | null
@@ -180,6 +180,110 @@ export type CalendarAnswer = {
   configured: boolean
   /** The district's code (6 digits). */
   district: string
+}
+
+export type CallBody = ({
+  /** The address the caller gave (with or without a point). */
+  address?: string | null
+  /** The caller asked not to be named to departments. */
+  anonymous?: boolean
+  /** A subclass, if the call-taker chose one. */
+  category?: number | null
+  /** The coordinate system of `lat`/`lon`: `wgs84` (the default), `gcj02` or `bd09`. */
+  crs?: "wgs84" | "gcj02" | "bd09" | null
+  /** The problem, as the caller told it. */
+  description: string
+  language?: null | Language
+  lat?: number | null
+  lon?: number | null
+  /** The name the caller gave. */
+  name?: string | null
+  /** The caller's phone: the case's contact, and where the tracking code is sent. */
+  phone: string
+  urgency?: null | Urgency
+}) & ({
+  lat: number
+  lon: number
+} | {
+  address: string
+})
+
+/** The case reported for a caller. */
+export type CallTaken = {
+  case: CaseView
+  outside_jurisdiction: boolean
+  possible_duplicates: Array<PossibleDuplicate>
+  /** The SMS with the tracking code was handed to the gateway. */
+  sms_sent: boolean
+  /** The caller follows the case with it (`GET /track/{code}`); sent to them by SMS, shown once. */
+  tracking_code: string
+}
+
+export type CallerAdded = {
+  caller: CallerView
+  case: CaseView
+  /** The SMS with the tracking code was handed to the gateway. */
+  sms_sent: boolean
+  /** The caller's own tracking code for the case, sent to them by SMS; shown once. */
+  tracking_code: string
+}
+
+/** Another caller about an existing case. */
+export type CallerBody = {
+  language?: null | Language
+  name?: string | null
+  /** What the caller added, for the case's timeline (staff only). */
+  note?: string | null
+  /** The caller's phone: kept sealed with the case, and where the tracking code is sent. */
+  phone: string
+  /** The case's version as read; a stale one is answered 409 with the case as it is. */
+  version?: number | null
+}
+
+/** An earlier case reported from the phone. */
+export type CallerCase = {
+  /** The case as the call-taker may see it; its `contact` in clear when `revealed`. */
+  case: CaseView
+  /** How the phone is tied to it. */
+  matched: Array<CallerMatch>
+  /** The call may be attached to this case now: `POST /cases/{key}/callers`. */
+  may_add_caller: boolean
+  /** The contact is shown in clear (audited as a reveal of the case). */
+  revealed: boolean
+}
+
+/** What the platform knows of a phone. */
+export type CallerLookup = {
+  /** Earlier cases reported from the phone that one sees, newest first. */
+  cases: Array<CallerCase>
+  /** More cases than `limit` were found. */
+  more: boolean
+  person?: null | CallerPerson
+  /** The phone as the platform keeps it (digits only). */
+  phone: string
+}
+
+/** How the phone is tied to an earlier case. */
+export type CallerMatch = "contact" | "reporter" | "caller"
+
+/** The person registered with the phone. */
+export type CallerPerson = {
+  id: number
+  /** Masked (`李*`) unless revealed. */
+  name: string
+  /** The name is in clear: revealed through a case they reported that one may reveal. */
+  revealed: boolean
+}
+
+/** A caller attached to a case, as the call-taker sees them. */
+export type CallerView = {
+  at: string
+  /** Masked. */
+  name?: string | null
+  /** Masked (`139****5678`). */
+  phone: string
+  /** The seq of the case's `add_caller` event. */
+  seq: number
 }
 
 /** The current state of a case: a projection of its events, kept in the same transaction. */
@@ -506,13 +610,13 @@ export type FoldDuplicate = {
   version: number
 }
 
-/** What to follow: exactly one of a case, a region, or a point with a radius. */
+/** What to follow: exactly one of a case, a region, or a point (`lat` and `lon`) with `radius_m`. */
 export type FollowBody = {
   /** A case id or reference (one must be able to see it). */
   case?: string | null
   lat?: number | null
   lon?: number | null
-  /** Metres around the point (1–5000). */
+  /** Metres around the point (1–5000), with `lat` and `lon`. */
   radius_m?: number | null
   /** A region code (a grid, a community, a street). */
   region?: string | null
@@ -615,6 +719,9 @@ export type KindChoice = {
   default: Array<Channel>
   kind: NoticeKind
 }
+
+/** The language of the SMS sent to a caller. */
+export type Language = "zh" | "en"
 
 /** A WGS-84 point (what GPS reports; stored form of every location). */
 export type LatLon = {
@@ -779,22 +886,22 @@ export type NoticeKind = "accepted" | "rejected" | "dispatched" | "solved" | "cl
 
 /** A person's choices: channels per kind of notice, quiet hours, a daily cap, their language. */
 export type NoticeSettings = {
-  /** Channels chosen per kind (besides the inbox, which always keeps every notice). A kind not
-   * listed gets the default ([`default_channels`]). */
+  /** Channels chosen per kind (besides the inbox, which always keeps every notice), each
+   * channel once. A kind not listed gets the default ([`default_channels`]). */
   channels: Record<string, Array<Channel>>
-  /** Most SMS and e-mails a day; further ones stay in the inbox, and the last one says so. */
+  /** Most SMS and e-mails a day (1–200); further ones stay in the inbox, and the last one says so. */
   daily_cap: number
   /** `zh` or `en`. */
   locale: string
   /** Local time (HH:MM) from which no SMS or e-mail is sent, except for emergencies; `None`: no
-   * quiet hours. */
+   * quiet hours. Given with `quiet_to`, or neither. */
   quiet_from?: string | null
   /** Local time (HH:MM) at which the quiet hours end. */
   quiet_to?: string | null
 }
 
 export type NoticeSettingsBody = {
-  /** An e-mail address for notices; empty or absent: none. */
+  /** An e-mail address for notices (needed when e-mail is chosen); empty or absent: none. */
   email?: string | null
   settings: NoticeSettings
 }

@@ -120,6 +120,19 @@ export type TemplateView = S.TemplateView
 export type Undelivered = S.Undelivered
 export type Unsubscribed = S.Unsubscribed
 
+// the hotline entry (crates/server/src/hotline.rs)
+/** `GET /hotline/callers`: the person registered with a phone and the earlier cases from it. */
+export type CallerLookup = S.CallerLookup
+export type CallerCase = S.CallerCase
+export type CallerMatch = S.CallerMatch
+/** `POST /hotline/calls` */
+export type CallBody = S.CallBody
+export type CallTaken = S.CallTaken
+/** `POST /cases/{key}/callers` */
+export type CallerBody = S.CallerBody
+export type CallerAdded = S.CallerAdded
+export type SmsLanguage = S.Language
+
 export interface Page<T> {
   items: T[]
   next_cursor?: string | null

@@ -88,6 +88,21 @@ fn endpoints(evidence: &str) -> Vec<(&'static str, Prep, &'static str, String, V
         ("GET triage/groups", Prep::Reported, "GET", "/api/v1/triage/groups".into(), Value::Null),
         ("GET triage/surges", Prep::Reported, "GET", "/api/v1/triage/surges".into(), Value::Null),
         (
+            "GET hotline/callers",
+            Prep::Reported,
+            "GET",
+            format!("/api/v1/hotline/callers?phone={}", phone_of("resident")),
+            Value::Null,
+        ),
+        (
+            "take a call (POST hotline/calls)",
+            Prep::Reported,
+            "POST",
+            "/api/v1/hotline/calls".into(),
+            json!({ "phone": "13912345678", "description": "井盖", "lat": IN_GRID1.0, "lon": IN_GRID1.1 }),
+        ),
+        ("attach a call (POST callers)", Prep::Reported, "POST", "/callers".into(), json!({ "phone": "13912345678" })),
+        (
             "GET triage/accuracy",
             Prep::Reported,
             "GET",

@@ -11,6 +11,7 @@ mod crash;
 mod exchange;
 mod geo;
 mod hardening;
+mod hotline;
 mod lists;
 mod live;
 mod measures;

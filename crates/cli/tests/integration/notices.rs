@@ -125,6 +125,18 @@ async fn a_reporter_without_an_account_is_told_by_sms_and_a_department_of_its_re
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert!(sms[0].contains("未予受理") && sms[0].contains("这里没有路灯"), "{sms:?}");
 
+    // A caller the hotline attached to a case is told of its steps too, by SMS.
+    let id = t.in_progress_case().await;
+    let caller = "13987654321";
+    let r = t.post(Some("dispatcher"), &format!("/api/v1/cases/{id}/callers"), json!({ "phone": caller, "note": "又来电" })).await;
+    assert!(r.status.is_success(), "{r:?}");
+    let photo = t.upload_photo(Some("staff")).await;
+    t.act("staff", id, "submit_result", json!({ "note": "已更换井盖", "evidence": [photo] })).await;
+    t.act("member", id, "verify", json!({ "passed": true })).await;
+    settled(&t).await;
+    let told = t.sms.sent_to(caller);
+    assert!(told.iter().any(|m| m.contains("已解决")), "{told:?}");
+
     let id = t.in_progress_case().await;
     t.act("staff", id, "return", json!({ "reason": "不属于本部门" })).await;
     let d = inbox_until(&t, "dispatcher", has("returned")).await;

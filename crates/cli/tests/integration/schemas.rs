@@ -245,6 +245,39 @@ async fn answers_match_the_documented_schemas() {
     let r = app.post(Some("dispatcher"), &format!("/api/v1/cases/{id}/reveal"), json!({})).await;
     s.assert("post", "/cases/{key}/reveal", &r);
 
+    // The hotline entry: a call taken, another attached, the caller looked up (masked, revealed).
+    let r = app
+        .post(
+            Some("dispatcher"),
+            "/api/v1/hotline/calls",
+            json!({ "phone": "13912345678", "name": "王小明", "description": "路灯不亮", "lat": IN_GRID1.0, "lon": IN_GRID1.1, "category": STREET_LIGHT }),
+        )
+        .await;
+    s.assert("post", "/hotline/calls", &r);
+    let call = id_of(&r.body["case"]);
+    let r = app
+        .post(
+            Some("dispatcher"),
+            &format!("/api/v1/cases/{call}/callers"),
+            json!({ "phone": "13912340000", "name": "李" }),
+        )
+        .await;
+    s.assert("post", "/cases/{key}/callers", &r);
+    let r = app
+        .post(
+            Some("dispatcher"),
+            &format!("/api/v1/cases/{call}/callers"),
+            json!({ "phone": "13912340000", "version": 1 }),
+        )
+        .await;
+    s.assert("post", "/cases/{key}/callers", &r);
+    for q in ["", "&reveal=true"] {
+        let r = app.get(Some("dispatcher"), &format!("/api/v1/hotline/callers?phone=13912345678{q}")).await;
+        s.assert("get", "/hotline/callers", &r);
+    }
+    s.assert("get", "/hotline/callers", &app.get(Some("dispatcher"), "/api/v1/hotline/callers?phone=1").await);
+    s.assert("get", "/hotline/callers", &app.get(Some("staff"), "/api/v1/hotline/callers?phone=13912345678").await);
+
     // People and reference data.
     for who in ["resident", "dispatcher", "admin"] {
         s.assert("get", "/me", &app.get(Some(who), "/api/v1/me").await);

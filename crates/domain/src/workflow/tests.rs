@@ -507,6 +507,35 @@ fn supervise_and_note_keep_the_state() {
     assert_eq!(invalid_field(&refuse(&ip, &staff(), Command::Note { text: " ".into() })), "text");
 }
 
+#[test]
+fn the_linkage_center_attaches_a_hotline_caller_to_an_open_case() {
+    let caller = Caller::new(" +86 139-1234-5678 ", Some(" 李阿姨 ")).unwrap();
+    assert_eq!((caller.phone(), caller.name()), ("13912345678", Some("李阿姨")));
+    assert_eq!(Caller::new("12ab", None).unwrap_err().field, "phone");
+    assert_eq!(Caller::new("  ", None).unwrap_err().field, "phone");
+    assert_eq!(Caller::new("13912345678", Some(&"名".repeat(51))).unwrap_err().field, "name");
+    let add = |note: Option<&str>| Command::AddCaller { caller: caller.clone(), note: note.map(str::to_string) };
+    let ip = in_progress();
+    let d = decide(&ip, &dispatcher(), add(Some("楼下也听到了")), T0 + HOUR).unwrap();
+    assert_eq!((d.case.state, d.case.version, d.event.action), (ip.state, ip.version + 1, Action::AddCaller));
+    // The event carries no personal data: the store keeps the caller sealed beside it.
+    assert_eq!(d.event.data, serde_json::json!({ "note": "楼下也听到了" }));
+    assert!(d.event.action.is_internal());
+    assert!(allows(&ip, &dispatcher(), Action::AddCaller));
+    // Only the linkage center of the case's region; others are refused or do not see it.
+    for actor in [staff(), member(), supervisor(), resident()] {
+        assert!(is_not_allowed(&refuse(&ip, &actor, add(None))));
+        assert!(!allows(&ip, &actor, Action::AddCaller));
+    }
+    assert_eq!(refuse(&ip, &other_dispatcher(), add(None)), Refusal::OutOfScope);
+    // A finished case takes no more callers.
+    let rejected = step(&reported(), &dispatcher(), valid_command(Action::Reject, &reported(), T0), T0 + MIN);
+    assert!(matches!(refuse(&rejected, &dispatcher(), add(None)), Refusal::WrongState { .. }));
+    assert!(!allows(&rejected, &dispatcher(), Action::AddCaller));
+    // It is not one of the generic actions a case page offers.
+    assert!(!allowed(&ip, &dispatcher()).contains(&Action::AddCaller));
+}
+
 fn spot() -> OnTheSpot {
     OnTheSpot {
         district: "330483".into(),
