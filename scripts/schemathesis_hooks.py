@@ -173,7 +173,9 @@ def _follow(body):
     given = [body.get("case") is not None, body.get("region") is not None, point]
     if sum(given) != 1:
         return False
-    return not point or body.get("radius_m") is not None or body.get("lat") is None or body.get("lon") is None
+    if not point:
+        return body.get("radius_m") is None  # a radius belongs to a point
+    return body.get("radius_m") is not None or body.get("lat") is None or body.get("lon") is None
 
 
 def _notice_settings(body):

@@ -643,6 +643,12 @@ async fn follow(
         (None, None, None, _) => {
             return Err(ApiError::field("case", "say what to follow: a case, a region, or a point"))
         }
+        (Some(_), None, None, Some(_)) | (None, Some(_), None, Some(_)) => {
+            return Err(ApiError::field(
+                "radius_m",
+                "a radius goes with a point (lat and lon), not with a case or a region",
+            ))
+        }
         _ => return Err(ApiError::field("case", "follow one thing at a time: a case, a region, or a point")),
     };
     let f = app.store.follow(auth.person.id, &target, app.now()).await?;

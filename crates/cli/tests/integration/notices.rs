@@ -128,7 +128,9 @@ async fn a_reporter_without_an_account_is_told_by_sms_and_a_department_of_its_re
     // A caller the hotline attached to a case is told of its steps too, by SMS.
     let id = t.in_progress_case().await;
     let caller = "13987654321";
-    let r = t.post(Some("dispatcher"), &format!("/api/v1/cases/{id}/callers"), json!({ "phone": caller, "note": "又来电" })).await;
+    let r = t
+        .post(Some("dispatcher"), &format!("/api/v1/cases/{id}/callers"), json!({ "phone": caller, "note": "又来电" }))
+        .await;
     assert!(r.status.is_success(), "{r:?}");
     let photo = t.upload_photo(Some("staff")).await;
     t.act("staff", id, "submit_result", json!({ "note": "已更换井盖", "evidence": [photo] })).await;
@@ -195,6 +197,7 @@ async fn followers_of_a_case_and_of_an_area_hear_only_what_they_may_see() {
         (json!({ "lat": 30.0, "lon": 120.0 }), "radius_m"),
         (json!({ "lat": 30.0, "lon": 120.0, "radius_m": 50000 }), "radius_m"),
         (json!({ "region": "330483101001001", "case": "1" }), "case"),
+        (json!({ "region": "330483101001001", "radius_m": 100 }), "radius_m"),
         (json!({ "region": "12" }), "region"),
     ] {
         t.post(Some("resident2"), "/api/v1/follows", body.clone()).await.problem(422, Some(field));
