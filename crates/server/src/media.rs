@@ -197,32 +197,10 @@ impl App {
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| upload_refusal(field, e))?;
-        let id: MediaId = uuid::Uuid::new_v4().to_string();
-        let now = self.now();
-        let day = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default().format("%Y/%m/%d");
         let ext = r.content_type.rsplit('/').next().unwrap_or("bin");
-        let object_key = format!("{day}/{id}.{ext}");
-        let size = r.bytes.len() as u64;
-        self.media
-            .put(&Path::from(object_key.as_str()), Bytes::from(r.bytes).into())
-            .await
-            .map_err(ApiError::internal)?;
-        let media = Media {
-            id,
-            case_id: None,
-            content_type: r.content_type.to_string(),
-            width: 0,
-            height: 0,
-            bytes: size,
-            object_key,
-            thumb_key: String::new(),
-            gps_lat: None,
-            gps_lon: None,
-            uploaded_by: by,
-            created_at: now,
-        };
-        self.store.insert_media(&media).await?;
-        Ok(media)
+        let stored =
+            Stored { content_type: r.content_type, ext, bytes: r.bytes, thumbnail: None, size: (0, 0), gps: None };
+        self.keep(stored, by).await
     }
 
     /// Processes an uploaded image and stores it with its thumbnail. The stored image carries no
@@ -233,31 +211,51 @@ impl App {
             .await
             .map_err(ApiError::internal)?
             .map_err(|e| upload_refusal(field, e))?;
+        let stored = Stored {
+            content_type: processed.content_type,
+            ext: if processed.content_type == "image/png" { "png" } else { "jpg" },
+            bytes: processed.bytes,
+            thumbnail: Some(processed.thumbnail),
+            size: (processed.width, processed.height),
+            gps: processed.gps,
+        };
+        self.keep(stored, by).await
+    }
+
+    /// Writes a processed upload (and its thumbnail) to the object store and records it.
+    async fn keep(&self, s: Stored, by: Option<PersonId>) -> ApiResult<Media> {
         let id: MediaId = uuid::Uuid::new_v4().to_string();
         let now = self.now();
         let day = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default().format("%Y/%m/%d");
-        let ext = if processed.content_type == "image/png" { "png" } else { "jpg" };
-        let object_key = format!("{day}/{id}.{ext}");
-        let thumb_key = format!("{day}/{id}.thumb.jpg");
+        let object_key = format!("{day}/{id}.{}", s.ext);
+        let size = s.bytes.len() as u64;
         self.media
-            .put(&Path::from(object_key.as_str()), Bytes::from(processed.bytes.clone()).into())
+            .put(&Path::from(object_key.as_str()), Bytes::from(s.bytes).into())
             .await
             .map_err(ApiError::internal)?;
-        self.media
-            .put(&Path::from(thumb_key.as_str()), Bytes::from(processed.thumbnail).into())
-            .await
-            .map_err(ApiError::internal)?;
+        let thumb_key = match s.thumbnail {
+            Some(thumb) => {
+                let key = format!("{day}/{id}.thumb.jpg");
+                self.media
+                    .put(&Path::from(key.as_str()), Bytes::from(thumb).into())
+                    .await
+                    .map_err(ApiError::internal)?;
+                key
+            }
+            // A recording has no thumbnail.
+            None => String::new(),
+        };
         let media = Media {
             id,
             case_id: None,
-            content_type: processed.content_type.to_string(),
-            width: processed.width,
-            height: processed.height,
-            bytes: processed.bytes.len() as u64,
+            content_type: s.content_type.to_string(),
+            width: s.size.0,
+            height: s.size.1,
+            bytes: size,
             object_key,
             thumb_key,
-            gps_lat: processed.gps.map(|g| g.0),
-            gps_lon: processed.gps.map(|g| g.1),
+            gps_lat: s.gps.map(|g| g.0),
+            gps_lon: s.gps.map(|g| g.1),
             uploaded_by: by,
             created_at: now,
         };
@@ -271,6 +269,17 @@ impl App {
         let got = self.media.get(&Path::from(key.as_str())).await.map_err(ApiError::internal)?;
         got.bytes().await.map_err(ApiError::internal)
     }
+}
+
+/// An upload made ready to store.
+struct Stored {
+    content_type: &'static str,
+    ext: &'static str,
+    bytes: Vec<u8>,
+    thumbnail: Option<Vec<u8>>,
+    /// Width and height in pixels (0 for a recording).
+    size: (u32, u32),
+    gps: Option<(f64, f64)>,
 }
 
 /// Why an upload was refused, as an answer: 413 too large, 415 not a format kept, else 422.
