@@ -39,7 +39,8 @@ pub enum NoticeKind {
     DeadlineWarning,
     /// To whoever holds the clock: it ran out.
     Overdue,
-    /// To the community and the lead department: a supervision order (督办).
+    /// To the grid leaders of the level supervising (the community, then up at each escalation)
+    /// and to the lead department: a supervision order (督办), given or on an overdue case.
     Supervision,
     /// To the grid's members: a result waits for verification on site.
     VerificationNeeded,
@@ -158,7 +159,7 @@ pub enum Audience {
     Dispatchers(RegionCode),
     /// The grid members of a grid.
     GridMembers(RegionCode),
-    /// The grid leaders of a community (and of the levels above it up to the district).
+    /// The grid leaders and supervisors of a region and of the levels above it up to the district.
     Leaders(RegionCode),
 }
 
@@ -179,6 +180,7 @@ pub fn may_notify(action: Action) -> bool {
             | Action::Reopen
             | Action::Warn
             | Action::MarkOverdue
+            | Action::Escalate
             | Action::Supervise
     )
 }
@@ -234,6 +236,15 @@ pub fn audiences(case: &Case, event: &CaseEvent) -> Vec<(Audience, NoticeKind)> 
             if let Some(a) = clock_holder(case) {
                 out.push((a, kind));
             }
+            // Marked overdue, the case goes under supervision at the level the data names.
+            if let Some(level) = region_in(data.get("supervision").and_then(|s| s.get("level"))) {
+                out.push((A::Leaders(level), K::Supervision));
+            }
+        }
+        Action::Escalate => {
+            if let Some(level) = region_in(data.get("to")) {
+                out.push((A::Leaders(level), K::Supervision));
+            }
         }
         Action::Supervise => {
             if let Some(community) = case.grid.as_ref().and_then(|g| g.at_level(RegionLevel::Community)) {
@@ -246,6 +257,11 @@ pub fn audiences(case: &Case, event: &CaseEvent) -> Vec<(Audience, NoticeKind)> 
         _ => {}
     }
     out
+}
+
+/// A region code in an event's data.
+fn region_in(v: Option<&serde_json::Value>) -> Option<RegionCode> {
+    v.and_then(|v| v.as_str()).and_then(|c| RegionCode::parse(c).ok())
 }
 
 /// Who holds the case's current clock.

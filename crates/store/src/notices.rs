@@ -388,7 +388,7 @@ generic! {
                         up.push(code.as_str().to_string());
                         r = code.parent();
                     }
-                    staff(Self::holders(conn, &[Role::GridLeader], "region", &up).await?)
+                    staff(Self::holders(conn, &[Role::GridLeader, Role::Supervisor], "region", &up).await?)
                 }
             })
         }

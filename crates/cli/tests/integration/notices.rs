@@ -616,3 +616,43 @@ async fn a_resident_who_binds_wechat_is_told_by_template_message() {
     assert_eq!(r.ok()["wechat_bound"], false);
     assert_eq!(r.body["settings"]["channels"]["accepted"], json!([]));
 }
+
+#[tokio::test]
+async fn the_clock_supervision_extensions_rework_and_reopening_tell_whom_they_concern() {
+    let t = fast().await;
+    let id = t.in_progress_case().await;
+    // The warning at three quarters of the time, then overdue: the handler who signed hears
+    // both; the community's leader and the supervisors hear of the supervision it goes under.
+    let due = t.detail("dispatcher", id).await["case"]["due_at"].as_str().unwrap().to_string();
+    let due = gridkeeper_domain::time::parse_rfc3339("due", &due).unwrap();
+    assert_eq!(t.app.check_deadlines(due - 60_000).await.unwrap(), (1, 0, 0));
+    inbox_until(&t, "staff", has("deadline_warning")).await;
+    assert_eq!(t.app.check_deadlines(due + 1).await.unwrap(), (0, 1, 0));
+    let staff = inbox_until(&t, "staff", has("overdue")).await;
+    assert!(staff[0]["subject"].as_str().unwrap().contains("已超期"), "{staff:#?}");
+    inbox_until(&t, "leader", has("supervision")).await;
+    inbox_until(&t, "supervisor", has("supervision")).await;
+    // The co-operating department hears of none of it.
+    settled(&t).await;
+    assert!(!kinds(&inbox_until(&t, "power", |_| true).await).contains(&"overdue"));
+
+    // An extension decided, and a result the grid member finds wanting.
+    t.act("staff", id, "request_extension", json!({ "until": "2099-01-01T00:00:00Z", "reason": "材料未到" })).await;
+    t.act("dispatcher", id, "approve_extension", json!({})).await;
+    inbox_until(&t, "staff", has("extension_decided")).await;
+    let photo = t.upload_photo(Some("staff")).await;
+    t.act("staff", id, "submit_result", json!({ "note": "已处理", "evidence": [photo] })).await;
+    t.act("member", id, "verify", json!({ "passed": false, "note": "井盖还是松的" })).await;
+    let rework = inbox_until(&t, "staff", has("rework")).await;
+    assert!(rework[0]["body"].as_str().unwrap().contains("井盖还是松的"), "{rework:#?}");
+
+    // Solved, closed, reopened: the reporter is told each time.
+    let photo = t.upload_photo(Some("staff")).await;
+    t.act("staff", id, "submit_result", json!({ "note": "已重新固定", "evidence": [photo] })).await;
+    t.act("member", id, "verify", json!({ "passed": true })).await;
+    t.act("dispatcher", id, "close", json!({})).await;
+    inbox_until(&t, "resident", has("closed")).await;
+    t.act("supervisor", id, "reopen", json!({ "reason": "群众反映仍有问题" })).await;
+    let reopened = inbox_until(&t, "resident", has("reopened")).await;
+    assert!(reopened[0]["body"].as_str().unwrap().contains("群众反映仍有问题"), "{reopened:#?}");
+}
