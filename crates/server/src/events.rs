@@ -106,7 +106,7 @@ impl Recent {
         let rx = self.tx.subscribe();
         let Some(last) = last else { return (Replay::Nothing, rx) };
         let seen =
-            last.split_once('-').filter(|(epoch, _)| *epoch == self.epoch).and_then(|(_, n)| n.parse::<u64>().ok());
+            last.rsplit_once('-').filter(|(epoch, _)| *epoch == self.epoch).and_then(|(_, n)| n.parse::<u64>().ok());
         let first_kept = kept.notices.front().map_or(kept.next, |n| n.0);
         let replay = match seen {
             Some(n) if n < kept.next && n + 1 >= first_kept => {
@@ -264,4 +264,19 @@ fn live_stream(
         }
     });
     futures::stream::iter(first.into_iter().map(Ok)).chain(live)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An epoch is URL-safe base64, which may hold a `-`: the number is what follows the last one.
+    #[test]
+    fn an_epoch_with_a_dash_still_resumes() {
+        let recent = Recent { epoch: "a-b_c-dE".into(), ..Recent::default() };
+        recent.kept().next = 6;
+        assert!(matches!(recent.follow(Some("a-b_c-dE-5")).0, Replay::Missed(m) if m.is_empty()));
+        assert!(matches!(recent.follow(Some("elsewhere-5")).0, Replay::Resync));
+        assert!(matches!(recent.follow(Some("a-b_c-dE-9")).0, Replay::Resync), "a number not given yet");
+    }
 }
