@@ -261,14 +261,20 @@ describe('notices', () => {
     })
     await d.post(`cases/${c.id}/actions/accept`, { category: near.category, urgency: 'routine' })
 
+    // The worker fans the step out within a second or so.
+    for (let i = 0; i < 100; i++) {
+      if ((await resident.get('inbox?limit=5')).items.some((n) => n.case_id === c.id)) break
+      await new Promise((ok) => setTimeout(ok, 200))
+    }
     const page = await open('resident01', { width: 360, height: 780 })
     await page.goto('/my')
-    // The bell in the header counts the unread messages (the worker fans out within a second or so).
-    await page.getByTestId('unread').waitFor({ timeout: 20_000 })
+    // The bell in the header counts the unread messages.
+    await page.getByTestId('unread').waitFor()
     await page.getByTestId('nav-inbox').click()
     const accepted = page.getByTestId('inbox').getByTestId('notice-accepted').first()
     await accepted.waitFor()
     assert.match(await accepted.innerText(), new RegExp(c.reference))
+    assert.doesNotMatch(await accepted.innerText(), /http/, 'in the app, the message itself is the link')
     await shoot(page, 'inbox', [360, 1920])
     const before = (await resident.get('inbox?limit=1')).unread
     await accepted.click()
