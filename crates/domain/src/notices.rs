@@ -362,19 +362,19 @@ impl NoticeSettings {
         if urgency == Urgency::Emergency || from == to {
             return now;
         }
-        let local = now + i64::from(utc_offset_hours) * crate::HOUR;
-        let day = local.div_euclid(24 * crate::HOUR) * 24 * crate::HOUR;
-        let minute = (local - day) / crate::MINUTE;
+        let day = crate::time::local_day_start(crate::time::local_day(now, utc_offset_hours), utc_offset_hours);
+        let minute = (now - day) / crate::MINUTE;
         let quiet = if from < to { minute >= from && minute < to } else { minute >= from || minute < to };
         if !quiet {
             return now;
         }
-        // The next `to` after now, in local time.
-        let mut end = day + to * crate::MINUTE;
-        if end <= local {
-            end += 24 * crate::HOUR;
+        // The next `to` after now.
+        let end = day + to * crate::MINUTE;
+        if end <= now {
+            end + crate::time::DAY
+        } else {
+            end
         }
-        end - i64::from(utc_offset_hours) * crate::HOUR
     }
 }
 

@@ -100,6 +100,11 @@ impl RegionCode {
         (self.0.len() > 6).then(|| RegionCode(self.0[..self.0.len() - 3].to_string()))
     }
 
+    /// This code and every one above it, up to its district (the grid first).
+    pub fn and_ancestors(&self) -> Vec<RegionCode> {
+        std::iter::successors(Some(self.clone()), RegionCode::parent).collect()
+    }
+
     /// The district this code belongs to (its first 6 digits).
     pub fn district(&self) -> &str {
         &self.0[..6]

@@ -4,6 +4,19 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::{FieldError, Millis};
 
+/// A day in milliseconds.
+pub const DAY: Millis = 24 * crate::HOUR;
+
+/// The local day (days since 1970-01-01 in the zone `utc_offset_hours` ahead of UTC) of `at`.
+pub fn local_day(at: Millis, utc_offset_hours: i32) -> i64 {
+    (at + i64::from(utc_offset_hours) * crate::HOUR).div_euclid(DAY)
+}
+
+/// The instant (UTC) at which local day `day` begins.
+pub fn local_day_start(day: i64, utc_offset_hours: i32) -> Millis {
+    day * DAY - i64::from(utc_offset_hours) * crate::HOUR
+}
+
 pub fn to_rfc3339(ms: Millis) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use gridkeeper_domain::time::{parse_rfc3339, to_rfc3339};
+use gridkeeper_domain::time::{local_day, local_day_start, parse_rfc3339, to_rfc3339, DAY};
 use gridkeeper_domain::{
     decide_on, may, Case, CaseState, Category, CategoryId, Command, Millis, Original, Permission, PersonId, RegionCode,
     Urgency, HOUR,
@@ -978,12 +978,11 @@ async fn surges_of(State(app): State<AppState>, auth: Auth, Query(q): Query<Surg
     let region = region_in_scope(&app, &auth, q.region.as_deref())?;
     let at = q.at.as_deref().map(|s| parse_rfc3339("at", s)).transpose()?.unwrap_or_else(|| app.now());
     let s = app.settings.triage.surge();
-    let offset = i64::from(app.settings.utc_offset_hours) * HOUR;
-    let day_ms = 24 * HOUR;
-    let today = (at + offset).div_euclid(day_ms);
-    let start = today * day_ms - offset;
-    let first = start - (7 * s.weeks as i64) * day_ms;
-    let counts = app.store.daily_report_counts(&region, first, start + day_ms, app.settings.utc_offset_hours).await?;
+    let offset = app.settings.utc_offset_hours;
+    let today = local_day(at, offset);
+    let start = local_day_start(today, offset);
+    let first = start - (7 * s.weeks as i64) * DAY;
+    let counts = app.store.daily_report_counts(&region, first, start + DAY, offset).await?;
     let series = surge_series(counts, &app.reference().categories);
     let mut items: Vec<SurgeView> = series
         .into_iter()
@@ -996,7 +995,7 @@ async fn surges_of(State(app): State<AppState>, auth: Auth, Query(q): Query<Surg
                 expected: t.expected,
                 p_value: t.p_value,
                 from: to_rfc3339(start),
-                to: to_rfc3339(start + day_ms),
+                to: to_rfc3339(start + DAY),
             })
         })
         .collect();

@@ -321,6 +321,16 @@ generic! {
             q
         }
 
+        /// Deletes the rows of `table` with these ids (a queue's rows once taken), 500 at a time.
+        pub(crate) async fn delete_ids(conn: &mut D::Connection, table: &str, ids: &[i64]) -> Result<()> {
+            for chunk in ids.chunks(500) {
+                let mut b = Sql::new(format!("DELETE FROM {table} WHERE id IN "));
+                b.push_in(chunk.iter().copied());
+                Self::query_of(&b).execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+
         /// Locks `tables` in `mode` until the commit, where the database needs it ([`Dialect::lock`]).
         pub(crate) async fn lock(conn: &mut D::Connection, tables: &str, mode: &str) -> Result<()> {
             if let Some(sql) = D::lock(tables, mode) {

@@ -649,11 +649,7 @@ generic! {
                     .await?;
                 }
             }
-            for chunk in taken.chunks(CHUNK) {
-                let mut b = Sql::new("DELETE FROM webhook_outbox WHERE id IN ");
-                b.push_in(chunk.iter().copied());
-                Self::query_of(&b).execute(&mut *tx).await?;
-            }
+            Self::delete_ids(&mut tx, "webhook_outbox", &taken).await?;
             tx.commit().await?;
             Ok(rows.len())
         }

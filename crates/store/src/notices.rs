@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use gridkeeper_domain::notices::{self, Audience, Channel, NoticeKind, NoticeSettings, Template};
+use gridkeeper_domain::time::{local_day, local_day_start};
 use gridkeeper_domain::{Actor, Case, CaseEvent, CaseId, FieldError, LatLon, Millis, PersonId, RegionCode, Role};
 use serde::Serialize;
 use sqlx::Row;
@@ -280,16 +281,8 @@ generic! {
                 staff: false,
                 phone: Some(phone),
             };
-            // Every region from the case's up to its district: a grant over any holds the case.
-            let above: Vec<String> = {
-                let mut out = Vec::new();
-                let mut r = Some(case.scope_region());
-                while let Some(code) = r {
-                    out.push(code.as_str().to_string());
-                    r = code.parent();
-                }
-                out
-            };
+            // A region and every one above it: a grant over any of them holds what lies in it.
+            let up_from = |code: &RegionCode| -> Vec<String> { code.and_ancestors().iter().map(|c| c.as_str().to_string()).collect() };
             Ok(match audience {
                 Audience::Reporter => {
                     let mut out = match (case.reporter, case.contact.as_ref().and_then(|c| c.phone.clone())) {
@@ -377,18 +370,14 @@ generic! {
                     ids.dedup();
                     staff(ids)
                 }
-                Audience::Dispatchers(_) => staff(Self::holders(conn, &[Role::Dispatcher], "region", &above).await?),
+                Audience::Dispatchers(region) => {
+                    staff(Self::holders(conn, &[Role::Dispatcher], "region", &up_from(region)).await?)
+                }
                 Audience::GridMembers(grid) => {
                     staff(Self::holders(conn, &[Role::GridMember], "region", &[grid.as_str().to_string()]).await?)
                 }
-                Audience::Leaders(community) => {
-                    let mut up = Vec::new();
-                    let mut r = Some(community.clone());
-                    while let Some(code) = r {
-                        up.push(code.as_str().to_string());
-                        r = code.parent();
-                    }
-                    staff(Self::holders(conn, &[Role::GridLeader, Role::Supervisor], "region", &up).await?)
+                Audience::Leaders(level) => {
+                    staff(Self::holders(conn, &[Role::GridLeader, Role::Supervisor], "region", &up_from(level)).await?)
                 }
             })
         }
@@ -423,13 +412,6 @@ generic! {
     }
 }
 
-/// The local day's start (UTC millis) of `now`.
-fn day_start(now: Millis, utc_offset_hours: i32) -> Millis {
-    let offset = i64::from(utc_offset_hours) * gridkeeper_domain::HOUR;
-    let day = 24 * gridkeeper_domain::HOUR;
-    (now + offset).div_euclid(day) * day - offset
-}
-
 generic! {
     #[async_trait]
     impl NoticeStore for SqlStore {
@@ -461,7 +443,7 @@ generic! {
             }
             let custom = Self::custom_templates(&mut tx).await?;
             let mut people = People::default();
-            let today = day_start(ctx.now, ctx.utc_offset_hours);
+            let today = local_day_start(local_day(ctx.now, ctx.utc_offset_hours), ctx.utc_offset_hours);
             for event in &events {
                 let Some(case) = cases.get(&event.case_id) else { continue };
                 let area: String = match &case.grid {
@@ -583,11 +565,7 @@ generic! {
                     }
                 }
             }
-            for chunk in taken.chunks(500) {
-                let mut b = Sql::new("DELETE FROM notice_outbox WHERE id IN ");
-                b.push_in(chunk.iter().copied());
-                Self::query_of(&b).execute(&mut *tx).await?;
-            }
+            Self::delete_ids(&mut tx, "notice_outbox", &taken).await?;
             tx.commit().await?;
             Ok(taken.len())
         }

@@ -126,11 +126,7 @@ impl Rollup {
             return p.clone();
         }
         let mut codes = vec![("*".to_string(), false)];
-        let mut r = Some(own.clone());
-        while let Some(code) = r {
-            codes.push((code.to_string(), code == own));
-            r = code.parent();
-        }
+        codes.extend(own.and_ancestors().into_iter().map(|code| (code.to_string(), code == own)));
         let path: Vec<(Node, bool)> = codes
             .into_iter()
             .map(|(code, leaf)| {
