@@ -47,12 +47,7 @@ impl Channels {
     pub fn new(app: &App) -> Result<Self, String> {
         let s = &app.settings.notices;
         let timeout = Duration::from_secs(s.timeout_seconds.max(1));
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("gridkeeper-notices/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let client = http_client(app).map_err(|e| e.to_string())?;
         let mut senders: HashMap<Channel, Box<dyn Sender>> = HashMap::new();
         let sms: Box<dyn Sender> = match &s.sms_gateway_url {
             Some(url) => {
@@ -68,21 +63,10 @@ impl Channels {
                 .build();
             senders.insert(Channel::Email, Box::new(Smtp { mail, from: s.mail_from.clone() }));
         }
-        if let (Some(api), Some(app_id), Some(secret), Some(template)) =
-            (&s.wechat_api_url, &s.wechat_app_id, &s.wechat_app_secret, &s.wechat_template_id)
-        {
+        if let (Some(api), Some(template)) = (WechatApi::of(app, client), &s.wechat_template_id) {
             senders.insert(
                 Channel::Wechat,
-                Box::new(Wechat {
-                    api: WechatApi {
-                        client,
-                        base: api.trim_end_matches('/').to_string(),
-                        app_id: app_id.clone(),
-                        secret: secret.clone(),
-                    },
-                    template: template.clone(),
-                    token: tokio::sync::Mutex::new(None),
-                }),
+                Box::new(Wechat { api, template: template.clone(), token: tokio::sync::Mutex::new(None) }),
             );
         }
         Ok(Self { senders })
@@ -95,6 +79,16 @@ impl Channels {
             (c, None) => Err(Failure::never(format!("the {} channel is not configured", c.as_str()))),
         }
     }
+}
+
+/// The HTTP client of the gateways and APIs notices go through: the configured timeout, no
+/// redirects.
+pub fn http_client(app: &App) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(app.settings.notices.timeout_seconds.max(1)))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("gridkeeper-notices/", env!("CARGO_PKG_VERSION")))
+        .build()
 }
 
 /// SMS through the server's own sender (the log sender of the demo and the tests).
@@ -225,10 +219,11 @@ struct WechatAnswer {
 }
 
 impl WechatApi {
-    pub fn of(app: &App) -> Option<Self> {
+    /// The configured official account's API, through `client`; `None` when not configured.
+    pub fn of(app: &App, client: reqwest::Client) -> Option<Self> {
         let s = &app.settings.notices;
         Some(Self {
-            client: reqwest::Client::builder().timeout(Duration::from_secs(s.timeout_seconds.max(1))).build().ok()?,
+            client,
             base: s.wechat_api_url.as_deref()?.trim_end_matches('/').to_string(),
             app_id: s.wechat_app_id.clone()?,
             secret: s.wechat_app_secret.clone()?,

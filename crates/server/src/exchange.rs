@@ -157,10 +157,7 @@ async fn create_webhook(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_admin(&auth.actor)?;
     let url = b.url.trim();
-    let parsed = reqwest::Url::parse(url).map_err(|e| ApiError::field("url", format!("is not a URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(ApiError::field("url", "must be an http or https URL with a host"));
-    }
+    crate::http::http_url(url).map_err(|reason| ApiError::field("url", reason))?;
     let actions = b
         .actions
         .iter()

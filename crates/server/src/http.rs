@@ -51,6 +51,16 @@ pub const FORM_LIMIT: usize = 64 * 1024;
 
 /// Reads the body of `req` through a limit of `max` bytes: reading stops, and the request is
 /// answered 413, once more arrives — nothing larger is ever buffered.
+/// `url` as an http or https URL with a host (where the platform sends webhooks and notices),
+/// else why not.
+pub fn http_url(url: &str) -> Result<reqwest::Url, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err("must be an http or https URL with a host".into());
+    }
+    Ok(parsed)
+}
+
 pub fn limit_body(req: Request, max: usize) -> Request {
     req.map(|b| Body::new(http_body_util::Limited::new(b, max)))
 }

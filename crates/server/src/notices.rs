@@ -101,9 +101,7 @@ impl NoticeDelivery {
     /// Checks the section at start, naming the setting at fault.
     pub fn validate(&self) -> Result<(), crate::StartupError> {
         if let Some(url) = &self.sms_gateway_url {
-            if reqwest::Url::parse(url).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
-                return Err(format!("server.notices.sms_gateway_url: `{url}` is not an http(s) URL").into());
-            }
+            crate::http::http_url(url).map_err(|reason| format!("server.notices.sms_gateway_url: `{url}` {reason}"))?;
         }
         if let Some(url) = &self.smtp_url {
             AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -113,9 +111,7 @@ impl NoticeDelivery {
             .parse::<lettre::message::Mailbox>()
             .map_err(|e| format!("server.notices.mail_from: `{}` is not an address ({e})", self.mail_from))?;
         if let Some(url) = &self.wechat_api_url {
-            if reqwest::Url::parse(url).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
-                return Err(format!("server.notices.wechat_api_url: `{url}` is not an http(s) URL").into());
-            }
+            crate::http::http_url(url).map_err(|reason| format!("server.notices.wechat_api_url: `{url}` {reason}"))?;
             for (name, v) in [
                 ("wechat_app_id", &self.wechat_app_id),
                 ("wechat_app_secret", &self.wechat_app_secret),
@@ -488,7 +484,8 @@ async fn bind_wechat(
     auth: Auth,
     ApiJson(b): ApiJson<WechatCode>,
 ) -> ApiResult<Json<MyNoticeSettings>> {
-    let Some(api) = crate::channels::WechatApi::of(&app) else {
+    let client = crate::channels::http_client(&app).map_err(ApiError::internal)?;
+    let Some(api) = crate::channels::WechatApi::of(&app, client) else {
         return Err(ApiError::conflicting("code", "this platform sends no WeChat messages"));
     };
     let code = b.code.trim();
