@@ -538,11 +538,7 @@ async fn unsubscribe(State(app): State<AppState>, Query(q): Query<UnsubscribeQue
         return Err(bad());
     }
     let (mut settings, addresses) = app.store.notice_settings(person).await?;
-    let staff = app
-        .store
-        .person(person)
-        .await?
-        .is_some_and(|p| p.grants.iter().any(|g| g.role != gridkeeper_domain::Role::Resident));
+    let staff = app.store.person(person).await?.is_some_and(|p| p.grants.iter().any(|g| g.role.is_staff()));
     let mut channels = settings.channels.get(&kind).cloned().unwrap_or_else(|| default_channels(kind, staff));
     channels.retain(|c| *c != Channel::Email && *c != Channel::Inbox);
     settings.channels.insert(kind, channels.clone());
