@@ -95,6 +95,11 @@ pub enum Permission<'a> {
     /// Take a hotline call: report a problem in `region` (the grid of the place, or the district
     /// outside every grid) on the caller's behalf, as the source `hotline`.
     TakeCall { region: &'a RegionCode },
+    /// Publish articles to a region (and everything under it), open consultations there,
+    /// moderate their comments and answer them, and answer the proposals of its communities.
+    ManageParticipation { region: &'a RegionCode },
+    /// Take part as a resident: vote and comment on consultations, propose, support proposals.
+    Participate,
 }
 
 impl Permission<'_> {
@@ -136,6 +141,8 @@ impl Permission<'_> {
             Permission::ManageNotices => "manage the texts and deliveries of notices",
             Permission::LookUpCallers => "look hotline callers up",
             Permission::TakeCall { .. } => "take a hotline call",
+            Permission::ManageParticipation { .. } => "publish articles, run consultations and answer proposals",
+            Permission::Participate => "vote, comment, propose and support proposals",
         }
     }
 }
@@ -291,6 +298,14 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         Permission::TakeCall { region } => allow(
             actor.holds_for_region(Role::Dispatcher, region),
             "only the linkage center of this region takes its hotline calls",
+        ),
+        Permission::ManageParticipation { region } => allow(
+            any_of(actor, &[Role::GridLeader, Role::Dispatcher, Role::Admin], region),
+            "the community's grid leaders, the linkage center and admins of this region publish and answer there",
+        ),
+        Permission::Participate => allow(
+            actor.has_role(Role::Resident),
+            "residents signed in with their phone vote, comment, propose and support proposals",
         ),
         Permission::ReadDepartmentMeasures { department } => allow(
             actor
@@ -460,6 +475,19 @@ mod tests {
         ] {
             assert_eq!(who(p), STAFF, "{}", p.as_str());
         }
+    }
+
+    #[test]
+    fn leaders_the_center_and_admins_run_participation_residents_take_part() {
+        let community = RegionCode::parse("330483101001").unwrap();
+        assert_eq!(
+            who(Permission::ManageParticipation { region: &community }),
+            ["grid leader", "dispatcher", "admin", "street admin"]
+        );
+        let town = RegionCode::parse("330483101").unwrap();
+        // A community's leader does not publish to the whole town.
+        assert_eq!(who(Permission::ManageParticipation { region: &town }), ["dispatcher", "admin", "street admin"]);
+        assert_eq!(who(Permission::Participate), ["resident"]);
     }
 
     #[test]

@@ -8,11 +8,13 @@
 
 mod accounts;
 mod admin;
+mod articles;
 pub mod backup;
 mod bulk;
 mod calendars;
 mod care;
 mod cases;
+mod consultations;
 #[cfg(test)]
 mod contract;
 mod dialect;
@@ -24,6 +26,7 @@ mod measures;
 mod notices;
 mod people;
 mod places;
+mod proposals;
 mod reference;
 mod regions;
 mod registry;
@@ -40,10 +43,12 @@ use gridkeeper_domain::{Case, FieldError};
 
 pub use accounts::*;
 pub use admin::{AdminStore, PeopleQuery};
+pub use articles::{Article, ArticleQuery, ArticleScope, ArticleStore, GridReads, NewArticle};
 pub use bulk::BulkLoad;
 pub use calendars::CalendarStore;
 pub use care::{CareQuery, CareStore};
 pub use cases::{CaseLink, CaseOrder, CaseQuery, CaseStore, Intake, Media, Visibility, NO_DEADLINE};
+pub use consultations::{Comment, Consultation, ConsultationScope, ConsultationStore, GridVotes, NewConsultation};
 pub use dialect::{Dialect, SqlStore, ACQUIRE_TIMEOUT};
 pub use exchange::*;
 pub use hotline::{CaseCaller, HotlineStore, PhoneCase, MAX_CALLER_CASES};
@@ -56,6 +61,7 @@ pub use notices::{
 };
 pub use people::{NewPerson, PeopleStore, Person};
 pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
+pub use proposals::{NewProposal, Proposal, ProposalScope, ProposalStore};
 
 pub use reference::{ReferenceData, ReferenceStore};
 pub use regions::*;
@@ -160,9 +166,9 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 /// (through `Arc<dyn Store>` they are in scope already): `use gridkeeper_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, AdminStore, CalendarStore, CareStore, CaseStore, ExchangeStore, HotlineStore, HousingStore,
-        MeasureStore, NoticeStore, PeopleStore, PlaceStore, ReferenceStore, RegionStore, RegistryStore, Store,
-        TriageStore,
+        AccountStore, AdminStore, ArticleStore, CalendarStore, CareStore, CaseStore, ConsultationStore, ExchangeStore,
+        HotlineStore, HousingStore, MeasureStore, NoticeStore, PeopleStore, PlaceStore, ProposalStore, ReferenceStore,
+        RegionStore, RegistryStore, Store, TriageStore,
     };
 }
 
@@ -191,6 +197,9 @@ pub trait Store:
     + TriageStore
     + NoticeStore
     + HotlineStore
+    + ArticleStore
+    + ConsultationStore
+    + ProposalStore
     + Send
     + Sync
     + 'static
