@@ -100,6 +100,8 @@ pub enum Permission<'a> {
     ManageParticipation { region: &'a RegionCode },
     /// Take part as a resident: vote and comment on consultations, propose, support proposals.
     Participate,
+    /// Withdraw a proposal made by `proposer` before it is answered: its proposer alone.
+    WithdrawProposal { proposer: PersonId },
 }
 
 impl Permission<'_> {
@@ -143,6 +145,7 @@ impl Permission<'_> {
             Permission::TakeCall { .. } => "take a hotline call",
             Permission::ManageParticipation { .. } => "publish articles, run consultations and answer proposals",
             Permission::Participate => "vote, comment, propose and support proposals",
+            Permission::WithdrawProposal { .. } => "withdraw a proposal",
         }
     }
 }
@@ -307,6 +310,9 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
             actor.has_role(Role::Resident),
             "residents signed in with their phone vote, comment, propose and support proposals",
         ),
+        Permission::WithdrawProposal { proposer } => {
+            allow(actor.person == Some(proposer), "only its proposer withdraws a proposal")
+        }
         Permission::ReadDepartmentMeasures { department } => allow(
             actor
                 .grants

@@ -8,10 +8,12 @@
 mod accounts;
 mod admin;
 mod analysis;
+mod articles;
 pub mod auth;
 mod calendars;
 mod cases;
 mod channels;
+mod consultations;
 pub mod checkpoints;
 mod error;
 mod events;
@@ -26,6 +28,8 @@ pub mod media;
 pub mod notices;
 mod open311;
 mod openapi;
+pub mod participation;
+mod proposals;
 mod public;
 mod reference;
 pub mod regions;
@@ -108,6 +112,8 @@ pub struct Settings {
     pub triage: triage::TriageSettings,
     /// How notices leave the platform: SMS gateway, mail server, retries (`[server.notices]`).
     pub notices: notices::NoticeDelivery,
+    /// Residents' proposals: supporters needed, days to answer (`[server.participation]`).
+    pub participation: participation::ParticipationSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -209,6 +215,7 @@ impl Default for Settings {
             assessment: AssessmentWeights::default(),
             triage: triage::TriageSettings::default(),
             notices: notices::NoticeDelivery::default(),
+            participation: participation::ParticipationSettings::default(),
         }
     }
 }
@@ -267,6 +274,7 @@ impl App {
         settings.assessment.validate()?;
         settings.triage.validate()?;
         settings.notices.validate()?;
+        settings.participation.validate()?;
         settings.public_url()?;
         let media = media::open_store(&settings)?;
         let checkpoints = checkpoints::Checkpoints::open(&settings)?;
@@ -400,6 +408,9 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(triage::router())
         .merge(notices::router())
         .merge(hotline::router())
+        .merge(articles::router())
+        .merge(consultations::router())
+        .merge(proposals::router())
         .merge(openapi::router())
 }
 

@@ -86,9 +86,9 @@ pub trait ConsultationStore: Send + Sync {
     async fn comment(&self, id: i64, person: PersonId, grid: &RegionCode, body: &str, now: Millis) -> Result<Comment>;
     /// Oldest first; hidden ones too (the server shows them as hidden).
     async fn comments(&self, id: i64, offset: u32, limit: u32) -> Result<Vec<Comment>>;
-    /// Hides a comment of the consultation with a reason, audited; `false` when there is no such
-    /// comment or it is hidden already.
-    async fn hide_comment(&self, id: i64, comment: i64, reason: &str, by: PersonId, now: Millis) -> Result<bool>;
+    /// Hides a comment of the consultation with a reason, audited. `Missing` when the
+    /// consultation has no such comment, `Conflicts` when it is hidden already.
+    async fn hide_comment(&self, id: i64, comment: i64, reason: &str, by: PersonId, now: Millis) -> Result<()>;
     /// Publishes the official summary and answer (once); audited.
     async fn answer_consultation(&self, id: i64, summary: &str, answer: &str, by: PersonId, now: Millis) -> Result<()>;
 }
@@ -269,7 +269,7 @@ generic! {
             .collect()
         }
 
-        async fn hide_comment(&self, id: i64, comment: i64, reason: &str, by: PersonId, now: Millis) -> Result<bool> {
+        async fn hide_comment(&self, id: i64, comment: i64, reason: &str, by: PersonId, now: Millis) -> Result<()> {
             let mut tx = self.begin_write().await?;
             let n = D::rows_affected(&sqlx::query(
                 "UPDATE consultation_comments SET hidden_at = $3, hidden_by = $4, hidden_reason = $5 \
@@ -283,7 +283,17 @@ generic! {
             .execute(&mut *tx)
             .await?);
             if n == 0 {
-                return Ok(false);
+                let hidden: Option<Option<Millis>> = sqlx::query_scalar(
+                    "SELECT hidden_at FROM consultation_comments WHERE id = $2 AND consultation_id = $1",
+                )
+                .bind(id)
+                .bind(comment)
+                .fetch_optional(&mut *tx)
+                .await?;
+                return Err(match hidden {
+                    None => StoreError::Missing(FieldError::new("comment", "no such comment")),
+                    Some(_) => StoreError::Conflicts(FieldError::new("comment", "hidden already")),
+                });
             }
             let entry = NewAudit {
                 at: now,
@@ -294,7 +304,7 @@ generic! {
             };
             Self::append_audit(&mut tx, &entry).await?;
             tx.commit().await?;
-            Ok(true)
+            Ok(())
         }
 
         async fn answer_consultation(

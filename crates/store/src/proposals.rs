@@ -393,8 +393,9 @@ mod tests {
             assert_eq!(by_grid.len(), 2);
             assert_eq!((by_grid[0].support, by_grid[0].oppose), (1, 0));
             let m = s.comment(c.id, a, &g1, "同意第三条", 20).await.unwrap();
-            assert!(s.hide_comment(c.id, m.id, "含个人信息", staff, 30).await.unwrap());
-            assert!(!s.hide_comment(c.id, m.id, "again", staff, 31).await.unwrap());
+            s.hide_comment(c.id, m.id, "含个人信息", staff, 30).await.unwrap();
+            assert!(matches!(s.hide_comment(c.id, m.id, "again", staff, 31).await, Err(StoreError::Conflicts(_))));
+            assert!(matches!(s.hide_comment(c.id, m.id + 99, "x", staff, 31).await, Err(StoreError::Missing(_))));
             assert_eq!(s.consultation(c.id).await.unwrap().unwrap().comments, 0);
             assert_eq!(s.comments(c.id, 0, 10).await.unwrap()[0].hidden_reason.as_deref(), Some("含个人信息"));
             // Answered only once it closed, and only once.

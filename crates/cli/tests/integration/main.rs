@@ -18,6 +18,7 @@ mod measures;
 mod media;
 mod notices;
 mod open311;
+mod participation;
 mod openapi;
 mod postgres;
 mod public_map;
