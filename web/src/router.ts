@@ -33,6 +33,36 @@ const routes: RouteRecordRaw[] = [
     component: () => import('./views/resident/NearbyView.vue'),
     meta: { public: true, title: 'nav.nearby' },
   },
+  {
+    path: '/community',
+    name: 'community',
+    component: () => import('./views/participation/CommunityView.vue'),
+    meta: { public: true, title: 'nav.community' },
+  },
+  {
+    path: '/articles/:id',
+    name: 'article',
+    component: () => import('./views/participation/ArticlePage.vue'),
+    meta: { public: true, title: 'nav.article' },
+  },
+  {
+    path: '/consultations/:id',
+    name: 'consultation',
+    component: () => import('./views/participation/ConsultationPage.vue'),
+    meta: { public: true, title: 'nav.consultation' },
+  },
+  {
+    path: '/proposals/:id',
+    name: 'proposal',
+    component: () => import('./views/participation/ProposalPage.vue'),
+    meta: { public: true, title: 'nav.proposal' },
+  },
+  {
+    path: '/participation',
+    name: 'participation',
+    component: () => import('./views/participation/ParticipationManage.vue'),
+    meta: { roles: ['grid_leader', 'dispatcher', 'admin'], title: 'nav.participation' },
+  },
   { path: '/my', name: 'my', component: () => import('./views/resident/MyReports.vue'), meta: { title: 'nav.my' } },
   { path: '/inbox', name: 'inbox', component: () => import('./views/notices/InboxView.vue'), meta: { title: 'inbox.title' } },
   {

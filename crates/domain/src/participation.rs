@@ -188,7 +188,10 @@ pub fn check_period(opens_at: Millis, closes_at: Millis) -> Result<(), FieldErro
         return Err(FieldError::new("closes_at", "must be later than opens_at"));
     }
     if closes_at - opens_at > MAX_CONSULTATION_DAYS * crate::time::DAY {
-        return Err(FieldError::new("closes_at", format!("a consultation stays open at most {MAX_CONSULTATION_DAYS} days")));
+        return Err(FieldError::new(
+            "closes_at",
+            format!("a consultation stays open at most {MAX_CONSULTATION_DAYS} days"),
+        ));
     }
     Ok(())
 }
@@ -197,8 +200,13 @@ pub fn check_period(opens_at: Millis, closes_at: Millis) -> Result<(), FieldErro
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProposalAnswer {
     /// Accepted, with what will be done; perhaps handled as a case (its id).
-    Accept { answer: String, case: Option<i64> },
-    Decline { reason: String },
+    Accept {
+        answer: String,
+        case: Option<i64>,
+    },
+    Decline {
+        reason: String,
+    },
 }
 
 impl ProposalAnswer {

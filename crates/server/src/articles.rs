@@ -37,6 +37,8 @@ struct FeedQuery {
     #[param(required = true, pattern = r"^[0-9]{15}$")]
     grid: Option<String>,
     kind: Option<ArticleKind>,
+    /// Skip this many (at most 10000)
+    #[param(maximum = 10000)]
     offset: Option<u32>,
     /// At most this many (default 20, at most 100)
     #[param(minimum = 1, maximum = 100)]
@@ -48,6 +50,8 @@ struct FeedQuery {
 #[into_params(parameter_in = Query)]
 struct ListQuery {
     kind: Option<ArticleKind>,
+    /// Skip this many (at most 10000)
+    #[param(maximum = 10000)]
     offset: Option<u32>,
     /// At most this many (default 20, at most 100)
     #[param(minimum = 1, maximum = 100)]

@@ -42,6 +42,8 @@ struct GridQuery {
     /// The grid whose consultations to list: those asked of it, its community, street or district
     #[param(required = true, pattern = r"^[0-9]{15}$")]
     grid: Option<String>,
+    /// Skip this many (at most 10000)
+    #[param(maximum = 10000)]
     offset: Option<u32>,
     /// At most this many (default 20, at most 100)
     #[param(minimum = 1, maximum = 100)]
@@ -52,6 +54,8 @@ struct GridQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct PageQuery {
+    /// Skip this many (at most 10000)
+    #[param(maximum = 10000)]
     offset: Option<u32>,
     /// At most this many (default 20, at most 100)
     #[param(minimum = 1, maximum = 100)]
@@ -221,7 +225,10 @@ async fn find(app: &App, id: i64) -> ApiResult<Consultation> {
 fn grid_in(app: &App, c: &Consultation, grid: &str) -> ApiResult<gridkeeper_domain::RegionCode> {
     let grid = grid_named(app, "grid", grid)?;
     if !c.region.contains(&grid) {
-        return Err(ApiError::field("grid", format!("is not in {}, the region consulted", region_name(app, &c.region))));
+        return Err(ApiError::field(
+            "grid",
+            format!("is not in {}, the region consulted", region_name(app, &c.region)),
+        ));
     }
     Ok(grid)
 }

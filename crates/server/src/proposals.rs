@@ -41,6 +41,8 @@ struct GridQuery {
     #[param(required = true, pattern = r"^[0-9]{15}$")]
     grid: Option<String>,
     status: Option<ProposalStatus>,
+    /// Skip this many (at most 10000)
+    #[param(maximum = 10000)]
     offset: Option<u32>,
     /// At most this many (default 20, at most 100)
     #[param(minimum = 1, maximum = 100)]
@@ -53,6 +55,8 @@ struct GridQuery {
 struct StatusQuery {
     /// Only these (`agenda`: the soonest due first)
     status: Option<ProposalStatus>,
+    /// Skip this many (at most 10000)
+    #[param(maximum = 10000)]
     offset: Option<u32>,
     /// At most this many (default 20, at most 100)
     #[param(minimum = 1, maximum = 100)]
@@ -188,7 +192,11 @@ fn answer_within(app: &App) -> i64 {
     security((), ("bearer" = []), ("session_cookie" = [])),
     params(GridQuery),
     responses((status = 200, description = "Newest first; on the agenda, the soonest due first", body = ProposalPage), (status = 404, description = "No such grid")))]
-async fn list(State(app): State<AppState>, auth: MaybeAuth, Query(q): Query<GridQuery>) -> ApiResult<Json<ProposalPage>> {
+async fn list(
+    State(app): State<AppState>,
+    auth: MaybeAuth,
+    Query(q): Query<GridQuery>,
+) -> ApiResult<Json<ProposalPage>> {
     let grid = grid_named(&app, "grid", q.grid.as_deref().ok_or_else(|| ApiError::field("grid", "is required"))?)?;
     let (offset, limit) = page(q.offset, q.limit)?;
     let found = app.store.proposals(&ProposalScope::Grid(grid), q.status, offset, limit + 1).await?;

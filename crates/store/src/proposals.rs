@@ -289,7 +289,8 @@ mod tests {
     use super::*;
     use crate::testing::on_both;
     use crate::{
-        ArticleQuery, ArticleScope, ArticleStore, ConsultationStore, NewArticle, NewConsultation, NewPerson, PeopleStore,
+        ArticleQuery, ArticleScope, ArticleStore, ConsultationStore, NewArticle, NewConsultation, NewPerson,
+        PeopleStore,
     };
 
     async fn person(s: &(impl PeopleStore + ?Sized), login: &str) -> PersonId {

@@ -323,13 +323,25 @@ async fn participation_matrix(t: &TestApp) -> String {
     let community = "330483101001";
     let later = gridkeeper_domain::time::to_rfc3339(chrono::Utc::now().timestamp_millis() + 7 * 86_400_000);
     let article = |title: String| json!({ "region": community, "kind": "notice", "title": title, "body": "<p>x</p>" });
-    let id = |r: &Resp| r.body["id"].as_i64().or_else(|| r.body["article"]["id"].as_i64()).or_else(|| r.body["consultation"]["id"].as_i64()).unwrap();
+    let id = |r: &Resp| {
+        r.body["id"]
+            .as_i64()
+            .or_else(|| r.body["article"]["id"].as_i64())
+            .or_else(|| r.body["consultation"]["id"].as_i64())
+            .unwrap()
+    };
     let new_article = |n: usize| {
         let body = article(format!("a{n}"));
         async move { id(&t.post(Some("admin"), "/api/v1/articles", body).await) }
     };
     let new_proposal = |n: usize| async move {
-        id(&t.post(Some("resident"), "/api/v1/proposals", json!({ "grid": GRID1, "title": format!("p{n}"), "body": "x" })).await)
+        id(&t
+            .post(
+                Some("resident"),
+                "/api/v1/proposals",
+                json!({ "grid": GRID1, "title": format!("p{n}"), "body": "x" }),
+            )
+            .await)
     };
     let consultation = id(&t
         .post(
@@ -387,14 +399,18 @@ async fn participation_matrix(t: &TestApp) -> String {
             let r = match *row {
                 "GET articles (a grid's feed)" => t.get(*login, &format!("/api/v1/articles?grid={GRID1}")).await,
                 "GET an article" => t.get(*login, &format!("/api/v1/articles/{read_article}")).await,
-                "publish an article (POST articles)" => t.post(*login, "/api/v1/articles", article(format!("n{n}"))).await,
+                "publish an article (POST articles)" => {
+                    t.post(*login, "/api/v1/articles", article(format!("n{n}"))).await
+                }
                 "change an article (PUT)" => put(format!("/api/v1/articles/{read_article}"), article("x".into())).await,
                 "withdraw an article" => {
                     let a = new_article(n).await;
                     t.post(*login, &format!("/api/v1/articles/{a}/withdraw"), json!({ "reason": "x" })).await
                 }
                 "GET article reads" => t.get(*login, &format!("/api/v1/articles/{read_article}/reads")).await,
-                "GET regions/{community}/articles" => t.get(*login, &format!("/api/v1/regions/{community}/articles")).await,
+                "GET regions/{community}/articles" => {
+                    t.get(*login, &format!("/api/v1/regions/{community}/articles")).await
+                }
                 "GET consultations (a grid's)" => t.get(*login, &format!("/api/v1/consultations?grid={GRID1}")).await,
                 "GET a consultation" => t.get(*login, &format!("/api/v1/consultations/{consultation}")).await,
                 "open a consultation (POST consultations)" => {
@@ -402,7 +418,11 @@ async fn participation_matrix(t: &TestApp) -> String {
                     t.post(*login, "/api/v1/consultations", body).await
                 }
                 "vote (PUT consultations/{id}/vote)" => {
-                    put(format!("/api/v1/consultations/{consultation}/vote"), json!({ "stance": "support", "grid": GRID1 })).await
+                    put(
+                        format!("/api/v1/consultations/{consultation}/vote"),
+                        json!({ "stance": "support", "grid": GRID1 }),
+                    )
+                    .await
                 }
                 "comment on a consultation" => {
                     let body = json!({ "body": "x", "grid": GRID1 });
@@ -410,7 +430,9 @@ async fn participation_matrix(t: &TestApp) -> String {
                 }
                 "hide a comment" => {
                     let body = json!({ "body": "x", "grid": GRID1 });
-                    let m = id(&t.post(Some("resident"), &format!("/api/v1/consultations/{consultation}/comments"), body).await);
+                    let m = id(&t
+                        .post(Some("resident"), &format!("/api/v1/consultations/{consultation}/comments"), body)
+                        .await);
                     let url = format!("/api/v1/consultations/{consultation}/comments/{m}/hide");
                     t.post(*login, &url, json!({ "reason": "x" })).await
                 }
@@ -435,7 +457,12 @@ async fn participation_matrix(t: &TestApp) -> String {
                 }
                 "answer a proposal" => {
                     let p = new_proposal(n).await;
-                    t.post(*login, &format!("/api/v1/proposals/{p}/answer"), json!({ "decision": "decline", "answer": "x" })).await
+                    t.post(
+                        *login,
+                        &format!("/api/v1/proposals/{p}/answer"),
+                        json!({ "decision": "decline", "answer": "x" }),
+                    )
+                    .await
                 }
                 "withdraw a proposal (the resident's)" => {
                     let p = new_proposal(n).await;

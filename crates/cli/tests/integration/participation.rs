@@ -25,7 +25,11 @@ async fn put(t: &TestApp, who: &str, path: &str, body: Value) -> Resp {
 }
 
 async fn audited(t: &TestApp, action: &str) -> usize {
-    t.store.audit_search(&AuditQuery { action: Some(action.into()), limit: 100, ..Default::default() }).await.unwrap().len()
+    t.store
+        .audit_search(&AuditQuery { action: Some(action.into()), limit: 100, ..Default::default() })
+        .await
+        .unwrap()
+        .len()
 }
 
 fn titles(v: &Value) -> Vec<String> {
@@ -60,12 +64,20 @@ async fn articles_reach_the_grids_under_their_region_sanitised_and_counted() {
         .await;
     assert_eq!(pinned.status, StatusCode::CREATED, "{pinned:?}");
     let pinned_id = pinned.body["article"]["id"].as_i64().unwrap();
-    t.post(Some("leader"), "/api/v1/articles", json!({ "region": "330483101", "kind": "notice", "title": "x", "body": "<p>x</p>" }))
-        .await
-        .problem(403, None);
-    t.post(Some("resident"), "/api/v1/articles", json!({ "region": "330483101001", "kind": "notice", "title": "x", "body": "x" }))
-        .await
-        .problem(403, None);
+    t.post(
+        Some("leader"),
+        "/api/v1/articles",
+        json!({ "region": "330483101", "kind": "notice", "title": "x", "body": "<p>x</p>" }),
+    )
+    .await
+    .problem(403, None);
+    t.post(
+        Some("resident"),
+        "/api/v1/articles",
+        json!({ "region": "330483101001", "kind": "notice", "title": "x", "body": "x" }),
+    )
+    .await
+    .problem(403, None);
     // Bad input, named.
     let later = iso(now() + 3_600_000);
     t.post(
@@ -75,15 +87,27 @@ async fn articles_reach_the_grids_under_their_region_sanitised_and_counted() {
     )
     .await
     .problem(422, Some("expires_at"));
-    t.post(Some("leader"), "/api/v1/articles", json!({ "region": "330483101001", "kind": "notice", "title": "x", "body": "<script>x</script>" }))
-        .await
-        .problem(422, Some("body"));
-    t.post(Some("leader"), "/api/v1/articles", json!({ "region": "330483101001", "kind": "gossip", "title": "x", "body": "x" }))
-        .await
-        .problem(422, Some("kind"));
-    t.post(Some("leader"), "/api/v1/articles", json!({ "region": "330483101001", "kind": "notice", "title": "x", "body": "x", "cover": "nope" }))
-        .await
-        .problem(404, Some("cover"));
+    t.post(
+        Some("leader"),
+        "/api/v1/articles",
+        json!({ "region": "330483101001", "kind": "notice", "title": "x", "body": "<script>x</script>" }),
+    )
+    .await
+    .problem(422, Some("body"));
+    t.post(
+        Some("leader"),
+        "/api/v1/articles",
+        json!({ "region": "330483101001", "kind": "gossip", "title": "x", "body": "x" }),
+    )
+    .await
+    .problem(422, Some("kind"));
+    t.post(
+        Some("leader"),
+        "/api/v1/articles",
+        json!({ "region": "330483101001", "kind": "notice", "title": "x", "body": "x", "cover": "nope" }),
+    )
+    .await
+    .problem(404, Some("cover"));
     // Scheduled for later: not in the feed, not open to the public, open to its publisher.
     let scheduled = t
         .post(
@@ -120,10 +144,15 @@ async fn articles_reach_the_grids_under_their_region_sanitised_and_counted() {
     t.get(Some("leader"), "/api/v1/regions/330483101/articles").await.problem(403, None);
 
     // Withdrawn with a reason: gone from the feed, audited; twice is a conflict.
-    t.post(Some("leader"), &format!("/api/v1/articles/{town_id}/withdraw"), json!({ "reason": "x" })).await.problem(404, None);
-    let w = t.post(Some("admin"), &format!("/api/v1/articles/{town_id}/withdraw"), json!({ "reason": "时间有误" })).await;
+    t.post(Some("leader"), &format!("/api/v1/articles/{town_id}/withdraw"), json!({ "reason": "x" }))
+        .await
+        .problem(404, None);
+    let w =
+        t.post(Some("admin"), &format!("/api/v1/articles/{town_id}/withdraw"), json!({ "reason": "时间有误" })).await;
     assert_eq!(w.ok()["article"]["state"], "withdrawn");
-    t.post(Some("admin"), &format!("/api/v1/articles/{town_id}/withdraw"), json!({ "reason": "again" })).await.problem(409, None);
+    t.post(Some("admin"), &format!("/api/v1/articles/{town_id}/withdraw"), json!({ "reason": "again" }))
+        .await
+        .problem(409, None);
     assert_eq!(titles(t.get(None, &format!("/api/v1/articles?grid={GRID3}")).await.ok()), Vec::<String>::new());
     assert_eq!(audited(&t, "withdraw_article").await, 1);
 
@@ -174,7 +203,9 @@ async fn a_consultation_counts_one_vote_per_resident_hides_comments_with_a_reaso
     // The same resident voting twice at once: one vote, the later one's stance or the other's.
     let vote = |who: &'static str, stance: &'static str, grid: &'static str| {
         let t = &t;
-        async move { put(t, who, &format!("/api/v1/consultations/{id}/vote"), json!({ "stance": stance, "grid": grid })).await }
+        async move {
+            put(t, who, &format!("/api/v1/consultations/{id}/vote"), json!({ "stance": stance, "grid": grid })).await
+        }
     };
     let (a, b) = tokio::join!(vote("resident", "support", GRID1), vote("resident", "oppose", GRID1));
     assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
@@ -191,15 +222,29 @@ async fn a_consultation_counts_one_vote_per_resident_hides_comments_with_a_reaso
     put(&t, "resident", &format!("/api/v1/consultations/{id}/vote"), json!({ "stance": "maybe", "grid": GRID1 }))
         .await
         .problem(422, Some("stance"));
-    t.send_raw(None, t.client.put(format!("{}/api/v1/consultations/{id}/vote", t.base)).json(&json!({ "stance": "support", "grid": GRID1 })))
-        .await
-        .problem(401, None);
+    t.send_raw(
+        None,
+        t.client
+            .put(format!("{}/api/v1/consultations/{id}/vote", t.base))
+            .json(&json!({ "stance": "support", "grid": GRID1 })),
+    )
+    .await
+    .problem(401, None);
     // The tally per grid is for staff while it is open.
     assert!(t.get(None, &format!("/api/v1/consultations/{id}")).await.ok()["by_grid"].is_null());
-    assert_eq!(t.get(Some("leader"), &format!("/api/v1/consultations/{id}")).await.ok()["by_grid"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        t.get(Some("leader"), &format!("/api/v1/consultations/{id}")).await.ok()["by_grid"].as_array().unwrap().len(),
+        2
+    );
 
     // Comments; one hidden with a reason (audited): the public sees why, not what.
-    let m = t.post(Some("resident"), &format!("/api/v1/consultations/{id}/comments"), json!({ "body": "我家电话 13900000000", "grid": GRID1 })).await;
+    let m = t
+        .post(
+            Some("resident"),
+            &format!("/api/v1/consultations/{id}/comments"),
+            json!({ "body": "我家电话 13900000000", "grid": GRID1 }),
+        )
+        .await;
     assert_eq!(m.status, StatusCode::CREATED, "{m:?}");
     let mid = m.body["id"].as_i64().unwrap();
     t.post(Some("resident2"), &format!("/api/v1/consultations/{id}/comments"), json!({ "body": "  ", "grid": GRID2 }))
@@ -208,7 +253,13 @@ async fn a_consultation_counts_one_vote_per_resident_hides_comments_with_a_reaso
     t.post(Some("resident"), &format!("/api/v1/consultations/{id}/comments/{mid}/hide"), json!({ "reason": "x" }))
         .await
         .problem(403, None);
-    let hidden = t.post(Some("leader"), &format!("/api/v1/consultations/{id}/comments/{mid}/hide"), json!({ "reason": "含个人电话" })).await;
+    let hidden = t
+        .post(
+            Some("leader"),
+            &format!("/api/v1/consultations/{id}/comments/{mid}/hide"),
+            json!({ "reason": "含个人电话" }),
+        )
+        .await;
     assert_eq!(hidden.status, StatusCode::NO_CONTENT, "{hidden:?}");
     t.post(Some("leader"), &format!("/api/v1/consultations/{id}/comments/{mid}/hide"), json!({ "reason": "again" }))
         .await
@@ -244,25 +295,45 @@ async fn a_consultation_counts_one_vote_per_resident_hides_comments_with_a_reaso
         )
         .await
         .unwrap();
-    put(&t, "resident", &format!("/api/v1/consultations/{}/vote", closed.id), json!({ "stance": "support", "grid": GRID1 }))
-        .await
-        .problem(409, None);
-    t.post(Some("member"), &format!("/api/v1/consultations/{}/answer", closed.id), json!({ "summary": "s", "answer": "a" }))
-        .await
-        .problem(403, None);
+    put(
+        &t,
+        "resident",
+        &format!("/api/v1/consultations/{}/vote", closed.id),
+        json!({ "stance": "support", "grid": GRID1 }),
+    )
+    .await
+    .problem(409, None);
+    t.post(
+        Some("member"),
+        &format!("/api/v1/consultations/{}/answer", closed.id),
+        json!({ "summary": "s", "answer": "a" }),
+    )
+    .await
+    .problem(403, None);
     let answered = t
-        .post(Some("leader"), &format!("/api/v1/consultations/{}/answer", closed.id), json!({ "summary": "多数赞成北侧空地", "answer": "选北侧空地，明年三月开工" }))
+        .post(
+            Some("leader"),
+            &format!("/api/v1/consultations/{}/answer", closed.id),
+            json!({ "summary": "多数赞成北侧空地", "answer": "选北侧空地，明年三月开工" }),
+        )
         .await;
     assert_eq!(answered.ok()["consultation"]["phase"], "answered");
-    t.post(Some("leader"), &format!("/api/v1/consultations/{}/answer", closed.id), json!({ "summary": "s", "answer": "a" }))
-        .await
-        .problem(409, None);
+    t.post(
+        Some("leader"),
+        &format!("/api/v1/consultations/{}/answer", closed.id),
+        json!({ "summary": "s", "answer": "a" }),
+    )
+    .await
+    .problem(409, None);
     let public = t.get(None, &format!("/api/v1/consultations/{}", closed.id)).await;
     assert_eq!(public.ok()["answer"], "选北侧空地，明年三月开工");
     assert!(public.ok()["by_grid"].is_array());
     let listed = t.get(None, &format!("/api/v1/consultations?grid={GRID2}")).await;
     assert_eq!(listed.ok()["items"].as_array().unwrap().len(), 2);
-    assert_eq!(t.get(None, &format!("/api/v1/consultations?grid={GRID3}")).await.ok()["items"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        t.get(None, &format!("/api/v1/consultations?grid={GRID3}")).await.ok()["items"].as_array().unwrap().len(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -279,8 +350,12 @@ async fn a_proposal_goes_on_the_agenda_at_its_threshold_and_is_answered_as_a_cas
     let id = made.body["id"].as_i64().unwrap();
     assert_eq!(made.body["region"], "330483101001");
     assert_eq!((made.body["status"].as_str(), made.body["mine"].as_bool()), (Some("open"), Some(true)));
-    t.post(Some("dispatcher"), "/api/v1/proposals", json!({ "grid": GRID1, "title": "x", "body": "x" })).await.problem(403, None);
-    t.post(Some("resident"), "/api/v1/proposals", json!({ "grid": GRID1, "title": "", "body": "x" })).await.problem(422, Some("title"));
+    t.post(Some("dispatcher"), "/api/v1/proposals", json!({ "grid": GRID1, "title": "x", "body": "x" }))
+        .await
+        .problem(403, None);
+    t.post(Some("resident"), "/api/v1/proposals", json!({ "grid": GRID1, "title": "", "body": "x" }))
+        .await
+        .problem(422, Some("title"));
 
     // The public sees the proposer masked.
     assert_eq!(t.get(None, &format!("/api/v1/proposals/{id}")).await.ok()["proposer"], "r**********");
@@ -300,12 +375,20 @@ async fn a_proposal_goes_on_the_agenda_at_its_threshold_and_is_answered_as_a_cas
     t.post(Some("member"), &format!("/api/v1/proposals/{id}/answer"), json!({ "decision": "accept", "answer": "x" }))
         .await
         .problem(403, None);
-    t.post(Some("leader"), &format!("/api/v1/proposals/{id}/answer"), json!({ "decision": "decline", "answer": "x", "case": "1" }))
-        .await
-        .problem(422, Some("case"));
-    t.post(Some("leader"), &format!("/api/v1/proposals/{id}/answer"), json!({ "decision": "accept", "answer": "x", "case": "999999" }))
-        .await
-        .problem(404, Some("case"));
+    t.post(
+        Some("leader"),
+        &format!("/api/v1/proposals/{id}/answer"),
+        json!({ "decision": "decline", "answer": "x", "case": "1" }),
+    )
+    .await
+    .problem(422, Some("case"));
+    t.post(
+        Some("leader"),
+        &format!("/api/v1/proposals/{id}/answer"),
+        json!({ "decision": "accept", "answer": "x", "case": "999999" }),
+    )
+    .await
+    .problem(404, Some("case"));
     let case = id_of(&t.report(Some("member"), IN_GRID1, Some(MANHOLE)).await);
     let answered = t
         .post(
@@ -323,14 +406,26 @@ async fn a_proposal_goes_on_the_agenda_at_its_threshold_and_is_answered_as_a_cas
         .problem(409, Some("status"));
 
     // Withdrawn by its proposer alone.
-    let other = t.post(Some("resident"), "/api/v1/proposals", json!({ "grid": GRID3, "title": "东栅菜场延长营业", "body": "下班太晚买不到菜" })).await;
+    let other = t
+        .post(
+            Some("resident"),
+            "/api/v1/proposals",
+            json!({ "grid": GRID3, "title": "东栅菜场延长营业", "body": "下班太晚买不到菜" }),
+        )
+        .await;
     let oid = other.body["id"].as_i64().unwrap();
     assert_eq!(other.body["region"], "330483101002");
     t.post(Some("resident2"), &format!("/api/v1/proposals/{oid}/withdraw"), json!({})).await.problem(403, None);
-    assert_eq!(t.post(Some("resident"), &format!("/api/v1/proposals/{oid}/withdraw"), json!({})).await.ok()["status"], "withdrawn");
+    assert_eq!(
+        t.post(Some("resident"), &format!("/api/v1/proposals/{oid}/withdraw"), json!({})).await.ok()["status"],
+        "withdrawn"
+    );
     let mine = t.get(Some("resident"), "/api/v1/me/proposals").await;
     assert_eq!(mine.ok()["items"].as_array().unwrap().len(), 2);
     // A grid sees its own community's proposals.
-    assert_eq!(t.get(None, &format!("/api/v1/proposals?grid={GRID2}")).await.ok()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        t.get(None, &format!("/api/v1/proposals?grid={GRID2}")).await.ok()["items"].as_array().unwrap().len(),
+        1
+    );
     t.get(None, "/api/v1/proposals/999999").await.problem(404, None);
 }
