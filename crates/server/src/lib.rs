@@ -411,6 +411,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(articles::router())
         .merge(consultations::router())
         .merge(proposals::router())
+        .merge(participation::router())
         .merge(openapi::router())
 }
 

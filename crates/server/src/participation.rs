@@ -2,11 +2,23 @@
 //! `proposals.rs`): the `[server.participation]` settings, the HTML sanitiser, and the checks of
 //! the grid a resident names and the region staff publish to.
 
+use axum::extract::State;
+use axum::Json;
+use gridkeeper_domain::time::{parse_rfc3339, to_rfc3339};
 use gridkeeper_domain::{may, Actor, Permission, RegionCode, RegionLevel};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::{App, StartupError};
+use crate::extract::Query;
+use crate::{App, AppState, StartupError};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(figures))
+}
 
 /// The `[server.participation]` section of the configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,6 +112,163 @@ pub fn more<T>(mut items: Vec<T>, limit: u32) -> (Vec<T>, bool) {
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     (items, more)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct FiguresQuery {
+    /// The region (default: the jurisdiction's district)
+    region: Option<String>,
+    /// Start of the period (RFC 3339)
+    #[param(required = true)]
+    from: Option<String>,
+    /// End of the period, exclusive (RFC 3339)
+    #[param(required = true)]
+    to: Option<String>,
+}
+
+/// A grid's participation in the period.
+#[derive(Serialize, ToSchema)]
+pub struct GridFigures {
+    pub grid: String,
+    pub name: String,
+    /// Houses registered as homes (own home or rental).
+    pub households: i64,
+    /// Articles published to the grid or a region above it.
+    pub articles: i64,
+    /// Reads counted in the grid of the articles published in the period.
+    pub reads: i64,
+    /// Reach: reads ÷ households × 100 (`null` without households).
+    pub reads_per_100_households: Option<f64>,
+    pub votes: i64,
+    pub comments: i64,
+}
+
+/// A community's proposals in the period.
+#[derive(Serialize, ToSchema)]
+pub struct CommunityFigures {
+    pub community: String,
+    pub name: String,
+    pub made: i64,
+    pub reached_agenda: i64,
+    pub answered: i64,
+    pub answered_on_time: i64,
+    /// answered on time ÷ reached the agenda (`null` when none did).
+    pub answered_on_time_rate: Option<f64>,
+    /// On the agenda and past their deadline now.
+    pub overdue_now: i64,
+}
+
+/// Turnout of a consultation open during the period.
+#[derive(Serialize, ToSchema)]
+pub struct ConsultationFigures {
+    pub id: i64,
+    pub title: String,
+    pub region_name: String,
+    pub closes_at: String,
+    pub voters: i64,
+    pub commenters: i64,
+    /// Distinct people who voted or commented.
+    pub participants: i64,
+}
+
+/// The figures of residents' participation (docs/MEASURES.md, "Participation").
+#[derive(Serialize, ToSchema)]
+pub struct ParticipationAnswer {
+    pub region: String,
+    pub from: String,
+    pub to: String,
+    /// Every grid under the region, by code.
+    pub grids: Vec<GridFigures>,
+    /// Communities with proposals, by code.
+    pub communities: Vec<CommunityFigures>,
+    /// Newest closing first.
+    pub consultations: Vec<ConsultationFigures>,
+}
+
+fn rate(n: i64, d: i64) -> Option<f64> {
+    (d > 0).then(|| n as f64 / d as f64)
+}
+
+#[utoipa::path(get, path = "/participation/figures", tag = "participation", summary = "The figures of residents' participation in a region: reach of articles, votes and comments per grid, proposals answered on time per community, turnout per consultation",
+    params(FiguresQuery),
+    responses((status = 200, description = "The figures", body = ParticipationAnswer), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "No such region")))]
+async fn figures(
+    State(app): State<AppState>,
+    auth: Auth,
+    Query(q): Query<FiguresQuery>,
+) -> ApiResult<Json<ParticipationAnswer>> {
+    let reference = app.reference();
+    let code = match q.region.as_deref() {
+        Some(r) => r.to_string(),
+        None => reference.district.clone().ok_or_else(|| ApiError::field("region", "is required"))?,
+    };
+    let region = RegionCode::parse(&code).map_err(|e| ApiError::field("region", e.reason))?;
+    if !reference.regions.contains_key(&region) {
+        return Err(ApiError::unknown("region", format!("no region {region}")));
+    }
+    may(&auth.actor, Permission::ReadMeasures { region: &region }).map_err(|r| ApiError::refusal(r, None))?;
+    let from = parse_rfc3339("from", q.from.as_deref().ok_or_else(|| ApiError::field("from", "is required"))?)?;
+    let to = parse_rfc3339("to", q.to.as_deref().ok_or_else(|| ApiError::field("to", "is required"))?)?;
+    if to <= from {
+        return Err(ApiError::field("to", "must be later than from"));
+    }
+    let mut f = app.store.participation_figures(&region, from, to, app.now()).await?;
+    let mut grids: Vec<&RegionCode> =
+        reference.regions.keys().filter(|c| c.level() == RegionLevel::Grid && region.contains(c)).collect();
+    grids.sort();
+    let grids = grids
+        .into_iter()
+        .map(|g| {
+            let x = f.grids.remove(g).unwrap_or_default();
+            GridFigures {
+                grid: g.to_string(),
+                name: region_name(&app, g),
+                households: x.households,
+                articles: x.articles,
+                reads: x.reads,
+                reads_per_100_households: rate(x.reads * 100, x.households),
+                votes: x.votes,
+                comments: x.comments,
+            }
+        })
+        .collect();
+    let communities = f
+        .communities
+        .iter()
+        .map(|(c, x)| CommunityFigures {
+            community: c.to_string(),
+            name: region_name(&app, c),
+            made: x.made,
+            reached_agenda: x.reached_agenda,
+            answered: x.answered,
+            answered_on_time: x.answered_on_time,
+            answered_on_time_rate: rate(x.answered_on_time, x.reached_agenda),
+            overdue_now: x.overdue_now,
+        })
+        .collect();
+    let consultations = f
+        .consultations
+        .iter()
+        .map(|c| ConsultationFigures {
+            id: c.id,
+            title: c.title.clone(),
+            region_name: region_name(&app, &c.region),
+            closes_at: to_rfc3339(c.closes_at),
+            voters: c.voters,
+            commenters: c.commenters,
+            participants: c.participants,
+        })
+        .collect();
+    Ok(Json(ParticipationAnswer {
+        region: region.to_string(),
+        from: to_rfc3339(from),
+        to: to_rfc3339(to),
+        grids,
+        communities,
+        consultations,
+    }))
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub mod live;
 mod measures;
 mod notices;
 mod people;
+mod participation;
 mod places;
 mod proposals;
 mod reference;
@@ -60,6 +61,9 @@ pub use notices::{
     MAX_FOLLOWS, MAX_FOLLOW_RADIUS_M,
 };
 pub use people::{NewPerson, PeopleStore, Person};
+pub use participation::{
+    CommunityProposals, ConsultationTurnout, GridParticipation, ParticipationFigures, ParticipationStore,
+};
 pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
 pub use proposals::{NewProposal, Proposal, ProposalScope, ProposalStore};
 
@@ -167,8 +171,8 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 pub mod prelude {
     pub use crate::{
         AccountStore, AdminStore, ArticleStore, CalendarStore, CareStore, CaseStore, ConsultationStore, ExchangeStore,
-        HotlineStore, HousingStore, MeasureStore, NoticeStore, PeopleStore, PlaceStore, ProposalStore, ReferenceStore,
-        RegionStore, RegistryStore, Store, TriageStore,
+        HotlineStore, HousingStore, MeasureStore, NoticeStore, ParticipationStore, PeopleStore, PlaceStore, ProposalStore,
+        ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
     };
 }
 
@@ -200,6 +204,7 @@ pub trait Store:
     + ArticleStore
     + ConsultationStore
     + ProposalStore
+    + ParticipationStore
     + Send
     + Sync
     + 'static

@@ -597,6 +597,32 @@ export type CommentView = {
   name: string
 }
 
+/** A community's proposals in the period. */
+export type CommunityFigures = {
+  answered: number
+  answered_on_time: number
+  /** answered on time ÷ reached the agenda (`null` when none did). */
+  answered_on_time_rate?: number | null
+  community: string
+  made: number
+  name: string
+  /** On the agenda and past their deadline now. */
+  overdue_now: number
+  reached_agenda: number
+}
+
+/** Turnout of a consultation open during the period. */
+export type ConsultationFigures = {
+  closes_at: string
+  commenters: number
+  id: number
+  /** Distinct people who voted or commented. */
+  participants: number
+  region_name: string
+  title: string
+  voters: number
+}
+
 export type ConsultationInput = {
   /** The draft: HTML, reduced to an allow-list. */
   body: string
@@ -815,6 +841,22 @@ export type GrantBody = {
   role: string
   /** `region:CODE`, `department:ID` or `place:ID`. */
   scope: string
+}
+
+/** A grid's participation in the period. */
+export type GridFigures = {
+  /** Articles published to the grid or a region above it. */
+  articles: number
+  comments: number
+  grid: string
+  /** Houses registered as homes (own home or rental). */
+  households: number
+  name: string
+  /** Reads counted in the grid of the articles published in the period. */
+  reads: number
+  /** Reach: reads ÷ households × 100 (`null` without households). */
+  reads_per_100_households?: number | null
+  votes: number
 }
 
 /** A grid without a grid member. */
@@ -1102,6 +1144,19 @@ export type OnTheSpotBody = {
   lon: number
   note: string
   photos?: Array<string>
+}
+
+/** The figures of residents' participation (docs/MEASURES.md, "Participation"). */
+export type ParticipationAnswer = {
+  /** Communities with proposals, by code. */
+  communities: Array<CommunityFigures>
+  /** Newest closing first. */
+  consultations: Array<ConsultationFigures>
+  from: string
+  /** Every grid under the region, by code. */
+  grids: Array<GridFigures>
+  region: string
+  to: string
 }
 
 /** A working period of a day, in minutes after local midnight: `[start, end)`. */

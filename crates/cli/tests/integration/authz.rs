@@ -375,6 +375,7 @@ async fn participation_matrix(t: &TestApp) -> String {
         "withdraw a proposal (the resident's)",
         "GET me/proposals",
         "GET regions/{community}/proposals",
+        "GET participation/figures (the community)",
     ];
     let mut out = String::from(
         "\n## Participation\n\nThe same people and the articles, consultations and proposals of community \
@@ -469,6 +470,10 @@ async fn participation_matrix(t: &TestApp) -> String {
                     t.post(*login, &format!("/api/v1/proposals/{p}/withdraw"), json!({})).await
                 }
                 "GET me/proposals" => t.get(*login, "/api/v1/me/proposals").await,
+                "GET participation/figures (the community)" => {
+                    let url = format!("/api/v1/participation/figures?region={community}&from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z");
+                    t.get(*login, &url).await
+                }
                 _ => t.get(*login, &format!("/api/v1/regions/{community}/proposals")).await,
             };
             cells.push(r.status.as_u16().to_string());
