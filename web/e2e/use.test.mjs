@@ -535,5 +535,13 @@ describe('participation', () => {
     const anonymous = await open(null, { width: 360, height: 780 })
     await anonymous.goto(`/proposals/${id}`)
     await anonymous.getByTestId('proposal-answer').getByText('下月安装').waitFor()
+
+    // The town's leadership sees the participation on the dashboard.
+    const boss = await open('supervisor', { width: 1920, height: 1080 })
+    await boss.goto('/leader')
+    const card = boss.getByTestId('participation-card')
+    await card.getByTestId('participation-proposals').locator('tbody tr').first().waitFor()
+    await card.scrollIntoViewIfNeeded()
+    await shoot(boss, 'dashboard-participation', [1920])
   })
 })

@@ -53,6 +53,7 @@ declare module 'vue' {
     GridMap: typeof import('./components/GridMap.vue')['default']
     HtmlEditor: typeof import('./components/HtmlEditor.vue')['default']
     LocationPicker: typeof import('./components/LocationPicker.vue')['default']
+    ParticipationCard: typeof import('./components/ParticipationCard.vue')['default']
     PhotoGallery: typeof import('./components/PhotoGallery.vue')['default']
     PhotoPicker: typeof import('./components/PhotoPicker.vue')['default']
     RateForm: typeof import('./components/RateForm.vue')['default']

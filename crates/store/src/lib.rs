@@ -24,8 +24,8 @@ mod housing;
 pub mod live;
 mod measures;
 mod notices;
-mod people;
 mod participation;
+mod people;
 mod places;
 mod proposals;
 mod reference;
@@ -60,10 +60,10 @@ pub use notices::{
     Follow, FollowTarget, NoticeAddresses, NoticeAttempt, NoticeContext, NoticeRow, NoticeStore, Outgoing, TemplateRow,
     MAX_FOLLOWS, MAX_FOLLOW_RADIUS_M,
 };
-pub use people::{NewPerson, PeopleStore, Person};
 pub use participation::{
     CommunityProposals, ConsultationTurnout, GridParticipation, ParticipationFigures, ParticipationStore,
 };
+pub use people::{NewPerson, PeopleStore, Person};
 pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
 pub use proposals::{NewProposal, Proposal, ProposalScope, ProposalStore};
 
@@ -171,8 +171,8 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 pub mod prelude {
     pub use crate::{
         AccountStore, AdminStore, ArticleStore, CalendarStore, CareStore, CaseStore, ConsultationStore, ExchangeStore,
-        HotlineStore, HousingStore, MeasureStore, NoticeStore, ParticipationStore, PeopleStore, PlaceStore, ProposalStore,
-        ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
+        HotlineStore, HousingStore, MeasureStore, NoticeStore, ParticipationStore, PeopleStore, PlaceStore,
+        ProposalStore, ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
     };
 }
 

@@ -221,7 +221,8 @@ mod tests {
     use super::*;
     use crate::testing::on_both;
     use crate::{
-        ArticleStore, ConsultationStore, NewArticle, NewConsultation, NewPerson, NewProposal, PeopleStore, ProposalStore,
+        ArticleStore, ConsultationStore, NewArticle, NewConsultation, NewPerson, NewProposal, PeopleStore,
+        ProposalStore,
     };
 
     fn code(s: &str) -> RegionCode {

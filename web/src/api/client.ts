@@ -73,6 +73,7 @@ import type {
   ProposalPage,
   ProposalStatus,
   ProposalView,
+  ParticipationAnswer,
   CallerBody,
   CallerLookup,
   CallTaken,
@@ -291,6 +292,8 @@ export const api = {
   supportProposal: (id: number) => post<ProposalView>(`proposals/${id}/support`),
   answerProposal: (id: number, body: ProposalAnswerInput) => post<ProposalView>(`proposals/${id}/answer`, body),
   withdrawProposal: (id: number) => post<ProposalView>(`proposals/${id}/withdraw`),
+  participationFigures: (p: { from: string; to: string; region?: string }) =>
+    get<ParticipationAnswer>(`participation/figures${query(p)}`),
 
   // measures of performance and assessment (docs/MEASURES.md)
   measures: (p: { from: string; to: string; region?: string; department?: number; category?: number }) =>

@@ -154,6 +154,8 @@ export type ProposalStatus = S.ProposalStatus
 export type ProposalView = S.ProposalView
 export type ProposalPage = S.ProposalPage
 export type ProposalAnswerInput = S.ProposalAnswerInput
+/** `GET /participation/figures` */
+export type ParticipationAnswer = S.ParticipationAnswer
 
 export interface Page<T> {
   items: T[]

@@ -433,9 +433,16 @@ async fn a_proposal_goes_on_the_agenda_at_its_threshold_and_is_answered_as_a_cas
     let period = format!("from={}&to={}", iso(now() - 86_400_000), iso(now() + 86_400_000)).replace('+', "%2B");
     let figures = t.get(Some("leader"), &format!("/api/v1/participation/figures?region=330483101001&{period}")).await;
     let west = &figures.ok()["communities"][0];
-    assert_eq!((west["made"].as_i64(), west["reached_agenda"].as_i64(), west["answered_on_time"].as_i64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (west["made"].as_i64(), west["reached_agenda"].as_i64(), west["answered_on_time"].as_i64()),
+        (Some(1), Some(1), Some(1))
+    );
     assert_eq!(west["answered_on_time_rate"], 1.0);
     assert_eq!(figures.ok()["grids"].as_array().unwrap().len(), 2);
-    t.get(Some("resident"), &format!("/api/v1/participation/figures?region=330483101001&{period}")).await.problem(403, None);
-    t.get(Some("leader"), &format!("/api/v1/participation/figures?region=330483101002&{period}")).await.problem(403, None);
+    t.get(Some("resident"), &format!("/api/v1/participation/figures?region=330483101001&{period}"))
+        .await
+        .problem(403, None);
+    t.get(Some("leader"), &format!("/api/v1/participation/figures?region=330483101002&{period}"))
+        .await
+        .problem(403, None);
 }
