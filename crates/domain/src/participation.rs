@@ -90,6 +90,50 @@ names! {
     }
 }
 
+names! {
+    /// Who may see one field of a notable native's entry.
+    Consent {
+        /// Anyone, in the public directory.
+        Public = "public",
+        /// Staff of the platform.
+        Staff = "staff",
+        /// Only those who keep the directory of the native's home region.
+        Private = "private",
+    }
+}
+
+names! {
+    /// What a notable native brings.
+    LeadKind {
+        /// 建言献策: advice or a proposal for the hometown.
+        Proposal = "proposal",
+        /// 招商线索: an investment lead.
+        Investment = "investment",
+        /// 捐资助学, 公益: a donation or public-interest project.
+        Donation = "donation",
+    }
+}
+
+names! {
+    /// Where the follow-up of a lead stands.
+    LeadStatus {
+        New = "new",
+        Following = "following",
+        Done = "done",
+        Dropped = "dropped",
+    }
+}
+
+/// Whether a field with `consent` is shown to someone: anyone (`Public`), staff, or only the
+/// keepers of the directory.
+pub fn shown(consent: Consent, staff: bool, keeper: bool) -> bool {
+    match consent {
+        Consent::Public => true,
+        Consent::Staff => staff || keeper,
+        Consent::Private => keeper,
+    }
+}
+
 /// The longest title of an article, consultation or proposal.
 pub const MAX_TITLE: usize = 120;
 /// The longest summary of an article.
@@ -243,6 +287,15 @@ impl ProposalStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_is_shown_by_its_consent() {
+        assert!(shown(Consent::Public, false, false));
+        assert!(!shown(Consent::Staff, false, false));
+        assert!(shown(Consent::Staff, true, false));
+        assert!(!shown(Consent::Private, true, false));
+        assert!(shown(Consent::Private, true, true));
+    }
 
     #[test]
     fn names_round_trip_and_refuse_strangers() {

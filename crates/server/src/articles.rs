@@ -34,7 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 struct FeedQuery {
     /// The grid whose feed to read: what was published to it, its community, its street or the
     /// district, live now
-    #[param(required = true, pattern = r"^[0-9]{15}$")]
+    #[param(required = true, pattern = r"^(?!000000)[0-9]{6}(?!000)[0-9]{3}(?!000)[0-9]{3}(?!000)[0-9]{3}$")]
     grid: Option<String>,
     kind: Option<ArticleKind>,
     /// Skip this many (at most 10000)
@@ -63,7 +63,7 @@ struct ListQuery {
 #[into_params(parameter_in = Query)]
 struct ReadQuery {
     /// The reader's grid, counted in the article's reads per grid
-    #[param(pattern = r"^[0-9]{15}$")]
+    #[param(pattern = r"^(?!000000)[0-9]{6}(?!000)[0-9]{3}(?!000)[0-9]{3}(?!000)[0-9]{3}$")]
     grid: Option<String>,
 }
 

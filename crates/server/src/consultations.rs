@@ -40,7 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct GridQuery {
     /// The grid whose consultations to list: those asked of it, its community, street or district
-    #[param(required = true, pattern = r"^[0-9]{15}$")]
+    #[param(required = true, pattern = r"^(?!000000)[0-9]{6}(?!000)[0-9]{3}(?!000)[0-9]{3}(?!000)[0-9]{3}$")]
     grid: Option<String>,
     /// Skip this many (at most 10000)
     #[param(maximum = 10000)]
@@ -164,7 +164,7 @@ pub struct ConsultationInput {
 pub struct VoteInput {
     pub stance: Stance,
     /// The voter's grid (in the region consulted), for the tally per grid.
-    #[schema(pattern = r"^[0-9]{15}$")]
+    #[schema(pattern = r"^(?!000000)[0-9]{6}(?!000)[0-9]{3}(?!000)[0-9]{3}(?!000)[0-9]{3}$")]
     pub grid: String,
 }
 
@@ -174,7 +174,7 @@ pub struct CommentInput {
     #[schema(max_length = 2000)]
     pub body: String,
     /// The commenter's grid (in the region consulted).
-    #[schema(pattern = r"^[0-9]{15}$")]
+    #[schema(pattern = r"^(?!000000)[0-9]{6}(?!000)[0-9]{3}(?!000)[0-9]{3}(?!000)[0-9]{3}$")]
     pub grid: String,
 }
 

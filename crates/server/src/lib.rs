@@ -25,6 +25,7 @@ mod http;
 pub mod intake;
 mod measures;
 pub mod media;
+mod natives;
 pub mod notices;
 mod open311;
 mod openapi;
@@ -412,6 +413,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(consultations::router())
         .merge(proposals::router())
         .merge(participation::router())
+        .merge(natives::router())
         .merge(openapi::router())
 }
 

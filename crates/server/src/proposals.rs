@@ -38,7 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct GridQuery {
     /// The grid whose community's proposals to list
-    #[param(required = true, pattern = r"^[0-9]{15}$")]
+    #[param(required = true, pattern = r"^(?!000000)[0-9]{6}(?!000)[0-9]{3}(?!000)[0-9]{3}(?!000)[0-9]{3}$")]
     grid: Option<String>,
     status: Option<ProposalStatus>,
     /// Skip this many (at most 10000)
@@ -109,7 +109,7 @@ pub struct ProposalPage {
 #[serde(deny_unknown_fields)]
 pub struct ProposalInput {
     /// The proposer's grid: the proposal goes on its community's agenda.
-    #[schema(pattern = r"^[0-9]{15}$")]
+    #[schema(pattern = r"^(?!000000)[0-9]{6}(?!000)[0-9]{3}(?!000)[0-9]{3}(?!000)[0-9]{3}$")]
     pub grid: String,
     #[schema(max_length = 120)]
     pub title: String,

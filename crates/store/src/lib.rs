@@ -23,6 +23,7 @@ mod hotline;
 mod housing;
 pub mod live;
 mod measures;
+mod natives;
 mod notices;
 mod participation;
 mod people;
@@ -56,6 +57,7 @@ pub use hotline::{CaseCaller, HotlineStore, PhoneCase, MAX_CALLER_CASES};
 pub use housing::{BuildingQuery, HouseQuery, HousingStore, TenancyQuery};
 pub use live::{CaseNotice, LiveFeed, LocalFeed, PgFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
+pub use natives::{Invitation, Lead, LeadNote, Native, NativeStore, NewNative, CONSENT_FIELDS};
 pub use notices::{
     Follow, FollowTarget, NoticeAddresses, NoticeAttempt, NoticeContext, NoticeRow, NoticeStore, Outgoing, TemplateRow,
     MAX_FOLLOWS, MAX_FOLLOW_RADIUS_M,
@@ -171,8 +173,8 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 pub mod prelude {
     pub use crate::{
         AccountStore, AdminStore, ArticleStore, CalendarStore, CareStore, CaseStore, ConsultationStore, ExchangeStore,
-        HotlineStore, HousingStore, MeasureStore, NoticeStore, ParticipationStore, PeopleStore, PlaceStore,
-        ProposalStore, ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
+        HotlineStore, HousingStore, MeasureStore, NativeStore, NoticeStore, ParticipationStore, PeopleStore,
+        PlaceStore, ProposalStore, ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
     };
 }
 
@@ -205,6 +207,7 @@ pub trait Store:
     + ConsultationStore
     + ProposalStore
     + ParticipationStore
+    + NativeStore
     + Send
     + Sync
     + 'static

@@ -611,6 +611,9 @@ export type CommunityFigures = {
   reached_agenda: number
 }
 
+/** Who may see one field of a notable native's entry. */
+export type Consent = "public" | "staff" | "private"
+
 /** Turnout of a consultation open during the period. */
 export type ConsultationFigures = {
   closes_at: string
@@ -814,6 +817,12 @@ export type FollowBody = {
   region?: string | null
 }
 
+export type FollowUpInput = {
+  /** What was done, who answered. */
+  note: string
+  status: LeadStatus
+}
+
 /** A case or an area one follows. */
 export type FollowView = {
   /** The case followed. */
@@ -941,6 +950,19 @@ export type InboxNotice = {
   subject: string
 }
 
+/** What a native is invited to: a consultation or a proposal, by id. */
+export type InvitationInput = {
+  consultation?: number | null
+  proposal?: number | null
+}
+
+export type InvitationView = {
+  at: string
+  /** An SMS with the link went to the native's phone. */
+  sent: boolean
+  target: string
+}
+
 /** One kind of notice as the settings page lists it. */
 export type KindChoice = {
   /** The channels chosen (or the default, when nothing was chosen), besides the inbox. */
@@ -956,6 +978,39 @@ export type Language = "zh" | "en"
 export type LatLon = {
   lat: number
   lon: number
+}
+
+export type LeadInput = {
+  body: string
+  kind: LeadKind
+  title: string
+}
+
+/** What a notable native brings. */
+export type LeadKind = "proposal" | "investment" | "donation"
+
+export type LeadNoteView = {
+  at: string
+  by: string
+  note: string
+  status: LeadStatus
+}
+
+/** Where the follow-up of a lead stands. */
+export type LeadStatus = "new" | "following" | "done" | "dropped"
+
+/** A lead and its follow-up. */
+export type LeadView = {
+  body: string
+  created_at: string
+  id: number
+  kind: LeadKind
+  native_id: number
+  /** Each step: who answered, what happened. */
+  notes: Array<LeadNoteView>
+  status: LeadStatus
+  title: string
+  updated_at: string
 }
 
 /** Where the area of a retired region went: `from` the retired region `to` a successor. */
@@ -1099,6 +1154,45 @@ export type MyNoticeSettings = {
   wechat_available: boolean
   /** Whether the person bound their WeChat. */
   wechat_bound: boolean
+}
+
+export type NativeInput = {
+  /** The city they live in now. */
+  city?: string | null
+  /** Consent per field (`name`, `expertise`, `city`, `organisation`, `phone`); a field left
+   * out is private. */
+  consent?: Record<string, Consent>
+  /** Field of expertise (教育, 医疗, 企业经营…). */
+  expertise?: string | null
+  /** The home village or community. */
+  home_region: string
+  name: string
+  organisation?: string | null
+  phone?: string | null
+}
+
+export type NativePage = {
+  /** By home region, then in the order they were entered. */
+  items: Array<NativeView>
+  more: boolean
+}
+
+/** A notable native as the person asking may see them: each field by the native's consent. */
+export type NativeView = {
+  city?: string | null
+  /** The consent per field (for those who keep the directory; empty otherwise). */
+  consent: Record<string, Consent>
+  expertise?: string | null
+  home_name: string
+  home_region: string
+  id: number
+  /** Leads recorded (for those who keep the directory). */
+  leads?: number | null
+  may_manage: boolean
+  /** `null` when not shown to the person asking. */
+  name?: string | null
+  organisation?: string | null
+  phone?: string | null
 }
 
 export type NewPersonBody = {

@@ -351,6 +351,20 @@ async fn participation_matrix(t: &TestApp) -> String {
         )
         .await);
     let read_article = new_article(0).await;
+    let native = id(&t
+        .post(
+            Some("admin"),
+            "/api/v1/natives",
+            json!({ "name": "乡贤", "home_region": community, "consent": { "name": "public" } }),
+        )
+        .await);
+    let lead = id(&t
+        .post(
+            Some("admin"),
+            &format!("/api/v1/natives/{native}/leads"),
+            json!({ "kind": "proposal", "title": "t", "body": "b" }),
+        )
+        .await);
     let rows: &[&str] = &[
         "GET articles (a grid's feed)",
         "GET an article",
@@ -376,6 +390,11 @@ async fn participation_matrix(t: &TestApp) -> String {
         "GET me/proposals",
         "GET regions/{community}/proposals",
         "GET participation/figures (the community)",
+        "GET natives (the directory)",
+        "enter a native (POST natives)",
+        "GET a native's leads",
+        "follow a lead up",
+        "invite a native to a consultation",
     ];
     let mut out = String::from(
         "\n## Participation\n\nThe same people and the articles, consultations and proposals of community \
@@ -470,6 +489,19 @@ async fn participation_matrix(t: &TestApp) -> String {
                     t.post(*login, &format!("/api/v1/proposals/{p}/withdraw"), json!({})).await
                 }
                 "GET me/proposals" => t.get(*login, "/api/v1/me/proposals").await,
+                "GET natives (the directory)" => t.get(*login, &format!("/api/v1/natives?region={community}")).await,
+                "enter a native (POST natives)" => {
+                    t.post(*login, "/api/v1/natives", json!({ "name": "n", "home_region": community })).await
+                }
+                "GET a native's leads" => t.get(*login, &format!("/api/v1/natives/{native}/leads")).await,
+                "follow a lead up" => {
+                    let url = format!("/api/v1/leads/{lead}/follow-up");
+                    t.post(*login, &url, json!({ "note": "x", "status": "following" })).await
+                }
+                "invite a native to a consultation" => {
+                    let url = format!("/api/v1/natives/{native}/invitations");
+                    t.post(*login, &url, json!({ "consultation": consultation })).await
+                }
                 "GET participation/figures (the community)" => {
                     let url = format!("/api/v1/participation/figures?region={community}&from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z");
                     t.get(*login, &url).await

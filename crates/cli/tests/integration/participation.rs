@@ -446,3 +446,95 @@ async fn a_proposal_goes_on_the_agenda_at_its_threshold_and_is_answered_as_a_cas
         .await
         .problem(403, None);
 }
+
+#[tokio::test]
+async fn the_directory_of_notable_natives_shows_each_field_by_consent_and_follows_their_leads_up() {
+    let t = TestApp::spawn().await;
+    let entry = |name: &str, consent: Value| {
+        json!({ "name": name, "home_region": "330483101001", "expertise": "中医", "city": "杭州",
+                "organisation": "浙江省中医院", "phone": "13955550001", "consent": consent })
+    };
+    let public = t
+        .post(
+            Some("leader"),
+            "/api/v1/natives",
+            entry("沈乡贤", json!({ "name": "public", "expertise": "public", "city": "staff", "organisation": "private", "phone": "private" })),
+        )
+        .await;
+    assert_eq!(public.status, StatusCode::CREATED, "{public:?}");
+    let id = public.body["id"].as_i64().unwrap();
+    let hidden = t.post(Some("leader"), "/api/v1/natives", entry("隐名", json!({ "expertise": "public" }))).await;
+    let hidden_id = hidden.body["id"].as_i64().unwrap();
+    // Refusals, named.
+    t.post(Some("leader"), "/api/v1/natives", entry("x", json!({ "salary": "public" })))
+        .await
+        .problem(422, Some("consent"));
+    let mut bad_phone = entry("x", json!({}));
+    bad_phone["phone"] = json!("12ab");
+    t.post(Some("leader"), "/api/v1/natives", bad_phone).await.problem(422, Some("phone"));
+    let mut elsewhere = entry("x", json!({}));
+    elsewhere["home_region"] = json!("330483101002");
+    t.post(Some("leader"), "/api/v1/natives", elsewhere).await.problem(403, None);
+    t.post(Some("resident"), "/api/v1/natives", entry("x", json!({}))).await.problem(403, None);
+
+    // The public sees the name and the expertise; staff also the city; the keepers everything.
+    let listed = t.get(None, "/api/v1/natives?region=330483101").await;
+    let items = listed.ok()["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "a native whose name is private is not listed publicly");
+    assert_eq!((items[0]["name"].as_str(), items[0]["expertise"].as_str()), (Some("沈乡贤"), Some("中医")));
+    assert!(items[0]["city"].is_null() && items[0]["phone"].is_null() && items[0]["organisation"].is_null());
+    let staff = t.get(Some("supervisor"), &format!("/api/v1/natives/{id}")).await;
+    assert_eq!(staff.ok()["city"], "杭州");
+    assert!(staff.ok()["organisation"].is_null());
+    let keeper = t.get(Some("leader"), &format!("/api/v1/natives/{id}")).await;
+    assert_eq!((keeper.ok()["phone"].as_str(), keeper.ok()["may_manage"].as_bool()), (Some("13955550001"), Some(true)));
+    assert_eq!(keeper.ok()["consent"]["organisation"], "private");
+    t.get(None, &format!("/api/v1/natives/{hidden_id}")).await.problem(404, None);
+    assert_eq!(t.get(Some("leader"), &format!("/api/v1/natives/{hidden_id}")).await.ok()["name"], "隐名");
+
+    // A lead and its follow-up, for the keepers only.
+    let lead = t
+        .post(
+            Some("leader"),
+            &format!("/api/v1/natives/{id}/leads"),
+            json!({ "kind": "donation", "title": "捐建社区卫生室", "body": "愿出资 20 万元" }),
+        )
+        .await;
+    assert_eq!(lead.status, StatusCode::CREATED, "{lead:?}");
+    let lead_id = lead.body["id"].as_i64().unwrap();
+    let step = t
+        .post(
+            Some("leader"),
+            &format!("/api/v1/leads/{lead_id}/follow-up"),
+            json!({ "note": "已与镇卫健办对接选址", "status": "following" }),
+        )
+        .await;
+    assert_eq!(step.ok()["status"], "following");
+    assert_eq!(step.ok()["notes"][0]["by"], "leader 姓名");
+    t.post(Some("supervisor"), &format!("/api/v1/leads/{lead_id}/follow-up"), json!({ "note": "x", "status": "done" }))
+        .await
+        .problem(404, None);
+    t.get(Some("resident"), &format!("/api/v1/natives/{id}/leads")).await.problem(404, None);
+    assert_eq!(t.get(Some("leader"), &format!("/api/v1/natives/{id}/leads")).await.ok().as_array().unwrap().len(), 1);
+
+    // Invited to a consultation: an SMS with its link.
+    let c = t
+        .post(
+            Some("leader"),
+            "/api/v1/consultations",
+            json!({ "region": "330483101001", "kind": "community_plan", "title": "社区卫生室选址", "body": "<p>两处备选</p>", "closes_at": iso(now() + 86_400_000) }),
+        )
+        .await;
+    let cid = c.body["consultation"]["id"].as_i64().unwrap();
+    let invited =
+        t.post(Some("leader"), &format!("/api/v1/natives/{id}/invitations"), json!({ "consultation": cid })).await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{invited:?}");
+    assert_eq!(invited.body["sent"], true);
+    assert!(t.sms.sent_to("13955550001").iter().any(|m| m.contains(&format!("/consultations/{cid}"))));
+    t.post(Some("leader"), &format!("/api/v1/natives/{id}/invitations"), json!({}))
+        .await
+        .problem(422, Some("consultation"));
+    t.post(Some("leader"), &format!("/api/v1/natives/{id}/invitations"), json!({ "proposal": 999 }))
+        .await
+        .problem(404, Some("proposal"));
+}
