@@ -58,6 +58,12 @@ const routes: RouteRecordRaw[] = [
     meta: { public: true, title: 'nav.proposal' },
   },
   {
+    path: '/natives',
+    name: 'natives',
+    component: () => import('./views/participation/NativesView.vue'),
+    meta: { public: true, title: 'natives.title' },
+  },
+  {
     path: '/participation',
     name: 'participation',
     component: () => import('./views/participation/ParticipationManage.vue'),

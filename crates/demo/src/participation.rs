@@ -2,9 +2,13 @@
 //! its communities (a few pinned, one scheduled, one withdrawn), read in the residents' grids; two
 //! consultations (one answered, one open); and proposals at every stage of their life.
 
-use gridkeeper_domain::participation::{text_of, ArticleKind, ConsultationKind, ProposalAnswer, Stance};
+use std::collections::BTreeMap;
+
+use gridkeeper_domain::participation::{
+    text_of, ArticleKind, Consent, ConsultationKind, LeadKind, LeadStatus, ProposalAnswer, Stance,
+};
 use gridkeeper_domain::{Millis, PersonId, RegionCode, HOUR};
-use gridkeeper_store::{NewArticle, NewConsultation, NewProposal, Store};
+use gridkeeper_store::{NewArticle, NewConsultation, NewNative, NewProposal, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -23,6 +27,16 @@ pub struct DemoParticipation {
     pub articles: Vec<DemoArticle>,
     pub consultations: Vec<DemoConsultation>,
     pub proposals: Vec<DemoProposal>,
+    pub natives: Vec<DemoNative>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoNative {
+    pub entry: NewNative,
+    pub by: PersonId,
+    pub at: Millis,
+    /// Kind, title, body, and the follow-up steps (note, status, days later).
+    pub leads: Vec<(LeadKind, &'static str, &'static str, Vec<(&'static str, LeadStatus, i64)>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -327,8 +341,86 @@ pub(crate) fn build(seed: u64, town: &Town, roster: &Roster, now: Millis) -> Dem
     let mut withdrawn = proposal(3, "增加公交班次", "早高峰公交太挤。", now - 30 * DAY, 2);
     withdrawn.withdrawn = Some(now - 25 * DAY);
     out.proposals = vec![accepted, declined, overdue, withdrawn, agenda, open];
+
+    // Twenty notable natives, each field shown as they allowed.
+    for (i, (name, expertise, city, organisation)) in NATIVES.iter().enumerate() {
+        let c = i % town.communities.len();
+        let pick = |k: usize| [Consent::Public, Consent::Staff, Consent::Private][(i + k) % 3];
+        let consent: BTreeMap<String, Consent> = [
+            ("name", if i % 7 == 6 { Consent::Staff } else { Consent::Public }),
+            ("expertise", Consent::Public),
+            ("city", pick(0)),
+            ("organisation", pick(1)),
+            ("phone", if i % 4 == 0 { Consent::Staff } else { Consent::Private }),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let leads = match i % 5 {
+            0 => vec![(
+                LeadKind::Investment,
+                "回乡投资民宿项目",
+                "有意在家乡投资改造闲置农房，发展精品民宿。",
+                vec![
+                    ("镇招商办已对接，提供闲置农房清单", LeadStatus::Following, 3),
+                    ("完成选址，签订意向协议", LeadStatus::Done, 40),
+                ],
+            )],
+            1 => vec![(
+                LeadKind::Donation,
+                "捐资设立助学金",
+                "每年捐资 5 万元资助家乡困难学生。",
+                vec![("教育办对接，首批资助 10 名学生", LeadStatus::Done, 20)],
+            )],
+            2 => vec![(
+                LeadKind::Proposal,
+                "建议发展研学旅游",
+                "利用古镇资源开发中小学研学线路。",
+                vec![("已转文旅办研究", LeadStatus::Following, 7)],
+            )],
+            _ => vec![],
+        };
+        out.natives.push(DemoNative {
+            entry: NewNative {
+                name: name.to_string(),
+                home_region: town.communities[c].region.code.clone(),
+                expertise: expertise.to_string(),
+                city: city.to_string(),
+                organisation: organisation.to_string(),
+                phone: Some(format!("1385573{:04}", 1000 + i)),
+                consent,
+            },
+            by: roster.leaders[c],
+            at: now - (200 - i as i64 * 5) * DAY,
+            leads,
+        });
+    }
     out
 }
+
+/// Names, expertise, city now and organisation of the demo's notable natives.
+const NATIVES: [(&str, &str, &str, &str); 20] = [
+    ("沈家华", "企业经营", "上海", "华嘉纺织集团"),
+    ("朱文澜", "教育", "杭州", "浙江大学"),
+    ("徐秋明", "医疗", "杭州", "浙江省人民医院"),
+    ("钱伟东", "建筑设计", "上海", "同济设计院"),
+    ("陆美芬", "文化旅游", "苏州", "苏州文旅集团"),
+    ("吴建国", "法律", "北京", "金杜律师事务所"),
+    ("张晓燕", "金融", "深圳", "招商银行"),
+    ("姚志强", "农业科技", "南京", "南京农业大学"),
+    ("费立新", "电子商务", "杭州", "阿里巴巴"),
+    ("严国平", "新能源", "合肥", "阳光电源"),
+    ("孙雅琴", "艺术", "上海", "上海戏剧学院"),
+    ("蔡永康", "餐饮", "嘉兴", "乌镇人家餐饮"),
+    ("褚卫民", "物流", "宁波", "宁波港集团"),
+    ("王建华", "媒体", "北京", "新华社"),
+    ("潘丽君", "公益", "上海", "上海慈善基金会"),
+    ("冯志远", "软件", "深圳", "腾讯"),
+    ("戚明辉", "制造", "绍兴", "精工科技"),
+    ("汤晓峰", "外贸", "义乌", "义乌商城集团"),
+    ("金海燕", "中医", "杭州", "浙江省中医院"),
+    ("邹德明", "退休干部", "桐乡", ""),
+];
 
 /// Writes the participation through the store's API, in time order within each kind.
 pub async fn load_participation(store: &dyn Store, p: &DemoParticipation) -> Result<(), LoadError> {
@@ -357,6 +449,15 @@ pub async fn load_participation(store: &dyn Store, p: &DemoParticipation) -> Res
         }
         if let Some((summary, answer, at)) = c.answer {
             store.answer_consultation(made.id, summary, answer, c.by, at).await?;
+        }
+    }
+    for n in &p.natives {
+        let made = store.create_native(&n.entry, n.by, n.at).await?;
+        for (kind, title, body, steps) in &n.leads {
+            let lead = store.add_lead(made.id, *kind, title, body, n.by, n.at + DAY).await?;
+            for (note, status, days) in steps {
+                store.follow_up(lead.id, note, *status, n.by, n.at + days * DAY).await?;
+            }
         }
     }
     for d in &p.proposals {

@@ -74,6 +74,12 @@ import type {
   ProposalStatus,
   ProposalView,
   ParticipationAnswer,
+  NativeInput,
+  NativePage,
+  NativeView,
+  LeadKind,
+  LeadStatus,
+  LeadView,
   CallerBody,
   CallerLookup,
   CallTaken,
@@ -292,6 +298,15 @@ export const api = {
   supportProposal: (id: number) => post<ProposalView>(`proposals/${id}/support`),
   answerProposal: (id: number, body: ProposalAnswerInput) => post<ProposalView>(`proposals/${id}/answer`, body),
   withdrawProposal: (id: number) => post<ProposalView>(`proposals/${id}/withdraw`),
+  natives: (p: { region?: string; offset?: number; limit?: number } = {}) => get<NativePage>(`natives${query(p)}`),
+  createNative: (body: NativeInput) => post<NativeView>('natives', body),
+  updateNative: (id: number, body: NativeInput) => request<NativeView>('PUT', `natives/${id}`, body),
+  nativeLeads: (id: number) => get<LeadView[]>(`natives/${id}/leads`),
+  addLead: (id: number, kind: LeadKind, title: string, body: string) =>
+    post<LeadView>(`natives/${id}/leads`, { kind, title, body }),
+  followUp: (lead: number, note: string, status: LeadStatus) => post<LeadView>(`leads/${lead}/follow-up`, { note, status }),
+  inviteNative: (id: number, target: { consultation?: number; proposal?: number }) =>
+    post<{ target: string; at: string; sent: boolean }>(`natives/${id}/invitations`, target),
   participationFigures: (p: { from: string; to: string; region?: string }) =>
     get<ParticipationAnswer>(`participation/figures${query(p)}`),
 

@@ -154,6 +154,16 @@ export type ProposalStatus = S.ProposalStatus
 export type ProposalView = S.ProposalView
 export type ProposalPage = S.ProposalPage
 export type ProposalAnswerInput = S.ProposalAnswerInput
+export type NativeView = S.NativeView
+export type NativeInput = S.NativeInput
+export type NativePage = S.NativePage
+export type LeadView = S.LeadView
+export type LeadKind = S.LeadKind
+export type LeadStatus = S.LeadStatus
+export type Consent = S.Consent
+export const CONSENT_FIELDS = ['name', 'expertise', 'city', 'organisation', 'phone'] as const
+export const LEAD_KINDS: LeadKind[] = ['proposal', 'investment', 'donation']
+export const LEAD_STATUSES: LeadStatus[] = ['new', 'following', 'done', 'dropped']
 /** `GET /participation/figures` */
 export type ParticipationAnswer = S.ParticipationAnswer
 
