@@ -13,6 +13,7 @@ pub mod measures;
 pub mod notices;
 pub mod org;
 pub mod people;
+pub mod points;
 pub mod policy;
 pub mod region;
 pub mod registry;
