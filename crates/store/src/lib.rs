@@ -24,6 +24,7 @@ mod measures;
 mod notices;
 mod people;
 mod places;
+mod points;
 mod reference;
 mod regions;
 mod registry;
@@ -55,6 +56,10 @@ pub use notices::{
     MAX_FOLLOWS, MAX_FOLLOW_RADIUS_M,
 };
 pub use people::{NewPerson, PeopleStore, Person};
+pub use points::{
+    Commendation, LeaderRow, LedgerEntry, PointAccount, PointFlow, PointsStore, Redemption, RedemptionQuery, Reward,
+    MAX_POINTS_PAGE,
+};
 pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
 
 pub use reference::{ReferenceData, ReferenceStore};
@@ -161,7 +166,7 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 pub mod prelude {
     pub use crate::{
         AccountStore, AdminStore, CalendarStore, CareStore, CaseStore, ExchangeStore, HotlineStore, HousingStore,
-        MeasureStore, NoticeStore, PeopleStore, PlaceStore, ReferenceStore, RegionStore, RegistryStore, Store,
+        MeasureStore, NoticeStore, PeopleStore, PlaceStore, PointsStore, ReferenceStore, RegionStore, RegistryStore, Store,
         TriageStore,
     };
 }
@@ -191,6 +196,7 @@ pub trait Store:
     + TriageStore
     + NoticeStore
     + HotlineStore
+    + PointsStore
     + Send
     + Sync
     + 'static

@@ -61,6 +61,12 @@ const ORDER: &[&str] = &[
     "registry_changes",
     "triage_models",
     "triage_suggestions",
+    "point_rules",
+    "point_accounts",
+    "rewards",
+    "redemptions",
+    "point_ledger",
+    "commendations",
 ];
 
 /// The rows of a table whose parents are in the same table come after their parents.
