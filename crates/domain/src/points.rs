@@ -245,7 +245,10 @@ impl Award {
             }
             Award::Adjustment { points, note } => {
                 if *points == 0 || points.abs() > MAX_POINTS {
-                    return Err(FieldError::new("points", format!("must be a whole number from -{MAX_POINTS} to {MAX_POINTS}, not 0")));
+                    return Err(FieldError::new(
+                        "points",
+                        format!("must be a whole number from -{MAX_POINTS} to {MAX_POINTS}, not 0"),
+                    ));
                 }
                 let note = required_text("note", note, MAX_NOTE)?;
                 Ok((Earning { kind: EntryKind::Adjustment, points: *points }, Some(note)))
@@ -395,7 +398,7 @@ mod tests {
         let r = rules();
         let c = case(Source::Resident, Some(1));
         assert_eq!(entry_for_event(&r, &c, None, &event(Action::Verify, json!({ "passed": false })), 0, 0), None);
-        for reason in ["duplicate", "invalid", "malicious"] {
+        for reason in ["duplicate", "invalid", "outside_area"] {
             let e = event(Action::Reject, json!({ "reason": reason }));
             assert_eq!(entry_for_event(&r, &c, None, &e, 0, 0), None, "{reason}");
         }
@@ -465,7 +468,10 @@ mod tests {
         assert_eq!(e, Earning { kind: EntryKind::VolunteerHours, points: 15 });
         assert_eq!(Award::VolunteerHours { hours: 3, note: None }.earning(&r, 45).unwrap().0.points, 5);
         assert_eq!(Award::VolunteerHours { hours: 0, note: None }.earning(&r, 0).unwrap_err().field, "hours");
-        assert_eq!(Award::Consultation { note: Some(" 议事 ".into()) }.earning(&r, 0).unwrap().1.as_deref(), Some("议事"));
+        assert_eq!(
+            Award::Consultation { note: Some(" 议事 ".into()) }.earning(&r, 0).unwrap().1.as_deref(),
+            Some("议事")
+        );
         let adj = Award::Adjustment { points: -30, note: "重复录入".into() }.earning(&r, 50).unwrap();
         assert_eq!(adj.0, Earning { kind: EntryKind::Adjustment, points: -30 });
         assert_eq!(Award::Adjustment { points: 5, note: " ".into() }.earning(&r, 0).unwrap_err().field, "note");
@@ -474,14 +480,10 @@ mod tests {
 
     #[test]
     fn rewards_are_checked() {
-        let ok = RewardData {
-            name: " 环保袋 ".into(),
-            name_en: None,
-            description: None,
-            cost: 50,
-            stock: 10,
-            active: true,
-        };
+        let ok =
+            RewardData {
+                name: " 环保袋 ".into(), name_en: None, description: None, cost: 50, stock: 10, active: true
+            };
         assert_eq!(ok.clone().checked().unwrap().name, "环保袋");
         assert_eq!(RewardData { cost: 0, ..ok.clone() }.checked().unwrap_err().field, "cost");
         assert_eq!(RewardData { stock: -1, ..ok.clone() }.checked().unwrap_err().field, "stock");

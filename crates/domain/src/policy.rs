@@ -317,12 +317,17 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         Permission::ManageRewards { region } | Permission::AdjustPoints { region } => {
             scoped(actor, &[Role::Admin], region, "only an admin of this region")
         }
-        Permission::HandOverRewards { region } => scoped(
-            actor,
-            &REWARD_KEEPERS,
-            region,
-            "grid members, grid leaders and admins of this region hand rewards over",
-        ),
+        Permission::HandOverRewards { region } => {
+            if hands_over_in(actor).iter().any(|r| r == region) {
+                return Ok(());
+            }
+            scoped(
+                actor,
+                &REWARD_KEEPERS,
+                region,
+                "grid members, grid leaders and admins of this region hand rewards over",
+            )
+        }
         Permission::AwardPoints { region } => scoped(
             actor,
             &[Role::GridMember, Role::GridLeader],
@@ -352,6 +357,25 @@ const REGISTRY_KEEPERS: [Role; 3] = [Role::GridMember, Role::GridLeader, Role::A
 
 /// Who hands rewards over in a region.
 const REWARD_KEEPERS: [Role; 3] = [Role::GridMember, Role::GridLeader, Role::Admin];
+
+/// The regions above their own where grid members and leaders also hand rewards over: up to
+/// their community (a community's rewards wait at its service station, kept by its grids' staff).
+pub fn hands_over_in(actor: &Actor) -> Vec<RegionCode> {
+    let mut out: Vec<RegionCode> = actor
+        .grants
+        .iter()
+        .filter(|g| matches!(g.role, Role::GridMember | Role::GridLeader))
+        .filter_map(|g| match &g.scope {
+            Scope::Region { code } => Some(code.and_ancestors()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|c| c.level() >= crate::RegionLevel::Community)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
 
 /// Allowed to holders of `roles` covering `region`; someone holding one of them elsewhere is told
 /// that what lies in `region` is not theirs ([`Refusal::OutOfScope`], "not found"); anyone else
@@ -532,13 +556,23 @@ mod tests {
             who(Permission::HandOverRewards { region: &grid }),
             ["grid member", "grid leader", "admin", "street admin"]
         );
+        // The grid's member also hands over the rewards of its community, not of the street.
+        let (community, street) = (code("330483101001"), code("330483101"));
+        assert_eq!(
+            who(Permission::HandOverRewards { region: &community }),
+            ["grid member", "grid leader", "admin", "street admin"]
+        );
+        assert_eq!(who(Permission::HandOverRewards { region: &street }), ["admin", "street admin"]);
         assert_eq!(who(Permission::AwardPoints { region: &grid }), ["grid member", "grid leader"]);
         assert_eq!(who(Permission::Commend { region: &grid }), ["grid leader", "supervisor"]);
         // Staff of another region are told it is not theirs; residents that they may not.
         let member = &people()[2].1;
         assert_eq!(may(member, Permission::HandOverRewards { region: &other }), Err(Refusal::OutOfScope));
         let resident = &people()[1].1;
-        assert!(matches!(may(resident, Permission::HandOverRewards { region: &grid }), Err(Refusal::NotAllowed { .. })));
+        assert!(matches!(
+            may(resident, Permission::HandOverRewards { region: &grid }),
+            Err(Refusal::NotAllowed { .. })
+        ));
     }
 
     #[test]

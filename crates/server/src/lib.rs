@@ -26,6 +26,7 @@ pub mod media;
 pub mod notices;
 mod open311;
 mod openapi;
+mod points;
 mod public;
 mod reference;
 pub mod regions;
@@ -400,6 +401,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(triage::router())
         .merge(notices::router())
         .merge(hotline::router())
+        .merge(points::router())
         .merge(openapi::router())
 }
 

@@ -56,11 +56,11 @@ pub use notices::{
     MAX_FOLLOWS, MAX_FOLLOW_RADIUS_M,
 };
 pub use people::{NewPerson, PeopleStore, Person};
+pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
 pub use points::{
     Commendation, LeaderRow, LedgerEntry, PointAccount, PointFlow, PointsStore, Redemption, RedemptionQuery, Reward,
     MAX_POINTS_PAGE,
 };
-pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
 
 pub use reference::{ReferenceData, ReferenceStore};
 pub use regions::*;
@@ -166,8 +166,8 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 pub mod prelude {
     pub use crate::{
         AccountStore, AdminStore, CalendarStore, CareStore, CaseStore, ExchangeStore, HotlineStore, HousingStore,
-        MeasureStore, NoticeStore, PeopleStore, PlaceStore, PointsStore, ReferenceStore, RegionStore, RegistryStore, Store,
-        TriageStore,
+        MeasureStore, NoticeStore, PeopleStore, PlaceStore, PointsStore, ReferenceStore, RegionStore, RegistryStore,
+        Store, TriageStore,
     };
 }
 

@@ -11,9 +11,7 @@
 //! update waits for the first one's row lock and then finds the condition false).
 
 use async_trait::async_trait;
-use gridkeeper_domain::points::{
-    entry_for_event, Award, EntryKind, Points, PointRules, RedemptionState, RewardData,
-};
+use gridkeeper_domain::points::{entry_for_event, Award, EntryKind, PointRules, Points, RedemptionState, RewardData};
 use gridkeeper_domain::{Action, Case, CaseId, FieldError, Millis, NewEvent, PersonId};
 use serde_json::json;
 use sqlx::Row;
@@ -88,8 +86,9 @@ pub struct Redemption {
 pub struct RedemptionQuery {
     /// Of one person.
     pub person: Option<PersonId>,
-    /// Handed over in these regions' subtrees (none: anywhere).
+    /// Handed over in these regions' subtrees, or exactly in one of `at` (none: anywhere).
     pub under: Option<Vec<String>>,
+    pub at: Vec<String>,
     pub state: Option<RedemptionState>,
     /// Older than this id (the next page).
     pub before: Option<i64>,
@@ -209,19 +208,22 @@ const REDEMPTION_FROM: &str = "redemptions d JOIN rewards w ON w.id = d.reward_i
 
 /// `column` within the subtrees of `regions`, as SQL with bound values.
 fn push_under(b: &mut Sql, column: &str, regions: &[String]) {
-    b.push(" AND (");
-    if regions.is_empty() {
-        b.push("FALSE");
-    }
-    for (i, r) in regions.iter().enumerate() {
-        if i > 0 {
-            b.push(" OR ");
-        }
-        b.push(format!("({column} >= "))
+    push_within(b, column, regions, &[]);
+}
+
+/// `column` within the subtrees of `regions` or exactly one of `at`.
+fn push_within(b: &mut Sql, column: &str, regions: &[String], at: &[String]) {
+    b.push(" AND (FALSE");
+    for r in regions {
+        b.push(format!(" OR ({column} >= "))
             .push_bind(r.clone())
             .push(format!(" AND {column} < "))
             .push_bind(format!("{r}:"))
             .push(")");
+    }
+    if !at.is_empty() {
+        b.push(format!(" OR {column} IN "));
+        b.push_in(at.iter().cloned());
     }
     b.push(")");
 }
@@ -690,7 +692,7 @@ generic! {
                 b.push(" AND d.person_id = ").push_bind(p);
             }
             if let Some(under) = &q.under {
-                push_under(&mut b, "d.region", under);
+                push_within(&mut b, "d.region", under, &q.at);
             }
             if let Some(s) = q.state {
                 b.push(" AND d.state = ").push_bind(s.as_str());
@@ -890,11 +892,25 @@ mod tests {
     }
 
     fn reward(stock: i64, cost: Points) -> RewardData {
-        RewardData { name: "环保袋".into(), name_en: Some("Tote bag".into()), description: None, cost, stock, active: true }
+        RewardData {
+            name: "环保袋".into(),
+            name_en: Some("Tote bag".into()),
+            description: None,
+            cost,
+            stock,
+            active: true,
+        }
     }
 
     /// The case moved to `state` by `action` at `at` (the store takes the decision as given).
-    async fn step<S: Store>(s: &S, case: &Case, action: Action, state: CaseState, data: serde_json::Value, at: Millis) -> Case {
+    async fn step<S: Store>(
+        s: &S,
+        case: &Case,
+        action: Action,
+        state: CaseState,
+        data: serde_json::Value,
+        at: Millis,
+    ) -> Case {
         let mut next = case.clone();
         next.version += 1;
         next.state = state;

@@ -19,6 +19,7 @@ mod media;
 mod notices;
 mod open311;
 mod openapi;
+mod points;
 mod postgres;
 mod public_map;
 mod refusals;
