@@ -101,6 +101,8 @@ pub struct EntryView {
     pub at: String,
     /// The reference of the case that earned (or lost) them.
     pub case_reference: Option<String>,
+    /// Where they were earned (the case's grid) or spent (where the reward is handed over).
+    pub region: Option<String>,
     pub redemption: Option<i64>,
     pub note: Option<String>,
 }
@@ -113,6 +115,7 @@ impl From<LedgerEntry> for EntryView {
             points: e.points,
             at: to_rfc3339(e.at),
             case_reference: e.case_reference,
+            region: e.region,
             redemption: e.redemption_id,
             note: e.note,
         }
