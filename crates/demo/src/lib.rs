@@ -18,10 +18,12 @@ mod history;
 mod load;
 mod org;
 mod people;
+mod points;
 mod registry;
 mod town;
 
 pub use load::{load, load_cases, load_registry, LoadError};
+pub use points::load_points;
 pub use registry::{Collection, DemoRegistry, RegistryStep};
 
 use gridkeeper_domain::{Case, CaseId, Millis, NewEvent};

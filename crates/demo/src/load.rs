@@ -54,7 +54,8 @@ pub async fn load(
     utc_offset_hours: i32,
 ) -> Result<(), LoadError> {
     load_cases(store, town, password_hash, now, utc_offset_hours).await?;
-    load_registry(store, &town.registry).await
+    load_registry(store, &town.registry).await?;
+    crate::load_points(store, town, now).await
 }
 
 /// Loads the reference data, the people (each with `password_hash`; staff on duty from a year

@@ -187,6 +187,12 @@ pub trait PointsStore: Send + Sync {
     async fn commendations(&self, person: PersonId) -> Result<Vec<Commendation>>;
     /// Points issued and redeemed per region of the ledger under `under` in `[from, to)`.
     async fn point_flows(&self, under: &str, from: Millis, to: Millis) -> Result<Vec<PointFlow>>;
+    /// Writes the points that the verifications and reopenings of histories stored without the
+    /// workflow earn (`import_history`: the demo town's year), in the order they happened, by the
+    /// rules as they are now — each exactly as a live verification would have (the day's cap of
+    /// that day, reversals). An event that earned already is skipped, so running it twice writes
+    /// nothing twice. Returns how many entries were written.
+    async fn replay_points(&self) -> Result<u64>;
 }
 
 /// An entry to append.
@@ -855,6 +861,31 @@ generic! {
                 .iter()
                 .map(|r| Ok(PointFlow { region: r.try_get("region")?, issued: r.try_get("issued")?, redeemed: r.try_get("redeemed")? }))
                 .collect()
+        }
+
+        async fn replay_points(&self) -> Result<u64> {
+            let todo: Vec<(CaseId, i64)> = sqlx::query_as(
+                "SELECT e.case_id, e.seq FROM case_events e JOIN cases c ON c.id = e.case_id \
+                 WHERE e.action IN ('verify', 'reopen') AND c.reporter IS NOT NULL AND c.source IN ('resident', 'social_unit') \
+                 AND NOT EXISTS (SELECT 1 FROM point_ledger l WHERE l.case_id = e.case_id AND l.seq = e.seq) \
+                 ORDER BY e.at, e.case_id, e.seq",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM point_ledger").fetch_one(&self.pool).await?;
+            for part in todo.chunks(500) {
+                let mut tx = self.begin_write().await?;
+                for (case_id, seq) in part {
+                    let Some(mut case) = crate::CaseStore::case(self, *case_id).await? else { continue };
+                    let events = crate::CaseStore::events(self, *case_id).await?;
+                    let Some(e) = events.into_iter().find(|e| e.seq == *seq) else { continue };
+                    case.version = *seq;
+                    Self::earn_points(&mut tx, &case, &e.event).await?;
+                }
+                tx.commit().await?;
+            }
+            let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM point_ledger").fetch_one(&self.pool).await?;
+            Ok((after - before) as u64)
         }
     }
 }
