@@ -87,6 +87,7 @@ pub struct PointRule {
     #[serde(default)]
     pub urgency: Option<Urgency>,
     /// Points earned (0 turns earning off for what the rule matches).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000))]
     pub points: Points,
 }
 
@@ -96,17 +97,22 @@ pub struct PointRule {
 #[serde(deny_unknown_fields)]
 pub struct PointRules {
     /// Points for a verified report that no rule names.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000))]
     pub report_verified: Points,
     /// Rules per category and urgency; the most specific one that matches wins (category and
     /// urgency, then the subclass, then its class, then the urgency alone).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub rules: Vec<PointRule>,
     /// The most points a person earns in one local day (reports, volunteering, consultations);
     /// what goes beyond is not given.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
     pub daily_cap: Points,
     /// Points per hour of volunteering.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000))]
     pub volunteer_hour: Points,
     /// Points for taking part in a consultation.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000))]
     pub consultation: Points,
 }
 
@@ -218,11 +224,24 @@ pub fn entry_for_event(
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Award {
     /// Hours of volunteering (whole hours, 1 to 24 in one entry).
-    VolunteerHours { hours: u32, note: Option<String> },
+    VolunteerHours {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 24))]
+        hours: u32,
+        #[cfg_attr(feature = "openapi", schema(max_length = 500))]
+        note: Option<String>,
+    },
     /// Taking part in a consultation.
-    Consultation { note: Option<String> },
+    Consultation {
+        #[cfg_attr(feature = "openapi", schema(max_length = 500))]
+        note: Option<String>,
+    },
     /// A correction by an admin (positive or negative, never zero), with its reason.
-    Adjustment { points: Points, note: String },
+    Adjustment {
+        #[cfg_attr(feature = "openapi", schema(minimum = -100_000, maximum = 100_000))]
+        points: Points,
+        #[cfg_attr(feature = "openapi", schema(max_length = 500))]
+        note: String,
+    },
 }
 
 impl Award {
@@ -263,15 +282,20 @@ impl Award {
 #[serde(deny_unknown_fields)]
 pub struct RewardData {
     /// The name (zh), 1 to 100 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub name: String,
     /// The name in English; none: the Chinese one.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub name_en: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub description: Option<String>,
     /// Points it costs (1 to 100,000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
     pub cost: Points,
     /// How many are left to redeem (0 to 100,000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000))]
     pub stock: i64,
     /// Offered to residents now.
     #[serde(default = "yes")]

@@ -160,17 +160,7 @@ async fn my_points(State(app): State<AppState>, auth: Auth, Query(q): Query<Ledg
     let mut entries = app.store.ledger(me, q.before, limit + 1).await?;
     let more = entries.len() > limit as usize;
     entries.truncate(limit as usize);
-    let today = gridkeeper_domain::time::local_day(app.now(), 8);
-    let earned_today = if q.before.is_none() {
-        // The first page holds today's entries unless there are more than a page of them.
-        entries
-            .iter()
-            .filter(|e| e.kind.capped() && gridkeeper_domain::time::local_day(e.at, 8) == today)
-            .map(|e| e.points)
-            .sum()
-    } else {
-        0
-    };
+    let earned_today = app.store.points_earned_on(me, app.now()).await?;
     Ok(Json(MyPoints {
         balance: account.balance,
         on_leaderboard: account.on_leaderboard,
@@ -264,12 +254,17 @@ pub struct NewRewardBody {
     /// Where it is handed over: a region one is an admin of.
     pub region: String,
     /// 1 to 100 characters.
+    #[schema(max_length = 100)]
     pub name: String,
+    #[schema(max_length = 100)]
     pub name_en: Option<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// 1 to 100,000 points.
+    #[schema(minimum = 1, maximum = 100_000)]
     pub cost: Points,
     /// 0 to 100,000.
+    #[schema(minimum = 0, maximum = 100_000)]
     pub stock: i64,
     /// Offered now (default true).
     pub active: Option<bool>,
@@ -441,6 +436,7 @@ async fn redemptions(
 #[serde(deny_unknown_fields)]
 pub struct FinishBody {
     /// Up to 500 characters.
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 
@@ -721,6 +717,7 @@ pub struct CommendBody {
     /// The region of the work commended: one of one's own.
     pub region: String,
     /// 1 to 500 characters.
+    #[schema(max_length = 500)]
     pub text: String,
 }
 

@@ -132,6 +132,8 @@ pub trait PointsStore: Send + Sync {
     /// Replaces the rules (checked by the caller), with its audit entry.
     async fn set_point_rules(&self, rules: &PointRules, audit: &NewAudit) -> Result<()>;
     async fn point_account(&self, person: PersonId) -> Result<PointAccount>;
+    /// The points `person` earned on the local day of `at` that count towards the daily cap.
+    async fn points_earned_on(&self, person: PersonId, at: Millis) -> Result<Points>;
     /// Shows or hides the person's name on the leaderboard.
     async fn set_on_leaderboard(&self, person: PersonId, on: bool) -> Result<()>;
     /// A person's ledger, newest first, older than entry `before`, at most `limit`.
@@ -477,6 +479,11 @@ generic! {
                 Some(r) => PointAccount { balance: r.try_get("balance")?, on_leaderboard: r.try_get("on_leaderboard")? },
                 None => PointAccount::default(),
             })
+        }
+
+        async fn points_earned_on(&self, person: PersonId, at: Millis) -> Result<Points> {
+            let mut conn = self.pool.acquire().await?;
+            Self::earned_on(&mut conn, person, at).await
         }
 
         async fn set_on_leaderboard(&self, person: PersonId, on: bool) -> Result<()> {
@@ -990,6 +997,7 @@ mod tests {
             let c = new_case(&s, &resident, T0 + 7).await;
             verify(&s, &c, T0 + 8).await;
             assert_eq!(s.point_account(me).await.unwrap().balance, 30, "nothing past the cap");
+            assert_eq!(s.points_earned_on(me, T0 + 9).await.unwrap(), 50, "the reversal does not give the cap back");
             // The next local day earns again.
             let d = new_case(&s, &resident, T0 + DAY).await;
             verify(&s, &d, T0 + DAY + 1).await;
