@@ -229,6 +229,32 @@ def _participation(case):
     return True
 
 
+def _point_rules(body):
+    """Each rule names a category or an urgency, and no two the same pair (points/rules)."""
+    if not isinstance(body, dict) or not isinstance(body.get("rules"), list):
+        return True
+    seen = set()
+    for r in body["rules"]:
+        if not isinstance(r, dict):
+            return True
+        key = (r.get("category"), r.get("urgency"))
+        if key == (None, None) or key in seen:
+            return False
+        seen.add(key)
+    return True
+
+
+def _award(body):
+    """A correction is never 0 points, and its note says something (people/{id}/points)."""
+    award = body.get("award") if isinstance(body, dict) else None
+    if not isinstance(award, dict):
+        return True
+    note = award.get("note")
+    if award.get("kind") == "adjustment" and (award.get("points") == 0 or not str(note or "").strip()):
+        return False
+    return note is None or bool(str(note).strip())
+
+
 # `filter_case` runs in every phase (coverage, fuzzing, stateful), unlike `filter_query`.
 @schemathesis.hook
 def filter_case(context, case):
@@ -246,6 +272,8 @@ def filter_case(context, case):
         and (case.operation.path != "/follows" or _follow(case.body))
         and (case.operation.path != "/me/notices" or _notice_settings(case.body))
         and _participation(case)
+        and (case.operation.path != "/points/rules" or _point_rules(case.body))
+        and (not case.operation.path.endswith("/points") or _award(case.body))
     )
 
 

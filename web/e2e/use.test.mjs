@@ -40,7 +40,7 @@ describe('tried by its users', () => {
     /** @type {Array<[string | null, string[]]>} */
     const views = [
       [null, ['/', '/report', '/track', '/nearby', '/signin', '/signin?tab=phone']],
-      ['resident01', ['/report', '/my', '/nearby', '/inbox', '/inbox/settings']],
+      ['resident01', ['/report', '/my', '/nearby', '/inbox', '/inbox/settings', '/points']],
       ['member001', ['/member', '/member/on-the-spot', `/cases/${somecase.reference}`].concat(resolved ? [`/member/verify/${resolved.reference}`] : [])],
       ['dept01', ['/dept']],
     ]
@@ -576,5 +576,86 @@ describe('participation', () => {
     assert.doesNotMatch(await entry.innerText(), /13955551234/)
     await shoot(anonymous, 'natives', [360, 1920])
     assert.deepEqual(await smallTargets(anonymous), [], 'tap targets of at least 44 × 44 px')
+  })
+})
+
+describe('points', () => {
+  it('a resident sees the balance and history, redeems a reward and the grid member hands it over (360 and 1920 px)', async () => {
+    const resident = await apiAs(server.base, 'resident01')
+    const admin = await apiAs(server.base, 'admin')
+    const catalogue = await resident.get('rewards')
+    assert.ok(catalogue.length > 0, 'the demo has a catalogue of rewards')
+    // Enough points for two of any reward, whatever the demo's year earned.
+    await admin.post(`people/${resident.person.id}/points`, {
+      region: '330483101001001',
+      award: { kind: 'adjustment', points: 2 * Math.max(...catalogue.map((r) => r.cost)), note: '浏览器测试' },
+    })
+    const mine = await resident.get('me/points?limit=5')
+    assert.ok(mine.entries.length > 0)
+    for (const [width, height] of [
+      [360, 780],
+      [1920, 1080],
+    ]) {
+      const page = await open('resident01', { width, height })
+      await page.goto('/my')
+      await page.getByTestId('nav-points').click()
+      await page.waitForURL('**/points')
+      const balance = page.getByTestId('points-balance')
+      await balance.getByText(String((await resident.get('me/points?limit=1')).balance)).waitFor()
+      // The catalogue of one's own community first: the first reward in stock there.
+      const card = page.getByTestId('points-rewards').locator('[data-testid^="reward-"]:has(button:not([disabled]))').first()
+      await card.waitFor()
+      const testid = await card.getAttribute('data-testid')
+      const reward = catalogue.find((r) => `reward-${r.id}` === testid)
+      assert.ok(reward)
+      if (width === 360) {
+        await page.waitForLoadState('networkidle')
+        assert.deepEqual(await smallTargets(page), [], 'tap targets under 44 × 44 px on My points')
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth)
+        assert.ok(wide <= 360, `My points is ${wide} px wide`)
+      }
+      await shoot(page, 'points-rewards', [width])
+      const before = (await resident.get('me/points?limit=1')).balance
+      await page.getByTestId(`redeem-${reward.id}`).click()
+      // Redeemed: the page moves to one's redemptions, the newest waiting to be collected.
+      const list = page.getByTestId('points-redemptions')
+      await list.waitFor()
+      const [newest] = await resident.get('me/redemptions')
+      assert.equal(newest.state, 'pending')
+      assert.equal(newest.reward, reward.id)
+      await list.getByTestId(`redemption-${newest.id}`).waitFor()
+      assert.equal((await resident.get('me/points?limit=1')).balance, before - reward.cost)
+      await shoot(page, 'points-redemptions', [width])
+      await page.getByTestId('points-tab-history').click()
+      await page.getByTestId('points-history').getByTestId('entry-redemption').first().waitFor()
+      await shoot(page, 'points-history', [width])
+      // The leaderboard: one's name shows once one chooses.
+      await page.getByTestId('points-tab-leaderboard').click()
+      await page.getByTestId('points-leaderboard').waitFor()
+      if (width === 360) {
+        await page.getByTestId('points-optin').click()
+        for (let i = 0; i < 50 && !(await resident.get('me/points?limit=1')).on_leaderboard; i++) await page.waitForTimeout(100)
+        assert.equal((await resident.get('me/points?limit=1')).on_leaderboard, true)
+      }
+      await shoot(page, 'points-leaderboard', [width])
+
+      // The grid member of the community hands it over at the desk.
+      const member = await open('member001', { width, height })
+      const staff = await apiAs(server.base, 'member001')
+      const queue = await staff.get('redemptions?state=pending&limit=200')
+      const mineThere = queue.find((d) => d.id === newest.id)
+      const desk = mineThere ? member : await open('admin', { width, height })
+      await desk.goto('/member/rewards')
+      await desk.getByTestId(`handover-${newest.id}`).waitFor()
+      if (width === 360) {
+        await desk.waitForLoadState('networkidle')
+        assert.deepEqual(await smallTargets(desk), [], 'tap targets under 44 × 44 px at the reward desk')
+      }
+      await shoot(desk, 'points-desk', [width])
+      await desk.getByTestId(`hand-over-${newest.id}`).click()
+      await desk.getByTestId(`hand-over-${newest.id}`).waitFor({ state: 'hidden' })
+      const after = (await resident.get('me/redemptions')).find((d) => d.id === newest.id)
+      assert.equal(after.state, 'handed_over')
+    }
   })
 })

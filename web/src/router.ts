@@ -70,6 +70,13 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: ['grid_leader', 'dispatcher', 'admin'], title: 'nav.participation' },
   },
   { path: '/my', name: 'my', component: () => import('./views/resident/MyReports.vue'), meta: { title: 'nav.my' } },
+  { path: '/points', name: 'points', component: () => import('./views/resident/MyPoints.vue'), meta: { title: 'points.title' } },
+  {
+    path: '/member/rewards',
+    name: 'reward-desk',
+    component: () => import('./views/member/RewardHandOver.vue'),
+    meta: { roles: ['grid_member', 'grid_leader', 'admin'], title: 'points.desk' },
+  },
   { path: '/inbox', name: 'inbox', component: () => import('./views/notices/InboxView.vue'), meta: { title: 'inbox.title' } },
   {
     path: '/inbox/settings',

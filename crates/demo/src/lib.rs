@@ -19,11 +19,13 @@ mod load;
 mod org;
 mod participation;
 mod people;
+mod points;
 mod registry;
 mod town;
 
 pub use load::{load, load_cases, load_registry, LoadError};
 pub use participation::{load_participation, DemoParticipation};
+pub use points::load_points;
 pub use registry::{Collection, DemoRegistry, RegistryStep};
 
 use gridkeeper_domain::{Case, CaseId, Millis, NewEvent};

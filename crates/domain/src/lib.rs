@@ -14,6 +14,7 @@ pub mod notices;
 pub mod org;
 pub mod participation;
 pub mod people;
+pub mod points;
 pub mod policy;
 pub mod region;
 pub mod registry;

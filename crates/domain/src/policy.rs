@@ -102,6 +102,19 @@ pub enum Permission<'a> {
     Participate,
     /// Withdraw a proposal made by `proposer` before it is answered: its proposer alone.
     WithdrawProposal { proposer: PersonId },
+    /// Set the rules of points (per category and urgency, the daily cap): shared by the whole
+    /// jurisdiction.
+    ManagePointRules,
+    /// Add and change the rewards handed over in a region.
+    ManageRewards { region: &'a RegionCode },
+    /// See the redemptions of rewards handed over in a region, hand them over, cancel them.
+    HandOverRewards { region: &'a RegionCode },
+    /// Record volunteer hours and consultations of people of a grid (points by the rules).
+    AwardPoints { region: &'a RegionCode },
+    /// Correct a person's points by hand, with a reason, in a region.
+    AdjustPoints { region: &'a RegionCode },
+    /// Commend a grid member or volunteer for work in a region.
+    Commend { region: &'a RegionCode },
 }
 
 impl Permission<'_> {
@@ -146,6 +159,12 @@ impl Permission<'_> {
             Permission::ManageParticipation { .. } => "publish articles, run consultations and answer proposals",
             Permission::Participate => "vote, comment, propose and support proposals",
             Permission::WithdrawProposal { .. } => "withdraw a proposal",
+            Permission::ManagePointRules => "set the rules of points",
+            Permission::ManageRewards { .. } => "manage the rewards of this region",
+            Permission::HandOverRewards { .. } => "hand rewards over in this region",
+            Permission::AwardPoints { .. } => "record volunteer hours and consultations",
+            Permission::AdjustPoints { .. } => "correct points by hand",
+            Permission::Commend { .. } => "commend grid members and volunteers",
         }
     }
 }
@@ -313,6 +332,35 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         Permission::WithdrawProposal { proposer } => {
             allow(actor.person == Some(proposer), "only its proposer withdraws a proposal")
         }
+        Permission::ManagePointRules => {
+            allow(district_admin(actor), "only admins of a district (or above) set the rules of points")
+        }
+        Permission::ManageRewards { region } | Permission::AdjustPoints { region } => {
+            scoped(actor, &[Role::Admin], region, "only an admin of this region")
+        }
+        Permission::HandOverRewards { region } => {
+            if hands_over_in(actor).iter().any(|r| r == region) {
+                return Ok(());
+            }
+            scoped(
+                actor,
+                &REWARD_KEEPERS,
+                region,
+                "grid members, grid leaders and admins of this region hand rewards over",
+            )
+        }
+        Permission::AwardPoints { region } => scoped(
+            actor,
+            &[Role::GridMember, Role::GridLeader],
+            region,
+            "only the grid's members and leader record volunteer hours and consultations",
+        ),
+        Permission::Commend { region } => scoped(
+            actor,
+            &[Role::GridLeader, Role::Supervisor],
+            region,
+            "only the grid leader and supervisors of this region commend",
+        ),
         Permission::ReadDepartmentMeasures { department } => allow(
             actor
                 .grants
@@ -327,6 +375,41 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
 const REGISTRY_READERS: [Role; 6] =
     [Role::GridMember, Role::GridLeader, Role::Dispatcher, Role::Supervisor, Role::Analyst, Role::Admin];
 const REGISTRY_KEEPERS: [Role; 3] = [Role::GridMember, Role::GridLeader, Role::Admin];
+
+/// Who hands rewards over in a region.
+const REWARD_KEEPERS: [Role; 3] = [Role::GridMember, Role::GridLeader, Role::Admin];
+
+/// The regions above their own where grid members and leaders also hand rewards over: up to
+/// their community (a community's rewards wait at its service station, kept by its grids' staff).
+pub fn hands_over_in(actor: &Actor) -> Vec<RegionCode> {
+    let mut out: Vec<RegionCode> = actor
+        .grants
+        .iter()
+        .filter(|g| matches!(g.role, Role::GridMember | Role::GridLeader))
+        .filter_map(|g| match &g.scope {
+            Scope::Region { code } => Some(code.and_ancestors()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|c| c.level() >= crate::RegionLevel::Community)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Allowed to holders of `roles` covering `region`; someone holding one of them elsewhere is told
+/// that what lies in `region` is not theirs ([`Refusal::OutOfScope`], "not found"); anyone else
+/// that they may not do it at all.
+fn scoped(actor: &Actor, roles: &[Role], region: &RegionCode, reason: &str) -> Result<(), Refusal> {
+    if any_of(actor, roles, region) {
+        Ok(())
+    } else if roles.iter().any(|r| actor.has_role(*r)) {
+        Err(Refusal::OutOfScope)
+    } else {
+        Err(Refusal::NotAllowed { action: "points and rewards", reason: reason.to_string() })
+    }
+}
 
 /// Whether the actor holds one of `roles` in a region scope covering `region`.
 fn any_of(actor: &Actor, roles: &[Role], region: &RegionCode) -> bool {
@@ -494,6 +577,36 @@ mod tests {
         // A community's leader does not publish to the whole town.
         assert_eq!(who(Permission::ManageParticipation { region: &town }), ["dispatcher", "admin", "street admin"]);
         assert_eq!(who(Permission::Participate), ["resident"]);
+    }
+
+    #[test]
+    fn points_and_rewards() {
+        let (district, grid, other) = (code("330483"), code("330483101001001"), code("330482001001001"));
+        assert_eq!(who(Permission::ManagePointRules), ["admin"]);
+        assert_eq!(who(Permission::ManageRewards { region: &grid }), ["admin", "street admin"]);
+        assert_eq!(who(Permission::ManageRewards { region: &district }), ["admin"]);
+        assert_eq!(who(Permission::AdjustPoints { region: &grid }), ["admin", "street admin"]);
+        assert_eq!(
+            who(Permission::HandOverRewards { region: &grid }),
+            ["grid member", "grid leader", "admin", "street admin"]
+        );
+        // The grid's member also hands over the rewards of its community, not of the street.
+        let (community, street) = (code("330483101001"), code("330483101"));
+        assert_eq!(
+            who(Permission::HandOverRewards { region: &community }),
+            ["grid member", "grid leader", "admin", "street admin"]
+        );
+        assert_eq!(who(Permission::HandOverRewards { region: &street }), ["admin", "street admin"]);
+        assert_eq!(who(Permission::AwardPoints { region: &grid }), ["grid member", "grid leader"]);
+        assert_eq!(who(Permission::Commend { region: &grid }), ["grid leader", "supervisor"]);
+        // Staff of another region are told it is not theirs; residents that they may not.
+        let member = &people()[2].1;
+        assert_eq!(may(member, Permission::HandOverRewards { region: &other }), Err(Refusal::OutOfScope));
+        let resident = &people()[1].1;
+        assert!(matches!(
+            may(resident, Permission::HandOverRewards { region: &grid }),
+            Err(Refusal::NotAllowed { .. })
+        ));
     }
 
     #[test]

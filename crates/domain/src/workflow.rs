@@ -306,7 +306,7 @@ fn source_of(actor: &Actor) -> Source {
     }
 }
 
-fn blank_case(district: String, now: Millis) -> Case {
+pub(crate) fn blank_case(district: String, now: Millis) -> Case {
     Case {
         id: 0,
         reference: String::new(),

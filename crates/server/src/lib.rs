@@ -30,6 +30,7 @@ pub mod notices;
 mod open311;
 mod openapi;
 pub mod participation;
+mod points;
 mod proposals;
 mod public;
 mod reference;
@@ -414,6 +415,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(proposals::router())
         .merge(participation::router())
         .merge(natives::router())
+        .merge(points::router())
         .merge(openapi::router())
 }
 

@@ -165,10 +165,10 @@ generic! {
         /// records commit together. One writer of the chain at a time (SQLite's write transaction; on
         /// PostgreSQL a lock of the log across every server instance, held to the end of `tx`, so callers
         /// append last); readers go on.
-        pub(crate) async fn append_audit(tx: &mut sqlx::Transaction<'static, D>, e: &NewAudit) -> Result<i64> {
-            Self::lock(tx, "audit_log", "SHARE ROW EXCLUSIVE").await?;
+        pub(crate) async fn append_audit(tx: &mut D::Connection, e: &NewAudit) -> Result<i64> {
+            Self::lock(&mut *tx, "audit_log", "SHARE ROW EXCLUSIVE").await?;
             let last: Option<(i64, String)> =
-                sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut **tx).await?;
+                sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *tx).await?;
             let (id, prev) = match last {
                 Some((id, hash)) => (id + 1, hash),
                 None => (1, GENESIS.to_string()),
@@ -186,7 +186,7 @@ generic! {
             .bind(&detail)
             .bind(&prev)
             .bind(&hash)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
             Ok(id)
         }

@@ -511,6 +511,9 @@ generic! {
                 rollup.add(case, &events, &community, 1);
                 Self::write_rollup(&mut *conn, rollup).await?;
             }
+            // The reporter's points for a verification or a reopening (last: it may append to
+            // the audit chain, whose lock is held to the commit).
+            Self::earn_points(&mut *conn, case, &decision.event).await?;
             Ok(true)
         }
 

@@ -13,7 +13,7 @@ use crate::{Intake, Media, NewAudit, NewPerson, OtpCheck, PeopleQuery, Reference
 
 const GRID: &str = "330483101001001";
 
-fn reference() -> ReferenceData {
+pub(crate) fn reference() -> ReferenceData {
     let region = |code: &str, name: &str| Region {
         code: RegionCode::parse(code).unwrap(),
         name: name.into(),

@@ -28,6 +28,7 @@ mod notices;
 mod participation;
 mod people;
 mod places;
+mod points;
 mod proposals;
 mod reference;
 mod regions;
@@ -67,6 +68,10 @@ pub use participation::{
 };
 pub use people::{NewPerson, PeopleStore, Person};
 pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
+pub use points::{
+    Commendation, LeaderRow, LedgerEntry, PointAccount, PointFlow, PointsStore, Redemption, RedemptionQuery, Reward,
+    MAX_POINTS_PAGE,
+};
 pub use proposals::{NewProposal, Proposal, ProposalScope, ProposalStore};
 
 pub use reference::{ReferenceData, ReferenceStore};
@@ -174,7 +179,7 @@ pub mod prelude {
     pub use crate::{
         AccountStore, AdminStore, ArticleStore, CalendarStore, CareStore, CaseStore, ConsultationStore, ExchangeStore,
         HotlineStore, HousingStore, MeasureStore, NativeStore, NoticeStore, ParticipationStore, PeopleStore,
-        PlaceStore, ProposalStore, ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
+        PlaceStore, PointsStore, ProposalStore, ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
     };
 }
 
@@ -208,6 +213,7 @@ pub trait Store:
     + ProposalStore
     + ParticipationStore
     + NativeStore
+    + PointsStore
     + Send
     + Sync
     + 'static

@@ -73,6 +73,12 @@ const ORDER: &[&str] = &[
     "native_leads",
     "native_lead_notes",
     "native_invitations",
+    "point_rules",
+    "point_accounts",
+    "rewards",
+    "redemptions",
+    "point_ledger",
+    "commendations",
 ];
 
 /// The rows of a table whose parents are in the same table come after their parents.

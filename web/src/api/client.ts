@@ -83,6 +83,18 @@ import type {
   CallerBody,
   CallerLookup,
   CallTaken,
+  AwardBody,
+  CommendationView,
+  EntryView,
+  Leaderboard,
+  MyPoints,
+  NewRewardBody,
+  PointFlows,
+  PointRules,
+  RedemptionState,
+  RedemptionView,
+  RewardData,
+  RewardView,
 } from './types'
 
 export const API = '/api/v1'
@@ -239,6 +251,29 @@ export const api = {
   triageGroups: (region?: string) => get<{ items: ReportGroup[] }>(`triage/groups${query({ region })}`),
   fold: (key: string | number, body: FoldBody) => post<{ case: Case; duplicates: Case[] }>(`cases/${key}/fold`, body),
   surges: (p: { region?: string; at?: string } = {}) => get<Surges>(`triage/surges${query(p)}`),
+
+  // points and rewards: one's balance, history and redemptions; the catalogue; the hand-over;
+  // the admin's rules; volunteer hours; the leaderboard; commendations; the measures
+  myPoints: (p: { before?: number; limit?: number } = {}) => get<MyPoints>(`me/points${query(p)}`),
+  setLeaderboard: (on: boolean) =>
+    request<{ on_leaderboard: boolean }>('PUT', 'me/points/leaderboard', { on_leaderboard: on }),
+  myRedemptions: () => get<RedemptionView[]>('me/redemptions'),
+  rewards: (p: { region?: string; include_inactive?: boolean } = {}) => get<RewardView[]>(`rewards${query(p)}`),
+  createReward: (body: NewRewardBody) => post<RewardView>('rewards', body),
+  updateReward: (id: number, body: RewardData) => request<RewardView>('PUT', `rewards/${id}`, body),
+  redeem: (id: number) => post<RedemptionView>(`rewards/${id}/redeem`),
+  redemptions: (p: { state?: RedemptionState; before?: number; limit?: number } = {}) =>
+    get<RedemptionView[]>(`redemptions${query(p)}`),
+  handOver: (id: number, note?: string) => post<RedemptionView>(`redemptions/${id}/hand-over`, { note }),
+  cancelRedemption: (id: number, note?: string) => post<RedemptionView>(`redemptions/${id}/cancel`, { note }),
+  pointRules: () => get<PointRules>('points/rules'),
+  putPointRules: (rules: PointRules) => request<PointRules>('PUT', 'points/rules', rules),
+  awardPoints: (person: number, body: AwardBody) => post<EntryView>(`people/${person}/points`, body),
+  leaderboard: (region: string) => get<Leaderboard>(`points/leaderboard${query({ region })}`),
+  pointFlows: (p: { region?: string; from: string; to: string }) => get<PointFlows>(`points/flows${query(p)}`),
+  commend: (person: number, region: string, text: string) =>
+    post<CommendationView>(`people/${person}/commendations`, { region, text }),
+  commendations: (person: number) => get<CommendationView[]>(`people/${person}/commendations`),
 
   // notifications: the inbox, one's choices, follows; the admin's texts and undelivered notices
   inbox: (p: { before?: number; limit?: number } = {}) => get<Inbox>(`inbox${query(p)}`),

@@ -233,6 +233,27 @@ export type AuditList = {
   items: Array<Record<string, unknown>>
 }
 
+/** What staff record for a person besides reports, checked. */
+export type Award = {
+  hours: number
+  kind: "volunteer_hours"
+  note?: string | null
+} | {
+  kind: "consultation"
+  note?: string | null
+} | {
+  kind: "adjustment"
+  note: string
+  points: i64
+}
+
+/** Volunteer hours, a consultation or a correction for a person. */
+export type AwardBody = {
+  award: Award
+  /** The grid (or region) where it was earned: one of one's own. */
+  region: string
+}
+
 /** A jurisdiction's working calendar: the clock that deadlines run on. */
 export type Calendar = {
   /** Days off that would otherwise be working days. */
@@ -570,6 +591,26 @@ export type CodeSent = {
   valid_minutes: number
 }
 
+/** A commendation. */
+export type CommendBody = {
+  /** The region of the work commended: one of one's own. */
+  region: string
+  /** 1 to 500 characters. */
+  text: string
+}
+
+/** A commendation shown on a person's profile. */
+export type CommendationView = {
+  /** RFC 3339 */
+  at: string
+  /** Who commended. */
+  by_name: string
+  id: number
+  person: number
+  region: string
+  text: string
+}
+
 export type CommentInput = {
   body: string
   /** The commenter's grid (in the region consulted). */
@@ -775,6 +816,25 @@ export type EndRequest = {
   at?: string | null
 }
 
+/** What an entry of the ledger records. */
+export type EntryKind = "report_verified" | "reversal" | "volunteer_hours" | "consultation" | "redemption" | "refund" | "adjustment"
+
+/** An entry of one's ledger. */
+export type EntryView = {
+  /** RFC 3339 */
+  at: string
+  /** The reference of the case that earned (or lost) them. */
+  case_reference?: string | null
+  id: number
+  kind: EntryKind
+  note?: string | null
+  /** Positive earned, negative spent or taken back. */
+  points: i64
+  redemption?: number | null
+  /** Where they were earned (the case's grid) or spent (where the reward is handed over). */
+  region?: string | null
+}
+
 /** A department's request for more time. */
 export type ExtensionRequest = {
   reason: string
@@ -786,6 +846,12 @@ export type ExtensionRequest = {
 export type FieldReason = {
   field: string
   reason: string
+}
+
+/** A note with a hand-over or cancellation. */
+export type FinishBody = {
+  /** Up to 500 characters. */
+  note?: string | null
 }
 
 export type FoldAnswer = {
@@ -1022,6 +1088,29 @@ export type LeadView = {
   updated_at: string
 }
 
+/** A row of a leaderboard. */
+export type LeaderView = {
+  /** This row is one's own. */
+  me: boolean
+  /** In clear for those who chose to show it; masked (张*) for the others. */
+  name: string
+  points: i64
+  rank: number
+}
+
+/** The people who earned most in a region this year. */
+export type Leaderboard = {
+  /** RFC 3339: the start of the local year counted. */
+  from: string
+  region: string
+  rows: Array<LeaderView>
+}
+
+/** Whether one's name shows on the leaderboards. */
+export type LeaderboardChoice = {
+  on_leaderboard: boolean
+}
+
 /** Where the area of a retired region went: `from` the retired region `to` a successor. */
 export type LineageView = {
   area_m2: number
@@ -1165,6 +1254,20 @@ export type MyNoticeSettings = {
   wechat_bound: boolean
 }
 
+/** One's points: balance, the day's cap, and a page of the history. */
+export type MyPoints = {
+  balance: i64
+  daily_cap: i64
+  /** Points earned today that count towards the daily cap. */
+  earned_today: i64
+  /** Newest first. */
+  entries: Array<EntryView>
+  /** Pass as `before` for the next page; none: this was the last. */
+  next_before?: number | null
+  /** One's name shows on the leaderboard (otherwise masked, 张*). */
+  on_leaderboard: boolean
+}
+
 export type NativeInput = {
   /** The city they live in now. */
   city?: string | null
@@ -1210,6 +1313,22 @@ export type NewPersonBody = {
   /** At least 8 characters; when absent one is generated and answered once. */
   password?: string | null
   phone?: string | null
+}
+
+/** A new reward. */
+export type NewRewardBody = {
+  /** Offered now (default true). */
+  active?: boolean | null
+  /** 1 to 100,000 points. */
+  cost: i64
+  description?: string | null
+  /** 1 to 100 characters. */
+  name: string
+  name_en?: string | null
+  /** Where it is handed over: a region one is an admin of. */
+  region: string
+  /** 0 to 100,000. */
+  stock: number
 }
 
 /** What a notice is about. Each has a default text per locale ([`default_template`]). */
@@ -1289,6 +1408,48 @@ export type Platform = {
 
 export type PlatformList = {
   items: Array<Platform>
+}
+
+/** Points issued and redeemed in a region. */
+export type PointFlowView = {
+  /** Earned (reports, volunteering, consultations, corrections), net of reversals. */
+  issued: i64
+  /** Spent on rewards, net of refunds. */
+  redeemed: i64
+  /** The grid (or the region where a reward was handed over). */
+  region: string
+}
+
+/** Points issued and redeemed per grid of a region over a period. */
+export type PointFlows = {
+  issued: i64
+  redeemed: i64
+  region: string
+  rows: Array<PointFlowView>
+}
+
+/** The points a verified report of a category (and urgency) earns; `None` matches any. */
+export type PointRule = {
+  category?: null | i64
+  /** Points earned (0 turns earning off for what the rule matches). */
+  points: i64
+  urgency?: null | Urgency
+}
+
+/** The rules of points, set by an admin. */
+export type PointRules = {
+  /** Points for taking part in a consultation. */
+  consultation: i64
+  /** The most points a person earns in one local day (reports, volunteering, consultations);
+   * what goes beyond is not given. */
+  daily_cap: i64
+  /** Points for a verified report that no rule names. */
+  report_verified: i64
+  /** Rules per category and urgency; the most specific one that matches wins (category and
+   * urgency, then the subclass, then its class, then the urgency alone). */
+  rules?: Array<PointRule>
+  /** Points per hour of volunteering. */
+  volunteer_hour: i64
 }
 
 /** An open case of the same category nearby; `id` and `description` for staff only. */
@@ -1452,6 +1613,33 @@ export type ReadAnswer = {
   unread: number
 }
 
+/** Where a redemption stands. */
+export type RedemptionState = "pending" | "handed_over" | "cancelled"
+
+/** A reward redeemed. */
+export type RedemptionView = {
+  /** RFC 3339 */
+  at: string
+  cost: i64
+  /** When it was handed over or cancelled (RFC 3339). */
+  done_at?: string | null
+  id: number
+  /** One may cancel it now (points and stock given back). */
+  may_cancel: boolean
+  /** One may hand it over now. */
+  may_hand_over: boolean
+  note?: string | null
+  person: number
+  /** In clear to the staff who hand it over and to the person; masked (张*) otherwise. */
+  person_name: string
+  /** Where it is handed over. */
+  region: string
+  reward: number
+  reward_name: string
+  reward_name_en?: string | null
+  state: RedemptionState
+}
+
 /** A region code: 6 digits (district, GB/T 2260), then 3 for the street or town, 3 for the
  * community or village, 3 for the grid. Stored in its short form (6, 9, 12 or 15 digits) so that
  * "is in the subtree of" is a prefix test. The padded 15-digit form (`330483101000000`) is accepted
@@ -1596,6 +1784,37 @@ export type RevealedReporter = {
   id: number
   name: string
   phone: string | null
+}
+
+/** A reward of the catalogue as an admin writes it. */
+export type RewardData = {
+  /** Offered to residents now. */
+  active?: boolean
+  /** Points it costs (1 to 100,000). */
+  cost: i64
+  description?: string | null
+  /** The name (zh), 1 to 100 characters. */
+  name: string
+  /** The name in English; none: the Chinese one. */
+  name_en?: string | null
+  /** How many are left to redeem (0 to 100,000). */
+  stock: number
+}
+
+/** A reward of the catalogue. */
+export type RewardView = {
+  active: boolean
+  cost: i64
+  description?: string | null
+  id: number
+  /** One may change it (`PUT /rewards/{id}`). */
+  may_edit: boolean
+  name: string
+  name_en?: string | null
+  /** Where it is handed over (a community or grid). */
+  region: string
+  /** How many are left. */
+  stock: number
 }
 
 /** A question a category asks of a report (Open311 "service definition" attribute). */
@@ -1786,3 +2005,5 @@ export type WithdrawInput = {
   /** Why it is withdrawn (kept in the audit log). */
   reason: string
 }
+
+export type i64 = number

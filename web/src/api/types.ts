@@ -337,3 +337,19 @@ export interface ImportOutcome {
   report?: Validation['report']
   detail?: string
 }
+
+// points and rewards (积分)
+export type MyPoints = S.MyPoints
+export type EntryView = S.EntryView
+export type EntryKind = S.EntryKind
+export type RewardView = S.RewardView
+export type RewardData = S.RewardData
+export type NewRewardBody = S.NewRewardBody
+export type RedemptionView = S.RedemptionView
+export type RedemptionState = S.RedemptionState
+export type PointRules = S.PointRules
+export type PointRule = S.PointRule
+export type Leaderboard = S.Leaderboard
+export type PointFlows = S.PointFlows
+export type CommendationView = S.CommendationView
+export type AwardBody = S.AwardBody

@@ -216,6 +216,7 @@ async fn every_endpoint_for_every_role_inside_and_outside_scope() {
     let mut rendered = render(&rows);
     rendered.push_str(&admin_matrix(&t).await);
     rendered.push_str(&participation_matrix(&t).await);
+    rendered.push_str(&points_matrix(&t).await);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/AUTHZ.md");
     if std::env::var("GRIDKEEPER_UPDATE_DOCS").is_ok() {
         std::fs::write(path, &rendered).unwrap();
@@ -507,6 +508,116 @@ async fn participation_matrix(t: &TestApp) -> String {
                     t.get(*login, &url).await
                 }
                 _ => t.get(*login, &format!("/api/v1/regions/{community}/proposals")).await,
+            };
+            cells.push(r.status.as_u16().to_string());
+        }
+        out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// The endpoints of points and rewards × the same people. The resident holds points and redeems
+/// afresh for each cell that hands over or cancels; the rewards are handed over in community
+/// 330483101001 (grid 330483101001001's); volunteer hours are recorded for the other resident
+/// in grid 330483101001001; the member is commended there.
+async fn points_matrix(t: &TestApp) -> String {
+    let admin_put = |path: String, body: Value| async move {
+        t.send_raw(Some("admin"), t.client.put(format!("{}{path}", t.base)).json(&body)).await
+    };
+    let id_of_login = |login: &'static str| async move { t.store.person_by_login(login).await.unwrap().unwrap().id };
+    let (resident, resident2, member) =
+        (id_of_login("resident").await, id_of_login("resident2").await, id_of_login("member").await);
+    let award = json!({ "region": GRID1, "award": { "kind": "adjustment", "points": 100000, "note": "authz" } });
+    t.post(Some("admin"), &format!("/api/v1/people/{resident}/points"), award).await.ok();
+    let reward = json!({ "region": "330483101001", "name": "环保袋", "cost": 1, "stock": 100000 });
+    let item = t.post(Some("admin"), "/api/v1/rewards", reward).await.ok()["id"].as_i64().unwrap();
+    let rules =
+        json!({ "report_verified": 10, "rules": [], "daily_cap": 100000, "volunteer_hour": 5, "consultation": 5 });
+    admin_put("/api/v1/points/rules".into(), rules.clone()).await.ok();
+    let rows: &[&str] = &[
+        "GET me/points",
+        "PUT me/points/leaderboard",
+        "GET me/redemptions",
+        "GET rewards",
+        "POST rewards",
+        "PUT rewards/{id}",
+        "POST rewards/{id}/redeem",
+        "GET redemptions",
+        "POST redemptions/{id}/hand-over",
+        "POST redemptions/{id}/cancel",
+        "GET points/rules",
+        "PUT points/rules",
+        "POST people/{id}/points (volunteer hours)",
+        "POST people/{id}/points (adjustment)",
+        "GET points/leaderboard",
+        "GET points/flows",
+        "POST people/{id}/commendations",
+        "GET people/{id}/commendations",
+    ];
+    let mut out = String::from(
+        "\n## Points and rewards\n\nThe same people with points and rewards: the resident redeems (with points) \
+         a reward handed over in community 330483101001 — the other people hold no points, so their own \
+         redemption is a 409 —; hand-over and cancel act on a fresh redemption of the resident's; volunteer \
+         hours are recorded for the other resident in grid 330483101001001 and the grid member is commended \
+         there: `tests/integration/points.rs`. Every ledger entry and every change of the rules and the \
+         catalogue is audited.\n\n| endpoint |",
+    );
+    for (name, _) in ACTORS {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(ACTORS.len()));
+    out.push('\n');
+    for row in rows {
+        let mut cells = vec![];
+        for (_, login) in ACTORS {
+            let put = |path: String, body: Value| async move {
+                t.send_raw(*login, t.client.put(format!("{}{path}", t.base)).json(&body)).await
+            };
+            let r = match *row {
+                "GET me/points" => t.get(*login, "/api/v1/me/points").await,
+                "PUT me/points/leaderboard" => {
+                    put("/api/v1/me/points/leaderboard".into(), json!({ "on_leaderboard": false })).await
+                }
+                "GET me/redemptions" => t.get(*login, "/api/v1/me/redemptions").await,
+                "GET rewards" => t.get(*login, "/api/v1/rewards").await,
+                "POST rewards" => {
+                    let body = json!({ "region": "330483101001", "name": "雨伞", "cost": 5, "stock": 1 });
+                    t.post(*login, "/api/v1/rewards", body).await
+                }
+                "PUT rewards/{id}" => {
+                    put(format!("/api/v1/rewards/{item}"), json!({ "name": "环保袋", "cost": 1, "stock": 100000 }))
+                        .await
+                }
+                "POST rewards/{id}/redeem" => {
+                    t.post(*login, &format!("/api/v1/rewards/{item}/redeem"), json!({})).await
+                }
+                "GET redemptions" => t.get(*login, "/api/v1/redemptions").await,
+                "POST redemptions/{id}/hand-over" | "POST redemptions/{id}/cancel" => {
+                    let r = t.post(Some("resident"), &format!("/api/v1/rewards/{item}/redeem"), json!({})).await;
+                    let id = r.ok()["id"].as_i64().unwrap();
+                    let verb = if row.ends_with("hand-over") { "hand-over" } else { "cancel" };
+                    t.post(*login, &format!("/api/v1/redemptions/{id}/{verb}"), json!({})).await
+                }
+                "GET points/rules" => t.get(*login, "/api/v1/points/rules").await,
+                "PUT points/rules" => put("/api/v1/points/rules".into(), rules.clone()).await,
+                "POST people/{id}/points (volunteer hours)" => {
+                    let body = json!({ "region": GRID1, "award": { "kind": "volunteer_hours", "hours": 1 } });
+                    t.post(*login, &format!("/api/v1/people/{resident2}/points"), body).await
+                }
+                "POST people/{id}/points (adjustment)" => {
+                    let body = json!({ "region": GRID1, "award": { "kind": "adjustment", "points": 1, "note": "x" } });
+                    t.post(*login, &format!("/api/v1/people/{resident2}/points"), body).await
+                }
+                "GET points/leaderboard" => t.get(*login, &format!("/api/v1/points/leaderboard?region={GRID1}")).await,
+                "GET points/flows" => {
+                    t.get(*login, "/api/v1/points/flows?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z").await
+                }
+                "POST people/{id}/commendations" => {
+                    let body = json!({ "region": GRID1, "text": "认真负责" });
+                    t.post(*login, &format!("/api/v1/people/{member}/commendations"), body).await
+                }
+                _ => t.get(*login, &format!("/api/v1/people/{member}/commendations")).await,
             };
             cells.push(r.status.as_u16().to_string());
         }

@@ -20,6 +20,7 @@ mod notices;
 mod open311;
 mod openapi;
 mod participation;
+mod points;
 mod postgres;
 mod public_map;
 mod refusals;

@@ -278,6 +278,66 @@ async fn answers_match_the_documented_schemas() {
     s.assert("get", "/hotline/callers", &app.get(Some("dispatcher"), "/api/v1/hotline/callers?phone=1").await);
     s.assert("get", "/hotline/callers", &app.get(Some("staff"), "/api/v1/hotline/callers?phone=13912345678").await);
 
+    // Points and rewards: the resident's verified report earned; a reward redeemed, handed over;
+    // the rules, a leaderboard, the flows, a commendation; refusals.
+    let resident = app.store.person_by_login("resident").await.unwrap().unwrap().id;
+    let member = app.store.person_by_login("member").await.unwrap().unwrap().id;
+    s.assert("get", "/me/points", &app.get(Some("resident"), "/api/v1/me/points").await);
+    s.assert("get", "/points/rules", &app.get(Some("resident"), "/api/v1/points/rules").await);
+    let award = json!({ "region": GRID1, "award": { "kind": "volunteer_hours", "hours": 2, "note": "清扫" } });
+    s.assert(
+        "post",
+        "/people/{id}/points",
+        &app.post(Some("member"), &format!("/api/v1/people/{resident}/points"), award).await,
+    );
+    let reward = json!({ "region": "330483101001", "name": "环保袋", "name_en": "Tote bag", "cost": 5, "stock": 1 });
+    let r = app.post(Some("admin"), "/api/v1/rewards", reward).await;
+    s.assert("post", "/rewards", &r);
+    let item = r.body["id"].as_i64().unwrap();
+    s.assert("get", "/rewards", &app.get(Some("resident"), "/api/v1/rewards").await);
+    let r = app.post(Some("resident"), &format!("/api/v1/rewards/{item}/redeem"), json!({})).await;
+    s.assert("post", "/rewards/{id}/redeem", &r);
+    let redemption = r.body["id"].as_i64().unwrap();
+    s.assert(
+        "post",
+        "/rewards/{id}/redeem",
+        &app.post(Some("resident"), &format!("/api/v1/rewards/{item}/redeem"), json!({})).await,
+    );
+    s.assert("get", "/me/redemptions", &app.get(Some("resident"), "/api/v1/me/redemptions").await);
+    s.assert("get", "/redemptions", &app.get(Some("member"), "/api/v1/redemptions").await);
+    let r = app
+        .post(Some("member"), &format!("/api/v1/redemptions/{redemption}/hand-over"), json!({ "note": "已领取" }))
+        .await;
+    s.assert("post", "/redemptions/{id}/hand-over", &r);
+    s.assert(
+        "post",
+        "/redemptions/{id}/cancel",
+        &app.post(Some("resident"), &format!("/api/v1/redemptions/{redemption}/cancel"), json!({})).await,
+    );
+    s.assert(
+        "get",
+        "/points/leaderboard",
+        &app.get(Some("resident2"), &format!("/api/v1/points/leaderboard?region={GRID1}")).await,
+    );
+    s.assert(
+        "get",
+        "/points/flows",
+        &app.get(Some("supervisor"), "/api/v1/points/flows?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z").await,
+    );
+    let r = app
+        .post(
+            Some("leader"),
+            &format!("/api/v1/people/{member}/commendations"),
+            json!({ "region": GRID1, "text": "认真负责" }),
+        )
+        .await;
+    s.assert("post", "/people/{id}/commendations", &r);
+    s.assert(
+        "get",
+        "/people/{id}/commendations",
+        &app.get(Some("member"), &format!("/api/v1/people/{member}/commendations")).await,
+    );
+
     // People and reference data.
     for who in ["resident", "dispatcher", "admin"] {
         s.assert("get", "/me", &app.get(Some(who), "/api/v1/me").await);
