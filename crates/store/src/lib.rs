@@ -13,6 +13,7 @@ mod bulk;
 mod calendars;
 mod care;
 mod cases;
+mod contacts;
 #[cfg(test)]
 mod contract;
 mod dialect;
@@ -44,6 +45,7 @@ pub use bulk::BulkLoad;
 pub use calendars::CalendarStore;
 pub use care::{CareQuery, CareStore};
 pub use cases::{CaseLink, CaseOrder, CaseQuery, CaseStore, Intake, Media, Visibility, NO_DEADLINE};
+pub use contacts::{CardProfile, ContactMessage, ContactStore, MessageLimit, NewContactMessage};
 pub use dialect::{Dialect, SqlStore, ACQUIRE_TIMEOUT};
 pub use exchange::*;
 pub use hotline::{CaseCaller, HotlineStore, PhoneCase, MAX_CALLER_CASES};
@@ -160,9 +162,9 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 /// (through `Arc<dyn Store>` they are in scope already): `use gridkeeper_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, AdminStore, CalendarStore, CareStore, CaseStore, ExchangeStore, HotlineStore, HousingStore,
-        MeasureStore, NoticeStore, PeopleStore, PlaceStore, ReferenceStore, RegionStore, RegistryStore, Store,
-        TriageStore,
+        AccountStore, AdminStore, CalendarStore, CareStore, CaseStore, ContactStore, ExchangeStore, HotlineStore,
+        HousingStore, MeasureStore, NoticeStore, PeopleStore, PlaceStore, ReferenceStore, RegionStore, RegistryStore,
+        Store, TriageStore,
     };
 }
 
@@ -191,6 +193,7 @@ pub trait Store:
     + TriageStore
     + NoticeStore
     + HotlineStore
+    + ContactStore
     + Send
     + Sync
     + 'static
