@@ -33,6 +33,13 @@ const routes: RouteRecordRaw[] = [
     component: () => import('./views/resident/NearbyView.vue'),
     meta: { public: true, title: 'nav.nearby' },
   },
+  {
+    path: '/grid-card',
+    name: 'grid-card',
+    component: () => import('./views/resident/GridCardView.vue'),
+    meta: { public: true, title: 'gridCard.title' },
+  },
+  { path: '/me/card', name: 'my-card', component: () => import('./views/member/MyCardView.vue'), meta: { title: 'myCard.title' } },
   { path: '/my', name: 'my', component: () => import('./views/resident/MyReports.vue'), meta: { title: 'nav.my' } },
   { path: '/inbox', name: 'inbox', component: () => import('./views/notices/InboxView.vue'), meta: { title: 'inbox.title' } },
   {

@@ -13,6 +13,7 @@ mod calendars;
 mod cases;
 mod channels;
 pub mod checkpoints;
+mod contacts;
 mod error;
 mod events;
 mod exchange;
@@ -26,6 +27,7 @@ pub mod media;
 pub mod notices;
 mod open311;
 mod openapi;
+mod portal;
 mod public;
 mod reference;
 pub mod regions;
@@ -400,6 +402,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(triage::router())
         .merge(notices::router())
         .merge(hotline::router())
+        .merge(contacts::router())
         .merge(openapi::router())
 }
 
@@ -419,6 +422,7 @@ pub fn router(app: AppState) -> axum::Router {
         .merge(open311::router(&app))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(http::ready))
+        .merge(portal::router())
         .merge(web::router())
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .layer(axum::middleware::from_fn(http::csrf))

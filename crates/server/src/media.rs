@@ -121,7 +121,8 @@ async fn media_file(app: &AppState, auth: MaybeAuth, id: &str, thumb: bool) -> A
     let visible = match m.case_id {
         // Not yet part of a report: only its uploader sees it (an anonymous upload, nobody:
         // the reporter's phone previews what it sent).
-        None => m.uploaded_by.is_some() && m.uploaded_by == actor.person,
+        // A grid member's card photo is public, as the card is.
+        None => (m.uploaded_by.is_some() && m.uploaded_by == actor.person) || app.store.is_card_photo(id).await?,
         Some(case) => match app.store.case(case).await? {
             Some(c) => gridkeeper_domain::can_see(&actor, &c) || crate::public::public_visible(&c),
             None => false,
