@@ -464,7 +464,7 @@ describe('the hotline', () => {
 describe('the grid member card', () => {
   it('a resident finds their grid member on a phone, calls or messages them, and the member reads it', async () => {
     const member = await apiAs(server.base, 'member001')
-    const grid = member.person.grants.find((g) => g.role === 'grid_member').scope.replace('region:', '')
+    const grid = member.person.grants.find((g) => g.role === 'grid_member').scope.code
     const d = await apiAs(server.base, 'dispatcher')
     const here = (await d.get('cases?limit=200')).items.find((c) => c.grid === grid && c.location)
     assert.ok(here, `a case in ${grid}`)

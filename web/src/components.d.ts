@@ -47,6 +47,7 @@ declare module 'vue' {
     ElTimeSelect: typeof import('element-plus/es')['ElTimeSelect']
     FollowButton: typeof import('./components/FollowButton.vue')['default']
     GridMap: typeof import('./components/GridMap.vue')['default']
+    GridMemberCard: typeof import('./components/GridMemberCard.vue')['default']
     LocationPicker: typeof import('./components/LocationPicker.vue')['default']
     PhotoGallery: typeof import('./components/PhotoGallery.vue')['default']
     PhotoPicker: typeof import('./components/PhotoPicker.vue')['default']

@@ -197,10 +197,10 @@ fn figures_section(p: &Page<'_>) -> Option<Section> {
         let _ = write!(
             b,
             "<tr{} data-region=\"{}\"><th scope=\"row\">{}</th>\
-             <td data-label=\"{}\" data-value=\"{}\">{}</td>\
-             <td data-label=\"{}\" data-value=\"{}\">{} / {} <small>({})</small></td>\
-             <td data-label=\"{}\" data-value=\"{}\">{}</td>\
-             <td data-label=\"{}\" data-value=\"{}\">{}</td></tr>",
+             <td data-label=\"{}\" data-value=\"{}\"><span>{}</span></td>\
+             <td data-label=\"{}\" data-value=\"{}\"><span>{} / {} <small>({})</small></span></td>\
+             <td data-label=\"{}\" data-value=\"{}\"><span>{}</span></td>\
+             <td data-label=\"{}\" data-value=\"{}\"><span>{}</span></td></tr>",
             if total { " class=\"total\"" } else { "" },
             f.code,
             esc(&f.name),

@@ -8,6 +8,9 @@ ALTER TABLE people ADD COLUMN photo TEXT COLLATE "C";
 ALTER TABLE people ADD COLUMN office_hours TEXT;
 ALTER TABLE people ADD COLUMN phone_public BOOLEAN NOT NULL DEFAULT FALSE;
 
+-- GET /media/{id} serves a card's photo to anyone: found by this index.
+CREATE INDEX people_photo ON people (photo) WHERE photo IS NOT NULL;
+
 -- A message to a grid member or leader from a signed-in person (sender) or from someone who left
 -- a phone. sender_name, sender_phone and body are sealed. sender_key: 'p:<person id>' or the
 -- blind index of the phone left, for the rate limit.
