@@ -32,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(grid_card))
         .routes(routes!(send_message))
         .routes(routes!(my_card, put_my_card))
-        .routes(routes!(put_card))
+        .routes(routes!(get_card, put_card))
         .routes(routes!(my_messages))
         .routes(routes!(read_message))
         .routes(routes!(reveal_sender))
@@ -330,6 +330,14 @@ async fn put_my_card(
     let card = card_of(&app, b, me, me).await?;
     app.store.put_card_profile(me, &card, None).await?;
     Ok(Json(card_view(&app, me, auth.person.phone.clone()).await?))
+}
+
+#[utoipa::path(get, path = "/admin/people/{id}/card", tag = "admin", operation_id = "get_card", summary = "A person's contact card",
+    params(("id" = i64, Path, description = "Person id")),
+    responses((status = 200, description = "The card", body = CardView), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "Not found, or outside one's scope")))]
+async fn get_card(State(app): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<CardView>> {
+    let p = crate::admin::managed_person(&app, &auth, &id).await?;
+    Ok(Json(card_view(&app, p.id, p.phone).await?))
 }
 
 #[utoipa::path(put, path = "/admin/people/{id}/card", tag = "admin", operation_id = "put_card", summary = "Change a person's contact card (audited)",

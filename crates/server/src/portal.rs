@@ -359,12 +359,7 @@ async fn page(
     }
 }
 
-async fn render(
-    app: &App,
-    district: &str,
-    headers: &HeaderMap,
-    q: PortalQuery,
-) -> Result<Response, ApiError> {
+async fn render(app: &App, district: &str, headers: &HeaderMap, q: PortalQuery) -> Result<Response, ApiError> {
     let lang = Lang::choose(q.lang.as_deref(), headers)?;
     let code = RegionCode::parse(district).ok().filter(|c| c.level() == RegionLevel::District);
     let r = app.reference();
@@ -452,9 +447,9 @@ pub fn html(p: &Page<'_>) -> String {
             body = section.body,
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         b,
-        "</main><footer><a href=\"/\">{}</a> · <a href=\"/track\">{}</a></footer></body></html>\n",
+        "</main><footer><a href=\"/\">{}</a> · <a href=\"/track\">{}</a></footer></body></html>",
         l.t("进入平台", "Open the platform"),
         l.t("查询进度", "Track a report"),
     );

@@ -584,6 +584,7 @@ const en: typeof zh = {
     public: 'Public',
   },
   people: {
+    card: 'Contact card',
     title: 'People and roles',
     search: 'Login starts with…, or a mobile number',
     login: 'Login',

@@ -581,6 +581,7 @@ export default {
     public: '公开',
   },
   people: {
+    card: '联系卡',
     title: '人员与角色',
     search: '登录名开头…，或手机号码',
     login: '登录名',

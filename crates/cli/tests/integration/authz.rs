@@ -327,6 +327,7 @@ async fn card_matrix(t: &TestApp) -> String {
         "GET me/messages",
         "GET me/card",
         "PUT me/card",
+        "GET admin/people/{id}/card",
         "PUT admin/people/{id}/card",
         "GET portal/{district}",
     ];
@@ -357,6 +358,9 @@ async fn card_matrix(t: &TestApp) -> String {
                 "GET me/messages" => t.get(*login, "/api/v1/me/messages").await.status,
                 "GET me/card" => t.get(*login, "/api/v1/me/card").await.status,
                 "PUT me/card" => t.send_raw(*login, put("/api/v1/me/card".into())).await.status,
+                "GET admin/people/{id}/card" => {
+                    t.get(*login, &format!("/api/v1/admin/people/{member}/card")).await.status
+                }
                 "PUT admin/people/{id}/card" => {
                     t.send_raw(*login, put(format!("/api/v1/admin/people/{member}/card"))).await.status
                 }

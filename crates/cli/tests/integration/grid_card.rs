@@ -66,6 +66,10 @@ async fn grid_card_shows_members_and_leader_with_a_phone_only_where_consented() 
     )
     .await;
     assert_eq!(r.ok()["office_hours"], "每周三接待");
+    let got = t.get(Some("admin"), &format!("/api/v1/admin/people/{leader}/card")).await;
+    assert_eq!(got.ok()["phone"], phone_of("leader"));
+    assert_eq!(got.ok()["phone_public"], true);
+    t.get(Some("dispatcher"), &format!("/api/v1/admin/people/{leader}/card")).await.problem(403, None);
     let c = t.get(None, &card_url(IN_GRID2)).await.ok().clone();
     // Grid 2 has no member: its community's leader answers for it.
     assert_eq!(c["fallback"], true);
