@@ -529,6 +529,20 @@ describe('the grid member card', () => {
     assert.equal(mine.phone_public, false)
     const after = await (await fetch(`${server.base}/api/v1/grid-card?lat=${lat}&lon=${lon}`)).json()
     assert.equal(after.grid_members.find((p) => p.person === me.person).phone, null)
+
+    // An admin keeps it too, from the list of people.
+    const admin = await open('admin', { width: 1920, height: 1080 })
+    await admin.goto('/admin?tab=people')
+    await fill(admin, 'people-search', 'member001')
+    await field(admin, 'people-search').press('Enter')
+    await admin.getByTestId('card-member001').click()
+    await admin.getByTestId('card-dialog').waitFor()
+    assert.equal(await field(admin, 'card-hours').inputValue(), '周一至周五 9:00–17:00')
+    await fill(admin, 'card-hours', '周一至周五 9:00–17:00，周三下午入户')
+    await admin.getByTestId('card-save').click()
+    await admin.getByText('已保存').first().waitFor()
+    await shoot(admin, 'grid-card-admin', [1920])
+    assert.equal((await member.get('me/card')).office_hours, '周一至周五 9:00–17:00，周三下午入户')
   })
 })
 
