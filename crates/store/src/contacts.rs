@@ -83,6 +83,8 @@ pub trait ContactStore: Send + Sync {
     async fn unread_contact_messages(&self, recipient: PersonId) -> Result<u64>;
     /// Marks a message to `recipient` read; `false` when they have no such message.
     async fn read_contact_message(&self, recipient: PersonId, id: i64, now: Millis) -> Result<bool>;
+    /// Deletes the messages sent before `before` (the retention period of personal data).
+    async fn forget_contact_messages(&self, before: Millis) -> Result<u64>;
 }
 
 generic! {
@@ -236,6 +238,14 @@ generic! {
             .await?;
             Ok(D::rows_affected(&done) > 0)
         }
+
+        async fn forget_contact_messages(&self, before: Millis) -> Result<u64> {
+            let done = sqlx::query("DELETE FROM contact_messages WHERE created_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?;
+            Ok(D::rows_affected(&done))
+        }
     }
 }
 
@@ -350,6 +360,9 @@ mod tests {
             let raw: Vec<Option<String>> =
                 sqlx::query_scalar("SELECT sender_phone FROM contact_messages").fetch_all(&s.pool).await.unwrap();
             assert!(raw.iter().flatten().all(|p| !p.contains("13812345678")));
+            // After the retention period they are gone.
+            assert_eq!(s.forget_contact_messages(12).await.unwrap(), 2);
+            assert_eq!(s.contact_messages(member, None, 10).await.unwrap().len(), 2);
         }
     }
 }
