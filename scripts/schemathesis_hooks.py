@@ -197,6 +197,36 @@ def _notice_settings(body):
     return True
 
 
+def _participation(case):
+    # An article leaves the feed after it appears (`expires_at` after `publish_at`, or now); a
+    # consultation closes after it opens (or now), within 180 days; a body of HTML holds some
+    # text once sanitised (left to the browser tests: positive cases send plain text); only an
+    # accepted proposal names a case.
+    body = case.body if isinstance(case.body, dict) else {}
+    path, method = case.operation.path, case.operation.method.lower()
+    now = datetime.now().astimezone()
+
+    def later(end_key, start_key, days=None):
+        if body.get(end_key) is None:
+            return True
+        end = _time(body[end_key])
+        start = _time(body[start_key]) if body.get(start_key) is not None else now
+        try:
+            if end is None or start is None:
+                return True
+            return end > start and (days is None or (end - start).total_seconds() <= days * 86400)
+        except TypeError:
+            return False
+
+    if path in ("/articles", "/articles/{id}") and method in ("post", "put"):
+        return "<" not in str(body.get("body", "")) and later("expires_at", "publish_at")
+    if path == "/consultations" and method == "post":
+        return "<" not in str(body.get("body", "")) and later("closes_at", "opens_at", 180)
+    if path == "/proposals/{id}/answer":
+        return body.get("decision") != "decline" or not str(body.get("case") or "").strip()
+    return True
+
+
 # `filter_case` runs in every phase (coverage, fuzzing, stateful), unlike `filter_query`.
 @schemathesis.hook
 def filter_case(context, case):
@@ -213,6 +243,7 @@ def filter_case(context, case):
         and (not case.operation.path.startswith("/departments") or _community_team(case.body))
         and (case.operation.path != "/follows" or _follow(case.body))
         and (case.operation.path != "/me/notices" or _notice_settings(case.body))
+        and _participation(case)
     )
 
 

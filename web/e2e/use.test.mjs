@@ -3,7 +3,7 @@
 
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { apiAs, contextFor, field, fill, launch, PASSWORD, shoot, signIn, smallTargets, startServer } from './harness.mjs'
+import { apiAs, choose, contextFor, field, fill, launch, PASSWORD, shoot, signIn, smallTargets, startServer } from './harness.mjs'
 
 let server, browser
 const problems = []
@@ -458,6 +458,124 @@ describe('the hotline', () => {
       const timeline = (await d.get(`cases/${reference}`)).timeline.map((e) => e.action)
       assert.deepEqual(timeline, ['report', 'add_caller'])
     }
+  })
+})
+
+describe('participation', () => {
+  it('a leader publishes, a resident reads it in the grid feed, votes, comments and proposes; the proposal reaches the agenda and is answered', async () => {
+    const leaderApi = await apiAs(server.base, 'leader01')
+    const community = leaderApi.person.grants.find((g) => g.role === 'grid_leader').scope.code
+    const regions = (await leaderApi.get('regions')).items
+    const grid = regions.filter((r) => r.level === 'grid' && r.parent === community).sort((a, b) => a.code.localeCompare(b.code))[0]
+
+    // The community's grid leader publishes a pinned notice with formatted text.
+    const leader = await open('leader01', { width: 1920, height: 1080 })
+    await leader.goto('/participation')
+    await leader.getByTestId('article-new').click()
+    await fill(leader, 'article-title', '本周六社区义诊')
+    await leader.getByTestId('article-body').click()
+    await leader.keyboard.type('周六上午九点，社区服务中心，测血压、血糖。')
+    await leader.getByTestId('article-pinned').click()
+    await leader.getByTestId('article-save').click()
+    await leader.getByTestId('manage-articles').getByText('本周六社区义诊').waitFor()
+    await shoot(leader, 'participation-manage', [1920])
+
+    // A resident picks their grid and finds it first in the feed; the article opens.
+    const page = await open('resident01', { width: 360, height: 780 })
+    await page.goto('/community')
+    await choose(page, 'grid-select', grid.name)
+    const first = page.getByTestId('feed').locator('a').first()
+    await first.waitFor()
+    assert.match(await first.innerText(), /本周六社区义诊/)
+    await shoot(page, 'community-feed', [360, 1920])
+    await first.click()
+    await page.getByTestId('article-body').getByText('测血压').waitFor()
+    await shoot(page, 'article', [360, 1920])
+    const smallOnArticle = await smallTargets(page)
+
+    // The open consultation of the town: vote for it and comment.
+    await page.goto('/community?tab=consultations')
+    await page.getByTestId('consultations').locator('a').first().click()
+    await page.getByTestId('vote-support').click()
+    await page.getByTestId('my-vote').waitFor()
+    await fill(page, 'comment-text', '建议充电点离楼道远一点。')
+    await page.getByTestId('comment-send').click()
+    await page.getByTestId('comments').getByText('建议充电点离楼道远一点。').waitFor()
+    await shoot(page, 'consultation', [360, 1920])
+    const smallOnConsultation = await smallTargets(page)
+    assert.deepEqual([...smallOnArticle, ...smallOnConsultation], [], 'tap targets of at least 44 × 44 px')
+
+    // A proposal, supported by 19 neighbours through their phones, and by one more here.
+    await page.goto('/community?tab=proposals')
+    await page.getByTestId('propose').click()
+    await fill(page, 'proposal-title', '小区门口增设快递柜')
+    await fill(page, 'proposal-body', '快递堆在门卫室，老人取件不方便。')
+    await page.getByTestId('proposal-submit').click()
+    await page.waitForURL('**/proposals/*')
+    const id = Number(page.url().split('/').pop())
+    for (let i = 2; i <= 20; i++) {
+      const neighbour = await apiAs(server.base, `resident${String(i).padStart(2, '0')}`)
+      await neighbour.post(`proposals/${id}/support`)
+    }
+    const last = await open('resident21', { width: 360, height: 780 })
+    await last.goto(`/proposals/${id}`)
+    await last.getByTestId('support').click()
+    await last.getByTestId('proposal-status').getByText('已列入议程').waitFor()
+    await shoot(last, 'proposal-agenda', [360])
+
+    // On the leader's agenda; answered as accepted.
+    await leader.goto('/participation?tab=proposals')
+    await leader.getByTestId(`agenda-${id}`).click()
+    await fill(leader, 'answer-text', '同意，社区与快递公司对接，下月安装。')
+    await leader.getByTestId('answer-send').click()
+    await leader.getByTestId('proposal-status').getByText('已采纳').waitFor()
+    await shoot(leader, 'proposal-answered', [1920])
+
+    // Anyone reads it without signing in.
+    const anonymous = await open(null, { width: 360, height: 780 })
+    await anonymous.goto(`/proposals/${id}`)
+    await anonymous.getByTestId('proposal-answer').getByText('下月安装').waitFor()
+
+    // The town's leadership sees the participation on the dashboard.
+    const boss = await open('supervisor', { width: 1920, height: 1080 })
+    await boss.goto('/leader')
+    const card = boss.getByTestId('participation-card')
+    await card.getByTestId('participation-proposals').locator('tbody tr').first().waitFor()
+    await card.scrollIntoViewIfNeeded()
+    await shoot(boss, 'dashboard-participation', [1920])
+  })
+
+  it('a leader keeps the directory of notable natives; the public sees only what each allowed', async () => {
+    const leader = await open('leader01', { width: 1920, height: 1080 })
+    await leader.goto('/participation?tab=natives')
+    await leader.getByTestId('native-new').click()
+    await fill(leader, 'native-name', '沈思远')
+    await fill(leader, 'native-expertise', '水利工程')
+    await fill(leader, 'native-city', '南京')
+    await fill(leader, 'native-phone', '13955551234')
+    await leader.getByTestId('native-save').click()
+    const card = leader.getByTestId('natives').locator('.native', { hasText: '沈思远' })
+    await card.waitFor()
+    await card.getByRole('button', { name: /建言与线索/ }).click()
+    await fill(leader, 'lead-title', '建议整治西栅河道淤积')
+    await fill(leader, 'lead-body', '可用生态清淤，不影响游船。')
+    await leader.getByTestId('lead-add').click()
+    const lead = leader.locator('.lead', { hasText: '建议整治西栅河道淤积' })
+    await lead.waitFor()
+    await lead.locator('input').first().fill('已转水利站，约定下周现场查看')
+    await lead.getByRole('button', { name: '记录跟进' }).click()
+    await lead.getByText('已转水利站').waitFor()
+    await shoot(leader, 'natives-leads', [1920])
+
+    // The phone was private by default: the public directory shows the name and expertise only.
+    const anonymous = await open(null, { width: 360, height: 780 })
+    await anonymous.goto('/natives')
+    const entry = anonymous.getByTestId('natives').locator('.native', { hasText: '沈思远' })
+    await entry.waitFor()
+    assert.match(await entry.innerText(), /水利工程/)
+    assert.doesNotMatch(await entry.innerText(), /13955551234/)
+    await shoot(anonymous, 'natives', [360, 1920])
+    assert.deepEqual(await smallTargets(anonymous), [], 'tap targets of at least 44 × 44 px')
   })
 })
 

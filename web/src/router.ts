@@ -40,6 +40,42 @@ const routes: RouteRecordRaw[] = [
     meta: { public: true, title: 'gridCard.title' },
   },
   { path: '/me/card', name: 'my-card', component: () => import('./views/member/MyCardView.vue'), meta: { title: 'myCard.title' } },
+  {
+    path: '/community',
+    name: 'community',
+    component: () => import('./views/participation/CommunityView.vue'),
+    meta: { public: true, title: 'nav.community' },
+  },
+  {
+    path: '/articles/:id',
+    name: 'article',
+    component: () => import('./views/participation/ArticlePage.vue'),
+    meta: { public: true, title: 'nav.article' },
+  },
+  {
+    path: '/consultations/:id',
+    name: 'consultation',
+    component: () => import('./views/participation/ConsultationPage.vue'),
+    meta: { public: true, title: 'nav.consultation' },
+  },
+  {
+    path: '/proposals/:id',
+    name: 'proposal',
+    component: () => import('./views/participation/ProposalPage.vue'),
+    meta: { public: true, title: 'nav.proposal' },
+  },
+  {
+    path: '/natives',
+    name: 'natives',
+    component: () => import('./views/participation/NativesView.vue'),
+    meta: { public: true, title: 'natives.title' },
+  },
+  {
+    path: '/participation',
+    name: 'participation',
+    component: () => import('./views/participation/ParticipationManage.vue'),
+    meta: { roles: ['grid_leader', 'dispatcher', 'admin'], title: 'nav.participation' },
+  },
   { path: '/my', name: 'my', component: () => import('./views/resident/MyReports.vue'), meta: { title: 'nav.my' } },
   { path: '/inbox', name: 'inbox', component: () => import('./views/notices/InboxView.vue'), meta: { title: 'inbox.title' } },
   {

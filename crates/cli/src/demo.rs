@@ -50,6 +50,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         gridkeeper_demo::load_cases(store.as_ref(), &town, Some(&hash), now, config.server.utc_offset_hours).await?;
         let registry_started = Instant::now();
         gridkeeper_demo::load_registry(store.as_ref(), &town.registry).await?;
+        gridkeeper_demo::load_participation(store.as_ref(), &town.participation).await?;
         let r = &town.registry;
         println!(
             "demo town created in {:.1} s: {} regions, {} departments, {} categories, {} people, {} cases; \

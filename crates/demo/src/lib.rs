@@ -17,11 +17,13 @@
 mod history;
 mod load;
 mod org;
+mod participation;
 mod people;
 mod registry;
 mod town;
 
 pub use load::{load, load_cases, load_registry, LoadError};
+pub use participation::{load_participation, DemoParticipation};
 pub use registry::{Collection, DemoRegistry, RegistryStep};
 
 use gridkeeper_domain::{Case, CaseId, Millis, NewEvent};
@@ -55,6 +57,8 @@ pub struct DemoTown {
     /// The morning's floods: the ids of each flood's reports (the last cases of `history`, new
     /// reports of one problem each; none for a history of fewer than 100 cases).
     pub floods: Vec<Vec<CaseId>>,
+    /// Articles, consultations and proposals (written after the people and cases).
+    pub participation: DemoParticipation,
 }
 
 /// The demo town for `seed`, with `cases` cases reported over the 365 days before `now`.
@@ -74,6 +78,7 @@ pub fn generate(seed: u64, now: Millis, cases: usize) -> DemoTown {
     // Landlords and social units come after everyone the history knows, so no id moves.
     let mut people = roster.people.clone();
     let registry = registry::build(seed, &town, &roster, now, &mut people);
+    let participation = participation::build(seed, &town, &roster, now);
     let regions = town.regions();
     let org::Org { platforms, departments, categories, .. } = org;
     DemoTown {
@@ -82,6 +87,7 @@ pub fn generate(seed: u64, now: Millis, cases: usize) -> DemoTown {
         history,
         registry,
         floods,
+        participation,
     }
 }
 

@@ -45,7 +45,8 @@ fn expect_id(what: &str, got: i64, expected: i64) -> Result<(), LoadError> {
     }
 }
 
-/// Loads the whole demo town into a fresh store: [`load_cases`], then [`load_registry`].
+/// Loads the whole demo town into a fresh store: [`load_cases`], [`load_registry`], then
+/// [`crate::load_participation`].
 pub async fn load(
     store: &dyn Store,
     town: &DemoTown,
@@ -54,7 +55,8 @@ pub async fn load(
     utc_offset_hours: i32,
 ) -> Result<(), LoadError> {
     load_cases(store, town, password_hash, now, utc_offset_hours).await?;
-    load_registry(store, &town.registry).await
+    load_registry(store, &town.registry).await?;
+    crate::load_participation(store, &town.participation).await
 }
 
 /// Loads the reference data, the people (each with `password_hash`; staff on duty from a year

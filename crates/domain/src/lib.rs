@@ -12,6 +12,7 @@ pub mod exchange;
 pub mod measures;
 pub mod notices;
 pub mod org;
+pub mod participation;
 pub mod people;
 pub mod policy;
 pub mod region;

@@ -99,6 +99,13 @@ pub enum Permission<'a> {
     /// shown): grid members and grid leaders, whose cards the public sees. Admins change others'
     /// cards as they manage those people ([`may_manage`]).
     EditOwnCard { person: PersonId },
+    /// Publish articles to a region (and everything under it), open consultations there,
+    /// moderate their comments and answer them, and answer the proposals of its communities.
+    ManageParticipation { region: &'a RegionCode },
+    /// Take part as a resident: vote and comment on consultations, propose, support proposals.
+    Participate,
+    /// Withdraw a proposal made by `proposer` before it is answered: its proposer alone.
+    WithdrawProposal { proposer: PersonId },
 }
 
 impl Permission<'_> {
@@ -141,6 +148,9 @@ impl Permission<'_> {
             Permission::LookUpCallers => "look hotline callers up",
             Permission::TakeCall { .. } => "take a hotline call",
             Permission::EditOwnCard { .. } => "change one's contact card",
+            Permission::ManageParticipation { .. } => "publish articles, run consultations and answer proposals",
+            Permission::Participate => "vote, comment, propose and support proposals",
+            Permission::WithdrawProposal { .. } => "withdraw a proposal",
         }
     }
 }
@@ -301,6 +311,17 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
             actor.person == Some(person) && (actor.has_role(Role::GridMember) || actor.has_role(Role::GridLeader)),
             "only grid members and grid leaders have a contact card, and each changes only their own",
         ),
+        Permission::ManageParticipation { region } => allow(
+            any_of(actor, &[Role::GridLeader, Role::Dispatcher, Role::Admin], region),
+            "the community's grid leaders, the linkage center and admins of this region publish and answer there",
+        ),
+        Permission::Participate => allow(
+            actor.has_role(Role::Resident),
+            "residents signed in with their phone vote, comment, propose and support proposals",
+        ),
+        Permission::WithdrawProposal { proposer } => {
+            allow(actor.person == Some(proposer), "only its proposer withdraws a proposal")
+        }
         Permission::ReadDepartmentMeasures { department } => allow(
             actor
                 .grants
@@ -469,6 +490,19 @@ mod tests {
         ] {
             assert_eq!(who(p), STAFF, "{}", p.as_str());
         }
+    }
+
+    #[test]
+    fn leaders_the_center_and_admins_run_participation_residents_take_part() {
+        let community = RegionCode::parse("330483101001").unwrap();
+        assert_eq!(
+            who(Permission::ManageParticipation { region: &community }),
+            ["grid leader", "dispatcher", "admin", "street admin"]
+        );
+        let town = RegionCode::parse("330483101").unwrap();
+        // A community's leader does not publish to the whole town.
+        assert_eq!(who(Permission::ManageParticipation { region: &town }), ["dispatcher", "admin", "street admin"]);
+        assert_eq!(who(Permission::Participate), ["resident"]);
     }
 
     #[test]

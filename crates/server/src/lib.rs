@@ -8,11 +8,13 @@
 mod accounts;
 mod admin;
 mod analysis;
+mod articles;
 pub mod auth;
 mod calendars;
 mod cases;
 mod channels;
 pub mod checkpoints;
+mod consultations;
 mod contacts;
 mod error;
 mod events;
@@ -24,10 +26,13 @@ mod http;
 pub mod intake;
 mod measures;
 pub mod media;
+mod natives;
 pub mod notices;
 mod open311;
 mod openapi;
+pub mod participation;
 mod portal;
+mod proposals;
 mod public;
 mod reference;
 pub mod regions;
@@ -110,6 +115,8 @@ pub struct Settings {
     pub triage: triage::TriageSettings,
     /// How notices leave the platform: SMS gateway, mail server, retries (`[server.notices]`).
     pub notices: notices::NoticeDelivery,
+    /// Residents' proposals: supporters needed, days to answer (`[server.participation]`).
+    pub participation: participation::ParticipationSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -211,6 +218,7 @@ impl Default for Settings {
             assessment: AssessmentWeights::default(),
             triage: triage::TriageSettings::default(),
             notices: notices::NoticeDelivery::default(),
+            participation: participation::ParticipationSettings::default(),
         }
     }
 }
@@ -269,6 +277,7 @@ impl App {
         settings.assessment.validate()?;
         settings.triage.validate()?;
         settings.notices.validate()?;
+        settings.participation.validate()?;
         settings.public_url()?;
         let media = media::open_store(&settings)?;
         let checkpoints = checkpoints::Checkpoints::open(&settings)?;
@@ -403,6 +412,11 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(notices::router())
         .merge(hotline::router())
         .merge(contacts::router())
+        .merge(articles::router())
+        .merge(consultations::router())
+        .merge(proposals::router())
+        .merge(participation::router())
+        .merge(natives::router())
         .merge(openapi::router())
 }
 

@@ -120,9 +120,14 @@ async fn media_file(app: &AppState, auth: MaybeAuth, id: &str, thumb: bool) -> A
     let actor = auth.0.map(|a| a.actor).unwrap_or_default();
     let visible = match m.case_id {
         // Not yet part of a report: only its uploader sees it (an anonymous upload, nobody:
-        // the reporter's phone previews what it sent).
-        // A grid member's card photo is public, as the card is.
-        None => (m.uploaded_by.is_some() && m.uploaded_by == actor.person) || app.store.is_card_photo(id).await?,
+        // the reporter's phone previews what it sent), or anyone when it is the cover of a live
+        // article.
+        None => {
+            (m.uploaded_by.is_some() && m.uploaded_by == actor.person)
+                || app.store.is_live_cover(&m.id, app.now()).await?
+                // A grid member's card photo is public, as the card is.
+                || app.store.is_card_photo(id).await?
+        }
         Some(case) => match app.store.case(case).await? {
             Some(c) => gridkeeper_domain::can_see(&actor, &c) || crate::public::public_visible(&c),
             None => false,

@@ -8,11 +8,13 @@
 
 mod accounts;
 mod admin;
+mod articles;
 pub mod backup;
 mod bulk;
 mod calendars;
 mod care;
 mod cases;
+mod consultations;
 mod contacts;
 #[cfg(test)]
 mod contract;
@@ -22,9 +24,12 @@ mod hotline;
 mod housing;
 pub mod live;
 mod measures;
+mod natives;
 mod notices;
+mod participation;
 mod people;
 mod places;
+mod proposals;
 mod reference;
 mod regions;
 mod registry;
@@ -41,10 +46,12 @@ use gridkeeper_domain::{Case, FieldError};
 
 pub use accounts::*;
 pub use admin::{AdminStore, PeopleQuery};
+pub use articles::{Article, ArticleQuery, ArticleScope, ArticleStore, GridReads, NewArticle};
 pub use bulk::BulkLoad;
 pub use calendars::CalendarStore;
 pub use care::{CareQuery, CareStore};
 pub use cases::{CaseLink, CaseOrder, CaseQuery, CaseStore, Intake, Media, Visibility, NO_DEADLINE};
+pub use consultations::{Comment, Consultation, ConsultationScope, ConsultationStore, GridVotes, NewConsultation};
 pub use contacts::{CardProfile, ContactMessage, ContactStore, MessageLimit, NewContactMessage};
 pub use dialect::{Dialect, SqlStore, ACQUIRE_TIMEOUT};
 pub use exchange::*;
@@ -52,12 +59,17 @@ pub use hotline::{CaseCaller, HotlineStore, PhoneCase, MAX_CALLER_CASES};
 pub use housing::{BuildingQuery, HouseQuery, HousingStore, TenancyQuery};
 pub use live::{CaseNotice, LiveFeed, LocalFeed, PgFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
+pub use natives::{Invitation, Lead, LeadNote, Native, NativeStore, NewNative, CONSENT_FIELDS};
 pub use notices::{
     Follow, FollowTarget, NoticeAddresses, NoticeAttempt, NoticeContext, NoticeRow, NoticeStore, Outgoing, TemplateRow,
     MAX_FOLLOWS, MAX_FOLLOW_RADIUS_M,
 };
+pub use participation::{
+    CommunityProposals, ConsultationTurnout, GridParticipation, ParticipationFigures, ParticipationStore,
+};
 pub use people::{NewPerson, PeopleStore, Person};
 pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
+pub use proposals::{NewProposal, Proposal, ProposalScope, ProposalStore};
 
 pub use reference::{ReferenceData, ReferenceStore};
 pub use regions::*;
@@ -162,9 +174,9 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 /// (through `Arc<dyn Store>` they are in scope already): `use gridkeeper_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, AdminStore, CalendarStore, CareStore, CaseStore, ContactStore, ExchangeStore, HotlineStore,
-        HousingStore, MeasureStore, NoticeStore, PeopleStore, PlaceStore, ReferenceStore, RegionStore, RegistryStore,
-        Store, TriageStore,
+        AccountStore, AdminStore, ArticleStore, CalendarStore, CareStore, CaseStore, ConsultationStore, ContactStore,
+        ExchangeStore, HotlineStore, HousingStore, MeasureStore, NativeStore, NoticeStore, ParticipationStore,
+        PeopleStore, PlaceStore, ProposalStore, ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
     };
 }
 
@@ -194,6 +206,11 @@ pub trait Store:
     + NoticeStore
     + HotlineStore
     + ContactStore
+    + ArticleStore
+    + ConsultationStore
+    + ProposalStore
+    + ParticipationStore
+    + NativeStore
     + Send
     + Sync
     + 'static

@@ -58,6 +58,28 @@ import type {
   Unsubscribed,
   CallBody,
   CallerAdded,
+  ArticleInput,
+  ArticleKind,
+  ArticlePage,
+  ArticleView,
+  GridReadCount,
+  ConsultationInput,
+  ConsultationPage,
+  ConsultationView,
+  CommentPage,
+  CommentView,
+  Stance,
+  ProposalAnswerInput,
+  ProposalPage,
+  ProposalStatus,
+  ProposalView,
+  ParticipationAnswer,
+  NativeInput,
+  NativePage,
+  NativeView,
+  LeadKind,
+  LeadStatus,
+  LeadView,
   CallerBody,
   CallerLookup,
   CallTaken,
@@ -260,6 +282,49 @@ export const api = {
   takeCall: (body: CallBody) => post<CallTaken>('hotline/calls', body),
   addCaller: (key: string | number, body: CallerBody) =>
     post<CallerAdded>(`cases/${encodeURIComponent(String(key))}/callers`, body),
+
+  // participation: articles, consultations, proposals
+  feed: (p: { grid: string; kind?: ArticleKind; offset?: number; limit?: number }) => get<ArticlePage>(`articles${query(p)}`),
+  regionArticles: (code: string, p: { offset?: number; limit?: number } = {}) =>
+    get<ArticlePage>(`regions/${code}/articles${query(p)}`),
+  article: (id: number, grid?: string) => get<ArticleView>(`articles/${id}${query({ grid })}`),
+  publishArticle: (body: ArticleInput) => post<ArticleView>('articles', body),
+  updateArticle: (id: number, body: ArticleInput) => request<ArticleView>('PUT', `articles/${id}`, body),
+  withdrawArticle: (id: number, reason: string) => post<ArticleView>(`articles/${id}/withdraw`, { reason }),
+  articleReads: (id: number) => get<GridReadCount[]>(`articles/${id}/reads`),
+  consultations: (grid: string) => get<ConsultationPage>(`consultations${query({ grid })}`),
+  regionConsultations: (code: string) => get<ConsultationPage>(`regions/${code}/consultations`),
+  consultation: (id: number) => get<ConsultationView>(`consultations/${id}`),
+  openConsultation: (body: ConsultationInput) => post<ConsultationView>('consultations', body),
+  vote: (id: number, stance: Stance, grid: string) =>
+    request<ConsultationView>('PUT', `consultations/${id}/vote`, { stance, grid }),
+  comments: (id: number, p: { offset?: number; limit?: number } = {}) =>
+    get<CommentPage>(`consultations/${id}/comments${query(p)}`),
+  comment: (id: number, body: string, grid: string) => post<CommentView>(`consultations/${id}/comments`, { body, grid }),
+  hideComment: (id: number, comment: number, reason: string) =>
+    post<void>(`consultations/${id}/comments/${comment}/hide`, { reason }),
+  answerConsultation: (id: number, summary: string, answer: string) =>
+    post<ConsultationView>(`consultations/${id}/answer`, { summary, answer }),
+  proposals: (p: { grid: string; status?: ProposalStatus }) => get<ProposalPage>(`proposals${query(p)}`),
+  regionProposals: (code: string, status?: ProposalStatus) =>
+    get<ProposalPage>(`regions/${code}/proposals${query({ status })}`),
+  myProposals: () => get<ProposalPage>('me/proposals'),
+  proposal: (id: number) => get<ProposalView>(`proposals/${id}`),
+  propose: (grid: string, title: string, body: string) => post<ProposalView>('proposals', { grid, title, body }),
+  supportProposal: (id: number) => post<ProposalView>(`proposals/${id}/support`),
+  answerProposal: (id: number, body: ProposalAnswerInput) => post<ProposalView>(`proposals/${id}/answer`, body),
+  withdrawProposal: (id: number) => post<ProposalView>(`proposals/${id}/withdraw`),
+  natives: (p: { region?: string; offset?: number; limit?: number } = {}) => get<NativePage>(`natives${query(p)}`),
+  createNative: (body: NativeInput) => post<NativeView>('natives', body),
+  updateNative: (id: number, body: NativeInput) => request<NativeView>('PUT', `natives/${id}`, body),
+  nativeLeads: (id: number) => get<LeadView[]>(`natives/${id}/leads`),
+  addLead: (id: number, kind: LeadKind, title: string, body: string) =>
+    post<LeadView>(`natives/${id}/leads`, { kind, title, body }),
+  followUp: (lead: number, note: string, status: LeadStatus) => post<LeadView>(`leads/${lead}/follow-up`, { note, status }),
+  inviteNative: (id: number, target: { consultation?: number; proposal?: number }) =>
+    post<{ target: string; at: string; sent: boolean }>(`natives/${id}/invitations`, target),
+  participationFigures: (p: { from: string; to: string; region?: string }) =>
+    get<ParticipationAnswer>(`participation/figures${query(p)}`),
 
   // measures of performance and assessment (docs/MEASURES.md)
   measures: (p: { from: string; to: string; region?: string; department?: number; category?: number }) =>

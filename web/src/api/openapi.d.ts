@@ -72,6 +72,81 @@ export type Answer = {
   note: string | null
 }
 
+export type AnswerInput = {
+  /** The official answer: what was decided and why. */
+  answer: string
+  /** What residents said, in short. */
+  summary: string
+}
+
+/** An article as staff write it. */
+export type ArticleInput = {
+  /** HTML; reduced to an allow-list of tags and attributes (no script, handler or
+   * `javascript:` URL survives). Must hold some text or an image. */
+  body: string
+  /** An image uploaded through `POST /media` for this article. */
+  cover?: string | null
+  /** When it leaves the feed (after `publish_at`); never by default. */
+  expires_at?: string | null
+  kind: ArticleKind
+  /** Kept at the top of the feed. */
+  pinned?: boolean
+  /** When it appears (default now). */
+  publish_at?: string | null
+  /** Published to this region and everything under it. */
+  region: string
+  /** Shown in the feed (by default the beginning of the text). */
+  summary?: string | null
+  title: string
+  /** Shown as urgent. */
+  urgent?: boolean
+}
+
+/** What an article is: the information service and civic education of the seeds. */
+export type ArticleKind = "notice" | "policy" | "law_case" | "health" | "model_person" | "event" | "livelihood"
+
+export type ArticlePage = {
+  /** In a feed, pinned first, then newest first; in a region's list, newest first. */
+  items: Array<ArticleSummary>
+  /** There are more after these. */
+  more: boolean
+}
+
+/** Where an article stands now. */
+export type ArticleState = "scheduled" | "live" | "expired" | "withdrawn"
+
+/** An article in a list (without its body). */
+export type ArticleSummary = {
+  /** The cover image (`/api/v1/media/{id}`), public while the article is. */
+  cover_url?: string | null
+  expires_at?: string | null
+  id: number
+  kind: ArticleKind
+  pinned: boolean
+  publish_at: string
+  /** Readers in all (a person signed in counts once). */
+  reads: number
+  /** The region it was published to (and everything under it). */
+  region: string
+  region_name: string
+  state: ArticleState
+  /** The summary given, or the beginning of the text. */
+  summary: string
+  title: string
+  urgent: boolean
+}
+
+/** An article with its body. */
+export type ArticleView = {
+  article: ArticleSummary
+  /** Sanitised HTML. */
+  body: string
+  /** The cover's upload id (for editing). */
+  cover?: string | null
+  /** The person asking may edit and withdraw it. */
+  may_manage: boolean
+}
+
 /** `GET /assessment`: weighted scores, ranked. */
 export type AssessmentAnswer = {
   /** By rank, then key. */
@@ -534,6 +609,123 @@ export type CodeSent = {
   valid_minutes: number
 }
 
+export type CommentInput = {
+  body: string
+  /** The commenter's grid (in the region consulted). */
+  grid: string
+}
+
+export type CommentPage = {
+  /** Oldest first. */
+  items: Array<CommentView>
+  more: boolean
+}
+
+/** A comment on a consultation. */
+export type CommentView = {
+  /** `null` when hidden (but for staff who run it). */
+  body?: string | null
+  created_at: string
+  grid_name: string
+  hidden: boolean
+  /** Why staff hid it. */
+  hidden_reason?: string | null
+  id: number
+  mine: boolean
+  /** The commenter, masked (`张*`) unless it is oneself. */
+  name: string
+}
+
+/** A community's proposals in the period. */
+export type CommunityFigures = {
+  answered: number
+  answered_on_time: number
+  /** answered on time ÷ reached the agenda (`null` when none did). */
+  answered_on_time_rate?: number | null
+  community: string
+  made: number
+  name: string
+  /** On the agenda and past their deadline now. */
+  overdue_now: number
+  reached_agenda: number
+}
+
+/** Who may see one field of a notable native's entry. */
+export type Consent = "public" | "staff" | "private"
+
+/** Turnout of a consultation open during the period. */
+export type ConsultationFigures = {
+  closes_at: string
+  commenters: number
+  id: number
+  /** Distinct people who voted or commented. */
+  participants: number
+  region_name: string
+  title: string
+  voters: number
+}
+
+export type ConsultationInput = {
+  /** The draft: HTML, reduced to an allow-list. */
+  body: string
+  /** When it closes: after it opens, at most 180 days later. */
+  closes_at: string
+  kind: ConsultationKind
+  /** When it opens for votes and comments (default now). */
+  opens_at?: string | null
+  /** Asked of this region and everything under it. */
+  region: string
+  title: string
+}
+
+/** What a consultation asks residents about. */
+export type ConsultationKind = "rule" | "civil_agreement" | "community_plan" | "other"
+
+export type ConsultationPage = {
+  /** Newest first (by when they open). */
+  items: Array<ConsultationSummary>
+  more: boolean
+}
+
+/** Where a consultation stands at a moment. */
+export type ConsultationPhase = "upcoming" | "open" | "closed" | "answered"
+
+/** A consultation in a list. */
+export type ConsultationSummary = {
+  closes_at: string
+  /** Comments shown (not hidden). */
+  comments: number
+  id: number
+  kind: ConsultationKind
+  opens_at: string
+  oppose: number
+  phase: ConsultationPhase
+  /** Asked of this region and everything under it. */
+  region: string
+  region_name: string
+  support: number
+  title: string
+}
+
+/** A consultation with its draft, tally and answer. */
+export type ConsultationView = {
+  /** The official answer, once answered. */
+  answer?: string | null
+  answered_at?: string | null
+  /** The draft (sanitised HTML). */
+  body: string
+  /** The votes per grid (once it closed, or for staff who run it). */
+  by_grid?: Array<GridTally> | null
+  consultation: ConsultationSummary
+  /** The person asking runs it (moderates, answers). */
+  may_manage: boolean
+  /** The person asking may vote and comment now. */
+  may_take_part: boolean
+  my_vote?: null | Stance
+  /** The official summary of what residents said, once answered. */
+  summary?: string | null
+}
+
 /** A reporter's contact details: masked in a case (`138****1234`), in clear when revealed. */
 export type ContactView = {
   name: string | null
@@ -549,6 +741,9 @@ export type Deadlines = {
   routine_hours: number
   urgent_hours: number
 }
+
+/** Staff's decision. */
+export type Decision = "accept" | "decline"
 
 /** Deliveries: `id`, `webhook_id`, `event_id`, `status`, `attempts`, `last_error`, ... */
 export type DeliveryList = {
@@ -661,6 +856,12 @@ export type FollowBody = {
   region?: string | null
 }
 
+export type FollowUpInput = {
+  /** What was done, who answered. */
+  note: string
+  status: LeadStatus
+}
+
 /** A case or an area one follows. */
 export type FollowView = {
   /** The case followed. */
@@ -704,6 +905,22 @@ export type GridCard = {
   wgs84: LatLon
 }
 
+/** A grid's participation in the period. */
+export type GridFigures = {
+  /** Articles published to the grid or a region above it. */
+  articles: number
+  comments: number
+  grid: string
+  /** Houses registered as homes (own home or rental). */
+  households: number
+  name: string
+  /** Reads counted in the grid of the articles published in the period. */
+  reads: number
+  /** Reach: reads ÷ households × 100 (`null` without households). */
+  reads_per_100_households?: number | null
+  votes: number
+}
+
 /** A grid without a grid member. */
 export type GridGap = {
   accountable: Array<AssignedPerson>
@@ -711,6 +928,27 @@ export type GridGap = {
   name: string
   /** `fallback` (the community's grid leaders answer for it) or `unassigned` (nobody does). */
   status: string
+}
+
+/** Reads of an article in one grid. */
+export type GridReadCount = {
+  /** `null`: readers who named no grid. */
+  grid?: string | null
+  grid_name?: string | null
+  reads: number
+}
+
+/** The votes of one grid. */
+export type GridTally = {
+  grid: string
+  grid_name: string
+  oppose: number
+  support: number
+}
+
+export type HideInput = {
+  /** Why it is hidden (shown in its place, and kept in the audit log). */
+  reason: string
 }
 
 /** A region with what an import said of it: its key in the file, whether its geometry is derived
@@ -765,6 +1003,19 @@ export type InboxNotice = {
   subject: string
 }
 
+/** What a native is invited to: a consultation or a proposal, by id. */
+export type InvitationInput = {
+  consultation?: number | null
+  proposal?: number | null
+}
+
+export type InvitationView = {
+  at: string
+  /** An SMS with the link went to the native's phone. */
+  sent: boolean
+  target: string
+}
+
 /** One kind of notice as the settings page lists it. */
 export type KindChoice = {
   /** The channels chosen (or the default, when nothing was chosen), besides the inbox. */
@@ -780,6 +1031,39 @@ export type Language = "zh" | "en"
 export type LatLon = {
   lat: number
   lon: number
+}
+
+export type LeadInput = {
+  body: string
+  kind: LeadKind
+  title: string
+}
+
+/** What a notable native brings. */
+export type LeadKind = "proposal" | "investment" | "donation"
+
+export type LeadNoteView = {
+  at: string
+  by: string
+  note: string
+  status: LeadStatus
+}
+
+/** Where the follow-up of a lead stands. */
+export type LeadStatus = "new" | "following" | "done" | "dropped"
+
+/** A lead and its follow-up. */
+export type LeadView = {
+  body: string
+  created_at: string
+  id: number
+  kind: LeadKind
+  native_id: number
+  /** Each step: who answered, what happened. */
+  notes: Array<LeadNoteView>
+  status: LeadStatus
+  title: string
+  updated_at: string
 }
 
 /** Where the area of a retired region went: `from` the retired region `to` a successor. */
@@ -969,6 +1253,45 @@ export type MyNoticeSettings = {
   wechat_bound: boolean
 }
 
+export type NativeInput = {
+  /** The city they live in now. */
+  city?: string | null
+  /** Consent per field (`name`, `expertise`, `city`, `organisation`, `phone`); a field left
+   * out is private. */
+  consent?: Record<string, Consent>
+  /** Field of expertise (教育, 医疗, 企业经营…). */
+  expertise?: string | null
+  /** The home village or community. */
+  home_region: string
+  name: string
+  organisation?: string | null
+  phone?: string | null
+}
+
+export type NativePage = {
+  /** By home region, then in the order they were entered. */
+  items: Array<NativeView>
+  more: boolean
+}
+
+/** A notable native as the person asking may see them: each field by the native's consent. */
+export type NativeView = {
+  city?: string | null
+  /** The consent per field (for those who keep the directory; empty otherwise). */
+  consent: Record<string, Consent>
+  expertise?: string | null
+  home_name: string
+  home_region: string
+  id: number
+  /** Leads recorded (for those who keep the directory). */
+  leads?: number | null
+  may_manage: boolean
+  /** `null` when not shown to the person asking. */
+  name?: string | null
+  organisation?: string | null
+  phone?: string | null
+}
+
 export type NewPersonBody = {
   grants: Array<GrantBody>
   login: string
@@ -1012,6 +1335,19 @@ export type OnTheSpotBody = {
   lon: number
   note: string
   photos?: Array<string>
+}
+
+/** The figures of residents' participation (docs/MEASURES.md, "Participation"). */
+export type ParticipationAnswer = {
+  /** Communities with proposals, by code. */
+  communities: Array<CommunityFigures>
+  /** Newest closing first. */
+  consultations: Array<ConsultationFigures>
+  from: string
+  /** Every grid under the region, by code. */
+  grids: Array<GridFigures>
+  region: string
+  to: string
 }
 
 /** A working period of a day, in minutes after local midnight: `[start, end)`. */
@@ -1072,6 +1408,66 @@ export type Problem = {
   title: string
   /** `https://gridkeeper.org/problems/<kind>` */
   type: string
+}
+
+export type ProposalAnswerInput = {
+  /** What will be done (accepted) or why not (declined); shown to everyone. */
+  answer: string
+  /** When accepted: the case (id or reference) it is handled as, reported through the usual
+   * way. */
+  case?: string | null
+  decision: Decision
+}
+
+export type ProposalInput = {
+  /** What is proposed, and why. */
+  body: string
+  /** The proposer's grid: the proposal goes on its community's agenda. */
+  grid: string
+  title: string
+}
+
+export type ProposalPage = {
+  /** Newest first; on the agenda, the soonest due first. */
+  items: Array<ProposalView>
+  more: boolean
+}
+
+/** Where a proposal stands. */
+export type ProposalStatus = "open" | "agenda" | "accepted" | "declined" | "withdrawn"
+
+/** A proposal as anyone sees it. */
+export type ProposalView = {
+  /** When it went on the agenda. */
+  agenda_at?: string | null
+  /** The answer (accepted) or the reason (declined). */
+  answer?: string | null
+  answered_at?: string | null
+  body: string
+  /** The case it is handled as, when accepted as one. */
+  case_id?: number | null
+  created_at: string
+  /** When staff must have answered it. */
+  due_at?: string | null
+  id: number
+  may_answer: boolean
+  may_support: boolean
+  may_withdraw: boolean
+  mine: boolean
+  /** It is on the agenda past its deadline, unanswered. */
+  overdue: boolean
+  /** The proposer, masked (`张*`) unless it is oneself. */
+  proposer: string
+  /** The community whose agenda it goes on. */
+  region: string
+  region_name: string
+  status: ProposalStatus
+  /** The person asking supports it. */
+  supported: boolean
+  supports: number
+  /** Supporters it needs to go on the agenda. */
+  threshold: number
+  title: string
 }
 
 /** The public view of a case: no personal data, no internal events; for a category that is not
@@ -1319,6 +1715,9 @@ export type SessionAnswer = {
 /** How a report reached the platform. */
 export type Source = "resident" | "grid_member" | "social_unit" | "hotline" | "exchange"
 
+/** A resident's vote on a consultation. */
+export type Stance = "support" | "oppose"
+
 /** Suggested categories for a text. */
 export type SuggestAnswer = {
   /** The most probable first, at most three; empty when the text says nothing the model knows. */
@@ -1448,6 +1847,12 @@ export type ValidationAnswer = {
   valid: boolean
 }
 
+export type VoteInput = {
+  /** The voter's grid (in the region consulted), for the tally per grid. */
+  grid: string
+  stance: Stance
+}
+
 export type WebhookBody = {
   /** The actions to send; none: every action. */
   actions?: Array<Action>
@@ -1469,4 +1874,9 @@ export type WebhookList = {
 export type WechatCode = {
   /** The code WeChat gave `/wechat/bind` after the person agreed. */
   code: string
+}
+
+export type WithdrawInput = {
+  /** Why it is withdrawn (kept in the audit log). */
+  reason: string
 }

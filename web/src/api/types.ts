@@ -141,6 +141,40 @@ export type CallerBody = S.CallerBody
 export type CallerAdded = S.CallerAdded
 export type SmsLanguage = S.Language
 
+// participation (crates/server/src/{articles,consultations,proposals}.rs)
+export type ArticleKind = S.ArticleKind
+export const ARTICLE_KINDS: ArticleKind[] = ['notice', 'policy', 'law_case', 'health', 'model_person', 'event', 'livelihood']
+export type ArticleSummary = S.ArticleSummary
+export type ArticleView = S.ArticleView
+export type ArticlePage = S.ArticlePage
+export type ArticleInput = S.ArticleInput
+export type GridReadCount = S.GridReadCount
+export type ConsultationKind = S.ConsultationKind
+export const CONSULTATION_KINDS: ConsultationKind[] = ['rule', 'civil_agreement', 'community_plan', 'other']
+export type ConsultationSummary = S.ConsultationSummary
+export type ConsultationView = S.ConsultationView
+export type ConsultationPage = S.ConsultationPage
+export type ConsultationInput = S.ConsultationInput
+export type CommentView = S.CommentView
+export type CommentPage = S.CommentPage
+export type Stance = S.Stance
+export type ProposalStatus = S.ProposalStatus
+export type ProposalView = S.ProposalView
+export type ProposalPage = S.ProposalPage
+export type ProposalAnswerInput = S.ProposalAnswerInput
+export type NativeView = S.NativeView
+export type NativeInput = S.NativeInput
+export type NativePage = S.NativePage
+export type LeadView = S.LeadView
+export type LeadKind = S.LeadKind
+export type LeadStatus = S.LeadStatus
+export type Consent = S.Consent
+export const CONSENT_FIELDS = ['name', 'expertise', 'city', 'organisation', 'phone'] as const
+export const LEAD_KINDS: LeadKind[] = ['proposal', 'investment', 'donation']
+export const LEAD_STATUSES: LeadStatus[] = ['new', 'following', 'done', 'dropped']
+/** `GET /participation/figures` */
+export type ParticipationAnswer = S.ParticipationAnswer
+
 export interface Page<T> {
   items: T[]
   next_cursor?: string | null

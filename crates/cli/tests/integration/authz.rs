@@ -215,6 +215,7 @@ async fn every_endpoint_for_every_role_inside_and_outside_scope() {
     }
     let mut rendered = render(&rows);
     rendered.push_str(&admin_matrix(&t).await);
+    rendered.push_str(&participation_matrix(&t).await);
     rendered.push_str(&card_matrix(&t).await);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/AUTHZ.md");
     if std::env::var("GRIDKEEPER_UPDATE_DOCS").is_ok() {
@@ -308,6 +309,205 @@ async fn admin_matrix(t: &TestApp) -> String {
                     )
                     .await
                 }
+            };
+            cells.push(r.status.as_u16().to_string());
+        }
+        out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// Participation's endpoints × the same people: articles, consultations and proposals of the
+/// community 330483101001 (grid 330483101001001 lies in it). Each cell that changes something
+/// acts on something made for it, so that earlier cells do not decide later ones.
+async fn participation_matrix(t: &TestApp) -> String {
+    let community = "330483101001";
+    let later = gridkeeper_domain::time::to_rfc3339(chrono::Utc::now().timestamp_millis() + 7 * 86_400_000);
+    let article = |title: String| json!({ "region": community, "kind": "notice", "title": title, "body": "<p>x</p>" });
+    let id = |r: &Resp| {
+        r.body["id"]
+            .as_i64()
+            .or_else(|| r.body["article"]["id"].as_i64())
+            .or_else(|| r.body["consultation"]["id"].as_i64())
+            .unwrap()
+    };
+    let new_article = |n: usize| {
+        let body = article(format!("a{n}"));
+        async move { id(&t.post(Some("admin"), "/api/v1/articles", body).await) }
+    };
+    let new_proposal = |n: usize| async move {
+        id(&t
+            .post(
+                Some("resident"),
+                "/api/v1/proposals",
+                json!({ "grid": GRID1, "title": format!("p{n}"), "body": "x" }),
+            )
+            .await)
+    };
+    let consultation = id(&t
+        .post(
+            Some("admin"),
+            "/api/v1/consultations",
+            json!({ "region": community, "kind": "rule", "title": "c", "body": "<p>x</p>", "closes_at": later }),
+        )
+        .await);
+    let read_article = new_article(0).await;
+    let native = id(&t
+        .post(
+            Some("admin"),
+            "/api/v1/natives",
+            json!({ "name": "乡贤", "home_region": community, "consent": { "name": "public" } }),
+        )
+        .await);
+    let lead = id(&t
+        .post(
+            Some("admin"),
+            &format!("/api/v1/natives/{native}/leads"),
+            json!({ "kind": "proposal", "title": "t", "body": "b" }),
+        )
+        .await);
+    let rows: &[&str] = &[
+        "GET articles (a grid's feed)",
+        "GET an article",
+        "publish an article (POST articles)",
+        "change an article (PUT)",
+        "withdraw an article",
+        "GET article reads",
+        "GET regions/{community}/articles",
+        "GET consultations (a grid's)",
+        "GET a consultation",
+        "open a consultation (POST consultations)",
+        "vote (PUT consultations/{id}/vote)",
+        "comment on a consultation",
+        "hide a comment",
+        "answer a consultation (still open)",
+        "GET regions/{community}/consultations",
+        "GET proposals (a grid's)",
+        "GET a proposal",
+        "propose (POST proposals)",
+        "support a proposal",
+        "answer a proposal",
+        "withdraw a proposal (the resident's)",
+        "GET me/proposals",
+        "GET regions/{community}/proposals",
+        "GET participation/figures (the community)",
+        "GET natives (the directory)",
+        "enter a native (POST natives)",
+        "GET a native's leads",
+        "follow a lead up",
+        "invite a native to a consultation",
+    ];
+    let mut out = String::from(
+        "\n## Participation\n\nThe same people and the articles, consultations and proposals of community \
+         330483101001 (grid 330483101001001 lies in it; the resident made the proposals): reading is open to \
+         everyone; residents take part; the community's grid leaders, the linkage center and admins publish and \
+         answer there (`tests/integration/participation.rs`).\n\n| endpoint |",
+    );
+    for (name, _) in ACTORS {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(ACTORS.len()));
+    out.push('\n');
+    let mut n = 0;
+    for row in rows {
+        let mut cells = vec![];
+        for (_, login) in ACTORS {
+            n += 1;
+            let put = |path: String, body: Value| async move {
+                t.send_raw(*login, t.client.put(format!("{}{path}", t.base)).json(&body)).await
+            };
+            let r = match *row {
+                "GET articles (a grid's feed)" => t.get(*login, &format!("/api/v1/articles?grid={GRID1}")).await,
+                "GET an article" => t.get(*login, &format!("/api/v1/articles/{read_article}")).await,
+                "publish an article (POST articles)" => {
+                    t.post(*login, "/api/v1/articles", article(format!("n{n}"))).await
+                }
+                "change an article (PUT)" => put(format!("/api/v1/articles/{read_article}"), article("x".into())).await,
+                "withdraw an article" => {
+                    let a = new_article(n).await;
+                    t.post(*login, &format!("/api/v1/articles/{a}/withdraw"), json!({ "reason": "x" })).await
+                }
+                "GET article reads" => t.get(*login, &format!("/api/v1/articles/{read_article}/reads")).await,
+                "GET regions/{community}/articles" => {
+                    t.get(*login, &format!("/api/v1/regions/{community}/articles")).await
+                }
+                "GET consultations (a grid's)" => t.get(*login, &format!("/api/v1/consultations?grid={GRID1}")).await,
+                "GET a consultation" => t.get(*login, &format!("/api/v1/consultations/{consultation}")).await,
+                "open a consultation (POST consultations)" => {
+                    let body = json!({ "region": community, "kind": "rule", "title": "c", "body": "<p>x</p>", "closes_at": later });
+                    t.post(*login, "/api/v1/consultations", body).await
+                }
+                "vote (PUT consultations/{id}/vote)" => {
+                    put(
+                        format!("/api/v1/consultations/{consultation}/vote"),
+                        json!({ "stance": "support", "grid": GRID1 }),
+                    )
+                    .await
+                }
+                "comment on a consultation" => {
+                    let body = json!({ "body": "x", "grid": GRID1 });
+                    t.post(*login, &format!("/api/v1/consultations/{consultation}/comments"), body).await
+                }
+                "hide a comment" => {
+                    let body = json!({ "body": "x", "grid": GRID1 });
+                    let m = id(&t
+                        .post(Some("resident"), &format!("/api/v1/consultations/{consultation}/comments"), body)
+                        .await);
+                    let url = format!("/api/v1/consultations/{consultation}/comments/{m}/hide");
+                    t.post(*login, &url, json!({ "reason": "x" })).await
+                }
+                "answer a consultation (still open)" => {
+                    let url = format!("/api/v1/consultations/{consultation}/answer");
+                    t.post(*login, &url, json!({ "summary": "s", "answer": "a" })).await
+                }
+                "GET regions/{community}/consultations" => {
+                    t.get(*login, &format!("/api/v1/regions/{community}/consultations")).await
+                }
+                "GET proposals (a grid's)" => t.get(*login, &format!("/api/v1/proposals?grid={GRID1}")).await,
+                "GET a proposal" => {
+                    let p = new_proposal(n).await;
+                    t.get(*login, &format!("/api/v1/proposals/{p}")).await
+                }
+                "propose (POST proposals)" => {
+                    t.post(*login, "/api/v1/proposals", json!({ "grid": GRID1, "title": "p", "body": "x" })).await
+                }
+                "support a proposal" => {
+                    let p = new_proposal(n).await;
+                    t.post(*login, &format!("/api/v1/proposals/{p}/support"), json!({})).await
+                }
+                "answer a proposal" => {
+                    let p = new_proposal(n).await;
+                    t.post(
+                        *login,
+                        &format!("/api/v1/proposals/{p}/answer"),
+                        json!({ "decision": "decline", "answer": "x" }),
+                    )
+                    .await
+                }
+                "withdraw a proposal (the resident's)" => {
+                    let p = new_proposal(n).await;
+                    t.post(*login, &format!("/api/v1/proposals/{p}/withdraw"), json!({})).await
+                }
+                "GET me/proposals" => t.get(*login, "/api/v1/me/proposals").await,
+                "GET natives (the directory)" => t.get(*login, &format!("/api/v1/natives?region={community}")).await,
+                "enter a native (POST natives)" => {
+                    t.post(*login, "/api/v1/natives", json!({ "name": "n", "home_region": community })).await
+                }
+                "GET a native's leads" => t.get(*login, &format!("/api/v1/natives/{native}/leads")).await,
+                "follow a lead up" => {
+                    let url = format!("/api/v1/leads/{lead}/follow-up");
+                    t.post(*login, &url, json!({ "note": "x", "status": "following" })).await
+                }
+                "invite a native to a consultation" => {
+                    let url = format!("/api/v1/natives/{native}/invitations");
+                    t.post(*login, &url, json!({ "consultation": consultation })).await
+                }
+                "GET participation/figures (the community)" => {
+                    let url = format!("/api/v1/participation/figures?region={community}&from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z");
+                    t.get(*login, &url).await
+                }
+                _ => t.get(*login, &format!("/api/v1/regions/{community}/proposals")).await,
             };
             cells.push(r.status.as_u16().to_string());
         }

@@ -20,6 +20,7 @@ mod media;
 mod notices;
 mod open311;
 mod openapi;
+mod participation;
 mod portal;
 mod postgres;
 mod public_map;
