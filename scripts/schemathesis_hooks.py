@@ -201,7 +201,7 @@ def _participation(case):
     # An article leaves the feed after it appears (`expires_at` after `publish_at`, or now); a
     # consultation closes after it opens (or now), within 180 days; a body of HTML holds some
     # text once sanitised (left to the browser tests: positive cases send plain text); only an
-    # accepted proposal names a case.
+    # accepted proposal names a case; a native is invited to a consultation or a proposal.
     body = case.body if isinstance(case.body, dict) else {}
     path, method = case.operation.path, case.operation.method.lower()
     now = datetime.now().astimezone()
@@ -222,6 +222,8 @@ def _participation(case):
         return "<" not in str(body.get("body", "")) and later("expires_at", "publish_at")
     if path == "/consultations" and method == "post":
         return "<" not in str(body.get("body", "")) and later("closes_at", "opens_at", 180)
+    if path == "/natives/{id}/invitations":
+        return (body.get("consultation") is None) != (body.get("proposal") is None)
     if path == "/proposals/{id}/answer":
         return body.get("decision") != "decline" or not str(body.get("case") or "").strip()
     return True

@@ -12,7 +12,7 @@ use axum::Json;
 use gridkeeper_domain::participation::{shown, Consent, LeadKind, LeadStatus, MAX_TEXT, MAX_TITLE};
 use gridkeeper_domain::time::to_rfc3339;
 use gridkeeper_domain::{optional_text, parse_phone, required_text, Actor, RegionCode};
-use gridkeeper_store::{Invitation, Lead, Native, NewNative, CONSENT_FIELDS};
+use gridkeeper_store::{Invitation, Lead, Native, NewNative};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -78,7 +78,8 @@ pub struct NativePage {
 pub struct NativeInput {
     #[schema(max_length = 50)]
     pub name: String,
-    /// The home village or community.
+    /// The home village or community (a region code).
+    #[schema(pattern = "^(?!000000)[0-9]{6}((?!000)[0-9]{3}){0,3}(000){0,3}$", max_length = 15)]
     pub home_region: String,
     /// Field of expertise (教育, 医疗, 企业经营…).
     #[schema(max_length = 100)]
@@ -89,10 +90,35 @@ pub struct NativeInput {
     #[schema(max_length = 100)]
     pub organisation: Option<String>,
     pub phone: Option<String>,
-    /// Consent per field (`name`, `expertise`, `city`, `organisation`, `phone`); a field left
-    /// out is private.
+    /// Who may see each field; a field left out is private.
     #[serde(default)]
-    pub consent: BTreeMap<String, Consent>,
+    pub consent: ConsentInput,
+}
+
+/// Who may see each field of an entry (`null` or left out: private).
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    pub name: Option<Consent>,
+    pub expertise: Option<Consent>,
+    pub city: Option<Consent>,
+    pub organisation: Option<Consent>,
+    pub phone: Option<Consent>,
+}
+
+impl ConsentInput {
+    fn into_map(self) -> BTreeMap<String, Consent> {
+        [
+            ("name", self.name),
+            ("expertise", self.expertise),
+            ("city", self.city),
+            ("organisation", self.organisation),
+            ("phone", self.phone),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect()
+    }
 }
 
 /// A lead and its follow-up.
@@ -137,7 +163,7 @@ pub struct FollowUpInput {
     pub status: LeadStatus,
 }
 
-/// What a native is invited to: a consultation or a proposal, by id.
+/// What a native is invited to: a consultation or a proposal (one of them), by id.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationInput {
@@ -200,14 +226,6 @@ fn lead_view(l: &Lead) -> LeadView {
 impl NativeInput {
     fn into_new(self, app: &App, actor: &Actor) -> ApiResult<NewNative> {
         let home_region = managed_region(app, actor, "home_region", &self.home_region)?;
-        for field in self.consent.keys() {
-            if !CONSENT_FIELDS.contains(&field.as_str()) {
-                return Err(ApiError::field(
-                    "consent",
-                    format!("`{field}` is not one of {}", CONSENT_FIELDS.join(", ")),
-                ));
-            }
-        }
         Ok(NewNative {
             name: required_text("name", &self.name, 50)?,
             home_region,
@@ -215,7 +233,7 @@ impl NativeInput {
             city: optional_text("city", self.city.as_deref(), 50)?.unwrap_or_default(),
             organisation: optional_text("organisation", self.organisation.as_deref(), 100)?.unwrap_or_default(),
             phone: self.phone.as_deref().filter(|p| !p.trim().is_empty()).map(parse_phone).transpose()?,
-            consent: self.consent,
+            consent: self.consent.into_map(),
         })
     }
 }

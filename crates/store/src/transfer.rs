@@ -61,6 +61,18 @@ const ORDER: &[&str] = &[
     "registry_changes",
     "triage_models",
     "triage_suggestions",
+    "articles",
+    "article_reads",
+    "article_readers",
+    "consultations",
+    "consultation_votes",
+    "consultation_comments",
+    "proposals",
+    "proposal_supports",
+    "natives",
+    "native_leads",
+    "native_lead_notes",
+    "native_invitations",
 ];
 
 /// The rows of a table whose parents are in the same table come after their parents.

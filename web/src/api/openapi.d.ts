@@ -653,6 +653,15 @@ export type CommunityFigures = {
 /** Who may see one field of a notable native's entry. */
 export type Consent = "public" | "staff" | "private"
 
+/** Who may see each field of an entry (`null` or left out: private). */
+export type ConsentInput = {
+  city?: null | Consent
+  expertise?: null | Consent
+  name?: null | Consent
+  organisation?: null | Consent
+  phone?: null | Consent
+}
+
 /** Turnout of a consultation open during the period. */
 export type ConsultationFigures = {
   closes_at: string
@@ -1003,7 +1012,7 @@ export type InboxNotice = {
   subject: string
 }
 
-/** What a native is invited to: a consultation or a proposal, by id. */
+/** What a native is invited to: a consultation or a proposal (one of them), by id. */
 export type InvitationInput = {
   consultation?: number | null
   proposal?: number | null
@@ -1256,12 +1265,11 @@ export type MyNoticeSettings = {
 export type NativeInput = {
   /** The city they live in now. */
   city?: string | null
-  /** Consent per field (`name`, `expertise`, `city`, `organisation`, `phone`); a field left
-   * out is private. */
-  consent?: Record<string, Consent>
+  /** Who may see each field; a field left out is private. */
+  consent?: ConsentInput
   /** Field of expertise (教育, 医疗, 企业经营…). */
   expertise?: string | null
-  /** The home village or community. */
+  /** The home village or community (a region code). */
   home_region: string
   name: string
   organisation?: string | null

@@ -468,7 +468,7 @@ async fn the_directory_of_notable_natives_shows_each_field_by_consent_and_follow
     // Refusals, named.
     t.post(Some("leader"), "/api/v1/natives", entry("x", json!({ "salary": "public" })))
         .await
-        .problem(422, Some("consent"));
+        .problem(422, Some("consent.salary"));
     let mut bad_phone = entry("x", json!({}));
     bad_phone["phone"] = json!("12ab");
     t.post(Some("leader"), "/api/v1/natives", bad_phone).await.problem(422, Some("phone"));
