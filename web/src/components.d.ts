@@ -51,6 +51,7 @@ declare module 'vue' {
     FollowButton: typeof import('./components/FollowButton.vue')['default']
     GridChooser: typeof import('./components/GridChooser.vue')['default']
     GridMap: typeof import('./components/GridMap.vue')['default']
+    GridMemberCard: typeof import('./components/GridMemberCard.vue')['default']
     HtmlEditor: typeof import('./components/HtmlEditor.vue')['default']
     LocationPicker: typeof import('./components/LocationPicker.vue')['default']
     ParticipationCard: typeof import('./components/ParticipationCard.vue')['default']

@@ -34,6 +34,13 @@ const routes: RouteRecordRaw[] = [
     meta: { public: true, title: 'nav.nearby' },
   },
   {
+    path: '/grid-card',
+    name: 'grid-card',
+    component: () => import('./views/resident/GridCardView.vue'),
+    meta: { public: true, title: 'gridCard.title' },
+  },
+  { path: '/me/card', name: 'my-card', component: () => import('./views/member/MyCardView.vue'), meta: { title: 'myCard.title' } },
+  {
     path: '/community',
     name: 'community',
     component: () => import('./views/participation/CommunityView.vue'),

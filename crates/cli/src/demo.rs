@@ -42,7 +42,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let now = chrono::Utc::now().timestamp_millis();
     let town = gridkeeper_demo::generate(args.seed, now, args.cases);
-    if store.count_cases().await? == 0 {
+    let fresh = store.count_cases().await? == 0;
+    if fresh {
         // One argon2id hash for every demo account: they share the demo password, and hashing
         // hundreds of times would make the demo slow to start.
         let hash = gridkeeper_server::auth::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -71,11 +72,14 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     } else {
         println!("using the existing demo in {} (--fresh makes a new one)", args.dir.display());
     }
+    let sms = std::sync::Arc::new(gridkeeper_server::sms::LogSms::default());
+    let app = gridkeeper_server::App::new(store, config.server.clone(), sms).await?;
+    if fresh {
+        cards(&app, &town).await?;
+    }
     if args.no_serve {
         return Ok(());
     }
-    let sms = std::sync::Arc::new(gridkeeper_server::sms::LogSms::default());
-    let app = gridkeeper_server::App::new(store, config.server.clone(), sms).await?;
     if config.webhooks.enabled {
         gridkeeper_server::webhooks::start(app.clone(), config.webhooks.clone());
     }
@@ -94,4 +98,55 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     println!("\nsign in: curl -s -X POST http://{addr}/api/v1/session -H 'content-type: application/json' -d '{{\"login\":\"dispatcher\",\"password\":\"{PASSWORD}\"}}'");
     gridkeeper_server::serve(app, listener).await?;
     Ok(())
+}
+
+/// The contact cards of the demo's grid members and leaders: a drawn avatar (through the media
+/// pipeline, as an upload would go), office hours, and every other one consenting to show the
+/// work phone.
+async fn cards(app: &gridkeeper_server::AppState, town: &gridkeeper_demo::DemoTown) -> anyhow::Result<()> {
+    use gridkeeper_domain::Role;
+    use gridkeeper_store::CardProfile;
+    const HOURS: [&str; 3] = [
+        "周一至周五 8:30–17:00，网格服务站；周末电话联系",
+        "工作日 9:00–12:00 在社区服务中心，下午入户走访",
+        "每周二、四全天在网格工作站，其余时间巡查",
+    ];
+    let keepers = town
+        .people
+        .iter()
+        .filter(|p| p.person.grants.iter().any(|g| matches!(g.role, Role::GridMember | Role::GridLeader)));
+    for (i, p) in keepers.enumerate() {
+        let Some(person) = app.store.person_by_login(&p.person.login).await? else { continue };
+        let photo = app
+            .store_photo("photo", avatar(i).into(), Some(person.id))
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))?;
+        let card = CardProfile {
+            photo: Some(photo.id),
+            office_hours: Some(HOURS[i % HOURS.len()].to_string()),
+            phone_public: i % 2 == 0,
+        };
+        app.store.put_card_profile(person.id, &card, None).await?;
+    }
+    Ok(())
+}
+
+/// A simple avatar: a head and shoulders on a coloured ground, a PNG of 256 × 256.
+fn avatar(i: usize) -> Vec<u8> {
+    const GROUNDS: [[u8; 3]; 6] =
+        [[59, 130, 246], [16, 185, 129], [245, 158, 11], [239, 68, 68], [139, 92, 246], [20, 184, 166]];
+    let ground = GROUNDS[i % GROUNDS.len()];
+    let img = image::RgbImage::from_fn(256, 256, |x, y| {
+        let (x, y) = (f64::from(x), f64::from(y));
+        let head = (x - 128.0).powi(2) + (y - 104.0).powi(2) <= 46.0_f64.powi(2);
+        let body = ((x - 128.0) / 92.0).powi(2) + ((y - 256.0) / 96.0).powi(2) <= 1.0;
+        if head || body {
+            image::Rgb([250, 250, 250])
+        } else {
+            image::Rgb(ground)
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("a PNG in memory");
+    out.into_inner()
 }

@@ -95,6 +95,10 @@ pub enum Permission<'a> {
     /// Take a hotline call: report a problem in `region` (the grid of the place, or the district
     /// outside every grid) on the caller's behalf, as the source `hotline`.
     TakeCall { region: &'a RegionCode },
+    /// Change one's own "your grid member" card (photo, office hours, whether the work phone is
+    /// shown): grid members and grid leaders, whose cards the public sees. Admins change others'
+    /// cards as they manage those people ([`may_manage`]).
+    EditOwnCard { person: PersonId },
     /// Publish articles to a region (and everything under it), open consultations there,
     /// moderate their comments and answer them, and answer the proposals of its communities.
     ManageParticipation { region: &'a RegionCode },
@@ -156,6 +160,7 @@ impl Permission<'_> {
             Permission::ManageNotices => "manage the texts and deliveries of notices",
             Permission::LookUpCallers => "look hotline callers up",
             Permission::TakeCall { .. } => "take a hotline call",
+            Permission::EditOwnCard { .. } => "change one's contact card",
             Permission::ManageParticipation { .. } => "publish articles, run consultations and answer proposals",
             Permission::Participate => "vote, comment, propose and support proposals",
             Permission::WithdrawProposal { .. } => "withdraw a proposal",
@@ -320,6 +325,10 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         Permission::TakeCall { region } => allow(
             actor.holds_for_region(Role::Dispatcher, region),
             "only the linkage center of this region takes its hotline calls",
+        ),
+        Permission::EditOwnCard { person } => allow(
+            actor.person == Some(person) && (actor.has_role(Role::GridMember) || actor.has_role(Role::GridLeader)),
+            "only grid members and grid leaders have a contact card, and each changes only their own",
         ),
         Permission::ManageParticipation { region } => allow(
             any_of(actor, &[Role::GridLeader, Role::Dispatcher, Role::Admin], region),
@@ -731,6 +740,14 @@ mod tests {
         let (grid, other) = (code("330483101001001"), code("330482"));
         assert_eq!(who(Permission::TakeCall { region: &grid }), ["dispatcher"]);
         assert_eq!(who(Permission::TakeCall { region: &other }), ["other dispatcher"]);
+    }
+
+    #[test]
+    fn grid_members_and_leaders_change_only_their_own_card() {
+        assert_eq!(who(Permission::EditOwnCard { person: 2 }), ["grid member"]);
+        assert_eq!(who(Permission::EditOwnCard { person: 3 }), ["grid leader"]);
+        // A resident has no card, not even their own.
+        assert!(who(Permission::EditOwnCard { person: 1 }).is_empty());
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit_search))
 }
 
-fn too_many(until: i64, now: i64) -> ApiError {
+pub(crate) fn too_many(until: i64, now: i64) -> ApiError {
     let seconds = (until - now).max(0) as u64 / 1000;
     let minutes = ((until - now) as f64 / MINUTE as f64).ceil().max(1.0);
     ApiError::too_many(
@@ -109,7 +109,7 @@ impl Gates {
 }
 
 impl crate::App {
-    fn limits(&self) -> (LimitRule, LimitRule) {
+    pub(crate) fn limits(&self) -> (LimitRule, LimitRule) {
         let a = &self.settings.auth;
         let window = i64::from(a.window_minutes) * MINUTE;
         let lockout = i64::from(a.lockout_minutes) * MINUTE;

@@ -140,7 +140,7 @@ fn may_give(app: &AppState, auth: &Auth, g: &Grant) -> ApiResult<()> {
 
 /// The person with this id if the admin may manage them (every role of theirs lies in the
 /// admin's regions); otherwise "not found".
-async fn managed_person(app: &AppState, auth: &Auth, id: &str) -> ApiResult<Person> {
+pub(crate) async fn managed_person(app: &AppState, auth: &Auth, id: &str) -> ApiResult<Person> {
     may(&auth.actor, Permission::ManagePeople).map_err(refused)?;
     let id: PersonId = id.parse().map_err(|_| ApiError::not_found("person"))?;
     let p = app.store.person(id).await?.ok_or_else(|| ApiError::not_found("person"))?;

@@ -15,6 +15,7 @@ mod cases;
 mod channels;
 pub mod checkpoints;
 mod consultations;
+mod contacts;
 mod error;
 mod events;
 mod exchange;
@@ -31,6 +32,7 @@ mod open311;
 mod openapi;
 pub mod participation;
 mod points;
+mod portal;
 mod proposals;
 mod public;
 mod reference;
@@ -410,6 +412,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(triage::router())
         .merge(notices::router())
         .merge(hotline::router())
+        .merge(contacts::router())
         .merge(articles::router())
         .merge(consultations::router())
         .merge(proposals::router())
@@ -435,6 +438,7 @@ pub fn router(app: AppState) -> axum::Router {
         .merge(open311::router(&app))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(http::ready))
+        .merge(portal::router())
         .merge(web::router())
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .layer(axum::middleware::from_fn(http::csrf))

@@ -125,6 +125,8 @@ async fn media_file(app: &AppState, auth: MaybeAuth, id: &str, thumb: bool) -> A
         None => {
             (m.uploaded_by.is_some() && m.uploaded_by == actor.person)
                 || app.store.is_live_cover(&m.id, app.now()).await?
+                // A grid member's card photo is public, as the card is.
+                || app.store.is_card_photo(id).await?
         }
         Some(case) => match app.store.case(case).await? {
             Some(c) => gridkeeper_domain::can_see(&actor, &c) || crate::public::public_visible(&c),

@@ -250,10 +250,13 @@ impl App {
     }
 
     /// Anonymises every finished case closed longer ago than the retention period; returns how
-    /// many. Each goes through the state machine and writes its `anonymise` event.
+    /// many. Each goes through the state machine and writes its `anonymise` event. Messages to
+    /// grid members older than the period are deleted.
     pub async fn anonymise_expired(&self) -> ApiResult<usize> {
         let now = self.now();
         let before = now - i64::from(self.settings.retention_days) * 24 * gridkeeper_domain::HOUR;
+        // Messages to grid members carry their senders' phones: kept no longer than the cases.
+        self.store.forget_contact_messages(before).await?;
         let mut done = 0;
         loop {
             let batch = self.store.cases_to_anonymise(before, 500).await?;

@@ -5,7 +5,7 @@
 //!   wrote a `.gz` twin; hashed files under `/assets/` are cached for a year, everything else is
 //!   revalidated (`ETag` = the file's SHA-256).
 //! - Any other `GET` path that does not look like a file is a route of the single-page app and
-//!   gets `index.html` (the SPA fallback) — but never under `/api`, `/open311`, `/healthz`,
+//!   gets `index.html` (the SPA fallback) — but never under `/api`, `/open311`, `/portal`, `/healthz`,
 //!   `/readyz` or `/metrics`, which answer 404 as the API does.
 //! - `index.html` carries the configured map tile layer (`[server.web] tile_url`) in a `<meta>`
 //!   tag, and its Content-Security-Policy then allows images from that one origin; otherwise the
@@ -48,7 +48,7 @@ const CSP: &str =
     "default-src 'self'; img-src 'self' data: blob:{TILES}; media-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'";
 
 /// Paths that belong to the server, never to the web app.
-const SERVER_PREFIXES: &[&str] = &["api", "open311", "healthz", "readyz", "metrics"];
+const SERVER_PREFIXES: &[&str] = &["api", "open311", "healthz", "readyz", "metrics", "portal"];
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(index)).fallback(fallback)

@@ -391,12 +391,15 @@ generic! {
                 ("notice_settings", "person_id", "email"),
                 ("notice_settings", "person_id", "wechat"),
                 ("notices", "id", "address"),
+                ("contact_messages", "id", "sender_name"),
+                ("contact_messages", "id", "sender_phone"),
+                ("contact_messages", "id", "body"),
             ];
             let mut changed = 0;
             let mut tx = self.begin_write().await?;
             Self::lock(
                 &mut tx,
-                "people, cases, case_callers, webhooks, houses, tenancies, places, care_people, care_visits, notice_settings, notices",
+                "people, cases, case_callers, webhooks, houses, tenancies, places, care_people, care_visits, notice_settings, notices, contact_messages",
                 "SHARE ROW EXCLUSIVE",
             )
             .await?;

@@ -15,6 +15,7 @@ mod calendars;
 mod care;
 mod cases;
 mod consultations;
+mod contacts;
 #[cfg(test)]
 mod contract;
 mod dialect;
@@ -52,6 +53,7 @@ pub use calendars::CalendarStore;
 pub use care::{CareQuery, CareStore};
 pub use cases::{CaseLink, CaseOrder, CaseQuery, CaseStore, Intake, Media, Visibility, NO_DEADLINE};
 pub use consultations::{Comment, Consultation, ConsultationScope, ConsultationStore, GridVotes, NewConsultation};
+pub use contacts::{CardProfile, ContactMessage, ContactStore, MessageLimit, NewContactMessage};
 pub use dialect::{Dialect, SqlStore, ACQUIRE_TIMEOUT};
 pub use exchange::*;
 pub use hotline::{CaseCaller, HotlineStore, PhoneCase, MAX_CALLER_CASES};
@@ -177,9 +179,10 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 /// (through `Arc<dyn Store>` they are in scope already): `use gridkeeper_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, AdminStore, ArticleStore, CalendarStore, CareStore, CaseStore, ConsultationStore, ExchangeStore,
-        HotlineStore, HousingStore, MeasureStore, NativeStore, NoticeStore, ParticipationStore, PeopleStore,
-        PlaceStore, PointsStore, ProposalStore, ReferenceStore, RegionStore, RegistryStore, Store, TriageStore,
+        AccountStore, AdminStore, ArticleStore, CalendarStore, CareStore, CaseStore, ConsultationStore, ContactStore,
+        ExchangeStore, HotlineStore, HousingStore, MeasureStore, NativeStore, NoticeStore, ParticipationStore,
+        PeopleStore, PlaceStore, PointsStore, ProposalStore, ReferenceStore, RegionStore, RegistryStore, Store,
+        TriageStore,
     };
 }
 
@@ -208,6 +211,7 @@ pub trait Store:
     + TriageStore
     + NoticeStore
     + HotlineStore
+    + ContactStore
     + ArticleStore
     + ConsultationStore
     + ProposalStore

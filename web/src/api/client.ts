@@ -95,6 +95,11 @@ import type {
   RedemptionView,
   RewardData,
   RewardView,
+  CardBody,
+  CardView,
+  GridCard,
+  MessageList,
+  MessageRequest,
 } from './types'
 
 export const API = '/api/v1'
@@ -295,6 +300,17 @@ export const api = {
   undeliveredNotices: () => get<Undelivered[]>('notices/undelivered'),
   retryNotice: (id: number) => post<void>(`notices/${id}/retry`),
   unsubscribe: (token: string) => post<Unsubscribed>(`notices/unsubscribe${query({ token })}`),
+  // "your grid member": the public card of a point, messages to its people, one's own card
+  gridCard: (lat: number, lon: number) => get<GridCard>(`grid-card${query({ lat, lon })}`),
+  messageGridMember: (body: MessageRequest) => post<{ id: number }>('grid-card/messages', body),
+  myCard: () => get<CardView>('me/card'),
+  putMyCard: (body: CardBody) => request<CardView>('PUT', 'me/card', body),
+  personCard: (id: number) => get<CardView>(`admin/people/${id}/card`),
+  putPersonCard: (id: number, body: CardBody) => request<CardView>('PUT', `admin/people/${id}/card`, body),
+  myMessages: (before?: number) => get<MessageList>(`me/messages${query({ before })}`),
+  readMessage: (id: number) => post<{ unread: number }>(`me/messages/${id}/read`),
+  revealSender: (id: number) =>
+    post<{ sender_name: string | null; sender_phone: string | null }>(`me/messages/${id}/reveal`),
   // the hotline entry of the linkage center
   callers: (phone: string, reveal = false) =>
     get<CallerLookup>(`hotline/callers${query({ phone, reveal: reveal || undefined })}`),

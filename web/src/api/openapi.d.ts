@@ -382,6 +382,45 @@ export type CallerView = {
   seq: number
 }
 
+/** `PUT /me/card`, `PUT /admin/people/{id}/card`: the whole card. */
+export type CardBody = {
+  /** Free text, at most 200 characters; null: none. */
+  office_hours?: string | null
+  /** Show the work phone on the card (default no). */
+  phone_public?: boolean
+  /** The media id of an image uploaded with `POST /media` (by the person, or the admin); null: none. */
+  photo?: string | null
+}
+
+/** A grid member or leader as the public card shows them. */
+export type CardPerson = {
+  /** A message through the platform reaches them (always; the only way when `phone` is null). */
+  message: boolean
+  name: string
+  office_hours?: string | null
+  /** Whom to send a message to (`POST /grid-card/messages`). */
+  person: number
+  /** Their work phone: only when they consented to show it. */
+  phone?: string | null
+  /** The photo's thumbnail, if they gave one. */
+  photo_url?: string | null
+  /** grid_member or grid_leader */
+  role: string
+}
+
+/** One's own card, as the public sees it and as one edits it. */
+export type CardView = {
+  office_hours?: string | null
+  person: number
+  /** The work phone on the account (shown on the card only with `phone_public`). */
+  phone?: string | null
+  /** Whether the work phone is shown on the card. */
+  phone_public: boolean
+  /** The media id of the photo (upload it with `POST /media`). */
+  photo?: string | null
+  photo_url?: string | null
+}
+
 /** The current state of a case: a projection of its events, kept in the same transaction. */
 export type Case = {
   accepted_at: string | null
@@ -927,6 +966,20 @@ export type GrantBody = {
   scope: string
 }
 
+/** `GET /grid-card`: the grid of a point and who answers for it. */
+export type GridCard = {
+  community?: null | RegionName
+  /** The community's grid leaders. */
+  community_leaders: Array<CardPerson>
+  /** The grid has no grid member: its community's leaders answer for it. */
+  fallback: boolean
+  grid: RegionName
+  /** The grid's members. */
+  grid_members: Array<CardPerson>
+  /** The point converted to WGS-84. */
+  wgs84: LatLon
+}
+
 /** A grid's participation in the period. */
 export type GridFigures = {
   /** Articles published to the grid or a region above it. */
@@ -1216,6 +1269,50 @@ export type MediaView = {
   thumbnail_url: string
   url: string
   width: number
+}
+
+export type MessageList = {
+  items: Array<MessageView>
+  next_before?: number | null
+  unread: number
+}
+
+export type MessageRead = {
+  /** Messages still unread. */
+  unread: number
+}
+
+/** `POST /grid-card/messages`. */
+export type MessageRequest = {
+  /** The grid the card was shown for. */
+  grid: string
+  /** Their name, if they wish. */
+  name?: string | null
+  /** How the grid member may call them back: required when not signed in (a signed-in
+   * person's own phone is used when this is left out). */
+  phone?: string | null
+  /** The message: 1 to 500 characters. */
+  text: string
+  /** The person of the card (`person` of a `CardPerson`). */
+  to: number
+}
+
+export type MessageSent = {
+  id: number
+}
+
+/** A message to one, with who sent it and how to reach them (the phone masked until revealed). */
+export type MessageView = {
+  created_at: string
+  grid: string
+  id: number
+  read_at?: string | null
+  /** The sender's account, if they were signed in. */
+  sender?: number | null
+  sender_name?: string | null
+  /** Masked (138****5678); `POST /me/messages/{id}/reveal` shows it (audited). */
+  sender_phone?: string | null
+  text: string
 }
 
 /** Whether suggestions are made, and by which model. */
@@ -1815,6 +1912,11 @@ export type RewardView = {
   region: string
   /** How many are left. */
   stock: number
+}
+
+export type SenderRevealed = {
+  sender_name?: string | null
+  sender_phone?: string | null
 }
 
 /** A question a category asks of a report (Open311 "service definition" attribute). */

@@ -128,6 +128,14 @@ export type CallerMatch = S.CallerMatch
 /** `POST /hotline/calls` */
 export type CallBody = S.CallBody
 export type CallTaken = S.CallTaken
+// "Your grid member" (crates/server/src/contacts.rs)
+export type GridCard = S.GridCard
+export type CardPerson = S.CardPerson
+export type CardView = S.CardView
+export type CardBody = S.CardBody
+export type MessageRequest = S.MessageRequest
+export type MessageList = S.MessageList
+export type ContactMessage = S.MessageView
 /** `POST /cases/{key}/callers` */
 export type CallerBody = S.CallerBody
 export type CallerAdded = S.CallerAdded

@@ -5,15 +5,19 @@ import { reactive, watch } from 'vue'
 import { api } from '../api/client'
 import { session } from './session'
 
-export const inbox = reactive({ unread: 0 })
+/** `unread`: notices; `messages`: unread messages people sent through one's contact card. */
+export const inbox = reactive({ unread: 0, messages: 0 })
 
 export async function refreshUnread() {
   if (!session.person) {
     inbox.unread = 0
+    inbox.messages = 0
     return
   }
   try {
-    inbox.unread = (await api.inbox({ limit: 1 })).unread
+    const [notices, messages] = await Promise.all([api.inbox({ limit: 1 }), api.myMessages()])
+    inbox.unread = notices.unread
+    inbox.messages = messages.unread
   } catch {
     // offline or signed out: keep the last count
   }
@@ -25,6 +29,7 @@ watch(
   (id) => {
     clearInterval(timer)
     inbox.unread = 0
+    inbox.messages = 0
     if (id === undefined) return
     refreshUnread()
     timer = setInterval(() => {

@@ -217,6 +217,7 @@ async fn every_endpoint_for_every_role_inside_and_outside_scope() {
     rendered.push_str(&admin_matrix(&t).await);
     rendered.push_str(&participation_matrix(&t).await);
     rendered.push_str(&points_matrix(&t).await);
+    rendered.push_str(&card_matrix(&t).await);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/AUTHZ.md");
     if std::env::var("GRIDKEEPER_UPDATE_DOCS").is_ok() {
         std::fs::write(path, &rendered).unwrap();
@@ -620,6 +621,63 @@ async fn points_matrix(t: &TestApp) -> String {
                 _ => t.get(*login, &format!("/api/v1/people/{member}/commendations")).await,
             };
             cells.push(r.status.as_u16().to_string());
+        }
+        out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// "Your grid member" and the portal × the same people: the card and the portal are public; a
+/// message may come from anyone; only grid members and leaders keep a card of their own, and
+/// admins those of the people they manage.
+async fn card_matrix(t: &TestApp) -> String {
+    let member = t.get(Some("member"), "/api/v1/me").await.ok()["person"]["id"].as_i64().unwrap();
+    let rows: &[&str] = &[
+        "GET grid-card",
+        "send a message (POST grid-card/messages)",
+        "GET me/messages",
+        "GET me/card",
+        "PUT me/card",
+        "GET admin/people/{id}/card",
+        "PUT admin/people/{id}/card",
+        "GET portal/{district}",
+    ];
+    let mut out = String::from(
+        "\n## Grid member card and portal\n\nThe same people asking for the card of a point in grid \
+         330483101001001, sending a message to its grid member, keeping their own card and the grid member's \
+         (`tests/integration/grid_card.rs`), and reading the district's portal page \
+         (`tests/integration/portal.rs`).\n\n| endpoint |",
+    );
+    for (name, _) in ACTORS {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(ACTORS.len()));
+    out.push('\n');
+    for row in rows {
+        let mut cells = vec![];
+        for (_, login) in ACTORS {
+            let put = |path: String| t.client.put(format!("{}{path}", t.base)).json(&json!({ "office_hours": "9–17" }));
+            let status = match *row {
+                "GET grid-card" => {
+                    t.get(*login, &format!("/api/v1/grid-card?lat={}&lon={}", IN_GRID1.0, IN_GRID1.1)).await.status
+                }
+                "send a message (POST grid-card/messages)" => {
+                    let body = json!({ "grid": GRID1, "to": member, "text": "你好", "phone": "13812345678" });
+                    t.post(*login, "/api/v1/grid-card/messages", body).await.status
+                }
+                "GET me/messages" => t.get(*login, "/api/v1/me/messages").await.status,
+                "GET me/card" => t.get(*login, "/api/v1/me/card").await.status,
+                "PUT me/card" => t.send_raw(*login, put("/api/v1/me/card".into())).await.status,
+                "GET admin/people/{id}/card" => {
+                    t.get(*login, &format!("/api/v1/admin/people/{member}/card")).await.status
+                }
+                "PUT admin/people/{id}/card" => {
+                    t.send_raw(*login, put(format!("/api/v1/admin/people/{member}/card"))).await.status
+                }
+                _ => t.get(*login, "/portal/330483").await.status,
+            };
+            cells.push(status.as_u16().to_string());
         }
         out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
     }
