@@ -754,6 +754,8 @@ describe('the town portal', () => {
     assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN')
     const rows = page.locator('table.figures tbody tr')
     assert.ok((await rows.count()) > 0, 'a row per community')
+    // The town's notices, open consultations and proposals, each one tap from its page.
+    for (const id of ['news', 'consultations', 'proposals']) await page.locator(`#${id}`).waitFor()
     assert.equal(await page.locator('script').count(), 0, 'no script')
     const width = await page.evaluate(() => document.documentElement.scrollWidth)
     assert.ok(width <= 360, `the portal fits a 360 px phone (${width} px)`)

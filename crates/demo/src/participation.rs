@@ -35,9 +35,11 @@ pub struct DemoNative {
     pub entry: NewNative,
     pub by: PersonId,
     pub at: Millis,
-    /// Kind, title, body, and the follow-up steps (note, status, days later).
-    pub leads: Vec<(LeadKind, &'static str, &'static str, Vec<(&'static str, LeadStatus, i64)>)>,
+    pub leads: Vec<DemoLead>,
 }
+
+/// A lead's kind, title, body, and its follow-up steps (note, status, days later).
+pub type DemoLead = (LeadKind, &'static str, &'static str, Vec<(&'static str, LeadStatus, i64)>);
 
 #[derive(Debug, Clone)]
 pub struct DemoArticle {

@@ -19,6 +19,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{Datelike, NaiveDate};
 use gridkeeper_domain::measures::Measures;
+use gridkeeper_domain::participation::{article_live, ConsultationPhase, ProposalStatus};
 use gridkeeper_domain::time::local_day_start;
 use gridkeeper_domain::{Millis, RegionCode, RegionLevel};
 use gridkeeper_store::MeasureQuery;
@@ -121,6 +122,12 @@ pub struct Page<'a> {
     pub month: NaiveDate,
     pub communities: Vec<Figures>,
     pub total: Figures,
+    /// The newest articles live now anywhere in the district (pinned first).
+    pub articles: Vec<gridkeeper_store::Article>,
+    /// Consultations of the district open now.
+    pub consultations: Vec<gridkeeper_store::Consultation>,
+    /// The newest proposals gathering support or on an agenda.
+    pub proposals: Vec<gridkeeper_store::Proposal>,
 }
 
 /// A section of the portal: its anchor, its heading, and its body (HTML, escaped by whoever
@@ -136,7 +143,92 @@ type SectionFn = fn(&Page<'_>) -> Option<Section>;
 /// The sections of the portal, in order. Notices, open consultations and proposals go here: one
 /// `fn(&Page) -> Option<Section>` each (reading their store through `page.app.store`), added to
 /// this list — nothing else on the page changes.
-pub const SECTIONS: &[SectionFn] = &[figures_section, map_section, card_section];
+pub const SECTIONS: &[SectionFn] =
+    &[articles_section, consultations_section, proposals_section, figures_section, map_section, card_section];
+
+/// A list of links, each with a line under it.
+fn links(items: impl Iterator<Item = (String, String, String)>) -> String {
+    let mut b = String::from("<ul class=\"links\">");
+    for (href, title, note) in items {
+        b.push_str(&format!(
+            "<li><a href=\"{}\">{}</a><br><small>{}</small></li>",
+            esc(&href),
+            esc(&title),
+            esc(&note)
+        ));
+    }
+    b.push_str("</ul>");
+    b
+}
+
+fn day(at: Millis, offset: i32) -> String {
+    chrono::DateTime::from_timestamp_millis(at + i64::from(offset) * 3_600_000)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+fn articles_section(p: &Page<'_>) -> Option<Section> {
+    if p.articles.is_empty() {
+        return None;
+    }
+    let l = p.lang;
+    let offset = p.app.settings.utc_offset_hours;
+    let body =
+        links(p.articles.iter().map(|a| {
+            let pin = if a.pinned { l.t("【置顶】", "[pinned] ") } else { "" };
+            (
+                format!("/articles/{}", a.id),
+                format!("{pin}{}", a.title),
+                format!("{} · {}", day(a.publish_at, offset), a.summary),
+            )
+        })) + &format!("<p><a class=\"button secondary\" href=\"/community\">{}</a></p>", l.t("更多资讯", "More news"));
+    Some(Section { id: "news", heading: l.t("通知公告与资讯", "Notices and news").into(), body })
+}
+
+fn consultations_section(p: &Page<'_>) -> Option<Section> {
+    if p.consultations.is_empty() {
+        return None;
+    }
+    let l = p.lang;
+    let offset = p.app.settings.utc_offset_hours;
+    let body = links(p.consultations.iter().map(|c| {
+        let note = match l {
+            Lang::Zh => format!(
+                "截止 {} · 赞成 {} · 反对 {} · 意见 {}",
+                day(c.closes_at, offset),
+                c.support,
+                c.oppose,
+                c.comments
+            ),
+            Lang::En => format!(
+                "closes {} · {} for · {} against · {} comments",
+                day(c.closes_at, offset),
+                c.support,
+                c.oppose,
+                c.comments
+            ),
+        };
+        (format!("/consultations/{}", c.id), c.title.clone(), note)
+    }));
+    Some(Section { id: "consultations", heading: l.t("正在征求意见", "Open consultations").into(), body })
+}
+
+fn proposals_section(p: &Page<'_>) -> Option<Section> {
+    if p.proposals.is_empty() {
+        return None;
+    }
+    let l = p.lang;
+    let body = links(p.proposals.iter().map(|x| {
+        let note = match (l, x.status) {
+            (Lang::Zh, ProposalStatus::Agenda) => format!("已列入议程 · {} 人支持", x.supports),
+            (Lang::Zh, _) => format!("征集支持 {}/{}", x.supports, x.threshold),
+            (Lang::En, ProposalStatus::Agenda) => format!("on the agenda · {} supporters", x.supports),
+            (Lang::En, _) => format!("{} of {} supporters", x.supports, x.threshold),
+        };
+        (format!("/proposals/{}", x.id), x.title.clone(), note)
+    }));
+    Some(Section { id: "proposals", heading: l.t("居民提议", "Residents' proposals").into(), body })
+}
 
 /// `&`, `<`, `>`, `"` and `'` escaped for text and attribute values.
 pub fn esc(s: &str) -> String {
@@ -380,6 +472,31 @@ async fn render(app: &App, district: &str, headers: &HeaderMap, q: PortalQuery) 
         rows.push(figures(app, &c.code, local(c), from, to).await?);
     }
     let total = figures(app, &region.code, lang.t("全区合计", "The whole district").to_string(), from, to).await?;
+    let now = app.now();
+    let scope = gridkeeper_store::ArticleScope::Under(region.code.clone());
+    let mut articles = app
+        .store
+        .articles(&gridkeeper_store::ArticleQuery { scope, kind: None, offset: 0, limit: 50 })
+        .await?
+        .into_iter()
+        .filter(|a| article_live(a.publish_at, a.expires_at, a.withdrawn_at.is_some(), now))
+        .collect::<Vec<_>>();
+    articles.sort_by_key(|a| (std::cmp::Reverse(a.pinned), std::cmp::Reverse(a.publish_at)));
+    articles.truncate(6);
+    let consultations = app
+        .store
+        .consultations(&gridkeeper_store::ConsultationScope::Under(region.code.clone()), 0, 20)
+        .await?
+        .into_iter()
+        .filter(|c| {
+            ConsultationPhase::at(c.opens_at, c.closes_at, c.answered_at.is_some(), now) == ConsultationPhase::Open
+        })
+        .collect();
+    let mut proposals = Vec::new();
+    for status in [ProposalStatus::Agenda, ProposalStatus::Open] {
+        let scope = gridkeeper_store::ProposalScope::Under(region.code.clone());
+        proposals.extend(app.store.proposals(&scope, Some(status), 0, 3).await?);
+    }
     let page = Page {
         app,
         lang,
@@ -388,6 +505,9 @@ async fn render(app: &App, district: &str, headers: &HeaderMap, q: PortalQuery) 
         month,
         communities: rows,
         total,
+        articles,
+        consultations,
+        proposals,
     };
     Ok(cached(headers, "text/html; charset=utf-8", html(&page), 300))
 }

@@ -36,6 +36,20 @@ fn rate(v: &serde_json::Value) -> String {
 #[tokio::test]
 async fn portal_page_is_public_server_rendered_and_cached_in_both_languages() {
     let t = TestApp::spawn().await;
+    // The town's notices and open consultations are on it, escaped.
+    let a = t
+        .post(
+            Some("leader"),
+            "/api/v1/articles",
+            json!({ "region": "330483101001", "kind": "notice", "title": "停水 <通知>", "body": "<p>周四</p>" }),
+        )
+        .await;
+    let article = a.ok()["article"]["id"].as_i64().unwrap();
+    let closes = gridkeeper_domain::time::to_rfc3339(chrono::Utc::now().timestamp_millis() + 86_400_000);
+    let c = t
+        .post(Some("leader"), "/api/v1/consultations", json!({ "region": "330483101001", "kind": "rule", "title": "公约修订", "body": "<p>x</p>", "closes_at": closes }))
+        .await;
+    let consultation = c.ok()["consultation"]["id"].as_i64().unwrap();
     let r = page(&t, "/portal", None).await;
     assert!(matches!(r.status, 303 | 307 | 308), "{}", r.status);
     assert_eq!(r.headers["location"], "/portal/330483");
@@ -49,6 +63,8 @@ async fn portal_page_is_public_server_rendered_and_cached_in_both_languages() {
     assert!(zh.text.contains("<meta name=\"viewport\""));
     // Every community, the way to the public map and to the grid member.
     assert!(zh.text.contains("西栅社区") && zh.text.contains("东栅社区"));
+    assert!(zh.text.contains(&format!("<a href=\"/articles/{article}\">停水 &lt;通知&gt;</a>")), "{}", zh.text);
+    assert!(zh.text.contains(&format!("href=\"/consultations/{consultation}\"")));
     assert!(zh.text.contains("href=\"/nearby\"") && zh.text.contains("href=\"/grid-card\""));
     // No script nor inline style: the server's strict CSP holds as it is.
     assert!(!zh.text.contains("<script") && !zh.text.contains("style=") && !zh.text.contains("<style"));
