@@ -87,7 +87,7 @@ pub struct PointRule {
     #[serde(default)]
     pub urgency: Option<Urgency>,
     /// Points earned (0 turns earning off for what the rule matches).
-    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000))]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, minimum = 0, maximum = 100_000))]
     pub points: Points,
 }
 
@@ -97,7 +97,7 @@ pub struct PointRule {
 #[serde(deny_unknown_fields)]
 pub struct PointRules {
     /// Points for a verified report that no rule names.
-    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000))]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, minimum = 0, maximum = 100_000))]
     pub report_verified: Points,
     /// Rules per category and urgency; the most specific one that matches wins (category and
     /// urgency, then the subclass, then its class, then the urgency alone).
@@ -106,13 +106,13 @@ pub struct PointRules {
     pub rules: Vec<PointRule>,
     /// The most points a person earns in one local day (reports, volunteering, consultations);
     /// what goes beyond is not given.
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, minimum = 1, maximum = 100_000))]
     pub daily_cap: Points,
     /// Points per hour of volunteering.
-    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000))]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, minimum = 0, maximum = 100_000))]
     pub volunteer_hour: Points,
     /// Points for taking part in a consultation.
-    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000))]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, minimum = 0, maximum = 100_000))]
     pub consultation: Points,
 }
 
@@ -237,7 +237,7 @@ pub enum Award {
     },
     /// A correction by an admin (positive or negative, never zero), with its reason.
     Adjustment {
-        #[cfg_attr(feature = "openapi", schema(minimum = -100_000, maximum = 100_000))]
+        #[cfg_attr(feature = "openapi", schema(value_type = i64, minimum = -100_000, maximum = 100_000))]
         points: Points,
         #[cfg_attr(feature = "openapi", schema(max_length = 500))]
         note: String,
@@ -292,7 +292,7 @@ pub struct RewardData {
     #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub description: Option<String>,
     /// Points it costs (1 to 100,000).
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, minimum = 1, maximum = 100_000))]
     pub cost: Points,
     /// How many are left to redeem (0 to 100,000).
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000))]

@@ -160,15 +160,18 @@ async fn grid_card(State(app): State<AppState>, Query(q): Query<CardQuery>) -> A
 #[serde(deny_unknown_fields)]
 struct MessageRequest {
     /// The grid the card was shown for.
+    #[schema(pattern = r"^(?!000000)[0-9]{6}(?!000)[0-9]{3}(?!000)[0-9]{3}(?!000)[0-9]{3}$")]
     grid: String,
     /// The person of the card (`person` of a `CardPerson`).
     to: i64,
     /// The message: 1 to 500 characters.
+    #[schema(max_length = 500)]
     text: String,
     /// How the grid member may call them back: required when not signed in (a signed-in
     /// person's own phone is used when this is left out).
     phone: Option<String>,
     /// Their name, if they wish.
+    #[schema(max_length = 50)]
     name: Option<String>,
 }
 
@@ -189,22 +192,18 @@ async fn send_message(
     auth: MaybeAuth,
     ApiJson(b): ApiJson<MessageRequest>,
 ) -> ApiResult<(StatusCode, Json<MessageSent>)> {
-    let text = b.text.trim();
-    if text.is_empty() {
-        return Err(ApiError::field("text", "is empty"));
-    }
-    if text.chars().count() > MAX_MESSAGE {
-        return Err(ApiError::field("text", format!("at most {MAX_MESSAGE} characters")));
-    }
-    let name = b.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
-    if name.as_ref().is_some_and(|n| n.chars().count() > 50) {
-        return Err(ApiError::field("name", "at most 50 characters"));
-    }
+    let text = gridkeeper_domain::required_text("text", &b.text, MAX_MESSAGE)?;
+    let text = text.as_str();
+    let name = gridkeeper_domain::optional_text("name", b.name.as_deref(), 50)?;
     let phone = b.phone.as_deref().map(parse_phone).transpose()?;
     let sender = auth.0.as_ref().map(|a| a.person.id);
     let phone = phone.or_else(|| auth.0.as_ref().and_then(|a| a.person.phone.clone()));
     if sender.is_none() && phone.is_none() {
-        return Err(ApiError::field("phone", "is required without signing in, so that you can be called back"));
+        // Who sends it must be reachable: signed in, or by the phone left (401, not 422: the
+        // same message from someone signed in is fine).
+        let mut e = ApiError::unauthorized();
+        e.set_field("phone", "sign in, or leave a phone so that you can be called back");
+        return Err(e);
     }
     let grid = RegionCode::parse(&b.grid).map_err(|e| ApiError::field("grid", e.reason))?;
     if grid.level() != RegionLevel::Grid || !app.reference().regions.contains_key(&grid) {
@@ -304,7 +303,7 @@ async fn card_of(app: &App, b: CardBody, person: PersonId, uploader: PersonId) -
         });
         // Someone else's photo, or one of a case, is refused as if it did not exist.
         if !own && app.store.card_profile(person).await?.and_then(|c| c.photo).as_ref() != Some(photo) {
-            return Err(ApiError::field("photo", "no image of yours with this id (upload it with POST /media)"));
+            return Err(ApiError::unknown("photo", "no image of yours with this id (upload it with POST /media)"));
         }
     }
     Ok(CardProfile { photo: b.photo, office_hours, phone_public: b.phone_public })

@@ -261,7 +261,7 @@ pub struct NewRewardBody {
     #[schema(max_length = 500)]
     pub description: Option<String>,
     /// 1 to 100,000 points.
-    #[schema(minimum = 1, maximum = 100_000)]
+    #[schema(value_type = i64, minimum = 1, maximum = 100_000)]
     pub cost: Points,
     /// 0 to 100,000.
     #[schema(minimum = 0, maximum = 100_000)]

@@ -244,7 +244,7 @@ export type Award = {
 } | {
   kind: "adjustment"
   note: string
-  points: i64
+  points: number
 }
 
 /** Volunteer hours, a consultation or a correction for a person. */
@@ -1417,7 +1417,7 @@ export type NewRewardBody = {
   /** Offered now (default true). */
   active?: boolean | null
   /** 1 to 100,000 points. */
-  cost: i64
+  cost: number
   description?: string | null
   /** 1 to 100 characters. */
   name: string
@@ -1529,24 +1529,24 @@ export type PointFlows = {
 export type PointRule = {
   category?: null | i64
   /** Points earned (0 turns earning off for what the rule matches). */
-  points: i64
+  points: number
   urgency?: null | Urgency
 }
 
 /** The rules of points, set by an admin. */
 export type PointRules = {
   /** Points for taking part in a consultation. */
-  consultation: i64
+  consultation: number
   /** The most points a person earns in one local day (reports, volunteering, consultations);
    * what goes beyond is not given. */
-  daily_cap: i64
+  daily_cap: number
   /** Points for a verified report that no rule names. */
-  report_verified: i64
+  report_verified: number
   /** Rules per category and urgency; the most specific one that matches wins (category and
    * urgency, then the subclass, then its class, then the urgency alone). */
   rules?: Array<PointRule>
   /** Points per hour of volunteering. */
-  volunteer_hour: i64
+  volunteer_hour: number
 }
 
 /** An open case of the same category nearby; `id` and `description` for staff only. */
@@ -1888,7 +1888,7 @@ export type RewardData = {
   /** Offered to residents now. */
   active?: boolean
   /** Points it costs (1 to 100,000). */
-  cost: i64
+  cost: number
   description?: string | null
   /** The name (zh), 1 to 100 characters. */
   name: string

@@ -87,7 +87,7 @@ async fn grid_card_shows_members_and_leader_with_a_phone_only_where_consented() 
     put(&t, Some("resident"), "/api/v1/me/card", json!({})).await.problem(403, None);
     t.get(Some("resident"), "/api/v1/me/card").await.problem(403, None);
     let others = t.upload_photo(Some("resident")).await;
-    put(&t, Some("member"), "/api/v1/me/card", json!({ "photo": others })).await.problem(422, Some("photo"));
+    put(&t, Some("member"), "/api/v1/me/card", json!({ "photo": others })).await.problem(404, Some("photo"));
     put(&t, Some("member"), "/api/v1/me/card", json!({ "office_hours": "x".repeat(201) }))
         .await
         .problem(422, Some("office_hours"));
@@ -154,7 +154,7 @@ async fn grid_card_messages_reach_the_member_with_who_sent_them() {
     send(None, ok("text", json!("   "))).await.problem(422, Some("text"));
     send(None, ok("text", json!("字".repeat(501)))).await.problem(422, Some("text"));
     send(None, ok("phone", json!("abc"))).await.problem(422, Some("phone"));
-    send(None, ok("phone", Value::Null)).await.problem(422, Some("phone"));
+    send(None, ok("phone", Value::Null)).await.problem(401, Some("phone"));
     send(None, ok("grid", json!("nonsense"))).await.problem(422, Some("grid"));
     send(None, ok("grid", json!("330483101009009"))).await.problem(404, Some("grid"));
     send(None, ok("to", json!(resident))).await.problem(404, Some("to"));
