@@ -185,7 +185,7 @@ pub struct MessageSent {
 /// Each sender may send five a day, each address as many as it may ask for sign-in codes.
 #[utoipa::path(post, path = "/grid-card/messages", tag = "geo", operation_id = "message_grid_member", summary = "Send a message to a grid member or leader",
     security((), ("bearer" = []), ("session_cookie" = [])), request_body = MessageRequest,
-    responses((status = 201, description = "Sent", body = MessageSent), (status = 404, description = "`to` does not answer for `grid` now, or `grid` is no grid"), (status = 429, description = "Too many messages")))]
+    responses((status = 201, description = "Sent", body = MessageSent), (status = 401, description = "Not signed in and no phone left to be called back on (names `phone`)"), (status = 404, description = "`to` does not answer for `grid` now, or `grid` is no grid"), (status = 429, description = "Too many messages")))]
 async fn send_message(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -201,7 +201,12 @@ async fn send_message(
     if sender.is_none() && phone.is_none() {
         // Who sends it must be reachable: signed in, or by the phone left (401, not 422: the
         // same message from someone signed in is fine).
-        let mut e = ApiError::unauthorized();
+        let mut e = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Sign in required",
+            "sign in, or leave a phone so that you can be called back",
+        );
         e.set_field("phone", "sign in, or leave a phone so that you can be called back");
         return Err(e);
     }

@@ -881,13 +881,19 @@ generic! {
             .await?;
             let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM point_ledger").fetch_one(&self.pool).await?;
             for part in todo.chunks(500) {
-                let mut tx = self.begin_write().await?;
+                // Read first, then write: a write transaction holds its connection (an in-memory
+                // database has only one).
+                let mut lived = Vec::with_capacity(part.len());
                 for (case_id, seq) in part {
                     let Some(mut case) = crate::CaseStore::case(self, *case_id).await? else { continue };
                     let events = crate::CaseStore::events(self, *case_id).await?;
                     let Some(e) = events.into_iter().find(|e| e.seq == *seq) else { continue };
                     case.version = *seq;
-                    Self::earn_points(&mut tx, &case, &e.event).await?;
+                    lived.push((case, e.event));
+                }
+                let mut tx = self.begin_write().await?;
+                for (case, event) in &lived {
+                    Self::earn_points(&mut tx, case, event).await?;
                 }
                 tx.commit().await?;
             }
