@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, MaybeAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Query};
-use crate::participation::{grid_named, managed_region, manages, more, page, region_name, sanitize_html};
+use crate::participation::{grid_named, managed_region, manages, more, page, region_name, required, sanitize_html};
 use crate::{App, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -239,7 +239,7 @@ async fn managed(app: &App, auth: &Auth, id: i64) -> ApiResult<Article> {
     params(FeedQuery),
     responses((status = 200, description = "Pinned first, then newest first", body = ArticlePage), (status = 404, description = "No such grid")))]
 async fn feed(State(app): State<AppState>, Query(q): Query<FeedQuery>) -> ApiResult<Json<ArticlePage>> {
-    let grid = grid_named(&app, "grid", q.grid.as_deref().ok_or_else(|| ApiError::field("grid", "is required"))?)?;
+    let grid = grid_named(&app, "grid", required(q.grid.as_deref(), "grid")?)?;
     let (offset, limit) = page(q.offset, q.limit)?;
     let now = app.now();
     let found = app

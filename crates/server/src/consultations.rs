@@ -21,7 +21,8 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, MaybeAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Query};
-use crate::participation::{grid_named, managed_region, manages, more, page, region_name, sanitize_html};
+use crate::http::administer;
+use crate::participation::{grid_named, managed_region, manages, more, page, region_name, required, sanitize_html};
 use crate::{App, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -235,7 +236,7 @@ fn grid_in(app: &App, c: &Consultation, grid: &str) -> ApiResult<gridkeeper_doma
 
 /// A resident may take part now: signed in as a resident, while it is open (409 otherwise).
 fn taking_part(auth: &Auth, c: &Consultation, now: i64) -> ApiResult<()> {
-    may(&auth.actor, Permission::Participate).map_err(|r| ApiError::refusal(r, None))?;
+    administer(&auth.actor, Permission::Participate)?;
     if phase(c, now) != ConsultationPhase::Open {
         return Err(ApiError::conflicting("id", "the consultation is not open"));
     }
@@ -247,7 +248,7 @@ fn taking_part(auth: &Auth, c: &Consultation, now: i64) -> ApiResult<()> {
     params(GridQuery),
     responses((status = 200, description = "Newest first", body = ConsultationPage), (status = 404, description = "No such grid")))]
 async fn list(State(app): State<AppState>, Query(q): Query<GridQuery>) -> ApiResult<Json<ConsultationPage>> {
-    let grid = grid_named(&app, "grid", q.grid.as_deref().ok_or_else(|| ApiError::field("grid", "is required"))?)?;
+    let grid = grid_named(&app, "grid", required(q.grid.as_deref(), "grid")?)?;
     let (offset, limit) = page(q.offset, q.limit)?;
     let found = app.store.consultations(&ConsultationScope::Grid(grid), offset, limit + 1).await?;
     let (found, more) = more(found, limit);
@@ -442,7 +443,7 @@ async fn hide(
     ApiJson(input): ApiJson<HideInput>,
 ) -> ApiResult<StatusCode> {
     let c = find(&app, id).await?;
-    may(&auth.actor, Permission::ManageParticipation { region: &c.region }).map_err(|r| ApiError::refusal(r, None))?;
+    administer(&auth.actor, Permission::ManageParticipation { region: &c.region })?;
     let reason = required_text("reason", &input.reason, 500)?;
     app.store.hide_comment(id, comment, &reason, auth.person.id, app.now()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -459,7 +460,7 @@ async fn answer(
     ApiJson(input): ApiJson<AnswerInput>,
 ) -> ApiResult<Json<ConsultationView>> {
     let c = find(&app, id).await?;
-    may(&auth.actor, Permission::ManageParticipation { region: &c.region }).map_err(|r| ApiError::refusal(r, None))?;
+    administer(&auth.actor, Permission::ManageParticipation { region: &c.region })?;
     let summary = required_text("summary", &input.summary, MAX_TEXT)?;
     let answer = required_text("answer", &input.answer, MAX_TEXT)?;
     app.store.answer_consultation(id, &summary, &answer, auth.person.id, app.now()).await?;

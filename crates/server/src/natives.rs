@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use gridkeeper_domain::participation::{shown, Consent, LeadKind, LeadStatus, MAX_TEXT, MAX_TITLE};
 use gridkeeper_domain::time::to_rfc3339;
-use gridkeeper_domain::{optional_text, parse_phone, required_text, Actor, RegionCode};
+use gridkeeper_domain::{optional_text, parse_phone, required_text, Actor};
 use gridkeeper_store::{Invitation, Lead, Native, NewNative};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, MaybeAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Query};
-use crate::participation::{managed_region, manages, more, page, region_name};
+use crate::participation::{managed_region, manages, more, page, region_name, region_or_district};
 use crate::{App, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -252,15 +252,7 @@ async fn kept(app: &App, actor: &Actor, id: i64) -> ApiResult<Native> {
     params(ListQuery),
     responses((status = 200, description = "Those whose name one may see", body = NativePage), (status = 404, description = "No such region")))]
 async fn list(State(app): State<AppState>, auth: MaybeAuth, Query(q): Query<ListQuery>) -> ApiResult<Json<NativePage>> {
-    let reference = app.reference();
-    let code = match q.region.as_deref() {
-        Some(r) => r.to_string(),
-        None => reference.district.clone().ok_or_else(|| ApiError::field("region", "is required"))?,
-    };
-    let region = RegionCode::parse(&code).map_err(|e| ApiError::field("region", e.reason))?;
-    if !reference.regions.contains_key(&region) {
-        return Err(ApiError::unknown("region", format!("no region {region}")));
-    }
+    let region = region_or_district(&app, q.region.as_deref())?;
     let (offset, limit) = page(q.offset, q.limit)?;
     let actor = auth.0.map(|a| a.actor).unwrap_or_default();
     let found = app.store.natives(&region, offset, limit + 1).await?;

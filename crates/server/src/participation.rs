@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
+use crate::http::administer;
 use crate::{App, AppState, StartupError};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -76,12 +77,34 @@ pub fn grid_named(app: &App, field: &str, code: &str) -> ApiResult<RegionCode> {
 /// A region staff publish to or read the participation of: it exists (404) and they may run
 /// participation there (403).
 pub fn managed_region(app: &App, actor: &Actor, field: &str, code: &str) -> ApiResult<RegionCode> {
+    let region = known(app, field, code)?;
+    administer(actor, Permission::ManageParticipation { region: &region })?;
+    Ok(region)
+}
+
+/// A required parameter: 422 naming it when absent.
+pub fn required<'a>(value: Option<&'a str>, field: &str) -> ApiResult<&'a str> {
+    value.ok_or_else(|| ApiError::field(field, "is required"))
+}
+
+/// A region code that exists (404 otherwise).
+fn known(app: &App, field: &str, code: &str) -> ApiResult<RegionCode> {
     let region = RegionCode::parse(code).map_err(|e| ApiError::field(field, e.reason))?;
     if !app.reference().regions.contains_key(&region) {
         return Err(ApiError::unknown(field, format!("no region {region}")));
     }
-    may(actor, Permission::ManageParticipation { region: &region }).map_err(|r| ApiError::refusal(r, None))?;
     Ok(region)
+}
+
+/// The region a query names in `region`, by default the jurisdiction's district.
+pub fn region_or_district(app: &App, region: Option<&str>) -> ApiResult<RegionCode> {
+    match region {
+        Some(r) => known(app, "region", r),
+        None => {
+            let district = app.reference().district.clone();
+            known(app, "region", &district.ok_or_else(|| ApiError::field("region", "is required"))?)
+        }
+    }
 }
 
 /// Whether the actor runs participation in `region` (sees what is not public yet, moderates).
@@ -199,16 +222,9 @@ async fn figures(
     auth: Auth,
     Query(q): Query<FiguresQuery>,
 ) -> ApiResult<Json<ParticipationAnswer>> {
+    let region = region_or_district(&app, q.region.as_deref())?;
     let reference = app.reference();
-    let code = match q.region.as_deref() {
-        Some(r) => r.to_string(),
-        None => reference.district.clone().ok_or_else(|| ApiError::field("region", "is required"))?,
-    };
-    let region = RegionCode::parse(&code).map_err(|e| ApiError::field("region", e.reason))?;
-    if !reference.regions.contains_key(&region) {
-        return Err(ApiError::unknown("region", format!("no region {region}")));
-    }
-    may(&auth.actor, Permission::ReadMeasures { region: &region }).map_err(|r| ApiError::refusal(r, None))?;
+    administer(&auth.actor, Permission::ReadMeasures { region: &region })?;
     let from = parse_rfc3339("from", q.from.as_deref().ok_or_else(|| ApiError::field("from", "is required"))?)?;
     let to = parse_rfc3339("to", q.to.as_deref().ok_or_else(|| ApiError::field("to", "is required"))?)?;
     if to <= from {

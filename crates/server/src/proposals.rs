@@ -19,7 +19,8 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, MaybeAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Query};
-use crate::participation::{grid_named, managed_region, manages, more, page, region_name};
+use crate::http::administer;
+use crate::participation::{grid_named, managed_region, manages, more, page, region_name, required};
 use crate::{App, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -197,7 +198,7 @@ async fn list(
     auth: MaybeAuth,
     Query(q): Query<GridQuery>,
 ) -> ApiResult<Json<ProposalPage>> {
-    let grid = grid_named(&app, "grid", q.grid.as_deref().ok_or_else(|| ApiError::field("grid", "is required"))?)?;
+    let grid = grid_named(&app, "grid", required(q.grid.as_deref(), "grid")?)?;
     let (offset, limit) = page(q.offset, q.limit)?;
     let found = app.store.proposals(&ProposalScope::Grid(grid), q.status, offset, limit + 1).await?;
     let (found, more) = more(found, limit);
@@ -238,7 +239,7 @@ async fn propose(
     auth: Auth,
     ApiJson(input): ApiJson<ProposalInput>,
 ) -> ApiResult<(StatusCode, Json<ProposalView>)> {
-    may(&auth.actor, Permission::Participate).map_err(|r| ApiError::refusal(r, None))?;
+    administer(&auth.actor, Permission::Participate)?;
     let grid = grid_named(&app, "grid", &input.grid)?;
     let community = grid.parent().ok_or_else(|| ApiError::field("grid", "has no community above it"))?;
     let title = required_text("title", &input.title, MAX_TITLE)?;
@@ -269,7 +270,7 @@ async fn proposal(State(app): State<AppState>, auth: MaybeAuth, Path(id): Path<i
     params(("id" = i64, Path, description = "Proposal id")),
     responses((status = 200, description = "Supported (supporting twice changes nothing)", body = ProposalView), (status = 403, description = "Not a resident, or the CSRF token is missing"), (status = 404, description = "No such proposal"), (status = 409, description = "Answered or withdrawn already")))]
 async fn support(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<Json<ProposalView>> {
-    may(&auth.actor, Permission::Participate).map_err(|r| ApiError::refusal(r, None))?;
+    administer(&auth.actor, Permission::Participate)?;
     find(&app, id).await?;
     let p = app.store.support(id, auth.person.id, answer_within(&app), app.now()).await?;
     Ok(Json(view(&app, Some(&auth), &p, true)))
@@ -286,7 +287,7 @@ async fn answer(
     ApiJson(input): ApiJson<ProposalAnswerInput>,
 ) -> ApiResult<Json<ProposalView>> {
     let p = find(&app, id).await?;
-    may(&auth.actor, Permission::ManageParticipation { region: &p.region }).map_err(|r| ApiError::refusal(r, None))?;
+    administer(&auth.actor, Permission::ManageParticipation { region: &p.region })?;
     let text = required_text("answer", &input.answer, MAX_TEXT)?;
     let case_key = input.case.as_deref().map(str::trim).filter(|c| !c.is_empty());
     let answer = match input.decision {
@@ -317,7 +318,7 @@ async fn answer(
     responses((status = 200, description = "Withdrawn", body = ProposalView), (status = 403, description = "Not one's own proposal, or the CSRF token is missing"), (status = 404, description = "No such proposal"), (status = 409, description = "Answered or withdrawn already")))]
 async fn withdraw(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<Json<ProposalView>> {
     let p = find(&app, id).await?;
-    may(&auth.actor, Permission::WithdrawProposal { proposer: p.proposer }).map_err(|r| ApiError::refusal(r, None))?;
+    administer(&auth.actor, Permission::WithdrawProposal { proposer: p.proposer })?;
     let p = app.store.withdraw_proposal(id, app.now()).await?;
     let supported = app.store.supports(id, auth.person.id).await?;
     Ok(Json(view(&app, Some(&auth), &p, supported)))
