@@ -448,6 +448,7 @@ mod tests {
             let prefix = match c.kind {
                 CategoryKind::Component => 'C',
                 CategoryKind::Event => 'E',
+                CategoryKind::Hazard => 'H',
             };
             assert!(c.code.starts_with(prefix));
         }

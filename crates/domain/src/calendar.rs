@@ -142,6 +142,32 @@ impl Calendar {
         start + working
     }
 
+    /// The end of the `n`th working day after the day of `start` (`n` = 0: the end of `start`'s
+    /// own day if it is a working day, else of the next one): a deadline counted in whole
+    /// working days, as a rectification's or an inspection's is.
+    pub fn end_of_working_days(&self, start: Millis, n: u32) -> Millis {
+        let mut day = self.local_date(start);
+        let mut left = n;
+        for _ in 0..3660 {
+            if self.is_working_day(day) {
+                if left == 0 {
+                    let end = self.periods.last().map_or(24 * 60, |p| p.end);
+                    return self.midnight(day) + i64::from(end) * MINUTE;
+                }
+                left -= 1;
+            }
+            day = day.succ_opt().unwrap_or(day + Duration::days(1));
+        }
+        start + i64::from(n) * 24 * 60 * MINUTE
+    }
+
+    /// The first working day on or after the local date `days` calendar days after `start`, at
+    /// the end of its working time: when something done every `days` days is next due.
+    pub fn due_after(&self, start: Millis, days: u32) -> Millis {
+        let later = self.local_date(start) + Duration::days(i64::from(days));
+        self.end_of_working_days(self.midnight(later), 0)
+    }
+
     /// Working time between two instants.
     pub fn working_time(&self, from: Millis, to: Millis) -> Millis {
         if to <= from {

@@ -397,10 +397,16 @@ pub enum Action {
     /// The linkage center attached a hotline call about the case: another reporter, kept in
     /// `case_callers` (the event carries no personal data).
     AddCaller,
+    /// An inspection found a hazard: the case starts dispatched to the responsible department,
+    /// with the failed item's deadline.
+    FindHazard,
+    /// A re-inspection of the place checked the hazard's rectification: passed, it closes the
+    /// case; failed, the department works on.
+    Reinspect,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 26] = [
         Action::Report,
         Action::OnTheSpot,
         Action::Accept,
@@ -425,6 +431,8 @@ impl Action {
         Action::MarkOverdue,
         Action::Escalate,
         Action::AddCaller,
+        Action::FindHazard,
+        Action::Reinspect,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -452,6 +460,8 @@ impl Action {
             Action::MarkOverdue => "mark_overdue",
             Action::Escalate => "escalate",
             Action::AddCaller => "add_caller",
+            Action::FindHazard => "find_hazard",
+            Action::Reinspect => "reinspect",
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {

@@ -197,7 +197,7 @@ pub fn facts(case: &Case, events: &[NewEvent], is_community_team: impl Fn(Depart
         let on_time = u64::from(flag("on_time") == Some(true));
         let mut c = MeasureCounts::default();
         match e.action {
-            Action::Report | Action::OnTheSpot => {
+            Action::Report | Action::OnTheSpot | Action::FindHazard => {
                 c.reports = 1;
                 c.reports_by_grid_members = u64::from(by_member);
                 c.on_the_spot = u64::from(e.action == Action::OnTheSpot);
@@ -211,7 +211,9 @@ pub fn facts(case: &Case, events: &[NewEvent], is_community_team: impl Fn(Depart
             Action::Return => c.returns = 1,
             Action::ApproveExtension => c.extensions_approved = 1,
             Action::SubmitResult => (c.results, c.results_on_time) = (1, on_time),
-            Action::Verify => (c.verifications, c.verifications_failed) = (1, u64::from(flag("passed") == Some(false))),
+            Action::Verify | Action::Reinspect => {
+                (c.verifications, c.verifications_failed) = (1, u64::from(flag("passed") == Some(false)))
+            }
             Action::Rate => {
                 let satisfied = e.data.get("score").and_then(|v| v.as_i64()).is_some_and(|s| s >= 4);
                 (c.ratings, c.ratings_satisfied) = (1, u64::from(satisfied))
@@ -219,7 +221,7 @@ pub fn facts(case: &Case, events: &[NewEvent], is_community_team: impl Fn(Depart
             _ => continue,
         }
         let person = match e.action {
-            Action::Report | Action::OnTheSpot if !by_member => None,
+            Action::Report | Action::OnTheSpot | Action::FindHazard if !by_member => None,
             Action::Rate => None,
             _ => e.actor,
         };

@@ -72,6 +72,9 @@ pub struct Department {
 pub enum CategoryKind {
     Component,
     Event,
+    /// A safety hazard found by an inspection (隐患): opened by a failed check-list item, handled
+    /// by the responsible department with the item's deadline, closed by a re-inspection.
+    Hazard,
 }
 
 impl CategoryKind {
@@ -79,13 +82,15 @@ impl CategoryKind {
         match self {
             Self::Component => "component",
             Self::Event => "event",
+            Self::Hazard => "hazard",
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         match s {
             "component" => Ok(Self::Component),
             "event" => Ok(Self::Event),
-            _ => Err(FieldError::new("kind", "must be component or event")),
+            "hazard" => Ok(Self::Hazard),
+            _ => Err(FieldError::new("kind", "must be component, event or hazard")),
         }
     }
 }

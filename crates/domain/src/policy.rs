@@ -119,6 +119,12 @@ pub enum Permission<'a> {
     AdjustPoints { region: &'a RegionCode },
     /// Commend a grid member or volunteer for work in a region.
     Commend { region: &'a RegionCode },
+    /// Inspect the places and houses of a region with their check lists, and re-inspect the
+    /// hazards found there: its grid members and grid leaders.
+    InspectPlaces { region: &'a RegionCode },
+    /// Write and import the check lists and the inspection plans (how often each kind of place
+    /// is inspected at each risk level): shared by the whole jurisdiction.
+    ManageChecklists,
 }
 
 impl Permission<'_> {
@@ -155,6 +161,8 @@ impl Permission<'_> {
             Permission::KeepPlace { .. } => "keep a place's entry current",
             Permission::DefinePlaceKinds => "define the kinds of places",
             Permission::ImportRegistry { .. } => "import registry entries",
+            Permission::InspectPlaces { .. } => "inspect places",
+            Permission::ManageChecklists => "write check lists and inspection plans",
             Permission::SeeSuggestions => "see suggested categories and groups of reports",
             Permission::RetrainSuggestions => "retrain the category suggestions",
             Permission::ManageNotices => "manage the texts and deliveries of notices",
@@ -304,6 +312,16 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         }
         Permission::DefinePlaceKinds => {
             allow(district_admin(actor), "only admins of a district (or above) define the kinds of places")
+        }
+        Permission::InspectPlaces { region } => {
+            may(actor, Permission::ReadRegistry { region })?;
+            allow(
+                any_of(actor, &[Role::GridMember, Role::GridLeader], region),
+                "the grid members and grid leaders of this region inspect its places",
+            )
+        }
+        Permission::ManageChecklists => {
+            allow(district_admin(actor), "only admins of a district (or above) write check lists and plans")
         }
         Permission::ImportRegistry { under } => allow(
             any_of(actor, &[Role::GridLeader, Role::Admin], under),
@@ -724,6 +742,9 @@ mod tests {
         assert_eq!(who(place(2)), keepers);
         assert_eq!(who(Permission::DefinePlaceKinds), ["admin"]);
         assert_eq!(who(Permission::ImportRegistry { under: &grid }), ["grid leader", "admin", "street admin"]);
+        assert_eq!(who(Permission::InspectPlaces { region: &grid }), ["grid member", "grid leader"]);
+        assert_eq!(who(Permission::InspectPlaces { region: &other_street }), Vec::<&str>::new());
+        assert_eq!(who(Permission::ManageChecklists), ["admin"]);
         // Outside one's sight the registry does not exist; inside it, keeping is "not allowed".
         let resident = &people()[1].1;
         assert_eq!(may(resident, Permission::ReadRegistry { region: &grid }), Err(Refusal::OutOfScope));

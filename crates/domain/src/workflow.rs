@@ -126,6 +126,13 @@ pub enum Command {
         caller: Caller,
         note: Option<String>,
     },
+    /// A re-inspection of the hazard's place judged its rectification (its own door: the
+    /// inspection, not the case page).
+    Reinspect {
+        passed: bool,
+        note: Option<String>,
+        evidence: Vec<MediaId>,
+    },
 }
 
 impl Command {
@@ -149,6 +156,7 @@ impl Command {
             Command::Respond { .. } => Action::Respond,
             Command::Note { .. } => Action::Note,
             Command::AddCaller { .. } => Action::AddCaller,
+            Command::Reinspect { .. } => Action::Reinspect,
         }
     }
 }
@@ -243,6 +251,31 @@ pub struct OnTheSpot {
     pub photos: Vec<MediaId>,
     pub evidence: Vec<MediaId>,
     pub note: String,
+}
+
+/// A hazard an inspection found: a failed check-list item at a place or house, handed straight to
+/// the department that answers for it (the item's category's department, or the community's own
+/// team) with the item's deadline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundHazard {
+    pub district: String,
+    pub grid: RegionCode,
+    pub location: LatLon,
+    pub address: Option<String>,
+    /// What is wrong, in words: the item and the inspector's note.
+    pub description: String,
+    /// A subclass of kind [`crate::CategoryKind::Hazard`].
+    pub category: Category,
+    pub department: Department,
+    /// The rectification deadline (the item's days on the working calendar).
+    pub deadline: Millis,
+    pub photos: Vec<MediaId>,
+    /// The item that failed and what was inspected, kept in the event (the store links the
+    /// case to its inspection).
+    pub item: String,
+    pub subject: serde_json::Value,
+    /// The hazard's own people rectify it: a social unit's self-inspection.
+    pub source: Source,
 }
 
 /// Trims `s` and checks it is present and at most `max` characters long.
@@ -473,6 +506,55 @@ pub fn on_the_spot_on(actor: &Actor, r: OnTheSpot, now: Millis, cal: &Calendar) 
             "photos": r.photos,
             "evidence": r.evidence,
             "note": note,
+        }),
+    };
+    Ok(Decision { case, event })
+}
+
+/// An inspection found a hazard: the case starts `dispatched` to the department that answers for
+/// it, its deadline the failed item's; it never waits for the linkage center (it is not accepted
+/// by it, so it counts in no stage of the center's). The inspection checked who may inspect there.
+pub fn find_hazard(actor: &Actor, h: FoundHazard, now: Millis) -> Result<Decision, Refusal> {
+    if h.category.kind != crate::CategoryKind::Hazard || h.category.is_class() {
+        return Err(FieldError::new("category", "a hazard is of a subclass of kind hazard").into());
+    }
+    if h.deadline <= now {
+        return Err(FieldError::new("deadline", "must lie in the future").into());
+    }
+    let description = required_text("description", &h.description, MAX_DESCRIPTION)?;
+    photos("photos", &h.photos, 0)?;
+    let mut case = blank_case(h.district, now);
+    case.state = CaseState::Dispatched;
+    case.grid = Some(h.grid);
+    case.location = Some(h.location);
+    case.address = optional_text("address", h.address.as_deref(), 300)?;
+    case.description = description.clone();
+    case.source = h.source;
+    case.reporter = actor.person;
+    case.category = Some(h.category.id);
+    case.category_kind = Some(h.category.kind);
+    case.public = false;
+    case.lead_department = Some(h.department.id);
+    case.dispatched_at = Some(now);
+    case.handle_by = Some(h.deadline);
+    case.due_at = Some(h.deadline);
+    let event = NewEvent {
+        action: Action::FindHazard,
+        at: now,
+        actor: actor.person,
+        from: None,
+        to: CaseState::Dispatched,
+        data: json!({
+            "description": description,
+            "location": h.location,
+            "grid": case.grid,
+            "category": h.category.id,
+            "lead_department": h.department.id,
+            "deadline": to_rfc3339(h.deadline),
+            "photos": h.photos,
+            "item": h.item,
+            "subject": h.subject,
+            "source": case.source,
         }),
     };
     Ok(Decision { case, event })
@@ -815,8 +897,25 @@ fn permit(case: &Case, actor: &Actor, s: &Standing, action: Action) -> Result<()
                 Err(wrong_state(action, case))
             }
         }
+        Action::Reinspect => {
+            if case.category_kind != Some(crate::CategoryKind::Hazard) {
+                return Err(Refusal::NotAllowed {
+                    action: action.as_str(),
+                    reason: "only a hazard is re-inspected".into(),
+                });
+            }
+            need(
+                case.grid
+                    .as_ref()
+                    .is_some_and(|g| crate::may(actor, crate::Permission::InspectPlaces { region: g }).is_ok()),
+                action,
+                "who inspects the places of the case's grid re-inspects its hazards",
+            )?;
+            in_state(case, action, &[Dispatched, InProgress, Resolved])
+        }
         Action::Report
         | Action::OnTheSpot
+        | Action::FindHazard
         | Action::Anonymise
         | Action::Warn
         | Action::MarkOverdue
@@ -1098,6 +1197,32 @@ pub fn decide_on(case: &Case, actor: &Actor, cmd: Command, now: Millis, cal: &Ca
         Command::Note { text } => {
             let text = required_text("text", &text, MAX_NOTE)?;
             data = json!({ "text": text });
+        }
+        Command::Reinspect { passed, note, evidence } => {
+            let note = optional_text("note", note.as_deref(), MAX_NOTE)?;
+            photos("evidence", &evidence, 0)?;
+            if !passed && note.is_none() {
+                return Err(FieldError::new("note", "say what is still wrong; the department will read it").into());
+            }
+            if passed {
+                // Seen rectified on site: verified and closed in one act; a rectification the
+                // department never submitted counts as done now.
+                c.state = CaseState::Closed;
+                c.resolved_at = case.resolved_at.or(Some(now));
+                c.verified_at = Some(now);
+                c.closed_at = Some(now);
+                c.extension_request = None;
+                c.due_at = None;
+            } else if case.state == CaseState::Resolved {
+                c.state = CaseState::InProgress;
+                c.reworks += 1;
+                c.resolved_at = None;
+                c.due_at = c.handle_by;
+            }
+            data = json!({
+                "passed": passed, "note": note, "evidence": evidence,
+                "on_time": case.handle_by.is_none_or(|d| now <= d),
+            });
         }
         Command::AddCaller { caller: _, note } => {
             // The caller's phone and name stay out of the event (which is never anonymised):

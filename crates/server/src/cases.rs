@@ -425,7 +425,9 @@ fn allowed_fields(action: Action) -> &'static [&'static str] {
         | Action::Warn
         | Action::MarkOverdue
         | Action::Escalate
-        | Action::AddCaller => &[],
+        | Action::AddCaller
+        | Action::FindHazard
+        | Action::Reinspect => &[],
     }
 }
 
@@ -513,8 +515,10 @@ async fn case_action(
         | Action::Warn
         | Action::MarkOverdue
         | Action::Escalate
-        // Its own door: `POST /cases/{key}/callers`.
-        | Action::AddCaller => return Err(ApiError::not_found("action")),
+        // Their own doors: `POST /cases/{key}/callers`, `POST /inspections`.
+        | Action::AddCaller
+        | Action::FindHazard
+        | Action::Reinspect => return Err(ApiError::not_found("action")),
     };
     let case = app.act(&auth.actor, case, b.version, cmd).await?;
     Ok(Json(CaseAnswer { case: CaseView::of(&app, &case, &auth.actor) }))

@@ -553,7 +553,7 @@ generic! {
 
         /// Writes a new case inside `tx`: its reference from the counter, the case row, its first
         /// event, its department links, its photos.
-        async fn insert_new_case(&self, tx: &mut Transaction<'static, D>, intake: &Intake<'_>) -> Result<Case> {
+        pub(crate) async fn insert_new_case(&self, tx: &mut Transaction<'static, D>, intake: &Intake<'_>) -> Result<Case> {
             let d = intake.decision;
             let mut case = d.case.clone();
             let n = Self::take_references(tx, &case.district, intake.year, 1).await?;

@@ -22,6 +22,7 @@ mod dialect;
 mod exchange;
 mod hotline;
 mod housing;
+mod inspections;
 pub mod live;
 mod measures;
 mod natives;
@@ -58,6 +59,9 @@ pub use dialect::{Dialect, SqlStore, ACQUIRE_TIMEOUT};
 pub use exchange::*;
 pub use hotline::{CaseCaller, HotlineStore, PhoneCase, MAX_CALLER_CASES};
 pub use housing::{BuildingQuery, HouseQuery, HousingStore, TenancyQuery};
+pub use inspections::{
+    Checklist, Due, Found, Hazard, Inspection, InspectionStore, NewInspection, Rechecked, StoredResult, Subject,
+};
 pub use live::{CaseNotice, LiveFeed, LocalFeed, PgFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
 pub use natives::{Invitation, Lead, LeadNote, Native, NativeStore, NewNative, CONSENT_FIELDS};
@@ -180,9 +184,9 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 pub mod prelude {
     pub use crate::{
         AccountStore, AdminStore, ArticleStore, CalendarStore, CareStore, CaseStore, ConsultationStore, ContactStore,
-        ExchangeStore, HotlineStore, HousingStore, MeasureStore, NativeStore, NoticeStore, ParticipationStore,
-        PeopleStore, PlaceStore, PointsStore, ProposalStore, ReferenceStore, RegionStore, RegistryStore, Store,
-        TriageStore,
+        ExchangeStore, HotlineStore, HousingStore, InspectionStore, MeasureStore, NativeStore, NoticeStore,
+        ParticipationStore, PeopleStore, PlaceStore, PointsStore, ProposalStore, ReferenceStore, RegionStore,
+        RegistryStore, Store, TriageStore,
     };
 }
 
@@ -218,6 +222,7 @@ pub trait Store:
     + ParticipationStore
     + NativeStore
     + PointsStore
+    + InspectionStore
     + Send
     + Sync
     + 'static

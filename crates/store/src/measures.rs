@@ -74,7 +74,7 @@ pub trait MeasureStore: Send + Sync {
 type Counts = BTreeMap<String, MeasureCounts>;
 
 /// Who an event counts for per person: not residents' own reports and ratings.
-const EVENT_PERSON: &str = "CASE WHEN e.action = 'rate' OR (e.action IN ('report', 'on_the_spot') \
+const EVENT_PERSON: &str = "CASE WHEN e.action = 'rate' OR (e.action IN ('report', 'on_the_spot', 'find_hazard') \
      AND c.source <> 'grid_member') THEN NULL ELSE e.actor END";
 /// Who a case counts for per person (cohorts, stage times): the grid member who reported it.
 const CASE_PERSON: &str = "CASE WHEN c.source = 'grid_member' THEN c.reporter END";
@@ -154,7 +154,7 @@ fn push_nodes(b: &mut Sql, q: &MeasureQuery, by: GroupBy, table: &str) {
 
 /// Events a measure counts.
 const MEASURED_ACTIONS: &str = "'report', 'on_the_spot', 'accept', 'reject', 'dispatch', 'return', \
-     'approve_extension', 'submit_result', 'verify', 'rate'";
+     'approve_extension', 'submit_result', 'verify', 'rate', 'find_hazard', 'reinspect'";
 
 generic! {
     impl SqlStore {
@@ -174,7 +174,7 @@ generic! {
             let mut b = Sql::new(format!(
                 "SELECT coalesce(CAST({ekey} AS TEXT), '') AS k, e.action AS action, count(*) AS n, \
                  count(*) FILTER (WHERE e.data -> 'on_time' = 'true') AS on_time, \
-                 count(*) FILTER (WHERE e.action = 'verify' AND e.data -> 'passed' = 'false') AS failed, \
+                 count(*) FILTER (WHERE e.action IN ('verify', 'reinspect') AND e.data -> 'passed' = 'false') AS failed, \
                  count(*) FILTER (WHERE e.action = 'rate' AND CAST(e.data ->> 'score' AS NUMERIC) >= 4) AS satisfied, \
                  count(*) FILTER (WHERE d.kind = 'community_team') AS to_community, \
                  count(*) FILTER (WHERE c.source = 'grid_member') AS by_members \
@@ -193,7 +193,7 @@ generic! {
                 let get = |c: &str| -> Result<u64> { Ok(r.try_get::<i64, _>(c)? as u64) };
                 let m = group(out, r.try_get("k")?);
                 match action.as_str() {
-                    "report" | "on_the_spot" => {
+                    "report" | "on_the_spot" | "find_hazard" => {
                         m.reports += n;
                         m.reports_by_grid_members += get("by_members")?;
                         if action == "on_the_spot" {
@@ -216,7 +216,7 @@ generic! {
                         m.results += n;
                         m.results_on_time += get("on_time")?;
                     }
-                    "verify" => {
+                    "verify" | "reinspect" => {
                         m.verifications += n;
                         m.verifications_failed += get("failed")?;
                     }

@@ -79,6 +79,13 @@ const ORDER: &[&str] = &[
     "redemptions",
     "point_ledger",
     "commendations",
+    "checklists",
+    "checklist_versions",
+    "inspection_plan",
+    "inspection_due",
+    "inspections",
+    "inspection_results",
+    "hazards",
 ];
 
 /// The rows of a table whose parents are in the same table come after their parents.

@@ -64,6 +64,8 @@ macro_rules! id_type {
     )*};
 }
 
+pub(crate) use id_type;
+
 id_type!(
     /// A building (楼栋).
     BuildingId,

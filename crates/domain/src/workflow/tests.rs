@@ -923,3 +923,101 @@ fn each_step_of_the_loop_tells_the_people_it_concerns() {
     // Internal steps tell nobody.
     assert!(told(&in_progress(), &member(), Command::Note { text: "called the shop".into() }).is_empty());
 }
+
+fn hazard_category() -> Category {
+    Category {
+        id: 301,
+        code: "H0101".into(),
+        kind: CategoryKind::Hazard,
+        public: false,
+        parent_id: Some(300),
+        ..category()
+    }
+}
+
+fn found_hazard() -> FoundHazard {
+    FoundHazard {
+        district: "330483".into(),
+        grid: code(GRID),
+        location: LatLon { lat: 30.74, lon: 120.49 },
+        address: Some("南栅老街 12 号".into()),
+        description: "F01 安全出口堵塞: 杂物堆放".into(),
+        category: hazard_category(),
+        department: dept(10),
+        deadline: T0 + 5 * 24 * HOUR,
+        photos: vec!["p1".into()],
+        item: "F01".into(),
+        subject: serde_json::json!({ "place": 7 }),
+        source: Source::GridMember,
+    }
+}
+
+fn hazard() -> Case {
+    let mut c = find_hazard(&member(), found_hazard(), T0).unwrap().case;
+    c.id = 43;
+    c
+}
+
+fn reinspect(passed: bool, note: Option<&str>) -> Command {
+    Command::Reinspect { passed, note: note.map(str::to_string), evidence: vec![] }
+}
+
+#[test]
+fn a_hazard_starts_with_the_department_and_closes_at_a_passed_reinspection() {
+    let d = find_hazard(&member(), found_hazard(), T0).unwrap();
+    let h = &d.case;
+    assert_eq!(
+        (h.state, h.lead_department, h.handle_by, h.due_at),
+        (CaseState::Dispatched, Some(10), Some(T0 + 120 * HOUR), Some(T0 + 120 * HOUR))
+    );
+    assert_eq!(
+        (h.accepted_at, h.dispatched_at, h.category_kind, h.public),
+        (None, Some(T0), Some(CategoryKind::Hazard), false)
+    );
+    assert_eq!(
+        (d.event.action, d.event.to, d.event.data["item"].as_str()),
+        (Action::FindHazard, CaseState::Dispatched, Some("F01"))
+    );
+    // Only what a re-inspection judges is offered by it; the case page offers the department's steps.
+    assert!(!allowed(h, &member()).contains(&Action::Reinspect));
+    assert!(allows(h, &member(), Action::Reinspect) && allows(h, &leader(), Action::Reinspect));
+    assert!(!allows(h, &other_member(), Action::Reinspect));
+    // Still wrong before the department acted: nothing changes but the record.
+    let still = step(&hazard(), &member(), reinspect(false, Some("杂物仍在")), T0 + HOUR);
+    assert_eq!((still.state, still.reworks), (CaseState::Dispatched, 0));
+    assert_eq!(invalid_field(&refuse(&hazard(), &member(), reinspect(false, None))), "note");
+    // Submitted but not right: back to the department.
+    let signed = step(&hazard(), &staff(), Command::Sign, T0 + 2 * HOUR);
+    let resolved = step(&signed, &staff(), submit(), T0 + 3 * HOUR);
+    let rework = step(&resolved, &member(), reinspect(false, Some("仍有杂物")), T0 + 4 * HOUR);
+    assert_eq!(
+        (rework.state, rework.reworks, rework.resolved_at, rework.due_at),
+        (CaseState::InProgress, 1, None, rework.handle_by)
+    );
+    // Seen put right: closed, the rectification counted done at the re-inspection.
+    let closed = step(&rework, &leader(), reinspect(true, None), T0 + 5 * HOUR);
+    assert_eq!(closed.state, CaseState::Closed);
+    assert_eq!(
+        (closed.resolved_at, closed.verified_at, closed.closed_at, closed.due_at),
+        (Some(T0 + 5 * HOUR), Some(T0 + 5 * HOUR), Some(T0 + 5 * HOUR), None)
+    );
+    assert!(is_wrong_state(&refuse(&closed, &member(), reinspect(true, None))));
+    // Only hazards are re-inspected, and only by who inspects there.
+    assert!(is_not_allowed(&refuse(&dispatched(), &member(), reinspect(true, None))));
+    assert!(is_not_allowed(&refuse(&hazard(), &staff(), reinspect(true, None))));
+}
+
+#[test]
+fn a_hazard_names_a_hazard_subclass_and_a_future_deadline() {
+    let refused = |h: FoundHazard| match find_hazard(&member(), h, T0) {
+        Err(Refusal::Invalid(e)) => e.field,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(refused(FoundHazard { category: category(), ..found_hazard() }), "category");
+    assert_eq!(
+        refused(FoundHazard { category: Category { parent_id: None, ..hazard_category() }, ..found_hazard() }),
+        "category"
+    );
+    assert_eq!(refused(FoundHazard { deadline: T0, ..found_hazard() }), "deadline");
+    assert_eq!(refused(FoundHazard { description: " ".into(), ..found_hazard() }), "description");
+}
