@@ -757,3 +757,174 @@ generic! {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gridkeeper_domain::inspections::*;
+    use gridkeeper_domain::time::DAY;
+    use gridkeeper_domain::*;
+
+    use super::{Found, NewInspection, Rechecked};
+    use crate::prelude::*;
+    use crate::registry::fixtures::{code, place, town, GRID, GRID2};
+    use crate::testing::on_both;
+    use crate::StoreError;
+
+    fn item(code: &str, photo: bool) -> ChecklistItem {
+        ChecklistItem {
+            code: code.into(),
+            text: format!("检查 {code}"),
+            text_en: String::new(),
+            severity: Severity::Major,
+            photo_on_fail: photo,
+            rectify_days: 5,
+            category: "H0101".into(),
+        }
+    }
+
+    fn hazard_category(id: i64, code: &str, parent: Option<i64>) -> Category {
+        let mut c = crate::contract::reference().categories[0].clone();
+        (c.id, c.code, c.parent_id, c.kind, c.public) = (id, code.into(), parent, CategoryKind::Hazard, false);
+        c
+    }
+
+    fn result(item: &str, outcome: Outcome, note: Option<&str>) -> ItemResult {
+        ItemResult { item: item.into(), outcome, note: note.map(str::to_string), photos: vec![] }
+    }
+
+    on_both! {
+        async fn a_hazard_lives_from_its_inspection_to_its_reinspection(s) {
+            let (member, _) = town(&s).await;
+            let mut data = crate::contract::reference();
+            data.regions.clear();
+            data.categories.extend([hazard_category(300, "H01", None), hazard_category(301, "H0101", Some(300))]);
+            s.load_reference(&data).await.unwrap();
+            let shop = s.create_place(&place("shop", "乌镇小卖部", GRID), None, 1).await.unwrap();
+
+            // A check list, and a second version of it; the first stays as it was.
+            let draft = ChecklistDraft {
+                name: "三小场所消防安全".into(),
+                name_en: "Fire safety of small places".into(),
+                subject: SubjectKind::Place,
+                kind: "shop".into(),
+                items: vec![item("F01", true), item("F02", false)],
+            };
+            let v1 = s.save_checklist(None, &draft, Some(member), 10).await.unwrap();
+            assert_eq!((v1.version, v1.current, v1.items.len()), (1, 1, 2));
+            match s.save_checklist(None, &draft, None, 11).await {
+                Err(StoreError::Conflicts(e)) => assert_eq!(e.field, "kind"),
+                other => panic!("{other:?}"),
+            }
+            let mut d2 = draft.clone();
+            d2.items.push(item("F03", false));
+            let v2 = s.save_checklist(Some(v1.id), &d2, Some(member), 20).await.unwrap();
+            assert_eq!((v2.id, v2.version, v2.items.len()), (v1.id, 2, 3));
+            assert_eq!(s.checklist(v1.id, Some(1)).await.unwrap().unwrap().items, draft.items);
+            assert_eq!(s.checklist_for(SubjectKind::Place, "shop").await.unwrap().unwrap().version, 2);
+            let mut house = d2.clone();
+            house.subject = SubjectKind::House;
+            match s.save_checklist(Some(v1.id), &house, None, 21).await {
+                Err(StoreError::Invalid(e)) => assert_eq!(e.field, "kind"),
+                other => panic!("{other:?}"),
+            }
+
+            // The plan: the shop is due within 30 days of its registration.
+            let rule = PlanRule { subject: SubjectKind::Place, kind: "shop".into(), risk: shop.data.risk, every_days: 90 };
+            let wall = Calendar::wall_clock();
+            assert_eq!(s.set_inspection_plan(&[rule.clone()], &Default::default()).await.unwrap(), 1);
+            assert_eq!(s.inspection_plan().await.unwrap(), [rule]);
+            let due = s.due_inspections(&[code(GRID)], i64::MAX, 10).await.unwrap();
+            assert_eq!((due.len(), due[0].subject.id, due[0].due_at), (1, shop.id.0, next_due(&wall, None, 1, 90)));
+            assert!(s.due_inspections(&[code(GRID2)], i64::MAX, 10).await.unwrap().is_empty());
+            assert!(s.due_inspections(&[code(GRID)], due[0].due_at - 1, 10).await.unwrap().is_empty());
+
+            // An inspection fails F01: a hazard case dispatched with the item's deadline.
+            let actor = Actor::person(member, vec![Grant::new(Role::GridMember, Scope::parse(&format!("region:{GRID}")).unwrap()).unwrap()]);
+            let at = 1_000;
+            let found = find_hazard(&actor, FoundHazard {
+                district: "330483".into(),
+                grid: code(GRID),
+                location: shop.data.location,
+                address: None,
+                description: "安全出口堵塞".into(),
+                category: data.categories.last().unwrap().clone(),
+                department: data.departments[0].clone(),
+                deadline: at + 5 * DAY,
+                photos: vec![],
+                item: "F01".into(),
+                subject: serde_json::json!({ "place": shop.id }),
+                source: Source::GridMember,
+            }, at).unwrap();
+            let inspection = |at, results| NewInspection {
+                subject: SubjectKind::Place,
+                subject_id: shop.id.0,
+                grid: code(GRID),
+                checklist_id: v2.id,
+                version: 2,
+                kind: InspectionKind::Routine,
+                inspector: member,
+                at,
+                location: Some(shop.data.location),
+                accuracy_m: Some(8.0),
+                distance_m: Some(0.0),
+                far: false,
+                note: None,
+                results,
+            };
+            let first = inspection(at, vec![
+                result("F01", Outcome::Fail, Some("杂物堆放")),
+                result("F02", Outcome::Pass, None),
+                result("F03", Outcome::NotApplicable, None),
+            ]);
+            let opened = [Found { item: "F01", severity: Severity::Major, decision: &found, photos: &[] }];
+            let (stored, cases) = s.record_inspection(&first, &opened, &[], 2026, Some(at + 90 * DAY)).await.unwrap();
+            let hazard = cases[0].clone();
+            assert_eq!((hazard.state, hazard.handle_by, hazard.reference.as_str()), (CaseState::Dispatched, Some(at + 5 * DAY), "330483-2026-000001"));
+            assert_eq!((stored.passed, stored.failed, stored.not_applicable), (1, 1, 1));
+            assert_eq!(stored.results.iter().map(|r| r.hazard_case).collect::<Vec<_>>(), [Some(hazard.id), None, None]);
+            assert_eq!(s.inspection(stored.id).await.unwrap().unwrap(), stored);
+            let file = s.hazards_of(SubjectKind::Place, shop.id.0).await.unwrap();
+            assert_eq!((file.len(), file[0].case_id, file[0].found_by, file[0].item.as_str()), (1, hazard.id, stored.id, "F01"));
+            let due = s.due_inspections(&[code(GRID)], i64::MAX, 10).await.unwrap();
+            assert_eq!((due[0].last_at, due[0].due_at), (Some(at), at + 90 * DAY));
+
+            // F01 cannot open a second hazard while the first is open; nothing is written.
+            match s.record_inspection(&inspection(at + 1, first.results.clone()), &opened, &[], 2026, None).await {
+                Err(StoreError::Conflicts(e)) => assert_eq!(e.field, "results"),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(s.inspections_of(SubjectKind::Place, shop.id.0, 10).await.unwrap().len(), 1);
+
+            // The re-inspection finds it put right: the hazard closes.
+            let later = at + 2 * DAY;
+            let pass = decide(&hazard, &actor, Command::Reinspect { passed: true, note: None, evidence: vec![] }, later).unwrap();
+            let second = inspection(later, vec![
+                result("F01", Outcome::Pass, None),
+                result("F02", Outcome::Pass, None),
+                result("F03", Outcome::Pass, None),
+            ]);
+            let judged = [Rechecked { item: "F01", decision: &pass, photos: &[] }];
+            let (again, cases) = s.record_inspection(&second, &[], &judged, 2026, Some(later + 90 * DAY)).await.unwrap();
+            assert_eq!((cases[0].state, again.results[0].hazard_case), (CaseState::Closed, Some(hazard.id)));
+            let file = s.hazards_of(SubjectKind::Place, shop.id.0).await.unwrap();
+            assert_eq!((file[0].state, file[0].closed_at), (CaseState::Closed, Some(later)));
+            let events = s.events(hazard.id).await.unwrap();
+            assert_eq!(events.iter().map(|e| e.event.action).collect::<Vec<_>>(), [Action::FindHazard, Action::Reinspect]);
+            // The same decision again is stale: a conflict, and nothing more is written.
+            assert!(matches!(s.record_inspection(&second, &[], &judged, 2026, None).await, Err(StoreError::Conflict(_))));
+            let history = s.inspections_of(SubjectKind::Place, shop.id.0, 10).await.unwrap();
+            assert_eq!(history.iter().map(|i| i.id).collect::<Vec<_>>(), [again.id, stored.id]);
+            // The measures count the hazard as a report and the re-inspection as a verification.
+            let q = crate::MeasureQuery { from: 0, to: 400 * DAY, now: later, ..Default::default() };
+            let counts = s.measure_counts(&q).await.unwrap();
+            assert_eq!((counts.reports, counts.verifications, counts.cohort_closed_on_time), (1, 1, 1));
+            let scanned = s.measure_counts_from_events(&q, crate::GroupBy::Nothing).await.unwrap().remove("").unwrap();
+            assert_eq!(scanned, counts);
+            // A retired check list is out of use; its versions stay.
+            let retired = s.retire_checklist(v1.id, later).await.unwrap();
+            assert!(retired.retired);
+            assert!(s.checklist_for(SubjectKind::Place, "shop").await.unwrap().is_none());
+            assert_eq!(s.checklist(v1.id, Some(2)).await.unwrap().unwrap().items.len(), 3);
+        }
+    }
+}
