@@ -125,6 +125,11 @@ pub enum Permission<'a> {
     /// Write and import the check lists and the inspection plans (how often each kind of place
     /// is inspected at each risk level): shared by the whole jurisdiction.
     ManageChecklists,
+    /// Read the check lists and the plan: staff, and social units (who inspect their own place).
+    ReadChecklists,
+    /// Read the safety file of a place or house of a region (its inspections and hazards): who
+    /// reads the registry there, and the social unit of that place.
+    ReadSafetyFile { region: &'a RegionCode, place: Option<PlaceId> },
 }
 
 impl Permission<'_> {
@@ -163,6 +168,8 @@ impl Permission<'_> {
             Permission::ImportRegistry { .. } => "import registry entries",
             Permission::InspectPlaces { .. } => "inspect places",
             Permission::ManageChecklists => "write check lists and inspection plans",
+            Permission::ReadChecklists => "read the check lists",
+            Permission::ReadSafetyFile { .. } => "read the safety file of a place",
             Permission::SeeSuggestions => "see suggested categories and groups of reports",
             Permission::RetrainSuggestions => "retrain the category suggestions",
             Permission::ManageNotices => "manage the texts and deliveries of notices",
@@ -323,6 +330,19 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         Permission::ManageChecklists => {
             allow(district_admin(actor), "only admins of a district (or above) write check lists and plans")
         }
+        Permission::ReadChecklists => {
+            allow(actor.is_staff() || actor.has_role(Role::SocialUnit), "check lists are for staff and social units")
+        }
+        Permission::ReadSafetyFile { region, place } => {
+            let own = place.is_some_and(|p| {
+                actor.grants.iter().any(|g| g.role == Role::SocialUnit && g.scope == Scope::Place { id: p.0 })
+            });
+            if own || any_of(actor, &REGISTRY_READERS, region) {
+                Ok(())
+            } else {
+                Err(Refusal::OutOfScope)
+            }
+        }
         Permission::ImportRegistry { under } => allow(
             any_of(actor, &[Role::GridLeader, Role::Admin], under),
             "grid leaders and admins of this region import registry entries",
@@ -441,6 +461,23 @@ fn scoped(actor: &Actor, roles: &[Role], region: &RegionCode, reason: &str) -> R
 /// Whether the actor holds one of `roles` in a region scope covering `region`.
 fn any_of(actor: &Actor, roles: &[Role], region: &RegionCode) -> bool {
     roles.iter().any(|r| actor.holds_for_region(*r, region))
+}
+
+/// The regions whose places the actor inspects ([`Permission::InspectPlaces`]): their task list.
+pub fn inspected_regions(actor: &Actor) -> Vec<RegionCode> {
+    let mut out: Vec<RegionCode> = actor
+        .grants
+        .iter()
+        .filter(|g| matches!(g.role, Role::GridMember | Role::GridLeader))
+        .filter_map(|g| match &g.scope {
+            Scope::Region { code } => Some(code.clone()),
+            _ => None,
+        })
+        .filter(|r| may(actor, Permission::InspectPlaces { region: r }).is_ok())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The regions where the actor is an admin (where the webhooks they subscribe lie).
@@ -745,6 +782,25 @@ mod tests {
         assert_eq!(who(Permission::InspectPlaces { region: &grid }), ["grid member", "grid leader"]);
         assert_eq!(who(Permission::InspectPlaces { region: &other_street }), Vec::<&str>::new());
         assert_eq!(who(Permission::ManageChecklists), ["admin"]);
+        let file = |id| Permission::ReadSafetyFile { region: &grid, place: Some(PlaceId(id)) };
+        assert_eq!(
+            who(file(1)),
+            [
+                "grid member",
+                "grid leader",
+                "dispatcher",
+                "supervisor",
+                "analyst",
+                "admin",
+                "street admin",
+                "social unit"
+            ]
+        );
+        assert_eq!(who(file(2)), readers);
+        assert!(
+            who(Permission::ReadChecklists).contains(&"social unit")
+                && !who(Permission::ReadChecklists).contains(&"resident")
+        );
         // Outside one's sight the registry does not exist; inside it, keeping is "not allowed".
         let resident = &people()[1].1;
         assert_eq!(may(resident, Permission::ReadRegistry { region: &grid }), Err(Refusal::OutOfScope));

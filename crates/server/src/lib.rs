@@ -23,6 +23,7 @@ pub mod export;
 mod extract;
 mod hotline;
 mod http;
+mod inspections;
 pub mod intake;
 mod measures;
 pub mod media;
@@ -118,6 +119,9 @@ pub struct Settings {
     pub notices: notices::NoticeDelivery,
     /// Residents' proposals: supporters needed, days to answer (`[server.participation]`).
     pub participation: participation::ParticipationSettings,
+    /// Inspections: how far from the place a position is flagged, how late an offline one may
+    /// come (`[server.inspections]`).
+    pub inspections: inspections::InspectionSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -220,6 +224,7 @@ impl Default for Settings {
             triage: triage::TriageSettings::default(),
             notices: notices::NoticeDelivery::default(),
             participation: participation::ParticipationSettings::default(),
+            inspections: inspections::InspectionSettings::default(),
         }
     }
 }
@@ -279,6 +284,7 @@ impl App {
         settings.triage.validate()?;
         settings.notices.validate()?;
         settings.participation.validate()?;
+        settings.inspections.validate()?;
         settings.public_url()?;
         let media = media::open_store(&settings)?;
         let checkpoints = checkpoints::Checkpoints::open(&settings)?;
@@ -419,6 +425,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(participation::router())
         .merge(natives::router())
         .merge(points::router())
+        .merge(inspections::router())
         .merge(openapi::router())
 }
 

@@ -51,6 +51,7 @@ use crate::AppState;
         (name = "admin", description = "People and roles, departments, categories (admins; every change audited)"),
         (name = "triage", description = "Suggested categories and departments, reports of one problem folded, surges"),
         (name = "hotline", description = "The linkage center's hotline entry: callers looked up by phone, calls reported on their behalf or attached to a case"),
+        (name = "inspections", description = "Field inspections: check lists and the plan, due inspections, safety files, inspections and the hazards they find"),
         (name = "participation", description = "Residents as participants: articles of the information service, consultations, proposals"),
         (name = "docs", description = "This document"),
     )

@@ -88,6 +88,8 @@ pub struct NewInspection {
     pub distance_m: Option<f64>,
     pub far: bool,
     pub note: Option<String>,
+    /// The phone's own key for it (at most one inspection per inspector and key).
+    pub client_key: Option<String>,
     /// In the items' order (`check_results`).
     pub results: Vec<ItemResult>,
 }
@@ -173,8 +175,11 @@ pub trait InspectionStore: Send + Sync {
     /// last inspection (or its registration), on its district's calendar; drops the rows of
     /// subjects no longer planned. Returns how many are planned.
     async fn plan_inspections(&self, calendars: &HashMap<String, Calendar>) -> Result<usize>;
-    /// Subjects of `grids` due by `until`, soonest first (at most `limit`).
-    async fn due_inspections(&self, grids: &[RegionCode], until: Millis, limit: u32) -> Result<Vec<Due>>;
+    /// Subjects in the regions `under` (and below them) due by `until`, soonest first (at most
+    /// `limit`).
+    async fn due_inspections(&self, under: &[RegionCode], until: Millis, limit: u32) -> Result<Vec<Due>>;
+    /// The inspection an inspector sent with this key before, if any.
+    async fn inspection_by_key(&self, inspector: PersonId, key: &str) -> Result<Option<Inspection>>;
 
     async fn subject(&self, subject: SubjectKind, id: i64) -> Result<Option<Subject>>;
     /// Every hazard found at a subject, newest first, with its case's state.
@@ -525,15 +530,22 @@ generic! {
             Ok(n)
         }
 
-        async fn due_inspections(&self, grids: &[RegionCode], until: Millis, limit: u32) -> Result<Vec<Due>> {
-            if grids.is_empty() {
+        async fn due_inspections(&self, under: &[RegionCode], until: Millis, limit: u32) -> Result<Vec<Due>> {
+            if under.is_empty() {
                 return Ok(Vec::new());
             }
             let mut b = Sql::new(format!(
                 "SELECT s.*, d.due_at, d.last_at, d.every_days FROM inspection_due d JOIN {SUBJECTS} s \
                  ON s.subject = d.subject AND s.id = d.subject_id WHERE d.due_at <= "
             ));
-            b.push_bind(until).push(" AND d.grid IN ").push_in(grids.iter().map(RegionCode::as_str));
+            b.push_bind(until).push(" AND (");
+            for (i, r) in under.iter().enumerate() {
+                if i > 0 {
+                    b.push(" OR ");
+                }
+                b.push("(d.grid >= ").push_bind(r.to_string()).push(" AND d.grid < ").push_bind(format!("{r}:")).push(")");
+            }
+            b.push(")");
             b.push(" ORDER BY d.due_at, d.subject, d.subject_id LIMIT ").push_bind(i64::from(limit));
             Self::query_of(&b)
                 .fetch_all(&self.pool)
@@ -548,6 +560,18 @@ generic! {
                     })
                 })
                 .collect()
+        }
+
+        async fn inspection_by_key(&self, inspector: PersonId, key: &str) -> Result<Option<Inspection>> {
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM inspections WHERE inspector = $1 AND client_key = $2")
+                .bind(inspector)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+            match id {
+                Some(id) => self.inspection(InspectionId(id)).await,
+                None => Ok(None),
+            }
         }
 
         async fn subject(&self, subject: SubjectKind, id: i64) -> Result<Option<Subject>> {
@@ -594,8 +618,8 @@ generic! {
             let count = |o: Outcome| ins.results.iter().filter(|r| r.outcome == o).count() as i64;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO inspections (subject, subject_id, grid, checklist_id, checklist_version, kind, inspector, at, \
-                 lat, lon, accuracy_m, distance_m, far, passed, failed, not_applicable, note) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+                 lat, lon, accuracy_m, distance_m, far, passed, failed, not_applicable, note, client_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
             )
             .bind(ins.subject.as_str())
             .bind(ins.subject_id)
@@ -614,6 +638,7 @@ generic! {
             .bind(count(Outcome::Fail))
             .bind(count(Outcome::NotApplicable))
             .bind(ins.note.as_deref())
+            .bind(ins.client_key.as_deref())
             .fetch_one(&mut *tx)
             .await?;
             let mut cases = Vec::with_capacity(found.len() + rechecked.len());
@@ -869,6 +894,7 @@ mod tests {
                 distance_m: Some(0.0),
                 far: false,
                 note: None,
+                client_key: None,
                 results,
             };
             let first = inspection(at, vec![

@@ -63,11 +63,15 @@ CREATE TABLE inspections (
     failed            INTEGER NOT NULL,
     not_applicable    INTEGER NOT NULL,
     note              TEXT,
+    -- The phone's own key for the inspection: sent again after a lost answer, it is found, not
+    -- written twice.
+    client_key        TEXT,
     FOREIGN KEY (checklist_id, checklist_version) REFERENCES checklist_versions (checklist_id, version)
 );
 CREATE INDEX inspections_subject ON inspections (subject, subject_id, at);
 CREATE INDEX inspections_grid ON inspections (grid, at);
 CREATE INDEX inspections_inspector ON inspections (inspector, at);
+CREATE UNIQUE INDEX inspections_client_key ON inspections (inspector, client_key) WHERE client_key IS NOT NULL;
 
 -- hazard_case: the hazard this answer opened (a failure) or judged (a re-inspection).
 CREATE TABLE inspection_results (
