@@ -52,10 +52,13 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         gridkeeper_demo::load_registry(store.as_ref(), &town.registry).await?;
         gridkeeper_demo::load_participation(store.as_ref(), &town.participation).await?;
         gridkeeper_demo::load_points(store.as_ref(), &town, now).await?;
+        let inspections_started = Instant::now();
+        let inspections = gridkeeper_demo::load_inspections(store.as_ref(), &town, now).await?;
+        let inspections_took = inspections_started.elapsed().as_secs_f64();
         let r = &town.registry;
         println!(
             "demo town created in {:.1} s: {} regions, {} departments, {} categories, {} people, {} cases; \
-             registry ({:.1} s): {} buildings, {} houses, {} tenancies, {} places, {} people in care",
+             registry ({:.1} s): {} buildings, {} houses, {} tenancies, {} places, {} people in care, {} inspections ({:.1} s)",
             started.elapsed().as_secs_f64(),
             town.reference.regions.len(),
             town.reference.departments.len(),
@@ -68,6 +71,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
             r.tenancies().count(),
             r.places().count(),
             r.care().count(),
+            inspections,
+            inspections_took,
         );
     } else {
         println!("using the existing demo in {} (--fresh makes a new one)", args.dir.display());

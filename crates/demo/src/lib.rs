@@ -15,6 +15,7 @@
 //!   and the logins of landlords and social units.
 
 mod history;
+mod inspections;
 mod load;
 mod org;
 mod participation;
@@ -23,6 +24,7 @@ mod points;
 mod registry;
 mod town;
 
+pub use inspections::load_inspections;
 pub use load::{load, load_cases, load_registry, LoadError};
 pub use participation::{load_participation, DemoParticipation};
 pub use points::load_points;
@@ -61,6 +63,8 @@ pub struct DemoTown {
     pub floods: Vec<Vec<CaseId>>,
     /// Articles, consultations and proposals (written after the people and cases).
     pub participation: DemoParticipation,
+    /// The seed it was generated with (the inspections are simulated while loading).
+    pub seed: u64,
 }
 
 /// The demo town for `seed`, with `cases` cases reported over the 365 days before `now`.
@@ -90,6 +94,7 @@ pub fn generate(seed: u64, now: Millis, cases: usize) -> DemoTown {
         registry,
         floods,
         participation,
+        seed,
     }
 }
 
@@ -254,7 +259,8 @@ mod tests {
         // Anonymisation happens only after the retention period (two years), beyond the demo's
         // year; warnings, overdue marks, escalations and the responses to them are made by the
         // clock job of the running server; calls are attached to cases when the town is loaded
-        // (`load::attach_calls`), beside their caller rows.
+        // (`load::attach_calls`), beside their caller rows; hazards are found and re-inspected
+        // by the demo's inspections (`load_inspections`).
         let at_run_time = [
             Action::Anonymise,
             Action::Warn,
@@ -262,6 +268,8 @@ mod tests {
             Action::Escalate,
             Action::Respond,
             Action::AddCaller,
+            Action::FindHazard,
+            Action::Reinspect,
         ];
         for a in Action::ALL.into_iter().filter(|a| !at_run_time.contains(a)) {
             assert!(actions.contains(&a), "some event is {}", a.as_str());

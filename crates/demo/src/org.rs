@@ -275,6 +275,16 @@ const CLASSES: [ClassSpec; 12] = [ ClassSpec { code: "C01", name: "公用设施"
     },
 ];
 
+/// The hazard class (安全隐患): its subclasses are filed by inspections, never reported by the
+/// simulation. Code suffix, name, English name, the department that answers for it.
+const HAZARDS: [(&str, &str, &str, &str); 5] = [
+    ("01", "消防安全隐患", "Fire safety hazard", "fire"),
+    ("02", "燃气安全隐患", "Gas safety hazard", "gas"),
+    ("03", "用电安全隐患", "Electrical safety hazard", "emergency"),
+    ("04", "房屋结构安全隐患", "Structural safety hazard", "housing"),
+    ("05", "出租房屋治安隐患", "Rental-house security hazard", "police"),
+];
+
 /// Deadlines and duplicate rule of a class row (cases are accepted into subclasses only).
 const CLASS_DEADLINES: Deadlines = Deadlines { routine_hours: 72, urgent_hours: 24, emergency_hours: 4 };
 
@@ -404,6 +414,33 @@ impl Org {
                     duplicate_window_hours: spec.duplicate.1,
                 });
             }
+        }
+        // The hazard class comes last, so that the ids of the reported categories stay.
+        let class_id = categories.len() as i64 + 1;
+        let hazard = |id: i64, code: String, name: &str, name_en: &str, parent_id, default_department| Category {
+            id,
+            code,
+            name: name.into(),
+            name_en: name_en.into(),
+            kind: CategoryKind::Hazard,
+            parent_id,
+            default_department,
+            public: false,
+            deadlines: CLASS_DEADLINES,
+            duplicate_radius_m: 30,
+            duplicate_window_hours: 24,
+        };
+        categories.push(hazard(class_id, "H01".into(), "安全隐患", "Safety hazards", None, None));
+        for (suffix, name, name_en, dept) in HAZARDS {
+            let lead = departments[department(dept)].id;
+            categories.push(hazard(
+                categories.len() as i64 + 1,
+                format!("H01{suffix}"),
+                name,
+                name_en,
+                Some(class_id),
+                Some(lead),
+            ));
         }
         Self { platforms, departments, categories, subclasses, teams }
     }

@@ -523,8 +523,7 @@ async fn safety_file(
     let s = readable(&app, &auth.actor, kind, id).await?;
     let now = app.now();
     let checklist = app.store.checklist_for(kind, &s.kind).await?;
-    let due = app.store.due_inspections(&[s.grid.clone()], i64::MAX, 10_000).await?;
-    let due_at = due.iter().find(|d| d.subject.subject == kind && d.subject.id == id).map(|d| to_rfc3339(d.due_at));
+    let due_at = app.store.due_at(kind, id).await?.map(to_rfc3339);
     let hazards = app.store.hazards_of(kind, id).await?.iter().map(|h| hazard_view(h, now)).collect();
     let inspections = app.store.inspections_of(kind, id, 50).await?.into_iter().map(InspectionView::from).collect();
     let may_inspect = gridkeeper_domain::may(&auth.actor, Permission::InspectPlaces { region: &s.grid }).is_ok();

@@ -178,6 +178,8 @@ pub trait InspectionStore: Send + Sync {
     /// Subjects in the regions `under` (and below them) due by `until`, soonest first (at most
     /// `limit`).
     async fn due_inspections(&self, under: &[RegionCode], until: Millis, limit: u32) -> Result<Vec<Due>>;
+    /// When a subject is next due, if it is planned.
+    async fn due_at(&self, subject: SubjectKind, id: i64) -> Result<Option<Millis>>;
     /// The inspection an inspector sent with this key before, if any.
     async fn inspection_by_key(&self, inspector: PersonId, key: &str) -> Result<Option<Inspection>>;
 
@@ -560,6 +562,14 @@ generic! {
                     })
                 })
                 .collect()
+        }
+
+        async fn due_at(&self, subject: SubjectKind, id: i64) -> Result<Option<Millis>> {
+            Ok(sqlx::query_scalar("SELECT due_at FROM inspection_due WHERE subject = $1 AND subject_id = $2")
+                .bind(subject.as_str())
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
         }
 
         async fn inspection_by_key(&self, inspector: PersonId, key: &str) -> Result<Option<Inspection>> {
