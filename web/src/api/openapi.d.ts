@@ -25,7 +25,7 @@ export type Accuracy = ({
 })
 
 /** What kind of thing happened to a case. One per transition of the state machine. */
-export type Action = "report" | "on_the_spot" | "accept" | "reject" | "dispatch" | "sign" | "return" | "request_extension" | "approve_extension" | "deny_extension" | "report_part" | "submit_result" | "verify" | "close" | "rate" | "reopen" | "supervise" | "note" | "anonymise" | "respond" | "warn" | "mark_overdue" | "escalate" | "add_caller"
+export type Action = "report" | "on_the_spot" | "accept" | "reject" | "dispatch" | "sign" | "return" | "request_extension" | "approve_extension" | "deny_extension" | "report_part" | "submit_result" | "verify" | "close" | "rate" | "reopen" | "supervise" | "note" | "anonymise" | "respond" | "warn" | "mark_overdue" | "escalate" | "add_caller" | "find_hazard" | "reinspect"
 
 export type ActionBody = {
   category?: number | null
@@ -583,7 +583,7 @@ export type CategoryBody = {
 }
 
 /** Component (部件: a public facility) or event (事件: something that happens). */
-export type CategoryKind = "component" | "event"
+export type CategoryKind = "component" | "event" | "hazard"
 
 export type CategoryList = {
   items: Array<Category>
@@ -608,6 +608,54 @@ export type CategoryScore = {
 
 /** How a notice reaches someone. */
 export type Channel = "inbox" | "sms" | "email" | "wechat"
+
+/** A check list as written: what it applies to and its items. */
+export type ChecklistDraft = {
+  /** 1 to 200 items, codes unique. */
+  items: Array<ChecklistItem>
+  /** The kind of place (its key in the registry's place kinds) or the use of house (`rental`)
+   * it applies to. One current check list per kind. */
+  kind: string
+  /** At most 100 characters. */
+  name: string
+  name_en?: string
+  subject: SubjectKind
+}
+
+/** One item of a check list. */
+export type ChecklistItem = {
+  /** The code of the hazard category (a subclass of kind `hazard`) a failure is filed under:
+   * it decides the department that answers for it. */
+  category: string
+  /** Unique within the check list, kept across its versions (`F01`): how a re-inspection finds
+   * the item a hazard came from. Letters, digits, `-` and `_`, at most 16. */
+  code: string
+  /** Whether a failure must come with a photo. */
+  photo_on_fail?: boolean
+  /** Working days the place has to put a failure right (1 to 365). */
+  rectify_days: number
+  severity: Severity
+  /** What to check, as the inspector reads it (at most 200 characters). */
+  text: string
+  /** The same in English (at most 300 characters; may be empty). */
+  text_en?: string
+}
+
+/** A check list at one of its versions. */
+export type ChecklistView = {
+  /** The newest version (the one in force unless retired). */
+  current: number
+  id: number
+  items: Array<ChecklistItem>
+  kind: string
+  name: string
+  name_en: string
+  retired: boolean
+  subject: SubjectKind
+  updated_at: string
+  /** The version these items are. */
+  version: number
+}
 
 /** One choice of a list attribute. */
 export type Choice = {
@@ -1021,6 +1069,31 @@ export type GridTally = {
   support: number
 }
 
+/** A hazard an inspection opened or judged. */
+export type HazardCase = {
+  case_id: number
+  item: string
+  reference: string
+  state: CaseState
+}
+
+/** A hazard found at a place, with its case as it is now. */
+export type HazardView = {
+  case_id: number
+  checklist: number
+  closed_at?: string | null
+  found_at: string
+  found_by: number
+  /** The rectification deadline. */
+  handle_by?: string | null
+  item: string
+  open: boolean
+  overdue: boolean
+  reference: string
+  severity: Severity
+  state: CaseState
+}
+
 export type HideInput = {
   /** Why it is hidden (shown in its place, and kept in the audit log). */
   reason: string
@@ -1078,6 +1151,57 @@ export type InboxNotice = {
   subject: string
 }
 
+/** An inspection as the phone sends it. */
+export type InspectionInput = {
+  /** The fix's accuracy in metres. */
+  accuracy_m?: number | null
+  /** The check list and the version the inspector answered. */
+  checklist: number
+  /** When it was done, if sent later from a phone that was offline (RFC 3339; not in the
+   * future, at most `[server.inspections] late_days` ago). Default: now. */
+  done_at?: string | null
+  /** The phone's own key for this inspection (1–64 characters): sent again after a lost
+   * answer, the inspection is found, not recorded twice. */
+  key?: string | null
+  /** Where the inspector stood (WGS-84), compared with the place's point. */
+  lat?: number | null
+  lon?: number | null
+  note?: string | null
+  /** One answer per item of that version. */
+  results: Array<ItemResult>
+  subject: SubjectKind
+  subject_id: number
+  version: number
+}
+
+/** Why an inspection was made. */
+export type InspectionKind = "routine" | "self_inspection" | "spot_check"
+
+export type InspectionView = {
+  accuracy_m?: number | null
+  at: string
+  checklist: number
+  /** Metres from the place's point. */
+  distance_m?: number | null
+  failed: number
+  /** Farther from the place than `[server.inspections] far_m`. */
+  far: boolean
+  grid: string
+  id: number
+  inspector: number
+  kind: InspectionKind
+  lat?: number | null
+  lon?: number | null
+  not_applicable: number
+  note?: string | null
+  passed: number
+  /** Empty in lists. */
+  results: Array<ResultView>
+  subject: SubjectKind
+  subject_id: number
+  version: number
+}
+
 /** What a native is invited to: a consultation or a proposal (one of them), by id. */
 export type InvitationInput = {
   consultation?: number | null
@@ -1089,6 +1213,17 @@ export type InvitationView = {
   /** An SMS with the link went to the native's phone. */
   sent: boolean
   target: string
+}
+
+/** The answer to one item, as the inspector gives it. */
+export type ItemResult = {
+  /** The item's code. */
+  item: string
+  /** What was seen (at most 500 characters); required for a failure. */
+  note?: string | null
+  outcome: Outcome
+  /** Photos uploaded before (`POST /media`): of a failure, or of a hazard's rectification. */
+  photos?: Array<String>
 }
 
 /** One kind of notice as the settings page lists it. */
@@ -1464,6 +1599,9 @@ export type OnTheSpotBody = {
   photos?: Array<string>
 }
 
+/** The answer to one item. */
+export type Outcome = "pass" | "fail" | "not_applicable"
+
 /** The figures of residents' participation (docs/MEASURES.md, "Participation"). */
 export type ParticipationAnswer = {
   /** Communities with proposals, by code. */
@@ -1492,6 +1630,26 @@ export type PersonView = {
   name: string
   phone: string | null
   totp_enabled: boolean
+}
+
+/** The plan: how often each kind of place or house is inspected at each risk level. */
+export type Plan = {
+  rules: Array<PlanRule>
+}
+
+/** How often a kind of place or house is inspected at a risk level. */
+export type PlanRule = {
+  /** Days between inspections (1 to 3650): 30 for monthly, 365 for yearly. */
+  every_days: number
+  kind: string
+  risk: RiskLevel
+  subject: SubjectKind
+}
+
+export type PlanSaved = {
+  /** Places and houses planned now. */
+  planned: number
+  rules: Array<PlanRule>
 }
 
 /** A platform of the linkage center groups departments (Wuzhen's "1+4+X": comprehensive
@@ -1710,6 +1868,18 @@ export type ReadAnswer = {
   unread: number
 }
 
+/** What an inspection recorded. */
+export type Recorded = {
+  inspection: InspectionView
+  /** Open hazards it judged: closed when put right, back to the department when not. */
+  judged: Array<HazardCase>
+  /** Hazards opened by its failures, each a case dispatched to the department that answers
+   * for it. */
+  opened: Array<HazardCase>
+  /** Sent before with the same key: nothing new was written. */
+  repeated: boolean
+}
+
 /** Where a redemption stands. */
 export type RedemptionState = "pending" | "handed_over" | "cancelled"
 
@@ -1871,6 +2041,15 @@ export type Responsible = {
   grid_members: Array<AssignedPerson>
 }
 
+/** The answer to one item as stored, with the hazard it opened or judged. */
+export type ResultView = {
+  hazard_case?: number | null
+  item: string
+  note?: string | null
+  outcome: Outcome
+  photos: Array<string>
+}
+
 export type RevealAnswer = {
   /** The contact details left with the report, in clear. */
   contact: ContactView
@@ -1914,6 +2093,23 @@ export type RewardView = {
   stock: number
 }
 
+/** The safety risk a grid member assesses for a place. */
+export type RiskLevel = "low" | "medium" | "high"
+
+/** A place's or house's safety file: what it is, the check list to inspect it with, when it is
+ * due, its hazards and its inspections. */
+export type SafetyFile = {
+  checklist?: null | ChecklistView
+  due_at?: string | null
+  /** Newest first; the open ones are judged by the next inspection. */
+  hazards: Array<HazardView>
+  /** Newest first (at most 50), without their answers. */
+  inspections: Array<InspectionView>
+  /** Whether the person asking may inspect it. */
+  may_inspect: boolean
+  subject: SubjectView
+}
+
 export type SenderRevealed = {
   sender_name?: string | null
   sender_phone?: string | null
@@ -1939,11 +2135,33 @@ export type SessionAnswer = {
   token: string
 }
 
+/** How grave a failed item is. */
+export type Severity = "minor" | "major" | "critical"
+
 /** How a report reached the platform. */
 export type Source = "resident" | "grid_member" | "social_unit" | "hotline" | "exchange"
 
 /** A resident's vote on a consultation. */
 export type Stance = "support" | "oppose"
+
+export type String = string
+
+/** What an inspection looks at: a place of the registry, or a house (a rental's safety). */
+export type SubjectKind = "place" | "house"
+
+/** The place or house inspected. */
+export type SubjectView = {
+  address: string
+  grid: string
+  id: number
+  /** The place's kind, or the house's use. */
+  kind: string
+  lat: number
+  lon: number
+  name: string
+  risk: RiskLevel
+  subject: SubjectKind
+}
 
 /** Suggested categories for a text. */
 export type SuggestAnswer = {
@@ -1998,6 +2216,17 @@ export type Surges = {
   min_count: number
   region: string
   weeks: number
+}
+
+/** A place or house due for inspection. */
+export type TaskView = {
+  /** Metres from the position given, when one was. */
+  distance_m?: number | null
+  due_at: string
+  every_days: number
+  last_at?: string | null
+  overdue: boolean
+  subject: SubjectView
 }
 
 /** A text of a notice: a subject (e-mail, inbox title) and a body with `{placeholders}`. */

@@ -218,6 +218,7 @@ async fn every_endpoint_for_every_role_inside_and_outside_scope() {
     rendered.push_str(&participation_matrix(&t).await);
     rendered.push_str(&points_matrix(&t).await);
     rendered.push_str(&card_matrix(&t).await);
+    rendered.push_str(&inspections_matrix(&t).await);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/AUTHZ.md");
     if std::env::var("GRIDKEEPER_UPDATE_DOCS").is_ok() {
         std::fs::write(path, &rendered).unwrap();
@@ -676,6 +677,78 @@ async fn card_matrix(t: &TestApp) -> String {
                     t.send_raw(*login, put(format!("/api/v1/admin/people/{member}/card"))).await.status
                 }
                 _ => t.get(*login, "/portal/330483").await.status,
+            };
+            cells.push(status.as_u16().to_string());
+        }
+        out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// Field inspections × the same people: a shop in grid 330483101001001 with its check list.
+async fn inspections_matrix(t: &TestApp) -> String {
+    let shop = crate::inspections::hazard_town(t).await;
+    let list = t.post(Some("admin"), "/api/v1/checklists", crate::inspections::shop_checklist()).await;
+    let list = list.ok()["id"].as_i64().unwrap();
+    let passed = json!([{ "item": "F01", "outcome": "pass" }, { "item": "F02", "outcome": "pass" }]);
+    let done = t
+        .post(
+            Some("member"),
+            "/api/v1/inspections",
+            json!({ "subject": "place", "subject_id": shop, "checklist": list, "version": 1, "results": passed }),
+        )
+        .await;
+    let done = done.ok()["inspection"]["id"].as_i64().unwrap();
+    let rows: &[&str] = &[
+        "GET checklists",
+        "POST checklists",
+        "PUT checklists/{id}",
+        "GET inspection-plan",
+        "PUT inspection-plan",
+        "GET inspection-tasks",
+        "GET safety-files/place/{id}",
+        "POST inspections",
+        "GET inspections/{id}",
+    ];
+    let mut out = String::from(
+        "\n## Inspections\n\nThe same people asking for the check lists and the plan, their due inspections, \
+         the safety file of a shop in grid 330483101001001 and one of its inspections, and inspecting it \
+         (`tests/integration/inspections.rs`).\n\n| endpoint |",
+    );
+    for (name, _) in ACTORS {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(ACTORS.len()));
+    out.push('\n');
+    for row in rows {
+        let mut cells = vec![];
+        for (_, login) in ACTORS {
+            let put = |path: String, body: Value| t.client.put(format!("{}{path}", t.base)).json(&body);
+            let mut hotel = crate::inspections::shop_checklist();
+            hotel["kind"] = json!("hotel");
+            let plan = json!({ "rules": [{ "subject": "place", "kind": "shop", "risk": "high", "every_days": 30 }] });
+            let status = match *row {
+                "GET checklists" => t.get(*login, "/api/v1/checklists").await.status,
+                "POST checklists" => t.post(*login, "/api/v1/checklists", hotel).await.status,
+                "PUT checklists/{id}" => {
+                    let body = crate::inspections::shop_checklist();
+                    t.send_raw(*login, put(format!("/api/v1/checklists/{list}"), body)).await.status
+                }
+                "GET inspection-plan" => t.get(*login, "/api/v1/inspection-plan").await.status,
+                "PUT inspection-plan" => t.send_raw(*login, put("/api/v1/inspection-plan".into(), plan)).await.status,
+                "GET inspection-tasks" => t.get(*login, "/api/v1/inspection-tasks").await.status,
+                "GET safety-files/place/{id}" => {
+                    t.get(*login, &format!("/api/v1/safety-files/place/{shop}")).await.status
+                }
+                "POST inspections" => {
+                    let current =
+                        t.get(Some("admin"), &format!("/api/v1/checklists/{list}")).await.ok()["version"].clone();
+                    let body = json!({ "subject": "place", "subject_id": shop, "checklist": list, "version": current,
+                                       "results": [{ "item": "F01", "outcome": "pass" }, { "item": "F02", "outcome": "pass" }] });
+                    t.post(*login, "/api/v1/inspections", body).await.status
+                }
+                _ => t.get(*login, &format!("/api/v1/inspections/{done}")).await.status,
             };
             cells.push(status.as_u16().to_string());
         }

@@ -13,6 +13,7 @@ mod geo;
 mod grid_card;
 mod hardening;
 mod hotline;
+mod inspections;
 mod lists;
 mod live;
 mod measures;

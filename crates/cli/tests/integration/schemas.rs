@@ -11,12 +11,12 @@ use serde_json::{json, Map, Value};
 use crate::common::*;
 
 /// The document's schemas and the checks of answers against them.
-struct Schemas {
+pub(crate) struct Schemas {
     doc: Value,
 }
 
 impl Schemas {
-    async fn of(app: &TestApp) -> Self {
+    pub(crate) async fn of(app: &TestApp) -> Self {
         let doc = app.get(None, "/api/v1/openapi.json").await.ok().clone();
         Schemas { doc }
     }
@@ -167,7 +167,7 @@ impl Schemas {
 
     /// Asserts that the answer is what the document says.
     #[track_caller]
-    fn assert(&self, method: &str, template: &str, r: &Resp) {
+    pub(crate) fn assert(&self, method: &str, template: &str, r: &Resp) {
         let errors = self.errors(method, template, r);
         assert!(errors.is_empty(), "{method} {template} {}: {errors:#?}\n{}", r.status, r.body);
     }
