@@ -111,6 +111,24 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: ['grid_member', 'grid_leader'], title: 'nav.member' },
   },
   {
+    path: '/member/inspections',
+    name: 'inspection-tasks',
+    component: () => import('./views/inspections/InspectionTasks.vue'),
+    meta: { roles: ['grid_member', 'grid_leader'], title: 'inspect.tasks' },
+  },
+  {
+    path: '/inspect/:subject/:id',
+    name: 'inspect',
+    component: () => import('./views/inspections/InspectView.vue'),
+    meta: { roles: ['grid_member', 'grid_leader'], title: 'inspect.title' },
+  },
+  {
+    path: '/safety/:subject/:id',
+    name: 'safety-file',
+    component: () => import('./views/inspections/SafetyFileView.vue'),
+    meta: { title: 'safety.title' },
+  },
+  {
     path: '/member/on-the-spot',
     name: 'on-the-spot',
     component: () => import('./views/member/OnTheSpot.vue'),

@@ -77,6 +77,16 @@ import type {
   NativeInput,
   NativePage,
   NativeView,
+  ChecklistDraft,
+  ChecklistView,
+  InspectionInput,
+  InspectionView,
+  Plan,
+  PlanSaved,
+  Recorded,
+  SafetyFile,
+  SubjectKind,
+  TaskView,
   LeadKind,
   LeadStatus,
   LeadView,
@@ -360,6 +370,20 @@ export const api = {
     post<{ target: string; at: string; sent: boolean }>(`natives/${id}/invitations`, target),
   participationFigures: (p: { from: string; to: string; region?: string }) =>
     get<ParticipationAnswer>(`participation/figures${query(p)}`),
+
+  // field inspections: check lists, the plan, due inspections, safety files
+  checklists: () => get<ChecklistView[]>('checklists'),
+  checklist: (id: number, version?: number) => get<ChecklistView>(`checklists/${id}${query({ version })}`),
+  createChecklist: (body: ChecklistDraft) => post<ChecklistView>('checklists', body),
+  reviseChecklist: (id: number, body: ChecklistDraft) => request<ChecklistView>('PUT', `checklists/${id}`, body),
+  retireChecklist: (id: number) => post<ChecklistView>(`checklists/${id}/retire`),
+  inspectionPlan: () => get<Plan>('inspection-plan'),
+  setInspectionPlan: (plan: Plan) => request<PlanSaved>('PUT', 'inspection-plan', plan),
+  inspectionTasks: (p: { days?: number; lat?: number; lon?: number; limit?: number } = {}) =>
+    get<TaskView[]>(`inspection-tasks${query(p)}`),
+  safetyFile: (subject: SubjectKind, id: number) => get<SafetyFile>(`safety-files/${subject}/${id}`),
+  inspection: (id: number) => get<InspectionView>(`inspections/${id}`),
+  inspect: (body: InspectionInput) => post<Recorded>('inspections', body),
 
   // measures of performance and assessment (docs/MEASURES.md)
   measures: (p: { from: string; to: string; region?: string; department?: number; category?: number }) =>

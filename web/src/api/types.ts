@@ -361,3 +361,21 @@ export type Leaderboard = S.Leaderboard
 export type PointFlows = S.PointFlows
 export type CommendationView = S.CommendationView
 export type AwardBody = S.AwardBody
+
+// field inspections (crates/server/src/inspections.rs)
+export type ChecklistView = S.ChecklistView
+export type ChecklistItem = S.ChecklistItem
+export type ChecklistDraft = S.ChecklistDraft
+export type SubjectKind = S.SubjectKind
+export type Severity = S.Severity
+export type Outcome = S.Outcome
+export type ItemResult = S.ItemResult
+export type PlanRule = S.PlanRule
+export type Plan = S.Plan
+export type PlanSaved = S.PlanSaved
+export type TaskView = S.TaskView
+export type SafetyFile = S.SafetyFile
+export type HazardView = S.HazardView
+export type InspectionView = S.InspectionView
+export type InspectionInput = S.InspectionInput
+export type Recorded = S.Recorded
