@@ -36,6 +36,7 @@ mod regions;
 mod registry;
 mod rollups;
 mod sql;
+mod teams;
 #[cfg(test)]
 mod testing;
 pub mod transfer;
@@ -84,6 +85,7 @@ pub use registry::{
 pub use triage::{
     DailyCount, NewTriageModel, SuggestionRecord, SuggestionTally, TrainingCase, TriageModelRow, TriageStore,
 };
+pub use teams::{Member, NewMember, NewServiceLog, NewTeam, ServiceLog, ServiceQuery, Team, TeamStore};
 pub use vault::Vault;
 
 #[derive(Debug, thiserror::Error)]
@@ -182,7 +184,7 @@ pub mod prelude {
         AccountStore, AdminStore, ArticleStore, CalendarStore, CareStore, CaseStore, ConsultationStore, ContactStore,
         ExchangeStore, HotlineStore, HousingStore, MeasureStore, NativeStore, NoticeStore, ParticipationStore,
         PeopleStore, PlaceStore, PointsStore, ProposalStore, ReferenceStore, RegionStore, RegistryStore, Store,
-        TriageStore,
+        TeamStore, TriageStore,
     };
 }
 
@@ -218,6 +220,7 @@ pub trait Store:
     + ParticipationStore
     + NativeStore
     + PointsStore
+    + TeamStore
     + Send
     + Sync
     + 'static

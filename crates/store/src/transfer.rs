@@ -79,6 +79,9 @@ const ORDER: &[&str] = &[
     "redemptions",
     "point_ledger",
     "commendations",
+    "teams",
+    "team_members",
+    "service_logs",
 ];
 
 /// The rows of a table whose parents are in the same table come after their parents.
