@@ -27,6 +27,7 @@ pub mod intake;
 mod measures;
 pub mod media;
 mod natives;
+mod teams;
 pub mod notices;
 mod open311;
 mod openapi;
@@ -419,6 +420,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(participation::router())
         .merge(natives::router())
         .merge(points::router())
+        .merge(teams::router())
         .merge(openapi::router())
 }
 

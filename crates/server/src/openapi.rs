@@ -52,6 +52,7 @@ use crate::AppState;
         (name = "triage", description = "Suggested categories and departments, reports of one problem folded, surges"),
         (name = "hotline", description = "The linkage center's hotline entry: callers looked up by phone, calls reported on their behalf or attached to a case"),
         (name = "participation", description = "Residents as participants: articles of the information service, consultations, proposals"),
+        (name = "teams", description = "The five teams (五支队伍) of a grid or community, their members' duties, volunteers' service hours and their measures"),
         (name = "docs", description = "This document"),
     )
 )]
