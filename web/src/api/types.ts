@@ -361,3 +361,18 @@ export type Leaderboard = S.Leaderboard
 export type PointFlows = S.PointFlows
 export type CommendationView = S.CommendationView
 export type AwardBody = S.AwardBody
+
+// the five teams (五支队伍) and volunteers' service hours
+export type TeamKind = S.TeamKind
+export const TEAM_KINDS: TeamKind[] = ['party_workers', 'grid_members', 'auxiliary_police', 'security_guards', 'volunteers']
+export type Duty = S.Duty
+export const DUTIES: Duty[] = ['patrol', 'inspect', 'report']
+export type TeamView = S.TeamView
+export type TeamList = S.TeamList
+export type MemberView = S.MemberView
+export type MemberInput = S.MemberInput
+export type ServiceLogView = S.ServiceLogView
+export type ServiceState = S.ServiceState
+export type MyService = S.MyService
+export type LogInput = S.LogInput
+export type TeamMeasures = S.TeamMeasures
