@@ -52,6 +52,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         gridkeeper_demo::load_registry(store.as_ref(), &town.registry).await?;
         gridkeeper_demo::load_participation(store.as_ref(), &town.participation).await?;
         gridkeeper_demo::load_points(store.as_ref(), &town, now).await?;
+        gridkeeper_demo::load_teams(store.as_ref(), &town, now).await?;
         let r = &town.registry;
         println!(
             "demo town created in {:.1} s: {} regions, {} departments, {} categories, {} people, {} cases; \

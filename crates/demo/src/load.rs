@@ -57,7 +57,8 @@ pub async fn load(
     load_cases(store, town, password_hash, now, utc_offset_hours).await?;
     load_registry(store, &town.registry).await?;
     crate::load_participation(store, &town.participation).await?;
-    crate::load_points(store, town, now).await
+    crate::load_points(store, town, now).await?;
+    crate::load_teams(store, town, now).await
 }
 
 /// Loads the reference data, the people (each with `password_hash`; staff on duty from a year
