@@ -1252,6 +1252,8 @@ export type MeAnswer = {
    * the widest of each of their scopes, widest first. Empty for those who may see none. */
   measures: Array<string>
   person: Me
+  /** The teams (五支队伍) the person is a member of now: they log service hours (我的服务). */
+  teams: Array<number>
 }
 
 /** `GET /measures`: the measures of docs/MEASURES.md and the counts they are made of. */
