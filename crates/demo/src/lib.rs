@@ -27,8 +27,8 @@ mod town;
 pub use load::{load, load_cases, load_registry, LoadError};
 pub use participation::{load_participation, DemoParticipation};
 pub use points::load_points;
-pub use teams::load_teams;
 pub use registry::{Collection, DemoRegistry, RegistryStep};
+pub use teams::load_teams;
 
 use gridkeeper_domain::{Case, CaseId, Millis, NewEvent};
 use gridkeeper_store::{NewPerson, ReferenceData};

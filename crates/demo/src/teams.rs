@@ -86,7 +86,13 @@ pub(crate) fn add_people(seed: u64, communities: usize, people: &mut Vec<DemoPer
 }
 
 fn audit(at: Millis, actor: PersonId) -> NewAudit {
-    NewAudit { at, actor: Some(actor), action: "team".into(), object: None, detail: serde_json::json!({ "demo": true }) }
+    NewAudit {
+        at,
+        actor: Some(actor),
+        action: "team".into(),
+        object: None,
+        detail: serde_json::json!({ "demo": true }),
+    }
 }
 
 /// The ids of the accounts `stem01`… of community `c` (`per` each).
@@ -153,21 +159,18 @@ pub async fn load_teams(store: &dyn Store, town: &DemoTown, now: Millis) -> Resu
                 vec![Duty::Patrol, Duty::Report],
             ),
         ];
-        let name = town
-            .reference
-            .regions
-            .iter()
-            .find(|r| &r.code == community)
-            .map(|r| r.name.clone())
-            .unwrap_or_default();
+        let name =
+            town.reference.regions.iter().find(|r| &r.code == community).map(|r| r.name.clone()).unwrap_or_default();
         for (kind, people, duties) in teams {
             let new = NewTeam { kind, region: community.clone(), name: format!("{name}{}", kind.name_zh()) };
             let team = store.create_team(&new, keeper, &audit(started, keeper)).await?;
             // The volunteers' leader is their third account; the other teams' their first member.
-            let leader = if kind == TeamKind::Volunteers { volunteers.get(2).copied() } else { people.first().copied() };
+            let leader =
+                if kind == TeamKind::Volunteers { volunteers.get(2).copied() } else { people.first().copied() };
             for (k, p) in people.iter().enumerate() {
                 // Most joined before the year; the last of each team during it.
-                let joined = if k + 1 == people.len() && k > 1 { today - Days::new(120) } else { today - Days::new(400) };
+                let joined =
+                    if k + 1 == people.len() && k > 1 { today - Days::new(120) } else { today - Days::new(400) };
                 let m = NewMember { person: *p, duties: duties.clone(), leader: Some(*p) == leader, joined };
                 store.add_member(team.id, &m, keeper, &audit(started, keeper)).await?;
             }

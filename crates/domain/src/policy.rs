@@ -422,9 +422,12 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
                 allow(false, "the team's leader or a grid leader of its region confirms hours")
             }
         }
-        Permission::Patrol { region } => {
-            field_work(actor, region, crate::teams::Duty::Patrol, "grid members, grid leaders and team members with the patrol duty patrol there")
-        }
+        Permission::Patrol { region } => field_work(
+            actor,
+            region,
+            crate::teams::Duty::Patrol,
+            "grid members, grid leaders and team members with the patrol duty patrol there",
+        ),
         Permission::InspectPlaces { region } => field_work(
             actor,
             region,
@@ -900,7 +903,10 @@ mod tests {
         let patroller = volunteer(&[Duty::Patrol], false);
         assert!(may(&patroller, Permission::Patrol { region: &grid }).is_ok());
         assert_eq!(may(&patroller, Permission::Patrol { region: &other }), Err(Refusal::OutOfScope));
-        assert!(matches!(may(&patroller, Permission::InspectPlaces { region: &grid }), Err(Refusal::NotAllowed { .. })));
+        assert!(matches!(
+            may(&patroller, Permission::InspectPlaces { region: &grid }),
+            Err(Refusal::NotAllowed { .. })
+        ));
         let inspector = volunteer(&[Duty::Inspect, Duty::Report], false);
         assert!(may(&inspector, Permission::InspectPlaces { region: &grid }).is_ok());
         assert!(may(&inspector, Permission::Patrol { region: &grid }).is_err());

@@ -84,9 +84,10 @@ impl Duty {
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        Self::ALL.into_iter().find(|d| d.as_str() == s).ok_or_else(|| {
-            FieldError::new("duties", format!("`{s}` is not a duty; one of patrol, inspect, report"))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| FieldError::new("duties", format!("`{s}` is not a duty; one of patrol, inspect, report")))
     }
 }
 
@@ -307,11 +308,8 @@ pub fn figures(
         .map(|&first| {
             let last = month_end(first);
             let within = |d: NaiveDate| d >= first && d <= last;
-            let mut active: Vec<i64> = members
-                .iter()
-                .filter(|m| active_between(m.joined, m.left, first, last))
-                .map(|m| m.person)
-                .collect();
+            let mut active: Vec<i64> =
+                members.iter().filter(|m| active_between(m.joined, m.left, first, last)).map(|m| m.person).collect();
             active.sort_unstable();
             active.dedup();
             let logged = logs.iter().filter(|l| within(l.date) && l.state != ServiceState::Refused);

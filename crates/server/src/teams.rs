@@ -19,7 +19,9 @@ use gridkeeper_domain::{
     Scope,
 };
 use gridkeeper_store::vault::{mask_name, mask_phone};
-use gridkeeper_store::{Member, NewAudit, NewMember, NewPerson, NewServiceLog, NewTeam, ServiceLog, ServiceQuery, Team};
+use gridkeeper_store::{
+    Member, NewAudit, NewMember, NewPerson, NewServiceLog, NewTeam, ServiceLog, ServiceQuery, Team,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -276,7 +278,11 @@ async fn add_member(
             }
         }
         (None, Some(login)) => {
-            app.store.person_by_login(login.trim()).await?.ok_or_else(|| ApiError::unknown("login", "no such account"))?.id
+            app.store
+                .person_by_login(login.trim())
+                .await?
+                .ok_or_else(|| ApiError::unknown("login", "no such account"))?
+                .id
         }
         _ => return Err(ApiError::field("phone", "give a phone or a login, one of them")),
     };
@@ -492,16 +498,12 @@ async fn my_service(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<M
     let hours: Vec<_> =
         app.store.logged_hours(&team_ids, Some(me), from, today).await?.into_iter().map(|(_, h)| h).collect();
     let (start, end) = (day_start(from), day_start(today.succ_opt().unwrap_or(today)));
-    let reports: Vec<_> = app
-        .store
-        .reports_by(&[me], start, end)
-        .await?
-        .into_iter()
-        .map(|(p, at)| (p, local_date(at)))
-        .collect();
+    let reports: Vec<_> =
+        app.store.reports_by(&[me], start, end).await?.into_iter().map(|(p, at)| (p, local_date(at))).collect();
     let figs = figures(&months, &spans, &hours, &reports);
     let since = from.format("%Y-%m-%d").to_string();
-    let recent = logs.iter().filter(|l| l.state == ServiceState::Confirmed && l.date.format("%Y-%m-%d").to_string() >= since);
+    let recent =
+        logs.iter().filter(|l| l.state == ServiceState::Confirmed && l.date.format("%Y-%m-%d").to_string() >= since);
     let points_from_service = recent.clone().filter_map(|l| l.points).sum();
     let balance = app.store.point_account(me).await?.balance;
     Ok(Json(MyService {
@@ -608,7 +610,8 @@ async fn refuse(
     decidable(&app, &auth.actor, id).await?;
     let reason = required_text("reason", &b.reason, 200)?;
     let now = app.now();
-    let l = app.store.decide_service(id, false, Some(&reason), auth.person.id, now, &audit(&app, &auth, "points")).await?;
+    let l =
+        app.store.decide_service(id, false, Some(&reason), auth.person.id, now, &audit(&app, &auth, "points")).await?;
     Ok(Json(log_view(&l)))
 }
 

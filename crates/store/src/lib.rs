@@ -82,10 +82,10 @@ pub use regions::*;
 pub use registry::{
     BatchIds, BatchRef, GridRegistryCounts, LookupKey, RegistryBatch, RegistryHit, RegistryMeasureQuery, RegistryStore,
 };
+pub use teams::{Member, NewMember, NewServiceLog, NewTeam, ServiceLog, ServiceQuery, Team, TeamStore};
 pub use triage::{
     DailyCount, NewTriageModel, SuggestionRecord, SuggestionTally, TrainingCase, TriageModelRow, TriageStore,
 };
-pub use teams::{Member, NewMember, NewServiceLog, NewTeam, ServiceLog, ServiceQuery, Team, TeamStore};
 pub use vault::Vault;
 
 #[derive(Debug, thiserror::Error)]

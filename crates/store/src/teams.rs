@@ -5,10 +5,10 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use gridkeeper_domain::points::{Award, Points};
 use gridkeeper_domain::teams::{
     check_hours, duties_text, parse_duties, Duty, LoggedHours, MemberSpan, ServiceState, TeamKind, TeamRole,
 };
-use gridkeeper_domain::points::{Award, Points};
 use gridkeeper_domain::{FieldError, Millis, PersonId, RegionCode};
 use serde_json::json;
 use sqlx::Row;

@@ -34,7 +34,9 @@ async fn leaders_keep_teams_volunteers_log_hours_confirmed_hours_earn_points() {
     new_team(&t, "leader", "330483101").await.problem(422, Some("region"));
     new_team(&t, "member", "330483101001001").await.problem(403, None);
     new_team(&t, "resident", COMMUNITY).await.problem(404, None);
-    t.post(Some("leader"), "/api/v1/teams", json!({ "kind": "army", "region": COMMUNITY })).await.problem(422, Some("kind"));
+    t.post(Some("leader"), "/api/v1/teams", json!({ "kind": "army", "region": COMMUNITY }))
+        .await
+        .problem(422, Some("kind"));
 
     // Members: an existing account by login, a new volunteer's account from a phone and a name.
     let members = format!("/api/v1/teams/{id}/members");
@@ -42,11 +44,14 @@ async fn leaders_keep_teams_volunteers_log_hours_confirmed_hours_earn_points() {
     assert_eq!(added.ok()["duties"], json!(["patrol", "report"]));
     let resident = added.body["person_id"].as_i64().unwrap();
     t.post(Some("leader"), &members, json!({ "login": "resident", "duties": [] })).await.problem(409, Some("person"));
-    t.post(Some("leader"), &members, json!({ "login": "resident2", "duties": ["fly"] })).await.problem(422, Some("duties"));
+    t.post(Some("leader"), &members, json!({ "login": "resident2", "duties": ["fly"] }))
+        .await
+        .problem(422, Some("duties"));
     t.post(Some("leader"), &members, json!({ "phone": "13912345678", "duties": [] })).await.problem(404, Some("phone"));
     t.post(Some("leader"), &members, json!({ "login": "nobody", "duties": [] })).await.problem(404, Some("login"));
-    let fresh =
-        t.post(Some("leader"), &members, json!({ "phone": "13912345678", "name": "沈志愿", "duties": ["inspect"] })).await;
+    let fresh = t
+        .post(Some("leader"), &members, json!({ "phone": "13912345678", "name": "沈志愿", "duties": ["inspect"] }))
+        .await;
     assert_eq!(fresh.ok()["name"], "沈志愿");
     assert_eq!(fresh.body["phone"], "139****5678");
     let account = t.store.person_by_phone("13912345678").await.unwrap().unwrap();
@@ -88,11 +93,14 @@ async fn leaders_keep_teams_volunteers_log_hours_confirmed_hours_earn_points() {
     // The team's leader confirms: 3 hours × 5 points; the grid leader refuses the other.
     let done = t.post(Some("resident2"), &format!("/api/v1/service-logs/{first}/confirm"), json!({})).await;
     assert_eq!((done.ok()["state"].as_str(), done.body["points"].as_i64()), (Some("confirmed"), Some(15)));
-    t.post(Some("leader"), &format!("/api/v1/service-logs/{first}/confirm"), json!({})).await.problem(409, Some("state"));
+    t.post(Some("leader"), &format!("/api/v1/service-logs/{first}/confirm"), json!({}))
+        .await
+        .problem(409, Some("state"));
     t.post(Some("leader"), &format!("/api/v1/service-logs/{second}/refuse"), json!({ "reason": "" }))
         .await
         .problem(422, Some("reason"));
-    let refused = t.post(Some("leader"), &format!("/api/v1/service-logs/{second}/refuse"), json!({ "reason": "未到岗" })).await;
+    let refused =
+        t.post(Some("leader"), &format!("/api/v1/service-logs/{second}/refuse"), json!({ "reason": "未到岗" })).await;
     assert_eq!((refused.ok()["state"].as_str(), refused.body["points"].as_i64()), (Some("refused"), None));
 
     // My service: the team, the logs, the hours and points.
