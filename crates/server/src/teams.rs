@@ -237,12 +237,13 @@ pub struct MemberInput {
     #[schema(max_length = 50)]
     pub name: Option<String>,
     /// patrol, inspect, report (any of them, or none).
-    #[schema(max_items = 3)]
+    #[schema(value_type = Vec<Duty>, max_items = 3)]
     pub duties: Vec<String>,
     /// The member leads the team (taking over from the current leader).
     #[serde(default)]
     pub leader: bool,
     /// YYYY-MM-DD; default today.
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub joined: Option<String>,
 }
 
@@ -310,7 +311,7 @@ async fn volunteer_account(app: &App, name: &str, phone: &str) -> ApiResult<Pers
 #[serde(deny_unknown_fields)]
 pub struct MemberChange {
     /// patrol, inspect, report (any of them, or none).
-    #[schema(max_items = 3)]
+    #[schema(value_type = Vec<Duty>, max_items = 3)]
     pub duties: Vec<String>,
     #[serde(default)]
     pub leader: bool,
@@ -529,6 +530,7 @@ pub struct LogInput {
     /// The team one served for (one of one's own).
     pub team: i64,
     /// YYYY-MM-DD: the day of the service (today or up to 90 days back).
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub date: String,
     /// Whole hours, 1 to 24; all logs of one day together at most 24.
     #[schema(minimum = 1, maximum = 24)]

@@ -1293,7 +1293,7 @@ export type MediaView = {
 
 export type MemberChange = {
   /** patrol, inspect, report (any of them, or none). */
-  duties: Array<string>
+  duties: Array<Duty>
   leader?: boolean
 }
 
@@ -1301,7 +1301,7 @@ export type MemberChange = {
  * account, which signs in with a code sent to the phone) when `name` is given. */
 export type MemberInput = {
   /** patrol, inspect, report (any of them, or none). */
-  duties: Array<string>
+  duties: Array<Duty>
   /** YYYY-MM-DD; default today. */
   joined?: string | null
   /** The member leads the team (taking over from the current leader). */
