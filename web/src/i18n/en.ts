@@ -1109,6 +1109,8 @@ const en: typeof zh = {
     remove: 'Remove from the team',
     removeConfirm: 'Remove {name} from the team? Their service records are kept.',
     removed: 'Removed',
+    peopleTitle: "This month's service by member",
+    personIs: '{c} of {l} h confirmed, {r} reported',
     pendingTitle: 'Hours awaiting confirmation',
     confirm: 'Confirm',
     refuse: 'Refuse',

@@ -1106,6 +1106,8 @@ export default {
     remove: '移出队伍',
     removeConfirm: '确定将 {name} 移出队伍？其服务记录仍会保留。',
     removed: '已移出',
+    peopleTitle: '本月成员服务',
+    personIs: '确认 {c} / 登记 {l} 小时，上报 {r} 件',
     pendingTitle: '待确认的服务时长',
     confirm: '确认',
     refuse: '不予确认',
