@@ -264,6 +264,33 @@ def _award(body):
     return note is None or bool(str(note).strip())
 
 
+def _teams(case):
+    # A member is named by a phone or a login, one of them; service is logged for a day of the
+    # last 90 (not ahead); the measures' months run forwards, at most 36 of them.
+    body = case.body if isinstance(case.body, dict) else {}
+    path, method = case.operation.path, case.operation.method.lower()
+    if path == "/teams/{id}/members" and method == "post":
+        joined = body.get("joined")
+        if joined is not None and _time(f"{joined}T12:00:00+08:00") is None:
+            return False
+        return (body.get("phone") is None) != (body.get("login") is None)
+    if path == "/me/service" and method == "post":
+        day = _time(f"{body.get('date')}T12:00:00+08:00")
+        if day is None:
+            return "date" not in body
+        age = (datetime.now().astimezone() - day).total_seconds() / 86400
+        return -0.5 <= age <= 89
+    if path == "/teams/measures" and isinstance(case.query, dict):
+        start, end = str(case.query.get("from", "")), str(case.query.get("to", ""))
+        try:
+            (y0, m0), (y1, m1) = (map(int, start.split("-")), map(int, end.split("-")))
+        except ValueError:
+            return True
+        months = (y1 - y0) * 12 + m1 - m0
+        return 1 <= m0 <= 12 and 1 <= m1 <= 12 and y0 >= 1 and 0 <= months < 36
+    return True
+
+
 # `filter_case` runs in every phase (coverage, fuzzing, stateful), unlike `filter_query`.
 @schemathesis.hook
 def filter_case(context, case):
@@ -283,6 +310,7 @@ def filter_case(context, case):
         and _participation(case)
         and (case.operation.path != "/points/rules" or _point_rules(case.body))
         and (not case.operation.path.endswith("/points") or (_award(case.body) and _award_fields(case.body)))
+        and _teams(case)
     )
 
 

@@ -770,3 +770,78 @@ describe('the town portal', () => {
     await page.waitForURL('**/grid-card')
   })
 })
+
+describe('teams: a grid leader keeps the volunteers, a volunteer logs hours', () => {
+  it('the leader adds a member and confirms hours; the volunteer logs hours (360 px and desktop)', async () => {
+    const leader = await apiAs(server.base, 'leader01')
+    const community = leader.person.grants.find((g) => g.role === 'grid_leader').scope.code
+    const { items } = await leader.get(`teams?region=${community}`)
+    const team = items.find((x) => x.kind === 'volunteers')
+    assert.ok(team && team.may_keep && team.may_confirm, 'the community has a volunteers team the leader keeps')
+    for (const { width, height, phone } of [
+      { width: 360, height: 780, phone: '19912340001' },
+      { width: 1920, height: 1080, phone: '19912340002' },
+    ]) {
+      // The grid leader: the teams of the community, one tap from the menu.
+      const page = await open('leader01', { width, height })
+      await page.getByTestId('nav-teams').click()
+      await page.waitForURL('**/teams')
+      await page.getByTestId(`team-${team.id}`).locator('.head').click()
+      await page.getByTestId(`member-add-${team.id}`).click()
+      await fill(page, 'member-phone', phone)
+      await fill(page, 'member-name', width === 360 ? '沈小芳' : '钱志远')
+      await page.getByTestId('member-duty-patrol').click()
+      if (width === 360) {
+        assert.deepEqual(await smallTargets(page), [], 'tap targets of the new member form')
+      }
+      await page.getByTestId('member-save').click()
+      await page.getByTestId(`team-${team.id}`).getByText(width === 360 ? '沈小芳' : '钱志远').waitFor()
+      const now = await leader.get(`teams/${team.id}`)
+      const added = now.members.find((m) => m.phone === `${phone.slice(0, 3)}****${phone.slice(7)}`)
+      assert.ok(added, 'the new volunteer is a member')
+      assert.deepEqual(added.duties, ['patrol', 'report'])
+      // Hours awaiting confirmation: confirm the first.
+      const [log] = await leader.get(`teams/${team.id}/service-logs?state=pending`)
+      assert.ok(log, 'the demo has hours awaiting confirmation')
+      await page.getByTestId(`confirm-${log.id}`).waitFor()
+      if (width === 360) {
+        await page.waitForLoadState('networkidle')
+        assert.deepEqual(await smallTargets(page), [], 'tap targets of the teams view')
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth)
+        assert.ok(wide <= 360, `the teams view is ${wide} px wide`)
+      }
+      await shoot(page, 'teams-leader', [width])
+      await page.getByTestId(`confirm-${log.id}`).click()
+      await page.getByTestId(`confirm-${log.id}`).waitFor({ state: 'hidden' })
+      const decided = (await leader.get(`teams/${team.id}/service-logs?state=confirmed&limit=500`)).find((l) => l.id === log.id)
+      assert.ok(decided && decided.points !== null, 'the hours are confirmed, with their points')
+
+      // The volunteer: My service, one tap from the menu; log two hours of patrol.
+      const volunteer = await apiAs(server.base, 'volunteer01')
+      const before = (await volunteer.get('me/service')).logs.length
+      const mine = await open('volunteer01', { width, height })
+      await mine.getByTestId('nav-service').click()
+      await mine.waitForURL('**/service')
+      await fill(mine, 'service-what', width === 360 ? '夜间治安巡逻' : '清理河道垃圾')
+      if (width === 360) {
+        await mine.waitForLoadState('networkidle')
+        assert.deepEqual(await smallTargets(mine), [], 'tap targets of My service')
+        const wide = await mine.evaluate(() => document.documentElement.scrollWidth)
+        assert.ok(wide <= 360, `My service is ${wide} px wide`)
+      }
+      await mine.getByTestId('service-submit').click()
+      const after = await (async () => {
+        for (let i = 0; i < 50; i++) {
+          const s = await volunteer.get('me/service')
+          if (s.logs.length > before) return s
+          await mine.waitForTimeout(100)
+        }
+        return volunteer.get('me/service')
+      })()
+      assert.equal(after.logs.length, before + 1)
+      assert.equal(after.logs[0].state, 'pending')
+      await mine.getByTestId(`service-log-${after.logs[0].id}`).waitFor()
+      await shoot(mine, 'teams-my-service', [width])
+    }
+  })
+})

@@ -170,6 +170,14 @@ const routes: RouteRecordRaw[] = [
     component: () => import('./views/admin/AdminView.vue'),
     meta: { roles: ['admin'], title: 'nav.admin' },
   },
+  // the five teams (五支队伍): kept by grid leaders and admins; members log their service hours
+  {
+    path: '/teams',
+    name: 'teams',
+    component: () => import('./views/teams/TeamsView.vue'),
+    meta: { roles: ['grid_leader', 'admin'], title: 'teams.title' },
+  },
+  { path: '/service', name: 'service', component: () => import('./views/resident/MyService.vue'), meta: { title: 'service.title' } },
   { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue'), meta: { public: true } },
 ]
 

@@ -52,6 +52,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         gridkeeper_demo::load_registry(store.as_ref(), &town.registry).await?;
         gridkeeper_demo::load_participation(store.as_ref(), &town.participation).await?;
         gridkeeper_demo::load_points(store.as_ref(), &town, now).await?;
+        gridkeeper_demo::load_teams(store.as_ref(), &town, now).await?;
         let inspections_started = Instant::now();
         let inspections = gridkeeper_demo::load_inspections(store.as_ref(), &town, now).await?;
         let inspections_took = inspections_started.elapsed().as_secs_f64();

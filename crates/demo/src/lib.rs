@@ -22,6 +22,7 @@ mod participation;
 mod people;
 mod points;
 mod registry;
+mod teams;
 mod town;
 
 pub use inspections::load_inspections;
@@ -29,6 +30,7 @@ pub use load::{load, load_cases, load_registry, LoadError};
 pub use participation::{load_participation, DemoParticipation};
 pub use points::load_points;
 pub use registry::{Collection, DemoRegistry, RegistryStep};
+pub use teams::load_teams;
 
 use gridkeeper_domain::{Case, CaseId, Millis, NewEvent};
 use gridkeeper_store::{NewPerson, ReferenceData};
@@ -84,6 +86,8 @@ pub fn generate(seed: u64, now: Millis, cases: usize) -> DemoTown {
     // Landlords and social units come after everyone the history knows, so no id moves.
     let mut people = roster.people.clone();
     let registry = registry::build(seed, &town, &roster, now, &mut people);
+    // The teams' new accounts (volunteers, party workers, guards, auxiliary police) come last.
+    teams::add_people(seed, town.communities.len(), &mut people);
     let participation = participation::build(seed, &town, &roster, now);
     let regions = town.regions();
     let org::Org { platforms, departments, categories, .. } = org;
@@ -389,6 +393,10 @@ mod tests {
             "resident01",
             "resident50",
             "landlord01",
+            "volunteer01",
+            "party01",
+            "guard01",
+            "auxpolice01",
             "unit01",
             "police",
         ] {

@@ -58,6 +58,7 @@ pub async fn load(
     load_registry(store, &town.registry).await?;
     crate::load_participation(store, &town.participation).await?;
     crate::load_points(store, town, now).await?;
+    crate::load_teams(store, town, now).await?;
     crate::load_inspections(store, town, now).await?;
     Ok(())
 }

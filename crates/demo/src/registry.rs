@@ -1234,7 +1234,8 @@ mod tests {
         let landlords: Vec<&crate::DemoPerson> =
             demo.people.iter().filter(|p| p.person.login.starts_with("landlord")).collect();
         assert_eq!(landlords.len(), LANDLORD_GRIDS.len());
-        let first_landlord = demo.people.len() - SOCIAL_UNITS.len() - LANDLORD_GRIDS.len() + 1;
+        // (The teams' accounts follow the landlords and social units.)
+        let first_landlord = demo.people.iter().position(|p| p.person.login == "landlord01").unwrap() + 1;
         for (i, l) in landlords.iter().enumerate() {
             let id = (first_landlord + i) as PersonId;
             let houses: Vec<&HouseData> = r.houses().filter(|h| h.landlord == Some(id)).collect();
@@ -1250,7 +1251,7 @@ mod tests {
         }
         let places: Vec<&PlaceData> = r.places().collect();
         for (i, (kind, ..)) in SOCIAL_UNITS.iter().enumerate() {
-            let unit = &demo.people[demo.people.len() - SOCIAL_UNITS.len() + i];
+            let unit = &demo.people[first_landlord - 1 + LANDLORD_GRIDS.len() + i];
             let [grant] = unit.person.grants.as_slice() else { panic!("one grant") };
             assert_eq!(grant.role, Role::SocialUnit);
             let Scope::Place { id } = grant.scope else { panic!("a place's scope") };
@@ -1272,7 +1273,12 @@ mod tests {
         let store = gridkeeper_store::open("sqlite::memory:", vault).await.unwrap();
         store.migrate().await.unwrap();
         crate::load(store.as_ref(), &demo, None, NOW, 8).await.unwrap();
-        assert_eq!(store.count_cases().await.unwrap(), demo.history.len() as i64);
+        // The history's cases, then the hazards the inspections found.
+        let all = store.count_cases().await.unwrap();
+        assert!(all > demo.history.len() as i64);
+        for id in demo.history.len() as i64 + 1..=all {
+            assert_eq!(store.events(id).await.unwrap()[0].event.action, gridkeeper_domain::Action::FindHazard);
+        }
         assert!(demo.history.iter().any(|(c, _)| c.state == CaseState::Rated));
 
         let r = &demo.registry;

@@ -151,6 +151,10 @@ pub struct Actor {
     pub grants: Vec<Grant>,
     /// The case whose tracking code the actor presented: they act as its reporter.
     pub tracking_case: Option<i64>,
+    /// The person's current seats in teams (the five teams, [`crate::teams`]) with their duties:
+    /// what lets a volunteer patrol, inspect or report as a member.
+    #[serde(default)]
+    pub teams: Vec<crate::teams::TeamRole>,
 }
 
 impl Actor {
@@ -159,7 +163,18 @@ impl Actor {
     }
 
     pub fn person(id: PersonId, grants: Vec<Grant>) -> Self {
-        Self { person: Some(id), grants, tracking_case: None }
+        Self { person: Some(id), grants, tracking_case: None, teams: Vec::new() }
+    }
+
+    /// The actor with their current seats in teams.
+    pub fn with_teams(mut self, teams: Vec<crate::teams::TeamRole>) -> Self {
+        self.teams = teams;
+        self
+    }
+
+    /// Whether a seat in a team gives the actor `duty` in a region covering `region`.
+    pub fn has_duty(&self, duty: crate::teams::Duty, region: &RegionCode) -> bool {
+        self.teams.iter().any(|t| t.serves(duty, region))
     }
 
     /// Someone holding the tracking code of a case (possibly an anonymous reporter).

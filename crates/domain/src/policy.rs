@@ -119,9 +119,6 @@ pub enum Permission<'a> {
     AdjustPoints { region: &'a RegionCode },
     /// Commend a grid member or volunteer for work in a region.
     Commend { region: &'a RegionCode },
-    /// Inspect the places and houses of a region with their check lists, and re-inspect the
-    /// hazards found there: its grid members and grid leaders.
-    InspectPlaces { region: &'a RegionCode },
     /// Write and import the check lists and the inspection plans (how often each kind of place
     /// is inspected at each risk level): shared by the whole jurisdiction.
     ManageChecklists,
@@ -130,6 +127,21 @@ pub enum Permission<'a> {
     /// Read the safety file of a place or house of a region (its inspections and hazards): who
     /// reads the registry there, and the social unit of that place.
     ReadSafetyFile { region: &'a RegionCode, place: Option<PlaceId> },
+    // ---- teams (五支队伍, crate::teams)
+    /// See the teams of a grid or community, with their members and duties.
+    SeeTeams { region: &'a RegionCode },
+    /// Create the teams of a grid or community, add and remove members, set their duties.
+    KeepTeams { region: &'a RegionCode },
+    /// Log one's own service hours for team `team`: its current members.
+    LogServiceHours { team: i64 },
+    /// Confirm or refuse the hours `volunteer` logged for team `team` of `region`.
+    ConfirmServiceHours { region: &'a RegionCode, team: i64, volunteer: PersonId },
+    /// Patrol a grid: its grid members and leaders, and team members with the patrol duty there.
+    Patrol { region: &'a RegionCode },
+    /// Inspect the places and houses of a region with their check lists, and re-inspect the
+    /// hazards found there: its grid members and leaders, and team members with the inspect duty
+    /// there.
+    InspectPlaces { region: &'a RegionCode },
 }
 
 impl Permission<'_> {
@@ -166,7 +178,6 @@ impl Permission<'_> {
             Permission::KeepPlace { .. } => "keep a place's entry current",
             Permission::DefinePlaceKinds => "define the kinds of places",
             Permission::ImportRegistry { .. } => "import registry entries",
-            Permission::InspectPlaces { .. } => "inspect places",
             Permission::ManageChecklists => "write check lists and inspection plans",
             Permission::ReadChecklists => "read the check lists",
             Permission::ReadSafetyFile { .. } => "read the safety file of a place",
@@ -185,6 +196,12 @@ impl Permission<'_> {
             Permission::AwardPoints { .. } => "record volunteer hours and consultations",
             Permission::AdjustPoints { .. } => "correct points by hand",
             Permission::Commend { .. } => "commend grid members and volunteers",
+            Permission::SeeTeams { .. } => "see the teams",
+            Permission::KeepTeams { .. } => "keep the teams and their members",
+            Permission::LogServiceHours { .. } => "log service hours",
+            Permission::ConfirmServiceHours { .. } => "confirm service hours",
+            Permission::Patrol { .. } => "patrol",
+            Permission::InspectPlaces { .. } => "inspect places",
         }
     }
 }
@@ -320,13 +337,6 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         Permission::DefinePlaceKinds => {
             allow(district_admin(actor), "only admins of a district (or above) define the kinds of places")
         }
-        Permission::InspectPlaces { region } => {
-            may(actor, Permission::ReadRegistry { region })?;
-            allow(
-                any_of(actor, &[Role::GridMember, Role::GridLeader], region),
-                "the grid members and grid leaders of this region inspect its places",
-            )
-        }
         Permission::ManageChecklists => {
             allow(district_admin(actor), "only admins of a district (or above) write check lists and plans")
         }
@@ -337,7 +347,8 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
             let own = place.is_some_and(|p| {
                 actor.grants.iter().any(|g| g.role == Role::SocialUnit && g.scope == Scope::Place { id: p.0 })
             });
-            if own || any_of(actor, &REGISTRY_READERS, region) {
+            let inspects = may(actor, Permission::InspectPlaces { region }).is_ok();
+            if own || inspects || any_of(actor, &REGISTRY_READERS, region) {
                 Ok(())
             } else {
                 Err(Refusal::OutOfScope)
@@ -408,6 +419,50 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
             region,
             "only the grid leader and supervisors of this region commend",
         ),
+        Permission::SeeTeams { region } => {
+            if any_of(actor, &REGISTRY_READERS, region) || actor.teams.iter().any(|t| t.region.contains(region)) {
+                Ok(())
+            } else {
+                Err(Refusal::OutOfScope)
+            }
+        }
+        Permission::KeepTeams { region } => {
+            if any_of(actor, &TEAM_KEEPERS, region) {
+                Ok(())
+            } else if any_of(actor, &REGISTRY_READERS, region) {
+                allow(false, "the community's grid leaders and admins keep its teams")
+            } else {
+                Err(Refusal::OutOfScope)
+            }
+        }
+        Permission::LogServiceHours { team } => {
+            allow(actor.teams.iter().any(|t| t.team == team), "only the team's members log hours for it")
+        }
+        Permission::ConfirmServiceHours { region, team, volunteer } => {
+            if actor.person == Some(volunteer) {
+                return allow(false, "nobody confirms their own hours");
+            }
+            let leads = actor.teams.iter().any(|t| t.team == team && t.leader);
+            if leads || actor.holds_for_region(Role::GridLeader, region) {
+                Ok(())
+            } else if actor.has_role(Role::GridLeader) || actor.teams.iter().any(|t| t.leader) {
+                Err(Refusal::OutOfScope)
+            } else {
+                allow(false, "the team's leader or a grid leader of its region confirms hours")
+            }
+        }
+        Permission::Patrol { region } => field_work(
+            actor,
+            region,
+            crate::teams::Duty::Patrol,
+            "grid members, grid leaders and team members with the patrol duty patrol there",
+        ),
+        Permission::InspectPlaces { region } => field_work(
+            actor,
+            region,
+            crate::teams::Duty::Inspect,
+            "grid members, grid leaders and team members with the inspect duty inspect there",
+        ),
         Permission::ReadDepartmentMeasures { department } => allow(
             actor
                 .grants
@@ -422,6 +477,22 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
 const REGISTRY_READERS: [Role; 6] =
     [Role::GridMember, Role::GridLeader, Role::Dispatcher, Role::Supervisor, Role::Analyst, Role::Admin];
 const REGISTRY_KEEPERS: [Role; 3] = [Role::GridMember, Role::GridLeader, Role::Admin];
+
+/// Who keeps the teams of a grid or community.
+const TEAM_KEEPERS: [Role; 2] = [Role::GridLeader, Role::Admin];
+
+/// Field work in `region` (patrols, inspections): its grid members and leaders, and members of a
+/// team with `duty` there. Someone who does such work elsewhere is told it is not theirs.
+fn field_work(actor: &Actor, region: &RegionCode, duty: crate::teams::Duty, reason: &str) -> Result<(), Refusal> {
+    const STAFF: [Role; 2] = [Role::GridMember, Role::GridLeader];
+    if any_of(actor, &STAFF, region) || actor.has_duty(duty, region) {
+        Ok(())
+    } else if STAFF.iter().any(|r| actor.has_role(*r)) || actor.teams.iter().any(|t| t.duties.contains(&duty)) {
+        Err(Refusal::OutOfScope)
+    } else {
+        Err(Refusal::NotAllowed { action: duty.as_str(), reason: reason.to_string() })
+    }
+}
 
 /// Who hands rewards over in a region.
 const REWARD_KEEPERS: [Role; 3] = [Role::GridMember, Role::GridLeader, Role::Admin];
@@ -473,6 +544,7 @@ pub fn inspected_regions(actor: &Actor) -> Vec<RegionCode> {
             Scope::Region { code } => Some(code.clone()),
             _ => None,
         })
+        .chain(actor.teams.iter().filter(|t| t.duties.contains(&crate::teams::Duty::Inspect)).map(|t| t.region.clone()))
         .filter(|r| may(actor, Permission::InspectPlaces { region: r }).is_ok())
         .collect();
     out.sort();
@@ -779,7 +851,6 @@ mod tests {
         assert_eq!(who(place(2)), keepers);
         assert_eq!(who(Permission::DefinePlaceKinds), ["admin"]);
         assert_eq!(who(Permission::ImportRegistry { under: &grid }), ["grid leader", "admin", "street admin"]);
-        assert_eq!(who(Permission::InspectPlaces { region: &grid }), ["grid member", "grid leader"]);
         assert_eq!(who(Permission::InspectPlaces { region: &other_street }), Vec::<&str>::new());
         assert_eq!(who(Permission::ManageChecklists), ["admin"]);
         let file = |id| Permission::ReadSafetyFile { region: &grid, place: Some(PlaceId(id)) };
@@ -836,5 +907,79 @@ mod tests {
 
     fn code(s: &str) -> RegionCode {
         RegionCode::parse(s).unwrap()
+    }
+
+    // ---- teams
+
+    /// A volunteer (a resident) with a seat in team 7 of the community, with `duties`.
+    fn volunteer(duties: &[crate::teams::Duty], leader: bool) -> Actor {
+        person(20, &[(Role::Resident, "region:330483")]).with_teams(vec![crate::teams::TeamRole {
+            team: 7,
+            kind: crate::teams::TeamKind::Volunteers,
+            region: code("330483101001"),
+            duties: duties.to_vec(),
+            leader,
+        }])
+    }
+
+    #[test]
+    fn grid_leaders_and_admins_keep_the_teams_of_their_community() {
+        let (community, grid, other) = (code("330483101001"), code("330483101001001"), code("330483101002"));
+        let readers = ["grid member", "grid leader", "dispatcher", "supervisor", "analyst", "admin", "street admin"];
+        assert_eq!(who(Permission::SeeTeams { region: &grid }), readers);
+        assert_eq!(who(Permission::KeepTeams { region: &community }), ["grid leader", "admin", "street admin"]);
+        assert_eq!(who(Permission::KeepTeams { region: &grid }), ["grid leader", "admin", "street admin"]);
+        assert_eq!(who(Permission::KeepTeams { region: &other }), ["admin", "street admin"]);
+        // The leader of another community is told the team does not exist; a grid member that
+        // they may not; a member of a team sees their teams.
+        let leader = &people()[3].1;
+        assert_eq!(may(leader, Permission::KeepTeams { region: &other }), Err(Refusal::OutOfScope));
+        let member = &people()[2].1;
+        assert!(matches!(may(member, Permission::KeepTeams { region: &grid }), Err(Refusal::NotAllowed { .. })));
+        assert!(may(&volunteer(&[], false), Permission::SeeTeams { region: &grid }).is_ok());
+        assert!(may(&volunteer(&[], false), Permission::KeepTeams { region: &grid }).is_err());
+    }
+
+    #[test]
+    fn members_log_hours_leaders_confirm_others_hours() {
+        use crate::teams::Duty;
+        let community = code("330483101001");
+        assert!(who(Permission::LogServiceHours { team: 7 }).is_empty());
+        assert!(may(&volunteer(&[], false), Permission::LogServiceHours { team: 7 }).is_ok());
+        assert!(may(&volunteer(&[], false), Permission::LogServiceHours { team: 8 }).is_err());
+        let confirm = |team, volunteer| Permission::ConfirmServiceHours { region: &community, team, volunteer };
+        assert_eq!(who(confirm(7, 99)), ["grid leader"]);
+        // The team's leader confirms the others' hours, never their own nor another team's.
+        let leader = volunteer(&[Duty::Report], true);
+        assert!(may(&leader, confirm(7, 99)).is_ok());
+        assert!(matches!(may(&leader, confirm(7, 20)), Err(Refusal::NotAllowed { .. })));
+        assert_eq!(may(&leader, confirm(8, 99)), Err(Refusal::OutOfScope));
+        assert!(matches!(may(&volunteer(&[], false), confirm(7, 99)), Err(Refusal::NotAllowed { .. })));
+        // A grid leader of another community is told it is not theirs.
+        let other = code("330483101002");
+        let elsewhere = Permission::ConfirmServiceHours { region: &other, team: 9, volunteer: 99 };
+        assert_eq!(may(&people()[3].1, elsewhere), Err(Refusal::OutOfScope));
+    }
+
+    #[test]
+    fn duties_let_team_members_patrol_and_inspect_where_their_team_works() {
+        use crate::teams::Duty;
+        let (grid, other) = (code("330483101001001"), code("330483101002001"));
+        assert_eq!(who(Permission::Patrol { region: &grid }), ["grid member", "grid leader"]);
+        assert_eq!(who(Permission::InspectPlaces { region: &grid }), ["grid member", "grid leader"]);
+        assert!(who(Permission::Patrol { region: &other }).is_empty());
+        let patroller = volunteer(&[Duty::Patrol], false);
+        assert!(may(&patroller, Permission::Patrol { region: &grid }).is_ok());
+        assert_eq!(may(&patroller, Permission::Patrol { region: &other }), Err(Refusal::OutOfScope));
+        assert!(matches!(
+            may(&patroller, Permission::InspectPlaces { region: &grid }),
+            Err(Refusal::NotAllowed { .. })
+        ));
+        let inspector = volunteer(&[Duty::Inspect, Duty::Report], false);
+        assert!(may(&inspector, Permission::InspectPlaces { region: &grid }).is_ok());
+        assert!(may(&inspector, Permission::Patrol { region: &grid }).is_err());
+        // Grid members elsewhere are told the grid is not theirs; a resident that they may not.
+        assert_eq!(may(&people()[2].1, Permission::Patrol { region: &other }), Err(Refusal::OutOfScope));
+        assert!(matches!(may(&people()[1].1, Permission::Patrol { region: &grid }), Err(Refusal::NotAllowed { .. })));
     }
 }

@@ -429,7 +429,7 @@ pub fn report_on(actor: &Actor, r: NewReport, now: Millis, cal: &Calendar) -> Re
     case.urgency = r.urgency;
     case.due_at = Some(cal.deadline(now, r.urgency.accept_within(), r.urgency));
     case.description = description.clone();
-    let event = NewEvent {
+    let mut event = NewEvent {
         action: Action::Report,
         at: now,
         actor: actor.person,
@@ -446,6 +446,10 @@ pub fn report_on(actor: &Actor, r: NewReport, now: Millis, cal: &Calendar) -> Re
             "source": case.source,
         }),
     };
+    // A member of a team with the report duty where the problem lies reports as that team.
+    if let Some(team) = case.grid.as_ref().and_then(|g| crate::teams::reporting_team(actor, g)) {
+        event.data["team"] = json!(team);
+    }
     Ok(Decision { case, event })
 }
 

@@ -260,6 +260,8 @@ pub struct MeAnswer {
     /// The regions whose measures (and dashboard) the person may see, as the policy decides:
     /// the widest of each of their scopes, widest first. Empty for those who may see none.
     pub measures: Vec<String>,
+    /// The teams (五支队伍) the person is a member of now: they log service hours (我的服务).
+    pub teams: Vec<i64>,
 }
 
 /// The regions of `actor`'s grants whose measures they may read, none inside another.
@@ -289,9 +291,11 @@ fn measure_regions(actor: &gridkeeper_domain::Actor) -> Vec<String> {
     responses((status = 200, description = "The signed-in person", body = MeAnswer)))]
 async fn me(auth: Auth) -> Json<MeAnswer> {
     let measures = measure_regions(&auth.actor);
+    let teams = auth.actor.teams.iter().map(|t| t.team).collect();
     let p = auth.person;
     Json(MeAnswer {
         measures,
+        teams,
         person: Me {
             id: p.id,
             login: p.login,

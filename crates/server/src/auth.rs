@@ -115,7 +115,9 @@ impl FromRequestParts<AppState> for MaybeAuth {
                 "the session is unknown or has expired; sign in again",
             ));
         };
-        let actor = Actor::person(person.id, person.grants.clone());
+        // The person's current seats in teams (their duties reach the policy).
+        let teams = state.store.team_roles(person.id).await?;
+        let actor = Actor::person(person.id, person.grants.clone()).with_teams(teams);
         Ok(MaybeAuth(Some(Auth { person, actor, session })))
     }
 }

@@ -42,6 +42,7 @@ mod reporting;
 mod responsibility;
 mod service;
 pub mod sms;
+mod teams;
 mod tracking;
 pub mod triage;
 mod web;
@@ -426,6 +427,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(natives::router())
         .merge(points::router())
         .merge(inspections::router())
+        .merge(teams::router())
         .merge(openapi::router())
 }
 

@@ -53,6 +53,7 @@ use crate::AppState;
         (name = "hotline", description = "The linkage center's hotline entry: callers looked up by phone, calls reported on their behalf or attached to a case"),
         (name = "inspections", description = "Field inspections: check lists and the plan, due inspections, safety files, inspections and the hazards they find"),
         (name = "participation", description = "Residents as participants: articles of the information service, consultations, proposals"),
+        (name = "teams", description = "The five teams (五支队伍) of a grid or community, their members' duties, volunteers' service hours and their measures"),
         (name = "docs", description = "This document"),
     )
 )]

@@ -37,6 +37,7 @@ mod regions;
 mod registry;
 mod rollups;
 mod sql;
+mod teams;
 #[cfg(test)]
 mod testing;
 pub mod transfer;
@@ -85,6 +86,7 @@ pub use regions::*;
 pub use registry::{
     BatchIds, BatchRef, GridRegistryCounts, LookupKey, RegistryBatch, RegistryHit, RegistryMeasureQuery, RegistryStore,
 };
+pub use teams::{Member, NewMember, NewServiceLog, NewTeam, ServiceLog, ServiceQuery, Team, TeamStore};
 pub use triage::{
     DailyCount, NewTriageModel, SuggestionRecord, SuggestionTally, TrainingCase, TriageModelRow, TriageStore,
 };
@@ -186,7 +188,7 @@ pub mod prelude {
         AccountStore, AdminStore, ArticleStore, CalendarStore, CareStore, CaseStore, ConsultationStore, ContactStore,
         ExchangeStore, HotlineStore, HousingStore, InspectionStore, MeasureStore, NativeStore, NoticeStore,
         ParticipationStore, PeopleStore, PlaceStore, PointsStore, ProposalStore, ReferenceStore, RegionStore,
-        RegistryStore, Store, TriageStore,
+        RegistryStore, Store, TeamStore, TriageStore,
     };
 }
 
@@ -223,6 +225,7 @@ pub trait Store:
     + NativeStore
     + PointsStore
     + InspectionStore
+    + TeamStore
     + Send
     + Sync
     + 'static

@@ -321,6 +321,53 @@ generic! {
             Ok(id)
         }
 
+        /// Writes the entry of an award inside the caller's transaction (the person exists), by
+        /// the rules and the day's cap, with its audit entry: what [`PointsStore::award_points`]
+        /// and the confirmation of service hours (`teams.rs`) do. `None`: nothing to give.
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) async fn award_in(
+            conn: &mut D::Connection,
+            person: PersonId,
+            region: &str,
+            award: &Award,
+            at: Millis,
+            actor: PersonId,
+            audit: &NewAudit,
+        ) -> Result<Option<LedgerEntry>> {
+            Self::lock_account(&mut *conn, person).await?;
+            let rules = Self::rules_in(&mut *conn).await?;
+            let earned_today = Self::earned_on(&mut *conn, person, at).await?;
+            let (earning, note) = award.earning(&rules, earned_today).map_err(StoreError::Invalid)?;
+            if earning.points == 0 {
+                return Ok(None);
+            }
+            let entry = NewEntry {
+                person,
+                kind: earning.kind,
+                points: earning.points,
+                at,
+                region: Some(region),
+                case: None,
+                redemption: None,
+                actor: Some(actor),
+                note: note.as_deref(),
+            };
+            let id = Self::append_entry(&mut *conn, &entry, audit).await?;
+            Ok(Some(LedgerEntry {
+                id,
+                person_id: person,
+                kind: earning.kind,
+                points: earning.points,
+                at,
+                region: Some(region.to_string()),
+                case_id: None,
+                case_reference: None,
+                redemption_id: None,
+                actor: Some(actor),
+                note,
+            }))
+        }
+
         /// The points a `verify` or `reopen` event of `case` (as it is after the event, at `seq`)
         /// earns or takes back from its reporter, written in the event's transaction with its
         /// audit entry ([`entry_for_event`] decides).
@@ -526,39 +573,11 @@ generic! {
             if exists.is_none() {
                 return Err(StoreError::Missing(FieldError::new("person", "no such person")));
             }
-            Self::lock_account(&mut tx, person).await?;
-            let rules = Self::rules_in(&mut tx).await?;
-            let earned_today = Self::earned_on(&mut tx, person, at).await?;
-            let (earning, note) = award.earning(&rules, earned_today).map_err(StoreError::Invalid)?;
-            if earning.points == 0 {
-                return Ok(None);
+            let entry = Self::award_in(&mut tx, person, region, award, at, actor, audit).await?;
+            if entry.is_some() {
+                tx.commit().await?;
             }
-            let entry = NewEntry {
-                person,
-                kind: earning.kind,
-                points: earning.points,
-                at,
-                region: Some(region),
-                case: None,
-                redemption: None,
-                actor: Some(actor),
-                note: note.as_deref(),
-            };
-            let id = Self::append_entry(&mut tx, &entry, audit).await?;
-            tx.commit().await?;
-            Ok(Some(LedgerEntry {
-                id,
-                person_id: person,
-                kind: earning.kind,
-                points: earning.points,
-                at,
-                region: Some(region.to_string()),
-                case_id: None,
-                case_reference: None,
-                redemption_id: None,
-                actor: Some(actor),
-                note,
-            }))
+            Ok(entry)
         }
 
         async fn rewards(&self, under: Option<&[String]>, active_only: bool) -> Result<Vec<Reward>> {

@@ -86,6 +86,9 @@ const ORDER: &[&str] = &[
     "inspections",
     "inspection_results",
     "hazards",
+    "teams",
+    "team_members",
+    "service_logs",
 ];
 
 /// The rows of a table whose parents are in the same table come after their parents.

@@ -110,6 +110,16 @@ import type {
   GridCard,
   MessageList,
   MessageRequest,
+  TeamKind,
+  TeamList,
+  TeamView,
+  MemberView,
+  MemberInput,
+  ServiceLogView,
+  ServiceState,
+  MyService,
+  LogInput,
+  TeamMeasures,
 } from './types'
 
 export const API = '/api/v1'
@@ -207,7 +217,7 @@ export const api = {
   signInWithCode: (phone: string, code: string, name?: string) =>
     post<SignedIn>('session/phone', name ? { phone, code, name } : { phone, code }),
   signOut: () => request<void>('DELETE', 'session'),
-  me: () => get<{ person: Person; measures: string[] }>('me'),
+  me: () => get<{ person: Person; measures: string[]; teams: number[] }>('me'),
 
   // reference data
   regions: (opts: { level?: string; parent?: string; geometry?: boolean } = {}) =>
@@ -427,6 +437,21 @@ export const api = {
   track: (code: string) => get<TrackedCase>(`track/${encodeURIComponent(code.trim())}`),
   rateTracked: (code: string, score: number, comment?: string) =>
     post<{ state: string; rating: number }>(`track/${encodeURIComponent(code.trim())}/rate`, { score, comment }),
+
+  // the five teams (五支队伍) and volunteers' service hours
+  teams: (region: string) => get<TeamList>(`teams${query({ region })}`),
+  team: (id: number) => get<TeamView>(`teams/${id}`),
+  createTeam: (kind: TeamKind, region: string, name?: string) => post<TeamView>('teams', { kind, region, name }),
+  addMember: (team: number, body: MemberInput) => post<MemberView>(`teams/${team}/members`, body),
+  setMember: (team: number, person: number, duties: string[], leader: boolean) =>
+    request<MemberView>('PUT', `teams/${team}/members/${person}`, { duties, leader }),
+  removeMember: (team: number, person: number) => request<void>('DELETE', `teams/${team}/members/${person}`),
+  teamLogs: (team: number, state?: ServiceState) => get<ServiceLogView[]>(`teams/${team}/service-logs${query({ state })}`),
+  confirmHours: (log: number) => post<ServiceLogView>(`service-logs/${log}/confirm`),
+  refuseHours: (log: number, reason: string) => post<ServiceLogView>(`service-logs/${log}/refuse`, { reason }),
+  myService: () => get<MyService>('me/service'),
+  logHours: (body: LogInput) => post<ServiceLogView>('me/service', body),
+  teamMeasures: (region: string, from: string, to: string) => get<TeamMeasures>(`teams/measures${query({ region, from, to })}`),
 }
 
 /** Every page of a list, up to `max` items (for boards that filter on the client). */

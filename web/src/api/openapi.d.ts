@@ -897,6 +897,9 @@ export type DepartmentName = {
   name_en: string
 }
 
+/** What a member may do for the team in its region. */
+export type Duty = "patrol" | "inspect" | "report"
+
 /** `POST /assignments/{id}/end`. */
 export type EndRequest = {
   /** RFC 3339; default now. */
@@ -1345,6 +1348,21 @@ export type LocateInput = {
   lon: number
 }
 
+export type LogInput = {
+  /** YYYY-MM-DD: the day of the service (today or up to 90 days back). */
+  date: string
+  /** Whole hours, 1 to 24; all logs of one day together at most 24. */
+  hours: number
+  /** A registered place where it was done. */
+  place?: number | null
+  /** Where: a grid or community within the team's region (default: the team's region). */
+  region?: string | null
+  /** The team one served for (one of one's own). */
+  team: number
+  /** What one did (巡逻, 清理河道, 文明劝导…). */
+  what: string
+}
+
 export type LoginBody = {
   login: string
   password: string
@@ -1369,6 +1387,8 @@ export type MeAnswer = {
    * the widest of each of their scopes, widest first. Empty for those who may see none. */
   measures: Array<string>
   person: Me
+  /** The teams (五支队伍) the person is a member of now: they log service hours (我的服务). */
+  teams: Array<number>
 }
 
 /** `GET /measures`: the measures of docs/MEASURES.md and the counts they are made of. */
@@ -1404,6 +1424,42 @@ export type MediaView = {
   thumbnail_url: string
   url: string
   width: number
+}
+
+export type MemberChange = {
+  /** patrol, inspect, report (any of them, or none). */
+  duties: Array<Duty>
+  leader?: boolean
+}
+
+/** Who to add: an account by its phone or login. A phone with no account makes one (a resident's
+ * account, which signs in with a code sent to the phone) when `name` is given. */
+export type MemberInput = {
+  /** patrol, inspect, report (any of them, or none). */
+  duties: Array<Duty>
+  /** YYYY-MM-DD; default today. */
+  joined?: string | null
+  /** The member leads the team (taking over from the current leader). */
+  leader?: boolean
+  /** A login (one of `phone` and `login`). */
+  login?: string | null
+  /** The name for a new account, when no account has this phone. */
+  name?: string | null
+  /** A mobile number (one of `phone` and `login`). */
+  phone?: string | null
+}
+
+/** A member of a team. Names in clear for those who keep or lead the team, masked for others;
+ * phones always masked. */
+export type MemberView = {
+  duties: Array<Duty>
+  /** YYYY-MM-DD */
+  joined: string
+  leader: boolean
+  name: string
+  person_id: number
+  /** 138****1234 */
+  phone?: string | null
 }
 
 export type MessageList = {
@@ -1467,6 +1523,20 @@ export type ModelStatus = {
   training: boolean
 }
 
+/** The figures of a team or a person in one month. */
+export type MonthFigures = {
+  /** Cases reported in the month by people while they were members. */
+  cases_reported: number
+  /** Hours confirmed among them. */
+  hours_confirmed: number
+  /** Hours logged for days of the month, refused logs left out. */
+  hours_logged: number
+  /** Members whose membership overlaps the month (for a person: 1 when they were a member). */
+  members_active: number
+  /** `YYYY-MM`. */
+  month: string
+}
+
 export type MyNoticeSettings = {
   /** The e-mail address notices go to, if given. */
   email?: string | null
@@ -1498,6 +1568,32 @@ export type MyPoints = {
   next_before?: number | null
   /** One's name shows on the leaderboard (otherwise masked, 张*). */
   on_leaderboard: boolean
+}
+
+/** One's service: teams, recent logs, hours by month, points. */
+export type MyService = {
+  /** One's balance of points. */
+  balance: number
+  /** Confirmed hours in the last twelve months. */
+  hours_confirmed: number
+  /** The newest 100, newest day first. */
+  logs: Array<ServiceLogView>
+  /** The last twelve months (`members_active`: 1 in a month one was a member). */
+  months: Array<MonthFigures>
+  /** Points earned by confirmed hours in the last twelve months. */
+  points_from_service: number
+  teams: Array<MyTeam>
+}
+
+/** One of one's seats in a team. */
+export type MyTeam = {
+  duties: Array<Duty>
+  id: number
+  kind: TeamKind
+  leader: boolean
+  name: string
+  region: string
+  region_name: string
 }
 
 export type NativeInput = {
@@ -1619,6 +1715,18 @@ export type ParticipationAnswer = {
 export type Period = {
   end: number
   start: number
+}
+
+/** A person's figures over the period, in one team. */
+export type PersonFigures = {
+  cases_reported: number
+  hours_confirmed: number
+  hours_logged: number
+  /** Months of the period in which they were a member. */
+  months_active: number
+  name: string
+  person_id: number
+  team_id: number
 }
 
 /** A person: name masked and phone masked unless it is oneself. */
@@ -1907,6 +2015,11 @@ export type RedemptionView = {
   state: RedemptionState
 }
 
+export type RefuseInput = {
+  /** Why (told to the volunteer). */
+  reason: string
+}
+
 /** A region code: 6 digits (district, GB/T 2260), then 3 for the street or town, 3 for the
  * community or village, 3 for the grid. Stored in its short form (6, 9, 12 or 15 digits) so that
  * "is in the subtree of" is a prefix test. The padded 15-digit form (`330483101000000`) is accepted
@@ -2129,6 +2242,33 @@ export type ServiceAttribute = {
   variable?: boolean
 }
 
+/** A service log. */
+export type ServiceLogView = {
+  /** YYYY-MM-DD */
+  date: string
+  decided_at?: string | null
+  hours: number
+  id: number
+  /** RFC 3339 */
+  logged_at: string
+  person_id: number
+  /** In clear for the volunteer and those who confirm. */
+  person_name: string
+  place_id?: number | null
+  /** What the confirmation earned (0 when the day's cap of points was reached). */
+  points?: number | null
+  /** Why it was refused. */
+  reason?: string | null
+  region: string
+  state: ServiceState
+  team_id: number
+  team_name: string
+  what: string
+}
+
+/** The state of a service log. */
+export type ServiceState = "pending" | "confirmed" | "refused"
+
 export type SessionAnswer = {
   person: PersonView
   /** A bearer token; also set as the HttpOnly `gk_session` cookie (with the `gk_csrf` cookie). */
@@ -2227,6 +2367,60 @@ export type TaskView = {
   last_at?: string | null
   overdue: boolean
   subject: SubjectView
+}
+
+/** A team's figures month by month. */
+export type TeamFigures = {
+  kind: TeamKind
+  months: Array<MonthFigures>
+  name: string
+  region: string
+  team_id: number
+}
+
+export type TeamInput = {
+  kind: TeamKind
+  /** Default: the region's name and the kind's (乌镇社区志愿者队伍). */
+  name?: string | null
+  /** A grid or a community. */
+  region: string
+}
+
+/** The kind of a team. */
+export type TeamKind = "party_workers" | "grid_members" | "auxiliary_police" | "security_guards" | "volunteers"
+
+export type TeamList = {
+  /** By region, kind and when they were created. */
+  items: Array<TeamView>
+  /** One may create teams here. */
+  may_keep: boolean
+}
+
+export type TeamMeasures = {
+  from: string
+  /** Per member and team, most confirmed hours first. */
+  people: Array<PersonFigures>
+  region: string
+  teams: Array<TeamFigures>
+  to: string
+}
+
+/** A team with its current members. */
+export type TeamView = {
+  id: number
+  kind: TeamKind
+  /** One may confirm the hours its members log (a grid leader of its region, or its leader). */
+  may_confirm: boolean
+  /** One may add and remove members and set their duties. */
+  may_keep: boolean
+  /** The leader first, then by when they joined. */
+  members: Array<MemberView>
+  name: string
+  /** Service logs awaiting confirmation. */
+  pending: number
+  /** The grid or community it works in. */
+  region: string
+  region_name: string
 }
 
 /** A text of a notice: a subject (e-mail, inbox title) and a body with `{placeholders}`. */

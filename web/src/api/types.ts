@@ -379,3 +379,17 @@ export type HazardView = S.HazardView
 export type InspectionView = S.InspectionView
 export type InspectionInput = S.InspectionInput
 export type Recorded = S.Recorded
+// the five teams (五支队伍) and volunteers' service hours
+export type TeamKind = S.TeamKind
+export const TEAM_KINDS: TeamKind[] = ['party_workers', 'grid_members', 'auxiliary_police', 'security_guards', 'volunteers']
+export type Duty = S.Duty
+export const DUTIES: Duty[] = ['patrol', 'inspect', 'report']
+export type TeamView = S.TeamView
+export type TeamList = S.TeamList
+export type MemberView = S.MemberView
+export type MemberInput = S.MemberInput
+export type ServiceLogView = S.ServiceLogView
+export type ServiceState = S.ServiceState
+export type MyService = S.MyService
+export type LogInput = S.LogInput
+export type TeamMeasures = S.TeamMeasures

@@ -9,6 +9,8 @@ export const session = reactive({
   person: null as Person | null,
   /** The regions whose measures the person may see (from `/me`, as the server's policy decides). */
   measures: [] as string[],
+  /** The teams the person is a member of now (from `/me`): they log service hours. */
+  teams: [] as number[],
   loaded: false,
 })
 
@@ -24,10 +26,12 @@ export async function loadSession(): Promise<Person | null> {
     const me = await api.me()
     session.person = me.person
     session.measures = me.measures
+    session.teams = me.teams
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 401) console.warn('GET /me failed', e)
     session.person = null
     session.measures = []
+    session.teams = []
   }
   session.loaded = true
   return session.person
@@ -43,11 +47,13 @@ export async function signOut() {
   document.cookie = 'gk_csrf=; Path=/; Max-Age=0; SameSite=Strict'
   session.person = null
   session.measures = []
+  session.teams = []
 }
 
 setUnauthorizedHandler(() => {
   session.person = null
   session.measures = []
+  session.teams = []
 })
 
 export function hasRole(...roles: Role[]): boolean {

@@ -219,6 +219,7 @@ async fn every_endpoint_for_every_role_inside_and_outside_scope() {
     rendered.push_str(&points_matrix(&t).await);
     rendered.push_str(&card_matrix(&t).await);
     rendered.push_str(&inspections_matrix(&t).await);
+    rendered.push_str(&teams_matrix(&t).await);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/AUTHZ.md");
     if std::env::var("GRIDKEEPER_UPDATE_DOCS").is_ok() {
         std::fs::write(path, &rendered).unwrap();
@@ -751,6 +752,98 @@ async fn inspections_matrix(t: &TestApp) -> String {
                 _ => t.get(*login, &format!("/api/v1/inspections/{done}")).await.status,
             };
             cells.push(status.as_u16().to_string());
+        }
+        out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// The teams' endpoints × the same people. The admin makes a volunteers' team of community
+/// 330483101001 with the resident (patrol, report) and the other resident (its leader) as
+/// members; each cell that logs, confirms or refuses hours acts on a fresh log of the resident's
+/// (one hour, a day of its own), each cell that adds or removes a member on a fresh person.
+async fn teams_matrix(t: &TestApp) -> String {
+    let community = "330483101001";
+    let team = t.post(Some("admin"), "/api/v1/teams", json!({ "kind": "volunteers", "region": community })).await;
+    let team = team.ok()["id"].as_i64().unwrap();
+    let members = format!("/api/v1/teams/{team}/members");
+    t.post(Some("admin"), &members, json!({ "login": "resident", "duties": ["patrol", "report"] })).await.ok();
+    let leader = t.post(Some("admin"), &members, json!({ "login": "resident2", "duties": [], "leader": true })).await;
+    let leader = leader.ok()["person_id"].as_i64().unwrap();
+    let today = gridkeeper_domain::teams::local_date(chrono::Utc::now().timestamp_millis());
+    let day = |n: u64| (today - chrono::Days::new(n % 80)).format("%Y-%m-%d").to_string();
+    let new_log = |n: u64| async move {
+        let body = json!({ "team": team, "date": day(n), "hours": 1, "what": "巡逻" });
+        t.post(Some("resident"), "/api/v1/me/service", body).await.ok()["id"].as_i64().unwrap()
+    };
+    let month = today.format("%Y-%m").to_string();
+    let rows: &[&str] = &[
+        "GET teams (the community's)",
+        "create a team (POST teams)",
+        "GET a team",
+        "add a member (POST teams/{id}/members)",
+        "set a member's duties (PUT teams/{id}/members/{person})",
+        "remove a member (DELETE teams/{id}/members/{person})",
+        "GET teams/{id}/service-logs",
+        "GET me/service",
+        "log hours (POST me/service)",
+        "confirm hours (POST service-logs/{id}/confirm)",
+        "refuse hours (POST service-logs/{id}/refuse)",
+        "GET teams/measures",
+    ];
+    let mut out = String::from(
+        "\n## Teams\n\nThe same people and a volunteers' team of community 330483101001 (grid 330483101001001 lies \
+         in it): the resident is a member with the patrol and report duties, the other resident leads it. The \
+         community's grid leaders and admins keep its teams; members log their hours; the team's leader and the \
+         grid leader confirm or refuse them, nobody their own (`tests/integration/teams.rs`).\n\n| endpoint |",
+    );
+    for (name, _) in ACTORS {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(ACTORS.len()));
+    out.push('\n');
+    let mut n: u64 = 0;
+    for row in rows {
+        let mut cells = vec![];
+        for (_, login) in ACTORS {
+            n += 1;
+            let r = match *row {
+                "GET teams (the community's)" => t.get(*login, &format!("/api/v1/teams?region={community}")).await,
+                "create a team (POST teams)" => {
+                    t.post(*login, "/api/v1/teams", json!({ "kind": "party_workers", "region": community })).await
+                }
+                "GET a team" => t.get(*login, &format!("/api/v1/teams/{team}")).await,
+                "add a member (POST teams/{id}/members)" => {
+                    let body = json!({ "phone": format!("1370000{n:04}"), "name": "志愿者", "duties": ["report"] });
+                    t.post(*login, &members, body).await
+                }
+                "set a member's duties (PUT teams/{id}/members/{person})" => {
+                    let body = json!({ "duties": [], "leader": true });
+                    t.send_raw(*login, t.client.put(format!("{}{members}/{leader}", t.base)).json(&body)).await
+                }
+                "remove a member (DELETE teams/{id}/members/{person})" => {
+                    let body = json!({ "phone": format!("1360000{n:04}"), "name": "志愿者", "duties": [] });
+                    let p = t.post(Some("admin"), &members, body).await.ok()["person_id"].as_i64().unwrap();
+                    t.send_raw(*login, t.client.delete(format!("{}{members}/{p}", t.base))).await
+                }
+                "GET teams/{id}/service-logs" => t.get(*login, &format!("/api/v1/teams/{team}/service-logs")).await,
+                "GET me/service" => t.get(*login, "/api/v1/me/service").await,
+                "log hours (POST me/service)" => {
+                    let body = json!({ "team": team, "date": day(n), "hours": 1, "what": "巡逻" });
+                    t.post(*login, "/api/v1/me/service", body).await
+                }
+                "confirm hours (POST service-logs/{id}/confirm)" => {
+                    let log = new_log(n).await;
+                    t.post(*login, &format!("/api/v1/service-logs/{log}/confirm"), json!({})).await
+                }
+                "refuse hours (POST service-logs/{id}/refuse)" => {
+                    let log = new_log(n).await;
+                    t.post(*login, &format!("/api/v1/service-logs/{log}/refuse"), json!({ "reason": "x" })).await
+                }
+                _ => t.get(*login, &format!("/api/v1/teams/measures?region={community}&from={month}&to={month}")).await,
+            };
+            cells.push(r.status.as_u16().to_string());
         }
         out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
     }

@@ -28,5 +28,6 @@ mod postgres;
 mod public_map;
 mod refusals;
 mod schemas;
+mod teams;
 mod triage;
 mod workflow;

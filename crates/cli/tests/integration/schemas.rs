@@ -338,6 +338,47 @@ async fn answers_match_the_documented_schemas() {
         &app.get(Some("member"), &format!("/api/v1/people/{member}/commendations")).await,
     );
 
+    // Teams (五支队伍): a team, its members, service hours, the measures.
+    let r = app.post(Some("leader"), "/api/v1/teams", json!({ "kind": "volunteers", "region": "330483101001" })).await;
+    s.assert("post", "/teams", &r);
+    let team = id_of(&r.body);
+    s.assert("get", "/teams", &app.get(Some("leader"), "/api/v1/teams?region=330483101001").await);
+    s.assert("get", "/teams/{id}", &app.get(Some("leader"), &format!("/api/v1/teams/{team}")).await);
+    let r = app
+        .post(
+            Some("leader"),
+            &format!("/api/v1/teams/{team}/members"),
+            json!({ "login": "resident2", "duties": ["patrol"] }),
+        )
+        .await;
+    s.assert("post", "/teams/{id}/members", &r);
+    let date =
+        gridkeeper_domain::teams::local_date(chrono::Utc::now().timestamp_millis()).format("%Y-%m-%d").to_string();
+    let r = app
+        .post(
+            Some("resident2"),
+            "/api/v1/me/service",
+            json!({ "team": team, "date": date, "hours": 2, "what": "巡逻" }),
+        )
+        .await;
+    s.assert("post", "/me/service", &r);
+    let log = id_of(&r.body);
+    s.assert(
+        "get",
+        "/teams/{id}/service-logs",
+        &app.get(Some("leader"), &format!("/api/v1/teams/{team}/service-logs")).await,
+    );
+    s.assert(
+        "post",
+        "/service-logs/{id}/confirm",
+        &app.post(Some("leader"), &format!("/api/v1/service-logs/{log}/confirm"), json!({})).await,
+    );
+    s.assert("get", "/me/service", &app.get(Some("resident2"), "/api/v1/me/service").await);
+    let month = &date[..7];
+    let r =
+        app.get(Some("leader"), &format!("/api/v1/teams/measures?region=330483101001&from={month}&to={month}")).await;
+    s.assert("get", "/teams/measures", &r);
+
     // People and reference data.
     for who in ["resident", "dispatcher", "admin"] {
         s.assert("get", "/me", &app.get(Some(who), "/api/v1/me").await);
