@@ -7,6 +7,7 @@
 
 pub mod assessment;
 pub mod calendar;
+pub mod campaigns;
 pub mod case;
 pub mod exchange;
 pub mod inspections;

@@ -142,6 +142,13 @@ pub enum Permission<'a> {
     /// hazards found there: its grid members and leaders, and team members with the inspect duty
     /// there.
     InspectPlaces { region: &'a RegionCode },
+    // ---- campaigns (专项整治, crate::campaigns)
+    /// Start a special rectification campaign over a region, and close it early: the linkage
+    /// center and admins of that region.
+    RunCampaigns { region: &'a RegionCode },
+    /// See the campaigns over a region and their boards: who runs them there, supervisors and
+    /// analysts of the region.
+    ReadCampaigns { region: &'a RegionCode },
 }
 
 impl Permission<'_> {
@@ -202,6 +209,8 @@ impl Permission<'_> {
             Permission::ConfirmServiceHours { .. } => "confirm service hours",
             Permission::Patrol { .. } => "patrol",
             Permission::InspectPlaces { .. } => "inspect places",
+            Permission::RunCampaigns { .. } => "run special rectification campaigns",
+            Permission::ReadCampaigns { .. } => "see special rectification campaigns",
         }
     }
 }
@@ -463,6 +472,24 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
             crate::teams::Duty::Inspect,
             "grid members, grid leaders and team members with the inspect duty inspect there",
         ),
+        Permission::RunCampaigns { region } => {
+            if any_of(actor, &CAMPAIGN_RUNNERS, region) {
+                Ok(())
+            } else if CAMPAIGN_RUNNERS.iter().any(|r| actor.has_role(*r)) {
+                Err(Refusal::OutOfScope)
+            } else {
+                allow(false, "the linkage center and admins of this region run campaigns")
+            }
+        }
+        Permission::ReadCampaigns { region } => {
+            if any_of(actor, &CAMPAIGN_READERS, region) {
+                Ok(())
+            } else if CAMPAIGN_READERS.iter().any(|r| actor.has_role(*r)) {
+                Err(Refusal::OutOfScope)
+            } else {
+                allow(false, "the linkage center, leaders, analysts and admins of this region see its campaigns")
+            }
+        }
         Permission::ReadDepartmentMeasures { department } => allow(
             actor
                 .grants
@@ -493,6 +520,10 @@ fn field_work(actor: &Actor, region: &RegionCode, duty: crate::teams::Duty, reas
         Err(Refusal::NotAllowed { action: duty.as_str(), reason: reason.to_string() })
     }
 }
+
+/// Who runs the campaigns of a region, and who sees them.
+const CAMPAIGN_RUNNERS: [Role; 2] = [Role::Dispatcher, Role::Admin];
+const CAMPAIGN_READERS: [Role; 4] = [Role::Dispatcher, Role::Supervisor, Role::Analyst, Role::Admin];
 
 /// Who hands rewards over in a region.
 const REWARD_KEEPERS: [Role; 3] = [Role::GridMember, Role::GridLeader, Role::Admin];
@@ -981,5 +1012,29 @@ mod tests {
         // Grid members elsewhere are told the grid is not theirs; a resident that they may not.
         assert_eq!(may(&people()[2].1, Permission::Patrol { region: &other }), Err(Refusal::OutOfScope));
         assert!(matches!(may(&people()[1].1, Permission::Patrol { region: &grid }), Err(Refusal::NotAllowed { .. })));
+    }
+
+    // ---- campaigns
+
+    #[test]
+    fn the_linkage_center_and_admins_run_campaigns_leaders_and_analysts_see_them() {
+        let (district, town, community, other) =
+            (code("330483"), code("330483101"), code("330483101001"), code("330482"));
+        assert_eq!(who(Permission::RunCampaigns { region: &district }), ["dispatcher", "admin"]);
+        assert_eq!(who(Permission::RunCampaigns { region: &town }), ["dispatcher", "admin", "street admin"]);
+        assert_eq!(who(Permission::RunCampaigns { region: &community }), ["dispatcher", "admin", "street admin"]);
+        assert_eq!(who(Permission::RunCampaigns { region: &other }), ["other dispatcher"]);
+        assert_eq!(
+            who(Permission::ReadCampaigns { region: &town }),
+            ["dispatcher", "supervisor", "analyst", "admin", "street admin"]
+        );
+        // A dispatcher or admin elsewhere is told the region is not theirs; a grid member or
+        // leader that they may not.
+        let street_admin = admin_of("330483101");
+        assert_eq!(may(&street_admin, Permission::RunCampaigns { region: &district }), Err(Refusal::OutOfScope));
+        assert_eq!(may(&people()[5].1, Permission::ReadCampaigns { region: &town }), Err(Refusal::OutOfScope));
+        for p in [&people()[2].1, &people()[3].1, &people()[1].1] {
+            assert!(matches!(may(p, Permission::RunCampaigns { region: &community }), Err(Refusal::NotAllowed { .. })));
+        }
     }
 }
