@@ -120,6 +120,8 @@ pub struct Inspection {
     pub passed: u32,
     pub failed: u32,
     pub not_applicable: u32,
+    /// The campaign it counted for (a task of the campaign open for its subject then).
+    pub campaign: Option<gridkeeper_domain::campaigns::CampaignId>,
     /// Empty in lists; filled by [`InspectionStore::inspection`].
     pub results: Vec<StoredResult>,
 }
@@ -186,8 +188,8 @@ pub trait InspectionStore: Send + Sync {
     async fn subject(&self, subject: SubjectKind, id: i64) -> Result<Option<Subject>>;
     /// Every hazard found at a subject, newest first, with its case's state.
     async fn hazards_of(&self, subject: SubjectKind, id: i64) -> Result<Vec<Hazard>>;
-    /// Writes an inspection, the hazards it opens, its re-inspections of open hazards and when
-    /// the subject is next due, in one transaction. A re-inspected case changed meanwhile is a
+    /// Writes an inspection, the hazards it opens, its re-inspections of open hazards, when
+    /// the subject is next due and the campaign tasks it does, in one transaction. A re-inspected case changed meanwhile is a
     /// [`StoreError::Conflict`]; a hazard another inspection opened for the same item meanwhile
     /// is refused naming the item; nothing is written then.
     async fn record_inspection(
@@ -206,12 +208,12 @@ pub trait InspectionStore: Send + Sync {
 const CHECKLIST: &str = "c.id, c.subject, c.kind, c.name, c.name_en, c.version AS current, c.retired_at, \
     c.updated_at, v.version, v.items";
 const INSPECTION: &str = "id, subject, subject_id, grid, checklist_id, checklist_version, kind, inspector, at, \
-    lat, lon, accuracy_m, distance_m, far, passed, failed, not_applicable, note";
+    lat, lon, accuracy_m, distance_m, far, passed, failed, not_applicable, note, campaign_id";
 const HAZARD: &str = "h.case_id, c.reference, c.state, h.checklist_id, h.item, h.severity, h.found_by, h.found_at, \
     c.handle_by, c.closed_at";
 /// The subjects an inspection looks at, as one relation: open places, and houses (located by
 /// their building) with their use as kind.
-const SUBJECTS: &str = "(SELECT 'place' AS subject, p.id, p.kind, p.name, p.address, p.grid, p.lat, p.lon, p.risk, \
+pub(crate) const SUBJECTS: &str = "(SELECT 'place' AS subject, p.id, p.kind, p.name, p.address, p.grid, p.lat, p.lon, p.risk, \
     p.created_at, p.status = 'open' AS open FROM places p \
     UNION ALL SELECT 'house', h.id, h.house_use, h.label, b.address, h.grid, b.lat, b.lon, 'medium', h.created_at, TRUE \
     FROM houses h JOIN buildings b ON b.id = h.building_id)";
@@ -238,7 +240,7 @@ generic! {
             })
         }
 
-        fn subject_row(r: &D::Row) -> Result<Subject> {
+        pub(crate) fn subject_row(r: &D::Row) -> Result<Subject> {
             Ok(Subject {
                 subject: parse_field(SubjectKind::parse(r.try_get("subject")?))?,
                 id: r.try_get("id")?,
@@ -274,6 +276,7 @@ generic! {
                 passed: u32_of(r.try_get("passed")?)?,
                 failed: u32_of(r.try_get("failed")?)?,
                 not_applicable: u32_of(r.try_get("not_applicable")?)?,
+                campaign: r.try_get::<Option<i64>, _>("campaign_id")?.map(gridkeeper_domain::campaigns::CampaignId),
                 results: Vec::new(),
             })
         }
@@ -725,6 +728,8 @@ generic! {
                     .execute(&mut *tx)
                     .await?;
             }
+            // Campaigns (campaigns.rs): the open campaign tasks of the subject are done by it.
+            Self::count_for_campaigns(&mut tx, id, ins.kind, ins.subject, ins.subject_id, ins.at).await?;
             let stored = Self::inspection_in(&mut tx, InspectionId(id)).await?.ok_or_else(|| corrupt("an inspection vanished"))?;
             tx.commit().await?;
             Ok((stored, cases))

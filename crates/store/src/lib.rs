@@ -12,6 +12,7 @@ mod articles;
 pub mod backup;
 mod bulk;
 mod calendars;
+mod campaigns;
 mod care;
 mod cases;
 mod consultations;
@@ -52,6 +53,7 @@ pub use admin::{AdminStore, PeopleQuery};
 pub use articles::{Article, ArticleQuery, ArticleScope, ArticleStore, GridReads, NewArticle};
 pub use bulk::BulkLoad;
 pub use calendars::CalendarStore;
+pub use campaigns::{Campaign, CampaignStore, CampaignTask};
 pub use care::{CareQuery, CareStore};
 pub use cases::{CaseLink, CaseOrder, CaseQuery, CaseStore, Intake, Media, Visibility, NO_DEADLINE};
 pub use consultations::{Comment, Consultation, ConsultationScope, ConsultationStore, GridVotes, NewConsultation};
@@ -185,7 +187,8 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 /// (through `Arc<dyn Store>` they are in scope already): `use gridkeeper_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, AdminStore, ArticleStore, CalendarStore, CareStore, CaseStore, ConsultationStore, ContactStore,
+        AccountStore, AdminStore, ArticleStore, CalendarStore, CampaignStore, CareStore, CaseStore, ConsultationStore,
+        ContactStore,
         ExchangeStore, HotlineStore, HousingStore, InspectionStore, MeasureStore, NativeStore, NoticeStore,
         ParticipationStore, PeopleStore, PlaceStore, PointsStore, ProposalStore, ReferenceStore, RegionStore,
         RegistryStore, Store, TeamStore, TriageStore,
@@ -226,6 +229,7 @@ pub trait Store:
     + PointsStore
     + InspectionStore
     + TeamStore
+    + CampaignStore
     + Send
     + Sync
     + 'static
