@@ -143,10 +143,21 @@ pub struct TaskView {
     pub subject: SubjectView,
     pub due_at: String,
     pub last_at: Option<String>,
+    /// Days between planned inspections (0: a campaign task of a place the plan does not cover).
     pub every_days: u16,
     pub overdue: bool,
     /// Metres from the position given, when one was.
     pub distance_m: Option<f64>,
+    /// The campaign (专项整治) it is a task of, if any: listed while the campaign runs, whatever
+    /// `days` says.
+    pub campaign: Option<TaskCampaign>,
+}
+
+/// The campaign a task belongs to.
+#[derive(Serialize, ToSchema)]
+pub struct TaskCampaign {
+    pub id: i64,
+    pub name: String,
 }
 
 /// A hazard found at a place, with its case as it is now.
@@ -217,6 +228,8 @@ pub struct InspectionView {
     pub passed: u32,
     pub failed: u32,
     pub not_applicable: u32,
+    /// The campaign it counted for, if any.
+    pub campaign: Option<i64>,
     /// Empty in lists.
     pub results: Vec<ResultView>,
 }
@@ -242,6 +255,7 @@ impl From<Inspection> for InspectionView {
             passed: i.passed,
             failed: i.failed,
             not_applicable: i.not_applicable,
+            campaign: i.campaign.map(|c| c.0),
             results: i
                 .results
                 .into_iter()
@@ -478,7 +492,7 @@ async fn set_plan(State(app): State<AppState>, auth: Auth, ApiJson(plan): ApiJso
     Ok(Json(PlanSaved { rules: plan.rules, planned }))
 }
 
-#[utoipa::path(get, path = "/inspection-tasks", tag = "inspections", summary = "The places and houses one inspects that are due: soonest first, those due the same day nearest first",
+#[utoipa::path(get, path = "/inspection-tasks", tag = "inspections", summary = "The places and houses one inspects that are due, and the open tasks of running campaigns: soonest first, those due the same day nearest first",
     params(TaskQuery),
     responses((status = 200, description = "Due inspections (empty for who inspects nowhere)", body = Vec<TaskView>)))]
 async fn tasks(State(app): State<AppState>, auth: Auth, Query(q): Query<TaskQuery>) -> ApiResult<Json<Vec<TaskView>>> {
@@ -503,11 +517,35 @@ async fn tasks(State(app): State<AppState>, auth: Auth, Query(q): Query<TaskQuer
             every_days: d.every_days,
             overdue: d.due_at < now,
             distance_m: here.map(|h| h.distance_m(&d.subject.location).round()),
+            campaign: None,
         })
         .collect();
+    // Campaign tasks (campaigns.rs) beside the planned ones: marked, due by the sooner date.
+    for ct in app.store.open_campaign_tasks(&regions, now, limit).await? {
+        let tag = Some(TaskCampaign { id: ct.campaign.0, name: ct.campaign_name.clone() });
+        let same = |t: &&mut TaskView| t.subject.subject == ct.subject.subject && t.subject.id == ct.subject.id;
+        match tasks.iter_mut().find(same) {
+            Some(t) => {
+                if ct.due_at < parse_rfc3339("due_at", &t.due_at).unwrap_or(i64::MAX) {
+                    (t.due_at, t.overdue) = (to_rfc3339(ct.due_at), ct.due_at < now);
+                }
+                t.campaign = t.campaign.take().or(tag);
+            }
+            None => tasks.push(TaskView {
+                subject: (&ct.subject).into(),
+                due_at: to_rfc3339(ct.due_at),
+                last_at: None,
+                every_days: 0,
+                overdue: ct.due_at < now,
+                distance_m: here.map(|h| h.distance_m(&ct.subject.location).round()),
+                campaign: tag,
+            }),
+        }
+    }
     // Soonest day first; within a day, the nearest first.
     let day = |t: &TaskView| t.due_at.get(..10).map(str::to_string);
     tasks.sort_by(|a, b| day(a).cmp(&day(b)).then(a.distance_m.unwrap_or(0.0).total_cmp(&b.distance_m.unwrap_or(0.0))));
+    tasks.truncate(limit as usize);
     Ok(Json(tasks))
 }
 

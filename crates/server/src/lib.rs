@@ -11,6 +11,7 @@ mod analysis;
 mod articles;
 pub mod auth;
 mod calendars;
+mod campaigns;
 mod cases;
 mod channels;
 pub mod checkpoints;
@@ -428,6 +429,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(points::router())
         .merge(inspections::router())
         .merge(teams::router())
+        .merge(campaigns::router())
         .merge(openapi::router())
 }
 

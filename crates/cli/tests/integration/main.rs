@@ -6,6 +6,7 @@ mod admin;
 mod authz;
 mod backup;
 mod calendars;
+mod campaigns;
 mod common;
 mod crash;
 mod exchange;
