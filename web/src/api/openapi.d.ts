@@ -254,6 +254,36 @@ export type AwardBody = {
   region: string
 }
 
+/** The counts of a campaign board for a grid, a community or the whole campaign
+ * (docs/MEASURES.md, "Campaign board"). */
+export type BoardCounts = {
+  /** Inspected subjects whose campaign inspection failed at least one item. */
+  failed: number
+  /** Hazards the campaign inspections opened. */
+  hazards: number
+  /** Hazards still open past their rectification deadline. */
+  hazards_overdue: number
+  /** Tasks whose subject was inspected while the campaign ran. */
+  inspected: number
+  /** Tasks not inspected by their due day: still not inspected after it, or inspected late. */
+  overdue: number
+  /** Of those, hazards put right (their case closed). */
+  rectified: number
+  /** Places and houses selected (one task each). */
+  subjects: number
+}
+
+/** A row of the board: a grid, a community, or the whole campaign. */
+export type BoardRow = {
+  counts: BoardCounts
+  /** inspected ÷ subjects, in percent. */
+  inspected_pct: number
+  name: string
+  /** rectified ÷ hazards, in percent (100 when no hazard was found). */
+  rectified_pct: number
+  region: string
+}
+
 /** A jurisdiction's working calendar: the clock that deadlines run on. */
 export type Calendar = {
   /** Days off that would otherwise be working days. */
@@ -380,6 +410,84 @@ export type CallerView = {
   phone: string
   /** The seq of the case's `add_caller` event. */
   seq: number
+}
+
+/** A campaign's progress (docs/MEASURES.md, "Campaign board"). */
+export type CampaignBoard = {
+  /** When the counts were taken (a closed campaign's stay as they were when it closed). */
+  at: string
+  campaign: CampaignView
+  /** By community code, each with its grids. */
+  communities: Array<CommunityBoard>
+  totals: BoardRow
+}
+
+export type CampaignChecklist = {
+  checklist: number
+  kind: string
+  subject: SubjectKind
+}
+
+/** A campaign as the linkage center or an admin starts it. */
+export type CampaignInput = {
+  /** The day the tasks fall due, within the period (default: the last day). */
+  due_at?: string | null
+  /** Its last day: on or after the first, at most 366 days later, not past. */
+  ends_at: string
+  /** Select the rental houses of the region too (a check list for `rental` houses in force). */
+  houses?: boolean
+  /** Kinds of place to select (keys of the registry's place kinds), each with a check list in
+   * force; may be empty when `houses` is true. */
+  kinds?: Array<string>
+  /** 专项整治的名称 (at most 100 characters). */
+  name: string
+  /** A district, street or community one keeps. */
+  region: string
+  /** Risk levels of the places to select (default: every level). */
+  risks?: Array<RiskLevel>
+  /** Its first day (YYYY-MM-DD, UTC+8). */
+  starts_at: string
+}
+
+export type CampaignPage = {
+  /** Those running or upcoming first, then the newest first. */
+  items: Array<CampaignView>
+  more: boolean
+}
+
+/** Where a campaign stands. */
+export type CampaignStatus = "upcoming" | "running" | "ended" | "closed"
+
+/** A campaign as it is listed and shown. */
+export type CampaignView = {
+  /** The check list in force for each kind selected when it started. */
+  checklists: Array<CampaignChecklist>
+  close_reason?: string | null
+  closed_at?: string | null
+  created_at: string
+  /** The day its tasks fall due. */
+  due_at: string
+  /** Its last day. */
+  ends_at: string
+  /** Whether rental houses are selected. */
+  houses: boolean
+  id: number
+  /** Of those, inspected while it ran. */
+  inspected: number
+  /** Kinds of place selected. */
+  kinds: Array<string>
+  /** Whether the person asking may close it. */
+  may_close: boolean
+  name: string
+  region: string
+  region_name: string
+  /** Risk levels of the places selected (empty: every level). */
+  risks: Array<RiskLevel>
+  /** Its first day (YYYY-MM-DD, UTC+8). */
+  starts_at: string
+  status: CampaignStatus
+  /** Places and houses selected, one task each. */
+  subjects: number
 }
 
 /** `PUT /me/card`, `PUT /admin/people/{id}/card`: the whole card. */
@@ -663,6 +771,11 @@ export type Choice = {
   name: string
 }
 
+export type CloseInput = {
+  /** Why it closes early (at most 500 characters). */
+  reason?: string | null
+}
+
 export type CodeLogin = {
   code: string
   name?: string | null
@@ -724,6 +837,11 @@ export type CommentView = {
   /** The commenter, masked (`张*`) unless it is oneself. */
   name: string
 }
+
+/** A community's row with its grids. */
+export type CommunityBoard = (BoardRow) & ({
+  grids: Array<BoardRow>
+})
 
 /** A community's proposals in the period. */
 export type CommunityFigures = {
@@ -1183,6 +1301,8 @@ export type InspectionKind = "routine" | "self_inspection" | "spot_check"
 export type InspectionView = {
   accuracy_m?: number | null
   at: string
+  /** The campaign it counted for, if any. */
+  campaign?: number | null
   checklist: number
   /** Metres from the place's point. */
   distance_m?: number | null
@@ -2358,11 +2478,19 @@ export type Surges = {
   weeks: number
 }
 
+/** The campaign a task belongs to. */
+export type TaskCampaign = {
+  id: number
+  name: string
+}
+
 /** A place or house due for inspection. */
 export type TaskView = {
+  campaign?: null | TaskCampaign
   /** Metres from the position given, when one was. */
   distance_m?: number | null
   due_at: string
+  /** Days between planned inspections (0: a campaign task of a place the plan does not cover). */
   every_days: number
   last_at?: string | null
   overdue: boolean

@@ -220,6 +220,7 @@ async fn every_endpoint_for_every_role_inside_and_outside_scope() {
     rendered.push_str(&card_matrix(&t).await);
     rendered.push_str(&inspections_matrix(&t).await);
     rendered.push_str(&teams_matrix(&t).await);
+    rendered.push_str(&campaigns_matrix(&t).await);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/AUTHZ.md");
     if std::env::var("GRIDKEEPER_UPDATE_DOCS").is_ok() {
         std::fs::write(path, &rendered).unwrap();
@@ -844,6 +845,51 @@ async fn teams_matrix(t: &TestApp) -> String {
                 _ => t.get(*login, &format!("/api/v1/teams/measures?region={community}&from={month}&to={month}")).await,
             };
             cells.push(r.status.as_u16().to_string());
+        }
+        out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// Campaigns × the same people: over street 330483101, selecting its shops (the shop of the
+/// inspections' section, with its check list). Each cell that starts or closes acts on a fresh
+/// campaign of the admin's.
+async fn campaigns_matrix(t: &TestApp) -> String {
+    let body = crate::campaigns::campaign("330483101", 0, 30, None, &["shop"], false);
+    let start = || async { t.post(Some("admin"), "/api/v1/campaigns", body.clone()).await.ok()["id"].as_i64().unwrap() };
+    let id = start().await;
+    let rows: &[&str] = &[
+        "GET campaigns",
+        "start a campaign (POST campaigns)",
+        "GET campaigns/{id}",
+        "GET campaigns/{id}/board",
+        "close a campaign (POST campaigns/{id}/close)",
+    ];
+    let mut out = String::from(
+        "\n## Campaigns\n\nThe same people asking for the campaigns (专项整治) of the district, one over street \
+         330483101 and its board, starting one there and closing one early: the linkage center and admins of \
+         the region run them; leaders and analysts see them (`tests/integration/campaigns.rs`).\n\n| endpoint |",
+    );
+    for (name, _) in ACTORS {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(ACTORS.len()));
+    out.push('\n');
+    for row in rows {
+        let mut cells = vec![];
+        for (_, login) in ACTORS {
+            let status = match *row {
+                "GET campaigns" => t.get(*login, "/api/v1/campaigns").await.status,
+                "start a campaign (POST campaigns)" => t.post(*login, "/api/v1/campaigns", body.clone()).await.status,
+                "GET campaigns/{id}" => t.get(*login, &format!("/api/v1/campaigns/{id}")).await.status,
+                "GET campaigns/{id}/board" => t.get(*login, &format!("/api/v1/campaigns/{id}/board")).await.status,
+                _ => {
+                    let fresh = start().await;
+                    t.post(*login, &format!("/api/v1/campaigns/{fresh}/close"), json!({})).await.status
+                }
+            };
+            cells.push(status.as_u16().to_string());
         }
         out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
     }

@@ -162,3 +162,21 @@ async fn a_campaign_from_its_start_to_its_board_and_its_close() {
     assert_eq!(trail.len(), 2);
     assert_eq!(trail[0].detail["closed"]["reason"], "并入全区整治");
 }
+
+#[tokio::test]
+async fn answers_match_the_documented_schemas() {
+    let t = TestApp::spawn().await;
+    let s = crate::schemas::Schemas::of(&t).await;
+    hazard_town(&t).await;
+    second_shop(&t).await;
+    t.post(Some("admin"), "/api/v1/checklists", shop_checklist()).await.ok();
+    let r = t.post(Some("dispatcher"), "/api/v1/campaigns", campaign("330483101", -3, 20, Some(-1), &["shop"], false)).await;
+    s.assert("post", "/campaigns", &r);
+    let id = r.body["id"].as_i64().unwrap();
+    s.assert("get", "/campaigns", &t.get(Some("admin"), "/api/v1/campaigns?limit=5").await);
+    s.assert("get", "/campaigns/{id}", &t.get(Some("supervisor"), &format!("/api/v1/campaigns/{id}")).await);
+    s.assert("get", "/campaigns/{id}/board", &t.get(Some("supervisor"), &format!("/api/v1/campaigns/{id}/board")).await);
+    s.assert("get", "/inspection-tasks", &t.get(Some("member"), "/api/v1/inspection-tasks").await);
+    let close = t.post(Some("dispatcher"), &format!("/api/v1/campaigns/{id}/close"), json!({ "reason": null })).await;
+    s.assert("post", "/campaigns/{id}/close", &close);
+}
