@@ -291,6 +291,30 @@ def _teams(case):
     return True
 
 
+def _campaign(case):
+    # A campaign ends on or after its first day, within 366 days, not in the past; its tasks fall
+    # due within its period; it selects kinds of place or rental houses (POST /campaigns).
+    if case.operation.path != "/campaigns" or case.operation.method.lower() != "post":
+        return True
+    body = case.body if isinstance(case.body, dict) else {}
+    day = lambda k: _time(f"{body.get(k)}T12:00:00+08:00")  # noqa: E731
+    start, end = day("starts_at"), day("ends_at")
+    if start is None or end is None:
+        return True
+    due = day("due_at") if body.get("due_at") is not None else end
+    if due is None:
+        return True
+    today = datetime.now().astimezone()
+    kinds = body.get("kinds") or []
+    return (
+        start <= end
+        and (end - start).days < 366
+        and (end - today).total_seconds() > 0
+        and start <= due <= end
+        and (bool(kinds) or body.get("houses") is True)
+    )
+
+
 # `filter_case` runs in every phase (coverage, fuzzing, stateful), unlike `filter_query`.
 @schemathesis.hook
 def filter_case(context, case):
@@ -311,6 +335,7 @@ def filter_case(context, case):
         and (case.operation.path != "/points/rules" or _point_rules(case.body))
         and (not case.operation.path.endswith("/points") or (_award(case.body) and _award_fields(case.body)))
         and _teams(case)
+        and _campaign(case)
     )
 
 

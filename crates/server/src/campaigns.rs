@@ -233,7 +233,7 @@ fn audit(app: &App, auth: &Auth) -> NewAudit {
     NewAudit { at: app.now(), actor: Some(auth.person.id), action: "campaign".into(), object: None, detail: json!({}) }
 }
 
-#[utoipa::path(get, path = "/campaigns", tag = "campaigns", summary = "The campaigns over a region: those running or upcoming first",
+#[utoipa::path(get, path = "/campaigns", operation_id = "list_campaigns", tag = "campaigns", summary = "The campaigns over a region: those running or upcoming first",
     params(ListQuery),
     responses((status = 200, description = "A page of campaigns", body = CampaignPage), (status = 403, description = "Not the linkage center, a leader, an analyst or an admin"), (status = 404, description = "No such region one may see")))]
 async fn list(State(app): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> ApiResult<Json<CampaignPage>> {
@@ -245,7 +245,7 @@ async fn list(State(app): State<AppState>, auth: Auth, Query(q): Query<ListQuery
     Ok(Json(CampaignPage { items: items.into_iter().map(|c| view(&app, &auth.actor, c)).collect(), more }))
 }
 
-#[utoipa::path(post, path = "/campaigns", tag = "campaigns", summary = "Start a campaign: one task per place or house selected, on its grid members' task lists",
+#[utoipa::path(post, path = "/campaigns", operation_id = "create_campaign", tag = "campaigns", summary = "Start a campaign: one task per place or house selected, on its grid members' task lists",
     request_body = CampaignInput,
     responses(
         (status = 201, description = "Started", body = CampaignView),
@@ -299,7 +299,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&app, &auth.actor, c))))
 }
 
-#[utoipa::path(get, path = "/campaigns/{id}", tag = "campaigns", summary = "A campaign",
+#[utoipa::path(get, path = "/campaigns/{id}", operation_id = "campaign", tag = "campaigns", summary = "A campaign",
     params(("id" = i64, Path, description = "Campaign id")),
     responses((status = 200, description = "The campaign", body = CampaignView), (status = 403, description = "Not the linkage center, a leader, an analyst or an admin"), (status = 404, description = "No such campaign one may see")))]
 async fn campaign(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<Json<CampaignView>> {
@@ -307,7 +307,7 @@ async fn campaign(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) 
     Ok(Json(view(&app, &auth.actor, c)))
 }
 
-#[utoipa::path(post, path = "/campaigns/{id}/close", tag = "campaigns", summary = "Close a campaign early (audited): its open tasks leave the task lists",
+#[utoipa::path(post, path = "/campaigns/{id}/close", operation_id = "close_campaign", tag = "campaigns", summary = "Close a campaign early (audited): its open tasks leave the task lists",
     params(("id" = i64, Path, description = "Campaign id")),
     request_body = CloseInput,
     responses(
@@ -328,7 +328,7 @@ async fn close(
     Ok(Json(view(&app, &auth.actor, closed)))
 }
 
-#[utoipa::path(get, path = "/campaigns/{id}/board", tag = "campaigns", summary = "A campaign's progress per community and grid: selected, inspected, failed, hazards rectified, overdue",
+#[utoipa::path(get, path = "/campaigns/{id}/board", operation_id = "campaign_board", tag = "campaigns", summary = "A campaign's progress per community and grid: selected, inspected, failed, hazards rectified, overdue",
     params(("id" = i64, Path, description = "Campaign id")),
     responses((status = 200, description = "The board", body = CampaignBoard), (status = 403, description = "Not the linkage center, a leader, an analyst or an admin"), (status = 404, description = "No such campaign one may see")))]
 async fn board(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<Json<CampaignBoard>> {
