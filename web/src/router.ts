@@ -178,6 +178,19 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: ['grid_leader', 'admin'], title: 'teams.title' },
   },
   { path: '/service', name: 'service', component: () => import('./views/resident/MyService.vue'), meta: { title: 'service.title' } },
+  // special rectification campaigns (专项整治): run by the linkage center and admins, read by leaders
+  {
+    path: '/campaigns',
+    name: 'campaigns',
+    component: () => import('./views/campaigns/CampaignsView.vue'),
+    meta: { roles: ['dispatcher', 'supervisor', 'analyst', 'admin'], title: 'campaigns.title' },
+  },
+  {
+    path: '/campaigns/:id(\\d+)',
+    name: 'campaign-board',
+    component: () => import('./views/campaigns/CampaignBoard.vue'),
+    meta: { roles: ['dispatcher', 'supervisor', 'analyst', 'admin'], title: 'campaigns.board' },
+  },
   { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue'), meta: { public: true } },
 ]
 

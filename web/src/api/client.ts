@@ -120,6 +120,10 @@ import type {
   MyService,
   LogInput,
   TeamMeasures,
+  CampaignBoard,
+  CampaignInput,
+  CampaignPage,
+  CampaignView,
 } from './types'
 
 export const API = '/api/v1'
@@ -452,6 +456,12 @@ export const api = {
   myService: () => get<MyService>('me/service'),
   logHours: (body: LogInput) => post<ServiceLogView>('me/service', body),
   teamMeasures: (region: string, from: string, to: string) => get<TeamMeasures>(`teams/measures${query({ region, from, to })}`),
+  // special rectification campaigns (专项整治)
+  campaigns: (p: { region?: string; offset?: number; limit?: number } = {}) => get<CampaignPage>(`campaigns${query(p)}`),
+  campaign: (id: number) => get<CampaignView>(`campaigns/${id}`),
+  startCampaign: (body: CampaignInput) => post<CampaignView>('campaigns', body),
+  closeCampaign: (id: number, reason?: string) => post<CampaignView>(`campaigns/${id}/close`, { reason: reason || null }),
+  campaignBoard: (id: number) => get<CampaignBoard>(`campaigns/${id}/board`),
 }
 
 /** Every page of a list, up to `max` items (for boards that filter on the client). */

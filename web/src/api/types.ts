@@ -393,3 +393,13 @@ export type ServiceState = S.ServiceState
 export type MyService = S.MyService
 export type LogInput = S.LogInput
 export type TeamMeasures = S.TeamMeasures
+// special rectification campaigns (专项整治, crates/server/src/campaigns.rs)
+export type CampaignView = S.CampaignView
+export type CampaignPage = S.CampaignPage
+export type CampaignInput = S.CampaignInput
+export type CampaignStatus = S.CampaignStatus
+export type CampaignBoard = S.CampaignBoard
+export type BoardRow = S.BoardRow
+export type BoardCounts = S.BoardCounts
+export type CommunityBoard = S.CommunityBoard
+export type RiskLevel = S.RiskLevel
