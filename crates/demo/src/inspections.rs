@@ -26,7 +26,7 @@ const DAY: Millis = 24 * HOUR;
 
 /// Code, text, English text, severity, photo on failure, days to rectify, hazard category, and
 /// how often the item fails in the demo (per thousand inspections).
-type Item = (&'static str, &'static str, &'static str, Severity, bool, u16, &'static str, u32);
+pub(crate) type Item = (&'static str, &'static str, &'static str, Severity, bool, u16, &'static str, u32);
 
 const FIRE: [Item; 8] = [
     (
@@ -251,7 +251,7 @@ fn draft(name: &str, name_en: &str, subject: SubjectKind, kind: &str, items: &[I
 }
 
 /// The check lists of the demo: per kind, with how often each item fails.
-fn checklists() -> Vec<(ChecklistDraft, &'static [Item])> {
+pub(crate) fn checklists() -> Vec<(ChecklistDraft, &'static [Item])> {
     let fire =
         |kind: &str, name: &str, name_en: &str| (draft(name, name_en, SubjectKind::Place, kind, &FIRE), &FIRE[..]);
     vec![
@@ -277,7 +277,7 @@ fn checklists() -> Vec<(ChecklistDraft, &'static [Item])> {
 }
 
 /// The plan: every kind with a check list, by risk.
-fn plan() -> Vec<PlanRule> {
+pub(crate) fn plan() -> Vec<PlanRule> {
     let mut rules = Vec::new();
     for (d, _) in checklists() {
         for (risk, every_days) in [(RiskLevel::High, 30), (RiskLevel::Medium, 90), (RiskLevel::Low, 180)] {
@@ -288,13 +288,13 @@ fn plan() -> Vec<PlanRule> {
 }
 
 /// The grid members of each grid, a staff member of each department, and everyone as an actor.
-struct Crew {
-    members: BTreeMap<RegionCode, Vec<PersonId>>,
-    staff: HashMap<i64, PersonId>,
-    actors: Vec<Actor>,
+pub(crate) struct Crew {
+    pub(crate) members: BTreeMap<RegionCode, Vec<PersonId>>,
+    pub(crate) staff: HashMap<i64, PersonId>,
+    pub(crate) actors: Vec<Actor>,
 }
 
-fn people(town: &DemoTown) -> Crew {
+pub(crate) fn people(town: &DemoTown) -> Crew {
     let mut members: BTreeMap<RegionCode, Vec<PersonId>> = BTreeMap::new();
     let mut staff = HashMap::new();
     let mut actors = Vec::new();
@@ -343,6 +343,9 @@ pub async fn load_inspections(store: &dyn Store, town: &DemoTown, now: Millis) -
     }
     let calendars: HashMap<String, Calendar> = store.calendars().await?.into_iter().collect();
     store.set_inspection_plan(&plan(), &calendars).await?;
+    // The running campaign (campaigns.rs): started before the year's inspections, which count for it.
+    let in_force = lists.iter().map(|((s, k), (c, _))| (format!("{}:{k}", s.as_str()), c.id)).collect();
+    let campaign = crate::campaigns::load_campaign(store, town, now, &in_force).await?;
     let district = town.reference.regions[0].code.clone();
     let subjects: Vec<Subject> =
         store.due_inspections(&[district], i64::MAX, 100_000).await?.into_iter().map(|d| d.subject).collect();
@@ -533,5 +536,7 @@ pub async fn load_inspections(store: &dyn Store, town: &DemoTown, now: Millis) -
             }
         }
     }
+    // The campaign's own round: about half its places not inspected since it began.
+    written += crate::campaigns::inspect_for_campaign(store, town, now, campaign).await?;
     Ok(written)
 }

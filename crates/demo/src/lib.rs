@@ -14,6 +14,7 @@
 //! - `registry`: the grids' registry — buildings, houses, tenancies, places, people in care —
 //!   and the logins of landlords and social units.
 
+mod campaigns;
 mod history;
 mod inspections;
 mod load;
@@ -25,6 +26,7 @@ mod registry;
 mod teams;
 mod town;
 
+pub use campaigns::NAME as CAMPAIGN_NAME;
 pub use inspections::load_inspections;
 pub use load::{load, load_cases, load_registry, LoadError};
 pub use participation::{load_participation, DemoParticipation};
