@@ -845,3 +845,70 @@ describe('teams: a grid leader keeps the volunteers, a volunteer logs hours', ()
     }
   })
 })
+
+describe('campaigns: the linkage center runs a special rectification campaign', () => {
+  it('the running campaign’s board per community and grid (360 px and desktop), a new one from the form, its tag on a grid member’s tasks', async () => {
+    const dispatcher = await apiAs(server.base, 'dispatcher')
+    const { items } = await dispatcher.get('campaigns')
+    const running = items.find((c) => c.name === '三小场所消防安全专项整治')
+    assert.ok(running && running.status === 'running', 'the demo runs a campaign over the town')
+    assert.ok(running.inspected > 0 && running.inspected < running.subjects, 'part of it is inspected')
+    const board = await dispatcher.get(`campaigns/${running.id}/board`)
+    const [first] = board.communities
+    for (const { width, height } of [
+      { width: 360, height: 780 },
+      { width: 1920, height: 1080 },
+    ]) {
+      const page = await open('dispatcher', { width, height })
+      await page.getByTestId('nav-campaigns').click()
+      await page.waitForURL('**/campaigns')
+      await page.getByTestId(`campaign-${running.id}`).click()
+      await page.waitForURL(`**/campaigns/${running.id}`)
+      const totals = page.getByTestId('campaign-totals')
+      await totals.getByText(`${board.totals.counts.inspected} / ${board.totals.counts.subjects}`).waitFor()
+      // A community opens to its grids.
+      await page.getByTestId(`board-${first.region}`).click()
+      await page.getByTestId(`board-${first.grids[0].region}`).waitFor()
+      if (width === 360) {
+        await page.waitForLoadState('networkidle')
+        assert.deepEqual(await smallTargets(page), [], 'tap targets of the campaign board')
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth)
+        assert.ok(wide <= 360, `the campaign board is ${wide} px wide`)
+      }
+      await shoot(page, 'campaign-board', [width])
+      await page.getByTestId('campaign-close').waitFor()
+    }
+
+    // A new campaign from the form: restaurants over the town.
+    const page = await open('dispatcher', { width: 360, height: 780 })
+    await page.goto('/campaigns')
+    await page.getByTestId('campaign-new').click()
+    await fill(page, 'campaign-name', '餐饮场所燃气安全专项整治')
+    await page.getByTestId('campaign-kind-restaurant').click()
+    await page.waitForTimeout(300)
+    assert.deepEqual(await smallTargets(page), [], 'tap targets of the new campaign form')
+    await shoot(page, 'campaign-new', [360])
+    await page.getByTestId('campaign-save').click()
+    await page.waitForURL(/\/campaigns\/\d+$/)
+    await page.getByText('餐饮场所燃气安全专项整治').first().waitFor()
+    const started = (await dispatcher.get('campaigns')).items.find((c) => c.name === '餐饮场所燃气安全专项整治')
+    assert.ok(started && started.subjects > 0 && started.inspected === 0, 'the new campaign selected the restaurants')
+
+    // A campaign of the rental houses of the grid member's community: its tasks carry its name.
+    const member = await apiAs(server.base, 'member001')
+    const grid = member.person.grants.find((g) => g.role === 'grid_member').scope.code
+    const day = (n) => new Date(Date.now() + 8 * 3_600_000 + n * 86_400_000).toISOString().slice(0, 10)
+    await dispatcher.post('campaigns', {
+      name: '出租房屋安全专项整治',
+      region: grid.slice(0, 12),
+      starts_at: day(0),
+      ends_at: day(30),
+      kinds: [],
+      houses: true,
+    })
+    const phone = await open('member001', { width: 360, height: 780 })
+    await phone.goto('/member/inspections')
+    await phone.getByTestId('task-campaign').filter({ hasText: '出租房屋安全专项整治' }).first().waitFor()
+    await shoot(phone, 'campaign-member-tasks', [360])
+  })
+})

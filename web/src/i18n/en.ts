@@ -1084,7 +1084,7 @@ const en: typeof zh = {
   inspect: {
     title: 'Safety inspection',
     tasks: 'Inspections due',
-    tasksIntro: 'Places and rental houses due for inspection on the plan: overdue first, those due the same day nearest first.',
+    tasksIntro: 'Places and rental houses due for inspection on the plan: overdue first, those due the same day nearest first. Tasks of a rectification campaign carry its name.',
     week: 'Within 7 days',
     month: 'Within 30 days',
     all: 'All',
@@ -1293,6 +1293,7 @@ const en: typeof zh = {
     countedAt: 'Counted at {at}',
     byCommunity: 'Progress by community',
     noSubjects: 'Nothing selected',
+    noHazards: 'No hazards',
     formulas: 'Inspected: places inspected while the campaign ran; Failed: of those, places with an item failed; Put right: hazards found by the campaign\'s inspections that are closed; Inspection overdue: places not inspected by the due day; Rectification overdue: hazards still open past their deadline.',
     col: {
       community: 'Community / grid',
