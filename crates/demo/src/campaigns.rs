@@ -127,7 +127,8 @@ pub async fn inspect_for_campaign(
         for (item, &(code, text, _, _, _, _, _, per_mille)) in list.items.iter().zip(odds.iter()) {
             // A campaign looks harder than a routine round.
             let fails = rng.gen_range(0..1000) < per_mille * 2;
-            let note = fails.then(|| format!("专项整治检查发现：{}不符合要求", text.split('，').next().unwrap_or(text)));
+            let note =
+                fails.then(|| format!("专项整治检查发现：{}不符合要求", text.split('，').next().unwrap_or(text)));
             results.push(ItemResult {
                 item: code.into(),
                 outcome: if fails { Outcome::Fail } else { Outcome::Pass },
@@ -178,8 +179,10 @@ pub async fn inspect_for_campaign(
             client_key: None,
             results,
         };
-        let opened: Vec<Found> =
-            found.iter().map(|(item, severity, d)| Found { item, severity: *severity, decision: d, photos: &[] }).collect();
+        let opened: Vec<Found> = found
+            .iter()
+            .map(|(item, severity, d)| Found { item, severity: *severity, decision: d, photos: &[] })
+            .collect();
         let year = chrono::DateTime::from_timestamp_millis(at + 8 * HOUR).map_or(2026, |t| chrono::Datelike::year(&t));
         let (_, cases) = store.record_inspection(&ins, &opened, &[], year, next).await?;
         written += 1;
@@ -195,12 +198,15 @@ pub async fn inspect_for_campaign(
             let mut case = case;
             let signed = at + rng.gen_range(4..40) * HOUR;
             if signed < now - HOUR {
-                let d = decide_on(&case, dept, Command::Sign, signed, cal).map_err(|e| LoadError::Refused(e.to_string()))?;
+                let d = decide_on(&case, dept, Command::Sign, signed, cal)
+                    .map_err(|e| LoadError::Refused(e.to_string()))?;
                 case = store.apply(&d, &[]).await?;
                 let done = signed + (deadline - signed).max(DAY) * rng.gen_range(30..110) / 100;
                 if done < now - HOUR && rng.gen_range(0..10) < 8 {
                     let evidence = vec![format!("demo-campaign-{}", case.id)];
-                    let cmd = Command::SubmitResult { note: "已督促经营者整改，现场复查整改到位".into(), evidence };
+                    let cmd = Command::SubmitResult {
+                        note: "已督促经营者整改，现场复查整改到位".into(), evidence
+                    };
                     let d = decide_on(&case, dept, cmd, done, cal).map_err(|e| LoadError::Refused(e.to_string()))?;
                     case = store.apply(&d, &[]).await?;
                 }
@@ -225,7 +231,10 @@ pub async fn inspect_for_campaign(
         for case in &open {
             let Some(code) = item_of(case) else { continue };
             let passed = verdicts[&code];
-            let cmd = Command::Reinspect { passed, note: (!passed).then(|| "复查仍未整改".to_string()), evidence: vec![] };
+            let cmd =
+                Command::Reinspect {
+                    passed, note: (!passed).then(|| "复查仍未整改".to_string()), evidence: vec![]
+                };
             let d = decide_on(case, who, cmd, follow, cal).map_err(|e| LoadError::Refused(e.to_string()))?;
             judged.push((code, d));
         }

@@ -60,7 +60,10 @@ impl CampaignDraft {
     ) -> Result<Self, FieldError> {
         let name = required_text("name", name, 100)?;
         if region.level() == RegionLevel::Grid {
-            return Err(FieldError::new("region", "a campaign covers a district, a street or a community, not one grid"));
+            return Err(FieldError::new(
+                "region",
+                "a campaign covers a district, a street or a community, not one grid",
+            ));
         }
         if ends_on < starts_on {
             return Err(FieldError::new("ends_at", "a campaign ends on or after the day it starts"));
@@ -78,7 +81,10 @@ impl CampaignDraft {
         for (i, k) in kinds.iter_mut().enumerate() {
             *k = k.trim().to_string();
             if !is_key(k) {
-                return Err(FieldError::new(format!("kinds[{i}]"), "is a kind of place: lower-case letters, digits and `_`"));
+                return Err(FieldError::new(
+                    format!("kinds[{i}]"),
+                    "is a kind of place: lower-case letters, digits and `_`",
+                ));
             }
         }
         if kinds.len() > MAX_KINDS {
@@ -236,7 +242,13 @@ mod tests {
     fn town() -> RegionCode {
         RegionCode::parse("330483101").unwrap()
     }
-    fn draft(start: &str, end: &str, due: Option<&str>, kinds: &[&str], houses: bool) -> Result<CampaignDraft, FieldError> {
+    fn draft(
+        start: &str,
+        end: &str,
+        due: Option<&str>,
+        kinds: &[&str],
+        houses: bool,
+    ) -> Result<CampaignDraft, FieldError> {
         CampaignDraft::checked(
             " 三小场所消防安全专项整治 ",
             town(),
@@ -266,9 +278,29 @@ mod tests {
         assert_eq!(field(draft("2026-12-01", "2026-12-31", Some("2027-01-02"), &["shop"], false)), "due_at");
         assert_eq!(field(draft("2026-12-01", "2026-12-31", None, &["Shop"], false)), "kinds[0]");
         let grid = RegionCode::parse("330483101001001").unwrap();
-        let e = CampaignDraft::checked("x", grid, d("2026-12-01"), d("2026-12-02"), None, vec![], vec![], true, d("2026-12-01"));
+        let e = CampaignDraft::checked(
+            "x",
+            grid,
+            d("2026-12-01"),
+            d("2026-12-02"),
+            None,
+            vec![],
+            vec![],
+            true,
+            d("2026-12-01"),
+        );
         assert_eq!(e.unwrap_err().field, "region");
-        let e = CampaignDraft::checked(" ", town(), d("2026-12-01"), d("2026-12-02"), None, vec![], vec![], true, d("2026-12-01"));
+        let e = CampaignDraft::checked(
+            " ",
+            town(),
+            d("2026-12-01"),
+            d("2026-12-02"),
+            None,
+            vec![],
+            vec![],
+            true,
+            d("2026-12-01"),
+        );
         assert_eq!(e.unwrap_err().field, "name");
     }
 
@@ -301,7 +333,15 @@ mod tests {
         all.add(&hazard_counts(false, Some(300), now));
         assert_eq!(
             all,
-            BoardCounts { subjects: 4, inspected: 2, failed: 1, hazards: 3, rectified: 1, overdue: 2, hazards_overdue: 1 }
+            BoardCounts {
+                subjects: 4,
+                inspected: 2,
+                failed: 1,
+                hazards: 3,
+                rectified: 1,
+                overdue: 2,
+                hazards_overdue: 1
+            }
         );
         assert_eq!((all.inspected_pct(), all.rectified_pct()), (50.0, 33.3));
         assert_eq!((BoardCounts::default().inspected_pct(), BoardCounts::default().rectified_pct()), (0.0, 100.0));

@@ -15,7 +15,7 @@ use gridkeeper_domain::inspections::SubjectKind;
 use gridkeeper_domain::registry::RiskLevel;
 use gridkeeper_domain::teams::{local_date, parse_date};
 use gridkeeper_domain::time::to_rfc3339;
-use gridkeeper_domain::{may, optional_text, Actor, Permission, RegionCode, RegionLevel, Refusal};
+use gridkeeper_domain::{may, optional_text, Actor, Permission, Refusal, RegionCode, RegionLevel};
 use gridkeeper_store::{Campaign, NewAudit};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -104,7 +104,11 @@ fn in_regions(b: &mut Sql, col: &str, under: &[RegionCode]) {
         if i > 0 {
             b.push(" OR ");
         }
-        b.push(format!("({col} >= ")).push_bind(r.to_string()).push(format!(" AND {col} < ")).push_bind(format!("{r}:")).push(")");
+        b.push(format!("({col} >= "))
+            .push_bind(r.to_string())
+            .push(format!(" AND {col} < "))
+            .push_bind(format!("{r}:"))
+            .push(")");
     }
     b.push(")");
 }

@@ -188,10 +188,9 @@ pub async fn open(url: &str, vault: std::sync::Arc<Vault>) -> Result<std::sync::
 pub mod prelude {
     pub use crate::{
         AccountStore, AdminStore, ArticleStore, CalendarStore, CampaignStore, CareStore, CaseStore, ConsultationStore,
-        ContactStore,
-        ExchangeStore, HotlineStore, HousingStore, InspectionStore, MeasureStore, NativeStore, NoticeStore,
-        ParticipationStore, PeopleStore, PlaceStore, PointsStore, ProposalStore, ReferenceStore, RegionStore,
-        RegistryStore, Store, TeamStore, TriageStore,
+        ContactStore, ExchangeStore, HotlineStore, HousingStore, InspectionStore, MeasureStore, NativeStore,
+        NoticeStore, ParticipationStore, PeopleStore, PlaceStore, PointsStore, ProposalStore, ReferenceStore,
+        RegionStore, RegistryStore, Store, TeamStore, TriageStore,
     };
 }
 

@@ -856,7 +856,8 @@ async fn teams_matrix(t: &TestApp) -> String {
 /// campaign of the admin's.
 async fn campaigns_matrix(t: &TestApp) -> String {
     let body = crate::campaigns::campaign("330483101", 0, 30, None, &["shop"], false);
-    let start = || async { t.post(Some("admin"), "/api/v1/campaigns", body.clone()).await.ok()["id"].as_i64().unwrap() };
+    let start =
+        || async { t.post(Some("admin"), "/api/v1/campaigns", body.clone()).await.ok()["id"].as_i64().unwrap() };
     let id = start().await;
     let rows: &[&str] = &[
         "GET campaigns",

@@ -92,7 +92,10 @@ async fn a_campaign_from_its_start_to_its_board_and_its_close() {
     assert_eq!(started.status, StatusCode::CREATED, "{started:?}");
     let c = started.body.clone();
     let id = c["id"].as_i64().unwrap();
-    assert_eq!((c["subjects"].as_u64(), c["inspected"].as_u64(), c["status"].as_str()), (Some(2), Some(0), Some("running")));
+    assert_eq!(
+        (c["subjects"].as_u64(), c["inspected"].as_u64(), c["status"].as_str()),
+        (Some(2), Some(0), Some("running"))
+    );
     assert_eq!(c["checklists"], json!([{ "subject": "place", "kind": "shop", "checklist": checklist }]));
     assert_eq!((c["due_at"].as_str(), c["may_close"].as_bool()), (Some(day(-2).as_str()), Some(true)));
 
@@ -101,7 +104,11 @@ async fn a_campaign_from_its_start_to_its_board_and_its_close() {
     let tasks = tasks.ok().as_array().unwrap().clone();
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     assert_eq!(
-        (tasks[0]["subject"]["id"].as_i64(), tasks[0]["campaign"]["id"].as_i64(), tasks[0]["campaign"]["name"].as_str()),
+        (
+            tasks[0]["subject"]["id"].as_i64(),
+            tasks[0]["campaign"]["id"].as_i64(),
+            tasks[0]["campaign"]["name"].as_str()
+        ),
         (Some(shop), Some(id), Some("三小场所消防安全专项整治"))
     );
     assert_eq!((tasks[0]["overdue"].as_bool(), tasks[0]["every_days"].as_u64()), (Some(true), Some(0)));
@@ -128,8 +135,12 @@ async fn a_campaign_from_its_start_to_its_board_and_its_close() {
         totals,
         &json!({ "subjects": 2, "inspected": 1, "failed": 1, "hazards": 1, "rectified": 0, "overdue": 2, "hazards_overdue": 0 })
     );
-    assert_eq!((board["totals"]["inspected_pct"].as_f64(), board["totals"]["rectified_pct"].as_f64()), (Some(50.0), Some(0.0)));
-    let communities: Vec<&str> = board["communities"].as_array().unwrap().iter().map(|c| c["region"].as_str().unwrap()).collect();
+    assert_eq!(
+        (board["totals"]["inspected_pct"].as_f64(), board["totals"]["rectified_pct"].as_f64()),
+        (Some(50.0), Some(0.0))
+    );
+    let communities: Vec<&str> =
+        board["communities"].as_array().unwrap().iter().map(|c| c["region"].as_str().unwrap()).collect();
     assert_eq!(communities, ["330483101001", "330483101002"]);
     let first = &board["communities"][0];
     assert_eq!((first["counts"]["inspected"].as_u64(), first["grids"][0]["region"].as_str()), (Some(1), Some(GRID1)));
@@ -144,7 +155,10 @@ async fn a_campaign_from_its_start_to_its_board_and_its_close() {
     t.get(Some("admin"), "/api/v1/campaigns?region=abc").await.problem(422, Some("region"));
     let listed = t.get(Some("admin"), "/api/v1/campaigns?region=330483101").await;
     assert_eq!(listed.ok()["items"][0]["id"].as_i64(), Some(id));
-    assert!(t.get(Some("admin"), "/api/v1/campaigns?region=330483101002").await.ok()["items"].as_array().unwrap().is_empty());
+    assert!(t.get(Some("admin"), "/api/v1/campaigns?region=330483101002").await.ok()["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 
     // Closed early, once, by who runs it; audited; the other shop's task leaves the list.
     let path = format!("/api/v1/campaigns/{id}/close");
@@ -170,12 +184,18 @@ async fn answers_match_the_documented_schemas() {
     hazard_town(&t).await;
     second_shop(&t).await;
     t.post(Some("admin"), "/api/v1/checklists", shop_checklist()).await.ok();
-    let r = t.post(Some("dispatcher"), "/api/v1/campaigns", campaign("330483101", -3, 20, Some(-1), &["shop"], false)).await;
+    let r = t
+        .post(Some("dispatcher"), "/api/v1/campaigns", campaign("330483101", -3, 20, Some(-1), &["shop"], false))
+        .await;
     s.assert("post", "/campaigns", &r);
     let id = r.body["id"].as_i64().unwrap();
     s.assert("get", "/campaigns", &t.get(Some("admin"), "/api/v1/campaigns?limit=5").await);
     s.assert("get", "/campaigns/{id}", &t.get(Some("supervisor"), &format!("/api/v1/campaigns/{id}")).await);
-    s.assert("get", "/campaigns/{id}/board", &t.get(Some("supervisor"), &format!("/api/v1/campaigns/{id}/board")).await);
+    s.assert(
+        "get",
+        "/campaigns/{id}/board",
+        &t.get(Some("supervisor"), &format!("/api/v1/campaigns/{id}/board")).await,
+    );
     s.assert("get", "/inspection-tasks", &t.get(Some("member"), "/api/v1/inspection-tasks").await);
     let close = t.post(Some("dispatcher"), &format!("/api/v1/campaigns/{id}/close"), json!({ "reason": null })).await;
     s.assert("post", "/campaigns/{id}/close", &close);
