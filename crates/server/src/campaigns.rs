@@ -80,7 +80,7 @@ pub struct CampaignView {
     pub created_at: String,
     pub closed_at: Option<String>,
     pub close_reason: Option<String>,
-    /// Whether the person asking may close it.
+    /// Whether the person asking may close it (while upcoming or running).
     pub may_close: bool,
 }
 
@@ -180,17 +180,18 @@ fn row(app: &App, region: &RegionCode, counts: BoardCounts) -> BoardRow {
 }
 
 fn view(app: &App, actor: &Actor, c: Campaign) -> CampaignView {
-    let now = app.now();
+    let status = CampaignStatus::at(app.now(), c.starts_at, c.ends_at, c.closed_at);
     CampaignView {
         id: c.id.0,
         region_name: region_name(app, &c.region),
-        may_close: c.closed_at.is_none() && may(actor, Permission::RunCampaigns { region: &c.region }).is_ok(),
+        may_close: matches!(status, CampaignStatus::Upcoming | CampaignStatus::Running)
+            && may(actor, Permission::RunCampaigns { region: &c.region }).is_ok(),
         region: c.region.to_string(),
         name: c.name,
         starts_at: c.starts_on.to_string(),
         ends_at: c.ends_on.to_string(),
         due_at: c.due_on.to_string(),
-        status: CampaignStatus::at(now, c.starts_at, c.ends_at, c.closed_at),
+        status,
         kinds: c.kinds,
         risks: c.risks,
         houses: c.houses,
@@ -314,7 +315,7 @@ async fn campaign(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) 
         (status = 200, description = "Closed", body = CampaignView),
         (status = 403, description = "Not the linkage center or an admin of its region"),
         (status = 404, description = "No such campaign one may see"),
-        (status = 409, description = "Closed already")))]
+        (status = 409, description = "Closed already, or past its last day")))]
 async fn close(
     State(app): State<AppState>,
     auth: Auth,
@@ -323,6 +324,9 @@ async fn close(
 ) -> ApiResult<Json<CampaignView>> {
     let c = readable(&app, &auth.actor, id).await?;
     allowed(&auth.actor, Permission::RunCampaigns { region: &c.region }, "campaign")?;
+    if CampaignStatus::at(app.now(), c.starts_at, c.ends_at, c.closed_at) == CampaignStatus::Ended {
+        return Err(ApiError::conflicting("id", format!("campaign {} ended on {}", c.id, c.ends_on)));
+    }
     let reason = optional_text("reason", input.reason.as_deref(), 500)?;
     let closed = app.store.close_campaign(c.id, reason.as_deref(), &audit(&app, &auth)).await?;
     Ok(Json(view(&app, &auth.actor, closed)))

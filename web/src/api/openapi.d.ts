@@ -476,7 +476,7 @@ export type CampaignView = {
   inspected: number
   /** Kinds of place selected. */
   kinds: Array<string>
-  /** Whether the person asking may close it. */
+  /** Whether the person asking may close it (while upcoming or running). */
   may_close: boolean
   name: string
   region: string
