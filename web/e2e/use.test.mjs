@@ -862,6 +862,8 @@ describe('campaigns: the linkage center runs a special rectification campaign', 
       const page = await open('dispatcher', { width, height })
       await page.getByTestId('nav-campaigns').click()
       await page.waitForURL('**/campaigns')
+      await page.getByTestId(`campaign-${running.id}`).waitFor()
+      await shoot(page, 'campaigns-list', [width])
       await page.getByTestId(`campaign-${running.id}`).click()
       await page.waitForURL(`**/campaigns/${running.id}`)
       const totals = page.getByTestId('campaign-totals')
