@@ -163,6 +163,7 @@ generic! {
             subject: SubjectKind,
             subject_id: i64,
             at: Millis,
+            failed: bool,
         ) -> Result<Option<CampaignId>> {
             if kind == InspectionKind::SelfInspection {
                 return Ok(None);
@@ -179,14 +180,15 @@ generic! {
             .await?;
             let Some(first) = first else { return Ok(None) };
             sqlx::query(
-                "UPDATE campaign_tasks SET inspection_id = $1, inspected_at = $2 WHERE subject = $3 AND subject_id = $4 \
-                 AND inspection_id IS NULL AND campaign_id IN (SELECT id FROM campaigns WHERE closed_at IS NULL \
-                 AND starts_at <= $2 AND ends_at >= $2)",
+                "UPDATE campaign_tasks SET inspection_id = $1, inspected_at = $2, failed = $5 WHERE subject = $3 \
+                 AND subject_id = $4 AND inspection_id IS NULL AND campaign_id IN (SELECT id FROM campaigns \
+                 WHERE closed_at IS NULL AND starts_at <= $2 AND ends_at >= $2)",
             )
             .bind(inspection)
             .bind(at)
             .bind(subject.as_str())
             .bind(subject_id)
+            .bind(failed)
             .execute(&mut *conn)
             .await?;
             sqlx::query("UPDATE inspections SET campaign_id = $1 WHERE id = $2")
@@ -331,13 +333,12 @@ generic! {
             let Some(closed) = closed else { return Ok(Vec::new()) };
             let now = closed.map_or(now, |c| c.min(now));
             let mut by_grid: BTreeMap<String, BoardCounts> = BTreeMap::new();
-            // The tasks: one range of the primary key, each inspection by its id.
+            // The tasks: one range of the primary key, nothing else read.
             let rows = sqlx::query(
                 "SELECT t.grid, count(*) AS subjects, count(t.inspection_id) AS inspected, \
-                 sum(CASE WHEN i.failed > 0 THEN 1 ELSE 0 END) AS failed, \
+                 sum(CASE WHEN t.failed THEN 1 ELSE 0 END) AS failed, \
                  sum(CASE WHEN t.due_at < coalesce(t.inspected_at, $2) THEN 1 ELSE 0 END) AS overdue \
-                 FROM campaign_tasks t LEFT JOIN inspections i ON i.id = t.inspection_id \
-                 WHERE t.campaign_id = $1 GROUP BY t.grid",
+                 FROM campaign_tasks t WHERE t.campaign_id = $1 GROUP BY t.grid",
             )
             .bind(id.0)
             .bind(now)
@@ -350,14 +351,14 @@ generic! {
                 c.failed = count(r.try_get("failed")?)?;
                 c.overdue = count(r.try_get("overdue")?)?;
             }
-            // The hazards those inspections opened (hazards_found_by), with their cases now.
+            // The hazards the failed ones opened (hazards_found_by), with their cases now.
             let rows = sqlx::query(
                 "SELECT t.grid, count(*) AS hazards, \
                  sum(CASE WHEN c.state IN ('closed', 'rated') THEN 1 ELSE 0 END) AS rectified, \
                  sum(CASE WHEN c.state NOT IN ('closed', 'rated', 'rejected') AND c.handle_by < $2 THEN 1 ELSE 0 END) \
                  AS hazards_overdue \
                  FROM campaign_tasks t JOIN hazards h ON h.found_by = t.inspection_id JOIN cases c ON c.id = h.case_id \
-                 WHERE t.campaign_id = $1 GROUP BY t.grid",
+                 WHERE t.campaign_id = $1 AND t.failed GROUP BY t.grid",
             )
             .bind(id.0)
             .bind(now)

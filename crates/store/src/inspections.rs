@@ -729,7 +729,8 @@ generic! {
                     .await?;
             }
             // Campaigns (campaigns.rs): the open campaign tasks of the subject are done by it.
-            Self::count_for_campaigns(&mut tx, id, ins.kind, ins.subject, ins.subject_id, ins.at).await?;
+            let failed = ins.results.iter().any(|r| r.outcome == Outcome::Fail);
+            Self::count_for_campaigns(&mut tx, id, ins.kind, ins.subject, ins.subject_id, ins.at, failed).await?;
             let stored = Self::inspection_in(&mut tx, InspectionId(id)).await?.ok_or_else(|| corrupt("an inspection vanished"))?;
             tx.commit().await?;
             Ok((stored, cases))

@@ -2,8 +2,8 @@
 -- period selects places by kind and risk level (kinds, risks: JSON arrays; risks empty = every
 -- level) and/or rental houses, with the check list in force for each kind (checklists: JSON
 -- {"place:shop": id}); one task per place or house selected, due by due_at; a task is done by
--- the first inspection of its subject made while the campaign runs (inspection_id), which is
--- linked to the campaign (inspections.campaign_id).
+-- the first inspection of its subject made while the campaign runs (inspection_id, inspected_at,
+-- failed), which is linked to the campaign (inspections.campaign_id).
 CREATE TABLE campaigns (
     id           INTEGER PRIMARY KEY,
     name         TEXT NOT NULL,
@@ -34,6 +34,8 @@ CREATE TABLE campaign_tasks (
     due_at        INTEGER NOT NULL,
     inspection_id INTEGER REFERENCES inspections(id),
     inspected_at  INTEGER,
+    -- Its inspection failed an item (the board counts without reading the inspections).
+    failed        BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (campaign_id, subject, subject_id)
 );
 -- The open tasks of a subject (found by each inspection), and of a grid (the task list).
