@@ -119,6 +119,14 @@ pub enum Permission<'a> {
     AdjustPoints { region: &'a RegionCode },
     /// Commend a grid member or volunteer for work in a region.
     Commend { region: &'a RegionCode },
+    /// Start a patrol in a grid (and send its positions, end it): the grid's members and the
+    /// grid leaders of its community. Staff of other grids are told the grid is not theirs.
+    Patrol { grid: &'a RegionCode },
+    /// See a patrol of `patroller` in `grid` with its track (personal data): the patroller and the
+    /// grid leaders of the grid's community; for anyone else it does not exist.
+    SeePatrol { patroller: PersonId, grid: &'a RegionCode },
+    /// Set the monthly patrol quota of the grid members of a region: its grid leaders and admins.
+    SetPatrolQuota { region: &'a RegionCode },
 }
 
 impl Permission<'_> {
@@ -170,6 +178,9 @@ impl Permission<'_> {
             Permission::AwardPoints { .. } => "record volunteer hours and consultations",
             Permission::AdjustPoints { .. } => "correct points by hand",
             Permission::Commend { .. } => "commend grid members and volunteers",
+            Permission::Patrol { .. } => "patrol a grid",
+            Permission::SeePatrol { .. } => "see a patrol and its track",
+            Permission::SetPatrolQuota { .. } => "set the patrol quota",
         }
     }
 }
@@ -370,6 +381,26 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
             region,
             "only the grid leader and supervisors of this region commend",
         ),
+        Permission::Patrol { grid } => {
+            if grid.level() == crate::RegionLevel::Grid && any_of(actor, &PATROLLERS, grid) {
+                Ok(())
+            } else if PATROLLERS.iter().any(|r| actor.has_role(*r)) {
+                Err(Refusal::OutOfScope)
+            } else {
+                allow(false, "only grid members and grid leaders patrol")
+            }
+        }
+        Permission::SeePatrol { patroller, grid } => {
+            if actor.person == Some(patroller) || actor.holds_for_region(Role::GridLeader, grid) {
+                Ok(())
+            } else {
+                Err(Refusal::OutOfScope)
+            }
+        }
+        Permission::SetPatrolQuota { region } => allow(
+            any_of(actor, &[Role::GridLeader, Role::Admin], region),
+            "only the grid leaders and admins of this region set its patrol quota",
+        ),
         Permission::ReadDepartmentMeasures { department } => allow(
             actor
                 .grants
@@ -384,6 +415,9 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
 const REGISTRY_READERS: [Role; 6] =
     [Role::GridMember, Role::GridLeader, Role::Dispatcher, Role::Supervisor, Role::Analyst, Role::Admin];
 const REGISTRY_KEEPERS: [Role; 3] = [Role::GridMember, Role::GridLeader, Role::Admin];
+
+/// Who patrols a grid.
+const PATROLLERS: [Role; 2] = [Role::GridMember, Role::GridLeader];
 
 /// Who hands rewards over in a region.
 const REWARD_KEEPERS: [Role; 3] = [Role::GridMember, Role::GridLeader, Role::Admin];
@@ -759,5 +793,25 @@ mod tests {
 
     fn code(s: &str) -> RegionCode {
         RegionCode::parse(s).unwrap()
+    }
+
+    #[test]
+    fn grid_members_and_leaders_patrol_their_grids_and_only_they_and_leaders_see_the_tracks() {
+        let (grid, other, community) = (code("330483101001001"), code("330483102001001"), code("330483101001"));
+        assert_eq!(who(Permission::Patrol { grid: &grid }), ["grid member", "grid leader"]);
+        assert!(who(Permission::Patrol { grid: &other }).is_empty());
+        // Not a grid: nobody patrols a community as such.
+        assert!(who(Permission::Patrol { grid: &community }).is_empty());
+        // A member of another grid is told it is not theirs; others that they may not.
+        let member = &people()[2].1;
+        assert_eq!(may(member, Permission::Patrol { grid: &other }), Err(Refusal::OutOfScope));
+        assert!(matches!(may(&people()[4].1, Permission::Patrol { grid: &grid }), Err(Refusal::NotAllowed { .. })));
+        // The member's own patrol: the member and the community's leader; nobody else, not even admins.
+        assert_eq!(who(Permission::SeePatrol { patroller: 2, grid: &grid }), ["grid member", "grid leader"]);
+        assert_eq!(who(Permission::SeePatrol { patroller: 99, grid: &grid }), ["grid leader"]);
+        assert!(who(Permission::SeePatrol { patroller: 99, grid: &other }).is_empty());
+        assert_eq!(may(&people()[11].1, Permission::SeePatrol { patroller: 2, grid: &grid }), Err(Refusal::OutOfScope));
+        assert_eq!(who(Permission::SetPatrolQuota { region: &community }), ["grid leader", "admin", "street admin"]);
+        assert_eq!(who(Permission::SetPatrolQuota { region: &code("330483101") }), ["admin", "street admin"]);
     }
 }
