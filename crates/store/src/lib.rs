@@ -27,6 +27,7 @@ mod measures;
 mod natives;
 mod notices;
 mod participation;
+mod patrols;
 mod people;
 mod places;
 mod points;
@@ -67,6 +68,9 @@ pub use notices::{
 };
 pub use participation::{
     CommunityProposals, ConsultationTurnout, GridParticipation, ParticipationFigures, ParticipationStore,
+};
+pub use patrols::{
+    Added, EndedBy, PastPatrol, Patrol, PatrolCase, PatrolQuery, PatrolStore, PatrolTally, PatrolVisit,
 };
 pub use people::{NewPerson, PeopleStore, Person};
 pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
@@ -184,6 +188,8 @@ pub mod prelude {
         PeopleStore, PlaceStore, PointsStore, ProposalStore, ReferenceStore, RegionStore, RegistryStore, Store,
         TriageStore,
     };
+    // Patrols (issue 16).
+    pub use crate::PatrolStore;
 }
 
 /// The store on SQLite: one file, WAL mode, migrations embedded.
@@ -218,6 +224,7 @@ pub trait Store:
     + ParticipationStore
     + NativeStore
     + PointsStore
+    + PatrolStore
     + Send
     + Sync
     + 'static

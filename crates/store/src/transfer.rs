@@ -79,6 +79,9 @@ const ORDER: &[&str] = &[
     "redemptions",
     "point_ledger",
     "commendations",
+    "patrols",
+    "patrol_positions",
+    "patrol_quotas",
 ];
 
 /// The rows of a table whose parents are in the same table come after their parents.
