@@ -31,6 +31,7 @@ pub mod notices;
 mod open311;
 mod openapi;
 pub mod participation;
+pub mod patrols;
 mod points;
 mod portal;
 mod proposals;
@@ -118,6 +119,8 @@ pub struct Settings {
     pub notices: notices::NoticeDelivery,
     /// Residents' proposals: supporters needed, days to answer (`[server.participation]`).
     pub participation: participation::ParticipationSettings,
+    /// Patrols: flags, the longest a patrol runs, positions' retention, quotas (`[server.patrols]`).
+    pub patrols: patrols::PatrolSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -220,6 +223,7 @@ impl Default for Settings {
             triage: triage::TriageSettings::default(),
             notices: notices::NoticeDelivery::default(),
             participation: participation::ParticipationSettings::default(),
+            patrols: patrols::PatrolSettings::default(),
         }
     }
 }
@@ -279,6 +283,7 @@ impl App {
         settings.triage.validate()?;
         settings.notices.validate()?;
         settings.participation.validate()?;
+        settings.patrols.validate()?;
         settings.public_url()?;
         let media = media::open_store(&settings)?;
         let checkpoints = checkpoints::Checkpoints::open(&settings)?;
@@ -419,6 +424,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(participation::router())
         .merge(natives::router())
         .merge(points::router())
+        .merge(patrols::router())
         .merge(openapi::router())
 }
 
@@ -465,6 +471,7 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     let recent = tokio::spawn(events::keep_recent(app.clone()));
     let anchor = tokio::spawn(write_checkpoints_periodically(app.clone()));
     let model = tokio::spawn(triage::keep_model(app.clone()));
+    let patrols = tokio::spawn(patrols::keep_patrols_periodically(app.clone()));
     let notices = app.settings.notices.enabled.then(|| notices::start(app.clone()));
     let closing = app.closing.clone();
     let served = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
@@ -480,6 +487,7 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     recent.abort();
     anchor.abort();
     model.abort();
+    patrols.abort();
     if let Some(n) = notices {
         n.abort();
     }

@@ -52,6 +52,7 @@ use crate::AppState;
         (name = "triage", description = "Suggested categories and departments, reports of one problem folded, surges"),
         (name = "hotline", description = "The linkage center's hotline entry: callers looked up by phone, calls reported on their behalf or attached to a case"),
         (name = "participation", description = "Residents as participants: articles of the information service, consultations, proposals"),
+        (name = "patrols", description = "Grid members' patrols: positions sampled while a patrol runs, the places visited and cases reported during it, monthly quotas"),
         (name = "docs", description = "This document"),
     )
 )]
