@@ -160,7 +160,7 @@ pub struct PositionView {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct VisitLink {
+pub struct PatrolVisitLink {
     pub place: i64,
     pub name: String,
     #[schema(format = DateTime)]
@@ -168,7 +168,7 @@ pub struct VisitLink {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct CaseLinkView {
+pub struct PatrolCaseLink {
     pub id: i64,
     pub reference: String,
     #[schema(format = DateTime)]
@@ -183,9 +183,9 @@ pub struct PatrolDetail {
     /// In time order (empty once deleted after their retention).
     pub track: Vec<PositionView>,
     /// Places the patroller visited during the patrol.
-    pub visits: Vec<VisitLink>,
+    pub visits: Vec<PatrolVisitLink>,
     /// Cases the patroller reported during the patrol.
-    pub cases: Vec<CaseLinkView>,
+    pub cases: Vec<PatrolCaseLink>,
     /// The grid's outline (GeoJSON), to draw the track on.
     #[schema(value_type = Option<Object>)]
     pub grid_geometry: Option<serde_json::Value>,
@@ -486,10 +486,10 @@ async fn patrol(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) ->
                 implausible: x.implausible,
             })
             .collect(),
-        visits: visits.into_iter().map(|v| VisitLink { place: v.place, name: v.name, at: to_rfc3339(v.at) }).collect(),
+        visits: visits.into_iter().map(|v| PatrolVisitLink { place: v.place, name: v.name, at: to_rfc3339(v.at) }).collect(),
         cases: cases
             .into_iter()
-            .map(|c| CaseLinkView { id: c.id, reference: c.reference, at: to_rfc3339(c.at), state: c.state })
+            .map(|c| PatrolCaseLink { id: c.id, reference: c.reference, at: to_rfc3339(c.at), state: c.state })
             .collect(),
         grid_geometry: geometry,
     }))

@@ -1503,17 +1503,24 @@ export type ParticipationAnswer = {
   to: string
 }
 
+export type PatrolCaseLink = {
+  at: string
+  id: number
+  reference: string
+  state: string
+}
+
 /** A patrol with its track and what its patroller did meanwhile. */
 export type PatrolDetail = {
   /** Cases the patroller reported during the patrol. */
-  cases: Array<CaseLinkView>
+  cases: Array<PatrolCaseLink>
   /** The grid's outline (GeoJSON), to draw the track on. */
   grid_geometry?: Record<string, unknown> | null
   patrol: PatrolView
   /** In time order (empty once deleted after their retention). */
   track: Array<PositionView>
   /** Places the patroller visited during the patrol. */
-  visits: Array<VisitLink>
+  visits: Array<PatrolVisitLink>
 }
 
 export type PatrolPage = {
@@ -1549,6 +1556,12 @@ export type PatrolView = {
   started_at: string
   /** `false` once its positions were deleted after their retention (the summary stays). */
   track_kept: boolean
+}
+
+export type PatrolVisitLink = {
+  at: string
+  name: string
+  place: number
 }
 
 /** A working period of a day, in minutes after local midnight: `[start, end)`. */
@@ -2222,12 +2235,6 @@ export type ValidationAnswer = {
   report: Record<string, unknown>
   under: string
   valid: boolean
-}
-
-export type VisitLink = {
-  at: string
-  name: string
-  place: number
 }
 
 export type VoteInput = {

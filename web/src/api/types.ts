@@ -361,3 +361,16 @@ export type Leaderboard = S.Leaderboard
 export type PointFlows = S.PointFlows
 export type CommendationView = S.CommendationView
 export type AwardBody = S.AwardBody
+
+// Patrols (issue 16).
+export type PatrolView = S.PatrolView
+export type PatrolDetail = S.PatrolDetail
+export type PatrolPage = S.PatrolPage
+export type PositionView = S.PositionView
+export type BatchResult = S.BatchResult
+export type PositionInput = S.PositionInput
+export type MyQuota = S.MyQuota
+export type QuotaReport = S.QuotaReport
+export type QuotaView = S.QuotaView
+export type QuotaGroup = S.QuotaGroup
+export type Quota = S.Quota
