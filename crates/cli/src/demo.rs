@@ -52,6 +52,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         gridkeeper_demo::load_registry(store.as_ref(), &town.registry).await?;
         gridkeeper_demo::load_participation(store.as_ref(), &town.participation).await?;
         gridkeeper_demo::load_points(store.as_ref(), &town, now).await?;
+        let patrols_started = Instant::now();
+        gridkeeper_demo::load_patrols(store.as_ref(), &town, args.seed, now).await?;
+        println!("patrols loaded in {:.1} s", patrols_started.elapsed().as_secs_f64());
         let r = &town.registry;
         println!(
             "demo town created in {:.1} s: {} regions, {} departments, {} categories, {} people, {} cases; \

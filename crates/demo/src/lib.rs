@@ -18,6 +18,7 @@ mod history;
 mod load;
 mod org;
 mod participation;
+mod patrols;
 mod people;
 mod points;
 mod registry;
@@ -25,6 +26,7 @@ mod town;
 
 pub use load::{load, load_cases, load_registry, LoadError};
 pub use participation::{load_participation, DemoParticipation};
+pub use patrols::load_patrols;
 pub use points::load_points;
 pub use registry::{Collection, DemoRegistry, RegistryStep};
 

@@ -46,7 +46,7 @@ fn expect_id(what: &str, got: i64, expected: i64) -> Result<(), LoadError> {
 }
 
 /// Loads the whole demo town into a fresh store: [`load_cases`], [`load_registry`], then
-/// [`crate::load_participation`].
+/// [`crate::load_participation`], [`crate::load_points`] and [`crate::load_patrols`].
 pub async fn load(
     store: &dyn Store,
     town: &DemoTown,
@@ -57,7 +57,8 @@ pub async fn load(
     load_cases(store, town, password_hash, now, utc_offset_hours).await?;
     load_registry(store, &town.registry).await?;
     crate::load_participation(store, &town.participation).await?;
-    crate::load_points(store, town, now).await
+    crate::load_points(store, town, now).await?;
+    crate::load_patrols(store, town, 0, now).await
 }
 
 /// Loads the reference data, the people (each with `password_hash`; staff on duty from a year

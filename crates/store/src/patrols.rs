@@ -132,6 +132,9 @@ pub struct PastPatrol {
     pub positions: Vec<Position>,
     /// The summary of a patrol whose positions are gone: metres, positions, far ones.
     pub summary: Option<(f64, i64, i64)>,
+    /// Places the patroller visited meanwhile (place id, when), written as marking them visited
+    /// would.
+    pub visits: Vec<(i64, Millis)>,
 }
 
 #[async_trait]
@@ -229,7 +232,7 @@ generic! {
         /// Inserts positions (an instant stored already is skipped); returns how many were new.
         async fn insert_positions(conn: &mut D::Connection, patrol: i64, positions: &[Position]) -> Result<u64> {
             let mut added = 0;
-            for chunk in positions.chunks(200) {
+            for chunk in positions.chunks(500) {
                 let mut b = Sql::new(
                     "INSERT INTO patrol_positions (patrol_id, at, lat, lon, accuracy_m, outside_m, far, implausible) ",
                 );
@@ -544,10 +547,22 @@ generic! {
         async fn import_patrols(&self, patrols: &[PastPatrol], rules: &PatrolRules) -> Result<()> {
             let mut tx = self.begin_write().await?;
             for p in patrols {
-                let (distance, count, far) = p.summary.unwrap_or_default();
+                // The summary: given for a patrol whose positions are gone, else from its positions.
+                let mut sorted = p.positions.clone();
+                sorted.sort_by_key(|x| x.fix.at);
+                let (distance, count, far) = p.summary.unwrap_or_else(|| {
+                    (
+                        track_length_m(rules, &sorted),
+                        sorted.len() as i64,
+                        sorted.iter().filter(|x| x.far).count() as i64,
+                    )
+                });
+                let implausible = sorted.iter().filter(|x| x.implausible).count() as i64;
+                let last = sorted.last().map(|x| (x.fix.at, x.fix.point));
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO patrols (person_id, grid, started_at, ended_at, ended_by, distance_m, positions, far, implausible, purged_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) RETURNING id",
+                    "INSERT INTO patrols (person_id, grid, started_at, ended_at, ended_by, distance_m, positions, far, implausible, \
+                     last_at, last_lat, last_lon, purged_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
                 )
                 .bind(p.person)
                 .bind(p.grid.as_str())
@@ -557,12 +572,30 @@ generic! {
                 .bind(distance)
                 .bind(count)
                 .bind(far)
+                .bind(implausible)
+                .bind(last.map(|l| l.0))
+                .bind(last.map(|l| l.1.lat))
+                .bind(last.map(|l| l.1.lon))
                 .bind(p.summary.and(p.ended_at))
                 .fetch_one(&mut *tx)
                 .await?;
-                if !p.positions.is_empty() {
-                    Self::insert_positions(&mut tx, id, &p.positions).await?;
-                    Self::summarise(&mut tx, id, rules).await?;
+                Self::insert_positions(&mut tx, id, &sorted).await?;
+                for (place, at) in &p.visits {
+                    sqlx::query("INSERT INTO place_visits (place_id, at, by_person) VALUES ($1, $2, $3)")
+                        .bind(place)
+                        .bind(at)
+                        .bind(p.person)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "UPDATE places SET last_visited_by = $3, last_visited_at = $2 \
+                         WHERE id = $1 AND (last_visited_at IS NULL OR last_visited_at <= $2)",
+                    )
+                    .bind(place)
+                    .bind(at)
+                    .bind(p.person)
+                    .execute(&mut *tx)
+                    .await?;
                 }
             }
             tx.commit().await?;
@@ -694,6 +727,7 @@ mod tests {
                 ended_at: Some(HOUR),
                 positions: vec![],
                 summary: Some((1234.0, 60, 1)),
+                visits: vec![],
             };
             let recent = PastPatrol {
                 started_at: 10 * HOUR,
