@@ -64,9 +64,8 @@ pub fn build(seed: u64, town: &DemoTown, now: Millis, rules: &PatrolRules) -> Ve
                 continue;
             }
             let morning = rng.gen_bool(0.6);
-            let started_at = start_of_day
-                + if morning { 8 * HOUR + 30 * MINUTE } else { 14 * HOUR }
-                + rng.gen_range(0..90) * MINUTE;
+            let started_at =
+                start_of_day + if morning { 8 * HOUR + 30 * MINUTE } else { 14 * HOUR } + rng.gen_range(0..90) * MINUTE;
             let minutes = rng.gen_range(80..150);
             let ended_at = started_at + minutes * MINUTE;
             // One member is on patrol now; nobody patrols the future.
@@ -225,7 +224,9 @@ mod tests {
         assert!(tracked.len() > 500, "{}", tracked.len());
         assert!(patrols.len() > tracked.len() * 3, "older patrols as summaries");
         assert_eq!(patrols.iter().filter(|p| p.ended_at.is_none()).count(), 1, "one running now");
-        assert!(patrols.iter().all(|p| p.ended_at.unwrap_or(now) <= now && p.started_at >= now - (PATROL_DAYS + 1) * DAY));
+        assert!(patrols
+            .iter()
+            .all(|p| p.ended_at.unwrap_or(now) <= now && p.started_at >= now - (PATROL_DAYS + 1) * DAY));
         let positions: Vec<&Position> = tracked.iter().flat_map(|p| &p.positions).collect();
         let far = positions.iter().filter(|p| p.far).count();
         assert!(far * 100 < positions.len(), "tracks stay inside their grids: {far} of {}", positions.len());

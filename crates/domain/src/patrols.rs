@@ -446,7 +446,10 @@ mod tests {
     fn rules_are_checked() {
         assert!(PatrolRules::default().validate().is_ok());
         assert_eq!(PatrolRules { max_hours: 0, ..Default::default() }.validate().unwrap_err().field, "max_hours");
-        assert_eq!(PatrolRules { outside_m: f64::NAN, ..Default::default() }.validate().unwrap_err().field, "outside_m");
+        assert_eq!(
+            PatrolRules { outside_m: f64::NAN, ..Default::default() }.validate().unwrap_err().field,
+            "outside_m"
+        );
         assert_eq!(PatrolRules::default().ends_by(0), 12 * HOUR);
         assert_eq!(Fix::new("positions[0]", 0, 91.0, 0.0, 1.0).unwrap_err().field, "positions[0].lat");
         assert_eq!(Fix::new("positions[0]", 0, 1.0, 0.0, -1.0).unwrap_err().field, "positions[0].accuracy");

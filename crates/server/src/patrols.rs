@@ -377,7 +377,8 @@ fn month_of(app: &App, month: Option<&str>) -> ApiResult<Month> {
 /// A patrol the actor may see (404 for anyone else: its existence is not revealed).
 async fn seen(app: &App, actor: &Actor, id: i64) -> ApiResult<Patrol> {
     let p = app.store.patrol(id).await?.ok_or_else(|| ApiError::not_found("patrol"))?;
-    may(actor, Permission::SeePatrol { patroller: p.person, grid: &p.grid }).map_err(|_| ApiError::not_found("patrol"))?;
+    may(actor, Permission::SeePatrol { patroller: p.person, grid: &p.grid })
+        .map_err(|_| ApiError::not_found("patrol"))?;
     Ok(p)
 }
 
@@ -486,7 +487,10 @@ async fn patrol(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) ->
                 implausible: x.implausible,
             })
             .collect(),
-        visits: visits.into_iter().map(|v| PatrolVisitLink { place: v.place, name: v.name, at: to_rfc3339(v.at) }).collect(),
+        visits: visits
+            .into_iter()
+            .map(|v| PatrolVisitLink { place: v.place, name: v.name, at: to_rfc3339(v.at) })
+            .collect(),
         cases: cases
             .into_iter()
             .map(|c| PatrolCaseLink { id: c.id, reference: c.reference, at: to_rfc3339(c.at), state: c.state })
@@ -521,18 +525,16 @@ async fn positions(
         let field = format!("positions[{i}]");
         let at = parse_rfc3339(&format!("{field}.at"), &x.at)?;
         if at < p.started_at - CLOCK_SLACK || at > now + CLOCK_SLACK {
-            return Err(ApiError::field(&format!("{field}.at"), "lies outside the patrol (before its start or in the future)"));
+            return Err(ApiError::field(
+                &format!("{field}.at"),
+                "lies outside the patrol (before its start or in the future)",
+            ));
         }
         fixes.push(Fix::new(&field, at, x.lat, x.lon, x.accuracy)?);
     }
     let rules = app.settings.patrols.rules();
-    let outline = app
-        .reference()
-        .regions
-        .get(&p.grid)
-        .and_then(|r| r.geometry.as_ref())
-        .and_then(outline_of)
-        .unwrap_or_default();
+    let outline =
+        app.reference().regions.get(&p.grid).and_then(|r| r.geometry.as_ref()).and_then(outline_of).unwrap_or_default();
     let first = fixes.iter().map(|f| f.at).min().unwrap_or(now);
     let before = app.store.position_before(p.id, first - 1).await?;
     let judged: Vec<Position> = judge(&rules, &outline, before.as_ref(), fixes);
@@ -630,7 +632,12 @@ async fn my_quota(State(app): State<AppState>, auth: Auth, Query(q): Query<Month
         })
         .collect();
     if grids.is_empty() {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", "only grid members and grid leaders patrol"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Not allowed",
+            "only grid members and grid leaders patrol",
+        ));
     }
     let (from, to) = month.bounds(app.settings.utc_offset_hours);
     let tallies = app.store.patrol_tallies(&[auth.person.id], from, to, app.now()).await?;
@@ -741,7 +748,9 @@ pub async fn keep_patrols_periodically(app: AppState) {
         tick.tick().await;
         match keep_patrols(&app, app.now()).await {
             Ok((0, 0)) => {}
-            Ok((ended, purged)) => tracing::info!(ended, purged, "patrols kept: left running ended, old positions deleted"),
+            Ok((ended, purged)) => {
+                tracing::info!(ended, purged, "patrols kept: left running ended, old positions deleted")
+            }
             Err(e) => tracing::warn!(error = %e.problem().detail, "keeping patrols failed; will retry"),
         }
     }

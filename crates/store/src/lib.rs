@@ -69,9 +69,7 @@ pub use notices::{
 pub use participation::{
     CommunityProposals, ConsultationTurnout, GridParticipation, ParticipationFigures, ParticipationStore,
 };
-pub use patrols::{
-    Added, EndedBy, PastPatrol, Patrol, PatrolCase, PatrolQuery, PatrolStore, PatrolTally, PatrolVisit,
-};
+pub use patrols::{Added, EndedBy, PastPatrol, Patrol, PatrolCase, PatrolQuery, PatrolStore, PatrolTally, PatrolVisit};
 pub use people::{NewPerson, PeopleStore, Person};
 pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
 pub use points::{

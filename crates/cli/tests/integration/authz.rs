@@ -724,7 +724,8 @@ async fn patrols_matrix(t: &TestApp) -> String {
             let r = match *row {
                 "GET patrols/{id}" => t.get(*login, &format!("/api/v1/patrols/{id}")).await,
                 "POST patrols/{id}/positions" => {
-                    let body = json!({ "positions": [{ "at": at, "lat": IN_GRID1.0, "lon": IN_GRID1.1, "accuracy": 5 }] });
+                    let body =
+                        json!({ "positions": [{ "at": at, "lat": IN_GRID1.0, "lon": IN_GRID1.1, "accuracy": 5 }] });
                     t.post(*login, &format!("/api/v1/patrols/{id}/positions"), body).await
                 }
                 "GET patrols (one's own)" => t.get(*login, "/api/v1/patrols").await,

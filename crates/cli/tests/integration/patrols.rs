@@ -40,7 +40,10 @@ async fn a_patrol_from_start_to_summary() {
     let t = TestApp::spawn().await;
     let p = start(&t, "member", GRID1).await;
     let id = p["id"].as_i64().unwrap();
-    assert_eq!((p["running"].as_bool(), p["grid"].as_str(), p["positions"].as_i64()), (Some(true), Some(GRID1), Some(0)));
+    assert_eq!(
+        (p["running"].as_bool(), p["grid"].as_str(), p["positions"].as_i64()),
+        (Some(true), Some(GRID1), Some(0))
+    );
     assert!(p["ends_by"].is_string());
     // Two running patrols of one person: 409.
     t.post(Some("member"), "/api/v1/patrols", json!({ "grid": GRID1 })).await.problem(409, Some("patrol"));
@@ -50,7 +53,10 @@ async fn a_patrol_from_start_to_summary() {
     batch.push(json!({ "at": iso(t0 + 5 * 60_000 + 1), "lat": 29.996, "lon": 120.005, "accuracy": 10 }));
     let first = t.post(Some("member"), &format!("/api/v1/patrols/{id}/positions"), json!({ "positions": batch })).await;
     let first = first.ok();
-    assert_eq!((first["added"].as_u64(), first["duplicates"].as_u64(), first["far"].as_u64()), (Some(6), Some(0), Some(1)));
+    assert_eq!(
+        (first["added"].as_u64(), first["duplicates"].as_u64(), first["far"].as_u64()),
+        (Some(6), Some(0), Some(1))
+    );
     let again = t.post(Some("member"), &format!("/api/v1/patrols/{id}/positions"), json!({ "positions": batch })).await;
     let again = again.ok();
     assert_eq!((again["added"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(6)));
@@ -108,7 +114,9 @@ async fn refusals_name_the_field() {
     let p = start(&t, "member", GRID1).await;
     let url = format!("/api/v1/patrols/{}/positions", p["id"]);
     // Too many, none, bad ones.
-    t.post(Some("member"), &url, json!({ "positions": walk(now() - 3_600_000, 501) })).await.problem(422, Some("positions"));
+    t.post(Some("member"), &url, json!({ "positions": walk(now() - 3_600_000, 501) }))
+        .await
+        .problem(422, Some("positions"));
     t.post(Some("member"), &url, json!({ "positions": [] })).await.problem(422, Some("positions"));
     let bad = json!({ "positions": [{ "at": iso(now()), "lat": 95.0, "lon": 120.0, "accuracy": 5 }] });
     t.post(Some("member"), &url, bad).await.problem(422, Some("positions[0].lat"));
@@ -134,9 +142,13 @@ async fn the_leader_sees_the_members_patrols_and_quotas() {
     let t = TestApp::spawn().await;
     let p = start(&t, "member", GRID1).await;
     let id = p["id"].as_i64().unwrap();
-    t.post(Some("member"), &format!("/api/v1/patrols/{id}/positions"), json!({ "positions": walk(now() - 5 * 60_000, 3) }))
-        .await
-        .ok();
+    t.post(
+        Some("member"),
+        &format!("/api/v1/patrols/{id}/positions"),
+        json!({ "positions": walk(now() - 5 * 60_000, 3) }),
+    )
+    .await
+    .ok();
     // The community's leader lists and reads it (audited); the member reading their own is not.
     let list = t.get(Some("leader"), "/api/v1/patrols?region=330483101001").await;
     assert_eq!(list.ok()["items"][0]["id"], id);

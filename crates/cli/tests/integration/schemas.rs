@@ -353,7 +353,11 @@ async fn answers_match_the_documented_schemas() {
     s.assert("get", "/patrols/{id}", &app.get(Some("leader"), &format!("/api/v1/patrols/{patrol}")).await);
     s.assert("get", "/patrols", &app.get(Some("member"), "/api/v1/patrols").await);
     s.assert("get", "/patrols", &app.get(Some("leader"), "/api/v1/patrols?region=330483101001&running=true").await);
-    s.assert("post", "/patrols/{id}/end", &app.post(Some("member"), &format!("/api/v1/patrols/{patrol}/end"), json!({})).await);
+    s.assert(
+        "post",
+        "/patrols/{id}/end",
+        &app.post(Some("member"), &format!("/api/v1/patrols/{patrol}/end"), json!({})).await,
+    );
     let r = app.post(Some("member"), &format!("/api/v1/patrols/{patrol}/end"), json!({})).await;
     r.problem(409, Some("patrol"));
     s.assert("post", "/patrols/{id}/end", &r);
@@ -365,7 +369,9 @@ async fn answers_match_the_documented_schemas() {
     let r = app
         .send_raw(
             Some("leader"),
-            app.client.put(format!("{}/api/v1/patrols/quotas/330483101001", app.base)).json(&json!({ "hours": 30, "visits": 50 })),
+            app.client
+                .put(format!("{}/api/v1/patrols/quotas/330483101001", app.base))
+                .json(&json!({ "hours": 30, "visits": 50 })),
         )
         .await;
     s.assert("put", "/patrols/quotas/{region}", &r);
