@@ -840,5 +840,9 @@ describe('patrols', () => {
     await leader.getByTestId('quota-members').waitFor()
     await leader.getByTestId(`patrol-${running.id}`).waitFor()
     await shoot(leader, 'patrol-leader', [360, 1920])
+    // The dashboard's card: the month's quota met, one tap from the members.
+    await leader.goto('/leader')
+    await leader.getByTestId('patrol-quota-card').getByText('%').first().waitFor()
+    await shoot(leader, 'patrol-dashboard-card', [1920])
   })
 })

@@ -974,6 +974,8 @@ const en: typeof zh = {
     quotaVisits: 'Place visits a month',
     save: 'Save',
     saved: 'Saved',
+    cardTitle: 'Patrol quota met ({month})',
+    more: 'All members',
   },
   categoryKind: { component: 'component', event: 'event' },
   departmentKind: { government: 'Government', community_team: 'Community teams', outside_party: 'Outside parties' },

@@ -971,6 +971,8 @@ export default {
     quotaVisits: '每月走访场所（次）',
     save: '保存',
     saved: '已保存',
+    cardTitle: '巡查任务完成情况（{month}）',
+    more: '查看全部',
   },
   categoryKind: { component: '部件', event: '事件' },
   departmentKind: { government: '政府部门', community_team: '社区力量', outside_party: '外部单位' },
