@@ -200,7 +200,9 @@ pub fn track_length_m(rules: &PatrolRules, positions: &[Position]) -> f64 {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Quota {
+    #[cfg_attr(feature = "openapi", schema(maximum = 744))]
     pub hours: u32,
+    #[cfg_attr(feature = "openapi", schema(maximum = 10000))]
     pub visits: u32,
 }
 

@@ -202,7 +202,7 @@ pub struct PatrolPage {
 #[serde(deny_unknown_fields)]
 pub struct StartInput {
     /// One of one's own grids (a grid member's grid, or a grid of a grid leader's community).
-    #[schema(pattern = "^[0-9]{15}$")]
+    #[schema(pattern = "^(?!000000)[0-9]{6}((?!000)[0-9]{3}){3}$", max_length = 15)]
     pub grid: String,
 }
 
@@ -303,10 +303,10 @@ struct ListQuery {
     /// Patrols in the grids of this region (a grid leader's community or one of its grids);
     /// without it, one's own patrols
     region: Option<String>,
-    /// Only this person's (with `region`)
+    /// Only this person's (with `region`; without it, only oneself: another person is 404)
     person: Option<i64>,
     /// Only patrols started in this month (`YYYY-MM`, local time)
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    #[param(pattern = "^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")]
     month: Option<String>,
     /// Only running (`true`) or ended (`false`) patrols
     running: Option<bool>,
@@ -323,7 +323,7 @@ struct ListQuery {
 #[into_params(parameter_in = Query)]
 struct MonthQuery {
     /// The month (`YYYY-MM`, local time; default: this month)
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    #[param(pattern = "^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")]
     month: Option<String>,
 }
 
@@ -335,7 +335,7 @@ struct QuotasQuery {
     #[param(required = true)]
     region: Option<String>,
     /// The month (`YYYY-MM`, local time; default: this month)
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    #[param(pattern = "^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")]
     month: Option<String>,
 }
 
@@ -417,7 +417,8 @@ async fn list(State(app): State<AppState>, auth: Auth, Query(q): Query<ListQuery
         }
         None => {
             if q.person.is_some_and(|p| p != auth.person.id) {
-                return Err(ApiError::field("person", "name a region (the grid leader's community) with a person"));
+                // Another's patrols are read through a region one leads.
+                return Err(ApiError::unknown("person", "not a person whose patrols you see without a region"));
             }
             query.person = Some(auth.person.id);
         }
@@ -703,7 +704,7 @@ async fn quotas(State(app): State<AppState>, auth: Auth, Query(q): Query<QuotasQ
 }
 
 #[utoipa::path(put, path = "/patrols/quotas/{region}", tag = "patrols", summary = "Set the monthly patrol quota of the grid members of a region (its grid leaders and admins; the nearest region above a grid with one decides)",
-    params(("region" = String, Path, description = "Region code")),
+    params(("region" = String, Path, description = "Region code", pattern = "^(?!000000)[0-9]{6}((?!000)[0-9]{3}){0,3}(000){0,3}$", max_length = 15)),
     request_body = Quota,
     responses((status = 200, description = "Set", body = Quota), (status = 403, description = "Not allowed (role, scope or CSRF token)"), (status = 404, description = "No such region")))]
 async fn set_quota(

@@ -132,7 +132,7 @@ async fn refusals_name_the_field() {
     }
     // Listing another region's patrols, or another person's without a region.
     t.get(Some("member"), "/api/v1/patrols?region=330483101001").await.problem(404, Some("region"));
-    t.get(Some("member"), "/api/v1/patrols?person=1").await.problem(422, Some("person"));
+    t.get(Some("member"), "/api/v1/patrols?person=1").await.problem(404, Some("person"));
     t.get(Some("member"), "/api/v1/patrols?month=2026-13").await.problem(422, Some("month"));
     t.get(Some("member"), "/api/v1/patrols?colour=red").await.problem(422, None);
 }
