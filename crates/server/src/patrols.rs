@@ -506,7 +506,7 @@ const CLOCK_SLACK: Millis = 5 * MINUTE;
 #[utoipa::path(post, path = "/patrols/{id}/positions", tag = "patrols", summary = "Send a batch of one's running patrol's positions (a position already stored is skipped: sending a batch again is safe)",
     params(("id" = i64, Path, description = "Patrol id")),
     request_body = BatchInput,
-    responses((status = 200, description = "Stored; far and implausible positions kept and flagged", body = BatchResult), (status = 404, description = "No such patrol of one's own"), (status = 409, description = "The patrol has ended (field `patrol`)"), (status = 422, description = "Bad positions, or too many (field `positions`)")))]
+    responses((status = 200, description = "Stored; far and implausible positions kept and flagged", body = BatchResult), (status = 403, description = "CSRF token missing"), (status = 404, description = "No such patrol of one's own"), (status = 409, description = "The patrol has ended (field `patrol`)"), (status = 422, description = "Bad positions, or too many (field `positions`)")))]
 async fn positions(
     State(app): State<AppState>,
     auth: Auth,
@@ -551,7 +551,7 @@ async fn positions(
 
 #[utoipa::path(post, path = "/patrols/{id}/end", tag = "patrols", summary = "End one's running patrol",
     params(("id" = i64, Path, description = "Patrol id")),
-    responses((status = 200, description = "Ended", body = PatrolView), (status = 404, description = "No such patrol of one's own"), (status = 409, description = "It has ended already (field `patrol`)")))]
+    responses((status = 200, description = "Ended", body = PatrolView), (status = 403, description = "CSRF token missing"), (status = 404, description = "No such patrol of one's own"), (status = 409, description = "It has ended already (field `patrol`)")))]
 async fn end(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<Json<PatrolView>> {
     let p = own(&app, &auth, id).await?;
     let p = app.store.end_patrol(p.id, app.now(), EndedBy::Member).await?;
