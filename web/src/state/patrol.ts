@@ -124,6 +124,12 @@ export async function send(): Promise<boolean> {
     patrol.sendError = ''
     return true
   } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      // Signed out (or the session expired): stop watching; the queue waits for the next sign-in.
+      unwatch()
+      patrol.current = null
+      return false
+    }
     if (e instanceof ApiError && e.status === 409) {
       // Ended elsewhere (by the server, after the longest a patrol runs): stop here too.
       store(p.id, [])
@@ -172,6 +178,8 @@ export async function start(grid: string): Promise<void> {
 export async function end(): Promise<PatrolView | null> {
   const p = patrol.current
   if (!p) return null
+  // A send under way finishes first.
+  while (patrol.sending) await new Promise((r) => setTimeout(r, 200))
   if (!(await send())) throw new Error(patrol.sendError)
   if (!patrol.current) return null
   const ended = await api.endPatrol(p.id)
