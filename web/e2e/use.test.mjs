@@ -925,3 +925,79 @@ describe('inspections', () => {
     await shoot(desk, 'admin-checklists', [1920])
   })
 })
+
+describe('patrols', () => {
+  it('a grid member patrols on a 360 px phone: start, positions sampled as they walk, end, the track; the leader sees it', async () => {
+    const member = await apiAs(server.base, 'member001')
+    const grid = member.person.grants.find((g) => g.role === 'grid_member').scope.code
+    const d = await apiAs(server.base, 'dispatcher')
+    const here = (await d.get('cases?limit=200')).items.find((c) => c.grid === grid && c.location)
+    assert.ok(here, `a case in ${grid}`)
+    const { lat, lon } = here.location
+
+    const page = await open('member001', { width: 360, height: 780, geolocation: { latitude: lat, longitude: lon } })
+    // A phone's fix is good to some tens of metres: steps within that are not implausibly fast,
+    // however quickly the test takes them.
+    await page.context().setGeolocation({ latitude: lat, longitude: lon, accuracy: 35 })
+    await page.goto('/member')
+    await page.getByTestId('patrol-open').click()
+    await page.getByTestId('patrol-quota').waitFor()
+    await page.getByTestId('patrol-start').click()
+    await page.getByTestId('patrol-running').waitFor()
+    // Walking north, about 67 m a step: each step is a new position (50 m moved); five are sent.
+    for (let i = 1; i <= 6; i++) {
+      await page.context().setGeolocation({ latitude: lat + i * 0.0006, longitude: lon, accuracy: 35 })
+      await page.waitForTimeout(400)
+    }
+    let running
+    for (let i = 0; i < 40; i++) {
+      ;[running] = (await member.get('patrols?running=true')).items
+      if (running?.positions >= 5) break
+      await page.waitForTimeout(250)
+    }
+    assert.ok(running.positions >= 5, `positions sent in a batch while walking (${running?.positions})`)
+    await page.locator('.leaflet-container').first().waitFor()
+    assert.deepEqual(await smallTargets(page), [], 'tap targets of the running patrol')
+    const width = await page.evaluate(() => document.documentElement.scrollWidth)
+    assert.ok(width <= 360, `the patrol page fits a 360 px phone (${width} px)`)
+    await shoot(page, 'patrol-running', [360, 1920])
+
+    // The end: what is queued is sent first; the watch stops.
+    await page.getByTestId('patrol-end').click()
+    await page.locator('.gk-confirm .el-button--danger').click()
+    await page.getByTestId('patrol-idle').waitFor()
+    const ended = (await member.get(`patrols/${running.id}`)).patrol
+    assert.equal(ended.running, false)
+    assert.ok(ended.positions >= 6, `every sampled position arrived (${ended.positions})`)
+    assert.ok(ended.distance_m > 250, `${ended.distance_m} m`)
+    await page.context().setGeolocation({ latitude: lat, longitude: lon, accuracy: 35 })
+    await page.waitForTimeout(500)
+    assert.equal((await member.get(`patrols/${running.id}`)).patrol.positions, ended.positions, 'no tracking after the end')
+
+    // Its page: the track on the map, the summary.
+    await page.getByTestId(`patrol-${running.id}`).click()
+    await page.getByTestId('patrol-detail').waitFor()
+    assert.equal(await page.getByTestId('patrol-detail-positions').innerText(), String(ended.positions))
+    await page.locator('.leaflet-overlay-pane path').first().waitFor()
+    assert.deepEqual(await smallTargets(page), [], 'tap targets of a patrol page')
+    await shoot(page, 'patrol-detail', [360, 1920])
+
+    // The community's grid leader sees it among their members' patrols, and the month's quotas.
+    let leaderLogin
+    for (let n = 1; n <= 10 && !leaderLogin; n++) {
+      const login = `leader${String(n).padStart(2, '0')}`
+      const l = await apiAs(server.base, login)
+      if (l.person.grants.some((g) => g.role === 'grid_leader' && grid.startsWith(g.scope.code))) leaderLogin = login
+    }
+    assert.ok(leaderLogin, `a leader of ${grid}`)
+    const leader = await open(leaderLogin, { width: 1920, height: 1080 })
+    await leader.goto('/leader?tab=patrols')
+    await leader.getByTestId('quota-members').waitFor()
+    await leader.getByTestId(`patrol-${running.id}`).waitFor()
+    await shoot(leader, 'patrol-leader', [360, 1920])
+    // The dashboard's card: the month's quota met, one tap from the members.
+    await leader.goto('/leader')
+    await leader.getByTestId('patrol-quota-card').getByText('%').first().waitFor()
+    await shoot(leader, 'patrol-dashboard-card', [1920])
+  })
+})

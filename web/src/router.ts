@@ -141,6 +141,18 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: ['grid_member', 'grid_leader'], title: 'nav.verify' },
   },
   {
+    path: '/member/patrol',
+    name: 'patrol',
+    component: () => import('./views/member/PatrolView.vue'),
+    meta: { roles: ['grid_member', 'grid_leader'], title: 'patrol.title' },
+  },
+  {
+    path: '/patrols/:id',
+    name: 'patrol-page',
+    component: () => import('./views/member/PatrolPage.vue'),
+    meta: { roles: ['grid_member', 'grid_leader'], title: 'patrol.detail' },
+  },
+  {
     path: '/center',
     name: 'center',
     component: () => import('./views/center/CenterConsole.vue'),

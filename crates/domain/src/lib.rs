@@ -14,6 +14,7 @@ pub mod measures;
 pub mod notices;
 pub mod org;
 pub mod participation;
+pub mod patrols;
 pub mod people;
 pub mod points;
 pub mod policy;

@@ -28,6 +28,7 @@ mod measures;
 mod natives;
 mod notices;
 mod participation;
+mod patrols;
 mod people;
 mod places;
 mod points;
@@ -73,6 +74,7 @@ pub use notices::{
 pub use participation::{
     CommunityProposals, ConsultationTurnout, GridParticipation, ParticipationFigures, ParticipationStore,
 };
+pub use patrols::{Added, EndedBy, PastPatrol, Patrol, PatrolCase, PatrolQuery, PatrolStore, PatrolTally, PatrolVisit};
 pub use people::{NewPerson, PeopleStore, Person};
 pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
 pub use points::{
@@ -190,6 +192,8 @@ pub mod prelude {
         ParticipationStore, PeopleStore, PlaceStore, PointsStore, ProposalStore, ReferenceStore, RegionStore,
         RegistryStore, Store, TeamStore, TriageStore,
     };
+    // Patrols (issue 16).
+    pub use crate::PatrolStore;
 }
 
 /// The store on SQLite: one file, WAL mode, migrations embedded.
@@ -226,6 +230,7 @@ pub trait Store:
     + PointsStore
     + InspectionStore
     + TeamStore
+    + PatrolStore
     + Send
     + Sync
     + 'static

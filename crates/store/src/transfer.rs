@@ -89,6 +89,9 @@ const ORDER: &[&str] = &[
     "teams",
     "team_members",
     "service_logs",
+    "patrols",
+    "patrol_positions",
+    "patrol_quotas",
 ];
 
 /// The rows of a table whose parents are in the same table come after their parents.

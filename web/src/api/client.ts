@@ -120,6 +120,14 @@ import type {
   MyService,
   LogInput,
   TeamMeasures,
+  PatrolView,
+  PatrolDetail,
+  PatrolPage,
+  BatchResult,
+  PositionInput,
+  MyQuota,
+  QuotaReport,
+  Quota,
 } from './types'
 
 export const API = '/api/v1'
@@ -452,6 +460,16 @@ export const api = {
   myService: () => get<MyService>('me/service'),
   logHours: (body: LogInput) => post<ServiceLogView>('me/service', body),
   teamMeasures: (region: string, from: string, to: string) => get<TeamMeasures>(`teams/measures${query({ region, from, to })}`),
+  // patrols
+  patrols: (p: { region?: string; person?: number; month?: string; running?: boolean; offset?: number; limit?: number } = {}) =>
+    get<PatrolPage>(`patrols${query(p)}`),
+  patrol: (id: number) => get<PatrolDetail>(`patrols/${id}`),
+  startPatrol: (grid: string) => post<PatrolView>('patrols', { grid }),
+  sendPositions: (id: number, positions: PositionInput[]) => post<BatchResult>(`patrols/${id}/positions`, { positions }),
+  endPatrol: (id: number) => post<PatrolView>(`patrols/${id}/end`, {}),
+  myQuota: (month?: string) => get<MyQuota>(`patrols/quota${query({ month })}`),
+  patrolQuotas: (region: string, month?: string) => get<QuotaReport>(`patrols/quotas${query({ region, month })}`),
+  setPatrolQuota: (region: string, quota: Quota) => request<Quota>('PUT', `patrols/quotas/${region}`, quota),
 }
 
 /** Every page of a list, up to `max` items (for boards that filter on the client). */

@@ -254,6 +254,24 @@ export type AwardBody = {
   region: string
 }
 
+export type BatchInput = {
+  /** 1 to 500 positions, in any order; one already stored (the same `at`) is skipped. */
+  positions: Array<PositionInput>
+}
+
+/** What a batch did. */
+export type BatchResult = {
+  /** Positions stored now. */
+  added: number
+  /** Positions stored before (a batch sent again). */
+  duplicates: number
+  /** Of this batch, positions flagged far outside the grid. */
+  far: number
+  /** Of this batch, positions flagged implausible. */
+  implausible: number
+  patrol: PatrolView
+}
+
 /** A jurisdiction's working calendar: the clock that deadlines run on. */
 export type Calendar = {
   /** Days off that would otherwise be working days. */
@@ -905,6 +923,9 @@ export type EndRequest = {
   /** RFC 3339; default now. */
   at?: string | null
 }
+
+/** Who ended a patrol. */
+export type EndedByView = "member" | "server"
 
 /** What an entry of the ledger records. */
 export type EntryKind = "report_verified" | "reversal" | "volunteer_hours" | "consultation" | "redemption" | "refund" | "adjustment"
@@ -1570,6 +1591,11 @@ export type MyPoints = {
   on_leaderboard: boolean
 }
 
+export type MyQuota = {
+  month: string
+  quota: QuotaView
+}
+
 /** One's service: teams, recent logs, hours by month, points. */
 export type MyService = {
   /** One's balance of points. */
@@ -1711,6 +1737,67 @@ export type ParticipationAnswer = {
   to: string
 }
 
+export type PatrolCaseLink = {
+  at: string
+  id: number
+  reference: string
+  state: string
+}
+
+/** A patrol with its track and what its patroller did meanwhile. */
+export type PatrolDetail = {
+  /** Cases the patroller reported during the patrol. */
+  cases: Array<PatrolCaseLink>
+  /** The grid's outline (GeoJSON), to draw the track on. */
+  grid_geometry?: Record<string, unknown> | null
+  patrol: PatrolView
+  /** In time order (empty once deleted after their retention). */
+  track: Array<PositionView>
+  /** Places the patroller visited during the patrol. */
+  visits: Array<PatrolVisitLink>
+}
+
+export type PatrolPage = {
+  /** Newest first. */
+  items: Array<PatrolView>
+  more: boolean
+}
+
+/** A patrol's summary. */
+export type PatrolView = {
+  /** Metres walked (implausible and inaccurate positions left out). */
+  distance_m: number
+  /** Seconds on patrol (to now while it runs). */
+  duration_s: number
+  /** `null` while it runs. */
+  ended_at?: string | null
+  ended_by?: null | EndedByView
+  /** When the server ends it if it is still running then. */
+  ends_by?: string | null
+  /** Positions farther outside the grid than allowed (kept, flagged). */
+  far: number
+  grid: string
+  grid_name: string
+  id: number
+  /** Positions reached implausibly fast (kept, flagged). */
+  implausible: number
+  last?: null | LatLon
+  last_at?: string | null
+  person: number
+  person_name: string
+  positions: number
+  running: boolean
+  started_at: string
+  /** `false` once its positions were deleted after their retention (the summary stays). */
+  track_kept: boolean
+}
+
+export type PatrolVisitLink = {
+  at: string
+  name: string
+  place: number
+}
+
 /** A working period of a day, in minutes after local midnight: `[start, end)`. */
 export type Period = {
   end: number
@@ -1813,6 +1900,28 @@ export type PointRules = {
   rules?: Array<PointRule>
   /** Points per hour of volunteering. */
   volunteer_hour: number
+}
+
+/** A position as the phone sampled it. */
+export type PositionInput = {
+  /** The phone's accuracy radius in metres. */
+  accuracy: number
+  /** When it was sampled (RFC 3339 with milliseconds): its identity within the patrol. */
+  at: string
+  lat: number
+  lon: number
+}
+
+/** A stored position. */
+export type PositionView = {
+  accuracy_m: number
+  at: string
+  far: boolean
+  implausible: boolean
+  lat: number
+  lon: number
+  /** Metres outside the grid (0 inside). */
+  outside_m: number
 }
 
 /** An open case of the same category nearby; `id` and `description` for staff only. */
@@ -1957,6 +2066,55 @@ export type PublicPhoto = {
   id: string
   thumbnail_url: string
   url: string
+}
+
+/** A month's quota of a grid member: hours on patrol and places visited. */
+export type Quota = {
+  hours: number
+  visits: number
+}
+
+/** A grid's or community's members against their quotas. */
+export type QuotaGroup = {
+  /** Mean of the members' shares of hours met. */
+  hours_share: number
+  members: number
+  /** Members who met both in full. */
+  met: number
+  name: string
+  region: string
+  /** Mean of the members' shares of visits met. */
+  visits_share: number
+}
+
+export type QuotaReport = {
+  communities: Array<QuotaGroup>
+  grids: Array<QuotaGroup>
+  members: Array<QuotaView>
+  /** `YYYY-MM`. */
+  month: string
+  region: string
+}
+
+/** A grid member's month against their quota. */
+export type QuotaView = {
+  distance_m: number
+  /** Their grids. */
+  grids: Array<string>
+  /** Hours on patrol (patrols started this month; a running one to now). */
+  hours: number
+  /** Share of the hours met, 0 to 1. */
+  hours_share: number
+  /** Both met in full. */
+  met: boolean
+  name: string
+  patrols: number
+  person: number
+  quota: Quota
+  /** Places visited this month. */
+  visits: number
+  /** Share of the visits met, 0 to 1. */
+  visits_share: number
 }
 
 export type RateAnswer = {
@@ -2283,6 +2441,11 @@ export type Source = "resident" | "grid_member" | "social_unit" | "hotline" | "e
 
 /** A resident's vote on a consultation. */
 export type Stance = "support" | "oppose"
+
+export type StartInput = {
+  /** One of one's own grids (a grid member's grid, or a grid of a grid leader's community). */
+  grid: string
+}
 
 export type String = string
 

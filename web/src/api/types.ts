@@ -393,3 +393,15 @@ export type ServiceState = S.ServiceState
 export type MyService = S.MyService
 export type LogInput = S.LogInput
 export type TeamMeasures = S.TeamMeasures
+// Patrols (issue 16).
+export type PatrolView = S.PatrolView
+export type PatrolDetail = S.PatrolDetail
+export type PatrolPage = S.PatrolPage
+export type PositionView = S.PositionView
+export type BatchResult = S.BatchResult
+export type PositionInput = S.PositionInput
+export type MyQuota = S.MyQuota
+export type QuotaReport = S.QuotaReport
+export type QuotaView = S.QuotaView
+export type QuotaGroup = S.QuotaGroup
+export type Quota = S.Quota
