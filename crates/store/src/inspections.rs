@@ -866,7 +866,7 @@ mod tests {
             // The plan: the shop is due within 30 days of its registration.
             let rule = PlanRule { subject: SubjectKind::Place, kind: "shop".into(), risk: shop.data.risk, every_days: 90 };
             let wall = Calendar::wall_clock();
-            assert_eq!(s.set_inspection_plan(&[rule.clone()], &Default::default()).await.unwrap(), 1);
+            assert_eq!(s.set_inspection_plan(std::slice::from_ref(&rule), &Default::default()).await.unwrap(), 1);
             assert_eq!(s.inspection_plan().await.unwrap(), [rule]);
             let due = s.due_inspections(&[code(GRID)], i64::MAX, 10).await.unwrap();
             assert_eq!((due.len(), due[0].subject.id, due[0].due_at), (1, shop.id.0, next_due(&wall, None, 1, 90)));
