@@ -52,11 +52,17 @@ pub struct InspectionSettings {
     pub far_m: f64,
     /// Days an inspection recorded offline may be sent late.
     pub late_days: i64,
+    /// Days between a social unit's self-inspections of its place.
+    pub self_every_days: u16,
+    /// Percent of self-inspections picked for a grid member's spot check.
+    pub spot_check_percent: u8,
+    /// Working days a grid member has to make a spot check.
+    pub spot_check_days: u32,
 }
 
 impl Default for InspectionSettings {
     fn default() -> Self {
-        Self { far_m: 200.0, late_days: 7 }
+        Self { far_m: 200.0, late_days: 7, self_every_days: 30, spot_check_percent: 20, spot_check_days: 10 }
     }
 }
 
@@ -67,6 +73,15 @@ impl InspectionSettings {
         }
         if !(0..=30).contains(&self.late_days) {
             return Err("server.inspections.late_days: between 0 and 30 days".to_string().into());
+        }
+        if !(1..=366).contains(&self.self_every_days) {
+            return Err("server.inspections.self_every_days: between 1 and 366 days".to_string().into());
+        }
+        if self.spot_check_percent > 100 {
+            return Err("server.inspections.spot_check_percent: between 0 and 100".to_string().into());
+        }
+        if !(1..=60).contains(&self.spot_check_days) {
+            return Err("server.inspections.spot_check_days: between 1 and 60 working days".to_string().into());
         }
         Ok(())
     }
@@ -140,6 +155,9 @@ impl From<&Subject> for SubjectView {
 /// A place or house due for inspection.
 #[derive(Serialize, ToSchema)]
 pub struct TaskView {
+    /// What the task is: a planned inspection (`routine`), a spot check of a social unit's
+    /// self-inspection (`spot_check`), or the unit's own self-inspection (`self`).
+    pub kind: InspectionKind,
     pub subject: SubjectView,
     pub due_at: String,
     pub last_at: Option<String>,
@@ -269,8 +287,21 @@ pub struct SafetyFile {
     pub hazards: Vec<HazardView>,
     /// Newest first (at most 50), without their answers.
     pub inspections: Vec<InspectionView>,
-    /// Whether the person asking may inspect it.
+    /// Spot checks of the social unit's self-inspections, newest first.
+    pub spot_checks: Vec<SpotCheckView>,
+    /// Whether the person asking may inspect it (or, for its social unit, inspect it themselves).
     pub may_inspect: bool,
+}
+
+/// A spot check of a social unit's self-inspection.
+#[derive(Serialize, ToSchema)]
+pub struct SpotCheckView {
+    pub self_inspection: i64,
+    pub due_at: String,
+    /// The grid member's inspection that made it, once made.
+    pub checked_by: Option<i64>,
+    /// Items the unit passed that the spot check failed: the self-inspection is contradicted.
+    pub contradicted: Vec<String>,
 }
 
 /// A hazard an inspection opened or judged.
@@ -368,6 +399,14 @@ pub struct InspectionInput {
 
 fn parse_subject(s: &str) -> ApiResult<SubjectKind> {
     SubjectKind::parse(s).map_err(|e| ApiError::field("subject", e.reason))
+}
+
+/// Whether the actor inspects the subject (a grid member's inspection) or may inspect it
+/// themselves (its social unit).
+fn may_inspect(actor: &Actor, s: &Subject) -> bool {
+    gridkeeper_domain::may(actor, Permission::InspectPlaces { region: &s.grid }).is_ok()
+        || (s.subject == SubjectKind::Place
+            && gridkeeper_domain::may(actor, Permission::SelfInspect { place: PlaceId(s.id) }).is_ok())
 }
 
 /// The subject if the actor may read its safety file, else "not found".
@@ -497,6 +536,7 @@ async fn tasks(State(app): State<AppState>, auth: Auth, Query(q): Query<TaskQuer
     let mut tasks: Vec<TaskView> = due
         .iter()
         .map(|d| TaskView {
+            kind: InspectionKind::Routine,
             subject: (&d.subject).into(),
             due_at: to_rfc3339(d.due_at),
             last_at: d.last_at.map(to_rfc3339),
@@ -505,6 +545,33 @@ async fn tasks(State(app): State<AppState>, auth: Auth, Query(q): Query<TaskQuer
             distance_m: here.map(|h| h.distance_m(&d.subject.location).round()),
         })
         .collect();
+    for (k, subject) in app.store.pending_spot_checks(&regions, limit).await? {
+        tasks.push(TaskView {
+            kind: InspectionKind::SpotCheck,
+            distance_m: here.map(|h| h.distance_m(&subject.location).round()),
+            subject: (&subject).into(),
+            due_at: to_rfc3339(k.due_at),
+            last_at: None,
+            every_days: 0,
+            overdue: k.due_at < now,
+        });
+    }
+    // A social unit's own places: its self-inspection, every `self_every_days`.
+    let every = app.settings.inspections.self_every_days;
+    for place in gridkeeper_domain::own_places(&auth.actor) {
+        let Some(subject) = app.store.subject(SubjectKind::Place, place.0).await? else { continue };
+        let last = app.store.last_inspection(SubjectKind::Place, place.0, InspectionKind::SelfInspection).await?;
+        let due = next_due(&app.calendar(subject.grid.district()), last, subject.registered_at, every);
+        tasks.push(TaskView {
+            kind: InspectionKind::SelfInspection,
+            distance_m: None,
+            subject: (&subject).into(),
+            due_at: to_rfc3339(due),
+            last_at: last.map(to_rfc3339),
+            every_days: every,
+            overdue: due < now,
+        });
+    }
     // Soonest day first; within a day, the nearest first.
     let day = |t: &TaskView| t.due_at.get(..10).map(str::to_string);
     tasks.sort_by(|a, b| day(a).cmp(&day(b)).then(a.distance_m.unwrap_or(0.0).total_cmp(&b.distance_m.unwrap_or(0.0))));
@@ -526,13 +593,26 @@ async fn safety_file(
     let due_at = app.store.due_at(kind, id).await?.map(to_rfc3339);
     let hazards = app.store.hazards_of(kind, id).await?.iter().map(|h| hazard_view(h, now)).collect();
     let inspections = app.store.inspections_of(kind, id, 50).await?.into_iter().map(InspectionView::from).collect();
-    let may_inspect = gridkeeper_domain::may(&auth.actor, Permission::InspectPlaces { region: &s.grid }).is_ok();
+    let may_inspect = may_inspect(&auth.actor, &s);
+    let spot_checks = app
+        .store
+        .spot_checks_of(kind, id)
+        .await?
+        .into_iter()
+        .map(|k| SpotCheckView {
+            self_inspection: k.self_inspection.0,
+            due_at: to_rfc3339(k.due_at),
+            checked_by: k.checked_by.map(|i| i.0),
+            contradicted: k.contradicted,
+        })
+        .collect();
     Ok(Json(SafetyFile {
         subject: (&s).into(),
         checklist: checklist.map(ChecklistView::from),
         due_at,
         hazards,
         inspections,
+        spot_checks,
         may_inspect,
     }))
 }
@@ -572,7 +652,25 @@ async fn record(
         }
     }
     let subject = readable(&app, actor, input.subject, input.subject_id).await?;
-    administer(actor, Permission::InspectPlaces { region: &subject.grid })?;
+    // A grid member's inspection (a spot check while one of the unit's self-inspections waits for
+    // it), or the social unit's own.
+    let kind = if gridkeeper_domain::may(actor, Permission::InspectPlaces { region: &subject.grid }).is_ok() {
+        let waiting = app.store.spot_checks_of(subject.subject, subject.id).await?;
+        if waiting.iter().any(|k| k.checked_by.is_none()) {
+            InspectionKind::SpotCheck
+        } else {
+            InspectionKind::Routine
+        }
+    } else {
+        let own = (subject.subject == SubjectKind::Place)
+            .then(|| gridkeeper_domain::may(actor, Permission::SelfInspect { place: PlaceId(subject.id) }));
+        match own {
+            Some(Ok(())) => InspectionKind::SelfInspection,
+            _ => administer(actor, Permission::InspectPlaces { region: &subject.grid })
+                .map(|_| InspectionKind::Routine)?,
+        }
+    };
+    let by_unit = kind == InspectionKind::SelfInspection;
     if !subject.open {
         return Err(ApiError::field("subject_id", format!("{} {} is closed", subject.subject.as_str(), subject.id)));
     }
@@ -668,12 +766,13 @@ async fn record(
                     photos: r.photos.clone(),
                     item: item.code.clone(),
                     subject: serde_json::json!({ subject.subject.as_str(): subject.id, "checklist": checklist.id.0 }),
-                    source: Source::GridMember,
+                    source: if by_unit { Source::SocialUnit } else { Source::GridMember },
                 };
                 let d = find_hazard(actor, h, now).map_err(|e| ApiError::refusal(e, None))?;
                 found.push((item.code.clone(), item.severity, d, r.photos.clone()));
             }
-            Some(h) if r.outcome != Outcome::NotApplicable => {
+            // A unit's own answer on an open hazard is recorded; a grid member judges it.
+            Some(h) if r.outcome != Outcome::NotApplicable && !by_unit => {
                 let case = app.store.case(h.case_id).await?.ok_or_else(|| ApiError::not_found("case"))?;
                 if !matches!(case.state, CaseState::Dispatched | CaseState::InProgress | CaseState::Resolved) {
                     continue; // back with the linkage center (returned, reopened): judged on site later.
@@ -695,14 +794,18 @@ async fn record(
         .await?
         .into_iter()
         .find(|p| p.subject == subject.subject && p.kind == subject.kind && p.risk == subject.risk);
-    let next = plan_every.map(|p| next_due(&calendar, Some(at), subject.registered_at, p.every_days));
+    // A self-inspection does not move the grid members' plan.
+    let next =
+        plan_every.filter(|_| !by_unit).map(|p| next_due(&calendar, Some(at), subject.registered_at, p.every_days));
+    let spot_check =
+        by_unit.then(|| (settings.spot_check_percent, calendar.end_of_working_days(now, settings.spot_check_days)));
     let new = NewInspection {
         subject: subject.subject,
         subject_id: subject.id,
         grid: subject.grid.clone(),
         checklist_id: checklist.id,
         version: checklist.version,
-        kind: InspectionKind::Routine,
+        kind,
         inspector: auth.person.id,
         at,
         location: position,
@@ -711,6 +814,7 @@ async fn record(
         far,
         note,
         client_key: key,
+        spot_check,
         results,
     };
     let opened: Vec<Found> = found

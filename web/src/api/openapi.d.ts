@@ -1199,7 +1199,7 @@ export type InspectionInput = {
 }
 
 /** Why an inspection was made. */
-export type InspectionKind = "routine" | "self_inspection" | "spot_check"
+export type InspectionKind = "routine" | "self" | "spot_check"
 
 export type InspectionView = {
   accuracy_m?: number | null
@@ -2376,8 +2376,10 @@ export type SafetyFile = {
   hazards: Array<HazardView>
   /** Newest first (at most 50), without their answers. */
   inspections: Array<InspectionView>
-  /** Whether the person asking may inspect it. */
+  /** Whether the person asking may inspect it (or, for its social unit, inspect it themselves). */
   may_inspect: boolean
+  /** Spot checks of the social unit's self-inspections, newest first. */
+  spot_checks: Array<SpotCheckView>
   subject: SubjectView
 }
 
@@ -2438,6 +2440,16 @@ export type Severity = "minor" | "major" | "critical"
 
 /** How a report reached the platform. */
 export type Source = "resident" | "grid_member" | "social_unit" | "hotline" | "exchange"
+
+/** A spot check of a social unit's self-inspection. */
+export type SpotCheckView = {
+  /** The grid member's inspection that made it, once made. */
+  checked_by?: number | null
+  /** Items the unit passed that the spot check failed: the self-inspection is contradicted. */
+  contradicted: Array<string>
+  due_at: string
+  self_inspection: number
+}
 
 /** A resident's vote on a consultation. */
 export type Stance = "support" | "oppose"
@@ -2527,6 +2539,9 @@ export type TaskView = {
   distance_m?: number | null
   due_at: string
   every_days: number
+  /** What the task is: a planned inspection (`routine`), a spot check of a social unit's
+   * self-inspection (`spot_check`), or the unit's own self-inspection (`self`). */
+  kind: InspectionKind
   last_at?: string | null
   overdue: boolean
   subject: SubjectView

@@ -1134,6 +1134,7 @@ const en: typeof zh = {
     status429: 'Too many attempts; try again later',
     status500: 'Server error; try again later',
   },
+  inspectionKind: { routine: 'Routine', self: 'Self-inspection', spot_check: 'Spot check' },
   subjectKind: { place: 'Place', house: 'House' },
   risk: { low: 'Low risk', medium: 'Medium risk', high: 'High risk' },
   severity: { minor: 'Minor', major: 'Major', critical: 'Critical' },
@@ -1141,6 +1142,7 @@ const en: typeof zh = {
   inspect: {
     title: 'Safety inspection',
     tasks: 'Inspections due',
+    selfNav: 'Self-inspection',
     tasksIntro: 'Places and rental houses due for inspection on the plan: overdue first, those due the same day nearest first.',
     week: 'Within 7 days',
     month: 'Within 30 days',
@@ -1210,6 +1212,11 @@ const en: typeof zh = {
     far: '{d} off the place',
     case: 'Open case',
     closedHazards: 'Closed hazards ({n})',
+    spotChecks: 'Spot checks of self-inspections ({n})',
+    selfInspection: 'Self-inspection #{id}',
+    spotDue: 'Spot check due by {at}',
+    contradicted: 'Contradicts the self-inspection: {items}',
+    agrees: 'Agrees with the self-inspection',
   },
   checklists: {
     title: 'Check lists',

@@ -1131,6 +1131,7 @@ export default {
     status429: '尝试次数过多，请稍后再试',
     status500: '服务器出错，请稍后再试',
   },
+  inspectionKind: { routine: '例行检查', self: '自查', spot_check: '抽查' },
   subjectKind: { place: '场所', house: '房屋' },
   risk: { low: '低风险', medium: '中风险', high: '高风险' },
   severity: { minor: '一般', major: '较重', critical: '严重' },
@@ -1138,6 +1139,7 @@ export default {
   inspect: {
     title: '安全检查',
     tasks: '检查任务',
+    selfNav: '安全自查',
     tasksIntro: '按计划应检查的场所和出租房屋：已逾期的在前，同一天到期的按距离由近到远。',
     week: '7 天内',
     month: '30 天内',
@@ -1207,6 +1209,11 @@ export default {
     far: '定位偏离 {d}',
     case: '查看案件',
     closedHazards: '已销号隐患（{n}）',
+    spotChecks: '自查抽查（{n}）',
+    selfInspection: '自查 #{id}',
+    spotDue: '待抽查，{at} 前',
+    contradicted: '抽查与自查不符：{items}',
+    agrees: '抽查与自查一致',
   },
   checklists: {
     title: '检查表',

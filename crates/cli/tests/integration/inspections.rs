@@ -25,10 +25,15 @@ pub async fn hazard_town(t: &TestApp) -> i64 {
     let class = t.post(Some("admin"), "/api/v1/categories", category("H01", Value::Null)).await;
     let class = class.ok()["category"]["id"].as_i64().unwrap();
     t.post(Some("admin"), "/api/v1/categories", category("H0101", json!(class))).await.ok();
+    hazard_town_place(t, "西栅小卖部").await
+}
+
+/// Another shop in GRID1.
+pub async fn hazard_town_place(t: &TestApp, name: &str) -> i64 {
     let text = |s: &str| Text::parse("text", s).unwrap();
     let shop = PlaceData {
         kind: "shop".into(),
-        name: text("西栅小卖部"),
+        name: text(name),
         address: text("西栅大街 8 号"),
         location: LatLon::new(IN_GRID1.0, IN_GRID1.1).unwrap(),
         grid: RegionCode::parse(GRID1).unwrap(),
@@ -262,4 +267,54 @@ async fn answers_match_the_documented_schemas() {
         "/checklists/{id}/retire",
         &t.post(Some("admin"), &format!("/api/v1/checklists/{id}/retire"), json!({})).await,
     );
+}
+
+#[tokio::test]
+async fn a_social_unit_inspects_itself_and_a_grid_member_spot_checks_it() {
+    let t = TestApp::spawn_with(backend(), None, |s| s.inspections.spot_check_percent = 100).await;
+    let shop = hazard_town(&t).await;
+    let id = t.post(Some("admin"), "/api/v1/checklists", shop_checklist()).await.ok()["id"].as_i64().unwrap();
+    t.add_person("unit", &[(gridkeeper_domain::Role::SocialUnit, &format!("place:{shop}"))]).await;
+    // The unit's own place is its task; it inspects it itself and passes everything.
+    let tasks = t.get(Some("unit"), "/api/v1/inspection-tasks").await;
+    assert_eq!((tasks.ok()[0]["kind"].as_str(), tasks.body[0]["subject"]["id"].as_i64()), (Some("self"), Some(shop)));
+    let body = |f01: &str, f02: &str, photo: Option<&str>, note: Option<&str>| json!({ "subject": "place", "subject_id": shop, "checklist": id, "version": 1, "results": results(f01, f02, photo, note) });
+    let own = t.post(Some("unit"), "/api/v1/inspections", body("pass", "pass", None, None)).await;
+    assert_eq!((own.status, own.body["inspection"]["kind"].as_str()), (StatusCode::CREATED, Some("self")), "{own:?}");
+    // Picked for a spot check: on the grid member's list.
+    let tasks = t.get(Some("member"), "/api/v1/inspection-tasks?days=30").await;
+    assert!(
+        tasks.ok().as_array().unwrap().iter().any(|x| x["kind"] == "spot_check" && x["subject"]["id"] == shop),
+        "{tasks:?}"
+    );
+    // The grid member finds F02 wrong: the self-inspection is contradicted, and a hazard opened.
+    let mut failing = body("pass", "pass", None, None);
+    failing["results"][1] = json!({ "item": "F02", "outcome": "fail", "note": "灭火器过期" });
+    let check = t.post(Some("member"), "/api/v1/inspections", failing).await;
+    assert_eq!(
+        (check.status, check.body["inspection"]["kind"].as_str()),
+        (StatusCode::CREATED, Some("spot_check")),
+        "{check:?}"
+    );
+    let file = t.get(Some("unit"), &format!("/api/v1/safety-files/place/{shop}")).await;
+    assert_eq!(file.ok()["spot_checks"][0]["contradicted"], json!(["F02"]));
+    assert_eq!(file.body["may_inspect"], true);
+    // The unit's own failure opens a hazard it reported; its own "put right" does not close it.
+    let photo = t.upload_photo(Some("unit")).await;
+    let failed =
+        t.post(Some("unit"), "/api/v1/inspections", body("fail", "pass", Some(&photo), Some("后门堆放纸箱"))).await;
+    assert_eq!(failed.body["opened"].as_array().map(Vec::len), Some(1), "{failed:?}");
+    let hazard = failed.body["opened"][0]["case_id"].as_i64().unwrap();
+    assert_eq!(t.detail("dispatcher", hazard).await["case"]["source"], "social_unit");
+    let mut fixed = body("pass", "pass", None, None);
+    fixed["results"][1] = json!({ "item": "F02", "outcome": "fail", "note": "仍过期" });
+    let again = t.post(Some("unit"), "/api/v1/inspections", fixed).await;
+    assert!(again.ok()["judged"].as_array().unwrap().is_empty() && again.body["opened"].as_array().unwrap().is_empty());
+    let file = t.get(Some("member"), &format!("/api/v1/safety-files/place/{shop}")).await;
+    assert!(file.ok()["hazards"].as_array().unwrap().iter().all(|h| h["open"] == true));
+    // Another place is not the unit's: it does not exist for it.
+    let other = hazard_town_place(&t, "东栅小卖部").await;
+    t.post(Some("unit"), "/api/v1/inspections", json!({ "subject": "place", "subject_id": other, "checklist": id, "version": 1, "results": results("pass", "pass", None, None) }))
+        .await
+        .problem(404, None);
 }
