@@ -36,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(checklists, create_checklist))
         .routes(routes!(checklist, revise_checklist))
         .routes(routes!(retire_checklist))
+        .routes(routes!(import_checklist))
         .routes(routes!(plan, set_plan))
         .routes(routes!(tasks))
         .routes(routes!(safety_file))
@@ -333,6 +334,152 @@ struct VersionQuery {
     /// The version (default: the newest)
     #[param(minimum = 1)]
     version: Option<u32>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ImportQuery {
+    /// What the check list applies to: `place` or `house`
+    subject: SubjectKind,
+    /// The kind of place (or use of house) it applies to
+    kind: String,
+    /// Its name (at most 100 characters)
+    name: String,
+    /// Its English name
+    name_en: Option<String>,
+    /// Check only: answer the check list as it would be written, write nothing
+    dry_run: Option<bool>,
+}
+
+/// What an import of a check list wrote (or, on a dry run, would write).
+#[derive(Serialize, ToSchema)]
+pub struct ChecklistImported {
+    /// The check list as read from the sheet (checked).
+    pub draft: ChecklistDraft,
+    /// The check list written (a new one, or a new version of the one in force for the kind);
+    /// absent on a dry run.
+    pub checklist: Option<ChecklistView>,
+}
+
+/// The columns of a check list's sheet, by the headers an office writes (Chinese or English).
+const COLUMNS: [(&str, &[&str]); 7] = [
+    ("code", &["编号", "code"]),
+    ("text", &["检查内容", "text"]),
+    ("text_en", &["英文", "text_en"]),
+    ("severity", &["严重程度", "severity"]),
+    ("photo_on_fail", &["不合格须拍照", "photo_on_fail"]),
+    ("rectify_days", &["整改期限", "rectify_days"]),
+    ("category", &["隐患类别", "category"]),
+];
+
+/// The items of the first sheet of an XLSX workbook: a header row naming the columns, then one
+/// item a row (empty rows skipped). Refusals name the row and column (`rows[3].severity`: the
+/// sheet's row 3).
+fn items_of_sheet(bytes: &[u8]) -> ApiResult<Vec<ChecklistItem>> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|_| ApiError::field("body", "is not an XLSX workbook"))?;
+    let sheet = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| ApiError::field("body", "the workbook has no sheet"))?
+        .map_err(|_| ApiError::field("body", "the first sheet cannot be read"))?;
+    let text = |d: &Data| match d {
+        Data::String(s) => s.trim().to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        _ => String::new(),
+    };
+    let mut rows = sheet.rows().enumerate();
+    let (_, header) = rows.next().ok_or_else(|| ApiError::field("body", "the sheet is empty"))?;
+    let mut at = std::collections::HashMap::new();
+    for (i, cell) in header.iter().enumerate() {
+        let h = text(cell).to_lowercase();
+        if let Some((key, _)) = COLUMNS.iter().find(|(_, names)| names.iter().any(|n| h.starts_with(&n.to_lowercase())))
+        {
+            at.insert(*key, i);
+        }
+    }
+    for key in ["code", "text", "severity", "rectify_days", "category"] {
+        if !at.contains_key(key) {
+            let names = COLUMNS.iter().find(|(k, _)| *k == key).map(|(_, n)| n.join(" / ")).unwrap_or_default();
+            return Err(ApiError::field("body", format!("the first row names no column `{names}`")));
+        }
+    }
+    let mut items = Vec::new();
+    for (n, row) in rows {
+        let cell = |key: &str| at.get(key).and_then(|i| row.get(*i)).map(text).unwrap_or_default();
+        if row.iter().all(|c| text(c).is_empty()) {
+            continue;
+        }
+        let field = |key: &str| format!("rows[{}].{key}", n + 1);
+        let severity = match cell("severity").as_str() {
+            "一般" | "minor" => Severity::Minor,
+            "较重" | "major" => Severity::Major,
+            "严重" | "critical" => Severity::Critical,
+            other => {
+                return Err(ApiError::field(
+                    &field("severity"),
+                    format!("`{other}` is not 一般, 较重 or 严重 (minor, major, critical)"),
+                ))
+            }
+        };
+        let photo_on_fail = match cell("photo_on_fail").to_lowercase().as_str() {
+            "" | "否" | "no" | "false" | "0" => false,
+            "是" | "yes" | "true" | "1" => true,
+            other => {
+                return Err(ApiError::field(&field("photo_on_fail"), format!("`{other}` is not 是 or 否 (yes, no)")))
+            }
+        };
+        let days = cell("rectify_days");
+        let rectify_days = days
+            .trim_end_matches(['天', '日'])
+            .parse::<f64>()
+            .ok()
+            .filter(|d| d.fract() == 0.0 && (1.0..=365.0).contains(d))
+            .ok_or_else(|| {
+                ApiError::field(&field("rectify_days"), format!("`{days}` is not a whole number of days from 1 to 365"))
+            })?;
+        items.push(ChecklistItem {
+            code: cell("code"),
+            text: cell("text"),
+            text_en: cell("text_en"),
+            severity,
+            photo_on_fail,
+            rectify_days: rectify_days as u16,
+            category: cell("category"),
+        });
+    }
+    Ok(items)
+}
+
+#[utoipa::path(post, path = "/checklists/import", tag = "inspections", summary = "Import a check list from an XLSX sheet (a new one, or a new version of the one in force for the kind)",
+    params(ImportQuery),
+    request_body(content = Vec<u8>, description = "An XLSX workbook; its first sheet's first row names the columns 编号 (code), 检查内容 (text), 英文 (text_en, optional), 严重程度 (severity: 一般/较重/严重), 不合格须拍照 (photo_on_fail: 是/否, optional), 整改期限 (rectify_days), 隐患类别 (category: a hazard subclass's code)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, description = "Dry run: the check list as it would be written", body = ChecklistImported), (status = 201, description = "Written", body = ChecklistImported), (status = 403, description = "Not an admin of the district"), (status = 413, description = "The upload is too large")))]
+async fn import_checklist(
+    State(app): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ImportQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<ChecklistImported>)> {
+    administer(&auth.actor, Permission::ManageChecklists)?;
+    let items = items_of_sheet(&body)?;
+    let draft = ChecklistDraft {
+        name: q.name,
+        name_en: q.name_en.unwrap_or_default(),
+        subject: q.subject,
+        kind: q.kind,
+        items,
+    };
+    let draft = checked_draft(&app, draft).await?;
+    if q.dry_run.unwrap_or(false) {
+        return Ok((StatusCode::OK, Json(ChecklistImported { draft, checklist: None })));
+    }
+    let current = app.store.checklist_for(draft.subject, &draft.kind).await?.map(|c| c.id);
+    let saved = app.store.save_checklist(current, &draft, Some(auth.person.id), app.now()).await?;
+    Ok((StatusCode::CREATED, Json(ChecklistImported { draft, checklist: Some(saved.into()) })))
 }
 
 #[derive(Deserialize, IntoParams)]

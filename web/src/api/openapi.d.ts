@@ -640,6 +640,13 @@ export type ChecklistDraft = {
   subject: SubjectKind
 }
 
+/** What an import of a check list wrote (or, on a dry run, would write). */
+export type ChecklistImported = {
+  checklist?: null | ChecklistView
+  /** The check list as read from the sheet (checked). */
+  draft: ChecklistDraft
+}
+
 /** One item of a check list. */
 export type ChecklistItem = {
   /** The code of the hazard category (a subclass of kind `hazard`) a failure is filed under:

@@ -1244,6 +1244,9 @@ const en: typeof zh = {
     addRule: 'Add a rule',
     savePlan: 'Save the plan',
     planSaved: 'Plan saved: {n} places and houses scheduled',
+    fromSheet: 'Import from an Excel sheet (first row: 编号 code, 检查内容 text, 英文, 严重程度 severity, 不合格须拍照 photo, 整改期限 days, 隐患类别 category)',
+    importN: 'Import {n} items',
+    imported: '{n} items imported',
   },
   // the five teams (五支队伍) and volunteers' service hours
   teams: {

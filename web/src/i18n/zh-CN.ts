@@ -1241,6 +1241,9 @@ export default {
     addRule: '添加规则',
     savePlan: '保存计划',
     planSaved: '计划已保存，{n} 处场所和房屋已排期',
+    fromSheet: '从 Excel 表格导入（首行列名：编号、检查内容、英文、严重程度、不合格须拍照、整改期限、隐患类别）',
+    importN: '导入 {n} 项',
+    imported: '已导入 {n} 项检查内容',
   },
   // the five teams (五支队伍) and volunteers' service hours
   teams: {

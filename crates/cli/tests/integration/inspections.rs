@@ -318,3 +318,74 @@ async fn a_social_unit_inspects_itself_and_a_grid_member_spot_checks_it() {
         .await
         .problem(404, None);
 }
+
+/// A workbook of check-list rows as an office writes it: a header row, then the items.
+pub fn workbook(rows: &[[&str; 7]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let header = ["编号", "检查内容", "英文", "严重程度", "不合格须拍照", "整改期限（工作日）", "隐患类别"];
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            match v.parse::<f64>() {
+                Ok(n) if c == 5 => sheet.write_number(r as u32 + 1, c as u16, n).unwrap(),
+                _ => sheet.write_string(r as u32 + 1, c as u16, *v).unwrap(),
+            };
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn a_check_list_is_imported_from_a_sheet_checked_first() {
+    let t = TestApp::spawn().await;
+    hazard_town(&t).await;
+    let rows = [
+        ["F01", "安全出口畅通", "Exits clear", "严重", "是", "3", "H0101"],
+        ["F02", "灭火器在有效期内", "", "较重", "否", "5", "H0101"],
+    ];
+    let send = |who: &'static str, query: &str, bytes: Vec<u8>| {
+        let req = t
+            .client
+            .post(format!(
+                "{}/api/v1/checklists/import?subject=place&kind=shop&name=小商店消防安全检查表{query}",
+                t.base
+            ))
+            .header("content-type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            .body(bytes);
+        t.send_raw(Some(who), req)
+    };
+    send("member", "", workbook(&rows)).await.problem(403, None);
+    let dry = send("admin", "&dry_run=true", workbook(&rows)).await;
+    assert_eq!(
+        (dry.status, dry.body["draft"]["items"][0]["photo_on_fail"].as_bool(), dry.body["checklist"].is_null()),
+        (StatusCode::OK, Some(true), true),
+        "{dry:?}"
+    );
+    assert!(
+        t.get(Some("admin"), "/api/v1/checklists").await.ok().as_array().unwrap().is_empty(),
+        "a dry run writes nothing"
+    );
+    let done = send("admin", "", workbook(&rows)).await;
+    assert_eq!((done.status, done.body["checklist"]["version"].as_u64()), (StatusCode::CREATED, Some(1)), "{done:?}");
+    // Imported again: a new version of the check list in force for the kind.
+    let again = send("admin", "", workbook(&rows[..1])).await;
+    assert_eq!(
+        (again.body["checklist"]["id"].clone(), again.body["checklist"]["version"].as_u64()),
+        (done.body["checklist"]["id"].clone(), Some(2))
+    );
+    // A wrong cell is named by its row and column; a file that is no workbook by the body.
+    let mut bad = rows;
+    bad[1][3] = "很重";
+    send("admin", "", workbook(&bad)).await.problem(422, Some("rows[3].severity"));
+    let mut bad = rows;
+    bad[0][5] = "0";
+    send("admin", "", workbook(&bad)).await.problem(422, Some("rows[2].rectify_days"));
+    let mut bad = rows;
+    bad[1][6] = "C0101";
+    send("admin", "", workbook(&bad)).await.problem(422, Some("items[1].category"));
+    send("admin", "", b"not a workbook".to_vec()).await.problem(422, Some("body"));
+    assert_eq!(t.get(Some("admin"), "/api/v1/checklists").await.ok()[0]["version"], 2, "refusals change nothing");
+}
