@@ -222,6 +222,15 @@ pub trait InspectionStore: Send + Sync {
         next_due: Option<Millis>,
     ) -> Result<(Inspection, Vec<Case>)>;
     async fn inspection(&self, id: InspectionId) -> Result<Option<Inspection>>;
+    /// The inspections `inspector` made between `from` and `to` (a patrol's), oldest first, with the
+    /// name of what was inspected (without their answers).
+    async fn inspections_by(
+        &self,
+        inspector: PersonId,
+        from: Millis,
+        to: Millis,
+        limit: u32,
+    ) -> Result<Vec<(Inspection, String)>>;
     /// The inspections of a subject, newest first (without their answers).
     async fn inspections_of(&self, subject: SubjectKind, id: i64, limit: u32) -> Result<Vec<Inspection>>;
 }
@@ -839,6 +848,22 @@ generic! {
         async fn inspection(&self, id: InspectionId) -> Result<Option<Inspection>> {
             let mut conn = self.pool.acquire().await?;
             Self::inspection_in(&mut conn, id).await
+        }
+
+        async fn inspections_by(&self, inspector: PersonId, from: Millis, to: Millis, limit: u32) -> Result<Vec<(Inspection, String)>> {
+            let columns = INSPECTION.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ");
+            let rows = sqlx::query(&format!(
+                "SELECT {columns}, s.name AS subject_name FROM inspections i JOIN {SUBJECTS} s \
+                 ON s.subject = i.subject AND s.id = i.subject_id \
+                 WHERE i.inspector = $1 AND i.at >= $2 AND i.at <= $3 ORDER BY i.at, i.id LIMIT $4"
+            ))
+            .bind(inspector)
+            .bind(from)
+            .bind(to)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(|r| Ok((Self::inspection_row(r)?, r.try_get("subject_name")?))).collect()
         }
 
         async fn inspections_of(&self, subject: SubjectKind, id: i64, limit: u32) -> Result<Vec<Inspection>> {

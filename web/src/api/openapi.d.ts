@@ -1753,15 +1753,28 @@ export type PatrolCaseLink = {
 
 /** A patrol with its track and what its patroller did meanwhile. */
 export type PatrolDetail = {
-  /** Cases the patroller reported during the patrol. */
+  /** Cases the patroller reported during the patrol (hazards their inspections found among them). */
   cases: Array<PatrolCaseLink>
   /** The grid's outline (GeoJSON), to draw the track on. */
   grid_geometry?: Record<string, unknown> | null
+  /** Inspections the patroller made during the patrol. */
+  inspections: Array<PatrolInspectionLink>
   patrol: PatrolView
   /** In time order (empty once deleted after their retention). */
   track: Array<PositionView>
   /** Places the patroller visited during the patrol. */
   visits: Array<PatrolVisitLink>
+}
+
+/** An inspection made during a patrol. */
+export type PatrolInspectionLink = {
+  at: string
+  failed: number
+  id: number
+  /** What was inspected. */
+  name: string
+  subject: SubjectKind
+  subject_id: number
 }
 
 export type PatrolPage = {

@@ -924,6 +924,9 @@ const en: typeof zh = {
   rejection: { invalid: 'Invalid', outside_area: 'Outside the area', duplicate: 'Duplicate' },
   categoryKind: { component: 'component', event: 'event', hazard: 'hazard' },
   patrol: {
+    inspectionsDuring: 'Inspections during the patrol',
+    failedItems: '{n} items failed',
+    noInspections: 'No inspection during this patrol',
     title: 'Patrol',
     intro: 'While a patrol runs, the phone records its position every 30 s or 50 m; it stops when the patrol ends.',
     grid: 'Grid',

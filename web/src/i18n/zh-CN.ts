@@ -921,6 +921,9 @@ export default {
   rejection: { invalid: '无效上报', outside_area: '不属本辖区', duplicate: '重复上报' },
   categoryKind: { component: '部件', event: '事件', hazard: '隐患' },
   patrol: {
+    inspectionsDuring: '巡查中的检查',
+    failedItems: '{n} 项不合格',
+    noInspections: '本次巡查未做检查',
     title: '巡查',
     intro: '开始巡查后，手机每 30 秒或每走 50 米记录一次位置；结束巡查后即停止定位。',
     grid: '巡查网格',

@@ -94,7 +94,9 @@ async fn a_hazard_lives_from_its_inspection_to_its_reinspection() {
     );
     assert!(t.get(Some("member3"), "/api/v1/inspection-tasks?days=400").await.ok().as_array().unwrap().is_empty());
 
-    // F01 fails with its photo, far from the shop: a hazard dispatched to the department.
+    // On patrol, F01 fails with its photo, far from the shop: a hazard dispatched to the department.
+    let patrol = t.post(Some("member"), "/api/v1/patrols", json!({ "grid": GRID1 })).await;
+    let patrol = patrol.ok()["id"].as_i64().unwrap();
     let photo = t.upload_photo(Some("member")).await;
     let body = json!({ "subject": "place", "subject_id": shop, "checklist": id, "version": 2,
                        "results": results("fail", "pass", Some(&photo), Some("纸箱堵住后门")),
@@ -105,6 +107,13 @@ async fn a_hazard_lives_from_its_inspection_to_its_reinspection() {
     assert_eq!((inspection["failed"].as_u64(), inspection["far"].as_bool()), (Some(1), Some(true)));
     let hazard = done.body["opened"][0]["case_id"].as_i64().unwrap();
     assert_eq!(done.body["opened"][0]["state"], "dispatched");
+    // The patrol links the inspection made during it, and the hazard reported.
+    let during = t.get(Some("member"), &format!("/api/v1/patrols/{patrol}")).await;
+    assert_eq!(
+        (during.ok()["inspections"][0]["id"].clone(), during.body["inspections"][0]["failed"].as_u64()),
+        (inspection["id"].clone(), Some(1))
+    );
+    assert_eq!(during.body["cases"][0]["id"].as_i64(), Some(hazard));
     let case = t.detail("staff", hazard).await;
     assert_eq!(
         (case["case"]["lead_department"].as_i64(), case["case"]["category_kind"].as_str()),
