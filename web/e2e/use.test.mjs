@@ -3,7 +3,7 @@
 
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { apiAs, choose, contextFor, field, fill, launch, PASSWORD, shoot, signIn, smallTargets, startServer } from './harness.mjs'
+import { apiAs, choose, contextFor, field, fill, launch, PASSWORD, photo, shoot, signIn, smallTargets, startServer } from './harness.mjs'
 
 let server, browser
 const problems = []
@@ -41,7 +41,7 @@ describe('tried by its users', () => {
     const views = [
       [null, ['/', '/report', '/track', '/nearby', '/signin', '/signin?tab=phone']],
       ['resident01', ['/report', '/my', '/nearby', '/inbox', '/inbox/settings', '/points']],
-      ['member001', ['/member', '/member/on-the-spot', `/cases/${somecase.reference}`].concat(resolved ? [`/member/verify/${resolved.reference}`] : [])],
+      ['member001', ['/member', '/member/on-the-spot', '/member/inspections', `/cases/${somecase.reference}`].concat(resolved ? [`/member/verify/${resolved.reference}`] : [])],
       ['dept01', ['/dept']],
     ]
     const small = []
@@ -67,7 +67,7 @@ describe('tried by its users', () => {
     const views = [
       ['dispatcher', ['/center']],
       ['supervisor', ['/leader', '/leader?tab=cases']],
-      ['admin', ['/admin?tab=regions', '/admin?tab=responsibility', '/admin?tab=people', '/admin?tab=organisation', '/admin?tab=notices']],
+      ['admin', ['/admin?tab=regions', '/admin?tab=responsibility', '/admin?tab=people', '/admin?tab=organisation', '/admin?tab=notices', '/admin?tab=checklists']],
     ]
     const wide = []
     for (const [login, paths] of views) {
@@ -843,6 +843,162 @@ describe('teams: a grid leader keeps the volunteers, a volunteer logs hours', ()
       await mine.getByTestId(`service-log-${after.logs[0].id}`).waitFor()
       await shoot(mine, 'teams-my-service', [width])
     }
+  })
+})
+
+describe('inspections', () => {
+  it('a grid member inspects a place on a phone: a failure opens a hazard with its department, the safety file shows it, an inspection made without a signal is sent when it is back (360 and 1920 px)', async () => {
+    const member = await apiAs(server.base, 'member001')
+    const tasks = await member.get('inspection-tasks?days=400&limit=200')
+    assert.ok(tasks.length > 1, 'the demo plans inspections for the member')
+    // A place with no open hazard: its first item fails now.
+    let task, file
+    for (const x of tasks) {
+      file = await member.get(`safety-files/${x.subject.subject}/${x.subject.id}`)
+      if (file.checklist && !file.hazards.some((h) => h.open)) {
+        task = x
+        break
+      }
+    }
+    assert.ok(task, 'a place due without open hazards')
+    const at = { latitude: task.subject.lat, longitude: task.subject.lon }
+    const page = await open('member001', { width: 360, height: 780, geolocation: at })
+    await page.goto('/member')
+    await page.getByTestId('inspections').click()
+    await page.waitForURL('**/member/inspections')
+    await page.getByTestId('inspection-task').first().waitFor()
+    await page.waitForLoadState('networkidle')
+    assert.deepEqual(await smallTargets(page), [], 'tap targets under 44 × 44 px on the task list')
+    await shoot(page, 'inspection-tasks', [360])
+
+    await page.goto(`/inspect/${task.subject.subject}/${task.subject.id}`)
+    const [first] = file.checklist.items
+    const item = page.getByTestId(`item-${first.code}`)
+    await item.waitFor()
+    await page.getByTestId('inspect-position').getByText(/米|m\)/).waitFor()
+    await item.getByTestId(`outcome-${first.code}`).locator('label').nth(1).click()
+    await fill(page, `note-${first.code}`, '灭火器压力不足，已过有效期')
+    await page.getByTestId(`photos-${first.code}-file`).setInputFiles(await photo(browser, 'hazard', '#dc2626'))
+    await item.locator('.el-upload-list__item, img').first().waitFor()
+    await page.getByTestId('all-pass').click()
+    await page.waitForLoadState('networkidle')
+    assert.deepEqual(await smallTargets(page), [], 'tap targets under 44 × 44 px on the inspection')
+    assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360, 'the inspection fits the phone')
+    await shoot(page, 'inspection-form', [360])
+    await page.getByTestId('inspect-submit').click()
+    const done = page.getByTestId('inspect-done')
+    await done.waitFor()
+    await shoot(page, 'inspection-done', [360])
+    const after = await member.get(`safety-files/${task.subject.subject}/${task.subject.id}`)
+    const hazard = after.hazards.find((h) => h.open && h.item === first.code)
+    assert.ok(hazard, 'the failure is an open hazard')
+    const admin = await apiAs(server.base, 'admin')
+    const c = await admin.get(`cases/${hazard.case_id}`)
+    assert.equal(c.case.state, 'dispatched')
+    assert.ok(c.case.lead_department, 'dispatched to the department that answers for it')
+
+    // The linkage center reads the safety file on a desktop.
+    const leader = await open('dispatcher', { width: 1920, height: 1080 })
+    await leader.goto(`/safety/${task.subject.subject}/${task.subject.id}`)
+    await leader.getByTestId('open-hazards').getByText(hazard.reference).waitFor()
+    await shoot(leader, 'safety-file', [1920])
+
+    // No signal: the next inspection waits on the phone and goes when the phone is back online.
+    const second = tasks.find((x) => x !== task && x.subject.subject === 'place') ?? tasks.find((x) => x !== task)
+    const before = (await member.get(`safety-files/${second.subject.subject}/${second.subject.id}`)).inspections.length
+    await page.goto(`/inspect/${second.subject.subject}/${second.subject.id}`)
+    await page.getByTestId('all-pass').click()
+    await page.context().setOffline(true)
+    await page.getByTestId('inspect-submit').click()
+    await page.waitForURL('**/member/inspections')
+    await page.getByTestId('outbox').waitFor()
+    await shoot(page, 'inspection-outbox', [360])
+    await page.context().setOffline(false)
+    await page.getByTestId('outbox').waitFor({ state: 'hidden' })
+    const later = (await member.get(`safety-files/${second.subject.subject}/${second.subject.id}`)).inspections.length
+    assert.equal(later, before + 1, 'sent once when the signal came back')
+
+    // The admin keeps the check lists and the plan.
+    const desk = await open('admin', { width: 1920, height: 1080 })
+    await desk.goto('/admin?tab=checklists')
+    await desk.getByTestId('checklists').getByText('小商店消防安全检查表').waitFor()
+    await shoot(desk, 'admin-checklists', [1920])
+  })
+})
+
+describe('patrols', () => {
+  it('a grid member patrols on a 360 px phone: start, positions sampled as they walk, end, the track; the leader sees it', async () => {
+    const member = await apiAs(server.base, 'member001')
+    const grid = member.person.grants.find((g) => g.role === 'grid_member').scope.code
+    const d = await apiAs(server.base, 'dispatcher')
+    const here = (await d.get('cases?limit=200')).items.find((c) => c.grid === grid && c.location)
+    assert.ok(here, `a case in ${grid}`)
+    const { lat, lon } = here.location
+
+    const page = await open('member001', { width: 360, height: 780, geolocation: { latitude: lat, longitude: lon } })
+    // A phone's fix is good to some tens of metres: steps within that are not implausibly fast,
+    // however quickly the test takes them.
+    await page.context().setGeolocation({ latitude: lat, longitude: lon, accuracy: 35 })
+    await page.goto('/member')
+    await page.getByTestId('patrol-open').click()
+    await page.getByTestId('patrol-quota').waitFor()
+    await page.getByTestId('patrol-start').click()
+    await page.getByTestId('patrol-running').waitFor()
+    // Walking north, about 67 m a step: each step is a new position (50 m moved); five are sent.
+    for (let i = 1; i <= 6; i++) {
+      await page.context().setGeolocation({ latitude: lat + i * 0.0006, longitude: lon, accuracy: 35 })
+      await page.waitForTimeout(400)
+    }
+    let running
+    for (let i = 0; i < 40; i++) {
+      ;[running] = (await member.get('patrols?running=true')).items
+      if (running?.positions >= 5) break
+      await page.waitForTimeout(250)
+    }
+    assert.ok(running.positions >= 5, `positions sent in a batch while walking (${running?.positions})`)
+    await page.locator('.leaflet-container').first().waitFor()
+    assert.deepEqual(await smallTargets(page), [], 'tap targets of the running patrol')
+    const width = await page.evaluate(() => document.documentElement.scrollWidth)
+    assert.ok(width <= 360, `the patrol page fits a 360 px phone (${width} px)`)
+    await shoot(page, 'patrol-running', [360, 1920])
+
+    // The end: what is queued is sent first; the watch stops.
+    await page.getByTestId('patrol-end').click()
+    await page.locator('.gk-confirm .el-button--danger').click()
+    await page.getByTestId('patrol-idle').waitFor()
+    const ended = (await member.get(`patrols/${running.id}`)).patrol
+    assert.equal(ended.running, false)
+    assert.ok(ended.positions >= 6, `every sampled position arrived (${ended.positions})`)
+    assert.ok(ended.distance_m > 250, `${ended.distance_m} m`)
+    await page.context().setGeolocation({ latitude: lat, longitude: lon, accuracy: 35 })
+    await page.waitForTimeout(500)
+    assert.equal((await member.get(`patrols/${running.id}`)).patrol.positions, ended.positions, 'no tracking after the end')
+
+    // Its page: the track on the map, the summary.
+    await page.getByTestId(`patrol-${running.id}`).click()
+    await page.getByTestId('patrol-detail').waitFor()
+    assert.equal(await page.getByTestId('patrol-detail-positions').innerText(), String(ended.positions))
+    await page.locator('.leaflet-overlay-pane path').first().waitFor()
+    assert.deepEqual(await smallTargets(page), [], 'tap targets of a patrol page')
+    await shoot(page, 'patrol-detail', [360, 1920])
+
+    // The community's grid leader sees it among their members' patrols, and the month's quotas.
+    let leaderLogin
+    for (let n = 1; n <= 10 && !leaderLogin; n++) {
+      const login = `leader${String(n).padStart(2, '0')}`
+      const l = await apiAs(server.base, login)
+      if (l.person.grants.some((g) => g.role === 'grid_leader' && grid.startsWith(g.scope.code))) leaderLogin = login
+    }
+    assert.ok(leaderLogin, `a leader of ${grid}`)
+    const leader = await open(leaderLogin, { width: 1920, height: 1080 })
+    await leader.goto('/leader?tab=patrols')
+    await leader.getByTestId('quota-members').waitFor()
+    await leader.getByTestId(`patrol-${running.id}`).waitFor()
+    await shoot(leader, 'patrol-leader', [360, 1920])
+    // The dashboard's card: the month's quota met, one tap from the members.
+    await leader.goto('/leader')
+    await leader.getByTestId('patrol-quota-card').getByText('%').first().waitFor()
+    await shoot(leader, 'patrol-dashboard-card', [1920])
   })
 })
 

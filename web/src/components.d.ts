@@ -55,6 +55,7 @@ declare module 'vue' {
     HtmlEditor: typeof import('./components/HtmlEditor.vue')['default']
     LocationPicker: typeof import('./components/LocationPicker.vue')['default']
     ParticipationCard: typeof import('./components/ParticipationCard.vue')['default']
+    PatrolQuotaCard: typeof import('./components/PatrolQuotaCard.vue')['default']
     PhotoGallery: typeof import('./components/PhotoGallery.vue')['default']
     PhotoPicker: typeof import('./components/PhotoPicker.vue')['default']
     RateForm: typeof import('./components/RateForm.vue')['default']

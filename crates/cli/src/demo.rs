@@ -56,6 +56,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         let inspections_started = Instant::now();
         let inspections = gridkeeper_demo::load_inspections(store.as_ref(), &town, now).await?;
         let inspections_took = inspections_started.elapsed().as_secs_f64();
+        let patrols_started = Instant::now();
+        gridkeeper_demo::load_patrols(store.as_ref(), &town, args.seed, now).await?;
+        println!("patrols loaded in {:.1} s", patrols_started.elapsed().as_secs_f64());
         let r = &town.registry;
         println!(
             "demo town created in {:.1} s: {} regions, {} departments, {} categories, {} people, {} cases; \

@@ -177,6 +177,7 @@ pub async fn inspect_for_campaign(
             far: false,
             note: None,
             client_key: None,
+            spot_check: None,
             results,
         };
         let opened: Vec<Found> = found

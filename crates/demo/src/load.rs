@@ -46,7 +46,8 @@ fn expect_id(what: &str, got: i64, expected: i64) -> Result<(), LoadError> {
 }
 
 /// Loads the whole demo town into a fresh store: [`load_cases`], [`load_registry`], then
-/// [`crate::load_participation`], [`crate::load_points`], [`crate::load_inspections`].
+/// [`crate::load_participation`], [`crate::load_points`], [`crate::load_teams`],
+/// [`crate::load_inspections`] and [`crate::load_patrols`].
 pub async fn load(
     store: &dyn Store,
     town: &DemoTown,
@@ -60,7 +61,7 @@ pub async fn load(
     crate::load_points(store, town, now).await?;
     crate::load_teams(store, town, now).await?;
     crate::load_inspections(store, town, now).await?;
-    Ok(())
+    crate::load_patrols(store, town, town.seed, now).await
 }
 
 /// Loads the reference data, the people (each with `password_hash`; staff on duty from a year

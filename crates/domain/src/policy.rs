@@ -124,6 +124,8 @@ pub enum Permission<'a> {
     ManageChecklists,
     /// Read the check lists and the plan: staff, and social units (who inspect their own place).
     ReadChecklists,
+    /// Inspect one's own place with its check list (a self-inspection): its social unit accounts.
+    SelfInspect { place: PlaceId },
     /// Read the safety file of a place or house of a region (its inspections and hazards): who
     /// reads the registry there, and the social unit of that place.
     ReadSafetyFile { region: &'a RegionCode, place: Option<PlaceId> },
@@ -136,8 +138,15 @@ pub enum Permission<'a> {
     LogServiceHours { team: i64 },
     /// Confirm or refuse the hours `volunteer` logged for team `team` of `region`.
     ConfirmServiceHours { region: &'a RegionCode, team: i64, volunteer: PersonId },
-    /// Patrol a grid: its grid members and leaders, and team members with the patrol duty there.
-    Patrol { region: &'a RegionCode },
+    /// Start a patrol in a grid (and send its positions, end it): the grid's members, the grid
+    /// leaders of its community, and team members with the patrol duty there. Staff of other
+    /// grids are told the grid is not theirs.
+    Patrol { grid: &'a RegionCode },
+    /// See a patrol of `patroller` in `grid` with its track (personal data): the patroller and the
+    /// grid leaders of the grid's community; for anyone else it does not exist.
+    SeePatrol { patroller: PersonId, grid: &'a RegionCode },
+    /// Set the monthly patrol quota of the grid members of a region: its grid leaders and admins.
+    SetPatrolQuota { region: &'a RegionCode },
     /// Inspect the places and houses of a region with their check lists, and re-inspect the
     /// hazards found there: its grid members and leaders, and team members with the inspect duty
     /// there.
@@ -187,6 +196,7 @@ impl Permission<'_> {
             Permission::ImportRegistry { .. } => "import registry entries",
             Permission::ManageChecklists => "write check lists and inspection plans",
             Permission::ReadChecklists => "read the check lists",
+            Permission::SelfInspect { .. } => "inspect one's own place",
             Permission::ReadSafetyFile { .. } => "read the safety file of a place",
             Permission::SeeSuggestions => "see suggested categories and groups of reports",
             Permission::RetrainSuggestions => "retrain the category suggestions",
@@ -207,7 +217,9 @@ impl Permission<'_> {
             Permission::KeepTeams { .. } => "keep the teams and their members",
             Permission::LogServiceHours { .. } => "log service hours",
             Permission::ConfirmServiceHours { .. } => "confirm service hours",
-            Permission::Patrol { .. } => "patrol",
+            Permission::Patrol { .. } => "patrol a grid",
+            Permission::SeePatrol { .. } => "see a patrol and its track",
+            Permission::SetPatrolQuota { .. } => "set the patrol quota",
             Permission::InspectPlaces { .. } => "inspect places",
             Permission::RunCampaigns { .. } => "run special rectification campaigns",
             Permission::ReadCampaigns { .. } => "see special rectification campaigns",
@@ -352,6 +364,9 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         Permission::ReadChecklists => {
             allow(actor.is_staff() || actor.has_role(Role::SocialUnit), "check lists are for staff and social units")
         }
+        Permission::SelfInspect { place } => {
+            allow(own_places(actor).contains(&place), "a place's own social unit accounts inspect it themselves")
+        }
         Permission::ReadSafetyFile { region, place } => {
             let own = place.is_some_and(|p| {
                 actor.grants.iter().any(|g| g.role == Role::SocialUnit && g.scope == Scope::Place { id: p.0 })
@@ -460,11 +475,29 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
                 allow(false, "the team's leader or a grid leader of its region confirms hours")
             }
         }
-        Permission::Patrol { region } => field_work(
+        Permission::Patrol { grid } if grid.level() != crate::RegionLevel::Grid => {
+            if PATROLLERS.iter().any(|r| actor.has_role(*r)) {
+                Err(Refusal::OutOfScope)
+            } else {
+                allow(false, "only grid members, grid leaders and team members with the patrol duty patrol")
+            }
+        }
+        Permission::Patrol { grid } => field_work(
             actor,
-            region,
+            grid,
             crate::teams::Duty::Patrol,
             "grid members, grid leaders and team members with the patrol duty patrol there",
+        ),
+        Permission::SeePatrol { patroller, grid } => {
+            if actor.person == Some(patroller) || actor.holds_for_region(Role::GridLeader, grid) {
+                Ok(())
+            } else {
+                Err(Refusal::OutOfScope)
+            }
+        }
+        Permission::SetPatrolQuota { region } => allow(
+            any_of(actor, &[Role::GridLeader, Role::Admin], region),
+            "only the grid leaders and admins of this region set its patrol quota",
         ),
         Permission::InspectPlaces { region } => field_work(
             actor,
@@ -504,6 +537,9 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
 const REGISTRY_READERS: [Role; 6] =
     [Role::GridMember, Role::GridLeader, Role::Dispatcher, Role::Supervisor, Role::Analyst, Role::Admin];
 const REGISTRY_KEEPERS: [Role; 3] = [Role::GridMember, Role::GridLeader, Role::Admin];
+
+/// Who patrols a grid.
+const PATROLLERS: [Role; 2] = [Role::GridMember, Role::GridLeader];
 
 /// Who keeps the teams of a grid or community.
 const TEAM_KEEPERS: [Role; 2] = [Role::GridLeader, Role::Admin];
@@ -563,6 +599,19 @@ fn scoped(actor: &Actor, roles: &[Role], region: &RegionCode, reason: &str) -> R
 /// Whether the actor holds one of `roles` in a region scope covering `region`.
 fn any_of(actor: &Actor, roles: &[Role], region: &RegionCode) -> bool {
     roles.iter().any(|r| actor.holds_for_region(*r, region))
+}
+
+/// The places whose social unit the actor is (their self-inspections).
+pub fn own_places(actor: &Actor) -> Vec<PlaceId> {
+    actor
+        .grants
+        .iter()
+        .filter(|g| g.role == Role::SocialUnit)
+        .filter_map(|g| match g.scope {
+            Scope::Place { id } => Some(PlaceId(id)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The regions whose places the actor inspects ([`Permission::InspectPlaces`]): their task list.
@@ -996,22 +1045,42 @@ mod tests {
     fn duties_let_team_members_patrol_and_inspect_where_their_team_works() {
         use crate::teams::Duty;
         let (grid, other) = (code("330483101001001"), code("330483101002001"));
-        assert_eq!(who(Permission::Patrol { region: &grid }), ["grid member", "grid leader"]);
+        assert_eq!(who(Permission::Patrol { grid: &grid }), ["grid member", "grid leader"]);
         assert_eq!(who(Permission::InspectPlaces { region: &grid }), ["grid member", "grid leader"]);
-        assert!(who(Permission::Patrol { region: &other }).is_empty());
+        assert!(who(Permission::Patrol { grid: &other }).is_empty());
         let patroller = volunteer(&[Duty::Patrol], false);
-        assert!(may(&patroller, Permission::Patrol { region: &grid }).is_ok());
-        assert_eq!(may(&patroller, Permission::Patrol { region: &other }), Err(Refusal::OutOfScope));
+        assert!(may(&patroller, Permission::Patrol { grid: &grid }).is_ok());
+        assert_eq!(may(&patroller, Permission::Patrol { grid: &other }), Err(Refusal::OutOfScope));
         assert!(matches!(
             may(&patroller, Permission::InspectPlaces { region: &grid }),
             Err(Refusal::NotAllowed { .. })
         ));
         let inspector = volunteer(&[Duty::Inspect, Duty::Report], false);
         assert!(may(&inspector, Permission::InspectPlaces { region: &grid }).is_ok());
-        assert!(may(&inspector, Permission::Patrol { region: &grid }).is_err());
+        assert!(may(&inspector, Permission::Patrol { grid: &grid }).is_err());
         // Grid members elsewhere are told the grid is not theirs; a resident that they may not.
-        assert_eq!(may(&people()[2].1, Permission::Patrol { region: &other }), Err(Refusal::OutOfScope));
-        assert!(matches!(may(&people()[1].1, Permission::Patrol { region: &grid }), Err(Refusal::NotAllowed { .. })));
+        assert_eq!(may(&people()[2].1, Permission::Patrol { grid: &other }), Err(Refusal::OutOfScope));
+        assert!(matches!(may(&people()[1].1, Permission::Patrol { grid: &grid }), Err(Refusal::NotAllowed { .. })));
+    }
+
+    #[test]
+    fn grid_members_and_leaders_patrol_their_grids_and_only_they_and_leaders_see_the_tracks() {
+        let (grid, other, community) = (code("330483101001001"), code("330483102001001"), code("330483101001"));
+        assert_eq!(who(Permission::Patrol { grid: &grid }), ["grid member", "grid leader"]);
+        assert!(who(Permission::Patrol { grid: &other }).is_empty());
+        // Not a grid: nobody patrols a community as such.
+        assert!(who(Permission::Patrol { grid: &community }).is_empty());
+        // A member of another grid is told it is not theirs; others that they may not.
+        let member = &people()[2].1;
+        assert_eq!(may(member, Permission::Patrol { grid: &other }), Err(Refusal::OutOfScope));
+        assert!(matches!(may(&people()[4].1, Permission::Patrol { grid: &grid }), Err(Refusal::NotAllowed { .. })));
+        // The member's own patrol: the member and the community's leader; nobody else, not even admins.
+        assert_eq!(who(Permission::SeePatrol { patroller: 2, grid: &grid }), ["grid member", "grid leader"]);
+        assert_eq!(who(Permission::SeePatrol { patroller: 99, grid: &grid }), ["grid leader"]);
+        assert!(who(Permission::SeePatrol { patroller: 99, grid: &other }).is_empty());
+        assert_eq!(may(&people()[11].1, Permission::SeePatrol { patroller: 2, grid: &grid }), Err(Refusal::OutOfScope));
+        assert_eq!(who(Permission::SetPatrolQuota { region: &community }), ["grid leader", "admin", "street admin"]);
+        assert_eq!(who(Permission::SetPatrolQuota { region: &code("330483101") }), ["admin", "street admin"]);
     }
 
     // ---- campaigns

@@ -33,6 +33,7 @@ pub mod notices;
 mod open311;
 mod openapi;
 pub mod participation;
+pub mod patrols;
 mod points;
 mod portal;
 mod proposals;
@@ -124,6 +125,8 @@ pub struct Settings {
     /// Inspections: how far from the place a position is flagged, how late an offline one may
     /// come (`[server.inspections]`).
     pub inspections: inspections::InspectionSettings,
+    /// Patrols: flags, the longest a patrol runs, positions' retention, quotas (`[server.patrols]`).
+    pub patrols: patrols::PatrolSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -227,6 +230,7 @@ impl Default for Settings {
             notices: notices::NoticeDelivery::default(),
             participation: participation::ParticipationSettings::default(),
             inspections: inspections::InspectionSettings::default(),
+            patrols: patrols::PatrolSettings::default(),
         }
     }
 }
@@ -287,6 +291,7 @@ impl App {
         settings.notices.validate()?;
         settings.participation.validate()?;
         settings.inspections.validate()?;
+        settings.patrols.validate()?;
         settings.public_url()?;
         let media = media::open_store(&settings)?;
         let checkpoints = checkpoints::Checkpoints::open(&settings)?;
@@ -429,6 +434,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(points::router())
         .merge(inspections::router())
         .merge(teams::router())
+        .merge(patrols::router())
         .merge(campaigns::router())
         .merge(openapi::router())
 }
@@ -476,6 +482,7 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     let recent = tokio::spawn(events::keep_recent(app.clone()));
     let anchor = tokio::spawn(write_checkpoints_periodically(app.clone()));
     let model = tokio::spawn(triage::keep_model(app.clone()));
+    let patrols = tokio::spawn(patrols::keep_patrols_periodically(app.clone()));
     let notices = app.settings.notices.enabled.then(|| notices::start(app.clone()));
     let closing = app.closing.clone();
     let served = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
@@ -491,6 +498,7 @@ pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> std::io:
     recent.abort();
     anchor.abort();
     model.abort();
+    patrols.abort();
     if let Some(n) = notices {
         n.abort();
     }

@@ -54,6 +54,7 @@ use crate::AppState;
         (name = "inspections", description = "Field inspections: check lists and the plan, due inspections, safety files, inspections and the hazards they find"),
         (name = "participation", description = "Residents as participants: articles of the information service, consultations, proposals"),
         (name = "teams", description = "The five teams (五支队伍) of a grid or community, their members' duties, volunteers' service hours and their measures"),
+        (name = "patrols", description = "Grid members' patrols: positions sampled while a patrol runs, the places visited and cases reported during it, monthly quotas"),
         (name = "campaigns", description = "Special rectification campaigns (专项整治): a selection of places and houses over a region, their tasks, the board of progress"),
         (name = "docs", description = "This document"),
     )

@@ -545,6 +545,7 @@ mod tests {
                 far: false,
                 note: None,
                 client_key: None,
+                spot_check: None,
                 results: results
                     .into_iter()
                     .map(|(i, o)| ItemResult { item: i.into(), outcome: o, note: Some("杂物".into()), photos: vec![] })

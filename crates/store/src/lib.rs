@@ -29,6 +29,7 @@ mod measures;
 mod natives;
 mod notices;
 mod participation;
+mod patrols;
 mod people;
 mod places;
 mod points;
@@ -63,7 +64,8 @@ pub use exchange::*;
 pub use hotline::{CaseCaller, HotlineStore, PhoneCase, MAX_CALLER_CASES};
 pub use housing::{BuildingQuery, HouseQuery, HousingStore, TenancyQuery};
 pub use inspections::{
-    Checklist, Due, Found, Hazard, Inspection, InspectionStore, NewInspection, Rechecked, StoredResult, Subject,
+    Checklist, Due, Found, Hazard, Inspection, InspectionStore, NewInspection, Rechecked, SpotCheck, StoredResult,
+    Subject,
 };
 pub use live::{CaseNotice, LiveFeed, LocalFeed, PgFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};
@@ -75,6 +77,7 @@ pub use notices::{
 pub use participation::{
     CommunityProposals, ConsultationTurnout, GridParticipation, ParticipationFigures, ParticipationStore,
 };
+pub use patrols::{Added, EndedBy, PastPatrol, Patrol, PatrolCase, PatrolQuery, PatrolStore, PatrolTally, PatrolVisit};
 pub use people::{NewPerson, PeopleStore, Person};
 pub use places::{PlaceMarker, PlaceMove, PlaceQuery, PlaceStore, PlaceVisit};
 pub use points::{
@@ -192,6 +195,8 @@ pub mod prelude {
         NoticeStore, ParticipationStore, PeopleStore, PlaceStore, PointsStore, ProposalStore, ReferenceStore,
         RegionStore, RegistryStore, Store, TeamStore, TriageStore,
     };
+    // Patrols (issue 16).
+    pub use crate::PatrolStore;
 }
 
 /// The store on SQLite: one file, WAL mode, migrations embedded.
@@ -228,6 +233,7 @@ pub trait Store:
     + PointsStore
     + InspectionStore
     + TeamStore
+    + PatrolStore
     + CampaignStore
     + Send
     + Sync

@@ -87,10 +87,14 @@ const ORDER: &[&str] = &[
     "inspections",
     "inspection_results",
     "hazards",
+    "spot_checks",
     "campaign_tasks",
     "teams",
     "team_members",
     "service_logs",
+    "patrols",
+    "patrol_positions",
+    "patrol_quotas",
 ];
 
 /// The rows of a table whose parents are in the same table come after their parents.

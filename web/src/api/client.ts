@@ -78,6 +78,7 @@ import type {
   NativePage,
   NativeView,
   ChecklistDraft,
+  ChecklistImported,
   ChecklistView,
   InspectionInput,
   InspectionView,
@@ -120,6 +121,14 @@ import type {
   MyService,
   LogInput,
   TeamMeasures,
+  PatrolView,
+  PatrolDetail,
+  PatrolPage,
+  BatchResult,
+  PositionInput,
+  MyQuota,
+  QuotaReport,
+  Quota,
   CampaignBoard,
   CampaignInput,
   CampaignPage,
@@ -391,6 +400,11 @@ export const api = {
   createChecklist: (body: ChecklistDraft) => post<ChecklistView>('checklists', body),
   reviseChecklist: (id: number, body: ChecklistDraft) => request<ChecklistView>('PUT', `checklists/${id}`, body),
   retireChecklist: (id: number) => post<ChecklistView>(`checklists/${id}/retire`),
+  importChecklist: (file: File, p: { subject: SubjectKind; kind: string; name: string; name_en?: string; dry_run?: boolean }) =>
+    request<ChecklistImported>('POST', `checklists/import${query(p)}`, undefined, {
+      body: file,
+      headers: { 'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
+    }),
   inspectionPlan: () => get<Plan>('inspection-plan'),
   setInspectionPlan: (plan: Plan) => request<PlanSaved>('PUT', 'inspection-plan', plan),
   inspectionTasks: (p: { days?: number; lat?: number; lon?: number; limit?: number } = {}) =>
@@ -456,6 +470,16 @@ export const api = {
   myService: () => get<MyService>('me/service'),
   logHours: (body: LogInput) => post<ServiceLogView>('me/service', body),
   teamMeasures: (region: string, from: string, to: string) => get<TeamMeasures>(`teams/measures${query({ region, from, to })}`),
+  // patrols
+  patrols: (p: { region?: string; person?: number; month?: string; running?: boolean; offset?: number; limit?: number } = {}) =>
+    get<PatrolPage>(`patrols${query(p)}`),
+  patrol: (id: number) => get<PatrolDetail>(`patrols/${id}`),
+  startPatrol: (grid: string) => post<PatrolView>('patrols', { grid }),
+  sendPositions: (id: number, positions: PositionInput[]) => post<BatchResult>(`patrols/${id}/positions`, { positions }),
+  endPatrol: (id: number) => post<PatrolView>(`patrols/${id}/end`, {}),
+  myQuota: (month?: string) => get<MyQuota>(`patrols/quota${query({ month })}`),
+  patrolQuotas: (region: string, month?: string) => get<QuotaReport>(`patrols/quotas${query({ region, month })}`),
+  setPatrolQuota: (region: string, quota: Quota) => request<Quota>('PUT', `patrols/quotas/${region}`, quota),
   // special rectification campaigns (专项整治)
   campaigns: (p: { region?: string; offset?: number; limit?: number } = {}) => get<CampaignPage>(`campaigns${query(p)}`),
   campaign: (id: number) => get<CampaignView>(`campaigns/${id}`),

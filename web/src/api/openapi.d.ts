@@ -254,6 +254,24 @@ export type AwardBody = {
   region: string
 }
 
+export type BatchInput = {
+  /** 1 to 500 positions, in any order; one already stored (the same `at`) is skipped. */
+  positions: Array<PositionInput>
+}
+
+/** What a batch did. */
+export type BatchResult = {
+  /** Positions stored now. */
+  added: number
+  /** Positions stored before (a batch sent again). */
+  duplicates: number
+  /** Of this batch, positions flagged far outside the grid. */
+  far: number
+  /** Of this batch, positions flagged implausible. */
+  implausible: number
+  patrol: PatrolView
+}
+
 /** The counts of a campaign board for a grid, a community or the whole campaign
  * (docs/MEASURES.md, "Campaign board"). */
 export type BoardCounts = {
@@ -730,6 +748,13 @@ export type ChecklistDraft = {
   subject: SubjectKind
 }
 
+/** What an import of a check list wrote (or, on a dry run, would write). */
+export type ChecklistImported = {
+  checklist?: null | ChecklistView
+  /** The check list as read from the sheet (checked). */
+  draft: ChecklistDraft
+}
+
 /** One item of a check list. */
 export type ChecklistItem = {
   /** The code of the hazard category (a subclass of kind `hazard`) a failure is filed under:
@@ -1024,6 +1049,9 @@ export type EndRequest = {
   at?: string | null
 }
 
+/** Who ended a patrol. */
+export type EndedByView = "member" | "server"
+
 /** What an entry of the ledger records. */
 export type EntryKind = "report_verified" | "reversal" | "volunteer_hours" | "consultation" | "redemption" | "refund" | "adjustment"
 
@@ -1296,7 +1324,7 @@ export type InspectionInput = {
 }
 
 /** Why an inspection was made. */
-export type InspectionKind = "routine" | "self_inspection" | "spot_check"
+export type InspectionKind = "routine" | "self" | "spot_check"
 
 export type InspectionView = {
   accuracy_m?: number | null
@@ -1690,6 +1718,11 @@ export type MyPoints = {
   on_leaderboard: boolean
 }
 
+export type MyQuota = {
+  month: string
+  quota: QuotaView
+}
+
 /** One's service: teams, recent logs, hours by month, points. */
 export type MyService = {
   /** One's balance of points. */
@@ -1831,6 +1864,80 @@ export type ParticipationAnswer = {
   to: string
 }
 
+export type PatrolCaseLink = {
+  at: string
+  id: number
+  reference: string
+  state: string
+}
+
+/** A patrol with its track and what its patroller did meanwhile. */
+export type PatrolDetail = {
+  /** Cases the patroller reported during the patrol (hazards their inspections found among them). */
+  cases: Array<PatrolCaseLink>
+  /** The grid's outline (GeoJSON), to draw the track on. */
+  grid_geometry?: Record<string, unknown> | null
+  /** Inspections the patroller made during the patrol. */
+  inspections: Array<PatrolInspectionLink>
+  patrol: PatrolView
+  /** In time order (empty once deleted after their retention). */
+  track: Array<PositionView>
+  /** Places the patroller visited during the patrol. */
+  visits: Array<PatrolVisitLink>
+}
+
+/** An inspection made during a patrol. */
+export type PatrolInspectionLink = {
+  at: string
+  failed: number
+  id: number
+  /** What was inspected. */
+  name: string
+  subject: SubjectKind
+  subject_id: number
+}
+
+export type PatrolPage = {
+  /** Newest first. */
+  items: Array<PatrolView>
+  more: boolean
+}
+
+/** A patrol's summary. */
+export type PatrolView = {
+  /** Metres walked (implausible and inaccurate positions left out). */
+  distance_m: number
+  /** Seconds on patrol (to now while it runs). */
+  duration_s: number
+  /** `null` while it runs. */
+  ended_at?: string | null
+  ended_by?: null | EndedByView
+  /** When the server ends it if it is still running then. */
+  ends_by?: string | null
+  /** Positions farther outside the grid than allowed (kept, flagged). */
+  far: number
+  grid: string
+  grid_name: string
+  id: number
+  /** Positions reached implausibly fast (kept, flagged). */
+  implausible: number
+  last?: null | LatLon
+  last_at?: string | null
+  person: number
+  person_name: string
+  positions: number
+  running: boolean
+  started_at: string
+  /** `false` once its positions were deleted after their retention (the summary stays). */
+  track_kept: boolean
+}
+
+export type PatrolVisitLink = {
+  at: string
+  name: string
+  place: number
+}
+
 /** A working period of a day, in minutes after local midnight: `[start, end)`. */
 export type Period = {
   end: number
@@ -1933,6 +2040,28 @@ export type PointRules = {
   rules?: Array<PointRule>
   /** Points per hour of volunteering. */
   volunteer_hour: number
+}
+
+/** A position as the phone sampled it. */
+export type PositionInput = {
+  /** The phone's accuracy radius in metres. */
+  accuracy: number
+  /** When it was sampled (RFC 3339 with milliseconds): its identity within the patrol. */
+  at: string
+  lat: number
+  lon: number
+}
+
+/** A stored position. */
+export type PositionView = {
+  accuracy_m: number
+  at: string
+  far: boolean
+  implausible: boolean
+  lat: number
+  lon: number
+  /** Metres outside the grid (0 inside). */
+  outside_m: number
 }
 
 /** An open case of the same category nearby; `id` and `description` for staff only. */
@@ -2077,6 +2206,55 @@ export type PublicPhoto = {
   id: string
   thumbnail_url: string
   url: string
+}
+
+/** A month's quota of a grid member: hours on patrol and places visited. */
+export type Quota = {
+  hours: number
+  visits: number
+}
+
+/** A grid's or community's members against their quotas. */
+export type QuotaGroup = {
+  /** Mean of the members' shares of hours met. */
+  hours_share: number
+  members: number
+  /** Members who met both in full. */
+  met: number
+  name: string
+  region: string
+  /** Mean of the members' shares of visits met. */
+  visits_share: number
+}
+
+export type QuotaReport = {
+  communities: Array<QuotaGroup>
+  grids: Array<QuotaGroup>
+  members: Array<QuotaView>
+  /** `YYYY-MM`. */
+  month: string
+  region: string
+}
+
+/** A grid member's month against their quota. */
+export type QuotaView = {
+  distance_m: number
+  /** Their grids. */
+  grids: Array<string>
+  /** Hours on patrol (patrols started this month; a running one to now). */
+  hours: number
+  /** Share of the hours met, 0 to 1. */
+  hours_share: number
+  /** Both met in full. */
+  met: boolean
+  name: string
+  patrols: number
+  person: number
+  quota: Quota
+  /** Places visited this month. */
+  visits: number
+  /** Share of the visits met, 0 to 1. */
+  visits_share: number
 }
 
 export type RateAnswer = {
@@ -2338,8 +2516,10 @@ export type SafetyFile = {
   hazards: Array<HazardView>
   /** Newest first (at most 50), without their answers. */
   inspections: Array<InspectionView>
-  /** Whether the person asking may inspect it. */
+  /** Whether the person asking may inspect it (or, for its social unit, inspect it themselves). */
   may_inspect: boolean
+  /** Spot checks of the social unit's self-inspections, newest first. */
+  spot_checks: Array<SpotCheckView>
   subject: SubjectView
 }
 
@@ -2401,8 +2581,23 @@ export type Severity = "minor" | "major" | "critical"
 /** How a report reached the platform. */
 export type Source = "resident" | "grid_member" | "social_unit" | "hotline" | "exchange"
 
+/** A spot check of a social unit's self-inspection. */
+export type SpotCheckView = {
+  /** The grid member's inspection that made it, once made. */
+  checked_by?: number | null
+  /** Items the unit passed that the spot check failed: the self-inspection is contradicted. */
+  contradicted: Array<string>
+  due_at: string
+  self_inspection: number
+}
+
 /** A resident's vote on a consultation. */
 export type Stance = "support" | "oppose"
+
+export type StartInput = {
+  /** One of one's own grids (a grid member's grid, or a grid of a grid leader's community). */
+  grid: string
+}
 
 export type String = string
 
@@ -2490,8 +2685,12 @@ export type TaskView = {
   /** Metres from the position given, when one was. */
   distance_m?: number | null
   due_at: string
-  /** Days between planned inspections (0: a campaign task of a place the plan does not cover). */
+  /** Days between planned inspections (0: a spot check, or a campaign task of a place the plan
+   * does not cover). */
   every_days: number
+  /** What the task is: a planned inspection (`routine`), a spot check of a social unit's
+   * self-inspection (`spot_check`), or the unit's own self-inspection (`self`). */
+  kind: InspectionKind
   last_at?: string | null
   overdue: boolean
   subject: SubjectView

@@ -366,6 +366,7 @@ export type AwardBody = S.AwardBody
 export type ChecklistView = S.ChecklistView
 export type ChecklistItem = S.ChecklistItem
 export type ChecklistDraft = S.ChecklistDraft
+export type ChecklistImported = S.ChecklistImported
 export type SubjectKind = S.SubjectKind
 export type Severity = S.Severity
 export type Outcome = S.Outcome
@@ -393,6 +394,18 @@ export type ServiceState = S.ServiceState
 export type MyService = S.MyService
 export type LogInput = S.LogInput
 export type TeamMeasures = S.TeamMeasures
+// Patrols (issue 16).
+export type PatrolView = S.PatrolView
+export type PatrolDetail = S.PatrolDetail
+export type PatrolPage = S.PatrolPage
+export type PositionView = S.PositionView
+export type BatchResult = S.BatchResult
+export type PositionInput = S.PositionInput
+export type MyQuota = S.MyQuota
+export type QuotaReport = S.QuotaReport
+export type QuotaView = S.QuotaView
+export type QuotaGroup = S.QuotaGroup
+export type Quota = S.Quota
 // special rectification campaigns (专项整治, crates/server/src/campaigns.rs)
 export type CampaignView = S.CampaignView
 export type CampaignPage = S.CampaignPage

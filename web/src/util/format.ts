@@ -18,6 +18,17 @@ export function dateTime(at: string | null | undefined): string {
   }).format(d)
 }
 
+/**
+ * The day something is due by, when it is due at the end of a working day (an inspection, a
+ * rectification): the end of the day is the next midnight, so the day is that of a minute before.
+ */
+export function dueDay(at: string | null | undefined): string {
+  if (!at) return ''
+  const d = new Date(new Date(at).getTime() - 60_000)
+  if (Number.isNaN(d.getTime())) return at
+  return new Intl.DateTimeFormat(i18n.global.locale.value, { year: 'numeric', month: '2-digit', day: '2-digit' }).format(d)
+}
+
 /** A length of time in milliseconds, in words: "3 d 4 h", "25 min". */
 export function duration(ms: number): string {
   const m = Math.round(Math.abs(ms) / 60000)

@@ -220,6 +220,7 @@ async fn every_endpoint_for_every_role_inside_and_outside_scope() {
     rendered.push_str(&card_matrix(&t).await);
     rendered.push_str(&inspections_matrix(&t).await);
     rendered.push_str(&teams_matrix(&t).await);
+    rendered.push_str(&patrols_matrix(&t).await);
     rendered.push_str(&campaigns_matrix(&t).await);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/AUTHZ.md");
     if std::env::var("GRIDKEEPER_UPDATE_DOCS").is_ok() {
@@ -705,6 +706,7 @@ async fn inspections_matrix(t: &TestApp) -> String {
         "GET checklists",
         "POST checklists",
         "PUT checklists/{id}",
+        "POST checklists/import (dry run)",
         "GET inspection-plan",
         "PUT inspection-plan",
         "GET inspection-tasks",
@@ -736,6 +738,19 @@ async fn inspections_matrix(t: &TestApp) -> String {
                 "PUT checklists/{id}" => {
                     let body = crate::inspections::shop_checklist();
                     t.send_raw(*login, put(format!("/api/v1/checklists/{list}"), body)).await.status
+                }
+                "POST checklists/import (dry run)" => {
+                    let sheet =
+                        crate::inspections::workbook(&[["F01", "安全出口畅通", "", "严重", "是", "3", "H0101"]]);
+                    let req = t
+                        .client
+                        .post(format!(
+                            "{}/api/v1/checklists/import?subject=place&kind=shop&name=x&dry_run=true",
+                            t.base
+                        ))
+                        .header("content-type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                        .body(sheet);
+                    t.send_raw(*login, req).await.status
                 }
                 "GET inspection-plan" => t.get(*login, "/api/v1/inspection-plan").await.status,
                 "PUT inspection-plan" => t.send_raw(*login, put("/api/v1/inspection-plan".into(), plan)).await.status,
@@ -843,6 +858,69 @@ async fn teams_matrix(t: &TestApp) -> String {
                     t.post(*login, &format!("/api/v1/service-logs/{log}/refuse"), json!({ "reason": "x" })).await
                 }
                 _ => t.get(*login, &format!("/api/v1/teams/measures?region={community}&from={month}&to={month}")).await,
+            };
+            cells.push(r.status.as_u16().to_string());
+        }
+        out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// Patrols × the same people: the grid member's running patrol in grid 330483101001001 (read,
+/// positions, end), the lists, the quotas of community 330483101001, and a start in that grid
+/// after the member's patrol ended (`tests/integration/patrols.rs`). A track is personal data:
+/// the patroller and the community's grid leader see it (the leader's reading audited); for
+/// everyone else it does not exist.
+async fn patrols_matrix(t: &TestApp) -> String {
+    let p = t.post(Some("member"), "/api/v1/patrols", json!({ "grid": GRID1 })).await;
+    let id = p.ok()["id"].as_i64().unwrap();
+    let at = gridkeeper_domain::time::to_rfc3339(chrono::Utc::now().timestamp_millis());
+    let rows: &[&str] = &[
+        "GET patrols/{id}",
+        "POST patrols/{id}/positions",
+        "GET patrols (one's own)",
+        "GET patrols?region={community}",
+        "GET patrols/quota",
+        "GET patrols/quotas?region={community}",
+        "PUT patrols/quotas/{community}",
+        "POST patrols/{id}/end",
+        "start a patrol (POST patrols)",
+    ];
+    let mut out = String::from(
+        "\n## Patrols\n\nThe same people with the grid member's running patrol in grid 330483101001001 (its track, \
+         a batch of positions, its end), the lists and quotas of community 330483101001, and then starting a \
+         patrol in that grid (422: not one's own grid; 409: one's own is running): \
+         `tests/integration/patrols.rs`. A track is personal data: the patroller and the grid leaders of its \
+         community see it (their reading audited); for everyone else it does not exist (404).\n\n| endpoint |",
+    );
+    for (name, _) in ACTORS {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(ACTORS.len()));
+    out.push('\n');
+    for row in rows {
+        let mut cells = vec![];
+        for (_, login) in ACTORS {
+            let r = match *row {
+                "GET patrols/{id}" => t.get(*login, &format!("/api/v1/patrols/{id}")).await,
+                "POST patrols/{id}/positions" => {
+                    let body =
+                        json!({ "positions": [{ "at": at, "lat": IN_GRID1.0, "lon": IN_GRID1.1, "accuracy": 5 }] });
+                    t.post(*login, &format!("/api/v1/patrols/{id}/positions"), body).await
+                }
+                "GET patrols (one's own)" => t.get(*login, "/api/v1/patrols").await,
+                "GET patrols?region={community}" => t.get(*login, "/api/v1/patrols?region=330483101001").await,
+                "GET patrols/quota" => t.get(*login, "/api/v1/patrols/quota").await,
+                "GET patrols/quotas?region={community}" => {
+                    t.get(*login, "/api/v1/patrols/quotas?region=330483101001").await
+                }
+                "PUT patrols/quotas/{community}" => {
+                    let url = format!("{}/api/v1/patrols/quotas/330483101001", t.base);
+                    t.send_raw(*login, t.client.put(url).json(&json!({ "hours": 40, "visits": 60 }))).await
+                }
+                "POST patrols/{id}/end" => t.post(*login, &format!("/api/v1/patrols/{id}/end"), json!({})).await,
+                _ => t.post(*login, "/api/v1/patrols", json!({ "grid": GRID1 })).await,
             };
             cells.push(r.status.as_u16().to_string());
         }

@@ -23,6 +23,7 @@ mod notices;
 mod open311;
 mod openapi;
 mod participation;
+mod patrols;
 mod points;
 mod portal;
 mod postgres;

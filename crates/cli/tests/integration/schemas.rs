@@ -378,6 +378,43 @@ async fn answers_match_the_documented_schemas() {
     let r =
         app.get(Some("leader"), &format!("/api/v1/teams/measures?region=330483101001&from={month}&to={month}")).await;
     s.assert("get", "/teams/measures", &r);
+    // Patrols: started, a batch of positions (one far outside), the track, the end, the lists
+    // and the quotas; refusals.
+    let r = app.post(Some("member"), "/api/v1/patrols", json!({ "grid": GRID1 })).await;
+    s.assert("post", "/patrols", &r);
+    let patrol = r.body["id"].as_i64().unwrap();
+    let at = |ms: i64| gridkeeper_domain::time::to_rfc3339(chrono::Utc::now().timestamp_millis() - ms);
+    let batch = json!({ "positions": [
+        { "at": at(120_000), "lat": IN_GRID1.0, "lon": IN_GRID1.1, "accuracy": 5 },
+        { "at": at(60_000), "lat": 29.99, "lon": IN_GRID1.1, "accuracy": 12.5 },
+    ] });
+    let r = app.post(Some("member"), &format!("/api/v1/patrols/{patrol}/positions"), batch).await;
+    s.assert("post", "/patrols/{id}/positions", &r);
+    s.assert("get", "/patrols/{id}", &app.get(Some("leader"), &format!("/api/v1/patrols/{patrol}")).await);
+    s.assert("get", "/patrols", &app.get(Some("member"), "/api/v1/patrols").await);
+    s.assert("get", "/patrols", &app.get(Some("leader"), "/api/v1/patrols?region=330483101001&running=true").await);
+    s.assert(
+        "post",
+        "/patrols/{id}/end",
+        &app.post(Some("member"), &format!("/api/v1/patrols/{patrol}/end"), json!({})).await,
+    );
+    let r = app.post(Some("member"), &format!("/api/v1/patrols/{patrol}/end"), json!({})).await;
+    r.problem(409, Some("patrol"));
+    s.assert("post", "/patrols/{id}/end", &r);
+    let r = app.post(Some("member"), "/api/v1/patrols", json!({ "grid": GRID2 })).await;
+    r.problem(422, Some("grid"));
+    s.assert("post", "/patrols", &r);
+    s.assert("get", "/patrols/quota", &app.get(Some("member"), "/api/v1/patrols/quota?month=2026-12").await);
+    s.assert("get", "/patrols/quotas", &app.get(Some("leader"), "/api/v1/patrols/quotas?region=330483101001").await);
+    let r = app
+        .send_raw(
+            Some("leader"),
+            app.client
+                .put(format!("{}/api/v1/patrols/quotas/330483101001", app.base))
+                .json(&json!({ "hours": 30, "visits": 50 })),
+        )
+        .await;
+    s.assert("put", "/patrols/quotas/{region}", &r);
 
     // People and reference data.
     for who in ["resident", "dispatcher", "admin"] {
