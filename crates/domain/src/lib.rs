@@ -9,6 +9,7 @@ pub mod assessment;
 pub mod calendar;
 pub mod case;
 pub mod exchange;
+pub mod fieldwork;
 pub mod inspections;
 pub mod measures;
 pub mod notices;
