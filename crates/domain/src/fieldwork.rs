@@ -3,11 +3,13 @@
 //! contradict a self-inspection, patrol quota met. Formulas over counts, and the due dates of the
 //! plan that the counts are made of (docs/MEASURES.md). No I/O.
 
+use std::collections::BTreeMap;
 use std::ops::AddAssign;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Calendar, Millis};
+use crate::inspections::InspectionKind;
+use crate::{Calendar, Millis, PersonId, RegionCode};
 
 /// What a scope's field work adds up to in a period.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -147,6 +149,104 @@ pub fn hazard_due(handle_by: Option<Millis>, closed_at: Option<Millis>, from: Mi
     (by >= from && by < to && (on_time || by <= now)).then_some(on_time)
 }
 
+/// One inspection of a subject, as the measures need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InspectionFact {
+    pub at: Millis,
+    pub kind: InspectionKind,
+    pub inspector: PersonId,
+}
+
+/// A planned subject (a place or house with a rule of the plan) and its inspections, ascending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubjectFacts {
+    /// The subject's grid now.
+    pub grid: RegionCode,
+    pub every_days: u16,
+    pub registered_at: Millis,
+    pub inspections: Vec<InspectionFact>,
+}
+
+/// A hazard: the grid and finder of the inspection that found it, its deadline and closing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HazardFact {
+    pub grid: RegionCode,
+    pub finder: PersonId,
+    pub found_at: Millis,
+    pub handle_by: Option<Millis>,
+    pub closed_at: Option<Millis>,
+}
+
+/// A re-inspection's answer (`ok`: passed) or a spot check (`ok`: it contradicts the unit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckFact {
+    pub grid: RegionCode,
+    pub inspector: PersonId,
+    pub at: Millis,
+    pub ok: bool,
+}
+
+/// What the store reads for a region and period (docs/MEASURES.md).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldFacts {
+    pub subjects: Vec<SubjectFacts>,
+    pub hazards: Vec<HazardFact>,
+    pub reinspections: Vec<CheckFact>,
+    pub spot_checks: Vec<CheckFact>,
+}
+
+/// The counts of `[from, to)` at `now` (all but the patrols'), added to the keys `keys` gives
+/// for each fact's grid, person (none for a due date after registration or after a unit's
+/// self-inspection) and time. Plan due dates follow every inspection of the subject, whatever
+/// its kind; self-inspection due dates follow the unit's self-inspections only.
+pub fn tally<'c, K: Ord + Clone>(
+    facts: &FieldFacts,
+    calendar: impl Fn(&RegionCode) -> &'c Calendar,
+    from: Millis,
+    to: Millis,
+    now: Millis,
+    keys: impl Fn(&RegionCode, Option<PersonId>, Millis) -> Vec<K>,
+) -> BTreeMap<K, FieldCounts> {
+    let mut out: BTreeMap<K, FieldCounts> = BTreeMap::new();
+    let mut add = |grid: &RegionCode, person: Option<PersonId>, at: Millis, c: FieldCounts| {
+        for k in keys(grid, person, at) {
+            *out.entry(k).or_default() += c;
+        }
+    };
+    for s in &facts.subjects {
+        let cal = calendar(&s.grid);
+        let times: Vec<Millis> = s.inspections.iter().map(|i| i.at).collect();
+        for d in due_dates(cal, Some(s.registered_at), s.every_days, &times, from, to, now) {
+            let person = d.after.map(|i| s.inspections[i]).filter(|i| i.kind != InspectionKind::SelfInspection);
+            let c = FieldCounts { due: 1, due_met: u64::from(d.met), ..Default::default() };
+            add(&s.grid, person.map(|i| i.inspector), d.at, c);
+        }
+        let own: Vec<Millis> =
+            s.inspections.iter().filter(|i| i.kind == InspectionKind::SelfInspection).map(|i| i.at).collect();
+        for d in due_dates(cal, None, s.every_days, &own, from, to, now) {
+            add(&s.grid, None, d.at, FieldCounts { self_due: 1, self_due_met: u64::from(d.met), ..Default::default() });
+        }
+    }
+    for h in &facts.hazards {
+        if h.found_at >= from && h.found_at < to {
+            add(&h.grid, Some(h.finder), h.found_at, FieldCounts { hazards_found: 1, ..Default::default() });
+        }
+        if let Some(on_time) = hazard_due(h.handle_by, h.closed_at, from, to, now) {
+            let c = FieldCounts { hazards_due: 1, hazards_on_time: u64::from(on_time), ..Default::default() };
+            add(&h.grid, Some(h.finder), h.handle_by.unwrap_or(h.found_at), c);
+        }
+    }
+    for r in facts.reinspections.iter().filter(|r| r.at >= from && r.at < to) {
+        let c = FieldCounts { reinspections: 1, reinspections_passed: u64::from(r.ok), ..Default::default() };
+        add(&r.grid, Some(r.inspector), r.at, c);
+    }
+    for r in facts.spot_checks.iter().filter(|r| r.at >= from && r.at < to) {
+        let c = FieldCounts { spot_checks: 1, spot_checks_contradicting: u64::from(r.ok), ..Default::default() };
+        add(&r.grid, Some(r.inspector), r.at, c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +298,44 @@ mod tests {
         assert_eq!(hazard_due(Some(15), Some(9), 0, 20, 10), Some(true));
         assert_eq!(hazard_due(Some(25), Some(9), 0, 20, 30), None);
         assert_eq!(hazard_due(None, None, 0, 20, 30), None);
+    }
+
+    #[test]
+    fn the_tally_adds_each_fact_to_its_keys() {
+        let cal = Calendar::wall_clock();
+        let grid = RegionCode::parse("330483001001").unwrap();
+        let fact = |at, kind, inspector| InspectionFact { at, kind, inspector };
+        let facts = FieldFacts {
+            subjects: vec![SubjectFacts {
+                grid: grid.clone(),
+                every_days: 10,
+                registered_at: -40 * DAY,
+                inspections: vec![
+                    fact(0, InspectionKind::Routine, 7),
+                    fact(5 * DAY, InspectionKind::SelfInspection, 9),
+                    fact(12 * DAY, InspectionKind::SelfInspection, 9),
+                    fact(30 * DAY, InspectionKind::Routine, 8),
+                ],
+            }],
+            hazards: vec![
+                HazardFact { grid: grid.clone(), finder: 7, found_at: 0, handle_by: Some(5 * DAY), closed_at: Some(3 * DAY) },
+                HazardFact { grid: grid.clone(), finder: 8, found_at: 30 * DAY, handle_by: Some(35 * DAY), closed_at: None },
+            ],
+            reinspections: vec![CheckFact { grid: grid.clone(), inspector: 7, at: 3 * DAY, ok: true }],
+            spot_checks: vec![CheckFact { grid: grid.clone(), inspector: 8, at: 30 * DAY, ok: true }],
+        };
+        let by_person = tally(&facts, |_| &cal, 0, 40 * DAY, 40 * DAY, |_, p, _| vec![p]);
+        // Plan: due ≈10 d after day 0 (person 7's; met at day 5), ≈15 after the unit's
+        // self-inspection (no one's; met at 12), ≈22 (no one's; missed: next at 30), ≈40 (after
+        // the period). Self: due ≈15 met at 12, ≈22 missed.
+        let none = by_person[&None];
+        assert_eq!((none.due, none.due_met, none.self_due, none.self_due_met), (2, 1, 2, 1));
+        let seven = by_person[&Some(7)];
+        assert_eq!((seven.due, seven.due_met, seven.hazards_found, seven.hazards_due, seven.hazards_on_time), (1, 1, 1, 1, 1));
+        assert_eq!((seven.reinspections, seven.reinspections_passed), (1, 1));
+        let eight = by_person[&Some(8)];
+        assert_eq!((eight.hazards_found, eight.hazards_due, eight.hazards_on_time, eight.spot_checks_contradicting), (1, 1, 0, 1));
+        let all = tally(&facts, |_| &cal, 0, 40 * DAY, 40 * DAY, |_, _, _| vec![()]);
+        assert_eq!((all[&()].due, all[&()].due_met, all[&()].hazards_found), (3, 2, 2));
     }
 }
