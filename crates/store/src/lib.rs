@@ -20,6 +20,7 @@ mod contacts;
 mod contract;
 mod dialect;
 mod exchange;
+mod fieldwork;
 mod hotline;
 mod housing;
 mod inspections;
@@ -59,6 +60,7 @@ pub use consultations::{Comment, Consultation, ConsultationScope, ConsultationSt
 pub use contacts::{CardProfile, ContactMessage, ContactStore, MessageLimit, NewContactMessage};
 pub use dialect::{Dialect, SqlStore, ACQUIRE_TIMEOUT};
 pub use exchange::*;
+pub use fieldwork::FieldWorkStore;
 pub use hotline::{CaseCaller, HotlineStore, PhoneCase, MAX_CALLER_CASES};
 pub use housing::{BuildingQuery, HouseQuery, HousingStore, TenancyQuery};
 pub use inspections::{
@@ -194,6 +196,7 @@ pub mod prelude {
     };
     // Patrols (issue 16).
     pub use crate::PatrolStore;
+    pub use crate::FieldWorkStore;
 }
 
 /// The store on SQLite: one file, WAL mode, migrations embedded.
@@ -231,6 +234,7 @@ pub trait Store:
     + InspectionStore
     + TeamStore
     + PatrolStore
+    + FieldWorkStore
     + Send
     + Sync
     + 'static
