@@ -33,6 +33,7 @@ mod open311;
 mod openapi;
 pub mod participation;
 pub mod patrols;
+mod fieldwork;
 mod points;
 mod portal;
 mod proposals;
@@ -163,7 +164,7 @@ impl AssessmentWeights {
         let kinds =
             [(Assessed::Department, "department"), (Assessed::Grid, "grid"), (Assessed::GridMember, "grid_member")];
         for (kind, name) in kinds {
-            let known: Vec<&str> = components(kind, &Default::default()).into_iter().map(|(n, _)| n).collect();
+            let known: Vec<&str> = components(kind, &Default::default(), &Default::default()).into_iter().map(|(n, _)| n).collect();
             for (k, w) in self.of(kind) {
                 if !known.contains(&k.as_str()) {
                     return Err(format!(
@@ -434,6 +435,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(inspections::router())
         .merge(teams::router())
         .merge(patrols::router())
+        .merge(fieldwork::router())
         .merge(openapi::router())
 }
 
