@@ -9,6 +9,7 @@ mod calendars;
 mod common;
 mod crash;
 mod exchange;
+mod fieldwork;
 mod geo;
 mod grid_card;
 mod hardening;
