@@ -127,6 +127,8 @@ import type {
   PositionInput,
   MyQuota,
   QuotaReport,
+  FieldWorkAnswer,
+  FieldWorkBy,
   Quota,
 } from './types'
 
@@ -470,6 +472,10 @@ export const api = {
   myQuota: (month?: string) => get<MyQuota>(`patrols/quota${query({ month })}`),
   patrolQuotas: (region: string, month?: string) => get<QuotaReport>(`patrols/quotas${query({ region, month })}`),
   setPatrolQuota: (region: string, quota: Quota) => request<Quota>('PUT', `patrols/quotas/${region}`, quota),
+
+  // measures of field work (docs/MEASURES.md)
+  fieldWork: (p: { region: string; from: string; to: string; by?: FieldWorkBy }) =>
+    get<FieldWorkAnswer>(`field-work/measures${query(p)}`),
 }
 
 /** Every page of a list, up to `max` items (for boards that filter on the client). */

@@ -405,3 +405,9 @@ export type QuotaReport = S.QuotaReport
 export type QuotaView = S.QuotaView
 export type QuotaGroup = S.QuotaGroup
 export type Quota = S.Quota
+// Measures of field work (issue 16; docs/MEASURES.md).
+export type FieldWorkAnswer = S.FieldWorkAnswer
+export type FieldWorkRow = S.FieldWorkRow
+export type FieldCounts = S.FieldCounts
+export type FieldMeasures = S.FieldMeasures
+export type FieldWorkBy = 'grid' | 'community' | 'team' | 'person'
