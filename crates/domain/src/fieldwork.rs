@@ -143,7 +143,13 @@ pub fn due_dates(
 /// Whether a hazard counts in the period, and whether it was rectified on time: its deadline
 /// falls in `[from, to)` and has passed at `now` or the hazard is closed already; on time when
 /// closed no later than the deadline.
-pub fn hazard_due(handle_by: Option<Millis>, closed_at: Option<Millis>, from: Millis, to: Millis, now: Millis) -> Option<bool> {
+pub fn hazard_due(
+    handle_by: Option<Millis>,
+    closed_at: Option<Millis>,
+    from: Millis,
+    to: Millis,
+    now: Millis,
+) -> Option<bool> {
     let by = handle_by?;
     let on_time = closed_at.is_some_and(|c| c <= by);
     (by >= from && by < to && (on_time || by <= now)).then_some(on_time)
@@ -255,7 +261,14 @@ mod tests {
 
     #[test]
     fn rates_are_counts_over_counts_and_none_without_a_denominator() {
-        let c = FieldCounts { due: 4, due_met: 3, self_due: 0, patrol_months: 2, patrol_months_met: 1, ..Default::default() };
+        let c = FieldCounts {
+            due: 4,
+            due_met: 3,
+            self_due: 0,
+            patrol_months: 2,
+            patrol_months_met: 1,
+            ..Default::default()
+        };
         let m = FieldMeasures::from_counts(&c);
         assert_eq!(m.coverage_on_time, Some(0.75));
         assert_eq!(m.self_inspection_compliance, None);
@@ -272,7 +285,10 @@ mod tests {
         // Every 10 days; inspected at day 0, day 9 (on time), day 25 (late: due at day 19).
         let ins = [0, 9 * DAY, 25 * DAY];
         let d = due_dates(&cal, None, 10, &ins, 0, 40 * DAY, 100 * DAY);
-        assert_eq!(d.iter().map(|d| (d.after, d.met)).collect::<Vec<_>>(), [(Some(0), true), (Some(1), false), (Some(2), false)]);
+        assert_eq!(
+            d.iter().map(|d| (d.after, d.met)).collect::<Vec<_>>(),
+            [(Some(0), true), (Some(1), false), (Some(2), false)]
+        );
         // The period holds only the second due date.
         let d = due_dates(&cal, None, 10, &ins, 15 * DAY, 25 * DAY, 100 * DAY);
         assert_eq!(d.len(), 1);
@@ -318,8 +334,20 @@ mod tests {
                 ],
             }],
             hazards: vec![
-                HazardFact { grid: grid.clone(), finder: 7, found_at: 0, handle_by: Some(5 * DAY), closed_at: Some(3 * DAY) },
-                HazardFact { grid: grid.clone(), finder: 8, found_at: 30 * DAY, handle_by: Some(35 * DAY), closed_at: None },
+                HazardFact {
+                    grid: grid.clone(),
+                    finder: 7,
+                    found_at: 0,
+                    handle_by: Some(5 * DAY),
+                    closed_at: Some(3 * DAY),
+                },
+                HazardFact {
+                    grid: grid.clone(),
+                    finder: 8,
+                    found_at: 30 * DAY,
+                    handle_by: Some(35 * DAY),
+                    closed_at: None,
+                },
             ],
             reinspections: vec![CheckFact { grid: grid.clone(), inspector: 7, at: 3 * DAY, ok: true }],
             spot_checks: vec![CheckFact { grid: grid.clone(), inspector: 8, at: 30 * DAY, ok: true }],
@@ -331,10 +359,16 @@ mod tests {
         let none = by_person[&None];
         assert_eq!((none.due, none.due_met, none.self_due, none.self_due_met), (2, 1, 2, 1));
         let seven = by_person[&Some(7)];
-        assert_eq!((seven.due, seven.due_met, seven.hazards_found, seven.hazards_due, seven.hazards_on_time), (1, 1, 1, 1, 1));
+        assert_eq!(
+            (seven.due, seven.due_met, seven.hazards_found, seven.hazards_due, seven.hazards_on_time),
+            (1, 1, 1, 1, 1)
+        );
         assert_eq!((seven.reinspections, seven.reinspections_passed), (1, 1));
         let eight = by_person[&Some(8)];
-        assert_eq!((eight.hazards_found, eight.hazards_due, eight.hazards_on_time, eight.spot_checks_contradicting), (1, 1, 0, 1));
+        assert_eq!(
+            (eight.hazards_found, eight.hazards_due, eight.hazards_on_time, eight.spot_checks_contradicting),
+            (1, 1, 0, 1)
+        );
         let all = tally(&facts, |_| &cal, 0, 40 * DAY, 40 * DAY, |_, _, _| vec![()]);
         assert_eq!((all[&()].due, all[&()].due_met, all[&()].hazards_found), (3, 2, 2));
     }

@@ -92,6 +92,10 @@ impl TeamSpans {
     }
 }
 
+/// The keys a fact counts under, from its grid, person and the first and last instant it
+/// stands for.
+type KeyOf<'a> = dyn Fn(&RegionCode, Option<PersonId>, Millis, Millis) -> Vec<String> + Sync + 'a;
+
 /// The local date of an instant.
 fn local_date(at: Millis, offset_hours: i32) -> NaiveDate {
     let at = at + i64::from(offset_hours) * 3_600_000;
@@ -105,7 +109,7 @@ pub(crate) async fn counts(
     region: &RegionCode,
     from: Millis,
     to: Millis,
-    key: &(dyn Fn(&RegionCode, Option<PersonId>, Millis, Millis) -> Vec<String> + Sync),
+    key: &KeyOf<'_>,
 ) -> ApiResult<BTreeMap<String, FieldCounts>> {
     let now = app.now();
     let facts = app.store.field_work_facts(region, from, to).await?;
@@ -148,7 +152,8 @@ pub(crate) async fn person_counts(
     if to - from > MAX_DAYS * DAY {
         return Ok(BTreeMap::new());
     }
-    let key = |_: &RegionCode, p: Option<PersonId>, _: Millis, _: Millis| p.map(|p| p.to_string()).into_iter().collect();
+    let key =
+        |_: &RegionCode, p: Option<PersonId>, _: Millis, _: Millis| p.map(|p| p.to_string()).into_iter().collect();
     counts(app, region, from, to, &key).await
 }
 
@@ -206,11 +211,9 @@ async fn measures(
             By::Community => g.at_level(RegionLevel::Community).map(|c| c.to_string()).into_iter().collect(),
             By::Person => p.map(|p| p.to_string()).into_iter().collect(),
             By::Team => match p {
-                Some(p) => teams
-                    .iter()
-                    .filter(|t| t.holds(p, local(first), local(last)))
-                    .map(|t| t.id.to_string())
-                    .collect(),
+                Some(p) => {
+                    teams.iter().filter(|t| t.holds(p, local(first), local(last))).map(|t| t.id.to_string()).collect()
+                }
                 None => vec![],
             },
         };

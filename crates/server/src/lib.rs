@@ -21,6 +21,7 @@ mod events;
 mod exchange;
 pub mod export;
 mod extract;
+mod fieldwork;
 mod hotline;
 mod http;
 mod inspections;
@@ -33,7 +34,6 @@ mod open311;
 mod openapi;
 pub mod participation;
 pub mod patrols;
-mod fieldwork;
 mod points;
 mod portal;
 mod proposals;
@@ -164,7 +164,8 @@ impl AssessmentWeights {
         let kinds =
             [(Assessed::Department, "department"), (Assessed::Grid, "grid"), (Assessed::GridMember, "grid_member")];
         for (kind, name) in kinds {
-            let known: Vec<&str> = components(kind, &Default::default(), &Default::default()).into_iter().map(|(n, _)| n).collect();
+            let known: Vec<&str> =
+                components(kind, &Default::default(), &Default::default()).into_iter().map(|(n, _)| n).collect();
             for (k, w) in self.of(kind) {
                 if !known.contains(&k.as_str()) {
                     return Err(format!(

@@ -195,8 +195,8 @@ pub mod prelude {
         RegistryStore, Store, TeamStore, TriageStore,
     };
     // Patrols (issue 16).
-    pub use crate::PatrolStore;
     pub use crate::FieldWorkStore;
+    pub use crate::PatrolStore;
 }
 
 /// The store on SQLite: one file, WAL mode, migrations embedded.

@@ -918,7 +918,8 @@ async fn patrols_matrix(t: &TestApp) -> String {
 /// The measures of field work × the same people: those who read the measures of community
 /// 330483101001 (`tests/integration/fieldwork.rs`).
 async fn fieldwork_matrix(t: &TestApp) -> String {
-    let rows: &[&str] = &["GET field-work/measures?region={community}", "GET field-work/measures?region={district}&by=person"];
+    let rows: &[&str] =
+        &["GET field-work/measures?region={community}", "GET field-work/measures?region={district}&by=person"];
     let mut out = String::from(
         "\n## Field work measures\n\nThe same people asking for the measures of field work of community 330483101001 and \
          of the district, per person, over the last week: `tests/integration/fieldwork.rs`.\n\n| endpoint |",

@@ -52,11 +52,18 @@ async fn fieldwork_measures_count_hazards_and_reinspections() {
     let body = r.ok();
     let total = &body["total"];
     assert_eq!(
-        (total["counts"]["hazards_found"].as_u64(), total["counts"]["hazards_due"].as_u64(), total["counts"]["hazards_on_time"].as_u64()),
+        (
+            total["counts"]["hazards_found"].as_u64(),
+            total["counts"]["hazards_due"].as_u64(),
+            total["counts"]["hazards_on_time"].as_u64()
+        ),
         (Some(1), Some(1), Some(1)),
         "{body}"
     );
-    assert_eq!((total["counts"]["reinspections"].as_u64(), total["counts"]["reinspections_passed"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (total["counts"]["reinspections"].as_u64(), total["counts"]["reinspections_passed"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(total["measures"]["reinspection_pass_rate"], 1.0);
     assert_eq!(total["measures"]["hazards_rectified_on_time"], 1.0);
     assert!(total["measures"]["coverage_on_time"].is_null(), "nothing due yet");
@@ -64,7 +71,10 @@ async fn fieldwork_measures_count_hazards_and_reinspections() {
     // The grid members of the community, this month, none of whom patrolled: quota not met.
     let months = total["counts"]["patrol_months"].as_u64().unwrap();
     assert!(months >= 1, "{body}");
-    assert_eq!((total["counts"]["patrol_months_met"].as_u64(), total["measures"]["patrol_quota_met"].as_f64()), (Some(0), Some(0.0)));
+    assert_eq!(
+        (total["counts"]["patrol_months_met"].as_u64(), total["measures"]["patrol_quota_met"].as_f64()),
+        (Some(0), Some(0.0))
+    );
     assert_eq!(body["by"], "grid");
     let grid = body["items"].as_array().unwrap().iter().find(|i| i["key"] == GRID1).unwrap().clone();
     assert_eq!((grid["name"].as_str(), grid["counts"]["hazards_found"].as_u64()), (Some("西栅一网格"), Some(1)));
@@ -83,11 +93,13 @@ async fn fieldwork_measures_count_hazards_and_reinspections() {
     assert!(teams.ok()["items"].as_array().unwrap().is_empty(), "no teams yet");
 
     // The grid member's assessment shows the field-work components beside the others.
-    let a = t.get(Some("supervisor"), &format!("/api/v1/assessment?kind=grid_member&region=330483101001&{period}")).await;
+    let a =
+        t.get(Some("supervisor"), &format!("/api/v1/assessment?kind=grid_member&region=330483101001&{period}")).await;
     let a = a.ok();
     assert_eq!(a["weights"]["inspection_coverage"], 0.2);
     let scored = a["items"].as_array().unwrap().iter().find(|i| i["key"] == member["key"]).unwrap().clone();
-    let component = |name: &str| scored["components"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap().clone();
+    let component =
+        |name: &str| scored["components"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap().clone();
     assert_eq!(component("hazards_rectified")["value"], 1.0);
     assert_eq!(component("patrol_quota")["value"], 0.0);
     assert!(component("inspection_coverage")["value"].is_null());
