@@ -41,8 +41,7 @@ async fn fieldwork_measures_count_hazards_and_reinspections() {
 
     // This hour to 20 days ahead: one month of patrols, the hazard found and closed before its
     // deadline (three working days ahead, even over a holiday week), one re-inspection that
-    // passed; the next due date
-    // (30 days ahead) is not in the period: no coverage.
+    // passed; the next due date (30 days ahead) is not in the period: no coverage.
     let now = chrono::Utc::now().timestamp_millis();
     let period = format!("from={}&to={}", iso(now - 3_600_000), iso(now + 20 * 86_400_000)).replace('+', "%2B");
     let get = |who: &'static str, q: String| {
