@@ -41,7 +41,7 @@ describe('tried by its users', () => {
     const views = [
       [null, ['/', '/report', '/track', '/nearby', '/signin', '/signin?tab=phone']],
       ['resident01', ['/report', '/my', '/nearby', '/inbox', '/inbox/settings', '/points']],
-      ['member001', ['/member', '/member/on-the-spot', `/cases/${somecase.reference}`].concat(resolved ? [`/member/verify/${resolved.reference}`] : [])],
+      ['member001', ['/member', '/member/on-the-spot', '/member/inspections', `/cases/${somecase.reference}`].concat(resolved ? [`/member/verify/${resolved.reference}`] : [])],
       ['dept01', ['/dept']],
     ]
     const small = []
@@ -67,7 +67,7 @@ describe('tried by its users', () => {
     const views = [
       ['dispatcher', ['/center']],
       ['supervisor', ['/leader', '/leader?tab=cases']],
-      ['admin', ['/admin?tab=regions', '/admin?tab=responsibility', '/admin?tab=people', '/admin?tab=organisation', '/admin?tab=notices']],
+      ['admin', ['/admin?tab=regions', '/admin?tab=responsibility', '/admin?tab=people', '/admin?tab=organisation', '/admin?tab=notices', '/admin?tab=checklists']],
     ]
     const wide = []
     for (const [login, paths] of views) {

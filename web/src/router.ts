@@ -114,13 +114,14 @@ const routes: RouteRecordRaw[] = [
     path: '/member/inspections',
     name: 'inspection-tasks',
     component: () => import('./views/inspections/InspectionTasks.vue'),
-    meta: { roles: ['grid_member', 'grid_leader'], title: 'inspect.tasks' },
+    // Grid members and leaders, team members with the inspect duty, social units (their own place).
+    meta: { title: 'inspect.tasks' },
   },
   {
     path: '/inspect/:subject/:id',
     name: 'inspect',
     component: () => import('./views/inspections/InspectView.vue'),
-    meta: { roles: ['grid_member', 'grid_leader'], title: 'inspect.title' },
+    meta: { title: 'inspect.title' },
   },
   {
     path: '/safety/:subject/:id',

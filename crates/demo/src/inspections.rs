@@ -315,6 +315,11 @@ fn people(town: &DemoTown) -> Crew {
     Crew { members, staff, actors }
 }
 
+/// The year of `at` in China Standard Time (the case references' year).
+fn local_year(at: Millis) -> i32 {
+    chrono::DateTime::from_timestamp_millis(at + 8 * HOUR).map_or(2026, |t| chrono::Datelike::year(&t))
+}
+
 /// What happens next to one subject.
 enum Step {
     Inspect,
@@ -351,9 +356,6 @@ pub async fn load_inspections(store: &dyn Store, town: &DemoTown, now: Millis) -
     let Crew { members, staff, actors } = people(town);
     let actor = |id: PersonId| &actors[id as usize - 1];
     let wall = Calendar::wall_clock();
-    let year_of = |at: Millis| {
-        chrono::DateTime::from_timestamp_millis(at + 8 * HOUR).map_or(2026, |t| chrono::Datelike::year(&t))
-    };
     let categories = &town.reference.categories;
     let departments = &town.reference.departments;
     let mut written = 0;
@@ -498,6 +500,7 @@ pub async fn load_inspections(store: &dyn Store, town: &DemoTown, now: Millis) -
                             far: false,
                             note: None,
                             client_key: None,
+                            spot_check: None,
                             results,
                         };
                         let opened: Vec<Found> = found
@@ -507,7 +510,7 @@ pub async fn load_inspections(store: &dyn Store, town: &DemoTown, now: Millis) -
                         let judged: Vec<Rechecked> =
                             rechecked.iter().map(|(_, item, d)| Rechecked { item, decision: d, photos: &[] }).collect();
                         let (_, cases) =
-                            store.record_inspection(&ins, &opened, &judged, year_of(at), Some(next)).await?;
+                            store.record_inspection(&ins, &opened, &judged, local_year(at), Some(next)).await?;
                         written += 1;
                         let (new, again) = cases.split_at(opened.len());
                         for (c, (o, _, _)) in again.iter().zip(&rechecked) {
@@ -536,6 +539,140 @@ pub async fn load_inspections(store: &dyn Store, town: &DemoTown, now: Millis) -
                         }
                     }
                 }
+            }
+        }
+    }
+    written += self_inspections(store, town, &lists, &members, &actors, &calendars, &mut rng, now).await?;
+    Ok(written)
+}
+
+/// The social units' self-inspections of their places every month of the last four, a fifth of
+/// them spot-checked by a grid member a few days later — most agreeing, some finding an item the
+/// unit passed wrong.
+#[allow(clippy::too_many_arguments)] // the simulation's state, passed once
+async fn self_inspections(
+    store: &dyn Store,
+    town: &DemoTown,
+    lists: &HashMap<(SubjectKind, String), (gridkeeper_store::Checklist, &'static [Item])>,
+    members: &BTreeMap<RegionCode, Vec<PersonId>>,
+    actors: &[Actor],
+    calendars: &HashMap<String, Calendar>,
+    rng: &mut StdRng,
+    now: Millis,
+) -> Result<usize, LoadError> {
+    let wall = Calendar::wall_clock();
+    let mut written = 0;
+    for (i, p) in town.people.iter().enumerate() {
+        let unit = i as PersonId + 1;
+        let places = p.person.grants.iter().filter_map(|g| match (g.role, &g.scope) {
+            (Role::SocialUnit, Scope::Place { id }) => Some(*id),
+            _ => None,
+        });
+        for place in places.collect::<Vec<_>>() {
+            let Some(s) = store.subject(SubjectKind::Place, place).await? else { continue };
+            let Some((list, items)) = lists.get(&(SubjectKind::Place, s.kind.clone())) else { continue };
+            let Some(inspectors) = members.get(&s.grid) else { continue };
+            let cal = calendars.get(s.grid.district()).unwrap_or(&wall);
+            for month in (1..=4).rev() {
+                let at = now - month * 30 * DAY + rng.gen_range(0..5) * DAY;
+                let passed = |_: &str| Outcome::Pass;
+                let results: Vec<ItemResult> = items
+                    .iter()
+                    .map(|i| ItemResult { item: i.0.into(), outcome: passed(i.0), note: None, photos: vec![] })
+                    .collect();
+                let ins = |kind, inspector, at, results: Vec<ItemResult>, spot_check| NewInspection {
+                    subject: s.subject,
+                    subject_id: s.id,
+                    grid: s.grid.clone(),
+                    checklist_id: list.id,
+                    version: list.version,
+                    kind,
+                    inspector,
+                    at,
+                    location: Some(s.location),
+                    accuracy_m: Some(10.0),
+                    distance_m: Some(5.0),
+                    far: false,
+                    note: None,
+                    client_key: None,
+                    spot_check,
+                    results,
+                };
+                let spot_due = cal.end_of_working_days(at, 10);
+                let (own, _) = store
+                    .record_inspection(
+                        &ins(InspectionKind::SelfInspection, unit, at, results.clone(), Some((20, spot_due))),
+                        &[],
+                        &[],
+                        local_year(at),
+                        None,
+                    )
+                    .await?;
+                written += 1;
+                let picked = store.spot_checks_of(s.subject, s.id).await?.iter().any(|k| k.self_inspection == own.id);
+                let when = at + rng.gen_range(2..8) * DAY;
+                if !picked || when >= now {
+                    continue;
+                }
+                // The grid member's spot check: now and then an item the unit passed is wrong —
+                // noted (no hazard is opened twice: an item with an open hazard is left as passed).
+                let open: BTreeSet<String> = store
+                    .hazards_of(s.subject, s.id)
+                    .await?
+                    .into_iter()
+                    .filter(|h| h.state.is_open())
+                    .map(|h| h.item)
+                    .collect();
+                let mut checked = results.clone();
+                let wrong = items.iter().position(|i| !open.contains(i.0)).filter(|_| rng.gen_bool(0.4));
+                let inspector = inspectors[rng.gen_range(0..inspectors.len())];
+                let mut found = Vec::new();
+                if let Some(w) = wrong {
+                    let item = &list.items[w];
+                    checked[w] = ItemResult {
+                        item: item.code.clone(),
+                        outcome: Outcome::Fail,
+                        note: Some("抽查发现与自查不符：现场不符合要求".into()),
+                        photos: vec![],
+                    };
+                    let category = town.reference.categories.iter().find(|c| c.code == item.category);
+                    let department = category
+                        .and_then(|c| c.default_department)
+                        .and_then(|d| town.reference.departments.iter().find(|x| x.id == d));
+                    if let (Some(category), Some(department)) = (category, department) {
+                        let h = FoundHazard {
+                            district: s.grid.district().to_string(),
+                            grid: s.grid.clone(),
+                            location: s.location,
+                            address: Some(s.address.clone()),
+                            description: format!("{}（{}）{}：抽查发现与自查不符", s.name, item.code, item.text),
+                            category: category.clone(),
+                            department: department.clone(),
+                            deadline: rectify_by(cal, when, item),
+                            photos: vec![],
+                            item: item.code.clone(),
+                            subject: serde_json::json!({ "place": s.id, "checklist": list.id.0 }),
+                            source: Source::GridMember,
+                        };
+                        let d = find_hazard(&actors[inspector as usize - 1], h, when)
+                            .map_err(|e| LoadError::Refused(e.to_string()))?;
+                        found.push((item.code.clone(), item.severity, d));
+                    }
+                }
+                let opened: Vec<Found> = found
+                    .iter()
+                    .map(|(item, severity, d)| Found { item, severity: *severity, decision: d, photos: &[] })
+                    .collect();
+                store
+                    .record_inspection(
+                        &ins(InspectionKind::SpotCheck, inspector, when, checked, None),
+                        &opened,
+                        &[],
+                        local_year(when),
+                        None,
+                    )
+                    .await?;
+                written += 1;
             }
         }
     }

@@ -50,6 +50,7 @@ code_enum!(
         /// On the plan, or whenever a grid member passes by.
         Routine = "routine",
         /// A social unit's inspection of its own place.
+        #[serde(rename = "self")]
         SelfInspection = "self",
         /// A grid member's check of a social unit's self-inspection.
         SpotCheck = "spot_check",

@@ -29,7 +29,9 @@ pub use calendar::Calendar;
 pub use case::*;
 pub use org::*;
 pub use people::*;
-pub use policy::{administered_regions, inspected_regions, may, may_manage, needs_second_factor, Permission, Reach};
+pub use policy::{
+    administered_regions, inspected_regions, may, may_manage, needs_second_factor, own_places, Permission, Reach,
+};
 pub use region::*;
 pub use workflow::*;
 

@@ -124,6 +124,8 @@ pub enum Permission<'a> {
     ManageChecklists,
     /// Read the check lists and the plan: staff, and social units (who inspect their own place).
     ReadChecklists,
+    /// Inspect one's own place with its check list (a self-inspection): its social unit accounts.
+    SelfInspect { place: PlaceId },
     /// Read the safety file of a place or house of a region (its inspections and hazards): who
     /// reads the registry there, and the social unit of that place.
     ReadSafetyFile { region: &'a RegionCode, place: Option<PlaceId> },
@@ -187,6 +189,7 @@ impl Permission<'_> {
             Permission::ImportRegistry { .. } => "import registry entries",
             Permission::ManageChecklists => "write check lists and inspection plans",
             Permission::ReadChecklists => "read the check lists",
+            Permission::SelfInspect { .. } => "inspect one's own place",
             Permission::ReadSafetyFile { .. } => "read the safety file of a place",
             Permission::SeeSuggestions => "see suggested categories and groups of reports",
             Permission::RetrainSuggestions => "retrain the category suggestions",
@@ -351,6 +354,9 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
         }
         Permission::ReadChecklists => {
             allow(actor.is_staff() || actor.has_role(Role::SocialUnit), "check lists are for staff and social units")
+        }
+        Permission::SelfInspect { place } => {
+            allow(own_places(actor).contains(&place), "a place's own social unit accounts inspect it themselves")
         }
         Permission::ReadSafetyFile { region, place } => {
             let own = place.is_some_and(|p| {
@@ -562,6 +568,19 @@ fn scoped(actor: &Actor, roles: &[Role], region: &RegionCode, reason: &str) -> R
 /// Whether the actor holds one of `roles` in a region scope covering `region`.
 fn any_of(actor: &Actor, roles: &[Role], region: &RegionCode) -> bool {
     roles.iter().any(|r| actor.holds_for_region(*r, region))
+}
+
+/// The places whose social unit the actor is (their self-inspections).
+pub fn own_places(actor: &Actor) -> Vec<PlaceId> {
+    actor
+        .grants
+        .iter()
+        .filter(|g| g.role == Role::SocialUnit)
+        .filter_map(|g| match g.scope {
+            Scope::Place { id } => Some(PlaceId(id)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The regions whose places the actor inspects ([`Permission::InspectPlaces`]): their task list.

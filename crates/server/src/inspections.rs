@@ -36,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(checklists, create_checklist))
         .routes(routes!(checklist, revise_checklist))
         .routes(routes!(retire_checklist))
+        .routes(routes!(import_checklist))
         .routes(routes!(plan, set_plan))
         .routes(routes!(tasks))
         .routes(routes!(safety_file))
@@ -52,11 +53,17 @@ pub struct InspectionSettings {
     pub far_m: f64,
     /// Days an inspection recorded offline may be sent late.
     pub late_days: i64,
+    /// Days between a social unit's self-inspections of its place.
+    pub self_every_days: u16,
+    /// Percent of self-inspections picked for a grid member's spot check.
+    pub spot_check_percent: u8,
+    /// Working days a grid member has to make a spot check.
+    pub spot_check_days: u32,
 }
 
 impl Default for InspectionSettings {
     fn default() -> Self {
-        Self { far_m: 200.0, late_days: 7 }
+        Self { far_m: 200.0, late_days: 7, self_every_days: 30, spot_check_percent: 20, spot_check_days: 10 }
     }
 }
 
@@ -67,6 +74,15 @@ impl InspectionSettings {
         }
         if !(0..=30).contains(&self.late_days) {
             return Err("server.inspections.late_days: between 0 and 30 days".to_string().into());
+        }
+        if !(1..=366).contains(&self.self_every_days) {
+            return Err("server.inspections.self_every_days: between 1 and 366 days".to_string().into());
+        }
+        if self.spot_check_percent > 100 {
+            return Err("server.inspections.spot_check_percent: between 0 and 100".to_string().into());
+        }
+        if !(1..=60).contains(&self.spot_check_days) {
+            return Err("server.inspections.spot_check_days: between 1 and 60 working days".to_string().into());
         }
         Ok(())
     }
@@ -140,6 +156,9 @@ impl From<&Subject> for SubjectView {
 /// A place or house due for inspection.
 #[derive(Serialize, ToSchema)]
 pub struct TaskView {
+    /// What the task is: a planned inspection (`routine`), a spot check of a social unit's
+    /// self-inspection (`spot_check`), or the unit's own self-inspection (`self`).
+    pub kind: InspectionKind,
     pub subject: SubjectView,
     pub due_at: String,
     pub last_at: Option<String>,
@@ -269,8 +288,21 @@ pub struct SafetyFile {
     pub hazards: Vec<HazardView>,
     /// Newest first (at most 50), without their answers.
     pub inspections: Vec<InspectionView>,
-    /// Whether the person asking may inspect it.
+    /// Spot checks of the social unit's self-inspections, newest first.
+    pub spot_checks: Vec<SpotCheckView>,
+    /// Whether the person asking may inspect it (or, for its social unit, inspect it themselves).
     pub may_inspect: bool,
+}
+
+/// A spot check of a social unit's self-inspection.
+#[derive(Serialize, ToSchema)]
+pub struct SpotCheckView {
+    pub self_inspection: i64,
+    pub due_at: String,
+    /// The grid member's inspection that made it, once made.
+    pub checked_by: Option<i64>,
+    /// Items the unit passed that the spot check failed: the self-inspection is contradicted.
+    pub contradicted: Vec<String>,
 }
 
 /// A hazard an inspection opened or judged.
@@ -302,6 +334,152 @@ struct VersionQuery {
     /// The version (default: the newest)
     #[param(minimum = 1)]
     version: Option<u32>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ImportQuery {
+    /// What the check list applies to: `place` or `house`
+    subject: SubjectKind,
+    /// The kind of place (or use of house) it applies to
+    kind: String,
+    /// Its name (at most 100 characters)
+    name: String,
+    /// Its English name
+    name_en: Option<String>,
+    /// Check only: answer the check list as it would be written, write nothing
+    dry_run: Option<bool>,
+}
+
+/// What an import of a check list wrote (or, on a dry run, would write).
+#[derive(Serialize, ToSchema)]
+pub struct ChecklistImported {
+    /// The check list as read from the sheet (checked).
+    pub draft: ChecklistDraft,
+    /// The check list written (a new one, or a new version of the one in force for the kind);
+    /// absent on a dry run.
+    pub checklist: Option<ChecklistView>,
+}
+
+/// The columns of a check list's sheet, by the headers an office writes (Chinese or English).
+const COLUMNS: [(&str, &[&str]); 7] = [
+    ("code", &["编号", "code"]),
+    ("text", &["检查内容", "text"]),
+    ("text_en", &["英文", "text_en"]),
+    ("severity", &["严重程度", "severity"]),
+    ("photo_on_fail", &["不合格须拍照", "photo_on_fail"]),
+    ("rectify_days", &["整改期限", "rectify_days"]),
+    ("category", &["隐患类别", "category"]),
+];
+
+/// The items of the first sheet of an XLSX workbook: a header row naming the columns, then one
+/// item a row (empty rows skipped). Refusals name the row and column (`rows[3].severity`: the
+/// sheet's row 3).
+fn items_of_sheet(bytes: &[u8]) -> ApiResult<Vec<ChecklistItem>> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|_| ApiError::field("body", "is not an XLSX workbook"))?;
+    let sheet = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| ApiError::field("body", "the workbook has no sheet"))?
+        .map_err(|_| ApiError::field("body", "the first sheet cannot be read"))?;
+    let text = |d: &Data| match d {
+        Data::String(s) => s.trim().to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        _ => String::new(),
+    };
+    let mut rows = sheet.rows().enumerate();
+    let (_, header) = rows.next().ok_or_else(|| ApiError::field("body", "the sheet is empty"))?;
+    let mut at = std::collections::HashMap::new();
+    for (i, cell) in header.iter().enumerate() {
+        let h = text(cell).to_lowercase();
+        if let Some((key, _)) = COLUMNS.iter().find(|(_, names)| names.iter().any(|n| h.starts_with(&n.to_lowercase())))
+        {
+            at.insert(*key, i);
+        }
+    }
+    for key in ["code", "text", "severity", "rectify_days", "category"] {
+        if !at.contains_key(key) {
+            let names = COLUMNS.iter().find(|(k, _)| *k == key).map(|(_, n)| n.join(" / ")).unwrap_or_default();
+            return Err(ApiError::field("body", format!("the first row names no column `{names}`")));
+        }
+    }
+    let mut items = Vec::new();
+    for (n, row) in rows {
+        let cell = |key: &str| at.get(key).and_then(|i| row.get(*i)).map(text).unwrap_or_default();
+        if row.iter().all(|c| text(c).is_empty()) {
+            continue;
+        }
+        let field = |key: &str| format!("rows[{}].{key}", n + 1);
+        let severity = match cell("severity").as_str() {
+            "一般" | "minor" => Severity::Minor,
+            "较重" | "major" => Severity::Major,
+            "严重" | "critical" => Severity::Critical,
+            other => {
+                return Err(ApiError::field(
+                    &field("severity"),
+                    format!("`{other}` is not 一般, 较重 or 严重 (minor, major, critical)"),
+                ))
+            }
+        };
+        let photo_on_fail = match cell("photo_on_fail").to_lowercase().as_str() {
+            "" | "否" | "no" | "false" | "0" => false,
+            "是" | "yes" | "true" | "1" => true,
+            other => {
+                return Err(ApiError::field(&field("photo_on_fail"), format!("`{other}` is not 是 or 否 (yes, no)")))
+            }
+        };
+        let days = cell("rectify_days");
+        let rectify_days = days
+            .trim_end_matches(['天', '日'])
+            .parse::<f64>()
+            .ok()
+            .filter(|d| d.fract() == 0.0 && (1.0..=365.0).contains(d))
+            .ok_or_else(|| {
+                ApiError::field(&field("rectify_days"), format!("`{days}` is not a whole number of days from 1 to 365"))
+            })?;
+        items.push(ChecklistItem {
+            code: cell("code"),
+            text: cell("text"),
+            text_en: cell("text_en"),
+            severity,
+            photo_on_fail,
+            rectify_days: rectify_days as u16,
+            category: cell("category"),
+        });
+    }
+    Ok(items)
+}
+
+#[utoipa::path(post, path = "/checklists/import", tag = "inspections", summary = "Import a check list from an XLSX sheet (a new one, or a new version of the one in force for the kind)",
+    params(ImportQuery),
+    request_body(content = Vec<u8>, description = "An XLSX workbook; its first sheet's first row names the columns 编号 (code), 检查内容 (text), 英文 (text_en, optional), 严重程度 (severity: 一般/较重/严重), 不合格须拍照 (photo_on_fail: 是/否, optional), 整改期限 (rectify_days), 隐患类别 (category: a hazard subclass's code)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, description = "Dry run: the check list as it would be written", body = ChecklistImported), (status = 201, description = "Written", body = ChecklistImported), (status = 403, description = "Not an admin of the district"), (status = 413, description = "The upload is too large")))]
+async fn import_checklist(
+    State(app): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ImportQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<ChecklistImported>)> {
+    administer(&auth.actor, Permission::ManageChecklists)?;
+    let items = items_of_sheet(&body)?;
+    let draft = ChecklistDraft {
+        name: q.name,
+        name_en: q.name_en.unwrap_or_default(),
+        subject: q.subject,
+        kind: q.kind,
+        items,
+    };
+    let draft = checked_draft(&app, draft).await?;
+    if q.dry_run.unwrap_or(false) {
+        return Ok((StatusCode::OK, Json(ChecklistImported { draft, checklist: None })));
+    }
+    let current = app.store.checklist_for(draft.subject, &draft.kind).await?.map(|c| c.id);
+    let saved = app.store.save_checklist(current, &draft, Some(auth.person.id), app.now()).await?;
+    Ok((StatusCode::CREATED, Json(ChecklistImported { draft, checklist: Some(saved.into()) })))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -368,6 +546,14 @@ pub struct InspectionInput {
 
 fn parse_subject(s: &str) -> ApiResult<SubjectKind> {
     SubjectKind::parse(s).map_err(|e| ApiError::field("subject", e.reason))
+}
+
+/// Whether the actor inspects the subject (a grid member's inspection) or may inspect it
+/// themselves (its social unit).
+fn may_inspect(actor: &Actor, s: &Subject) -> bool {
+    gridkeeper_domain::may(actor, Permission::InspectPlaces { region: &s.grid }).is_ok()
+        || (s.subject == SubjectKind::Place
+            && gridkeeper_domain::may(actor, Permission::SelfInspect { place: PlaceId(s.id) }).is_ok())
 }
 
 /// The subject if the actor may read its safety file, else "not found".
@@ -497,6 +683,7 @@ async fn tasks(State(app): State<AppState>, auth: Auth, Query(q): Query<TaskQuer
     let mut tasks: Vec<TaskView> = due
         .iter()
         .map(|d| TaskView {
+            kind: InspectionKind::Routine,
             subject: (&d.subject).into(),
             due_at: to_rfc3339(d.due_at),
             last_at: d.last_at.map(to_rfc3339),
@@ -505,6 +692,33 @@ async fn tasks(State(app): State<AppState>, auth: Auth, Query(q): Query<TaskQuer
             distance_m: here.map(|h| h.distance_m(&d.subject.location).round()),
         })
         .collect();
+    for (k, subject) in app.store.pending_spot_checks(&regions, limit).await? {
+        tasks.push(TaskView {
+            kind: InspectionKind::SpotCheck,
+            distance_m: here.map(|h| h.distance_m(&subject.location).round()),
+            subject: (&subject).into(),
+            due_at: to_rfc3339(k.due_at),
+            last_at: None,
+            every_days: 0,
+            overdue: k.due_at < now,
+        });
+    }
+    // A social unit's own places: its self-inspection, every `self_every_days`.
+    let every = app.settings.inspections.self_every_days;
+    for place in gridkeeper_domain::own_places(&auth.actor) {
+        let Some(subject) = app.store.subject(SubjectKind::Place, place.0).await? else { continue };
+        let last = app.store.last_inspection(SubjectKind::Place, place.0, InspectionKind::SelfInspection).await?;
+        let due = next_due(&app.calendar(subject.grid.district()), last, subject.registered_at, every);
+        tasks.push(TaskView {
+            kind: InspectionKind::SelfInspection,
+            distance_m: None,
+            subject: (&subject).into(),
+            due_at: to_rfc3339(due),
+            last_at: last.map(to_rfc3339),
+            every_days: every,
+            overdue: due < now,
+        });
+    }
     // Soonest day first; within a day, the nearest first.
     let day = |t: &TaskView| t.due_at.get(..10).map(str::to_string);
     tasks.sort_by(|a, b| day(a).cmp(&day(b)).then(a.distance_m.unwrap_or(0.0).total_cmp(&b.distance_m.unwrap_or(0.0))));
@@ -526,13 +740,26 @@ async fn safety_file(
     let due_at = app.store.due_at(kind, id).await?.map(to_rfc3339);
     let hazards = app.store.hazards_of(kind, id).await?.iter().map(|h| hazard_view(h, now)).collect();
     let inspections = app.store.inspections_of(kind, id, 50).await?.into_iter().map(InspectionView::from).collect();
-    let may_inspect = gridkeeper_domain::may(&auth.actor, Permission::InspectPlaces { region: &s.grid }).is_ok();
+    let may_inspect = may_inspect(&auth.actor, &s);
+    let spot_checks = app
+        .store
+        .spot_checks_of(kind, id)
+        .await?
+        .into_iter()
+        .map(|k| SpotCheckView {
+            self_inspection: k.self_inspection.0,
+            due_at: to_rfc3339(k.due_at),
+            checked_by: k.checked_by.map(|i| i.0),
+            contradicted: k.contradicted,
+        })
+        .collect();
     Ok(Json(SafetyFile {
         subject: (&s).into(),
         checklist: checklist.map(ChecklistView::from),
         due_at,
         hazards,
         inspections,
+        spot_checks,
         may_inspect,
     }))
 }
@@ -572,7 +799,25 @@ async fn record(
         }
     }
     let subject = readable(&app, actor, input.subject, input.subject_id).await?;
-    administer(actor, Permission::InspectPlaces { region: &subject.grid })?;
+    // A grid member's inspection (a spot check while one of the unit's self-inspections waits for
+    // it), or the social unit's own.
+    let kind = if gridkeeper_domain::may(actor, Permission::InspectPlaces { region: &subject.grid }).is_ok() {
+        let waiting = app.store.spot_checks_of(subject.subject, subject.id).await?;
+        if waiting.iter().any(|k| k.checked_by.is_none()) {
+            InspectionKind::SpotCheck
+        } else {
+            InspectionKind::Routine
+        }
+    } else {
+        let own = (subject.subject == SubjectKind::Place)
+            .then(|| gridkeeper_domain::may(actor, Permission::SelfInspect { place: PlaceId(subject.id) }));
+        match own {
+            Some(Ok(())) => InspectionKind::SelfInspection,
+            _ => administer(actor, Permission::InspectPlaces { region: &subject.grid })
+                .map(|_| InspectionKind::Routine)?,
+        }
+    };
+    let by_unit = kind == InspectionKind::SelfInspection;
     if !subject.open {
         return Err(ApiError::field("subject_id", format!("{} {} is closed", subject.subject.as_str(), subject.id)));
     }
@@ -668,12 +913,13 @@ async fn record(
                     photos: r.photos.clone(),
                     item: item.code.clone(),
                     subject: serde_json::json!({ subject.subject.as_str(): subject.id, "checklist": checklist.id.0 }),
-                    source: Source::GridMember,
+                    source: if by_unit { Source::SocialUnit } else { Source::GridMember },
                 };
                 let d = find_hazard(actor, h, now).map_err(|e| ApiError::refusal(e, None))?;
                 found.push((item.code.clone(), item.severity, d, r.photos.clone()));
             }
-            Some(h) if r.outcome != Outcome::NotApplicable => {
+            // A unit's own answer on an open hazard is recorded; a grid member judges it.
+            Some(h) if r.outcome != Outcome::NotApplicable && !by_unit => {
                 let case = app.store.case(h.case_id).await?.ok_or_else(|| ApiError::not_found("case"))?;
                 if !matches!(case.state, CaseState::Dispatched | CaseState::InProgress | CaseState::Resolved) {
                     continue; // back with the linkage center (returned, reopened): judged on site later.
@@ -695,14 +941,18 @@ async fn record(
         .await?
         .into_iter()
         .find(|p| p.subject == subject.subject && p.kind == subject.kind && p.risk == subject.risk);
-    let next = plan_every.map(|p| next_due(&calendar, Some(at), subject.registered_at, p.every_days));
+    // A self-inspection does not move the grid members' plan.
+    let next =
+        plan_every.filter(|_| !by_unit).map(|p| next_due(&calendar, Some(at), subject.registered_at, p.every_days));
+    let spot_check =
+        by_unit.then(|| (settings.spot_check_percent, calendar.end_of_working_days(now, settings.spot_check_days)));
     let new = NewInspection {
         subject: subject.subject,
         subject_id: subject.id,
         grid: subject.grid.clone(),
         checklist_id: checklist.id,
         version: checklist.version,
-        kind: InspectionKind::Routine,
+        kind,
         inspector: auth.person.id,
         at,
         location: position,
@@ -711,6 +961,7 @@ async fn record(
         far,
         note,
         client_key: key,
+        spot_check,
         results,
     };
     let opened: Vec<Found> = found

@@ -184,11 +184,25 @@ pub struct PatrolDetail {
     pub track: Vec<PositionView>,
     /// Places the patroller visited during the patrol.
     pub visits: Vec<PatrolVisitLink>,
-    /// Cases the patroller reported during the patrol.
+    /// Cases the patroller reported during the patrol (hazards their inspections found among them).
     pub cases: Vec<PatrolCaseLink>,
+    /// Inspections the patroller made during the patrol.
+    pub inspections: Vec<PatrolInspectionLink>,
     /// The grid's outline (GeoJSON), to draw the track on.
     #[schema(value_type = Option<Object>)]
     pub grid_geometry: Option<serde_json::Value>,
+}
+
+/// An inspection made during a patrol.
+#[derive(Serialize, ToSchema)]
+pub struct PatrolInspectionLink {
+    pub id: i64,
+    pub subject: gridkeeper_domain::inspections::SubjectKind,
+    pub subject_id: i64,
+    /// What was inspected.
+    pub name: String,
+    pub at: String,
+    pub failed: u32,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -454,7 +468,7 @@ async fn start(
     Ok((StatusCode::CREATED, Json(view(&app, &p))))
 }
 
-#[utoipa::path(get, path = "/patrols/{id}", tag = "patrols", summary = "A patrol with its track, the places visited and the cases reported during it (the patroller and their grid leaders; audited for the leaders)",
+#[utoipa::path(get, path = "/patrols/{id}", tag = "patrols", summary = "A patrol with its track, the places visited, the cases reported and the inspections made during it (the patroller and their grid leaders; audited for the leaders)",
     params(("id" = i64, Path, description = "Patrol id")),
     responses((status = 200, description = "The patrol", body = PatrolDetail), (status = 404, description = "No such patrol one may see")))]
 async fn patrol(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<Json<PatrolDetail>> {
@@ -473,6 +487,20 @@ async fn patrol(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) ->
     }
     let track = app.store.patrol_positions(p.id).await?;
     let (visits, cases) = app.store.patrol_links(p.person, p.started_at, p.ended_at.unwrap_or(now)).await?;
+    let inspections = app
+        .store
+        .inspections_by(p.person, p.started_at, p.ended_at.unwrap_or(now), 500)
+        .await?
+        .into_iter()
+        .map(|(i, name)| PatrolInspectionLink {
+            id: i.id.0,
+            subject: i.subject,
+            subject_id: i.subject_id,
+            name,
+            at: to_rfc3339(i.at),
+            failed: i.failed,
+        })
+        .collect();
     let geometry = app.reference().regions.get(&p.grid).and_then(|r| r.geometry.clone());
     Ok(Json(PatrolDetail {
         patrol: view(&app, &p),
@@ -496,6 +524,7 @@ async fn patrol(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) ->
             .into_iter()
             .map(|c| PatrolCaseLink { id: c.id, reference: c.reference, at: to_rfc3339(c.at), state: c.state })
             .collect(),
+        inspections,
         grid_geometry: geometry,
     }))
 }

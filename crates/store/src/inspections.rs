@@ -90,8 +90,25 @@ pub struct NewInspection {
     pub note: Option<String>,
     /// The phone's own key for it (at most one inspection per inspector and key).
     pub client_key: Option<String>,
+    /// A self-inspection: the share of them picked for a spot check (percent), and when the spot
+    /// check is due.
+    pub spot_check: Option<(u8, Millis)>,
     /// In the items' order (`check_results`).
     pub results: Vec<ItemResult>,
+}
+
+/// A spot check of a social unit's self-inspection by a grid member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpotCheck {
+    pub self_inspection: InspectionId,
+    pub subject: SubjectKind,
+    pub subject_id: i64,
+    pub grid: RegionCode,
+    pub due_at: Millis,
+    /// The grid member's inspection that made it, once made.
+    pub checked_by: Option<InspectionId>,
+    /// Items the unit passed and the spot check failed.
+    pub contradicted: Vec<String>,
 }
 
 /// A stored answer, with the hazard it opened or judged.
@@ -178,6 +195,12 @@ pub trait InspectionStore: Send + Sync {
     /// Subjects in the regions `under` (and below them) due by `until`, soonest first (at most
     /// `limit`).
     async fn due_inspections(&self, under: &[RegionCode], until: Millis, limit: u32) -> Result<Vec<Due>>;
+    /// When a subject was last inspected with an inspection of `kind`.
+    async fn last_inspection(&self, subject: SubjectKind, id: i64, kind: InspectionKind) -> Result<Option<Millis>>;
+    /// Spot checks of self-inspections waiting in the regions `under`, soonest due first.
+    async fn pending_spot_checks(&self, under: &[RegionCode], limit: u32) -> Result<Vec<(SpotCheck, Subject)>>;
+    /// The spot checks of a subject, newest first.
+    async fn spot_checks_of(&self, subject: SubjectKind, id: i64) -> Result<Vec<SpotCheck>>;
     /// When a subject is next due, if it is planned.
     async fn due_at(&self, subject: SubjectKind, id: i64) -> Result<Option<Millis>>;
     /// The inspection an inspector sent with this key before, if any.
@@ -199,6 +222,15 @@ pub trait InspectionStore: Send + Sync {
         next_due: Option<Millis>,
     ) -> Result<(Inspection, Vec<Case>)>;
     async fn inspection(&self, id: InspectionId) -> Result<Option<Inspection>>;
+    /// The inspections `inspector` made between `from` and `to` (a patrol's), oldest first, with the
+    /// name of what was inspected (without their answers).
+    async fn inspections_by(
+        &self,
+        inspector: PersonId,
+        from: Millis,
+        to: Millis,
+        limit: u32,
+    ) -> Result<Vec<(Inspection, String)>>;
     /// The inspections of a subject, newest first (without their answers).
     async fn inspections_of(&self, subject: SubjectKind, id: i64, limit: u32) -> Result<Vec<Inspection>>;
 }
@@ -564,6 +596,51 @@ generic! {
                 .collect()
         }
 
+        async fn pending_spot_checks(&self, under: &[RegionCode], limit: u32) -> Result<Vec<(SpotCheck, Subject)>> {
+            if under.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut b = Sql::new(format!(
+                "SELECT k.self_inspection, k.subject, k.subject_id, k.grid, k.due_at, k.checked_by, k.contradicted, \
+                 s.kind, s.name, s.address, s.lat, s.lon, s.risk, s.created_at, s.open, s.id \
+                 FROM spot_checks k JOIN {SUBJECTS} s ON s.subject = k.subject AND s.id = k.subject_id \
+                 WHERE k.checked_by IS NULL AND ("
+            ));
+            for (i, r) in under.iter().enumerate() {
+                if i > 0 {
+                    b.push(" OR ");
+                }
+                b.push("(k.grid >= ").push_bind(r.to_string()).push(" AND k.grid < ").push_bind(format!("{r}:")).push(")");
+            }
+            b.push(") ORDER BY k.due_at, k.self_inspection LIMIT ").push_bind(i64::from(limit));
+            Self::query_of(&b)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| Ok((Self::spot_row(r)?, Self::subject_row(r)?)))
+                .collect()
+        }
+
+        async fn last_inspection(&self, subject: SubjectKind, id: i64, kind: InspectionKind) -> Result<Option<Millis>> {
+            Ok(sqlx::query_scalar("SELECT max(at) FROM inspections WHERE subject = $1 AND subject_id = $2 AND kind = $3")
+                .bind(subject.as_str())
+                .bind(id)
+                .bind(kind.as_str())
+                .fetch_one(&self.pool)
+                .await?)
+        }
+
+        async fn spot_checks_of(&self, subject: SubjectKind, id: i64) -> Result<Vec<SpotCheck>> {
+            let rows = sqlx::query(&format!(
+                "SELECT {SPOT} FROM spot_checks WHERE subject = $1 AND subject_id = $2 ORDER BY self_inspection DESC"
+            ))
+            .bind(subject.as_str())
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(Self::spot_row).collect()
+        }
+
         async fn due_at(&self, subject: SubjectKind, id: i64) -> Result<Option<Millis>> {
             Ok(sqlx::query_scalar("SELECT due_at FROM inspection_due WHERE subject = $1 AND subject_id = $2")
                 .bind(subject.as_str())
@@ -716,6 +793,44 @@ generic! {
                 });
                 Self::query_of(&b).execute(&mut *tx).await?;
             }
+            match (ins.kind, ins.spot_check) {
+                (InspectionKind::SelfInspection, Some((percent, due)))
+                    if gridkeeper_domain::inspections::picked_for_spot_check(InspectionId(id), percent) =>
+                {
+                    sqlx::query(
+                        "INSERT INTO spot_checks (self_inspection, subject, subject_id, grid, due_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(id)
+                    .bind(ins.subject.as_str())
+                    .bind(ins.subject_id)
+                    .bind(ins.grid.as_str())
+                    .bind(due)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (InspectionKind::SpotCheck, _) => {
+                    // The oldest waiting spot check of the subject: compared item by item.
+                    let own: Option<i64> = sqlx::query_scalar(
+                        "SELECT self_inspection FROM spot_checks WHERE subject = $1 AND subject_id = $2 \
+                         AND checked_by IS NULL ORDER BY self_inspection LIMIT 1",
+                    )
+                    .bind(ins.subject.as_str())
+                    .bind(ins.subject_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(own) = own {
+                        let theirs = Self::results_in(&mut tx, own).await?;
+                        let contradicted = gridkeeper_domain::inspections::contradicts(&theirs, &ins.results);
+                        sqlx::query("UPDATE spot_checks SET checked_by = $2, contradicted = $3 WHERE self_inspection = $1")
+                            .bind(own)
+                            .bind(id)
+                            .bind(serde_json::to_string(&contradicted).map_err(corrupt)?)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                _ => {}
+            }
             if let Some(due) = next_due {
                 sqlx::query("UPDATE inspection_due SET last_at = $3, due_at = $4 WHERE subject = $1 AND subject_id = $2")
                     .bind(ins.subject.as_str())
@@ -735,6 +850,22 @@ generic! {
             Self::inspection_in(&mut conn, id).await
         }
 
+        async fn inspections_by(&self, inspector: PersonId, from: Millis, to: Millis, limit: u32) -> Result<Vec<(Inspection, String)>> {
+            let columns = INSPECTION.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ");
+            let rows = sqlx::query(&format!(
+                "SELECT {columns}, s.name AS subject_name FROM inspections i JOIN {SUBJECTS} s \
+                 ON s.subject = i.subject AND s.id = i.subject_id \
+                 WHERE i.inspector = $1 AND i.at >= $2 AND i.at <= $3 ORDER BY i.at, i.id LIMIT $4"
+            ))
+            .bind(inspector)
+            .bind(from)
+            .bind(to)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(|r| Ok((Self::inspection_row(r)?, r.try_get("subject_name")?))).collect()
+        }
+
         async fn inspections_of(&self, subject: SubjectKind, id: i64, limit: u32) -> Result<Vec<Inspection>> {
             let rows = sqlx::query(&format!(
                 "SELECT {INSPECTION} FROM inspections WHERE subject = $1 AND subject_id = $2 ORDER BY at DESC, id DESC LIMIT $3"
@@ -749,8 +880,41 @@ generic! {
     }
 }
 
+const SPOT: &str = "self_inspection, subject, subject_id, grid, due_at, checked_by, contradicted";
+
 generic! {
     impl SqlStore {
+        async fn results_in(conn: &mut D::Connection, id: i64) -> Result<Vec<ItemResult>> {
+            let rows = sqlx::query("SELECT item, outcome, note, photos FROM inspection_results WHERE inspection_id = $1")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let photos: String = r.try_get("photos")?;
+                    Ok(ItemResult {
+                        item: r.try_get("item")?,
+                        outcome: parse_field(Outcome::parse(r.try_get("outcome")?))?,
+                        note: r.try_get("note")?,
+                        photos: serde_json::from_str(&photos).map_err(corrupt)?,
+                    })
+                })
+                .collect()
+        }
+
+        fn spot_row(r: &D::Row) -> Result<SpotCheck> {
+            let contradicted: Option<String> = r.try_get("contradicted")?;
+            Ok(SpotCheck {
+                self_inspection: InspectionId(r.try_get("self_inspection")?),
+                subject: parse_field(SubjectKind::parse(r.try_get("subject")?))?,
+                subject_id: r.try_get("subject_id")?,
+                grid: parse_field(RegionCode::parse(r.try_get("grid")?))?,
+                due_at: r.try_get("due_at")?,
+                checked_by: r.try_get::<Option<i64>, _>("checked_by")?.map(InspectionId),
+                contradicted: contradicted.map(|c| serde_json::from_str(&c)).transpose().map_err(corrupt)?.unwrap_or_default(),
+            })
+        }
+
         async fn inspection_in(conn: &mut D::Connection, id: InspectionId) -> Result<Option<Inspection>> {
             let Some(row) = sqlx::query(&format!("SELECT {INSPECTION} FROM inspections WHERE id = $1"))
                 .bind(id.0)
@@ -905,6 +1069,7 @@ mod tests {
                 far: false,
                 note: None,
                 client_key: None,
+                spot_check: None,
                 results,
             };
             let first = inspection(at, vec![

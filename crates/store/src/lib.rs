@@ -64,7 +64,8 @@ pub use fieldwork::FieldWorkStore;
 pub use hotline::{CaseCaller, HotlineStore, PhoneCase, MAX_CALLER_CASES};
 pub use housing::{BuildingQuery, HouseQuery, HousingStore, TenancyQuery};
 pub use inspections::{
-    Checklist, Due, Found, Hazard, Inspection, InspectionStore, NewInspection, Rechecked, StoredResult, Subject,
+    Checklist, Due, Found, Hazard, Inspection, InspectionStore, NewInspection, Rechecked, SpotCheck, StoredResult,
+    Subject,
 };
 pub use live::{CaseNotice, LiveFeed, LocalFeed, PgFeed};
 pub use measures::{GroupBy, MeasureQuery, MeasureStore};

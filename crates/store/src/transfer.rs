@@ -86,6 +86,7 @@ const ORDER: &[&str] = &[
     "inspections",
     "inspection_results",
     "hazards",
+    "spot_checks",
     "teams",
     "team_members",
     "service_logs",

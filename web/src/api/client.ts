@@ -78,6 +78,7 @@ import type {
   NativePage,
   NativeView,
   ChecklistDraft,
+  ChecklistImported,
   ChecklistView,
   InspectionInput,
   InspectionView,
@@ -397,6 +398,11 @@ export const api = {
   createChecklist: (body: ChecklistDraft) => post<ChecklistView>('checklists', body),
   reviseChecklist: (id: number, body: ChecklistDraft) => request<ChecklistView>('PUT', `checklists/${id}`, body),
   retireChecklist: (id: number) => post<ChecklistView>(`checklists/${id}/retire`),
+  importChecklist: (file: File, p: { subject: SubjectKind; kind: string; name: string; name_en?: string; dry_run?: boolean }) =>
+    request<ChecklistImported>('POST', `checklists/import${query(p)}`, undefined, {
+      body: file,
+      headers: { 'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
+    }),
   inspectionPlan: () => get<Plan>('inspection-plan'),
   setInspectionPlan: (plan: Plan) => request<PlanSaved>('PUT', 'inspection-plan', plan),
   inspectionTasks: (p: { days?: number; lat?: number; lon?: number; limit?: number } = {}) =>

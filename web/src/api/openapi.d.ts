@@ -640,6 +640,13 @@ export type ChecklistDraft = {
   subject: SubjectKind
 }
 
+/** What an import of a check list wrote (or, on a dry run, would write). */
+export type ChecklistImported = {
+  checklist?: null | ChecklistView
+  /** The check list as read from the sheet (checked). */
+  draft: ChecklistDraft
+}
+
 /** One item of a check list. */
 export type ChecklistItem = {
   /** The code of the hazard category (a subclass of kind `hazard`) a failure is filed under:
@@ -1265,7 +1272,7 @@ export type InspectionInput = {
 }
 
 /** Why an inspection was made. */
-export type InspectionKind = "routine" | "self_inspection" | "spot_check"
+export type InspectionKind = "routine" | "self" | "spot_check"
 
 export type InspectionView = {
   accuracy_m?: number | null
@@ -1812,15 +1819,28 @@ export type PatrolCaseLink = {
 
 /** A patrol with its track and what its patroller did meanwhile. */
 export type PatrolDetail = {
-  /** Cases the patroller reported during the patrol. */
+  /** Cases the patroller reported during the patrol (hazards their inspections found among them). */
   cases: Array<PatrolCaseLink>
   /** The grid's outline (GeoJSON), to draw the track on. */
   grid_geometry?: Record<string, unknown> | null
+  /** Inspections the patroller made during the patrol. */
+  inspections: Array<PatrolInspectionLink>
   patrol: PatrolView
   /** In time order (empty once deleted after their retention). */
   track: Array<PositionView>
   /** Places the patroller visited during the patrol. */
   visits: Array<PatrolVisitLink>
+}
+
+/** An inspection made during a patrol. */
+export type PatrolInspectionLink = {
+  at: string
+  failed: number
+  id: number
+  /** What was inspected. */
+  name: string
+  subject: SubjectKind
+  subject_id: number
 }
 
 export type PatrolPage = {
@@ -2442,8 +2462,10 @@ export type SafetyFile = {
   hazards: Array<HazardView>
   /** Newest first (at most 50), without their answers. */
   inspections: Array<InspectionView>
-  /** Whether the person asking may inspect it. */
+  /** Whether the person asking may inspect it (or, for its social unit, inspect it themselves). */
   may_inspect: boolean
+  /** Spot checks of the social unit's self-inspections, newest first. */
+  spot_checks: Array<SpotCheckView>
   subject: SubjectView
 }
 
@@ -2504,6 +2526,16 @@ export type Severity = "minor" | "major" | "critical"
 
 /** How a report reached the platform. */
 export type Source = "resident" | "grid_member" | "social_unit" | "hotline" | "exchange"
+
+/** A spot check of a social unit's self-inspection. */
+export type SpotCheckView = {
+  /** The grid member's inspection that made it, once made. */
+  checked_by?: number | null
+  /** Items the unit passed that the spot check failed: the self-inspection is contradicted. */
+  contradicted: Array<string>
+  due_at: string
+  self_inspection: number
+}
 
 /** A resident's vote on a consultation. */
 export type Stance = "support" | "oppose"
@@ -2593,6 +2625,9 @@ export type TaskView = {
   distance_m?: number | null
   due_at: string
   every_days: number
+  /** What the task is: a planned inspection (`routine`), a spot check of a social unit's
+   * self-inspection (`spot_check`), or the unit's own self-inspection (`self`). */
+  kind: InspectionKind
   last_at?: string | null
   overdue: boolean
   subject: SubjectView

@@ -366,6 +366,7 @@ export type AwardBody = S.AwardBody
 export type ChecklistView = S.ChecklistView
 export type ChecklistItem = S.ChecklistItem
 export type ChecklistDraft = S.ChecklistDraft
+export type ChecklistImported = S.ChecklistImported
 export type SubjectKind = S.SubjectKind
 export type Severity = S.Severity
 export type Outcome = S.Outcome

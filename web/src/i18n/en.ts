@@ -927,6 +927,9 @@ const en: typeof zh = {
   rejection: { invalid: 'Invalid', outside_area: 'Outside the area', duplicate: 'Duplicate' },
   categoryKind: { component: 'component', event: 'event', hazard: 'hazard' },
   patrol: {
+    inspectionsDuring: 'Inspections during the patrol',
+    failedItems: '{n} items failed',
+    noInspections: 'No inspection during this patrol',
     title: 'Patrol',
     intro: 'While a patrol runs, the phone records its position every 30 s or 50 m; it stops when the patrol ends.',
     grid: 'Grid',
@@ -1137,6 +1140,7 @@ const en: typeof zh = {
     status429: 'Too many attempts; try again later',
     status500: 'Server error; try again later',
   },
+  inspectionKind: { routine: 'Routine', self: 'Self-inspection', spot_check: 'Spot check' },
   subjectKind: { place: 'Place', house: 'House' },
   risk: { low: 'Low risk', medium: 'Medium risk', high: 'High risk' },
   severity: { minor: 'Minor', major: 'Major', critical: 'Critical' },
@@ -1144,6 +1148,7 @@ const en: typeof zh = {
   inspect: {
     title: 'Safety inspection',
     tasks: 'Inspections due',
+    selfNav: 'Self-inspection',
     tasksIntro: 'Places and rental houses due for inspection on the plan: overdue first, those due the same day nearest first.',
     week: 'Within 7 days',
     month: 'Within 30 days',
@@ -1213,6 +1218,11 @@ const en: typeof zh = {
     far: '{d} off the place',
     case: 'Open case',
     closedHazards: 'Closed hazards ({n})',
+    spotChecks: 'Spot checks of self-inspections ({n})',
+    selfInspection: 'Self-inspection #{id}',
+    spotDue: 'Spot check due by {at}',
+    contradicted: 'Contradicts the self-inspection: {items}',
+    agrees: 'Agrees with the self-inspection',
   },
   checklists: {
     title: 'Check lists',
@@ -1240,6 +1250,9 @@ const en: typeof zh = {
     addRule: 'Add a rule',
     savePlan: 'Save the plan',
     planSaved: 'Plan saved: {n} places and houses scheduled',
+    fromSheet: 'Import from an Excel sheet (first row: 编号 code, 检查内容 text, 英文, 严重程度 severity, 不合格须拍照 photo, 整改期限 days, 隐患类别 category)',
+    importN: 'Import {n} items',
+    imported: '{n} items imported',
   },
   // the five teams (五支队伍) and volunteers' service hours
   teams: {

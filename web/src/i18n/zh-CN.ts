@@ -924,6 +924,9 @@ export default {
   rejection: { invalid: '无效上报', outside_area: '不属本辖区', duplicate: '重复上报' },
   categoryKind: { component: '部件', event: '事件', hazard: '隐患' },
   patrol: {
+    inspectionsDuring: '巡查中的检查',
+    failedItems: '{n} 项不合格',
+    noInspections: '本次巡查未做检查',
     title: '巡查',
     intro: '开始巡查后，手机每 30 秒或每走 50 米记录一次位置；结束巡查后即停止定位。',
     grid: '巡查网格',
@@ -1134,6 +1137,7 @@ export default {
     status429: '尝试次数过多，请稍后再试',
     status500: '服务器出错，请稍后再试',
   },
+  inspectionKind: { routine: '例行检查', self: '自查', spot_check: '抽查' },
   subjectKind: { place: '场所', house: '房屋' },
   risk: { low: '低风险', medium: '中风险', high: '高风险' },
   severity: { minor: '一般', major: '较重', critical: '严重' },
@@ -1141,6 +1145,7 @@ export default {
   inspect: {
     title: '安全检查',
     tasks: '检查任务',
+    selfNav: '安全自查',
     tasksIntro: '按计划应检查的场所和出租房屋：已逾期的在前，同一天到期的按距离由近到远。',
     week: '7 天内',
     month: '30 天内',
@@ -1210,6 +1215,11 @@ export default {
     far: '定位偏离 {d}',
     case: '查看案件',
     closedHazards: '已销号隐患（{n}）',
+    spotChecks: '自查抽查（{n}）',
+    selfInspection: '自查 #{id}',
+    spotDue: '待抽查，{at} 前',
+    contradicted: '抽查与自查不符：{items}',
+    agrees: '抽查与自查一致',
   },
   checklists: {
     title: '检查表',
@@ -1237,6 +1247,9 @@ export default {
     addRule: '添加规则',
     savePlan: '保存计划',
     planSaved: '计划已保存，{n} 处场所和房屋已排期',
+    fromSheet: '从 Excel 表格导入（首行列名：编号、检查内容、英文、严重程度、不合格须拍照、整改期限、隐患类别）',
+    importN: '导入 {n} 项',
+    imported: '已导入 {n} 项检查内容',
   },
   // the five teams (五支队伍) and volunteers' service hours
   teams: {

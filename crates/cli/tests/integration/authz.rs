@@ -706,6 +706,7 @@ async fn inspections_matrix(t: &TestApp) -> String {
         "GET checklists",
         "POST checklists",
         "PUT checklists/{id}",
+        "POST checklists/import (dry run)",
         "GET inspection-plan",
         "PUT inspection-plan",
         "GET inspection-tasks",
@@ -737,6 +738,19 @@ async fn inspections_matrix(t: &TestApp) -> String {
                 "PUT checklists/{id}" => {
                     let body = crate::inspections::shop_checklist();
                     t.send_raw(*login, put(format!("/api/v1/checklists/{list}"), body)).await.status
+                }
+                "POST checklists/import (dry run)" => {
+                    let sheet =
+                        crate::inspections::workbook(&[["F01", "安全出口畅通", "", "严重", "是", "3", "H0101"]]);
+                    let req = t
+                        .client
+                        .post(format!(
+                            "{}/api/v1/checklists/import?subject=place&kind=shop&name=x&dry_run=true",
+                            t.base
+                        ))
+                        .header("content-type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                        .body(sheet);
+                    t.send_raw(*login, req).await.status
                 }
                 "GET inspection-plan" => t.get(*login, "/api/v1/inspection-plan").await.status,
                 "PUT inspection-plan" => t.send_raw(*login, put("/api/v1/inspection-plan".into(), plan)).await.status,

@@ -25,10 +25,15 @@ pub async fn hazard_town(t: &TestApp) -> i64 {
     let class = t.post(Some("admin"), "/api/v1/categories", category("H01", Value::Null)).await;
     let class = class.ok()["category"]["id"].as_i64().unwrap();
     t.post(Some("admin"), "/api/v1/categories", category("H0101", json!(class))).await.ok();
+    hazard_town_place(t, "西栅小卖部").await
+}
+
+/// Another shop in GRID1.
+pub async fn hazard_town_place(t: &TestApp, name: &str) -> i64 {
     let text = |s: &str| Text::parse("text", s).unwrap();
     let shop = PlaceData {
         kind: "shop".into(),
-        name: text("西栅小卖部"),
+        name: text(name),
         address: text("西栅大街 8 号"),
         location: LatLon::new(IN_GRID1.0, IN_GRID1.1).unwrap(),
         grid: RegionCode::parse(GRID1).unwrap(),
@@ -89,7 +94,9 @@ async fn a_hazard_lives_from_its_inspection_to_its_reinspection() {
     );
     assert!(t.get(Some("member3"), "/api/v1/inspection-tasks?days=400").await.ok().as_array().unwrap().is_empty());
 
-    // F01 fails with its photo, far from the shop: a hazard dispatched to the department.
+    // On patrol, F01 fails with its photo, far from the shop: a hazard dispatched to the department.
+    let patrol = t.post(Some("member"), "/api/v1/patrols", json!({ "grid": GRID1 })).await;
+    let patrol = patrol.ok()["id"].as_i64().unwrap();
     let photo = t.upload_photo(Some("member")).await;
     let body = json!({ "subject": "place", "subject_id": shop, "checklist": id, "version": 2,
                        "results": results("fail", "pass", Some(&photo), Some("纸箱堵住后门")),
@@ -100,6 +107,13 @@ async fn a_hazard_lives_from_its_inspection_to_its_reinspection() {
     assert_eq!((inspection["failed"].as_u64(), inspection["far"].as_bool()), (Some(1), Some(true)));
     let hazard = done.body["opened"][0]["case_id"].as_i64().unwrap();
     assert_eq!(done.body["opened"][0]["state"], "dispatched");
+    // The patrol links the inspection made during it, and the hazard reported.
+    let during = t.get(Some("member"), &format!("/api/v1/patrols/{patrol}")).await;
+    assert_eq!(
+        (during.ok()["inspections"][0]["id"].clone(), during.body["inspections"][0]["failed"].as_u64()),
+        (inspection["id"].clone(), Some(1))
+    );
+    assert_eq!(during.body["cases"][0]["id"].as_i64(), Some(hazard));
     let case = t.detail("staff", hazard).await;
     assert_eq!(
         (case["case"]["lead_department"].as_i64(), case["case"]["category_kind"].as_str()),
@@ -262,4 +276,125 @@ async fn answers_match_the_documented_schemas() {
         "/checklists/{id}/retire",
         &t.post(Some("admin"), &format!("/api/v1/checklists/{id}/retire"), json!({})).await,
     );
+}
+
+#[tokio::test]
+async fn a_social_unit_inspects_itself_and_a_grid_member_spot_checks_it() {
+    let t = TestApp::spawn_with(backend(), None, |s| s.inspections.spot_check_percent = 100).await;
+    let shop = hazard_town(&t).await;
+    let id = t.post(Some("admin"), "/api/v1/checklists", shop_checklist()).await.ok()["id"].as_i64().unwrap();
+    t.add_person("unit", &[(gridkeeper_domain::Role::SocialUnit, &format!("place:{shop}"))]).await;
+    // The unit's own place is its task; it inspects it itself and passes everything.
+    let tasks = t.get(Some("unit"), "/api/v1/inspection-tasks").await;
+    assert_eq!((tasks.ok()[0]["kind"].as_str(), tasks.body[0]["subject"]["id"].as_i64()), (Some("self"), Some(shop)));
+    let body = |f01: &str, f02: &str, photo: Option<&str>, note: Option<&str>| json!({ "subject": "place", "subject_id": shop, "checklist": id, "version": 1, "results": results(f01, f02, photo, note) });
+    let own = t.post(Some("unit"), "/api/v1/inspections", body("pass", "pass", None, None)).await;
+    assert_eq!((own.status, own.body["inspection"]["kind"].as_str()), (StatusCode::CREATED, Some("self")), "{own:?}");
+    // Picked for a spot check: on the grid member's list.
+    let tasks = t.get(Some("member"), "/api/v1/inspection-tasks?days=30").await;
+    assert!(
+        tasks.ok().as_array().unwrap().iter().any(|x| x["kind"] == "spot_check" && x["subject"]["id"] == shop),
+        "{tasks:?}"
+    );
+    // The grid member finds F02 wrong: the self-inspection is contradicted, and a hazard opened.
+    let mut failing = body("pass", "pass", None, None);
+    failing["results"][1] = json!({ "item": "F02", "outcome": "fail", "note": "灭火器过期" });
+    let check = t.post(Some("member"), "/api/v1/inspections", failing).await;
+    assert_eq!(
+        (check.status, check.body["inspection"]["kind"].as_str()),
+        (StatusCode::CREATED, Some("spot_check")),
+        "{check:?}"
+    );
+    let file = t.get(Some("unit"), &format!("/api/v1/safety-files/place/{shop}")).await;
+    assert_eq!(file.ok()["spot_checks"][0]["contradicted"], json!(["F02"]));
+    assert_eq!(file.body["may_inspect"], true);
+    // The unit's own failure opens a hazard it reported; its own "put right" does not close it.
+    let photo = t.upload_photo(Some("unit")).await;
+    let failed =
+        t.post(Some("unit"), "/api/v1/inspections", body("fail", "pass", Some(&photo), Some("后门堆放纸箱"))).await;
+    assert_eq!(failed.body["opened"].as_array().map(Vec::len), Some(1), "{failed:?}");
+    let hazard = failed.body["opened"][0]["case_id"].as_i64().unwrap();
+    assert_eq!(t.detail("dispatcher", hazard).await["case"]["source"], "social_unit");
+    let mut fixed = body("pass", "pass", None, None);
+    fixed["results"][1] = json!({ "item": "F02", "outcome": "fail", "note": "仍过期" });
+    let again = t.post(Some("unit"), "/api/v1/inspections", fixed).await;
+    assert!(again.ok()["judged"].as_array().unwrap().is_empty() && again.body["opened"].as_array().unwrap().is_empty());
+    let file = t.get(Some("member"), &format!("/api/v1/safety-files/place/{shop}")).await;
+    assert!(file.ok()["hazards"].as_array().unwrap().iter().all(|h| h["open"] == true));
+    // Another place is not the unit's: it does not exist for it.
+    let other = hazard_town_place(&t, "东栅小卖部").await;
+    t.post(Some("unit"), "/api/v1/inspections", json!({ "subject": "place", "subject_id": other, "checklist": id, "version": 1, "results": results("pass", "pass", None, None) }))
+        .await
+        .problem(404, None);
+}
+
+/// A workbook of check-list rows as an office writes it: a header row, then the items.
+pub fn workbook(rows: &[[&str; 7]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let header = ["编号", "检查内容", "英文", "严重程度", "不合格须拍照", "整改期限（工作日）", "隐患类别"];
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            match v.parse::<f64>() {
+                Ok(n) if c == 5 => sheet.write_number(r as u32 + 1, c as u16, n).unwrap(),
+                _ => sheet.write_string(r as u32 + 1, c as u16, *v).unwrap(),
+            };
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn a_check_list_is_imported_from_a_sheet_checked_first() {
+    let t = TestApp::spawn().await;
+    hazard_town(&t).await;
+    let rows = [
+        ["F01", "安全出口畅通", "Exits clear", "严重", "是", "3", "H0101"],
+        ["F02", "灭火器在有效期内", "", "较重", "否", "5", "H0101"],
+    ];
+    let send = |who: &'static str, query: &str, bytes: Vec<u8>| {
+        let req = t
+            .client
+            .post(format!(
+                "{}/api/v1/checklists/import?subject=place&kind=shop&name=小商店消防安全检查表{query}",
+                t.base
+            ))
+            .header("content-type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            .body(bytes);
+        t.send_raw(Some(who), req)
+    };
+    send("member", "", workbook(&rows)).await.problem(403, None);
+    let dry = send("admin", "&dry_run=true", workbook(&rows)).await;
+    assert_eq!(
+        (dry.status, dry.body["draft"]["items"][0]["photo_on_fail"].as_bool(), dry.body["checklist"].is_null()),
+        (StatusCode::OK, Some(true), true),
+        "{dry:?}"
+    );
+    assert!(
+        t.get(Some("admin"), "/api/v1/checklists").await.ok().as_array().unwrap().is_empty(),
+        "a dry run writes nothing"
+    );
+    let done = send("admin", "", workbook(&rows)).await;
+    assert_eq!((done.status, done.body["checklist"]["version"].as_u64()), (StatusCode::CREATED, Some(1)), "{done:?}");
+    // Imported again: a new version of the check list in force for the kind.
+    let again = send("admin", "", workbook(&rows[..1])).await;
+    assert_eq!(
+        (again.body["checklist"]["id"].clone(), again.body["checklist"]["version"].as_u64()),
+        (done.body["checklist"]["id"].clone(), Some(2))
+    );
+    // A wrong cell is named by its row and column; a file that is no workbook by the body.
+    let mut bad = rows;
+    bad[1][3] = "很重";
+    send("admin", "", workbook(&bad)).await.problem(422, Some("rows[3].severity"));
+    let mut bad = rows;
+    bad[0][5] = "0";
+    send("admin", "", workbook(&bad)).await.problem(422, Some("rows[2].rectify_days"));
+    let mut bad = rows;
+    bad[1][6] = "C0101";
+    send("admin", "", workbook(&bad)).await.problem(422, Some("items[1].category"));
+    send("admin", "", b"not a workbook".to_vec()).await.problem(422, Some("body"));
+    assert_eq!(t.get(Some("admin"), "/api/v1/checklists").await.ok()[0]["version"], 2, "refusals change nothing");
 }
