@@ -204,9 +204,11 @@ pub struct FieldFacts {
 /// The counts of `[from, to)` at `now` (all but the patrols'), added to the keys `keys` gives
 /// for each fact's grid, person (none for a due date after registration or after a unit's
 /// self-inspection) and time. Plan due dates follow every inspection of the subject, whatever
-/// its kind; self-inspection due dates follow the unit's self-inspections only.
+/// its kind; self-inspection due dates follow the unit's self-inspections only, every
+/// `self_every_days` (`server.inspections.self_every_days`).
 pub fn tally<'c, K: Ord + Clone>(
     facts: &FieldFacts,
+    self_every_days: u16,
     calendar: impl Fn(&RegionCode) -> &'c Calendar,
     from: Millis,
     to: Millis,
@@ -229,7 +231,7 @@ pub fn tally<'c, K: Ord + Clone>(
         }
         let own: Vec<Millis> =
             s.inspections.iter().filter(|i| i.kind == InspectionKind::SelfInspection).map(|i| i.at).collect();
-        for d in due_dates(cal, None, s.every_days, &own, from, to, now) {
+        for d in due_dates(cal, None, self_every_days, &own, from, to, now) {
             add(&s.grid, None, d.at, FieldCounts { self_due: 1, self_due_met: u64::from(d.met), ..Default::default() });
         }
     }
@@ -352,7 +354,7 @@ mod tests {
             reinspections: vec![CheckFact { grid: grid.clone(), inspector: 7, at: 3 * DAY, ok: true }],
             spot_checks: vec![CheckFact { grid: grid.clone(), inspector: 8, at: 30 * DAY, ok: true }],
         };
-        let by_person = tally(&facts, |_| &cal, 0, 40 * DAY, 40 * DAY, |_, p, _| vec![p]);
+        let by_person = tally(&facts, 10, |_| &cal, 0, 40 * DAY, 40 * DAY, |_, p, _| vec![p]);
         // Plan: due ≈10 d after day 0 (person 7's; met at day 5), ≈15 after the unit's
         // self-inspection (no one's; met at 12), ≈22 (no one's; missed: next at 30), ≈40 (after
         // the period). Self: due ≈15 met at 12, ≈22 missed.
@@ -369,7 +371,7 @@ mod tests {
             (eight.hazards_found, eight.hazards_due, eight.hazards_on_time, eight.spot_checks_contradicting),
             (1, 1, 0, 1)
         );
-        let all = tally(&facts, |_| &cal, 0, 40 * DAY, 40 * DAY, |_, _, _| vec![()]);
+        let all = tally(&facts, 10, |_| &cal, 0, 40 * DAY, 40 * DAY, |_, _, _| vec![()]);
         assert_eq!((all[&()].due, all[&()].due_met, all[&()].hazards_found), (3, 2, 2));
     }
 }

@@ -116,7 +116,8 @@ pub(crate) async fn counts(
     let reference = app.reference();
     let wall = Calendar::wall_clock();
     let calendar = |g: &RegionCode| reference.calendars.get(g.district()).unwrap_or(&wall);
-    let mut out = tally(&facts, calendar, from, to, now, |g, p, at| key(g, p, at, at));
+    let mut out =
+        tally(&facts, app.settings.inspections.self_every_days, calendar, from, to, now, |g, p, at| key(g, p, at, at));
     // The patrol quota: each local month of the period that has begun, its grid members.
     let offset = app.settings.utc_offset_hours;
     let mut month = Month::of(from, offset);

@@ -208,6 +208,7 @@ mod tests {
                 far: false,
                 note: None,
                 client_key: None,
+                spot_check: None,
                 results,
             };
             // Day 1: F01 fails, a hazard with five days to put it right.
@@ -255,7 +256,7 @@ mod tests {
             // day 4), after day 4 (≈ day 14: missed), after the self-inspection of day 20 (met on
             // day 22), after day 22 (≈ day 32: missed). The unit's own: after day 20, missed.
             let wall = Calendar::wall_clock();
-            let by = tally(&facts, |_| &wall, 0, 40 * DAY, 40 * DAY, |_, p, _| vec![p]);
+            let by = tally(&facts, 10, |_| &wall, 0, 40 * DAY, 40 * DAY, |_, p, _| vec![p]);
             let all = by.values().fold(FieldCounts::default(), |mut a, c| {
                 a += *c;
                 a
