@@ -307,6 +307,14 @@ def _campaign(case):
         case.body["due_at"] = None
     if not case.body.get("kinds"):
         case.body["houses"] = True
+def _field_work(case):
+    # The measures of field work: a period of at most 400 days.
+    if case.operation.path != "/field-work/measures" or not isinstance(case.query, dict):
+        return True
+    start, end = _time(case.query.get("from")), _time(case.query.get("to"))
+    if start is None or end is None or start.tzinfo is None or end.tzinfo is None:
+        return True
+    return (end - start).total_seconds() <= 400 * 86400
 
 
 # `filter_case` runs in every phase (coverage, fuzzing, stateful), unlike `filter_query`.
@@ -329,6 +337,7 @@ def filter_case(context, case):
         and (case.operation.path != "/points/rules" or _point_rules(case.body))
         and (not case.operation.path.endswith("/points") or (_award(case.body) and _award_fields(case.body)))
         and _teams(case)
+        and _field_work(case)
     )
 
 

@@ -23,8 +23,10 @@ import {
 } from './harness.mjs'
 
 /** Gzipped JavaScript the resident's first page may load (maps and charts load later): a ratchet
- * above today's 183 KB, on the way to issue 21's 150 KB. */
-const FIRST_PAGE_BUDGET = 195 * 1024
+ * on the way to issue 21's 150 KB. Raised from 195 to 205 KB when field work's Chinese texts
+ * (inspections, patrols, teams, campaigns) joined the first page's message file (200 KB then):
+ * the next step is to load each role's messages with its views. */
+const FIRST_PAGE_BUDGET = 205 * 1024
 
 let server, browser
 const problems = []

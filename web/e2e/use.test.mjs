@@ -1070,3 +1070,44 @@ describe('campaigns: the linkage center runs a special rectification campaign', 
     await shoot(phone, 'campaign-member-tasks', [360])
   })
 })
+
+describe('field work measures', () => {
+  it('the dashboard shows the 基层巡检 card: the district, then a community, its grids and a grid\'s people (360 and 1920 px)', async () => {
+    const page = await open('supervisor', { width: 1920, height: 1080 })
+    await page.goto('/leader')
+    const card = page.getByTestId('fieldwork-card')
+    await card.getByTestId('fieldwork-rows').waitFor()
+    // The year's demo is neither all done nor all late.
+    const coverage = await card.getByTestId('fieldwork-coverage').innerText()
+    assert.match(coverage, /\d+%/, coverage)
+    assert.ok(!/\b100%/.test(coverage.split('\n')[1]), `coverage is not all 100 % (${coverage})`)
+    await card.scrollIntoViewIfNeeded()
+    await shoot(page, 'fieldwork-district', [1920])
+    // Drill down: a community, then a grid, then back up.
+    const community = card.locator('[data-testid^="fieldwork-open-"]').first()
+    await community.click()
+    await card.getByText(/各网格|By grid/).waitFor()
+    const grid = card.locator('[data-testid^="fieldwork-open-"]').first()
+    await grid.click()
+    await card.getByText(/各网格员|By grid member/).waitFor()
+    await card.getByTestId('fieldwork-up').waitFor()
+    await shoot(page, 'fieldwork-people', [1920])
+    await card.getByTestId('fieldwork-up').click()
+    await card.getByText(/各网格|By grid/).waitFor()
+
+    // On a phone: the card fits (its table scrolls inside it), every tap target is 44 px.
+    const phone = await open('supervisor', { width: 360, height: 780 })
+    await phone.goto('/leader')
+    const small = phone.getByTestId('fieldwork-card')
+    await small.getByTestId('fieldwork-rows').waitFor()
+    await small.locator('[data-testid^="fieldwork-open-"]').first().click()
+    await small.getByTestId('fieldwork-up').waitFor()
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth)
+    assert.ok(width <= 360, `the dashboard fits a 360 px phone (${width} px)`)
+    assert.deepEqual(await smallTargets(phone), [], 'tap targets of the dashboard with the field work card')
+    await small.scrollIntoViewIfNeeded()
+    await shoot(phone, 'fieldwork-phone', [360])
+    // The card alone, to read at phone size.
+    await small.screenshot({ path: new URL('../../target/screenshots/fieldwork-card-360.png', import.meta.url).pathname })
+  })
+})

@@ -3,8 +3,9 @@
 //! (high risk monthly, medium quarterly, low twice a year or yearly); and a year of inspections
 //! by the grid members of each place's grid, lived through the store and the state machine as
 //! they would have happened: failures open hazard cases, the departments sign and report their
-//! rectification (most on time, some late, some never), a follow-up inspection after the
-//! deadline judges each hazard, and the newest hazards are still open.
+//! rectification (most on time, some late, some never), a follow-up inspection a few hours to
+//! days after the reported rectification (or after the deadline, when none came) judges each
+//! hazard, and the newest hazards are still open.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -377,7 +378,8 @@ pub async fn load_inspections(store: &dyn Store, town: &DemoTown, now: Millis) -
         while t < now - HOUR {
             let hour = rng.gen_range(9..17) * HOUR;
             queue.entry(t - t.rem_euclid(DAY) + hour - 8 * HOUR).or_default().push(Step::Inspect);
-            t += every + rng.gen_range(-(every / 10)..=every / 10);
+            // Mostly before the plan's due date, now and then a few days late.
+            t += every + rng.gen_range(-(every / 6)..=every / 12);
         }
         let mut open: Vec<Open> = Vec::new();
         while let Some((at, steps)) = queue.pop_first() {
@@ -531,8 +533,12 @@ pub async fn load_inspections(store: &dyn Store, town: &DemoTown, now: Millis) -
                             let done = at + span * rng.gen_range(30..130) / 100;
                             if rng.gen_range(0..10) < 8 {
                                 queue.entry(done).or_default().push(Step::Submit(h));
+                                // The grid member looks again once told it is put right, within
+                                // a few days: often before the deadline, sometimes after.
+                                queue.entry(done + rng.gen_range(4..72) * HOUR).or_default().push(Step::Inspect);
+                            } else {
+                                queue.entry(deadline + rng.gen_range(1..4) * DAY).or_default().push(Step::Inspect);
                             }
-                            queue.entry(deadline + rng.gen_range(1..4) * DAY).or_default().push(Step::Inspect);
                         }
                     }
                 }

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use gridkeeper_domain::patrols::{judge, outline_of, Fix, Outline, PatrolRules};
-use gridkeeper_domain::{LatLon, Millis, PersonId, RegionCode, Role, Scope, HOUR, MINUTE};
+use gridkeeper_domain::patrols::{judge, outline_of, Fix, Outline, PatrolRules, Quota};
+use gridkeeper_domain::{LatLon, Millis, PersonId, RegionCode, RegionLevel, Role, Scope, HOUR, MINUTE};
 use gridkeeper_store::{PastPatrol, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -206,6 +206,16 @@ pub async fn load_patrols(store: &dyn Store, town: &DemoTown, seed: u64, now: Mi
     let patrols = build(seed, town, now, &rules);
     for chunk in patrols.chunks(500) {
         store.import_patrols(chunk, &rules).await?;
+    }
+    // The town's monthly quota, within reach of a diligent member (docs/MEASURES.md).
+    let district = town.reference.regions.iter().map(|r| r.code.clone()).find(|c| c.level() == RegionLevel::District);
+    if let Some(district) = district {
+        let admin = town
+            .people
+            .iter()
+            .position(|p| p.person.grants.iter().any(|g| g.role == Role::Admin))
+            .map_or(1, |i| i as PersonId + 1);
+        store.set_patrol_quota(&district, Quota { hours: 30, visits: 40 }, admin, now).await?;
     }
     Ok(())
 }

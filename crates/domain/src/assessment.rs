@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::fieldwork::FieldMeasures;
 use crate::measures::Measures;
 
 /// Who is assessed; each kind has its own components.
@@ -21,8 +22,9 @@ pub enum Assessed {
 pub type Weights = BTreeMap<String, f64>;
 
 /// The components of a kind, each a value from 0 (worst) to 1 (best), or `None` when there was
-/// nothing to measure.
-pub fn components(kind: Assessed, m: &Measures) -> Vec<(&'static str, Option<f64>)> {
+/// nothing to measure. `f`: the field work of a grid member (inspections, hazards, patrols;
+/// unmeasured for the other kinds).
+pub fn components(kind: Assessed, m: &Measures, f: &FieldMeasures) -> Vec<(&'static str, Option<f64>)> {
     let inverse = |r: Option<f64>| r.map(|x| 1.0 - x);
     match kind {
         Assessed::Department => vec![
@@ -45,6 +47,10 @@ pub fn components(kind: Assessed, m: &Measures) -> Vec<(&'static str, Option<f64
             ("reporting", Some((m.reports as f64 / 10.0).min(1.0))),
             ("verifying", Some((m.verifications as f64 / 10.0).min(1.0))),
             ("satisfaction", m.satisfaction_rate),
+            // Field work (docs/MEASURES.md, "Field work").
+            ("inspection_coverage", f.coverage_on_time),
+            ("hazards_rectified", f.hazards_rectified_on_time),
+            ("patrol_quota", f.patrol_quota_met),
         ],
     }
 }
@@ -66,7 +72,14 @@ pub fn default_weights(kind: Assessed) -> Weights {
             ("self_resolution", 0.2),
             ("timely_dispatch", 0.1),
         ],
-        Assessed::GridMember => &[("reporting", 0.4), ("verifying", 0.3), ("satisfaction", 0.3)],
+        Assessed::GridMember => &[
+            ("reporting", 0.4),
+            ("verifying", 0.3),
+            ("satisfaction", 0.3),
+            ("inspection_coverage", 0.2),
+            ("hazards_rectified", 0.1),
+            ("patrol_quota", 0.1),
+        ],
     };
     w.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
@@ -89,8 +102,8 @@ pub struct Score {
 
 /// The weighted mean of the measured components, on 0–100. Unmeasured components are left out
 /// and the weights of the others renormalised, so nobody is punished for having no cases of a kind.
-pub fn score(kind: Assessed, m: &Measures, weights: &Weights) -> Score {
-    let parts = components(kind, m);
+pub fn score(kind: Assessed, m: &Measures, f: &FieldMeasures, weights: &Weights) -> Score {
+    let parts = components(kind, m, f);
     let total: f64 =
         parts.iter().filter(|(_, v)| v.is_some()).map(|(n, _)| weights.get(*n).copied().unwrap_or(0.0)).sum();
     let components = parts
@@ -128,13 +141,37 @@ mod tests {
             extension_rate: Some(0.0),
             ..Default::default()
         };
-        let s = score(Assessed::Department, &m, &default_weights(Assessed::Department));
+        let none = FieldMeasures::default();
+        let s = score(Assessed::Department, &m, &none, &default_weights(Assessed::Department));
         // Satisfaction (0.2) is unmeasured: the other weights sum to 0.8.
         // (0.3·1 + 0.2·0.5 + 0.1·1 + 0.1·0.5 + 0.1·1) / 0.8 = 0.65 / 0.8 = 81.25
         assert!((s.score.unwrap() - 81.25).abs() < 1e-9, "{s:?}");
         assert_eq!(s.components.len(), 6);
         assert_eq!(s.components.iter().find(|c| c.name == "satisfaction").unwrap().points, 0.0);
-        assert_eq!(score(Assessed::Grid, &Measures::default(), &default_weights(Assessed::Grid)).score, None);
+        assert_eq!(score(Assessed::Grid, &Measures::default(), &none, &default_weights(Assessed::Grid)).score, None);
+    }
+
+    #[test]
+    fn field_work_joins_a_grid_members_score_only_when_measured() {
+        let m = Measures { reports: 5, verifications: 10, satisfaction_rate: Some(1.0), ..Default::default() };
+        let w = default_weights(Assessed::GridMember);
+        // Without field work: (0.4·0.5 + 0.3·1 + 0.3·1) / 1.0 = 80, as before field work was measured.
+        let before = score(Assessed::GridMember, &m, &FieldMeasures::default(), &w);
+        assert!((before.score.unwrap() - 80.0).abs() < 1e-9, "{before:?}");
+        // With it: (0.8 + 0.2·0.5 + 0.1·1 + 0.1·0) / 1.4 = 1.0 / 1.4.
+        let f = FieldMeasures {
+            coverage_on_time: Some(0.5),
+            hazards_rectified_on_time: Some(1.0),
+            patrol_quota_met: Some(0.0),
+            ..Default::default()
+        };
+        let with = score(Assessed::GridMember, &m, &f, &w);
+        assert!((with.score.unwrap() - 100.0 / 1.4).abs() < 1e-9, "{with:?}");
+        let coverage = with.components.iter().find(|c| c.name == "inspection_coverage").unwrap();
+        assert!((coverage.points - 100.0 * 0.2 * 0.5 / 1.4).abs() < 1e-9);
+        // A department's score ignores field work.
+        let d = score(Assessed::Department, &Measures::default(), &f, &default_weights(Assessed::Department));
+        assert_eq!(d.score, None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod campaigns;
 pub mod case;
 pub mod exchange;
+pub mod fieldwork;
 pub mod inspections;
 pub mod measures;
 pub mod notices;

@@ -22,6 +22,7 @@ mod events;
 mod exchange;
 pub mod export;
 mod extract;
+mod fieldwork;
 mod hotline;
 mod http;
 mod inspections;
@@ -164,7 +165,8 @@ impl AssessmentWeights {
         let kinds =
             [(Assessed::Department, "department"), (Assessed::Grid, "grid"), (Assessed::GridMember, "grid_member")];
         for (kind, name) in kinds {
-            let known: Vec<&str> = components(kind, &Default::default()).into_iter().map(|(n, _)| n).collect();
+            let known: Vec<&str> =
+                components(kind, &Default::default(), &Default::default()).into_iter().map(|(n, _)| n).collect();
             for (k, w) in self.of(kind) {
                 if !known.contains(&k.as_str()) {
                     return Err(format!(
@@ -436,6 +438,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(teams::router())
         .merge(patrols::router())
         .merge(campaigns::router())
+        .merge(fieldwork::router())
         .merge(openapi::router())
 }
 

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 use gridkeeper_domain::assessment::{ranks, score, Assessed, Component, Score, Weights};
+use gridkeeper_domain::fieldwork::{FieldCounts, FieldMeasures};
 use gridkeeper_domain::measures::{MeasureCounts, Measures};
 use gridkeeper_domain::time::parse_rfc3339;
 use gridkeeper_domain::{may, Permission, RegionCode, RegionLevel};
@@ -149,12 +150,25 @@ async fn assessment(
             v
         }
     };
+    // A grid member's field work (inspections, hazards, patrols), for periods of at most 400 days.
+    let (field_now, field_before) = if kind == Assessed::GridMember {
+        (
+            crate::fieldwork::person_counts(&app, &region, from, to).await?,
+            crate::fieldwork::person_counts(&app, &region, previous.from, previous.to).await?,
+        )
+    } else {
+        Default::default()
+    };
+    let field = |c: &std::collections::BTreeMap<String, FieldCounts>, k: &str| {
+        FieldMeasures::from_counts(&c.get(k).copied().unwrap_or_default())
+    };
     let scored: Vec<(String, String, Score, Score)> = keys
         .into_iter()
         .map(|(k, name)| {
-            let now = score(kind, &Measures::from_counts(&now_counts.get(&k).cloned().unwrap_or_default()), weights);
-            let before =
-                score(kind, &Measures::from_counts(&before_counts.get(&k).cloned().unwrap_or_default()), weights);
+            let m_now = Measures::from_counts(&now_counts.get(&k).cloned().unwrap_or_default());
+            let m_before = Measures::from_counts(&before_counts.get(&k).cloned().unwrap_or_default());
+            let now = score(kind, &m_now, &field(&field_now, &k), weights);
+            let before = score(kind, &m_before, &field(&field_before, &k), weights);
             (k, name, now, before)
         })
         .collect();

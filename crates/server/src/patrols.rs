@@ -622,7 +622,11 @@ fn round3(x: f64) -> f64 {
 
 /// The grid members of `region` in `month` (assigned at its end, or now), by person with their
 /// grids; with their quotas and what they did.
-async fn month_report(app: &App, region: &RegionCode, month: Month) -> ApiResult<Vec<(QuotaView, QuotaMet)>> {
+pub(crate) async fn month_report(
+    app: &App,
+    region: &RegionCode,
+    month: Month,
+) -> ApiResult<Vec<(QuotaView, QuotaMet)>> {
     let (from, to) = month.bounds(app.settings.utc_offset_hours);
     let now = app.now();
     let at = (to - 1).min(now).max(from);

@@ -21,6 +21,7 @@ mod contacts;
 mod contract;
 mod dialect;
 mod exchange;
+mod fieldwork;
 mod hotline;
 mod housing;
 mod inspections;
@@ -61,6 +62,7 @@ pub use consultations::{Comment, Consultation, ConsultationScope, ConsultationSt
 pub use contacts::{CardProfile, ContactMessage, ContactStore, MessageLimit, NewContactMessage};
 pub use dialect::{Dialect, SqlStore, ACQUIRE_TIMEOUT};
 pub use exchange::*;
+pub use fieldwork::FieldWorkStore;
 pub use hotline::{CaseCaller, HotlineStore, PhoneCase, MAX_CALLER_CASES};
 pub use housing::{BuildingQuery, HouseQuery, HousingStore, TenancyQuery};
 pub use inspections::{
@@ -196,6 +198,7 @@ pub mod prelude {
         RegionStore, RegistryStore, Store, TeamStore, TriageStore,
     };
     // Patrols (issue 16).
+    pub use crate::FieldWorkStore;
     pub use crate::PatrolStore;
 }
 
@@ -235,6 +238,7 @@ pub trait Store:
     + TeamStore
     + PatrolStore
     + CampaignStore
+    + FieldWorkStore
     + Send
     + Sync
     + 'static

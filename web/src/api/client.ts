@@ -128,6 +128,8 @@ import type {
   PositionInput,
   MyQuota,
   QuotaReport,
+  FieldWorkAnswer,
+  FieldWorkBy,
   Quota,
   CampaignBoard,
   CampaignInput,
@@ -486,6 +488,10 @@ export const api = {
   startCampaign: (body: CampaignInput) => post<CampaignView>('campaigns', body),
   closeCampaign: (id: number, reason?: string) => post<CampaignView>(`campaigns/${id}/close`, { reason: reason || null }),
   campaignBoard: (id: number) => get<CampaignBoard>(`campaigns/${id}/board`),
+
+  // measures of field work (docs/MEASURES.md)
+  fieldWork: (p: { region: string; from: string; to: string; by?: FieldWorkBy }) =>
+    get<FieldWorkAnswer>(`field-work/measures${query(p)}`),
 }
 
 /** Every page of a list, up to `max` items (for boards that filter on the client). */

@@ -1079,9 +1079,75 @@ export type ExtensionRequest = {
   until: string
 }
 
+/** What a scope's field work adds up to in a period. */
+export type FieldCounts = {
+  /** Due dates of the plan falling in the period (and passed, or already met). */
+  due: number
+  /** Of those, met by an inspection of the subject on or before the due date. */
+  due_met: number
+  /** Hazards whose rectification deadline fell in the period (and passed, or already closed). */
+  hazards_due: number
+  /** Hazards found in the period. */
+  hazards_found: number
+  /** Of those, closed no later than their deadline. */
+  hazards_on_time: number
+  /** Grid members' months of the period (a member counts once a month). */
+  patrol_months: number
+  /** Of those, months in which the member met both the hours and the visits of their quota. */
+  patrol_months_met: number
+  /** Re-inspections in the period: answers judging an open hazard. */
+  reinspections: number
+  /** Of those, passed (the hazard put right). */
+  reinspections_passed: number
+  /** Social units' self-inspection due dates in the period. */
+  self_due: number
+  /** Of those, met by a self-inspection on or before the due date. */
+  self_due_met: number
+  /** Spot checks in the period. */
+  spot_checks: number
+  /** Of those, failing an item the unit's latest self-inspection before it passed. */
+  spot_checks_contradicting: number
+}
+
+/** The rates, each from 0 to 1, `None` when its denominator is zero. */
+export type FieldMeasures = {
+  /** `spot_checks_contradicting ÷ spot_checks`. */
+  contradiction_rate?: number | null
+  /** Inspection coverage on time: `due_met ÷ due`. */
+  coverage_on_time?: number | null
+  /** `hazards_on_time ÷ hazards_due`. */
+  hazards_rectified_on_time?: number | null
+  /** `patrol_months_met ÷ patrol_months`. */
+  patrol_quota_met?: number | null
+  /** `reinspections_passed ÷ reinspections`. */
+  reinspection_pass_rate?: number | null
+  /** `self_due_met ÷ self_due`. */
+  self_inspection_compliance?: number | null
+}
+
 export type FieldReason = {
   field: string
   reason: string
+}
+
+export type FieldWorkAnswer = {
+  /** grid, community, team or person */
+  by: string
+  /** Rows with anything to count, by key (grids and communities by code, teams by id, people by name). */
+  items: Array<FieldWorkRow>
+  name: string
+  region: string
+  /** The whole region. */
+  total: FieldWorkRow
+}
+
+/** One grid, community, team or person, or the whole region. */
+export type FieldWorkRow = {
+  counts: FieldCounts
+  /** Grid or community code, team id or person id; the region's code for the whole. */
+  key: string
+  measures: FieldMeasures
+  name: string
 }
 
 /** A note with a hand-over or cancellation. */

@@ -416,3 +416,9 @@ export type BoardRow = S.BoardRow
 export type BoardCounts = S.BoardCounts
 export type CommunityBoard = S.CommunityBoard
 export type RiskLevel = S.RiskLevel
+// Measures of field work (issue 16; docs/MEASURES.md).
+export type FieldWorkAnswer = S.FieldWorkAnswer
+export type FieldWorkRow = S.FieldWorkRow
+export type FieldCounts = S.FieldCounts
+export type FieldMeasures = S.FieldMeasures
+export type FieldWorkBy = 'grid' | 'community' | 'team' | 'person'

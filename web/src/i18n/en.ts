@@ -787,6 +787,9 @@ const en: typeof zh = {
     timely_dispatch: 'timely dispatch',
     reporting: 'reporting',
     verifying: 'verifying',
+    inspection_coverage: 'inspections on time',
+    hazards_rectified: 'hazards rectified on time',
+    patrol_quota: 'patrol quota met',
   },
   admin: {
     personPick: 'Type a name or login',
@@ -1377,6 +1380,24 @@ const en: typeof zh = {
     },
   },
   campaignStatus: { upcoming: 'Upcoming', running: 'Running', ended: 'Ended', closed: 'Closed early' },
+  fieldWork: {
+    title: 'Field inspections',
+    coverage: 'Inspections on time',
+    hazardsFound: 'Hazards found',
+    rectified: 'Hazards rectified on time',
+    reinspection: 'Re-inspections passed',
+    selfCompliance: 'Self-inspections on time',
+    contradicting: 'Spot checks contradicting',
+    patrolMet: 'Patrol quota met',
+    name: 'Name',
+    byCommunity: 'By community',
+    byGrid: 'By grid',
+    byPerson: 'By grid member',
+    back: 'Up one level',
+    drillHint: 'Choose a community to see its grids, a grid to see its people',
+    none: 'No field work in this period',
+    ofDue: '{n}/{d}',
+  },
 }
 
 export default en

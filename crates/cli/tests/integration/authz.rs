@@ -222,6 +222,7 @@ async fn every_endpoint_for_every_role_inside_and_outside_scope() {
     rendered.push_str(&teams_matrix(&t).await);
     rendered.push_str(&patrols_matrix(&t).await);
     rendered.push_str(&campaigns_matrix(&t).await);
+    rendered.push_str(&fieldwork_matrix(&t).await);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/AUTHZ.md");
     if std::env::var("GRIDKEEPER_UPDATE_DOCS").is_ok() {
         std::fs::write(path, &rendered).unwrap();
@@ -969,6 +970,40 @@ async fn campaigns_matrix(t: &TestApp) -> String {
                 }
             };
             cells.push(status.as_u16().to_string());
+        }
+        out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// The measures of field work × the same people: those who read the measures of community
+/// 330483101001 (`tests/integration/fieldwork.rs`).
+async fn fieldwork_matrix(t: &TestApp) -> String {
+    let rows: &[&str] =
+        &["GET field-work/measures?region={community}", "GET field-work/measures?region={district}&by=person"];
+    let mut out = String::from(
+        "\n## Field work measures\n\nThe same people asking for the measures of field work of community 330483101001 and \
+         of the district, per person, over the last week: `tests/integration/fieldwork.rs`.\n\n| endpoint |",
+    );
+    for (name, _) in ACTORS {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(ACTORS.len()));
+    out.push('\n');
+    let now = chrono::Utc::now().timestamp_millis();
+    let iso = |ms: i64| gridkeeper_domain::time::to_rfc3339(ms).replace('+', "%2B");
+    let period = format!("from={}&to={}", iso(now - 7 * 86_400_000), iso(now));
+    for row in rows {
+        let mut cells = vec![];
+        for (_, login) in ACTORS {
+            let url = match *row {
+                "GET field-work/measures?region={community}" => {
+                    format!("/api/v1/field-work/measures?region=330483101001&{period}")
+                }
+                _ => format!("/api/v1/field-work/measures?region=330483&by=person&{period}"),
+            };
+            cells.push(t.get(*login, &url).await.status.as_u16().to_string());
         }
         out.push_str(&format!("| {row} | {} |\n", cells.join(" | ")));
     }

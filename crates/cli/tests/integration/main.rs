@@ -10,6 +10,7 @@ mod campaigns;
 mod common;
 mod crash;
 mod exchange;
+mod fieldwork;
 mod geo;
 mod grid_card;
 mod hardening;

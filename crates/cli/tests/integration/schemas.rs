@@ -415,6 +415,14 @@ async fn answers_match_the_documented_schemas() {
         )
         .await;
     s.assert("put", "/patrols/quotas/{region}", &r);
+    // Measures of field work.
+    for by in ["grid", "person", "team"] {
+        let url = format!("/api/v1/field-work/measures?region=330483101001&by={by}&from=2026-11-01T00:00:00%2B08:00&to=2026-12-31T00:00:00%2B08:00");
+        s.assert("get", "/field-work/measures", &app.get(Some("leader"), &url).await);
+    }
+    let r = app.get(Some("leader"), "/api/v1/field-work/measures?region=330483101001&from=2026-11-01T00:00:00Z").await;
+    r.problem(422, Some("to"));
+    s.assert("get", "/field-work/measures", &r);
 
     // People and reference data.
     for who in ["resident", "dispatcher", "admin"] {
