@@ -18,6 +18,7 @@ use sqlx::Row;
 
 use crate::cases::Intake;
 use crate::dialect::generic;
+use crate::points::push_under;
 use crate::rollups::Rollup;
 use crate::sql::Sql;
 use crate::{corrupt, parse_field, CaseStore, Result, StoreError};
@@ -576,14 +577,8 @@ generic! {
                 "SELECT s.*, d.due_at, d.last_at, d.every_days FROM inspection_due d JOIN {SUBJECTS} s \
                  ON s.subject = d.subject AND s.id = d.subject_id WHERE d.due_at <= "
             ));
-            b.push_bind(until).push(" AND (");
-            for (i, r) in under.iter().enumerate() {
-                if i > 0 {
-                    b.push(" OR ");
-                }
-                b.push("(d.grid >= ").push_bind(r.to_string()).push(" AND d.grid < ").push_bind(format!("{r}:")).push(")");
-            }
-            b.push(")");
+            b.push_bind(until);
+            push_under(&mut b, "d.grid", &under.iter().map(RegionCode::to_string).collect::<Vec<_>>());
             b.push(" ORDER BY d.due_at, d.subject, d.subject_id LIMIT ").push_bind(i64::from(limit));
             Self::query_of(&b)
                 .fetch_all(&self.pool)
@@ -608,15 +603,10 @@ generic! {
                 "SELECT k.self_inspection, k.subject, k.subject_id, k.grid, k.due_at, k.checked_by, k.contradicted, \
                  s.kind, s.name, s.address, s.lat, s.lon, s.risk, s.created_at, s.open, s.id \
                  FROM spot_checks k JOIN {SUBJECTS} s ON s.subject = k.subject AND s.id = k.subject_id \
-                 WHERE k.checked_by IS NULL AND ("
+                 WHERE k.checked_by IS NULL"
             ));
-            for (i, r) in under.iter().enumerate() {
-                if i > 0 {
-                    b.push(" OR ");
-                }
-                b.push("(k.grid >= ").push_bind(r.to_string()).push(" AND k.grid < ").push_bind(format!("{r}:")).push(")");
-            }
-            b.push(") ORDER BY k.due_at, k.self_inspection LIMIT ").push_bind(i64::from(limit));
+            push_under(&mut b, "k.grid", &under.iter().map(RegionCode::to_string).collect::<Vec<_>>());
+            b.push(" ORDER BY k.due_at, k.self_inspection LIMIT ").push_bind(i64::from(limit));
             Self::query_of(&b)
                 .fetch_all(&self.pool)
                 .await?

@@ -214,8 +214,9 @@ const REDEMPTION_COLUMNS: &str = "d.id, d.reward_id, w.name AS reward_name, w.na
      p.name AS person_name, d.region, d.cost, d.state, d.at, d.done_at, d.done_by, d.note";
 const REDEMPTION_FROM: &str = "redemptions d JOIN rewards w ON w.id = d.reward_id JOIN people p ON p.id = d.person_id";
 
-/// `column` within the subtrees of `regions`, as SQL with bound values.
-fn push_under(b: &mut Sql, column: &str, regions: &[String]) {
+/// ` AND column` within the subtrees of `regions`, as SQL with bound values (shared with the
+/// inspections' task lists).
+pub(crate) fn push_under(b: &mut Sql, column: &str, regions: &[String]) {
     push_within(b, column, regions, &[]);
 }
 
