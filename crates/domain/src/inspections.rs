@@ -71,8 +71,10 @@ pub const FIRST_WITHIN_DAYS: u32 = 30;
 pub struct ChecklistItem {
     /// Unique within the check list, kept across its versions (`F01`): how a re-inspection finds
     /// the item a hazard came from. Letters, digits, `-` and `_`, at most 16.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,16}$"))]
     pub code: String,
     /// What to check, as the inspector reads it (at most 200 characters).
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub text: String,
     /// The same in English (at most 300 characters; may be empty).
     #[serde(default)]
@@ -95,12 +97,14 @@ pub struct ChecklistItem {
 #[serde(deny_unknown_fields)]
 pub struct ChecklistDraft {
     /// At most 100 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub name: String,
     #[serde(default)]
     pub name_en: String,
     pub subject: SubjectKind,
     /// The kind of place (its key in the registry's place kinds) or the use of house (`rental`)
     /// it applies to. One current check list per kind.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z][a-z0-9_]{0,39}$"))]
     pub kind: String,
     /// 1 to 200 items, codes unique.
     pub items: Vec<ChecklistItem>,
@@ -232,6 +236,8 @@ pub fn far_from(subject: LatLon, at: LatLon, accuracy_m: Option<f64>, limit_m: f
 #[serde(deny_unknown_fields)]
 pub struct PlanRule {
     pub subject: SubjectKind,
+    /// A kind of place or use of house, as in a check list.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z][a-z0-9_]{0,39}$"))]
     pub kind: String,
     pub risk: RiskLevel,
     /// Days between inspections (1 to 3650): 30 for monthly, 365 for yearly.

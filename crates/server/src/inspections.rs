@@ -828,6 +828,7 @@ fn hazard_case(item: &str, c: &Case) -> HazardCase {
     responses(
         (status = 201, description = "Recorded", body = Recorded),
         (status = 200, description = "Sent before with the same key: the inspection as recorded then", body = Recorded),
+        (status = 403, description = "Not one who inspects there: a grid member, grid leader or team member with the inspect duty, or the place's own social unit"),
         (status = 404, description = "No such place or house one may see, or no such check list"),
         (status = 409, description = "A hazard it judges was changed meanwhile, or another inspection opened the same hazard: load the safety file and send again")))]
 async fn record(

@@ -180,7 +180,8 @@ impl Modify for Parameters {
                     }
                     if p.parameter_in == ParameterIn::Query {
                         match p.name.as_str() {
-                            "from" | "to" | "at" => {
+                            // Instants, unless the parameter says otherwise (a month `YYYY-MM`).
+                            "from" | "to" | "at" if o.pattern.is_none() => {
                                 o.format.get_or_insert(SchemaFormat::KnownFormat(KnownFormat::DateTime));
                             }
                             "level" => {

@@ -2042,6 +2042,7 @@ export type Plan = {
 export type PlanRule = {
   /** Days between inspections (1 to 3650): 30 for monthly, 365 for yearly. */
   every_days: number
+  /** A kind of place or use of house, as in a check list. */
   kind: string
   risk: RiskLevel
   subject: SubjectKind
