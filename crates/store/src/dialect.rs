@@ -316,6 +316,7 @@ generic! {
                     Arg::Float(v) => q.bind(*v),
                     Arg::Text(v) => q.bind(v.as_deref()),
                     Arg::Json(v) => q.bind(sqlx::types::Json(v)),
+                    Arg::Bytes(v) => q.bind(v.clone()),
                 };
             }
             q

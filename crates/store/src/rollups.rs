@@ -7,7 +7,7 @@
 //! moves the case's earlier counts to its new department or category, as a scan of the events
 //! would count them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rustc_hash::FxHashMap;
 
@@ -18,6 +18,7 @@ use crate::cases::{CASE_COLUMNS, EVENT_COLUMNS};
 use crate::dialect::generic;
 use crate::sql::Sql;
 use crate::Result;
+use sqlx::Row;
 
 const DAY: Millis = 86_400_000;
 /// Rollup days are local days of China Standard Time (UTC+8). A period aligned to another
@@ -73,11 +74,51 @@ type Counters = [i64; 20];
 /// A region node of the rollups ('*', a district, … a grid), numbered within one [`Rollup`].
 type Node = u32;
 type CountKey = (Node, bool, i64, DepartmentId, i64);
-type StageKey = (Node, bool, i64, DepartmentId, u8, u16);
+/// (node, split, day, leaf, value, stage): the stage times of a node and period, for all its
+/// cases ([`ALL`]) or those of one department, category or person.
+type TimeKey = (Node, u8, i64, bool, i64, u8);
 type PersonKey = (Node, i64, i64);
 
+/// The splits of the stage times (`rollup_times.split`): every case of the node, or those of one
+/// `value` — a lead department, a category (0: none for either), a grid member who reported.
+pub(crate) const ALL: u8 = 0;
+pub(crate) const DEPARTMENT: u8 = 1;
+pub(crate) const CATEGORY: u8 = 2;
+pub(crate) const PERSON: u8 = 3;
+
+/// A stage-time histogram as the rollups keep it: bin
+/// ([`Durations::bin`](gridkeeper_domain::measures::Durations::bin), about 2% wide) →
+/// (how many durations, their sum), signed so that a change can take durations away.
+pub(crate) type Hist = BTreeMap<u16, (i64, i64)>;
+
+/// A histogram as `rollup_times.hist` stores it: per bin holding durations, the bin (2 bytes),
+/// the count and the sum (8 bytes each), little-endian, in bin order.
+pub(crate) fn encode(hist: &Hist) -> Vec<u8> {
+    let mut out = Vec::with_capacity(hist.len() * 18);
+    for (bin, (n, total)) in hist {
+        if *n != 0 || *total != 0 {
+            out.extend_from_slice(&bin.to_le_bytes());
+            out.extend_from_slice(&n.to_le_bytes());
+            out.extend_from_slice(&total.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Adds the bins of a stored histogram ([`encode`]) to `into`.
+pub(crate) fn decode_into(bytes: &[u8], into: &mut Hist) {
+    for b in bytes.chunks_exact(18) {
+        let bin = u16::from_le_bytes([b[0], b[1]]);
+        let n = i64::from_le_bytes(b[2..10].try_into().unwrap_or_default());
+        let total = i64::from_le_bytes(b[10..18].try_into().unwrap_or_default());
+        let e = into.entry(bin).or_default();
+        e.0 += n;
+        e.1 += total;
+    }
+}
+
 /// Changes to the rollup tables, summed by key before they are written. Nodes are numbered as
-/// they are met and the keys hashed with FxHash: a bulk import adds about 80 keys per case.
+/// they are met and the keys hashed with FxHash: a bulk import adds about 100 keys per case.
 #[derive(Debug, Default)]
 pub(crate) struct Rollup {
     names: Vec<String>,
@@ -86,8 +127,8 @@ pub(crate) struct Rollup {
     paths: FxHashMap<String, Vec<(Node, bool)>>,
     /// (node, leaf, day, department, category)
     counts: FxHashMap<CountKey, Counters>,
-    /// (node, leaf, day, department or -1 for all, stage, bin) → (count, sum)
-    stages: FxHashMap<StageKey, (i64, i64)>,
+    /// The stage times' changes.
+    times: FxHashMap<TimeKey, Hist>,
     /// (node, day, person)
     people: FxHashMap<PersonKey, Counters>,
 }
@@ -99,8 +140,8 @@ pub(crate) struct Rows {
     names: Vec<String>,
     /// (node, day, leaf, department, category)
     pub(crate) counts: Vec<(CountKey, Counters)>,
-    /// (node, department, day, leaf, stage, bin)
-    pub(crate) stages: Vec<(StageKey, (i64, i64))>,
+    /// (node, split, day, leaf, value, stage)
+    pub(crate) times: Vec<(TimeKey, Hist)>,
     /// (node, day, person)
     pub(crate) people: Vec<(PersonKey, Counters)>,
 }
@@ -158,6 +199,12 @@ impl Rollup {
         let delta = f.counts.counters().map(|c| c as i64 * sign);
         let counted = delta.iter().any(|c| *c != 0);
         let stages = f.counts.stages();
+        let timed = stages.iter().any(|d| d.count() > 0);
+        // A stage time counts for every case, its department, its category, and the grid member
+        // who reported it (a stage's fact names them: `facts`).
+        let splits = [(ALL, 0), (DEPARTMENT, dept), (CATEGORY, category)]
+            .into_iter()
+            .chain(f.person.map(|p| (PERSON, p)));
         for &(node, leaf) in path {
             if counted {
                 add(self.counts.entry((node, leaf, day, dept, category)).or_default(), &delta);
@@ -165,12 +212,16 @@ impl Rollup {
                     add(self.people.entry((node, day, p)).or_default(), &delta);
                 }
             }
-            for (stage, durations) in stages.iter().enumerate() {
-                for (bin, n, total) in durations.bins() {
-                    for d in [-1, dept] {
-                        let e = self.stages.entry((node, leaf, day, d, stage as u8, bin)).or_default();
-                        e.0 += n as i64 * sign;
-                        e.1 += total * sign;
+            if !timed {
+                continue;
+            }
+            for (split, value) in splits.clone() {
+                for (stage, durations) in stages.iter().enumerate() {
+                    for (bin, n, total) in durations.bins() {
+                        let e = self.times.entry((node, split, day, leaf, value, stage as u8)).or_default();
+                        let b = e.entry(bin).or_default();
+                        b.0 += n as i64 * sign;
+                        b.1 += total * sign;
                     }
                 }
             }
@@ -189,19 +240,42 @@ impl Rollup {
         let mut counts: Vec<_> = self.counts.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
         counts
             .sort_unstable_by_key(|((node, leaf, day, dept, cat), _)| (rank[*node as usize], *day, *leaf, *dept, *cat));
-        let mut stages: Vec<_> = self.stages.into_iter().filter(|(_, (n, t))| *n != 0 || *t != 0).collect();
-        stages.sort_unstable_by_key(|((node, leaf, day, dept, stage, bin), _)| {
-            (rank[*node as usize], *dept, *day, *leaf, *stage, *bin)
+        let mut times: Vec<_> =
+            self.times.into_iter().filter(|(_, h)| h.values().any(|(n, t)| *n != 0 || *t != 0)).collect();
+        times.sort_unstable_by_key(|((node, split, day, leaf, value, stage), _)| {
+            (rank[*node as usize], *split, *day, *leaf, *value, *stage)
         });
         let mut people: Vec<_> = self.people.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
         people.sort_unstable_by_key(|((node, day, person), _)| (rank[*node as usize], *day, *person));
-        Rows { names: self.names, counts, stages, people }
+        Rows { names: self.names, counts, times, people }
     }
 
     /// Keys held (to bound the memory of a long import).
     pub(crate) fn len(&self) -> usize {
-        self.counts.len() + self.stages.len() + self.people.len()
+        self.counts.len() + self.times.len() + self.people.len()
     }
+}
+
+/// The keys of `chunk` as the rows of a `VALUES` list, each followed by its histogram when
+/// `hist` gives one.
+fn push_times(
+    b: &mut Sql,
+    rows: &Rows,
+    chunk: &[(TimeKey, Hist)],
+    hist: impl Fn(&(TimeKey, Hist)) -> Option<Vec<u8>>,
+) {
+    b.push_values(chunk, |mut row, item| {
+        let ((node, split, day, leaf, value, stage), _) = item;
+        row.push_bind(rows.node(*node))
+            .push_bind(i64::from(*split))
+            .push_bind(*day)
+            .push_bind(*leaf)
+            .push_bind(*value)
+            .push_bind(i64::from(*stage));
+        if let Some(h) = hist(item) {
+            row.push_bind(h);
+        }
+    });
 }
 
 generic! {
@@ -239,24 +313,47 @@ generic! {
                 b.push(format!(" ON CONFLICT (node, day, person) DO UPDATE SET {}", sums("rollup_people")));
                 Self::query_of(&b).execute(&mut *conn).await?;
             }
-            for chunk in rows.stages.chunks(4000) {
-                let mut b = Sql::new(
-                    "INSERT INTO rollup_stages (node, leaf, day, department, stage, bin, n, total) ",
-                );
-                b.push_values(chunk, |mut row, ((node, leaf, day, dept, stage, bin), (n, total))| {
-                    row.push_bind(rows.node(*node))
-                        .push_bind(*leaf)
-                        .push_bind(*day)
-                        .push_bind(*dept)
-                        .push_bind(i64::from(*stage))
-                        .push_bind(i64::from(*bin))
-                        .push_bind(*n)
-                        .push_bind(*total);
+            Self::write_times(conn, &rows).await
+        }
+
+        /// Adds the stage times' changes of `rows` to `rollup_times`: a histogram is read, added
+        /// to in memory and written back, 500 keys a statement. On PostgreSQL the rows are first
+        /// made to exist and then locked (`FOR UPDATE`), so that two writers adding to the same
+        /// histogram (the district's, '*') take turns rather than one overwriting the other;
+        /// SQLite writes one transaction at a time.
+        async fn write_times(conn: &mut D::Connection, rows: &Rows) -> Result<()> {
+            const KEY: &str = "node, split, day, leaf, value, stage";
+            let locking = !D::FOR_UPDATE.is_empty();
+            for chunk in rows.times.chunks(500) {
+                if locking {
+                    let mut b = Sql::new(format!("INSERT INTO rollup_times ({KEY}, hist) "));
+                    push_times(&mut b, rows, chunk, |_| Some(Vec::new()));
+                    b.push(format!(" ON CONFLICT ({KEY}) DO NOTHING"));
+                    Self::query_of(&b).execute(&mut *conn).await?;
+                }
+                let mut b = Sql::new(format!("WITH k ({KEY}) AS ("));
+                push_times(&mut b, rows, chunk, |_| None);
+                b.push(format!(
+                    ") SELECT t.node, t.split, t.day, t.leaf, t.value, t.stage, t.hist FROM k JOIN rollup_times t \
+                     ON t.node = k.node AND t.split = k.split AND t.day = k.day AND t.leaf = k.leaf \
+                     AND t.value = k.value AND t.stage = k.stage{}",
+                    if locking { " ORDER BY 1, 2, 3, 4, 5, 6 FOR UPDATE OF t" } else { "" }
+                ));
+                let mut stored: HashMap<(String, i64, i64, bool, i64, i64), Vec<u8>> = HashMap::new();
+                for r in Self::query_of(&b).fetch_all(&mut *conn).await? {
+                    let key = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
+                    stored.insert(key, r.try_get(6)?);
+                }
+                let mut b = Sql::new(format!("INSERT INTO rollup_times ({KEY}, hist) "));
+                push_times(&mut b, rows, chunk, |((node, split, day, leaf, value, stage), change)| {
+                    let key = (rows.node(*node).to_string(), i64::from(*split), *day, *leaf, *value, i64::from(*stage));
+                    let mut hist = change.clone();
+                    if let Some(bytes) = stored.get(&key) {
+                        decode_into(bytes, &mut hist);
+                    }
+                    Some(encode(&hist))
                 });
-                b.push(
-                    " ON CONFLICT (node, department, day, leaf, stage, bin) \
-                     DO UPDATE SET n = rollup_stages.n + excluded.n, total = rollup_stages.total + excluded.total",
-                );
+                b.push(format!(" ON CONFLICT ({KEY}) DO UPDATE SET hist = excluded.hist"));
                 Self::query_of(&b).execute(&mut *conn).await?;
             }
             Ok(())
@@ -302,8 +399,8 @@ generic! {
         pub(crate) async fn compute_rollups(&self) -> Result<()> {
             let mut tx = self.begin_write().await?;
             // Writers of cases wait (they add to the rollups); readers go on.
-            Self::lock(&mut tx, "cases, rollup_counts, rollup_stages, rollup_people, rollup_state", "EXCLUSIVE").await?;
-            for table in ["rollup_counts", "rollup_stages", "rollup_people"] {
+            Self::lock(&mut tx, "cases, rollup_counts, rollup_times, rollup_people, rollup_state", "EXCLUSIVE").await?;
+            for table in ["rollup_counts", "rollup_times", "rollup_people"] {
                 sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
             }
             let community = Self::community_teams(&mut tx).await?;
@@ -338,6 +435,26 @@ generic! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_histogram_reads_back_as_written_and_adds_up() {
+        let a: Hist = [(0, (1, 400)), (345, (2, 2_000_000)), (u16::MAX, (1, i64::MAX / 2))].into();
+        let mut sum = Hist::new();
+        decode_into(&encode(&a), &mut sum);
+        assert_eq!(sum, a);
+        // Taking durations away: a bin left at nothing is not stored.
+        let change: Hist = [(345, (-2, -2_000_000)), (7, (1, 3))].into();
+        let mut merged = change.clone();
+        decode_into(&encode(&a), &mut merged);
+        let mut back = Hist::new();
+        decode_into(&encode(&merged), &mut back);
+        assert_eq!(back, [(0, (1, 400)), (7, (1, 3)), (u16::MAX, (1, i64::MAX / 2))].into());
+        assert_eq!(encode(&Hist::new()), Vec::<u8>::new());
+        // A stored value that is not a whole number of bins keeps its whole bins.
+        let mut partial = Hist::new();
+        decode_into(&encode(&a)[..20], &mut partial);
+        assert_eq!(partial, [(0, (1, 400))].into());
+    }
 
     #[test]
     fn a_period_is_its_whole_months_and_the_days_around_them() {

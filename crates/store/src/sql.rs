@@ -22,6 +22,7 @@ pub(crate) enum Arg {
     Float(Option<f64>),
     Text(Option<String>),
     Json(Value),
+    Bytes(Vec<u8>),
 }
 
 impl From<bool> for Arg {
@@ -77,6 +78,11 @@ impl From<Option<String>> for Arg {
 impl From<Option<&str>> for Arg {
     fn from(v: Option<&str>) -> Self {
         Arg::Text(v.map(str::to_string))
+    }
+}
+impl From<Vec<u8>> for Arg {
+    fn from(v: Vec<u8>) -> Self {
+        Arg::Bytes(v)
     }
 }
 impl From<&Value> for Arg {
