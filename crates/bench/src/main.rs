@@ -12,6 +12,7 @@ mod import;
 mod intake;
 mod load;
 mod measures;
+mod morning;
 mod queries;
 mod soak;
 mod store;
@@ -94,6 +95,10 @@ enum Command {
     /// `serve` under a steady mixed load with bad input for a set time, sampling RSS, open
     /// files, WAL size and latency every minute; fails on growth that does not level off.
     Soak(soak::SoakArgs),
+    /// A linkage center's busy morning on a large database: reports at a set rate, dispatchers,
+    /// department staff and leaders at work, the live feed and the clock job; each kind of request
+    /// beside the same request alone.
+    Morning(morning::MorningArgs),
     /// The category model at scale: training on the demo's decided cases, suggestion latency,
     /// folding, each beside the work of only reading the texts' features.
     Triage(triage::TriageArgs),
@@ -120,6 +125,7 @@ async fn run(config: Config, cmd: Command) -> anyhow::Result<()> {
         Command::Detail(args) => queries::run_detail(config, args).await,
         Command::Rss(args) => queries::run_rss(config, args).await,
         Command::Soak(args) => soak::run(config, args).await,
+        Command::Morning(args) => morning::run(config, args).await,
         Command::Triage(args) => triage::run(args),
         Command::Store { history, reports, concurrency, postgres, sqlite, runs } => {
             store::run(config, history, reports, concurrency, &postgres, &sqlite, runs).await

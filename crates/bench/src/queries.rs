@@ -46,7 +46,7 @@ pub(crate) struct Served {
     pub base: String,
     pub cases: i64,
     pub communities: Vec<String>,
-    district: String,
+    pub district: String,
     pub reference: gridkeeper_store::ReferenceData,
 }
 

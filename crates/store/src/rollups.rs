@@ -78,6 +78,8 @@ type CountKey = (Node, bool, i64, DepartmentId, i64);
 /// cases ([`ALL`]) or those of one department, category or person.
 type TimeKey = (Node, u8, i64, bool, i64, u8);
 type PersonKey = (Node, i64, i64);
+/// A [`TimeKey`] as read back from `rollup_times`.
+type StoredKey = (String, i64, i64, bool, i64, i64);
 
 /// The splits of the stage times (`rollup_times.split`): every case of the node, or those of one
 /// `value` — a lead department, a category (0: none for either), a grid member who reported.
@@ -202,9 +204,8 @@ impl Rollup {
         let timed = stages.iter().any(|d| d.count() > 0);
         // A stage time counts for every case, its department, its category, and the grid member
         // who reported it (a stage's fact names them: `facts`).
-        let splits = [(ALL, 0), (DEPARTMENT, dept), (CATEGORY, category)]
-            .into_iter()
-            .chain(f.person.map(|p| (PERSON, p)));
+        let splits =
+            [(ALL, 0), (DEPARTMENT, dept), (CATEGORY, category)].into_iter().chain(f.person.map(|p| (PERSON, p)));
         for &(node, leaf) in path {
             if counted {
                 add(self.counts.entry((node, leaf, day, dept, category)).or_default(), &delta);
@@ -258,12 +259,7 @@ impl Rollup {
 
 /// The keys of `chunk` as the rows of a `VALUES` list, each followed by its histogram when
 /// `hist` gives one.
-fn push_times(
-    b: &mut Sql,
-    rows: &Rows,
-    chunk: &[(TimeKey, Hist)],
-    hist: impl Fn(&(TimeKey, Hist)) -> Option<Vec<u8>>,
-) {
+fn push_times(b: &mut Sql, rows: &Rows, chunk: &[(TimeKey, Hist)], hist: impl Fn(&(TimeKey, Hist)) -> Option<Vec<u8>>) {
     b.push_values(chunk, |mut row, item| {
         let ((node, split, day, leaf, value, stage), _) = item;
         row.push_bind(rows.node(*node))
@@ -339,7 +335,7 @@ generic! {
                      AND t.value = k.value AND t.stage = k.stage{}",
                     if locking { " ORDER BY 1, 2, 3, 4, 5, 6 FOR UPDATE OF t" } else { "" }
                 ));
-                let mut stored: HashMap<(String, i64, i64, bool, i64, i64), Vec<u8>> = HashMap::new();
+                let mut stored: HashMap<StoredKey, Vec<u8>> = HashMap::new();
                 for r in Self::query_of(&b).fetch_all(&mut *conn).await? {
                     let key = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
                     stored.insert(key, r.try_get(6)?);
