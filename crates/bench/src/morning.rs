@@ -68,6 +68,8 @@ type Shared = Arc<Mutex<Tally>>;
 struct Person {
     token: String,
     department: Option<i64>,
+    /// A grid leader's community: the region of their dashboard (others see the district's).
+    community: Option<String>,
 }
 
 #[derive(Clone)]
@@ -220,14 +222,15 @@ async fn leader(ctx: Ctx, who: Person, tally: Shared, end: Instant, seed: u64) {
         let to = chrono::Utc::now();
         let from = to - chrono::Duration::days(30);
         let at = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let mut paths = vec![format!("/api/v1/measures?from={}&to={}", at(from), at(to))];
+        let region = who.community.as_ref().map(|c| format!("&region={c}")).unwrap_or_default();
+        let mut paths = vec![format!("/api/v1/measures?from={}&to={}{region}", at(from), at(to))];
         for i in 0..6 {
             let a = from + (to - from) * i / 6;
             let b = from + (to - from) * (i + 1) / 6;
-            paths.push(format!("/api/v1/measures?from={}&to={}", at(a), at(b)));
+            paths.push(format!("/api/v1/measures?from={}&to={}{region}", at(a), at(b)));
         }
         for kind in ["department", "grid", "grid_member"] {
-            paths.push(format!("/api/v1/assessment?kind={kind}&from={}&to={}", at(from), at(to)));
+            paths.push(format!("/api/v1/assessment?kind={kind}&from={}&to={}{region}", at(from), at(to)));
         }
         let t = Instant::now();
         let answers = futures::future::join_all(
@@ -307,7 +310,11 @@ async fn sessions(config: &Config, db: &std::path::Path, logins: &[String]) -> a
             Scope::Department { id } => Some(id),
             _ => None,
         });
-        out.push(Person { token, department });
+        let community = p.grants.iter().find_map(|g| match &g.scope {
+            Scope::Region { code } if g.role == gridkeeper_domain::Role::GridLeader => Some(code.to_string()),
+            _ => None,
+        });
+        out.push(Person { token, department, community });
     }
     store.close().await;
     Ok(out)
