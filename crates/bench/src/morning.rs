@@ -122,6 +122,21 @@ impl Ctx {
         }
     }
 
+    /// A page of cases (timed as `kind`), and one of them on which `who` may take `action`.
+    async fn pick(
+        &self,
+        tally: &Shared,
+        kind: &'static str,
+        who: &Person,
+        path: &str,
+        action: &str,
+        rng: &mut StdRng,
+    ) -> Option<Value> {
+        let page = self.call(tally, kind, self.get(who, path)).await?;
+        let mut open: Vec<Value> = page["items"].as_array()?.iter().filter(|c| may(c, action)).cloned().collect();
+        (!open.is_empty()).then(|| open.swap_remove(rng.gen_range(0..open.len())))
+    }
+
     fn get(&self, who: &Person, path: &str) -> reqwest::RequestBuilder {
         self.client.get(format!("{}{path}", self.base)).bearer_auth(&who.token)
     }
@@ -144,23 +159,10 @@ fn may(case: &Value, action: &str) -> bool {
 async fn dispatcher(ctx: Ctx, who: Person, tally: Shared, end: Instant, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     while Instant::now() < end {
-        let page = ctx
-            .call(
-                &tally,
-                "attention queue, a page of 50",
-                ctx.get(&who, &format!("/api/v1/cases?attention=true&sort=deadline&region={}&limit=50", ctx.district)),
-            )
-            .await;
-        let new: Vec<Value> = page
-            .and_then(|p| p["items"].as_array().cloned())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|c| may(c, "accept"))
-            .collect();
-        if !new.is_empty() {
-            let case = &new[rng.gen_range(0..new.len())];
+        let path = format!("/api/v1/cases?attention=true&sort=deadline&region={}&limit=50", ctx.district);
+        if let Some(case) = ctx.pick(&tally, "attention queue, a page of 50", &who, &path, "accept", &mut rng).await {
             let (category, department) = ctx.categories[rng.gen_range(0..ctx.categories.len())];
-            let accept = ctx.act(&who, case, "accept", json!({ "category": category, "urgency": "routine" }));
+            let accept = ctx.act(&who, &case, "accept", json!({ "category": category, "urgency": "routine" }));
             if let Some(answer) = ctx.call(&tally, "accept", accept).await {
                 let dispatch = ctx.act(&who, &answer["case"], "dispatch", json!({ "lead_department": department }));
                 ctx.call(&tally, "dispatch", dispatch).await;
@@ -176,22 +178,9 @@ async fn staff(ctx: Ctx, who: Person, tally: Shared, end: Instant, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let department = who.department.unwrap_or_default();
     while Instant::now() < end {
-        let page = ctx
-            .call(
-                &tally,
-                "department queue, a page of 20",
-                ctx.get(&who, &format!("/api/v1/cases?department={department}&state=dispatched&limit=20")),
-            )
-            .await;
-        let open: Vec<Value> = page
-            .and_then(|p| p["items"].as_array().cloned())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|c| may(c, "sign"))
-            .collect();
-        if !open.is_empty() {
-            let case = &open[rng.gen_range(0..open.len())];
-            if let Some(signed) = ctx.call(&tally, "sign", ctx.act(&who, case, "sign", json!({}))).await {
+        let path = format!("/api/v1/cases?department={department}&state=dispatched&limit=20");
+        if let Some(case) = ctx.pick(&tally, "department queue, a page of 20", &who, &path, "sign", &mut rng).await {
+            if let Some(signed) = ctx.call(&tally, "sign", ctx.act(&who, &case, "sign", json!({}))).await {
                 let photo = reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("done.png").mime_str("image/png");
                 let upload = ctx
                     .client
