@@ -93,12 +93,29 @@ pub(crate) const PERSON: u8 = 3;
 /// (how many durations, their sum), signed so that a change can take durations away.
 pub(crate) type Hist = BTreeMap<u16, (i64, i64)>;
 
-/// A histogram as `rollup_times.hist` stores it: per bin holding durations, the bin (2 bytes),
-/// the count and the sum (8 bytes each), little-endian, in bin order.
-pub(crate) fn encode(hist: &Hist) -> Vec<u8> {
-    let mut out = Vec::with_capacity(hist.len() * 18);
-    for (bin, (n, total)) in hist {
-        if *n != 0 || *total != 0 {
+/// A bin of a histogram and its change: (bin, (count, sum)).
+pub(crate) type Bin = (u16, (i64, i64));
+
+/// The histogram stored as `bytes` with `change` added (both in bin order), stored the same way:
+/// per bin holding durations, the bin (2 bytes), the count and the sum (8 bytes each),
+/// little-endian, in bin order. A bin left at nothing is dropped.
+pub(crate) fn add_to(bytes: &[u8], change: &[Bin]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + change.len() * 18);
+    let (mut old, mut new) = (bins_of(bytes).peekable(), change.iter().copied().peekable());
+    loop {
+        let (bin, (n, total)) = match (old.peek(), new.peek()) {
+            (Some(a), Some(b)) if a.0 == b.0 => {
+                let (a, b) = (a.1, b.1);
+                let bin = old.next().map_or(0, |x| x.0);
+                new.next();
+                (bin, (a.0 + b.0, a.1 + b.1))
+            }
+            (Some(a), Some(b)) if a.0 < b.0 => old.next().unwrap_or_default(),
+            (_, Some(_)) => new.next().unwrap_or_default(),
+            (Some(_), None) => old.next().unwrap_or_default(),
+            (None, None) => break,
+        };
+        if n != 0 || total != 0 {
             out.extend_from_slice(&bin.to_le_bytes());
             out.extend_from_slice(&n.to_le_bytes());
             out.extend_from_slice(&total.to_le_bytes());
@@ -107,12 +124,19 @@ pub(crate) fn encode(hist: &Hist) -> Vec<u8> {
     out
 }
 
-/// Adds the bins of a stored histogram ([`encode`]) to `into`.
-pub(crate) fn decode_into(bytes: &[u8], into: &mut Hist) {
-    for b in bytes.chunks_exact(18) {
+/// The bins of a stored histogram ([`add_to`]); a trailing part of a bin is ignored.
+fn bins_of(bytes: &[u8]) -> impl Iterator<Item = Bin> + '_ {
+    bytes.chunks_exact(18).map(|b| {
         let bin = u16::from_le_bytes([b[0], b[1]]);
         let n = i64::from_le_bytes(b[2..10].try_into().unwrap_or_default());
         let total = i64::from_le_bytes(b[10..18].try_into().unwrap_or_default());
+        (bin, (n, total))
+    })
+}
+
+/// Adds the bins of a stored histogram ([`add_to`]) to `into`.
+pub(crate) fn decode_into(bytes: &[u8], into: &mut Hist) {
+    for (bin, (n, total)) in bins_of(bytes) {
         let e = into.entry(bin).or_default();
         e.0 += n;
         e.1 += total;
@@ -129,8 +153,8 @@ pub(crate) struct Rollup {
     paths: FxHashMap<String, Vec<(Node, bool)>>,
     /// (node, leaf, day, department, category)
     counts: FxHashMap<CountKey, Counters>,
-    /// The stage times' changes.
-    times: FxHashMap<TimeKey, Hist>,
+    /// The stage times' changes, per key and bin (a flat map: no allocation per key).
+    times: FxHashMap<(TimeKey, u16), (i64, i64)>,
     /// (node, day, person)
     people: FxHashMap<PersonKey, Counters>,
 }
@@ -142,8 +166,9 @@ pub(crate) struct Rows {
     names: Vec<String>,
     /// (node, day, leaf, department, category)
     pub(crate) counts: Vec<(CountKey, Counters)>,
-    /// (node, split, day, leaf, value, stage)
-    pub(crate) times: Vec<(TimeKey, Hist)>,
+    /// (node, split, day, leaf, value, stage), and where its changed bins lie in `bins`.
+    pub(crate) times: Vec<(TimeKey, std::ops::Range<usize>)>,
+    pub(crate) bins: Vec<Bin>,
     /// (node, day, person)
     pub(crate) people: Vec<(PersonKey, Counters)>,
 }
@@ -219,8 +244,7 @@ impl Rollup {
             for (split, value) in splits.clone() {
                 for (stage, durations) in stages.iter().enumerate() {
                     for (bin, n, total) in durations.bins() {
-                        let e = self.times.entry((node, split, day, leaf, value, stage as u8)).or_default();
-                        let b = e.entry(bin).or_default();
+                        let b = self.times.entry(((node, split, day, leaf, value, stage as u8), bin)).or_default();
                         b.0 += n as i64 * sign;
                         b.1 += total * sign;
                     }
@@ -241,14 +265,22 @@ impl Rollup {
         let mut counts: Vec<_> = self.counts.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
         counts
             .sort_unstable_by_key(|((node, leaf, day, dept, cat), _)| (rank[*node as usize], *day, *leaf, *dept, *cat));
-        let mut times: Vec<_> =
-            self.times.into_iter().filter(|(_, h)| h.values().any(|(n, t)| *n != 0 || *t != 0)).collect();
-        times.sort_unstable_by_key(|((node, split, day, leaf, value, stage), _)| {
-            (rank[*node as usize], *split, *day, *leaf, *value, *stage)
+        let mut changed: Vec<_> = self.times.into_iter().filter(|(_, (n, t))| *n != 0 || *t != 0).collect();
+        changed.sort_unstable_by_key(|(((node, split, day, leaf, value, stage), bin), _)| {
+            (rank[*node as usize], *split, *day, *leaf, *value, *stage, *bin)
         });
+        let mut times: Vec<(TimeKey, std::ops::Range<usize>)> = vec![];
+        let mut bins = Vec::with_capacity(changed.len());
+        for (i, ((key, bin), change)) in changed.into_iter().enumerate() {
+            match times.last_mut() {
+                Some((last, range)) if *last == key => range.end = i + 1,
+                _ => times.push((key, i..i + 1)),
+            }
+            bins.push((bin, change));
+        }
         let mut people: Vec<_> = self.people.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
         people.sort_unstable_by_key(|((node, day, person), _)| (rank[*node as usize], *day, *person));
-        Rows { names: self.names, counts, times, people }
+        Rows { names: self.names, counts, times, bins, people }
     }
 
     /// Keys held (to bound the memory of a long import).
@@ -258,17 +290,22 @@ impl Rollup {
 }
 
 /// The keys of `chunk` as the rows of a `VALUES` list, each followed by its histogram when
-/// `hist` gives one.
-fn push_times(b: &mut Sql, rows: &Rows, chunk: &[(TimeKey, Hist)], hist: impl Fn(&(TimeKey, Hist)) -> Option<Vec<u8>>) {
-    b.push_values(chunk, |mut row, item| {
-        let ((node, split, day, leaf, value, stage), _) = item;
-        row.push_bind(rows.node(*node))
-            .push_bind(i64::from(*split))
-            .push_bind(*day)
-            .push_bind(*leaf)
-            .push_bind(*value)
-            .push_bind(i64::from(*stage));
-        if let Some(h) = hist(item) {
+/// `hist` gives one (from the key and its changed bins).
+fn push_times(
+    b: &mut Sql,
+    rows: &Rows,
+    chunk: &[(TimeKey, std::ops::Range<usize>)],
+    hist: impl Fn(&TimeKey, &[Bin]) -> Option<Vec<u8>>,
+) {
+    b.push_values(chunk, |mut row, (key, range)| {
+        let (node, split, day, leaf, value, stage) = *key;
+        row.push_bind(rows.node(node))
+            .push_bind(i64::from(split))
+            .push_bind(day)
+            .push_bind(leaf)
+            .push_bind(value)
+            .push_bind(i64::from(stage));
+        if let Some(h) = hist(key, &rows.bins[range.clone()]) {
             row.push_bind(h);
         }
     });
@@ -323,12 +360,12 @@ generic! {
             for chunk in rows.times.chunks(500) {
                 if locking {
                     let mut b = Sql::new(format!("INSERT INTO rollup_times ({KEY}, hist) "));
-                    push_times(&mut b, rows, chunk, |_| Some(Vec::new()));
+                    push_times(&mut b, rows, chunk, |_, _| Some(Vec::new()));
                     b.push(format!(" ON CONFLICT ({KEY}) DO NOTHING"));
                     Self::query_of(&b).execute(&mut *conn).await?;
                 }
                 let mut b = Sql::new(format!("WITH k ({KEY}) AS ("));
-                push_times(&mut b, rows, chunk, |_| None);
+                push_times(&mut b, rows, chunk, |_, _| None);
                 b.push(format!(
                     ") SELECT t.node, t.split, t.day, t.leaf, t.value, t.stage, t.hist FROM k JOIN rollup_times t \
                      ON t.node = k.node AND t.split = k.split AND t.day = k.day AND t.leaf = k.leaf \
@@ -341,13 +378,9 @@ generic! {
                     stored.insert(key, r.try_get(6)?);
                 }
                 let mut b = Sql::new(format!("INSERT INTO rollup_times ({KEY}, hist) "));
-                push_times(&mut b, rows, chunk, |((node, split, day, leaf, value, stage), change)| {
-                    let key = (rows.node(*node).to_string(), i64::from(*split), *day, *leaf, *value, i64::from(*stage));
-                    let mut hist = change.clone();
-                    if let Some(bytes) = stored.get(&key) {
-                        decode_into(bytes, &mut hist);
-                    }
-                    Some(encode(&hist))
+                push_times(&mut b, rows, chunk, |&(node, split, day, leaf, value, stage), change| {
+                    let key = (rows.node(node).to_string(), i64::from(split), day, leaf, value, i64::from(stage));
+                    Some(add_to(stored.get(&key).map_or(&[][..], Vec::as_slice), change))
                 });
                 b.push(format!(" ON CONFLICT ({KEY}) DO UPDATE SET hist = excluded.hist"));
                 Self::query_of(&b).execute(&mut *conn).await?;
@@ -434,22 +467,21 @@ mod tests {
 
     #[test]
     fn a_histogram_reads_back_as_written_and_adds_up() {
-        let a: Hist = [(0, (1, 400)), (345, (2, 2_000_000)), (u16::MAX, (1, i64::MAX / 2))].into();
+        let a: Vec<Bin> = vec![(0, (1, 400)), (345, (2, 2_000_000)), (u16::MAX, (1, i64::MAX / 2))];
+        let stored = add_to(&[], &a);
+        assert_eq!(stored.len(), 3 * 18);
+        assert_eq!(bins_of(&stored).collect::<Vec<_>>(), a);
+        // Taking durations away: a bin left at nothing is not stored; new bins fall in order.
+        let merged = add_to(&stored, &[(7, (1, 3)), (345, (-2, -2_000_000)), (400, (1, 5))]);
+        let want: Vec<Bin> = vec![(0, (1, 400)), (7, (1, 3)), (400, (1, 5)), (u16::MAX, (1, i64::MAX / 2))];
+        assert_eq!(bins_of(&merged).collect::<Vec<_>>(), want);
         let mut sum = Hist::new();
-        decode_into(&encode(&a), &mut sum);
-        assert_eq!(sum, a);
-        // Taking durations away: a bin left at nothing is not stored.
-        let change: Hist = [(345, (-2, -2_000_000)), (7, (1, 3))].into();
-        let mut merged = change.clone();
-        decode_into(&encode(&a), &mut merged);
-        let mut back = Hist::new();
-        decode_into(&encode(&merged), &mut back);
-        assert_eq!(back, [(0, (1, 400)), (7, (1, 3)), (u16::MAX, (1, i64::MAX / 2))].into());
-        assert_eq!(encode(&Hist::new()), Vec::<u8>::new());
+        decode_into(&merged, &mut sum);
+        decode_into(&merged, &mut sum);
+        assert_eq!(sum.get(&7), Some(&(2, 6)));
+        assert_eq!(add_to(&[], &[(3, (0, 0))]), Vec::<u8>::new());
         // A stored value that is not a whole number of bins keeps its whole bins.
-        let mut partial = Hist::new();
-        decode_into(&encode(&a)[..20], &mut partial);
-        assert_eq!(partial, [(0, (1, 400))].into());
+        assert_eq!(bins_of(&stored[..20]).collect::<Vec<_>>(), vec![(0, (1, 400))]);
     }
 
     #[test]
