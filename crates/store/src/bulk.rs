@@ -633,11 +633,12 @@ mod tests {
         assert_eq!(fk, 1);
         // The rollups kept along the load are those computed afresh from the events.
         let rollups = || async {
-            let counts: Vec<(String, i64, i64)> =
-                sqlx::query_as("SELECT node, day, reports FROM rollup_counts ORDER BY node, day")
-                    .fetch_all(&s.pool)
-                    .await
-                    .unwrap();
+            let counts: Vec<(String, i64, i64)> = sqlx::query_as(
+                "SELECT node, day, reports FROM rollup_counts ORDER BY node, department, day, leaf, category",
+            )
+            .fetch_all(&s.pool)
+            .await
+            .unwrap();
             counts
         };
         let kept = rollups().await;

@@ -76,8 +76,8 @@ pub trait Dialect: Database {
     /// The placeholder of the `n`th bound value: SQLite's anonymous `?` (values are bound in
     /// order; its `$n` and `?n` are looked up by name at prepare and at bind time, a linear
     /// search each, which makes a multi-row statement of thousands of values quadratic),
-    /// PostgreSQL's `$n`.
-    fn placeholder(n: usize) -> String;
+    /// PostgreSQL's `$n`; written to `out`.
+    fn placeholder(out: &mut String, n: usize);
     /// A statement that moves the identity of `table` past its largest id, after rows were
     /// written with ids given by the caller; `None` where the next id already follows the largest
     /// (SQLite's `INTEGER PRIMARY KEY`).
@@ -119,8 +119,8 @@ impl Dialect for Sqlite {
     fn json_text(column: &str, path: &str) -> String {
         format!("json_extract({column}, '$.{path}')")
     }
-    fn placeholder(_n: usize) -> String {
-        "?".to_string()
+    fn placeholder(out: &mut String, _n: usize) {
+        out.push('?');
     }
     fn sync_identity(_table: &str) -> Option<String> {
         None
@@ -163,8 +163,9 @@ impl Dialect for Postgres {
     fn json_text(column: &str, path: &str) -> String {
         format!("({column} #>> '{{{}}}')", path.replace('.', ","))
     }
-    fn placeholder(n: usize) -> String {
-        format!("${n}")
+    fn placeholder(out: &mut String, n: usize) {
+        use std::fmt::Write;
+        write!(out, "${n}").expect("writing to a String cannot fail");
     }
     fn sync_identity(table: &str) -> Option<String> {
         Some(format!(

@@ -306,8 +306,15 @@ generic! {
                 let mut b = Sql::new(format!("SELECT {} AS k, {sums} FROM {table} WHERE day >= ", rollup_key(by)));
                 b.push_bind(p0).push(" AND day < ").push_bind(p1);
                 push_nodes(&mut b, q, by, table);
-                if let Some(d) = q.department {
+                if people {
+                    // Per person: no departments or categories (checked above).
+                } else if let Some(d) = q.department {
                     b.push(" AND department = ").push_bind(d);
+                } else if by == GroupBy::Department || by == GroupBy::Category || !q.categories.is_empty() {
+                    b.push(" AND department >= 0");
+                } else {
+                    // The row of all departments and categories: one per node and period.
+                    b.push(" AND department = ").push_bind(rollups::ALL_OF);
                 }
                 if !q.categories.is_empty() {
                     b.push(" AND category IN ").push_in(q.categories.iter().copied());

@@ -87,6 +87,8 @@ pub(crate) const ALL: u8 = 0;
 pub(crate) const DEPARTMENT: u8 = 1;
 pub(crate) const CATEGORY: u8 = 2;
 pub(crate) const PERSON: u8 = 3;
+/// `rollup_counts.department` and `category` of the row that sums every department and category.
+pub(crate) const ALL_OF: i64 = -1;
 
 /// A stage-time histogram as the rollups keep it: bin
 /// ([`Durations::bin`](gridkeeper_domain::measures::Durations::bin), about 2% wide) →
@@ -164,7 +166,7 @@ pub(crate) struct Rollup {
 /// same order).
 pub(crate) struct Rows {
     names: Vec<String>,
-    /// (node, day, leaf, department, category)
+    /// (node, department, day, leaf, category)
     pub(crate) counts: Vec<(CountKey, Counters)>,
     /// (node, split, day, leaf, value, stage), and where its changed bins lie in `bins`.
     pub(crate) times: Vec<(TimeKey, std::ops::Range<usize>)>,
@@ -234,6 +236,8 @@ impl Rollup {
         for &(node, leaf) in path {
             if counted {
                 add(self.counts.entry((node, leaf, day, dept, category)).or_default(), &delta);
+                // And once for all departments and categories (-1, -1): what most questions ask.
+                add(self.counts.entry((node, leaf, day, ALL_OF, ALL_OF)).or_default(), &delta);
                 if let Some(p) = f.person {
                     add(self.people.entry((node, day, p)).or_default(), &delta);
                 }
@@ -264,7 +268,7 @@ impl Rollup {
         }
         let mut counts: Vec<_> = self.counts.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
         counts
-            .sort_unstable_by_key(|((node, leaf, day, dept, cat), _)| (rank[*node as usize], *day, *leaf, *dept, *cat));
+            .sort_unstable_by_key(|((node, leaf, day, dept, cat), _)| (rank[*node as usize], *dept, *day, *leaf, *cat));
         let mut changed: Vec<_> = self.times.into_iter().filter(|(_, (n, t))| *n != 0 || *t != 0).collect();
         changed.sort_unstable_by_key(|(((node, split, day, leaf, value, stage), bin), _)| {
             (rank[*node as usize], *split, *day, *leaf, *value, *stage, *bin)
@@ -330,7 +334,7 @@ generic! {
                     }
                 });
                 b.push(format!(
-                    " ON CONFLICT (node, day, leaf, department, category) DO UPDATE SET {}",
+                    " ON CONFLICT (node, department, day, leaf, category) DO UPDATE SET {}",
                     sums("rollup_counts")
                 ));
                 Self::query_of(&b).execute(&mut *conn).await?;
@@ -350,14 +354,14 @@ generic! {
         }
 
         /// Adds the stage times' changes of `rows` to `rollup_times`: a histogram is read, added
-        /// to in memory and written back, 500 keys a statement. On PostgreSQL the rows are first
+        /// to in memory and written back, 1,000 keys a statement. On PostgreSQL the rows are first
         /// made to exist and then locked (`FOR UPDATE`), so that two writers adding to the same
         /// histogram (the district's, '*') take turns rather than one overwriting the other;
         /// SQLite writes one transaction at a time.
         async fn write_times(conn: &mut D::Connection, rows: &Rows) -> Result<()> {
             const KEY: &str = "node, split, day, leaf, value, stage";
             let locking = !D::FOR_UPDATE.is_empty();
-            for chunk in rows.times.chunks(500) {
+            for chunk in rows.times.chunks(1000) {
                 if locking {
                     let mut b = Sql::new(format!("INSERT INTO rollup_times ({KEY}, hist) "));
                     push_times(&mut b, rows, chunk, |_, _| Some(Vec::new()));

@@ -13,4 +13,38 @@ CREATE TABLE rollup_times (
     PRIMARY KEY (node, split, day, leaf, value, stage)
 );
 
+-- The counts gain a row per node, day and leaf for all departments and categories (department and
+-- category -1), which most questions read (a district, each grid); departments lead the key so
+-- that those rows lie together.
+DROP TABLE rollup_counts;
+
+CREATE TABLE rollup_counts (
+    node TEXT COLLATE "C" NOT NULL,
+    leaf BOOLEAN NOT NULL,
+    day BIGINT NOT NULL,
+    department BIGINT NOT NULL, -- 0: none
+    category BIGINT NOT NULL,   -- 0: not yet categorised
+    reports BIGINT NOT NULL DEFAULT 0,
+    reports_by_grid_members BIGINT NOT NULL DEFAULT 0,
+    accepted BIGINT NOT NULL DEFAULT 0,
+    accepted_on_time BIGINT NOT NULL DEFAULT 0,
+    rejected BIGINT NOT NULL DEFAULT 0,
+    dispatched BIGINT NOT NULL DEFAULT 0,
+    dispatched_on_time BIGINT NOT NULL DEFAULT 0,
+    dispatched_to_community BIGINT NOT NULL DEFAULT 0,
+    on_the_spot BIGINT NOT NULL DEFAULT 0,
+    returns BIGINT NOT NULL DEFAULT 0,
+    extensions_approved BIGINT NOT NULL DEFAULT 0,
+    results BIGINT NOT NULL DEFAULT 0,
+    results_on_time BIGINT NOT NULL DEFAULT 0,
+    verifications BIGINT NOT NULL DEFAULT 0,
+    verifications_failed BIGINT NOT NULL DEFAULT 0,
+    ratings BIGINT NOT NULL DEFAULT 0,
+    ratings_satisfied BIGINT NOT NULL DEFAULT 0,
+    cohort BIGINT NOT NULL DEFAULT 0,
+    cohort_closed BIGINT NOT NULL DEFAULT 0,
+    cohort_closed_on_time BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (node, department, day, leaf, category)
+);
+
 UPDATE rollup_state SET built = 0;

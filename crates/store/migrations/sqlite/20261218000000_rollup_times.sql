@@ -19,4 +19,38 @@ CREATE TABLE rollup_times (
     PRIMARY KEY (node, split, day, leaf, value, stage)
 ) WITHOUT ROWID;
 
+-- The counts gain a row per node, day and leaf for all departments and categories (department and
+-- category -1), which most questions read (a district, each grid); departments lead the key so
+-- that those rows lie together.
+DROP TABLE rollup_counts;
+
+CREATE TABLE rollup_counts (
+    node TEXT NOT NULL,
+    leaf INTEGER NOT NULL,
+    day INTEGER NOT NULL,
+    department INTEGER NOT NULL, -- 0: none
+    category INTEGER NOT NULL,   -- 0: not yet categorised
+    reports INTEGER NOT NULL DEFAULT 0,
+    reports_by_grid_members INTEGER NOT NULL DEFAULT 0,
+    accepted INTEGER NOT NULL DEFAULT 0,
+    accepted_on_time INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    dispatched INTEGER NOT NULL DEFAULT 0,
+    dispatched_on_time INTEGER NOT NULL DEFAULT 0,
+    dispatched_to_community INTEGER NOT NULL DEFAULT 0,
+    on_the_spot INTEGER NOT NULL DEFAULT 0,
+    returns INTEGER NOT NULL DEFAULT 0,
+    extensions_approved INTEGER NOT NULL DEFAULT 0,
+    results INTEGER NOT NULL DEFAULT 0,
+    results_on_time INTEGER NOT NULL DEFAULT 0,
+    verifications INTEGER NOT NULL DEFAULT 0,
+    verifications_failed INTEGER NOT NULL DEFAULT 0,
+    ratings INTEGER NOT NULL DEFAULT 0,
+    ratings_satisfied INTEGER NOT NULL DEFAULT 0,
+    cohort INTEGER NOT NULL DEFAULT 0,
+    cohort_closed INTEGER NOT NULL DEFAULT 0,
+    cohort_closed_on_time INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (node, department, day, leaf, category)
+) WITHOUT ROWID;
+
 UPDATE rollup_state SET built = 0;
