@@ -520,7 +520,7 @@ generic! {
             let year = |at: Millis| chrono::DateTime::from_timestamp_millis(at).map_or(1970, |t| t.with_timezone(&offset).year());
             let mut tx = self.begin_write().await?;
             // Ids are given here, so no other writer may take one meanwhile (reads go on).
-            Self::lock(&mut tx, "cases, case_counters, rollup_counts, rollup_times, rollup_people", "EXCLUSIVE").await?;
+            Self::lock(&mut tx, "cases, case_counters, rollup_counts, rollup_totals, rollup_times, rollup_people", "EXCLUSIVE").await?;
             let mut counters: HashMap<(String, i32), i64> = HashMap::new();
             let mut next_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM cases").fetch_one(&mut *tx).await?;
             let community = Self::community_teams(&mut tx).await?;

@@ -66,7 +66,8 @@ pub trait MeasureStore: Send + Sync {
     /// bulk load that wrote rows directly, or to repair them. Normal writes keep them current.
     async fn rebuild_rollups(&self) -> Result<()>;
 
-    /// Rows held by the rollups: (counts, stage times, per person); what they cost in space.
+    /// Rows held by the rollups: (counts and their totals, stage times, per person); what they
+    /// cost in space.
     async fn rollup_rows(&self) -> Result<(i64, i64, i64)>;
 
     async fn measure_counts(&self, q: &MeasureQuery) -> Result<MeasureCounts> {
@@ -301,20 +302,21 @@ generic! {
             }
             // PostgreSQL's sum of a BIGINT is a NUMERIC.
             let sums = COUNTERS.map(|c| format!("CAST(sum({c}) AS BIGINT)")).join(", ");
-            let table = if people { "rollup_people" } else { "rollup_counts" };
+            let split = q.department.is_some()
+                || !q.categories.is_empty()
+                || matches!(by, GroupBy::Department | GroupBy::Category);
+            // The totals of every department and category when the question splits by neither.
+            let table = match (people, split) {
+                (true, _) => "rollup_people",
+                (false, true) => "rollup_counts",
+                (false, false) => "rollup_totals",
+            };
             for (p0, p1) in periods(d0, d1) {
                 let mut b = Sql::new(format!("SELECT {} AS k, {sums} FROM {table} WHERE day >= ", rollup_key(by)));
                 b.push_bind(p0).push(" AND day < ").push_bind(p1);
                 push_nodes(&mut b, q, by, table);
-                if people {
-                    // Per person: no departments or categories (checked above).
-                } else if let Some(d) = q.department {
+                if let Some(d) = q.department {
                     b.push(" AND department = ").push_bind(d);
-                } else if by == GroupBy::Department || by == GroupBy::Category || !q.categories.is_empty() {
-                    b.push(" AND department >= 0");
-                } else {
-                    // The row of all departments and categories: one per node and period.
-                    b.push(" AND department = ").push_bind(rollups::ALL_OF);
                 }
                 if !q.categories.is_empty() {
                     b.push(" AND category IN ").push_in(q.categories.iter().copied());
@@ -490,7 +492,8 @@ generic! {
             let count = |table: &'static str| async move {
                 sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM {table}")).fetch_one(&self.pool).await
             };
-            Ok((count("rollup_counts").await?, count("rollup_times").await?, count("rollup_people").await?))
+            let counts = count("rollup_counts").await? + count("rollup_totals").await?;
+            Ok((counts, count("rollup_times").await?, count("rollup_people").await?))
         }
     }
 }

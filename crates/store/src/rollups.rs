@@ -74,6 +74,7 @@ type Counters = [i64; 20];
 /// A region node of the rollups ('*', a district, … a grid), numbered within one [`Rollup`].
 type Node = u32;
 type CountKey = (Node, bool, i64, DepartmentId, i64);
+type TotalKey = (Node, bool, i64);
 /// (node, split, day, leaf, value, stage): the stage times of a node and period, for all its
 /// cases ([`ALL`]) or those of one department, category or person.
 type TimeKey = (Node, u8, i64, bool, i64, u8);
@@ -87,8 +88,6 @@ pub(crate) const ALL: u8 = 0;
 pub(crate) const DEPARTMENT: u8 = 1;
 pub(crate) const CATEGORY: u8 = 2;
 pub(crate) const PERSON: u8 = 3;
-/// `rollup_counts.department` and `category` of the row that sums every department and category.
-pub(crate) const ALL_OF: i64 = -1;
 
 /// A stage-time histogram as the rollups keep it: bin
 /// ([`Durations::bin`](gridkeeper_domain::measures::Durations::bin), about 2% wide) →
@@ -155,6 +154,8 @@ pub(crate) struct Rollup {
     paths: FxHashMap<String, Vec<(Node, bool)>>,
     /// (node, leaf, day, department, category)
     counts: FxHashMap<CountKey, Counters>,
+    /// (node, leaf, day): the counts of every department and category.
+    totals: FxHashMap<TotalKey, Counters>,
     /// The stage times' changes, per key and bin (a flat map: no allocation per key).
     times: FxHashMap<(TimeKey, u16), (i64, i64)>,
     /// (node, day, person)
@@ -166,8 +167,10 @@ pub(crate) struct Rollup {
 /// same order).
 pub(crate) struct Rows {
     names: Vec<String>,
-    /// (node, department, day, leaf, category)
+    /// (node, day, leaf, department, category)
     pub(crate) counts: Vec<(CountKey, Counters)>,
+    /// (node, day, leaf)
+    pub(crate) totals: Vec<(TotalKey, Counters)>,
     /// (node, split, day, leaf, value, stage), and where its changed bins lie in `bins`.
     pub(crate) times: Vec<(TimeKey, std::ops::Range<usize>)>,
     pub(crate) bins: Vec<Bin>,
@@ -236,8 +239,7 @@ impl Rollup {
         for &(node, leaf) in path {
             if counted {
                 add(self.counts.entry((node, leaf, day, dept, category)).or_default(), &delta);
-                // And once for all departments and categories (-1, -1): what most questions ask.
-                add(self.counts.entry((node, leaf, day, ALL_OF, ALL_OF)).or_default(), &delta);
+                add(self.totals.entry((node, leaf, day)).or_default(), &delta);
                 if let Some(p) = f.person {
                     add(self.people.entry((node, day, p)).or_default(), &delta);
                 }
@@ -268,7 +270,9 @@ impl Rollup {
         }
         let mut counts: Vec<_> = self.counts.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
         counts
-            .sort_unstable_by_key(|((node, leaf, day, dept, cat), _)| (rank[*node as usize], *dept, *day, *leaf, *cat));
+            .sort_unstable_by_key(|((node, leaf, day, dept, cat), _)| (rank[*node as usize], *day, *leaf, *dept, *cat));
+        let mut totals: Vec<_> = self.totals.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
+        totals.sort_unstable_by_key(|((node, leaf, day), _)| (rank[*node as usize], *day, *leaf));
         let mut changed: Vec<_> = self.times.into_iter().filter(|(_, (n, t))| *n != 0 || *t != 0).collect();
         changed.sort_unstable_by_key(|(((node, split, day, leaf, value, stage), bin), _)| {
             (rank[*node as usize], *split, *day, *leaf, *value, *stage, *bin)
@@ -284,12 +288,12 @@ impl Rollup {
         }
         let mut people: Vec<_> = self.people.into_iter().filter(|(_, c)| c.iter().any(|v| *v != 0)).collect();
         people.sort_unstable_by_key(|((node, day, person), _)| (rank[*node as usize], *day, *person));
-        Rows { names: self.names, counts, times, bins, people }
+        Rows { names: self.names, counts, totals, times, bins, people }
     }
 
     /// Keys held (to bound the memory of a long import).
     pub(crate) fn len(&self) -> usize {
-        self.counts.len() + self.times.len() + self.people.len()
+        self.counts.len() + self.totals.len() + self.times.len() + self.people.len()
     }
 }
 
@@ -334,9 +338,20 @@ generic! {
                     }
                 });
                 b.push(format!(
-                    " ON CONFLICT (node, department, day, leaf, category) DO UPDATE SET {}",
+                    " ON CONFLICT (node, day, leaf, department, category) DO UPDATE SET {}",
                     sums("rollup_counts")
                 ));
+                Self::query_of(&b).execute(&mut *conn).await?;
+            }
+            for chunk in rows.totals.chunks(1000) {
+                let mut b = Sql::new(format!("INSERT INTO rollup_totals (node, leaf, day, {names}) "));
+                b.push_values(chunk, |mut row, ((node, leaf, day), c)| {
+                    row.push_bind(rows.node(*node)).push_bind(*leaf).push_bind(*day);
+                    for v in c {
+                        row.push_bind(*v);
+                    }
+                });
+                b.push(format!(" ON CONFLICT (node, day, leaf) DO UPDATE SET {}", sums("rollup_totals")));
                 Self::query_of(&b).execute(&mut *conn).await?;
             }
             for chunk in rows.people.chunks(1000) {
@@ -432,8 +447,8 @@ generic! {
         pub(crate) async fn compute_rollups(&self) -> Result<()> {
             let mut tx = self.begin_write().await?;
             // Writers of cases wait (they add to the rollups); readers go on.
-            Self::lock(&mut tx, "cases, rollup_counts, rollup_times, rollup_people, rollup_state", "EXCLUSIVE").await?;
-            for table in ["rollup_counts", "rollup_times", "rollup_people"] {
+            Self::lock(&mut tx, "cases, rollup_counts, rollup_totals, rollup_times, rollup_people, rollup_state", "EXCLUSIVE").await?;
+            for table in ["rollup_counts", "rollup_totals", "rollup_times", "rollup_people"] {
                 sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
             }
             let community = Self::community_teams(&mut tx).await?;

@@ -13,17 +13,13 @@ CREATE TABLE rollup_times (
     PRIMARY KEY (node, split, day, leaf, value, stage)
 );
 
--- The counts gain a row per node, day and leaf for all departments and categories (department and
--- category -1), which most questions read (a district, each grid); departments lead the key so
--- that those rows lie together.
-DROP TABLE rollup_counts;
-
-CREATE TABLE rollup_counts (
+-- The same counters summed over every department and category, one row per node, day (or month)
+-- and leaf: what most questions read (a district, each grid), a few rows a period instead of one
+-- per department and category.
+CREATE TABLE rollup_totals (
     node TEXT COLLATE "C" NOT NULL,
     leaf BOOLEAN NOT NULL,
     day BIGINT NOT NULL,
-    department BIGINT NOT NULL, -- 0: none
-    category BIGINT NOT NULL,   -- 0: not yet categorised
     reports BIGINT NOT NULL DEFAULT 0,
     reports_by_grid_members BIGINT NOT NULL DEFAULT 0,
     accepted BIGINT NOT NULL DEFAULT 0,
@@ -44,7 +40,7 @@ CREATE TABLE rollup_counts (
     cohort BIGINT NOT NULL DEFAULT 0,
     cohort_closed BIGINT NOT NULL DEFAULT 0,
     cohort_closed_on_time BIGINT NOT NULL DEFAULT 0,
-    PRIMARY KEY (node, department, day, leaf, category)
+    PRIMARY KEY (node, day, leaf)
 );
 
 UPDATE rollup_state SET built = 0;

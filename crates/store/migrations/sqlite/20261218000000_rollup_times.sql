@@ -19,17 +19,13 @@ CREATE TABLE rollup_times (
     PRIMARY KEY (node, split, day, leaf, value, stage)
 ) WITHOUT ROWID;
 
--- The counts gain a row per node, day and leaf for all departments and categories (department and
--- category -1), which most questions read (a district, each grid); departments lead the key so
--- that those rows lie together.
-DROP TABLE rollup_counts;
-
-CREATE TABLE rollup_counts (
+-- The same counters summed over every department and category, one row per node, day (or month)
+-- and leaf: what most questions read (a district, each grid), a few rows a period instead of one
+-- per department and category.
+CREATE TABLE rollup_totals (
     node TEXT NOT NULL,
     leaf INTEGER NOT NULL,
     day INTEGER NOT NULL,
-    department INTEGER NOT NULL, -- 0: none
-    category INTEGER NOT NULL,   -- 0: not yet categorised
     reports INTEGER NOT NULL DEFAULT 0,
     reports_by_grid_members INTEGER NOT NULL DEFAULT 0,
     accepted INTEGER NOT NULL DEFAULT 0,
@@ -50,7 +46,7 @@ CREATE TABLE rollup_counts (
     cohort INTEGER NOT NULL DEFAULT 0,
     cohort_closed INTEGER NOT NULL DEFAULT 0,
     cohort_closed_on_time INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (node, department, day, leaf, category)
+    PRIMARY KEY (node, day, leaf)
 ) WITHOUT ROWID;
 
 UPDATE rollup_state SET built = 0;
