@@ -159,8 +159,12 @@ fn may(case: &Value, action: &str) -> bool {
 async fn dispatcher(ctx: Ctx, who: Person, tally: Shared, end: Instant, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     while Instant::now() < end {
-        let path = format!("/api/v1/cases?attention=true&sort=deadline&region={}&limit=50", ctx.district);
-        if let Some(case) = ctx.pick(&tally, "attention queue, a page of 50", &who, &path, "accept", &mut rng).await {
+        // The attention queue by deadline (what the console shows; overdue cases first on a
+        // database of years), then the new reports, newest first, one of which is taken.
+        let attention = format!("/api/v1/cases?attention=true&sort=deadline&region={}&limit=50", ctx.district);
+        ctx.call(&tally, "attention queue, a page of 50", ctx.get(&who, &attention)).await;
+        let path = format!("/api/v1/cases?state=reported&region={}&limit=50", ctx.district);
+        if let Some(case) = ctx.pick(&tally, "new reports, a page of 50", &who, &path, "accept", &mut rng).await {
             let (category, department) = ctx.categories[rng.gen_range(0..ctx.categories.len())];
             let accept = ctx.act(&who, &case, "accept", json!({ "category": category, "urgency": "routine" }));
             if let Some(answer) = ctx.call(&tally, "accept", accept).await {
