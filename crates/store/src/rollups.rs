@@ -16,7 +16,7 @@ use gridkeeper_domain::{Case, CaseId, DepartmentId, Millis, NewEvent};
 
 use crate::cases::{CASE_COLUMNS, EVENT_COLUMNS};
 use crate::dialect::generic;
-use crate::sql::Sql;
+use crate::sql::{Arg, Sql};
 use crate::Result;
 use sqlx::Row;
 
@@ -324,48 +324,42 @@ generic! {
         /// Writes the changes of `rollup` (those that are not zero) as upserts, in primary-key
         /// order.
         pub(crate) async fn write_rollup(conn: &mut D::Connection, rollup: Rollup) -> Result<()> {
-            let names = COUNTERS.join(", ");
             let rows = rollup.rows();
-            let sums = |table: &str| COUNTERS.map(|c| format!("{c} = {table}.{c} + excluded.{c}")).join(", ");
-            for chunk in rows.counts.chunks(1000) {
-                let mut b = Sql::new(format!(
-                    "INSERT INTO rollup_counts (node, leaf, day, department, category, {names}) "
-                ));
-                b.push_values(chunk, |mut row, ((node, leaf, day, dept, cat), c)| {
-                    row.push_bind(rows.node(*node)).push_bind(*leaf).push_bind(*day).push_bind(*dept).push_bind(*cat);
-                    for v in c {
-                        row.push_bind(*v);
-                    }
-                });
-                b.push(format!(
-                    " ON CONFLICT (node, day, leaf, department, category) DO UPDATE SET {}",
-                    sums("rollup_counts")
-                ));
-                Self::query_of(&b).execute(&mut *conn).await?;
-            }
-            for chunk in rows.totals.chunks(1000) {
-                let mut b = Sql::new(format!("INSERT INTO rollup_totals (node, leaf, day, {names}) "));
-                b.push_values(chunk, |mut row, ((node, leaf, day), c)| {
-                    row.push_bind(rows.node(*node)).push_bind(*leaf).push_bind(*day);
-                    for v in c {
-                        row.push_bind(*v);
-                    }
-                });
-                b.push(format!(" ON CONFLICT (node, day, leaf) DO UPDATE SET {}", sums("rollup_totals")));
-                Self::query_of(&b).execute(&mut *conn).await?;
-            }
-            for chunk in rows.people.chunks(1000) {
-                let mut b = Sql::new(format!("INSERT INTO rollup_people (node, day, person, {names}) "));
-                b.push_values(chunk, |mut row, ((node, day, person), c)| {
-                    row.push_bind(rows.node(*node)).push_bind(*day).push_bind(*person);
-                    for v in c {
-                        row.push_bind(*v);
-                    }
-                });
-                b.push(format!(" ON CONFLICT (node, day, person) DO UPDATE SET {}", sums("rollup_people")));
-                Self::query_of(&b).execute(&mut *conn).await?;
-            }
+            let node = |n: Node| Arg::from(rows.node(n));
+            let counts = |&(n, leaf, day, dept, cat): &CountKey| [node(n), leaf.into(), day.into(), dept.into(), cat.into()];
+            Self::add_counters(conn, "rollup_counts", ["node", "leaf", "day", "department", "category"], &rows.counts, counts)
+                .await?;
+            let totals = |&(n, leaf, day): &TotalKey| [node(n), leaf.into(), day.into()];
+            Self::add_counters(conn, "rollup_totals", ["node", "leaf", "day"], &rows.totals, totals).await?;
+            let people = |&(n, day, person): &PersonKey| [node(n), day.into(), person.into()];
+            Self::add_counters(conn, "rollup_people", ["node", "day", "person"], &rows.people, people).await?;
             Self::write_times(conn, &rows).await
+        }
+
+        /// Adds counters to the rows of `table` keyed by `key` (its primary key's columns), 1,000
+        /// rows a statement; `values` gives a key's values in the order of `key`.
+        async fn add_counters<K, const N: usize>(
+            conn: &mut D::Connection,
+            table: &str,
+            key: [&str; N],
+            rows: &[(K, Counters)],
+            values: impl Fn(&K) -> [Arg; N],
+        ) -> Result<()> {
+            let sums = COUNTERS.map(|c| format!("{c} = {table}.{c} + excluded.{c}")).join(", ");
+            for chunk in rows.chunks(1000) {
+                let mut b = Sql::new(format!("INSERT INTO {table} ({}, {}) ", key.join(", "), COUNTERS.join(", ")));
+                b.push_values(chunk, |mut row, (k, c)| {
+                    for v in values(k) {
+                        row.push_bind(v);
+                    }
+                    for v in c {
+                        row.push_bind(*v);
+                    }
+                });
+                b.push(format!(" ON CONFLICT ({}) DO UPDATE SET {sums}", key.join(", ")));
+                Self::query_of(&b).execute(&mut *conn).await?;
+            }
+            Ok(())
         }
 
         /// Adds the stage times' changes of `rows` to `rollup_times`: a histogram is read, added
