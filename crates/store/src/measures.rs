@@ -377,16 +377,16 @@ generic! {
                 if let Some(p) = q.actor {
                     b.push(" AND value = ").push_bind(p);
                 }
-                // Summed here: a histogram is a blob the databases cannot add.
-                let mut sums: BTreeMap<(String, i64), rollups::Hist> = BTreeMap::new();
+                // Added here: a histogram is a blob the databases cannot add. One whose durations
+                // all moved elsewhere (a re-dispatch) is stored empty and makes no group.
                 for r in Self::query_of(&b).fetch_all(&self.pool).await? {
                     let bytes: Vec<u8> = r.try_get(2)?;
-                    rollups::decode_into(&bytes, sums.entry((r.try_get(0)?, r.try_get(1)?)).or_default());
-                }
-                // A histogram whose durations all moved elsewhere (a re-dispatch) is left empty.
-                for ((k, stage), hist) in sums.into_iter().filter(|(_, h)| h.values().any(|(n, _)| *n > 0)) {
-                    if let Some(d) = group(out, k).stages_mut().get_mut(stage as usize) {
-                        for (bin, (n, total)) in hist {
+                    if bytes.is_empty() {
+                        continue;
+                    }
+                    let stage: i64 = r.try_get(1)?;
+                    if let Some(d) = group(out, r.try_get(0)?).stages_mut().get_mut(stage as usize) {
+                        for (bin, (n, total)) in rollups::bins_of(&bytes) {
                             if n > 0 {
                                 d.add_bin(bin, n as u64, total);
                             }

@@ -7,7 +7,7 @@
 //! moves the case's earlier counts to its new department or category, as a scan of the events
 //! would count them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use rustc_hash::FxHashMap;
 
@@ -89,12 +89,9 @@ pub(crate) const DEPARTMENT: u8 = 1;
 pub(crate) const CATEGORY: u8 = 2;
 pub(crate) const PERSON: u8 = 3;
 
-/// A stage-time histogram as the rollups keep it: bin
-/// ([`Durations::bin`](gridkeeper_domain::measures::Durations::bin), about 2% wide) →
-/// (how many durations, their sum), signed so that a change can take durations away.
-pub(crate) type Hist = BTreeMap<u16, (i64, i64)>;
-
-/// A bin of a histogram and its change: (bin, (count, sum)).
+/// A bin of a stage-time histogram ([`Durations::bin`](gridkeeper_domain::measures::Durations::bin),
+/// about 2% wide) or its change: (bin, (count, sum)), signed so that a change can take durations
+/// away.
 pub(crate) type Bin = (u16, (i64, i64));
 
 /// The histogram stored as `bytes` with `change` added (both in bin order), stored the same way:
@@ -126,22 +123,13 @@ pub(crate) fn add_to(bytes: &[u8], change: &[Bin]) -> Vec<u8> {
 }
 
 /// The bins of a stored histogram ([`add_to`]); a trailing part of a bin is ignored.
-fn bins_of(bytes: &[u8]) -> impl Iterator<Item = Bin> + '_ {
+pub(crate) fn bins_of(bytes: &[u8]) -> impl Iterator<Item = Bin> + '_ {
     bytes.chunks_exact(18).map(|b| {
         let bin = u16::from_le_bytes([b[0], b[1]]);
         let n = i64::from_le_bytes(b[2..10].try_into().unwrap_or_default());
         let total = i64::from_le_bytes(b[10..18].try_into().unwrap_or_default());
         (bin, (n, total))
     })
-}
-
-/// Adds the bins of a stored histogram ([`add_to`]) to `into`.
-pub(crate) fn decode_into(bytes: &[u8], into: &mut Hist) {
-    for (bin, (n, total)) in bins_of(bytes) {
-        let e = into.entry(bin).or_default();
-        e.0 += n;
-        e.1 += total;
-    }
 }
 
 /// Changes to the rollup tables, summed by key before they are written. Nodes are numbered as
@@ -488,10 +476,8 @@ mod tests {
         let merged = add_to(&stored, &[(7, (1, 3)), (345, (-2, -2_000_000)), (400, (1, 5))]);
         let want: Vec<Bin> = vec![(0, (1, 400)), (7, (1, 3)), (400, (1, 5)), (u16::MAX, (1, i64::MAX / 2))];
         assert_eq!(bins_of(&merged).collect::<Vec<_>>(), want);
-        let mut sum = Hist::new();
-        decode_into(&merged, &mut sum);
-        decode_into(&merged, &mut sum);
-        assert_eq!(sum.get(&7), Some(&(2, 6)));
+        let twice = add_to(&merged, &bins_of(&merged).collect::<Vec<_>>());
+        assert_eq!(bins_of(&twice).find(|b| b.0 == 7), Some((7, (2, 6))));
         assert_eq!(add_to(&[], &[(3, (0, 0))]), Vec::<u8>::new());
         // A stored value that is not a whole number of bins keeps its whole bins.
         assert_eq!(bins_of(&stored[..20]).collect::<Vec<_>>(), vec![(0, (1, 400))]);
