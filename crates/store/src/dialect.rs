@@ -20,7 +20,7 @@ use sqlx::{Database, Pool, Postgres, Sqlite, Transaction};
 
 use crate::sql::{Arg, Sql};
 use crate::vault::Vault;
-use crate::Result;
+use crate::{Result, StoreError};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -215,8 +215,20 @@ impl<D: Database> SqlStore<D> {
 
 impl<D: Dialect> SqlStore<D> {
     /// Begins a write transaction in the database's way ([`Dialect::BEGIN_WRITE`]).
+    ///
+    /// The begin runs in a task of its own, so that it always finishes: sqlx 0.8 leaves a
+    /// connection inside a transaction when the future of a begin is dropped after its `BEGIN`
+    /// ran but before the `Transaction` that would roll it back exists (a request whose client
+    /// went away, a worker stopped). On SQLite that connection would keep the write lock, and
+    /// every other writer would wait its busy timeout and fail; on PostgreSQL the next
+    /// statements on it would run inside the forgotten transaction. A finished begin whose
+    /// caller is gone drops its `Transaction`, which rolls back.
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, D>> {
-        Ok(self.pool.begin_with(D::BEGIN_WRITE).await?)
+        let pool = self.pool.clone();
+        tokio::spawn(async move { pool.begin_with(D::BEGIN_WRITE).await })
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("beginning a transaction: {e}")))?
+            .map_err(StoreError::from)
     }
 }
 
@@ -339,6 +351,60 @@ generic! {
                 sqlx::query(&sql).execute(&mut *conn).await?;
             }
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Begins a write transaction whose caller is dropped after `i % 40` × 10 µs (a
+    /// request whose client went away, a worker stopped at shutdown), then begins and commits
+    /// another. A begin dropped after its `BEGIN` ran must not leave its connection inside a
+    /// transaction: on SQLite it would hold the write lock (every other writer waits, then
+    /// fails), on PostgreSQL later statements would run in it.
+    async fn dropped_begin<D: Dialect>(s: &SqlStore<D>, i: u32) {
+        let store = s.clone();
+        let task = tokio::spawn(async move {
+            let _tx = store.begin_write().await;
+        });
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_micros(u64::from(i % 40) * 10) {
+            tokio::task::yield_now().await;
+        }
+        task.abort();
+        let _ = task.await;
+        let tx = s.begin_write().await.unwrap_or_else(|e| panic!("after dropped begin {i}: {e}"));
+        tx.commit().await.unwrap_or_else(|e| panic!("after dropped begin {i}: {e}"));
+    }
+
+    #[tokio::test]
+    async fn a_begin_dropped_half_way_leaves_no_transaction_open_sqlite() {
+        let s = crate::testing::sqlite().await;
+        for i in 0..300 {
+            dropped_begin(&s, i).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_begin_dropped_half_way_leaves_no_transaction_open_postgres() {
+        let db = crate::testing::postgres().await;
+        let pool = &db.store.pool;
+        for i in 0..300 {
+            dropped_begin(&db.store, i).await;
+            // Once every connection is back in the pool, none is inside a transaction.
+            while pool.num_idle() < pool.size() as usize {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            let open: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            assert_eq!(open, 0, "after dropped begin {i}: a connection was left inside a transaction");
         }
     }
 }
