@@ -272,6 +272,20 @@ fn refs(p: &utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) -> Vec<Stri
     }
 }
 
+/// The objects a schema is: itself, or each inline kind of a `oneOf` or `allOf` (an enum with
+/// fields, like an award).
+fn objects(s: &mut utoipa::openapi::schema::Schema) -> Vec<&mut utoipa::openapi::schema::Object> {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    let items = match s {
+        Schema::Object(o) => return vec![o],
+        Schema::OneOf(o) => &mut o.items,
+        Schema::AllOf(o) => &mut o.items,
+        _ => return vec![],
+    };
+    items.iter_mut().filter_map(|i| if let RefOr::T(Schema::Object(o)) = i { Some(o) } else { None }).collect()
+}
+
 impl Modify for Coordinates {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::schema::Schema;
@@ -290,17 +304,20 @@ impl Modify for Coordinates {
         // The schemas the bodies name, and those they name in turn.
         let mut todo: Vec<String> = names.iter().cloned().collect();
         while let Some(name) = todo.pop() {
-            let Some(RefOr::T(Schema::Object(o))) = c.schemas.get(&name) else { continue };
-            for p in o.properties.values() {
-                for r in refs(p) {
-                    if names.insert(r.clone()) {
-                        todo.push(r);
+            let Some(RefOr::T(s)) = c.schemas.get_mut(&name) else { continue };
+            for o in objects(s) {
+                for p in o.properties.values() {
+                    for r in refs(p) {
+                        if names.insert(r.clone()) {
+                            todo.push(r);
+                        }
                     }
                 }
             }
         }
         for name in names {
-            if let Some(RefOr::T(Schema::Object(o))) = c.schemas.get_mut(&name) {
+            let Some(RefOr::T(s)) = c.schemas.get_mut(&name) else { continue };
+            for o in objects(s) {
                 for (field, p) in o.properties.iter_mut() {
                     match p {
                         RefOr::T(Schema::Object(p)) => coordinate(field, p),
