@@ -462,6 +462,57 @@ describe('the hotline', () => {
 })
 
 describe('participation', () => {
+  it('a resident follows their grid; the leader\'s urgent notice reaches them as a message that opens it (360 px)', async () => {
+    const leaderApi = await apiAs(server.base, 'leader02')
+    const community = leaderApi.person.grants.find((g) => g.role === 'grid_leader').scope.code
+    const regions = (await leaderApi.get('regions')).items
+    const grid = regions.filter((r) => r.level === 'grid' && r.parent === community).sort((a, b) => a.code.localeCompare(b.code))[0]
+
+    // The resident picks their grid on the community page and follows it (the demo may have
+    // them following it already: then they stop and follow again).
+    const page = await open('resident31', { width: 360, height: 780 })
+    await page.goto('/community')
+    await choose(page, 'grid-select', grid.name)
+    const follow = page.getByTestId('follow-grid')
+    await follow.waitFor()
+    if ((await follow.innerText()).includes('✓')) {
+      await follow.click()
+      await page.waitForFunction(() => !document.querySelector('[data-testid="follow-grid"]')?.textContent?.includes('✓'))
+    }
+    await follow.click()
+    await page.waitForFunction(() => document.querySelector('[data-testid="follow-grid"]')?.textContent?.includes('✓'))
+    await shoot(page, 'community-follow-grid', [360])
+    assert.deepEqual(await smallTargets(page), [], 'tap targets of the community page')
+
+    // The community's grid leader publishes an urgent notice; the form says who will be told.
+    const leader = await open('leader02', { width: 1920, height: 1080 })
+    await leader.goto('/participation')
+    await leader.getByTestId('article-new').click()
+    await fill(leader, 'article-title', '今晚八点起临时停电')
+    await leader.getByTestId('article-body').click()
+    await leader.keyboard.type('因线路抢修，今晚八点至十点停电，请提前做好准备。')
+    await leader.getByTestId('article-urgent').click()
+    await leader.getByTestId('urgent-hint').waitFor()
+    await shoot(leader, 'participation-urgent', [1920])
+    await leader.getByTestId('article-save').click()
+    await leader.getByTestId('manage-articles').getByText('今晚八点起临时停电').waitFor()
+
+    // The notice worker pushes it within a second or so: the resident's messages have it.
+    const resident = await apiAs(server.base, 'resident31')
+    for (let i = 0; i < 100; i++) {
+      if ((await resident.get('inbox?limit=5')).items.some((n) => n.kind === 'urgent_notice' && n.subject.includes('紧急通知'))) break
+      await new Promise((ok) => setTimeout(ok, 200))
+    }
+    await page.goto('/inbox')
+    const notice = page.getByTestId('inbox').getByTestId('notice-urgent_notice').first()
+    await notice.waitFor()
+    assert.match(await notice.innerText(), /今晚八点起临时停电/)
+    await shoot(page, 'inbox-urgent', [360, 1920])
+    await notice.click()
+    await page.waitForURL('**/articles/*')
+    await page.getByTestId('article-body').getByText('线路抢修').waitFor()
+  })
+
   it('a leader publishes, a resident reads it in the grid feed, votes, comments and proposes; the proposal reaches the agenda and is answered', async () => {
     const leaderApi = await apiAs(server.base, 'leader01')
     const community = leaderApi.person.grants.find((g) => g.role === 'grid_leader').scope.code

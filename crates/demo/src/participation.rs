@@ -8,7 +8,7 @@ use gridkeeper_domain::participation::{
     text_of, ArticleKind, Consent, ConsultationKind, LeadKind, LeadStatus, ProposalAnswer, Stance,
 };
 use gridkeeper_domain::{Millis, PersonId, RegionCode, HOUR};
-use gridkeeper_store::{NewArticle, NewConsultation, NewNative, NewProposal, Store};
+use gridkeeper_store::{FollowTarget, NewArticle, NewConsultation, NewNative, NewProposal, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -28,6 +28,8 @@ pub struct DemoParticipation {
     pub consultations: Vec<DemoConsultation>,
     pub proposals: Vec<DemoProposal>,
     pub natives: Vec<DemoNative>,
+    /// Residents following their home grid (told of new problems and urgent notices there), since.
+    pub follows: Vec<(PersonId, RegionCode, Millis)>,
 }
 
 #[derive(Debug, Clone)]
@@ -212,6 +214,15 @@ pub(crate) fn build(seed: u64, town: &Town, roster: &Roster, now: Millis) -> Dem
         withdrawn: Some(("停水时间有误，已重新发布", now - 20 * DAY + HOUR)),
     });
     out.articles.sort_by_key(|a| a.at);
+    // Most residents chose "follow my grid" on their community page some time in the year: the
+    // urgent notice above reaches them by SMS and in their messages when the demo serves.
+    // (A generator of their own: the draws of everything else stay as they were.)
+    let mut follows_rng = StdRng::seed_from_u64(seed ^ 0x666f_6c6c_6f77);
+    for (p, grid) in &residents {
+        if follows_rng.gen_bool(0.7) {
+            out.follows.push((*p, grid.clone(), now - follows_rng.gen_range(3..300) * DAY));
+        }
+    }
 
     // Consultations: the first community's civil agreement (answered), and the town's charging plan (open).
     let first = &town.communities[0].region.code;
@@ -426,6 +437,9 @@ const NATIVES: [(&str, &str, &str, &str); 20] = [
 
 /// Writes the participation through the store's API, in time order within each kind.
 pub async fn load_participation(store: &dyn Store, p: &DemoParticipation) -> Result<(), LoadError> {
+    for (who, grid, at) in &p.follows {
+        store.follow(*who, &FollowTarget::Region(grid.clone()), *at).await?;
+    }
     for a in &p.articles {
         let made = store.create_article(&a.article, a.by, a.at).await?;
         for (grid, who) in &a.reads {

@@ -46,10 +46,13 @@ pub enum NoticeKind {
     VerificationNeeded,
     /// To the followers of an area: a problem was reported there (once it is public).
     NewInArea,
+    /// To the followers of an area and the grid members and grid leaders working there: an
+    /// urgent notice (紧急通知) was published for it.
+    UrgentNotice,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 15] = [
+    pub const ALL: [NoticeKind; 16] = [
         NoticeKind::Accepted,
         NoticeKind::Rejected,
         NoticeKind::Dispatched,
@@ -65,6 +68,7 @@ impl NoticeKind {
         NoticeKind::Supervision,
         NoticeKind::VerificationNeeded,
         NoticeKind::NewInArea,
+        NoticeKind::UrgentNotice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +88,7 @@ impl NoticeKind {
             NoticeKind::Supervision => "supervision",
             NoticeKind::VerificationNeeded => "verification_needed",
             NoticeKind::NewInArea => "new_in_area",
+            NoticeKind::UrgentNotice => "urgent_notice",
         }
     }
 
@@ -105,6 +110,7 @@ impl NoticeKind {
                 | NoticeKind::Closed
                 | NoticeKind::Reopened
                 | NoticeKind::NewInArea
+                | NoticeKind::UrgentNotice
         )
     }
 }
@@ -385,6 +391,7 @@ pub fn default_channels(kind: NoticeKind, staff: bool) -> Vec<Channel> {
     match (kind, staff) {
         (K::Accepted | K::Rejected | K::Solved | K::Reopened, false) => vec![Channel::Inbox, Channel::Sms],
         (K::Overdue | K::Supervision, true) => vec![Channel::Inbox, Channel::Sms],
+        (K::UrgentNotice, _) => vec![Channel::Inbox, Channel::Sms],
         _ => vec![Channel::Inbox],
     }
 }
@@ -545,6 +552,20 @@ pub fn values(
     ])
 }
 
+/// What fills the placeholders of an urgent notice: `description` is the article's title and
+/// summary (at most 70 characters, one SMS), `area` the name of the region it was published to.
+pub fn article_values(title: &str, summary: &str, link: &str, area: &str, locale: &str) -> BTreeMap<&'static str, String> {
+    let (title, summary) = (title.trim(), summary.trim());
+    let text = match (summary.is_empty(), locale == "en") {
+        (true, _) => title.to_string(),
+        (false, true) => format!("{title}: {summary}"),
+        (false, false) => format!("{title}：{summary}"),
+    };
+    let description =
+        if text.chars().count() > 70 { text.chars().take(69).chain(['…']).collect() } else { text };
+    BTreeMap::from([("description", description), ("link", link.to_string()), ("area", area.to_string())])
+}
+
 /// `2026-12-04 09:30`, local time.
 fn local_time(ms: Millis, utc_offset_hours: i32) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms + i64::from(utc_offset_hours) * crate::HOUR)
@@ -582,6 +603,7 @@ pub fn default_template(kind: NoticeKind, locale: &str) -> Template {
             K::Supervision => ("Supervision order on case {reference}", "A supervision order was issued on case {reference}: {reason}. Please respond by {deadline}. {link}"),
             K::VerificationNeeded => ("Check case {reference} on site", "The department reports case {reference} solved. Please check it on site: “{description}”. {link}"),
             K::NewInArea => ("New problem reported in {area}", "A problem was reported in {area}: “{description}” ({reference}). {link}"),
+            K::UrgentNotice => ("Urgent notice for {area}", "Urgent notice for {area}: {description} {link}"),
         }
     } else {
         match kind {
@@ -623,6 +645,7 @@ pub fn default_template(kind: NoticeKind, locale: &str) -> Template {
                 "承办部门已报告案件{reference}办结，请到现场核查：“{description}”。{link}",
             ),
             K::NewInArea => ("{area}有新反映的问题", "{area}有群众反映：“{description}”（{reference}）。{link}"),
+            K::UrgentNotice => ("{area}紧急通知", "{area}紧急通知：{description} {link}"),
         }
     };
     Template { subject: s.into(), body: b.into() }
@@ -700,6 +723,23 @@ mod tests {
             }),
             "channels"
         );
+    }
+
+    #[test]
+    fn an_urgent_notice_says_the_area_title_and_summary_in_one_sms() {
+        let v = article_values(" 停水通知 ", "明日8时至12时停水", "https://x/articles/7", "桃园社区", "zh");
+        let (subject, body) = default_template(NoticeKind::UrgentNotice, "zh").render(&v);
+        assert_eq!(subject, "桃园社区紧急通知");
+        assert_eq!(body, "桃园社区紧急通知：停水通知：明日8时至12时停水 https://x/articles/7");
+        let long = article_values("Typhoon", &"x".repeat(200), "l", "Taoyuan", "en");
+        assert_eq!(long["description"].chars().count(), 70);
+        assert!(long["description"].starts_with("Typhoon: x") && long["description"].ends_with('…'));
+        assert_eq!(article_values("Title", "", "l", "a", "en")["description"], "Title");
+        // Residents and staff alike get it by SMS unless they chose otherwise.
+        for staff in [false, true] {
+            assert_eq!(NoticeSettings::default().channels_for(NoticeKind::UrgentNotice, staff), [Channel::Inbox, Channel::Sms]);
+        }
+        assert!(NoticeKind::UrgentNotice.is_for_residents());
     }
 
     #[test]

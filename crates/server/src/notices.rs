@@ -186,6 +186,12 @@ async fn round(app: &App, s: &NoticeDelivery, channels: &Channels) -> Result<usi
             break;
         }
     }
+    loop {
+        let ctx = NoticeContext { now: app.now(), base_url: &base, utc_offset_hours: app.settings.utc_offset_hours };
+        if app.store.push_urgent_articles(&ctx, &|p| app.locate(p)).await? < 20 {
+            break;
+        }
+    }
     let mut sent = 0;
     loop {
         let now = app.now();
@@ -243,10 +249,13 @@ pub(crate) fn unsubscribe_token(app: &App, person: i64, kind: NoticeKind) -> Str
 pub struct InboxNotice {
     pub id: i64,
     pub kind: NoticeKind,
-    pub case_id: i64,
+    /// The case it tells of (none for an urgent notice).
+    pub case_id: Option<i64>,
+    /// The urgent article it pushes.
+    pub article_id: Option<i64>,
     pub subject: String,
     pub body: String,
-    /// Where the notice leads: the case, or the reporter's list.
+    /// Where the notice leads: the case, the reporter's list, or the article.
     pub link: String,
     pub created_at: String,
     pub read: bool,
@@ -258,6 +267,7 @@ impl From<NoticeRow> for InboxNotice {
             id: n.id,
             kind: n.kind,
             case_id: n.case_id,
+            article_id: n.article_id,
             subject: n.subject,
             body: n.body,
             link: n.link,
@@ -742,7 +752,10 @@ pub struct Undelivered {
     pub id: i64,
     pub kind: NoticeKind,
     pub channel: Channel,
-    pub case_id: i64,
+    /// The case it tells of (none for an urgent notice).
+    pub case_id: Option<i64>,
+    /// The urgent article it pushes.
+    pub article_id: Option<i64>,
     pub subject: String,
     pub attempts: u32,
     pub last_error: Option<String>,
@@ -761,6 +774,7 @@ async fn undelivered(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<
                 kind: n.kind,
                 channel: n.channel,
                 case_id: n.case_id,
+                article_id: n.article_id,
                 subject: n.subject,
                 attempts: n.attempts,
                 last_error: n.last_error,

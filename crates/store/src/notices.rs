@@ -4,12 +4,12 @@
 //! server's worker claims and records, the inbox, people's choices, the admin's texts, and who
 //! follows a case or an area.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use gridkeeper_domain::notices::{self, Audience, Channel, NoticeKind, NoticeSettings, Template};
 use gridkeeper_domain::time::{local_day, local_day_start};
-use gridkeeper_domain::{Actor, Case, CaseEvent, CaseId, FieldError, LatLon, Millis, PersonId, RegionCode, Role};
+use gridkeeper_domain::{Actor, Case, CaseEvent, CaseId, FieldError, LatLon, Millis, PersonId, RegionCode, Role, Urgency};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -62,7 +62,10 @@ pub struct NoticeRow {
     pub id: i64,
     pub kind: NoticeKind,
     pub channel: Channel,
-    pub case_id: CaseId,
+    /// The case whose event it tells of, or
+    pub case_id: Option<CaseId>,
+    /// the urgent article it pushes.
+    pub article_id: Option<i64>,
     pub subject: String,
     pub body: String,
     /// Where the notice leads (the case, or the tracking page).
@@ -126,6 +129,16 @@ pub trait NoticeStore: Send + Sync {
     /// town loaded from history, such as the demo, starts with its recent notices); answers how
     /// many.
     async fn queue_notices_since(&self, since: Millis) -> Result<u64>;
+    /// Pushes the urgent articles that are live and not yet pushed (at most 20 a call): to the
+    /// people who follow an area overlapping the article's region (a region inside it or around
+    /// it, or a circle whose centre `locate` finds in it) and to the grid members and grid
+    /// leaders whose grants overlap it, not to its author; each once, whatever they follow.
+    /// Returns how many articles were pushed. Several instances may push at once.
+    async fn push_urgent_articles(
+        &self,
+        ctx: &NoticeContext<'_>,
+        locate: &(dyn Fn(LatLon) -> Option<RegionCode> + Sync),
+    ) -> Result<usize>;
     /// Claims up to `limit` SMS and e-mail notices due at `now`, leased until `lease_until` (a
     /// worker that dies lets them come due again then).
     async fn claim_notices(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Outgoing>>;
@@ -181,11 +194,27 @@ struct Receiver {
 /// Each person told in a fan-out: their choices, addresses and phone, read once.
 type People = HashMap<PersonId, (NoticeSettings, NoticeAddresses, Option<String>)>;
 
+/// What a notice tells of: its identity with the receiver and the channel.
+#[derive(Debug, Clone, Copy)]
+enum About {
+    Event { case: CaseId, seq: i64 },
+    Article(i64),
+}
+
+/// A notice of `kind` about `about`, happened `at`; SMS and e-mail keep the receiver's quiet
+/// hours unless `urgency` is an emergency.
+struct Told {
+    kind: NoticeKind,
+    about: About,
+    urgency: Urgency,
+    at: Millis,
+}
+
 const SETTINGS: &str = "notice_settings.email";
 const WECHAT: &str = "notice_settings.wechat";
 const ADDRESS: &str = "notices.address";
 const NOTICE_COLUMNS: &str =
-    "id, kind, channel, case_id, subject, body, link, status, attempts, last_error, created_at, read_at";
+    "id, kind, channel, case_id, article_id, subject, body, link, status, attempts, last_error, created_at, read_at";
 
 generic! {
     impl SqlStore {
@@ -196,6 +225,7 @@ generic! {
                 kind: parse_field(NoticeKind::parse(r.try_get("kind")?))?,
                 channel: parse_field(Channel::parse(r.try_get("channel")?))?,
                 case_id: r.try_get("case_id")?,
+                article_id: r.try_get("article_id")?,
                 subject: r.try_get("subject")?,
                 body: r.try_get("body")?,
                 link: r.try_get("link")?,
@@ -240,6 +270,123 @@ generic! {
             let email = self.vault.open_opt(SETTINGS, r.try_get("email")?).map_err(corrupt)?;
             let wechat = self.vault.open_opt(WECHAT, r.try_get("wechat")?).map_err(corrupt)?;
             Ok((settings, NoticeAddresses { email, wechat }))
+        }
+
+        /// Writes `receiver`'s notices of `told` on each channel they get it by (the inbox always;
+        /// SMS and e-mail only where there is an address), filled by `values` in their language.
+        /// Over their daily cap an SMS or e-mail stays in the inbox ("capped"); the last one
+        /// below it says so. A notice already written for the same subject, receiver and channel
+        /// is left as it is.
+        #[allow(clippy::too_many_arguments)]
+        async fn tell(
+            &self,
+            conn: &mut D::Connection,
+            ctx: &NoticeContext<'_>,
+            custom: &HashMap<(String, String), Template>,
+            people: &mut People,
+            receiver: &Receiver,
+            told: &Told,
+            link: &str,
+            values: impl Fn(&str) -> BTreeMap<&'static str, String>,
+        ) -> Result<()> {
+            let (settings, addresses, phone) = match receiver.person {
+                Some(p) => {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = people.entry(p) {
+                        let (settings, addresses) = self.settings_in(&mut *conn, p).await?;
+                        let phone: Option<Option<String>> = sqlx::query_scalar("SELECT phone FROM people WHERE id = $1")
+                            .bind(p)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                        let phone = self.vault.open_opt("people.phone", phone.flatten().as_deref()).map_err(corrupt)?;
+                        slot.insert((settings, addresses, phone));
+                    }
+                    people[&p].clone()
+                }
+                None => (NoticeSettings::default(), NoticeAddresses::default(), receiver.phone.clone()),
+            };
+            let kind = told.kind;
+            let locale = settings.locale.as_str();
+            let template = custom
+                .get(&(kind.as_str().to_string(), locale.to_string()))
+                .cloned()
+                .unwrap_or_else(|| notices::default_template(kind, locale));
+            let (subject, body) = template.render(&values(locale));
+            let channels: Vec<Channel> = if receiver.person.is_some() {
+                settings.channels_for(kind, receiver.staff)
+            } else {
+                // A contact without an account has no inbox: SMS is all there is.
+                vec![Channel::Sms]
+            };
+            let today = local_day_start(local_day(ctx.now, ctx.utc_offset_hours), ctx.utc_offset_hours);
+            let (case, seq, article) = match told.about {
+                About::Event { case, seq } => (Some(case), Some(seq), None),
+                About::Article(id) => (None, None, Some(id)),
+            };
+            for channel in channels {
+                let address = match channel {
+                    Channel::Inbox => None,
+                    Channel::Sms => match &phone {
+                        Some(p) => Some(p.clone()),
+                        None => continue,
+                    },
+                    Channel::Email => match &addresses.email {
+                        Some(e) => Some(e.clone()),
+                        None => continue,
+                    },
+                    Channel::Wechat => match &addresses.wechat {
+                        Some(w) => Some(w.clone()),
+                        None => continue,
+                    },
+                };
+                let mut body = body.clone();
+                let (status, next) = if channel == Channel::Inbox {
+                    ("sent", ctx.now)
+                } else {
+                    let sent_today: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM notices WHERE recipient = $1 AND channel <> 'inbox' \
+                         AND created_at >= $2 AND status <> 'capped'",
+                    )
+                    .bind(&receiver.key)
+                    .bind(today)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    let cap = i64::from(settings.daily_cap);
+                    if sent_today >= cap {
+                        ("capped", ctx.now)
+                    } else {
+                        if sent_today == cap - 1 {
+                            body.push_str(notices::cap_reached(locale));
+                        }
+                        ("pending", settings.send_at(ctx.now, ctx.utc_offset_hours, told.urgency))
+                    }
+                };
+                // Unique per (case, seq, recipient, channel) and per (article, recipient, channel).
+                sqlx::query(
+                    "INSERT INTO notices (recipient, person_id, channel, kind, case_id, seq, article_id, locale, \
+                     address, subject, body, link, status, next_attempt_at, created_at, sent_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&receiver.key)
+                .bind(receiver.person)
+                .bind(channel.as_str())
+                .bind(kind.as_str())
+                .bind(case)
+                .bind(seq)
+                .bind(article)
+                .bind(locale)
+                .bind(self.vault.seal_opt(ADDRESS, address.as_deref()))
+                .bind(&subject)
+                .bind(&body)
+                .bind(link)
+                .bind(status)
+                .bind(next)
+                .bind(told.at.min(ctx.now))
+                .bind((status == "sent").then_some(ctx.now))
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
         }
 
         /// The people (not disabled) holding `role` over one of `scopes` (of `scope_type`).
@@ -443,7 +590,6 @@ generic! {
             }
             let custom = Self::custom_templates(&mut tx).await?;
             let mut people = People::default();
-            let today = local_day_start(local_day(ctx.now, ctx.utc_offset_hours), ctx.utc_offset_hours);
             for event in &events {
                 let Some(case) = cases.get(&event.case_id) else { continue };
                 let area: String = match &case.grid {
@@ -464,22 +610,6 @@ generic! {
                         if !told.insert(receiver.key.clone()) {
                             continue;
                         }
-                        let (settings, addresses, phone) = match receiver.person {
-                            Some(p) => {
-                                if let std::collections::hash_map::Entry::Vacant(slot) = people.entry(p) {
-                                    let (settings, addresses) = self.settings_in(&mut tx, p).await?;
-                                    let phone: Option<Option<String>> =
-                                        sqlx::query_scalar("SELECT phone FROM people WHERE id = $1")
-                                            .bind(p)
-                                            .fetch_optional(&mut *tx)
-                                            .await?;
-                                    let phone = self.vault.open_opt("people.phone", phone.flatten().as_deref()).map_err(corrupt)?;
-                                    slot.insert((settings, addresses, phone));
-                                }
-                                people[&p].clone()
-                            }
-                            None => (NoticeSettings::default(), NoticeAddresses::default(), receiver.phone.clone()),
-                        };
                         let link = if receiver.staff {
                             format!("{}/cases/{}", ctx.base_url, case.reference)
                         } else if receiver.person.is_some() {
@@ -487,87 +617,98 @@ generic! {
                         } else {
                             format!("{}/track", ctx.base_url)
                         };
-                        let locale = settings.locale.as_str();
-                        let template = custom
-                            .get(&(kind.as_str().to_string(), locale.to_string()))
-                            .cloned()
-                            .unwrap_or_else(|| notices::default_template(kind, locale));
-                        let values = notices::values(case, event, locale, &link, &area, ctx.utc_offset_hours);
-                        let (subject, body) = template.render(&values);
-                        let channels: Vec<Channel> = if receiver.person.is_some() {
-                            settings.channels_for(kind, receiver.staff)
-                        } else {
-                            // A contact without an account has no inbox: SMS is all there is.
-                            vec![Channel::Sms]
+                        let notice = Told {
+                            kind,
+                            about: About::Event { case: case.id, seq: event.seq },
+                            urgency: case.urgency,
+                            at: event.event.at,
                         };
-                        for channel in channels {
-                            let address = match channel {
-                                Channel::Inbox => None,
-                                Channel::Sms => match &phone {
-                                    Some(p) => Some(p.clone()),
-                                    None => continue,
-                                },
-                                Channel::Email => match &addresses.email {
-                                    Some(e) => Some(e.clone()),
-                                    None => continue,
-                                },
-                                Channel::Wechat => match &addresses.wechat {
-                                    Some(w) => Some(w.clone()),
-                                    None => continue,
-                                },
-                            };
-                            let mut body = body.clone();
-                            let (status, next) = if channel == Channel::Inbox {
-                                ("sent", ctx.now)
-                            } else {
-                                let sent_today: i64 = sqlx::query_scalar(
-                                    "SELECT count(*) FROM notices WHERE recipient = $1 AND channel <> 'inbox' \
-                                     AND created_at >= $2 AND status <> 'capped'",
-                                )
-                                .bind(&receiver.key)
-                                .bind(today)
-                                .fetch_one(&mut *tx)
-                                .await?;
-                                let cap = i64::from(settings.daily_cap);
-                                if sent_today >= cap {
-                                    ("capped", ctx.now)
-                                } else {
-                                    if sent_today == cap - 1 {
-                                        body.push_str(notices::cap_reached(locale));
-                                    }
-                                    ("pending", settings.send_at(ctx.now, ctx.utc_offset_hours, case.urgency))
-                                }
-                            };
-                            sqlx::query(
-                                "INSERT INTO notices (recipient, person_id, channel, kind, case_id, seq, locale, address, \
-                                 subject, body, link, status, next_attempt_at, created_at, sent_at) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-                                 ON CONFLICT (case_id, seq, recipient, channel) DO NOTHING",
-                            )
-                            .bind(&receiver.key)
-                            .bind(receiver.person)
-                            .bind(channel.as_str())
-                            .bind(kind.as_str())
-                            .bind(case.id)
-                            .bind(event.seq)
-                            .bind(locale)
-                            .bind(self.vault.seal_opt(ADDRESS, address.as_deref()))
-                            .bind(&subject)
-                            .bind(&body)
-                            .bind(&link)
-                            .bind(status)
-                            .bind(next)
-                            .bind(event.event.at.min(ctx.now))
-                            .bind((status == "sent").then_some(ctx.now))
-                            .execute(&mut *tx)
-                            .await?;
-                        }
+                        let values = |locale: &str| notices::values(case, event, locale, &link, &area, ctx.utc_offset_hours);
+                        self.tell(&mut tx, ctx, &custom, &mut people, &receiver, &notice, &link, values).await?;
                     }
                 }
             }
             Self::delete_ids(&mut tx, "notice_outbox", &taken).await?;
             tx.commit().await?;
             Ok(taken.len())
+        }
+
+        async fn push_urgent_articles(
+            &self,
+            ctx: &NoticeContext<'_>,
+            locate: &(dyn Fn(LatLon) -> Option<RegionCode> + Sync),
+        ) -> Result<usize> {
+            let mut tx = self.begin_write().await?;
+            let articles = sqlx::query(&format!(
+                "SELECT a.id, a.region, a.title, a.summary, a.author_id, a.publish_at FROM articles a \
+                 WHERE a.urgent AND a.pushed_at IS NULL AND a.publish_at <= $1 AND a.withdrawn_at IS NULL \
+                 AND (a.expires_at IS NULL OR a.expires_at > $1) ORDER BY a.publish_at, a.id LIMIT 20{}",
+                D::skip_locked("a")
+            ))
+            .bind(ctx.now)
+            .fetch_all(&mut *tx)
+            .await?;
+            if articles.is_empty() {
+                return Ok(0);
+            }
+            // Who works in an area (grid members of a grid, grid leaders of a community) and what
+            // people follow, read once for the batch.
+            let staff: Vec<(PersonId, String)> = sqlx::query_as(
+                "SELECT DISTINCT g.person_id, g.scope_value FROM grants g JOIN people p ON p.id = g.person_id \
+                 WHERE NOT p.disabled AND g.scope_type = 'region' AND g.role IN ('grid_member', 'grid_leader') \
+                 ORDER BY g.person_id",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut followers: Vec<(PersonId, String)> = Vec::new();
+            for r in sqlx::query("SELECT person_id, region, lat, lon FROM follows WHERE case_id IS NULL ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                let region: Option<String> = r.try_get("region")?;
+                let (lat, lon): (Option<f64>, Option<f64>) = (r.try_get("lat")?, r.try_get("lon")?);
+                let region = region.or_else(|| lat.zip(lon).and_then(|(lat, lon)| locate(LatLon { lat, lon })).map(|g| g.as_str().to_string()));
+                if let Some(region) = region {
+                    followers.push((r.try_get("person_id")?, region));
+                }
+            }
+            let custom = Self::custom_templates(&mut tx).await?;
+            let mut people = People::default();
+            for a in &articles {
+                let id: i64 = a.try_get("id")?;
+                let region: String = a.try_get("region")?;
+                let (title, summary): (String, String) = (a.try_get("title")?, a.try_get("summary")?);
+                let author: PersonId = a.try_get("author_id")?;
+                let area: String = sqlx::query_scalar("SELECT name FROM regions WHERE code = $1")
+                    .bind(&region)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .unwrap_or_else(|| region.clone());
+                let overlaps = |code: &str| code.starts_with(region.as_str()) || region.starts_with(code);
+                let link = format!("{}/articles/{id}", ctx.base_url);
+                let told = Told {
+                    kind: NoticeKind::UrgentNotice,
+                    about: About::Article(id),
+                    urgency: Urgency::Emergency,
+                    at: a.try_get("publish_at")?,
+                };
+                let receivers = staff
+                    .iter()
+                    .map(|(p, code)| (*p, code, true))
+                    .chain(followers.iter().map(|(p, code)| (*p, code, false)));
+                let mut told_already: HashSet<PersonId> = HashSet::from([author]);
+                for (person, code, is_staff) in receivers {
+                    if !overlaps(code) || !told_already.insert(person) {
+                        continue;
+                    }
+                    let receiver = Receiver { key: format!("p:{person}"), person: Some(person), staff: is_staff, phone: None };
+                    let values = |locale: &str| notices::article_values(&title, &summary, &link, &area, locale);
+                    self.tell(&mut tx, ctx, &custom, &mut people, &receiver, &told, &link, values).await?;
+                }
+                sqlx::query("UPDATE articles SET pushed_at = $2 WHERE id = $1").bind(id).bind(ctx.now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(articles.len())
         }
 
         async fn queue_notices_since(&self, since: Millis) -> Result<u64> {
@@ -866,6 +1007,117 @@ generic! {
                 .execute(&self.pool)
                 .await?;
             Ok(D::rows_affected(&done) == 1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gridkeeper_domain::participation::ArticleKind;
+    use gridkeeper_domain::{Grant, Scope};
+
+    use super::*;
+    use crate::testing::on_both;
+    use crate::{ArticleStore, NewArticle, NewPerson, PeopleStore};
+
+    async fn person(s: &(impl PeopleStore + ?Sized), login: &str, grant: Option<(Role, &str)>) -> PersonId {
+        let p = NewPerson {
+            login: login.into(),
+            name: login.into(),
+            phone: Some(format!("1380000{:04}", login.len() * 37 + login.bytes().map(usize::from).sum::<usize>())),
+            id_number: None,
+            password_hash: None,
+            grants: grant.map(|(r, s)| Grant::new(r, Scope::parse(s).unwrap()).unwrap()).into_iter().collect(),
+        };
+        s.create_person(&p, 0).await.unwrap()
+    }
+
+    fn article(region: &str, publish_at: Millis, urgent: bool) -> NewArticle {
+        NewArticle {
+            region: RegionCode::parse(region).unwrap(),
+            kind: ArticleKind::Notice,
+            title: "停水通知".into(),
+            summary: "明日8时至12时停水".into(),
+            body: "<p>x</p>".into(),
+            cover: None,
+            publish_at,
+            expires_at: None,
+            pinned: false,
+            urgent,
+        }
+    }
+
+    /// Who got an urgent notice of `article`, by person id, on which channels.
+    async fn told(s: &(impl NoticeStore + ?Sized), people: &[PersonId], article: i64) -> Vec<(PersonId, usize)> {
+        let mut out = Vec::new();
+        for p in people {
+            let n = s.inbox(*p, None, 50).await.unwrap().into_iter().filter(|n| n.article_id == Some(article)).count();
+            if n > 0 {
+                out.push((*p, n));
+            }
+        }
+        out
+    }
+
+    on_both! {
+        async fn an_urgent_article_is_pushed_once_to_those_who_follow_or_work_in_its_area(s) {
+            let author = person(&s, "leader", Some((Role::GridLeader, "region:330483101001"))).await;
+            let leader2 = person(&s, "leader2", Some((Role::GridLeader, "region:330483101001"))).await;
+            let member = person(&s, "member", Some((Role::GridMember, "region:330483101001001"))).await;
+            let elsewhere = person(&s, "member3", Some((Role::GridMember, "region:330483101002001"))).await;
+            let grid_follower = person(&s, "resident", None).await;
+            let town_follower = person(&s, "resident2", None).await;
+            let circle_follower = person(&s, "resident3", None).await;
+            let far_follower = person(&s, "resident4", None).await;
+            s.follow(grid_follower, &FollowTarget::Region(RegionCode::parse("330483101001002").unwrap()), 0).await.unwrap();
+            // Following both the town and a grid of the community: told once.
+            s.follow(town_follower, &FollowTarget::Region(RegionCode::parse("330483101").unwrap()), 0).await.unwrap();
+            s.follow(town_follower, &FollowTarget::Region(RegionCode::parse("330483101001001").unwrap()), 0).await.unwrap();
+            let inside = LatLon { lat: 30.0, lon: 120.0 };
+            let outside = LatLon { lat: 31.0, lon: 121.0 };
+            s.follow(circle_follower, &FollowTarget::Around { point: inside, radius_m: 300 }, 0).await.unwrap();
+            s.follow(far_follower, &FollowTarget::Around { point: outside, radius_m: 300 }, 0).await.unwrap();
+            s.follow(far_follower, &FollowTarget::Region(RegionCode::parse("330483101002").unwrap()), 0).await.unwrap();
+            let locate = |p: LatLon| (p == inside).then(|| RegionCode::parse("330483101001003").unwrap());
+            let everyone = [author, leader2, member, elsewhere, grid_follower, town_follower, circle_follower, far_follower];
+
+            let live = s.create_article(&article("330483101001", 100, true), author, 100).await.unwrap();
+            let plain = s.create_article(&article("330483101001", 100, false), author, 100).await.unwrap();
+            let later = s.create_article(&article("330483101001", 5_000, true), author, 100).await.unwrap();
+            let gone = s.create_article(&article("330483101001", 100, true), author, 100).await.unwrap();
+            assert!(s.withdraw_article(gone.id, "错了", author, 150).await.unwrap());
+
+            let ctx = NoticeContext { now: 1_000, base_url: "https://grid.example", utc_offset_hours: 8 };
+            assert_eq!(s.push_urgent_articles(&ctx, &locate).await.unwrap(), 1);
+            // Staff get it in the inbox and by SMS (they have a phone), residents too; the author
+            // and the grid member of another community do not; each person once.
+            let expected: Vec<(PersonId, usize)> =
+                [leader2, member, grid_follower, town_follower, circle_follower].iter().map(|p| (*p, 1)).collect();
+            assert_eq!(told(&s, &everyone, live.id).await, expected);
+            let inbox = s.inbox(member, None, 10).await.unwrap();
+            assert_eq!(inbox[0].kind, NoticeKind::UrgentNotice);
+            assert_eq!((inbox[0].case_id, inbox[0].link.as_str()), (None, format!("https://grid.example/articles/{}", live.id).as_str()));
+            assert!(inbox[0].body.contains("停水通知：明日8时至12时停水"), "{}", inbox[0].body);
+            let sms: i64 = sqlx::query_scalar("SELECT count(*) FROM notices WHERE article_id = $1 AND channel = 'sms' AND status = 'pending'")
+                .bind(live.id)
+                .fetch_one(&s.pool)
+                .await
+                .unwrap();
+            assert_eq!(sms, 5, "an urgent notice is sent by SMS at once, quiet hours or not");
+            for other in [plain.id, later.id, gone.id] {
+                assert!(told(&s, &everyone, other).await.is_empty());
+            }
+
+            // Pushed once: another round, or an edit, tells nobody again.
+            assert_eq!(s.push_urgent_articles(&ctx, &locate).await.unwrap(), 0);
+            s.update_article(live.id, &article("330483101001", 100, true), 1_100).await.unwrap();
+            assert_eq!(s.push_urgent_articles(&NoticeContext { now: 1_200, ..ctx }, &locate).await.unwrap(), 0);
+            // The scheduled one goes out when it is published; a plain one made urgent, then.
+            s.update_article(plain.id, &article("330483101001", 100, true), 1_300).await.unwrap();
+            let at_noon = NoticeContext { now: 6_000, ..ctx };
+            assert_eq!(s.push_urgent_articles(&at_noon, &locate).await.unwrap(), 2);
+            assert_eq!(told(&s, &everyone, later.id).await, expected);
+            assert_eq!(told(&s, &everyone, live.id).await, expected);
         }
     }
 }

@@ -1355,12 +1355,15 @@ export type Inbox = {
 
 /** A notice in the inbox. */
 export type InboxNotice = {
+  /** The urgent article it pushes. */
+  article_id?: number | null
   body: string
-  case_id: number
+  /** The case it tells of (none for an urgent notice). */
+  case_id?: number | null
   created_at: string
   id: number
   kind: NoticeKind
-  /** Where the notice leads: the case, or the reporter's list. */
+  /** Where the notice leads: the case, the reporter's list, or the article. */
   link: string
   read: boolean
   subject: string
@@ -1879,7 +1882,7 @@ export type NewRewardBody = {
 }
 
 /** What a notice is about. Each has a default text per locale ([`default_template`]). */
-export type NoticeKind = "accepted" | "rejected" | "dispatched" | "solved" | "closed" | "reopened" | "new_dispatch" | "rework" | "extension_decided" | "returned" | "deadline_warning" | "overdue" | "supervision" | "verification_needed" | "new_in_area"
+export type NoticeKind = "accepted" | "rejected" | "dispatched" | "solved" | "closed" | "reopened" | "new_dispatch" | "rework" | "extension_decided" | "returned" | "deadline_warning" | "overdue" | "supervision" | "verification_needed" | "new_in_area" | "urgent_notice"
 
 /** A person's choices: channels per kind of notice, quiet hours, a daily cap, their language. */
 export type NoticeSettings = {
@@ -2862,8 +2865,11 @@ export type TrackedCase = (PublicCase) & ({
 
 /** A notice that could not be delivered. */
 export type Undelivered = {
+  /** The urgent article it pushes. */
+  article_id?: number | null
   attempts: number
-  case_id: number
+  /** The case it tells of (none for an urgent notice). */
+  case_id?: number | null
   channel: Channel
   created_at: string
   id: number

@@ -408,6 +408,7 @@ const en: typeof zh = {
       supervision: 'Supervision order',
       verification_needed: 'To verify on site',
       new_in_area: 'New problem in an area I follow',
+      urgent_notice: 'Urgent notice for an area I follow or work in',
     },
   },
   noticeSettings: {
@@ -438,9 +439,9 @@ const en: typeof zh = {
   },
   follows: {
     title: 'What I follow',
-    none: 'Nothing yet. Follow a case from its page, or an area from the map of nearby problems.',
+    none: 'Nothing yet. Follow a case from its page, your grid from your community page, or an area from the map of nearby problems.',
     case: 'Case {id}',
-    region: 'New problems in {name}',
+    region: 'New problems and urgent notices in {name}',
     around: 'New problems within {distance}',
     stop: 'Stop following',
     followCase: 'Follow',
@@ -449,6 +450,9 @@ const en: typeof zh = {
     stopped: 'No longer following',
     followArea: 'Tell me of new problems here',
     areaStarted: 'You will be told of new problems within 500 m of the map centre',
+    followGrid: 'Tell me of urgent notices and new problems in my grid',
+    unfollowGrid: 'Following my grid ✓',
+    gridStarted: 'You will be told of urgent notices and new problems in this grid, by SMS as well',
   },
   unsubscribe: {
     title: 'Stop e-mails',
@@ -631,6 +635,7 @@ const en: typeof zh = {
     never: 'Never',
     pinned: 'Pin to the top',
     urgent: 'Mark as urgent',
+    urgentHint: 'An urgent notice is pinned and, once published, sent at once by SMS and in their messages to the grid members and grid leaders working in its area and to the residents who follow it.',
     openConsultation: 'Open a consultation',
     consultationOpened: 'Consultation opened',
     draft: 'Draft for consultation',

@@ -405,6 +405,7 @@ export default {
       supervision: '督办通知',
       verification_needed: '待现场核查',
       new_in_area: '关注区域的新问题',
+      urgent_notice: '关注或负责区域的紧急通知',
     },
   },
   noticeSettings: {
@@ -435,9 +436,9 @@ export default {
   },
   follows: {
     title: '我的关注',
-    none: '暂无关注。可在案件页面关注案件，或在“身边问题”地图上关注一个区域。',
+    none: '暂无关注。可在案件页面关注案件，在“我的社区”关注所在网格，或在“身边问题”地图上关注一个区域。',
     case: '案件 {id}',
-    region: '{name}的新问题',
+    region: '{name}的新问题和紧急通知',
     around: '{distance}范围内的新问题',
     stop: '取消关注',
     followCase: '关注',
@@ -446,6 +447,9 @@ export default {
     stopped: '已取消关注',
     followArea: '这里有新问题时通知我',
     areaStarted: '地图中心 500 米内有新问题时将通知您',
+    followGrid: '关注本网格的紧急通知和新问题',
+    unfollowGrid: '已关注本网格 ✓',
+    gridStarted: '本网格有紧急通知或新问题时将通过短信和消息通知您',
   },
   unsubscribe: {
     title: '退订邮件',
@@ -628,6 +632,7 @@ export default {
     never: '长期有效',
     pinned: '置顶',
     urgent: '标为紧急',
+    urgentHint: '紧急通知将置顶显示，发布后立即通过短信和消息推送给该区域的网格员、网格长和关注该区域的居民。',
     openConsultation: '发起征求意见',
     consultationOpened: '征求意见已发起',
     draft: '征求意见稿',
