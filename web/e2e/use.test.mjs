@@ -500,13 +500,14 @@ describe('participation', () => {
     // The notice worker pushes it within a second or so: the resident's messages have it.
     const resident = await apiAs(server.base, 'resident31')
     for (let i = 0; i < 100; i++) {
-      if ((await resident.get('inbox?limit=5')).items.some((n) => n.kind === 'urgent_notice' && n.subject.includes('紧急通知'))) break
+      if ((await resident.get('inbox?limit=5')).items.some((n) => n.kind === 'urgent_notice' && n.body.includes('今晚八点起临时停电'))) break
       await new Promise((ok) => setTimeout(ok, 200))
     }
     await page.goto('/inbox')
+    // (The demo's own urgent notice of the week is there too, older.)
     const notice = page.getByTestId('inbox').getByTestId('notice-urgent_notice').first()
     await notice.waitFor()
-    assert.match(await notice.innerText(), /今晚八点起临时停电/)
+    assert.match(await notice.innerText(), /紧急通知：今晚八点起临时停电/)
     await shoot(page, 'inbox-urgent', [360, 1920])
     await notice.click()
     await page.waitForURL('**/articles/*')
