@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 use gridkeeper_domain::calendar::{parse_holidays, HolidayYear, CHINA_HOLIDAYS};
-use gridkeeper_domain::{standard, Calendar, Grant, RegionCode, RegionLevel, Role, Scope};
+use gridkeeper_domain::{standard, Calendar, Grant, Millis, RegionCode, RegionLevel, Role, Scope};
 use gridkeeper_store::{NewAudit, NewPerson, ReferenceData, Store};
 use serde_json::json;
 
@@ -103,7 +103,7 @@ async fn stored_district(store: &dyn Store) -> anyhow::Result<RegionCode> {
     }
 }
 
-fn entry(now: i64, action: &str, object: Option<String>, detail: serde_json::Value) -> NewAudit {
+fn entry(now: Millis, action: &str, object: Option<String>, detail: serde_json::Value) -> NewAudit {
     NewAudit { at: now, actor: None, action: action.into(), object, detail }
 }
 
@@ -130,9 +130,28 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<()> {
     };
     let now = chrono::Utc::now().timestamp_millis();
     println!("Setting up district {district} (the database is migrated).");
-    let mut changed = false;
+    let offset = chrono::FixedOffset::east_opt(config.server.utc_offset_hours * 3600).context("utc_offset_hours")?;
+    let year = chrono::Datelike::year(&chrono::Utc::now().with_timezone(&offset));
+    // Each step runs (none is skipped because another changed something).
+    let changed = [
+        platforms(store).await?,
+        categories(store, now).await?,
+        calendar(store, &district, &years, year, now).await?,
+        administrator(store, &args, &district, password, now).await?,
+        system_account(store, &args.system_login, &district, now).await?,
+    ];
+    if changed.contains(&true) {
+        println!(
+            "Done. Next: import the region tree (gridkeeper import regions), create departments and staff, then serve."
+        );
+    } else {
+        println!("Nothing changed: everything init sets up was already there.");
+    }
+    Ok(())
+}
 
-    // The four platforms: departments belong to one.
+/// The four platforms (departments belong to one), those missing by code. Whether any was added.
+async fn platforms(store: &dyn Store) -> anyhow::Result<bool> {
     let platforms = store.platforms().await?;
     let mut next_id = platforms.iter().map(|p| p.id).max().unwrap_or(0);
     let missing: Vec<_> = standard::platforms()
@@ -146,18 +165,17 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<()> {
         .collect();
     if missing.is_empty() {
         println!("- Platforms: the {} there are left as they are.", platforms.len());
-    } else {
-        store.load_reference(&ReferenceData { platforms: missing.clone(), ..Default::default() }).await?;
-        let names: Vec<String> = missing.iter().map(|p| p.name.clone()).collect();
-        println!(
-            "- Platforms: added {} ({}); departments are created on one of them.",
-            missing.len(),
-            names.join(", ")
-        );
-        changed = true;
+        return Ok(false);
     }
+    store.load_reference(&ReferenceData { platforms: missing.clone(), ..Default::default() }).await?;
+    let names: Vec<&str> = missing.iter().map(|p| p.name.as_str()).collect();
+    println!("- Platforms: added {} ({}); departments are created on one of them.", missing.len(), names.join(", "));
+    Ok(true)
+}
 
-    // The national standard's categories, classes before their subclasses.
+/// The national standard's categories missing by code (classes before their subclasses), then
+/// the Open311 questions of the subclasses that ask none yet. Whether anything was added.
+async fn categories(store: &dyn Store, now: Millis) -> anyhow::Result<bool> {
     let mut ids: HashMap<String, i64> = store.categories().await?.into_iter().map(|c| (c.code, c.id)).collect();
     let standard = standard::categories();
     let code_of: HashMap<i64, &str> = standard.iter().map(|c| (c.id, c.code.as_str())).collect();
@@ -187,10 +205,8 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<()> {
             some(&added),
             if kept > 0 { format!("; {kept} were there and are left as they are") } else { String::new() },
         );
-        changed = true;
     }
 
-    // The Open311 questions, where a subclass asks none yet.
     let asking = store.categories_with_attributes().await?;
     let mut questions = vec![];
     for (code, attributes) in standard::service_attributes() {
@@ -205,12 +221,19 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<()> {
         println!("- Open311 questions: every subclass that has some keeps its own.");
     } else {
         println!("- Open311 questions (none required) added to {}: {}.", questions.len(), questions.join(", "));
-        changed = true;
     }
+    Ok(!added.is_empty() || !questions.is_empty())
+}
 
-    // The working calendar of this year and the next.
-    let offset = chrono::FixedOffset::east_opt(config.server.utc_offset_hours * 3600).context("utc_offset_hours")?;
-    let year = chrono::Datelike::year(&chrono::Utc::now().with_timezone(&offset));
+/// The district's working calendar (office hours when it has none) with the holidays of `year`
+/// and the next, for each year that lists none yet. Whether it was written.
+async fn calendar(
+    store: &dyn Store,
+    district: &RegionCode,
+    known: &[HolidayYear],
+    year: i32,
+    now: Millis,
+) -> anyhow::Result<bool> {
     let before = store.calendars().await?.into_iter().find(|(d, _)| d == district.as_str()).map(|(_, c)| c);
     let mut calendar = before.clone().unwrap_or_else(Calendar::office_hours);
     if before.is_none() {
@@ -218,13 +241,13 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<()> {
     } else {
         println!("- Working calendar: the district's own working days and hours are kept.");
     }
-    let mut years_added = vec![];
+    let mut added = false;
     for y in [year, year + 1] {
-        match years.iter().find(|h| h.year == y) {
+        match known.iter().find(|h| h.year == y) {
             Some(_) if calendar.has_holidays_of(y) => println!("  {y}: holidays already listed; left as they are."),
             Some(h) => {
                 h.add_to(&mut calendar);
-                years_added.push(y);
+                added = true;
                 println!(
                     "  {y}: added {} days off ({}) and {} make-up working days, from {}.",
                     h.days().count(),
@@ -241,74 +264,78 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<()> {
             ),
         }
     }
-    if before.is_none() || !years_added.is_empty() {
-        calendar.validate().map_err(|e| anyhow::anyhow!("the calendar of {district} with these holidays: {e}"))?;
-        store.put_calendar(district.as_str(), &calendar, None, now).await?;
-        let detail = json!({ "before": before, "after": calendar, "by": "init" });
-        store.audit(&entry(now, "config", Some(format!("calendar:{district}")), detail)).await?;
-        changed = true;
+    if before.is_some() && !added {
+        return Ok(false);
     }
+    calendar.validate().map_err(|e| anyhow::anyhow!("the calendar of {district} with these holidays: {e}"))?;
+    store.put_calendar(district.as_str(), &calendar, None, now).await?;
+    let detail = json!({ "before": before, "after": calendar, "by": "init" });
+    store.audit(&entry(now, "config", Some(format!("calendar:{district}")), detail)).await?;
+    Ok(true)
+}
 
-    // The first administrator, and the system account of other systems.
-    let admin = Grant::new(Role::Admin, Scope::Region { code: district.clone() })?;
-    match store.person_by_login(&args.admin_login).await? {
-        Some(p) => {
-            let note = if p.grants.iter().any(|g| g.role == Role::Admin) { "" } else { " (it holds no admin role)" };
-            println!("- Administrator: `{}` exists already; left as it is, password included{note}.", p.login);
-        }
-        None => {
-            let (password, generated) = match password {
-                Some(p) => (p, false),
-                None => (gridkeeper_server::auth::new_token(12), true),
-            };
-            let hash = gridkeeper_server::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let person = NewPerson {
-                login: args.admin_login.clone(),
-                name: args.admin_name.clone(),
-                phone: None,
-                id_number: None,
-                password_hash: Some(hash),
-                grants: vec![admin],
-            };
-            let detail = json!({ "created": person.login, "grants": person.grants, "by": "init" });
-            store.create_person_audited(&person, now, &entry(now, "role_change", None, detail)).await?;
-            println!("- Administrator: created `{}`, admin of district {district}.", person.login);
-            if generated {
-                println!("  Password (shown only now; change it after signing in): {password}");
-            }
-            changed = true;
-        }
-    }
-    match store.person_by_login(&args.system_login).await? {
-        Some(p) => println!("- System account: `{}` exists already; left as it is.", p.login),
-        None => {
-            let person = NewPerson {
-                login: args.system_login.clone(),
-                name: "其他系统上报 (Open311)".into(),
-                phone: None,
-                id_number: None,
-                password_hash: None,
-                grants: vec![Grant::new(Role::Dispatcher, Scope::Region { code: district.clone() })?],
-            };
-            let detail = json!({ "created": person.login, "grants": person.grants, "by": "init" });
-            store.create_person_audited(&person, now, &entry(now, "role_change", None, detail)).await?;
-            println!(
-                "- System account: created `{}` for reports from other systems (a hotline, a city app). It has \
-                 no password and cannot sign in; give a system a key with \
-                 `gridkeeper open311 key add NAME --person {}`, and its reports are filed as this account \
-                 (dispatcher of {district}, so they keep their source).",
-                person.login, person.login
-            );
-            changed = true;
-        }
-    }
-
-    if changed {
-        println!(
-            "Done. Next: import the region tree (gridkeeper import regions), create departments and staff, then serve."
-        );
-    } else {
-        println!("Nothing changed: everything init sets up was already there.");
-    }
+/// Creates an account holding one role, audited as the administration's are.
+async fn create_account(
+    store: &dyn Store,
+    login: &str,
+    name: &str,
+    password_hash: Option<String>,
+    grant: Grant,
+    now: Millis,
+) -> anyhow::Result<()> {
+    let person = NewPerson {
+        login: login.into(),
+        name: name.into(),
+        phone: None,
+        id_number: None,
+        password_hash,
+        grants: vec![grant],
+    };
+    let detail = json!({ "created": login, "grants": person.grants, "by": "init" });
+    store.create_person_audited(&person, now, &entry(now, "role_change", None, detail)).await?;
     Ok(())
+}
+
+/// The first administrator, unless the login exists. Whether it was created.
+async fn administrator(
+    store: &dyn Store,
+    args: &InitArgs,
+    district: &RegionCode,
+    password: Option<String>,
+    now: Millis,
+) -> anyhow::Result<bool> {
+    if let Some(p) = store.person_by_login(&args.admin_login).await? {
+        let note = if p.grants.iter().any(|g| g.role == Role::Admin) { "" } else { " (it holds no admin role)" };
+        println!("- Administrator: `{}` exists already; left as it is, password included{note}.", p.login);
+        return Ok(false);
+    }
+    let (password, generated) = match password {
+        Some(p) => (p, false),
+        None => (gridkeeper_server::auth::new_token(12), true),
+    };
+    let hash = gridkeeper_server::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let grant = Grant::new(Role::Admin, Scope::Region { code: district.clone() })?;
+    create_account(store, &args.admin_login, &args.admin_name, Some(hash), grant, now).await?;
+    println!("- Administrator: created `{}`, admin of district {district}.", args.admin_login);
+    if generated {
+        println!("  Password (shown only now; change it after signing in): {password}");
+    }
+    Ok(true)
+}
+
+/// The system account other systems' reports are filed as, unless the login exists: a
+/// dispatcher of the district (so their reports keep their source), without a password.
+async fn system_account(store: &dyn Store, login: &str, district: &RegionCode, now: Millis) -> anyhow::Result<bool> {
+    if store.person_by_login(login).await?.is_some() {
+        println!("- System account: `{login}` exists already; left as it is.");
+        return Ok(false);
+    }
+    let grant = Grant::new(Role::Dispatcher, Scope::Region { code: district.clone() })?;
+    create_account(store, login, "其他系统上报 (Open311)", None, grant, now).await?;
+    println!(
+        "- System account: created `{login}` for reports from other systems (a hotline, a city app). It has no \
+         password and cannot sign in; give a system a key with `gridkeeper open311 key add NAME --person {login}`, \
+         and its reports are filed as this account (dispatcher of {district}, so they keep their source)."
+    );
+    Ok(true)
 }

@@ -64,8 +64,9 @@ pub async fn load(
     crate::load_patrols(store, town, town.seed, now).await
 }
 
-/// Loads the reference data (with the Open311 questions of the standard's subclasses), the people (each with `password_hash`; staff on duty from a year
-/// and a day before `now`) and the year of cases into a fresh store.
+/// Loads the reference data (with the Open311 questions of the standard's subclasses), the
+/// people (each with `password_hash`; staff on duty from a year and a day before `now`) and the
+/// year of cases into a fresh store.
 pub async fn load_cases(
     store: &dyn Store,
     town: &DemoTown,

@@ -53,9 +53,6 @@ pub struct Subclass {
     pub public: bool,
 }
 
-/// Cases of the subclass are not shown to the public (disputes, public security, hardship).
-const PRIVATE: bool = true;
-
 const fn class(
     code: &'static str,
     name: &'static str,
@@ -70,8 +67,9 @@ const fn sub(name: &'static str, name_en: &'static str, hours: [u32; 3], duplica
     Subclass { name, name_en, hours, duplicate, public: true }
 }
 
+/// A subclass whose cases are not shown to the public (disputes, public security, hardship).
 const fn private(name: &'static str, name_en: &'static str, hours: [u32; 3], duplicate: (u32, u32)) -> Subclass {
-    Subclass { name, name_en, hours, duplicate, public: !PRIVATE }
+    Subclass { name, name_en, hours, duplicate, public: false }
 }
 
 /// Hazards found by inspections: not public, deadlines of a class row.

@@ -152,6 +152,14 @@ async fn init_twice_is_init_once_and_the_readme_open311_example_works() {
     let xml = xml.text().await.unwrap();
     assert!(xml.contains(&format!("<service_request_id>{id}</service_request_id>")), "{xml}");
     server.kill().await.unwrap();
+
+    // Without server.district, a later run finds the district it set up (its calendar).
+    let toml = std::fs::read_to_string(dir.join("gridkeeper.toml")).unwrap();
+    let toml = toml.replace("district = \"330483\"\n", "");
+    assert!(!toml.contains("district"), "{toml}");
+    std::fs::write(dir.join("gridkeeper.toml"), toml).unwrap();
+    let again = gridkeeper(dir, &["init"]);
+    assert!(again.contains("Setting up district 330483") && again.contains("Nothing changed"), "{again}");
 }
 
 #[tokio::test]
