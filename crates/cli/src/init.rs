@@ -7,8 +7,8 @@
 //!
 //! Idempotent: what is there already is left as it is (a category whose deadlines the town
 //! changed, an existing account, a year of the calendar that lists holidays), so a second run
-//! changes nothing and says so. Every write goes through the store, audited like the same
-//! change made in the administration.
+//! changes nothing and says so. Every write goes through the store; categories, the calendar
+//! and accounts are audited as the same change made in the administration is.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
