@@ -1,8 +1,9 @@
-//! `gridkeeper`: the one binary a town deploys. `serve`, `migrate`, `demo`, `user add`.
+//! `gridkeeper`: the one binary a town deploys. `serve`, `migrate`, `init`, `demo`, `user add`.
 
 mod data;
 mod demo;
 mod exchange;
+mod init;
 mod regions;
 mod triage;
 
@@ -33,6 +34,10 @@ enum Command {
     Serve,
     /// Bring the database schema up to date and exit.
     Migrate,
+    /// Set up a new deployment (idempotent): the national categories with their deadlines, the
+    /// four platforms, Open311 questions, a working calendar with China's holidays, the first
+    /// administrator and the system account of other systems. Never changes what is there.
+    Init(init::InitArgs),
     /// Create a realistic demo town on SQLite and serve it, printing a login for every role.
     Demo(demo::DemoArgs),
     /// Copy a SQLite deployment into an empty PostgreSQL database; prints the rows and checksums
@@ -205,6 +210,7 @@ async fn main() -> anyhow::Result<()> {
             open_store(&config).await?;
             println!("database is up to date");
         }
+        Command::Init(args) => init::run(&config, args).await?,
         Command::Demo(args) => demo::run(config, args).await?,
         Command::MigrateData { from, to } => data::migrate_data(&from, &to).await?,
         Command::Backup { file } => data::backup(&config.database.url, &file).await?,

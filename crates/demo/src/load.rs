@@ -64,8 +64,9 @@ pub async fn load(
     crate::load_patrols(store, town, town.seed, now).await
 }
 
-/// Loads the reference data, the people (each with `password_hash`; staff on duty from a year
-/// and a day before `now`) and the year of cases into a fresh store.
+/// Loads the reference data (with the Open311 questions of the standard's subclasses), the
+/// people (each with `password_hash`; staff on duty from a year and a day before `now`) and the
+/// year of cases into a fresh store.
 pub async fn load_cases(
     store: &dyn Store,
     town: &DemoTown,
@@ -74,6 +75,11 @@ pub async fn load_cases(
     utc_offset_hours: i32,
 ) -> Result<(), LoadError> {
     store.load_reference(&town.reference).await?;
+    for (code, attributes) in gridkeeper_domain::standard::service_attributes() {
+        let category = town.reference.categories.iter().find(|c| c.code == code);
+        let category = category.ok_or_else(|| LoadError::Refused(format!("no category {code} for its questions")))?;
+        store.set_category_attributes(category.id, &attributes).await?;
+    }
     for (i, p) in town.people.iter().enumerate() {
         let mut person = p.person.clone();
         person.password_hash = password_hash.map(str::to_string);

@@ -1280,6 +1280,11 @@ mod tests {
             assert_eq!(store.events(id).await.unwrap()[0].event.action, gridkeeper_domain::Action::FindHazard);
         }
         assert!(demo.history.iter().any(|(c, _)| c.state == CaseState::Rated));
+        // The standard's Open311 questions, as `gridkeeper init` gives them.
+        let light = demo.reference.categories.iter().find(|c| c.code == "C0107").unwrap();
+        let asked = store.category_attributes(light.id).await.unwrap();
+        assert_eq!(asked.iter().map(|a| a.code.as_str()).collect::<Vec<_>>(), ["pole_number", "lights_out"]);
+        assert_eq!(store.categories_with_attributes().await.unwrap().len(), 10);
 
         let r = &demo.registry;
         let counts = store

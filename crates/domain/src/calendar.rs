@@ -67,6 +67,11 @@ impl Calendar {
         }
     }
 
+    /// Whether any holiday or make-up day of `year` is listed (the year's arrangement is there).
+    pub fn has_holidays_of(&self, year: i32) -> bool {
+        self.holidays.iter().chain(&self.makeup_days).any(|d| d.year() == year)
+    }
+
     pub fn validate(&self) -> Result<(), FieldError> {
         if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
             return Err(FieldError::new("utc_offset_minutes", "must lie between -840 and 840"));
@@ -200,6 +205,81 @@ impl Calendar {
     }
 }
 
+/// China's public holidays and make-up working days as the General Office of the State Council
+/// publishes them each year (usually in November for the next year): data, in a file a town can
+/// update and give to `gridkeeper init --holidays`. The years this version knows.
+pub const CHINA_HOLIDAYS: &str = include_str!("../data/holidays-cn.json");
+
+/// One year's arrangement: the spans of days off and the make-up working days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HolidayYear {
+    pub year: i32,
+    /// Where it comes from (the notice and its date).
+    pub source: String,
+    pub days_off: Vec<DaysOff>,
+    pub makeup_days: Vec<NaiveDate>,
+}
+
+/// A holiday's days off, `from` to `to` inclusive (weekends inside it included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaysOff {
+    pub name: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// Reads a list of [`HolidayYear`]s (JSON, the format of [`CHINA_HOLIDAYS`]); each year checked:
+/// every date inside its year, spans in order, no day both off and a make-up day, a year once.
+pub fn parse_holidays(json: &str) -> Result<Vec<HolidayYear>, FieldError> {
+    let years: Vec<HolidayYear> =
+        serde_json::from_str(json).map_err(|e| FieldError::new("holidays", format!("not a list of years: {e}")))?;
+    let mut seen = BTreeSet::new();
+    for y in &years {
+        if !seen.insert(y.year) {
+            return Err(FieldError::new("holidays", format!("{} is listed twice", y.year)));
+        }
+        y.validate()?;
+    }
+    Ok(years)
+}
+
+impl HolidayYear {
+    fn validate(&self) -> Result<(), FieldError> {
+        let field = |what: &str| format!("holidays[{}].{what}", self.year);
+        for d in &self.days_off {
+            if d.from > d.to || d.from.year() != self.year || d.to.year() != self.year {
+                return Err(FieldError::new(
+                    field("days_off"),
+                    format!("{}: from {} to {} must run forwards inside {}", d.name, d.from, d.to, self.year),
+                ));
+            }
+        }
+        let off: BTreeSet<NaiveDate> = self.days().collect();
+        for d in &self.makeup_days {
+            if d.year() != self.year || off.contains(d) {
+                return Err(FieldError::new(
+                    field("makeup_days"),
+                    format!("{d} must lie inside {} and not be a day off", self.year),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every day off, in order of the spans.
+    pub fn days(&self) -> impl Iterator<Item = NaiveDate> + '_ {
+        self.days_off.iter().flat_map(|d| d.from.iter_days().take_while(move |x| *x <= d.to))
+    }
+
+    /// Adds the year's days off and make-up days to `calendar`.
+    pub fn add_to(&self, calendar: &mut Calendar) {
+        calendar.holidays.extend(self.days());
+        calendar.makeup_days.extend(self.makeup_days.iter().copied());
+    }
+}
+
 impl Default for Calendar {
     fn default() -> Self {
         Self::wall_clock()
@@ -279,5 +359,44 @@ mod tests {
         c.holidays.insert(date(2026, 1, 1));
         c.makeup_days.insert(date(2026, 1, 1));
         assert_eq!(c.validate().unwrap_err().field, "makeup_days");
+    }
+
+    #[test]
+    fn the_built_in_holidays_parse_and_make_the_published_working_days() {
+        let years = parse_holidays(CHINA_HOLIDAYS).unwrap();
+        let y2026 = years.iter().find(|y| y.year == 2026).expect("2026 is known");
+        let mut c = Calendar::office_hours();
+        assert!(!c.has_holidays_of(2026));
+        y2026.add_to(&mut c);
+        c.validate().unwrap();
+        assert!(c.has_holidays_of(2026) && !c.has_holidays_of(2027));
+        let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        // Spring Festival: nine days off from Sunday the 15th; Saturdays the 14th and 28th worked.
+        assert_eq!(y2026.days_off[1].name, "春节");
+        assert!((15..=23).all(|d| !c.is_working_day(day(2, d))));
+        assert!(c.is_working_day(day(2, 14)) && c.is_working_day(day(2, 28)) && c.is_working_day(day(2, 24)));
+        // National Day: 1 to 7 October off, Sunday 20 September and Saturday 10 October worked.
+        assert!((1..=7).all(|d| !c.is_working_day(day(10, d))));
+        assert!(c.is_working_day(day(9, 20)) && c.is_working_day(day(10, 10)) && !c.is_working_day(day(10, 11)));
+        assert_eq!(c.holidays.len(), 3 + 9 + 3 + 5 + 3 + 3 + 7);
+    }
+
+    #[test]
+    fn bad_holiday_files_are_refused_with_the_reason() {
+        let entry = |body: &str| format!(r#"{{"year": 2027, "source": "test", {body}}}"#);
+        let year = |body: &str| format!("[{}]", entry(body));
+        let refused = |text: &str| parse_holidays(text).unwrap_err().to_string();
+        assert!(refused("{}").contains("not a list of years"));
+        let backwards =
+            year(r#""days_off": [{"name": "x", "from": "2027-02-09", "to": "2027-02-06"}], "makeup_days": []"#);
+        assert!(refused(&backwards).contains("must run forwards"), "{}", refused(&backwards));
+        let other_year = year(r#""days_off": [], "makeup_days": ["2026-12-31"]"#);
+        assert!(refused(&other_year).contains("inside 2027"));
+        let both = year(
+            r#""days_off": [{"name": "x", "from": "2027-02-06", "to": "2027-02-09"}], "makeup_days": ["2027-02-07"]"#,
+        );
+        assert!(refused(&both).contains("not be a day off"));
+        let empty = entry(r#""days_off": [], "makeup_days": []"#);
+        assert!(refused(&format!("[{empty}, {empty}]")).contains("2027 is listed twice"));
     }
 }

@@ -22,6 +22,7 @@ pub mod points;
 pub mod policy;
 pub mod region;
 pub mod registry;
+pub mod standard;
 pub mod teams;
 pub mod time;
 pub mod workflow;

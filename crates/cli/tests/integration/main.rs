@@ -15,6 +15,7 @@ mod geo;
 mod grid_card;
 mod hardening;
 mod hotline;
+mod init;
 mod inspections;
 mod lists;
 mod live;
