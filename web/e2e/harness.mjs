@@ -218,6 +218,16 @@ export function writeArtefact(name, data) {
   writeFileSync(join(shots, name), typeof data === 'string' ? data : JSON.stringify(data, null, 2))
 }
 
+/** The header's links whose text does not fit their box or that overlap the next one. */
+export async function squeezedLinks(page) {
+  return page.evaluate(() => {
+    const links = [...document.querySelectorAll('header nav a')]
+    return links
+      .filter((a, i) => a.scrollWidth > a.clientWidth + 1 || (links[i + 1] && a.getBoundingClientRect().right > links[i + 1].getBoundingClientRect().left + 1))
+      .map((a) => a.textContent?.trim())
+  })
+}
+
 /**
  * The visible tap targets on the page smaller than `min` × `min` CSS pixels, described as
  * `tag.class "text" W×H`. Inline links inside running text are exempt (WCAG 2.5.5), as are the

@@ -3,7 +3,7 @@
 
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { apiAs, choose, contextFor, field, fill, launch, PASSWORD, photo, shoot, signIn, smallTargets, startServer } from './harness.mjs'
+import { apiAs, choose, contextFor, field, fill, launch, PASSWORD, photo, shoot, signIn, smallTargets, squeezedLinks, startServer } from './harness.mjs'
 
 let server, browser
 const problems = []
@@ -57,6 +57,7 @@ describe('tried by its users', () => {
           await page.locator('.leaflet-container').first().waitFor()
         }
         for (const s of await smallTargets(page)) small.push(`${login ?? 'anonymous'} ${path}: ${s}`)
+        for (const s of await squeezedLinks(page)) small.push(`${login ?? 'anonymous'} ${path}: the menu's “${s}” squeezed`)
       }
       if (login === 'member001') await shoot(page, 'phone-targets-member', [360])
     }
