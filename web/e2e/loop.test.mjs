@@ -155,6 +155,20 @@ describe('the loop from report to rating', () => {
     await shoot(page, 'center-case-dispatched')
   })
 
+  it('a signed-in neighbour shown the same problem nearby follows it instead of reporting it again', async () => {
+    const page = await person('follower', 'resident07', { width: 360, geolocation: loop.where })
+    await page.goto('/report')
+    await fill(page, 'description', '井盖坏了')
+    await page.getByTestId('gps').click()
+    await page.getByTestId('located').getByText(loop.gridName).waitFor()
+    await choose(page, 'category', loop.category.name)
+    await page.getByTestId(`follow-duplicate-${loop.reference}`).click()
+    await page.getByTestId('followed-duplicate').waitFor()
+    await shoot(page, 'report-follow-duplicate', [360])
+    const follows = await (await apiAs(server.base, 'resident07')).get('follows')
+    assert.ok(follows.some((f) => f.case_id === loop.id), 'the resident follows the case now')
+  })
+
   it('an anonymous neighbour reports the same problem, is told of it, and the dispatcher rejects it as a duplicate', async () => {
     const { ctx, problems: p } = await contextFor(browser, server.base, { width: 360, geolocation: loop.where })
     const page = await ctx.newPage()
