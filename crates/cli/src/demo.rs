@@ -1,6 +1,6 @@
 //! `gridkeeper demo`: a demo town on SQLite, served, with a login printed for every role.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -29,7 +29,10 @@ pub struct DemoArgs {
 
 const PASSWORD: &str = "demo1234";
 
-pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
+/// Where the demo keeps the table of logins it prints, one line per role.
+const LOGINS: &str = "logins.txt";
+
+pub async fn run(mut config: Config, args: DemoArgs, config_file: Option<&Path>) -> anyhow::Result<()> {
     if args.fresh && args.dir.exists() {
         std::fs::remove_dir_all(&args.dir).with_context(|| format!("cannot remove {}", args.dir.display()))?;
     }
@@ -38,57 +41,24 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     config.database.url = format!("sqlite:{}", db.display());
     config.server.media_dir = args.dir.join("media");
     config.privacy.key_file = args.dir.join("keys.toml");
-    let store = gridkeeper::open_store(&config).await?;
-    let started = Instant::now();
-    let now = chrono::Utc::now().timestamp_millis();
-    let town = gridkeeper_demo::generate(args.seed, now, args.cases);
-    let fresh = store.count_cases().await? == 0;
-    if fresh {
-        // One argon2id hash for every demo account: they share the demo password, and hashing
-        // hundreds of times would make the demo slow to start.
-        let hash = gridkeeper_server::auth::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
-        gridkeeper_demo::load_cases(store.as_ref(), &town, Some(&hash), now, config.server.utc_offset_hours).await?;
-        let registry_started = Instant::now();
-        gridkeeper_demo::load_registry(store.as_ref(), &town.registry).await?;
-        gridkeeper_demo::load_participation(store.as_ref(), &town.participation).await?;
-        gridkeeper_demo::load_points(store.as_ref(), &town, now).await?;
-        gridkeeper_demo::load_teams(store.as_ref(), &town, now).await?;
-        let inspections_started = Instant::now();
-        let inspections = gridkeeper_demo::load_inspections(store.as_ref(), &town, now).await?;
-        let inspections_took = inspections_started.elapsed().as_secs_f64();
-        let patrols_started = Instant::now();
-        gridkeeper_demo::load_patrols(store.as_ref(), &town, args.seed, now).await?;
-        println!("patrols loaded in {:.1} s", patrols_started.elapsed().as_secs_f64());
-        let r = &town.registry;
-        println!(
-            "demo town created in {:.1} s: {} regions, {} departments, {} categories, {} people, {} cases; \
-             registry ({:.1} s): {} buildings, {} houses, {} tenancies, {} places, {} people in care, {} inspections ({:.1} s)",
-            started.elapsed().as_secs_f64(),
-            town.reference.regions.len(),
-            town.reference.departments.len(),
-            town.reference.categories.len(),
-            town.people.len(),
-            store.count_cases().await?,
-            registry_started.elapsed().as_secs_f64(),
-            r.buildings().count(),
-            r.houses().count(),
-            r.tenancies().count(),
-            r.places().count(),
-            r.care().count(),
-            inspections,
-            inspections_took,
-        );
-    } else {
-        println!("using the existing demo in {} (--fresh makes a new one)", args.dir.display());
+    if args.no_serve {
+        return create(&config, &args).await;
     }
+    // The town is generated and loaded by a process of its own (this command with --no-serve):
+    // when it ends, the hundreds of megabytes the generation took go back to the system, and this
+    // one serves the database as `serve` would.
+    let mut create = std::process::Command::new(std::env::current_exe().context("cannot find this program")?);
+    if let Some(file) = config_file {
+        create.arg("--config").arg(file);
+    }
+    create.arg("demo").arg("--dir").arg(&args.dir).arg("--no-serve");
+    create.arg("--cases").arg(args.cases.to_string()).arg("--seed").arg(args.seed.to_string());
+    let status = create.status().context("cannot start the demo's generation")?;
+    anyhow::ensure!(status.success(), "the demo town could not be created ({status})");
+
+    let store = gridkeeper::open_store(&config).await?;
     let sms = std::sync::Arc::new(gridkeeper_server::sms::LogSms::default());
     let app = gridkeeper_server::App::new(store, config.server.clone(), sms).await?;
-    if fresh {
-        cards(&app, &town).await?;
-    }
-    if args.no_serve {
-        return Ok(());
-    }
     if config.webhooks.enabled {
         gridkeeper_server::webhooks::start(app.clone(), config.webhooks.clone());
     }
@@ -98,14 +68,68 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     println!("\ngridkeeper demo: http://{addr}/   (API: http://{addr}/api/v1/)\n");
     println!("{:<14} {:<10} role", "login", "password");
-    let mut seen = std::collections::HashSet::new();
-    for p in &town.people {
-        if seen.insert(p.role_label) {
-            println!("{:<14} {:<10} {}", p.person.login, PASSWORD, p.role_label);
-        }
-    }
+    print!("{}", std::fs::read_to_string(args.dir.join(LOGINS)).unwrap_or_default());
     println!("\nsign in: curl -s -X POST http://{addr}/api/v1/session -H 'content-type: application/json' -d '{{\"login\":\"dispatcher\",\"password\":\"{PASSWORD}\"}}'");
     gridkeeper_server::serve(app, listener).await?;
+    Ok(())
+}
+
+/// Generates the demo town and loads it into a new database (an existing one is left as it is),
+/// with the grid members' cards and the table of logins.
+async fn create(config: &Config, args: &DemoArgs) -> anyhow::Result<()> {
+    let store = gridkeeper::open_store(config).await?;
+    if store.count_cases().await? > 0 {
+        println!("using the existing demo in {} (--fresh makes a new one)", args.dir.display());
+        return Ok(());
+    }
+    let started = Instant::now();
+    let now = chrono::Utc::now().timestamp_millis();
+    let town = gridkeeper_demo::generate(args.seed, now, args.cases);
+    // One argon2id hash for every demo account: they share the demo password, and hashing
+    // hundreds of times would make the demo slow to start.
+    let hash = gridkeeper_server::auth::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
+    gridkeeper_demo::load_cases(store.as_ref(), &town, Some(&hash), now, config.server.utc_offset_hours).await?;
+    let registry_started = Instant::now();
+    gridkeeper_demo::load_registry(store.as_ref(), &town.registry).await?;
+    gridkeeper_demo::load_participation(store.as_ref(), &town.participation).await?;
+    gridkeeper_demo::load_points(store.as_ref(), &town, now).await?;
+    gridkeeper_demo::load_teams(store.as_ref(), &town, now).await?;
+    let inspections_started = Instant::now();
+    let inspections = gridkeeper_demo::load_inspections(store.as_ref(), &town, now).await?;
+    let inspections_took = inspections_started.elapsed().as_secs_f64();
+    let patrols_started = Instant::now();
+    gridkeeper_demo::load_patrols(store.as_ref(), &town, args.seed, now).await?;
+    println!("patrols loaded in {:.1} s", patrols_started.elapsed().as_secs_f64());
+    let r = &town.registry;
+    println!(
+        "demo town created in {:.1} s: {} regions, {} departments, {} categories, {} people, {} cases; \
+         registry ({:.1} s): {} buildings, {} houses, {} tenancies, {} places, {} people in care, {} inspections ({:.1} s)",
+        started.elapsed().as_secs_f64(),
+        town.reference.regions.len(),
+        town.reference.departments.len(),
+        town.reference.categories.len(),
+        town.people.len(),
+        store.count_cases().await?,
+        registry_started.elapsed().as_secs_f64(),
+        r.buildings().count(),
+        r.houses().count(),
+        r.tenancies().count(),
+        r.places().count(),
+        r.care().count(),
+        inspections,
+        inspections_took,
+    );
+    let sms = std::sync::Arc::new(gridkeeper_server::sms::LogSms::default());
+    let app = gridkeeper_server::App::new(store, config.server.clone(), sms).await?;
+    cards(&app, &town).await?;
+    let mut seen = std::collections::HashSet::new();
+    let logins: String = town
+        .people
+        .iter()
+        .filter(|p| seen.insert(p.role_label))
+        .map(|p| format!("{:<14} {PASSWORD:<10} {}\n", p.person.login, p.role_label))
+        .collect();
+    std::fs::write(args.dir.join(LOGINS), logins).context("cannot write the demo's logins")?;
     Ok(())
 }
 

@@ -211,7 +211,7 @@ async fn main() -> anyhow::Result<()> {
             println!("database is up to date");
         }
         Command::Init(args) => init::run(&config, args).await?,
-        Command::Demo(args) => demo::run(config, args).await?,
+        Command::Demo(args) => demo::run(config, args, cli.config.as_deref()).await?,
         Command::MigrateData { from, to } => data::migrate_data(&from, &to).await?,
         Command::Backup { file } => data::backup(&config.database.url, &file).await?,
         Command::Restore { file, replace } => data::restore(&config.database.url, &file, replace).await?,
