@@ -199,3 +199,48 @@ async fn init_refuses_bad_input_before_touching_the_database() {
     assert!(run(&["init", "--district", "330483", "--holidays", "holidays.json"]).contains("not a list of years"));
     assert!(!dir.path().join("never.db").exists(), "nothing was created");
 }
+
+/// docs/GOING-LIVE.md as written: its `sh` blocks, in order, in an empty folder beside the
+/// repository's docs, with the binary on the PATH — on the backend of the run (its
+/// configuration's SQLite URL replaced by a new PostgreSQL database) and on a free port. The
+/// last block prints the first report's reference, `dispatched` and its grid.
+#[tokio::test]
+async fn going_live_runs_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::os::unix::fs::symlink(root.join("docs"), dir.path().join("docs")).unwrap();
+    let page = std::fs::read_to_string(root.join("docs/GOING-LIVE.md")).unwrap();
+    let blocks: Vec<&str> = page.split("```sh\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+    assert!(blocks.len() >= 8, "the page's steps: {}", blocks.len());
+    let db = TestDb::create_on(backend(), dir.path()).await;
+    let port = crate::crash::free_port();
+    let script = format!("trap 'kill $(jobs -p) 2>/dev/null' EXIT\n{}", blocks.concat())
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+        .replace(
+            "url = \"sqlite:gridkeeper.db\"",
+            &format!("url = \"{}\"", db.url.replace("test.db", "town/gridkeeper.db")),
+        );
+    let bin = Path::new(env!("CARGO_BIN_EXE_gridkeeper")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = tokio::process::Command::new("timeout")
+        .args(["300", "bash", "-euo", "pipefail", "-c", &script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .env("GRIDKEEPER__LOG__LEVEL", "warn")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "GOING-LIVE.md failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    let words: Vec<&str> = last.split(' ').collect();
+    assert_eq!(words.len(), 3, "{stdout}");
+    assert!(words[0].starts_with("330483-") && words[0].ends_with("-000001"), "{last}");
+    assert_eq!((words[1], words[2]), ("dispatched", "330483101001001"), "{stdout}");
+}
