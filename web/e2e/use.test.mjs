@@ -184,6 +184,22 @@ describe('a grid leader', () => {
     assert.equal(await page.locator('.dashboard .el-alert').count(), 0, 'no error on the dashboard')
     assert.deepEqual(refused, [], 'no request refused')
     await shoot(page, 'leader-grid-leader')
+
+    // The analysis report of the community for the last 30 days, from the dashboard, in Chinese
+    // with the community's name and local dates.
+    await page.getByTestId('open-report').click()
+    await page.getByTestId('report-dialog').getByTestId('report-go').waitFor()
+    await shoot(page, 'leader-report-dialog', [360])
+    const [report] = await Promise.all([page.waitForEvent('popup'), page.getByTestId('report-go').click()])
+    await report.waitForLoadState()
+    const text = await report.locator('body').innerText()
+    assert.match(text, new RegExp(`分析报告：${name}`))
+    // Local days of the town (a browser in China asks for whole days; this one runs on UTC, so
+    // its midnights are 08:00 there and shown with the hour).
+    assert.match(text, /\d{4}-\d{2}-\d{2}( 08:00)? 至 \d{4}-\d{2}-\d{2}/)
+    assert.doesNotMatch(text, /Analysis report|T\d{2}:\d{2}:\d{2}/)
+    await report.setViewportSize({ width: 794, height: 1123 }) // A4 at 96 dpi
+    await shoot(report, 'analysis-report', [794])
   })
 })
 

@@ -139,6 +139,31 @@ async fn the_analysis_report_as_a_page_and_a_workbook() {
     assert!(html.contains("<svg") && html.contains("C0101"), "a chart of the top categories");
     let reference = t.detail("dispatcher", id).await["case"]["reference"].as_str().unwrap().to_string();
     assert!(html.contains(&reference), "the overdue case is listed");
+    // In Chinese by default, wholly: the region's name, local dates, counts as whole numbers.
+    assert!(html.contains("<html lang=\"zh-CN\"") && html.contains("分析报告") && html.contains("主要指标"), "{html}");
+    assert!(html.contains("2000-01-01 至 2099-12-31") || html.contains("2000-01-01 08:00"), "local dates: {html}");
+    for english in ["Analysis report", "Measures", "on-time", "dispatched", "T00:00:00"] {
+        assert!(!html.contains(english), "{english} in the Chinese report");
+    }
+    assert!(html.contains(">6<") || html.contains(">7<"), "the reports counted as a whole number: {html}");
+    assert!(!html.contains("7.0<") && !html.contains("6.0<"), "no count with a decimal point: {html}");
+    // In English when asked, the same figures.
+    let en = t
+        .client
+        .get(format!("{}/api/v1/reports/analysis?{period}&lang=en", t.base))
+        .bearer_auth("supervisor-token")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        en.contains("<html lang=\"en\"") && en.contains("Analysis report") && en.contains("On-time closure"),
+        "{en}"
+    );
+    assert!(!en.contains("分析报告") && !en.contains("主要指标") && en.contains(&reference), "{en}");
+    t.get(Some("supervisor"), &format!("/api/v1/reports/analysis?{period}&lang=fr")).await.problem(422, Some("lang"));
     let book = t
         .client
         .get(format!("{}/api/v1/reports/analysis?{period}&format=xlsx", t.base))
