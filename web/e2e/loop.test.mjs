@@ -152,6 +152,10 @@ describe('the loop from report to rating', () => {
     await dialog.waitFor({ state: 'hidden' })
     await page.goto(`/cases/${loop.id}`)
     await page.locator('[data-testid="case-state"] [data-state="dispatched"]').waitFor()
+    // Its place: the coordinates, and one tap into AMap or Baidu Maps (which take WGS-84).
+    assert.match(await page.getByTestId('coordinates').innerText(), /30\.\d{6}, 120\.\d{6}/)
+    assert.match(await page.getByTestId('open-amap').getAttribute('href') ?? '', /^https:\/\/uri\.amap\.com\/marker\?position=120\.\d{6},30\.\d{6}&name=.+&coordinate=wgs84/)
+    assert.match(await page.getByTestId('open-baidu').getAttribute('href') ?? '', /location=30\.\d{6},120\.\d{6}&.*coord_type=wgs84/)
     await shoot(page, 'center-case-dispatched')
   })
 

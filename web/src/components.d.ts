@@ -54,6 +54,7 @@ declare module 'vue' {
     GridMemberCard: typeof import('./components/GridMemberCard.vue')['default']
     HtmlEditor: typeof import('./components/HtmlEditor.vue')['default']
     LocationPicker: typeof import('./components/LocationPicker.vue')['default']
+    MapAppLinks: typeof import('./components/MapAppLinks.vue')['default']
     ParticipationCard: typeof import('./components/ParticipationCard.vue')['default']
     PatrolQuotaCard: typeof import('./components/PatrolQuotaCard.vue')['default']
     PhotoGallery: typeof import('./components/PhotoGallery.vue')['default']

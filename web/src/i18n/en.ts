@@ -144,6 +144,9 @@ const en: typeof zh = {
     voiceNote: 'Voice recording',
   },
   location: {
+    coordinates: 'Coordinates (WGS-84)',
+    openAmap: 'Navigate with AMap',
+    openBaidu: 'Navigate with Baidu Maps',
     gps: 'Use my location',
     onMap: 'Pick on the map',
     hideMap: 'Hide map',

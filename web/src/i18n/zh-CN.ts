@@ -141,6 +141,9 @@ export default {
     voiceNote: '语音',
   },
   location: {
+    coordinates: '坐标（WGS-84）',
+    openAmap: '用高德地图导航',
+    openBaidu: '用百度地图导航',
     gps: '定位当前位置',
     onMap: '在地图上选点',
     hideMap: '收起地图',
