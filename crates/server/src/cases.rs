@@ -178,6 +178,38 @@ pub struct CaseDetail {
     /// Whether the viewer may see the reporter's name and phone in clear, audited:
     /// `POST /cases/{key}/reveal`.
     pub may_reveal: bool,
+    /// For a case placed by GPS or on the map, without an address: the nearest building of the
+    /// registry in its grid, within 200 m ("near …").
+    pub near: Option<NearPlace>,
+}
+
+/// A known address near a point.
+#[derive(Serialize, ToSchema)]
+pub struct NearPlace {
+    pub address: String,
+    /// Metres from the case's point, rounded.
+    pub distance_m: f64,
+}
+
+/// How far a building may be to name a case's place "near" it.
+const NEAR_M: f64 = 200.0;
+
+/// The registry's nearest building to a case without an address, in its grid.
+async fn near_place(app: &App, case: &Case) -> ApiResult<Option<NearPlace>> {
+    let (Some(at), Some(grid)) = (case.location, case.grid.as_ref()) else { return Ok(None) };
+    if case.address.as_deref().is_some_and(|a| !a.trim().is_empty()) {
+        return Ok(None);
+    }
+    let buildings = app
+        .store
+        .buildings(&gridkeeper_store::BuildingQuery { under: Some(grid.clone()), after: None, limit: 1000 })
+        .await?;
+    Ok(buildings
+        .iter()
+        .map(|b| (b.data.location.distance_m(&at), b))
+        .filter(|(d, _)| *d <= NEAR_M)
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(d, b)| NearPlace { address: b.data.address.to_string(), distance_m: d.round() }))
 }
 
 #[utoipa::path(get, path = "/cases/{key}", tag = "cases", summary = "A case with its timeline, photos and duplicate links",
@@ -217,6 +249,7 @@ async fn case_detail(State(app): State<AppState>, auth: Auth, Path(key): Path<St
         duplicates,
         duplicate_of,
         may_reveal: may(&auth.actor, Permission::RevealPersonalData { case: &case }).is_ok(),
+        near: near_place(&app, &case).await?,
     };
     let mut resp = Json(body).into_response();
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", case.version)) {

@@ -625,6 +625,7 @@ export type CaseDetail = {
    * `POST /cases/{key}/reveal`. */
   may_reveal: boolean
   media: Array<MediaView>
+  near: null | NearPlace
   reporter: null | PersonView
   timeline: Array<TimelineEvent>
 }
@@ -1854,6 +1855,13 @@ export type NativeView = {
   name?: string | null
   organisation?: string | null
   phone?: string | null
+}
+
+/** A known address near a point. */
+export type NearPlace = {
+  address: string
+  /** Metres from the case's point, rounded. */
+  distance_m: number
 }
 
 export type NewPersonBody = {

@@ -145,6 +145,7 @@ const en: typeof zh = {
   },
   location: {
     coordinates: 'Coordinates (WGS-84)',
+    near: 'Near {address} (about {m} m)',
     openAmap: 'Navigate with AMap',
     openBaidu: 'Navigate with Baidu Maps',
     gps: 'Use my location',

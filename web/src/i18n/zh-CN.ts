@@ -142,6 +142,7 @@ export default {
   },
   location: {
     coordinates: '坐标（WGS-84）',
+    near: '{address}附近（约 {m} 米）',
     openAmap: '用高德地图导航',
     openBaidu: '用百度地图导航',
     gps: '定位当前位置',

@@ -501,3 +501,44 @@ async fn a_running_server_picks_up_an_import_made_by_the_command() {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
+
+/// A case placed by GPS, without an address, is said to be near the registry's nearest building
+/// of its grid (within 200 m); one with an address, or far from every building, is not.
+#[tokio::test]
+async fn a_case_without_an_address_is_near_the_closest_building_of_its_grid() {
+    use gridkeeper_domain::registry::{BuildingData, BuildingUse, Floors, Text};
+    use gridkeeper_domain::{LatLon, RegionCode};
+    let t = TestApp::spawn().await;
+    let grid = RegionCode::parse("330483101001001").unwrap();
+    // About 55 m and 110 m north of IN_GRID1.
+    for (address, dlat) in [("乌镇镇西栅大街 12 号", 0.0005), ("乌镇镇西栅大街 30 号", 0.001)] {
+        let b = BuildingData {
+            grid: grid.clone(),
+            address: Text::parse("address", address).unwrap(),
+            location: LatLon::new(IN_GRID1.0 + dlat, IN_GRID1.1).unwrap(),
+            floors: Floors::new(3).unwrap(),
+            building_use: BuildingUse::Residential,
+        };
+        t.store.create_building(&b, None, 0).await.unwrap();
+    }
+    let id = t.report(Some("resident"), IN_GRID1, Some(MANHOLE)).await["case"]["id"].as_i64().unwrap();
+    let d = t.detail("dispatcher", id).await;
+    assert_eq!(d["near"]["address"], "乌镇镇西栅大街 12 号", "{d:#}");
+    let m = d["near"]["distance_m"].as_f64().unwrap();
+    assert!((50.0..60.0).contains(&m), "{m}");
+    // Given an address, the case keeps its own.
+    let r = t
+        .post(
+            Some("resident"),
+            "/api/v1/cases",
+            json!({ "description": "井盖松动", "lat": IN_GRID1.0, "lon": IN_GRID1.1, "address": "西栅大街 14 号门口" }),
+        )
+        .await;
+    let with = r.ok()["case"]["id"].as_i64().unwrap();
+    assert!(t.detail("dispatcher", with).await["near"].is_null());
+    // Far from every building (about 330 m): nothing near.
+    let far = t.report(Some("resident"), (IN_GRID1.0 - 0.003, IN_GRID1.1), Some(MANHOLE)).await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    assert!(t.detail("dispatcher", far).await["near"].is_null());
+}
