@@ -126,13 +126,11 @@ async fn the_analysis_report_as_a_page_and_a_workbook() {
     let id = t.in_progress_case().await;
     t.app.check_deadlines(chrono::Utc::now().timestamp_millis() + 1_000 * 3_600_000).await.unwrap();
     let period = "from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z";
-    let page = t
-        .client
-        .get(format!("{}/api/v1/reports/analysis?{period}", t.base))
-        .bearer_auth("supervisor-token")
-        .send()
-        .await
-        .unwrap();
+    let fetch = |more: &str| {
+        let (t, url) = (&t, format!("{}/api/v1/reports/analysis?{period}{more}", t.base));
+        async move { t.client.get(url).bearer_auth("supervisor-token").send().await.unwrap() }
+    };
+    let page = fetch("").await;
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
     let html = page.text().await.unwrap();
@@ -148,29 +146,14 @@ async fn the_analysis_report_as_a_page_and_a_workbook() {
     assert!(html.contains(">6<") || html.contains(">7<"), "the reports counted as a whole number: {html}");
     assert!(!html.contains("7.0<") && !html.contains("6.0<"), "no count with a decimal point: {html}");
     // In English when asked, the same figures.
-    let en = t
-        .client
-        .get(format!("{}/api/v1/reports/analysis?{period}&lang=en", t.base))
-        .bearer_auth("supervisor-token")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let en = fetch("&lang=en").await.text().await.unwrap();
     assert!(
         en.contains("<html lang=\"en\"") && en.contains("Analysis report") && en.contains("On-time closure"),
         "{en}"
     );
     assert!(!en.contains("分析报告") && !en.contains("主要指标") && en.contains(&reference), "{en}");
     t.get(Some("supervisor"), &format!("/api/v1/reports/analysis?{period}&lang=fr")).await.problem(422, Some("lang"));
-    let book = t
-        .client
-        .get(format!("{}/api/v1/reports/analysis?{period}&format=xlsx", t.base))
-        .bearer_auth("supervisor-token")
-        .send()
-        .await
-        .unwrap();
+    let book = fetch("&format=xlsx").await;
     assert_eq!(book.status(), 200);
     let bytes = book.bytes().await.unwrap();
     assert!(bytes.starts_with(b"PK"), "an XLSX (zip) workbook");
