@@ -554,15 +554,20 @@ pub fn values(
 
 /// What fills the placeholders of an urgent notice: `description` is the article's title and
 /// summary (at most 70 characters, one SMS), `area` the name of the region it was published to.
-pub fn article_values(title: &str, summary: &str, link: &str, area: &str, locale: &str) -> BTreeMap<&'static str, String> {
+pub fn article_values(
+    title: &str,
+    summary: &str,
+    link: &str,
+    area: &str,
+    locale: &str,
+) -> BTreeMap<&'static str, String> {
     let (title, summary) = (title.trim(), summary.trim());
     let text = match (summary.is_empty(), locale == "en") {
         (true, _) => title.to_string(),
         (false, true) => format!("{title}: {summary}"),
         (false, false) => format!("{title}：{summary}"),
     };
-    let description =
-        if text.chars().count() > 70 { text.chars().take(69).chain(['…']).collect() } else { text };
+    let description = if text.chars().count() > 70 { text.chars().take(69).chain(['…']).collect() } else { text };
     BTreeMap::from([("description", description), ("link", link.to_string()), ("area", area.to_string())])
 }
 
@@ -737,7 +742,10 @@ mod tests {
         assert_eq!(article_values("Title", "", "l", "a", "en")["description"], "Title");
         // Residents and staff alike get it by SMS unless they chose otherwise.
         for staff in [false, true] {
-            assert_eq!(NoticeSettings::default().channels_for(NoticeKind::UrgentNotice, staff), [Channel::Inbox, Channel::Sms]);
+            assert_eq!(
+                NoticeSettings::default().channels_for(NoticeKind::UrgentNotice, staff),
+                [Channel::Inbox, Channel::Sms]
+            );
         }
         assert!(NoticeKind::UrgentNotice.is_for_residents());
     }

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use async_trait::async_trait;
 use gridkeeper_domain::notices::{self, Audience, Channel, NoticeKind, NoticeSettings, Template};
 use gridkeeper_domain::time::{local_day, local_day_start};
-use gridkeeper_domain::{Actor, Case, CaseEvent, CaseId, FieldError, LatLon, Millis, PersonId, RegionCode, Role, Urgency};
+use gridkeeper_domain::{
+    Actor, Case, CaseEvent, CaseId, FieldError, LatLon, Millis, PersonId, RegionCode, Role, Urgency,
+};
 use serde::Serialize;
 use sqlx::Row;
 
