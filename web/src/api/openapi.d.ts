@@ -434,9 +434,14 @@ export type CallerView = {
 export type CampaignBoard = {
   /** When the counts were taken (a closed campaign's stay as they were when it closed). */
   at: string
+  /** The campaign, with its figures as a whole. */
   campaign: CampaignView
   /** By community code, each with its grids. */
   communities: Array<CommunityBoard>
+  /** The regions the board is limited to, for one who sees only a part of the campaign (a grid
+   * leader their community); empty when it shows all of it. */
+  parts: Array<string>
+  /** The totals of what the board shows (of `parts` when there are any). */
   totals: BoardRow
 }
 

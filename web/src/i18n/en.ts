@@ -1369,6 +1369,7 @@ const en: typeof zh = {
     closed: 'Campaign closed',
     closedAt: 'Closed early on {at}',
     countedAt: 'Counted at {at}',
+    parts: 'Showing your part of the campaign only: {regions}',
     byCommunity: 'Progress by community',
     noSubjects: 'Nothing selected',
     noHazards: 'No hazards',

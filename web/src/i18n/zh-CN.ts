@@ -1366,6 +1366,7 @@ export default {
     closed: '专项整治已结束',
     closedAt: '已于 {at} 提前结束',
     countedAt: '统计时间 {at}',
+    parts: '仅显示本专项整治中您负责的部分：{regions}',
     byCommunity: '各社区进度',
     noSubjects: '没有检查对象',
     noHazards: '未发现隐患',

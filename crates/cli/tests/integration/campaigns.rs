@@ -146,19 +146,34 @@ async fn a_campaign_from_its_start_to_its_board_and_its_close() {
     assert_eq!((first["counts"]["inspected"].as_u64(), first["grids"][0]["region"].as_str()), (Some(1), Some(GRID1)));
     assert_eq!(board["communities"][1]["grids"][0]["counts"]["inspected"], 0);
 
-    // Who sees it: the linkage center, leaders and analysts of the region; nobody else.
+    // Who sees it: the linkage center, supervisors and analysts of the region, and the grid
+    // leader of a community in it — the board limited to their community; nobody else.
     t.get(Some("member"), &format!("/api/v1/campaigns/{id}/board")).await.problem(403, None);
-    t.get(Some("leader"), &format!("/api/v1/campaigns/{id}")).await.problem(403, None);
+    assert_eq!(t.get(Some("leader"), &format!("/api/v1/campaigns/{id}")).await.ok()["subjects"], 2);
+    let theirs = t.get(Some("leader"), &format!("/api/v1/campaigns/{id}/board")).await;
+    let theirs = theirs.ok();
+    assert_eq!(theirs["parts"], json!(["330483101001"]));
+    assert_eq!(
+        (theirs["totals"]["region"].as_str(), &theirs["totals"]["counts"]["subjects"]),
+        (Some("330483101001"), &json!(1))
+    );
+    let communities: Vec<&str> =
+        theirs["communities"].as_array().unwrap().iter().map(|c| c["region"].as_str().unwrap()).collect();
+    assert_eq!(communities, ["330483101001"]);
+    assert_eq!(board["parts"], json!([]));
+    let listed = t.get(Some("leader"), "/api/v1/campaigns?region=330483101001").await;
+    assert_eq!(listed.ok()["items"][0]["id"].as_i64(), Some(id));
+    t.get(Some("leader"), "/api/v1/campaigns").await.problem(404, None);
+    t.get(Some("leader"), "/api/v1/campaigns?region=330483101002").await.problem(404, None);
     t.get(Some("outsider"), &format!("/api/v1/campaigns/{id}/board")).await.problem(404, None);
     t.get(Some("admin"), "/api/v1/campaigns/999/board").await.problem(404, None);
     t.get(Some("outsider"), "/api/v1/campaigns").await.problem(404, None);
     t.get(Some("admin"), "/api/v1/campaigns?region=abc").await.problem(422, Some("region"));
     let listed = t.get(Some("admin"), "/api/v1/campaigns?region=330483101").await;
     assert_eq!(listed.ok()["items"][0]["id"].as_i64(), Some(id));
-    assert!(t.get(Some("admin"), "/api/v1/campaigns?region=330483101002").await.ok()["items"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    // A community's list has the campaigns covering it.
+    let listed = t.get(Some("admin"), "/api/v1/campaigns?region=330483101002").await;
+    assert_eq!(listed.ok()["items"][0]["id"].as_i64(), Some(id));
 
     // Closed early, once, by who runs it; audited; the other shop's task leaves the list.
     let path = format!("/api/v1/campaigns/{id}/close");
@@ -196,6 +211,7 @@ async fn answers_match_the_documented_schemas() {
         "/campaigns/{id}/board",
         &t.get(Some("supervisor"), &format!("/api/v1/campaigns/{id}/board")).await,
     );
+    s.assert("get", "/campaigns/{id}/board", &t.get(Some("leader"), &format!("/api/v1/campaigns/{id}/board")).await);
     s.assert("get", "/inspection-tasks", &t.get(Some("member"), "/api/v1/inspection-tasks").await);
     let close = t.post(Some("dispatcher"), &format!("/api/v1/campaigns/{id}/close"), json!({ "reason": null })).await;
     s.assert("post", "/campaigns/{id}/close", &close);
