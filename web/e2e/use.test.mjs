@@ -1158,6 +1158,27 @@ describe('campaigns: the linkage center runs a special rectification campaign', 
       await shoot(page, 'campaign-board-leader', [width])
     }
   })
+
+  it('a place’s safety file names the campaign its inspection counted for (360 px)', async () => {
+    const member = await apiAs(server.base, 'member001')
+    const tasks = await member.get('inspection-tasks?days=400&limit=200')
+    let found
+    for (const x of tasks) {
+      const file = await member.get(`safety-files/${x.subject.subject}/${x.subject.id}`)
+      const counted = file.inspections.find((i) => i.campaign_name)
+      if (counted) {
+        found = { subject: x.subject, name: counted.campaign_name }
+        break
+      }
+    }
+    assert.ok(found, 'the demo’s campaign counted an inspection of one of the member’s places')
+    const page = await open('member001', { width: 360, height: 780 })
+    await page.goto(`/safety/${found.subject.subject}/${found.subject.id}`)
+    await page.getByTestId('safety-campaign').filter({ hasText: found.name }).first().waitFor()
+    await page.waitForLoadState('networkidle')
+    assert.deepEqual(await smallTargets(page), [], 'tap targets of the safety file')
+    await shoot(page, 'safety-file-campaign', [360])
+  })
 })
 
 describe('field work measures', () => {

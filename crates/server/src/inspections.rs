@@ -250,6 +250,8 @@ pub struct InspectionView {
     pub not_applicable: u32,
     /// The campaign it counted for, if any.
     pub campaign: Option<i64>,
+    /// That campaign's name.
+    pub campaign_name: Option<String>,
     /// Empty in lists.
     pub results: Vec<ResultView>,
 }
@@ -276,6 +278,7 @@ impl From<Inspection> for InspectionView {
             failed: i.failed,
             not_applicable: i.not_applicable,
             campaign: i.campaign.map(|c| c.0),
+            campaign_name: i.campaign_name,
             results: i
                 .results
                 .into_iter()

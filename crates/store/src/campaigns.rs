@@ -560,7 +560,7 @@ mod tests {
             let opened = [Found { item: "F01", severity: Severity::Major, decision: &found, photos: &[] }];
             let first = inspection(at, vec![("F01", Outcome::Fail), ("F02", Outcome::Pass)]);
             let (stored, cases) = s.record_inspection(&first, &opened, &[], 2026, None).await.unwrap();
-            assert_eq!(stored.campaign, Some(c.id));
+            assert_eq!((stored.campaign, stored.campaign_name.as_deref()), (Some(c.id), Some(c.name.as_str())));
             assert!(s.open_campaign_tasks(&[code(GRID)], at, 10).await.unwrap().is_empty());
             let board = s.campaign_board(c.id, at).await.unwrap();
             let grid = |b: &[(RegionCode, BoardCounts)], g: &str| b.iter().find(|(r, _)| r.as_str() == g).unwrap().1;

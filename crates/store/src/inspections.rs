@@ -140,6 +140,8 @@ pub struct Inspection {
     pub not_applicable: u32,
     /// The campaign it counted for (a task of the campaign open for its subject then).
     pub campaign: Option<gridkeeper_domain::campaigns::CampaignId>,
+    /// That campaign's name.
+    pub campaign_name: Option<String>,
     /// Empty in lists; filled by [`InspectionStore::inspection`].
     pub results: Vec<StoredResult>,
 }
@@ -241,8 +243,11 @@ pub trait InspectionStore: Send + Sync {
 
 const CHECKLIST: &str = "c.id, c.subject, c.kind, c.name, c.name_en, c.version AS current, c.retired_at, \
     c.updated_at, v.version, v.items";
-const INSPECTION: &str = "id, subject, subject_id, grid, checklist_id, checklist_version, kind, inspector, at, \
-    lat, lon, accuracy_m, distance_m, far, passed, failed, not_applicable, note, campaign_id";
+/// An inspection's columns, read `FROM {INSPECTIONS}`: with the name of the campaign it counted for.
+const INSPECTION: &str = "i.id, i.subject, i.subject_id, i.grid, i.checklist_id, i.checklist_version, i.kind, \
+    i.inspector, i.at, i.lat, i.lon, i.accuracy_m, i.distance_m, i.far, i.passed, i.failed, i.not_applicable, i.note, \
+    i.campaign_id, cp.name AS campaign_name";
+const INSPECTIONS: &str = "inspections i LEFT JOIN campaigns cp ON cp.id = i.campaign_id";
 const HAZARD: &str = "h.case_id, c.reference, c.state, h.checklist_id, h.item, h.severity, h.found_by, h.found_at, \
     c.handle_by, c.closed_at";
 /// The subjects an inspection looks at, as one relation: open places, and houses (located by
@@ -311,6 +316,7 @@ generic! {
                 failed: u32_of(r.try_get("failed")?)?,
                 not_applicable: u32_of(r.try_get("not_applicable")?)?,
                 campaign: r.try_get::<Option<i64>, _>("campaign_id")?.map(gridkeeper_domain::campaigns::CampaignId),
+                campaign_name: r.try_get("campaign_name")?,
                 results: Vec::new(),
             })
         }
@@ -848,9 +854,8 @@ generic! {
         }
 
         async fn inspections_by(&self, inspector: PersonId, from: Millis, to: Millis, limit: u32) -> Result<Vec<(Inspection, String)>> {
-            let columns = INSPECTION.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ");
             let rows = sqlx::query(&format!(
-                "SELECT {columns}, s.name AS subject_name FROM inspections i JOIN {SUBJECTS} s \
+                "SELECT {INSPECTION}, s.name AS subject_name FROM {INSPECTIONS} JOIN {SUBJECTS} s \
                  ON s.subject = i.subject AND s.id = i.subject_id \
                  WHERE i.inspector = $1 AND i.at >= $2 AND i.at <= $3 ORDER BY i.at, i.id LIMIT $4"
             ))
@@ -865,7 +870,8 @@ generic! {
 
         async fn inspections_of(&self, subject: SubjectKind, id: i64, limit: u32) -> Result<Vec<Inspection>> {
             let rows = sqlx::query(&format!(
-                "SELECT {INSPECTION} FROM inspections WHERE subject = $1 AND subject_id = $2 ORDER BY at DESC, id DESC LIMIT $3"
+                "SELECT {INSPECTION} FROM {INSPECTIONS} WHERE i.subject = $1 AND i.subject_id = $2 \
+                 ORDER BY i.at DESC, i.id DESC LIMIT $3"
             ))
             .bind(subject.as_str())
             .bind(id)
@@ -913,7 +919,7 @@ generic! {
         }
 
         async fn inspection_in(conn: &mut D::Connection, id: InspectionId) -> Result<Option<Inspection>> {
-            let Some(row) = sqlx::query(&format!("SELECT {INSPECTION} FROM inspections WHERE id = $1"))
+            let Some(row) = sqlx::query(&format!("SELECT {INSPECTION} FROM {INSPECTIONS} WHERE i.id = $1"))
                 .bind(id.0)
                 .fetch_optional(&mut *conn)
                 .await?

@@ -1405,6 +1405,8 @@ export type InspectionView = {
   at: string
   /** The campaign it counted for, if any. */
   campaign?: number | null
+  /** That campaign's name. */
+  campaign_name?: string | null
   checklist: number
   /** Metres from the place's point. */
   distance_m?: number | null

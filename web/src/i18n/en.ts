@@ -1222,6 +1222,7 @@ const en: typeof zh = {
     by: 'Due {at}',
     inspections: 'Inspections ({n})',
     far: '{d} off the place',
+    campaign: 'Counted for the campaign “{name}”',
     case: 'Open case',
     closedHazards: 'Closed hazards ({n})',
     spotChecks: 'Spot checks of self-inspections ({n})',

@@ -1219,6 +1219,7 @@ export default {
     by: '期限 {at}',
     inspections: '检查记录（{n}）',
     far: '定位偏离 {d}',
+    campaign: '计入专项整治“{name}”',
     case: '查看案件',
     closedHazards: '已销号隐患（{n}）',
     spotChecks: '自查抽查（{n}）',

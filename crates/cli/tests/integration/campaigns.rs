@@ -125,6 +125,13 @@ async fn a_campaign_from_its_start_to_its_board_and_its_close() {
     assert_eq!(done.body["inspection"]["campaign"].as_i64(), Some(id));
     let ins = done.body["inspection"]["id"].as_i64().unwrap();
     assert_eq!(t.get(Some("member"), &format!("/api/v1/inspections/{ins}")).await.ok()["campaign"].as_i64(), Some(id));
+    // The place's safety file names the campaign the inspection counted for.
+    let file = t.get(Some("member"), &format!("/api/v1/safety-files/place/{shop}")).await;
+    let counted = &file.ok()["inspections"][0];
+    assert_eq!(
+        (counted["id"].as_i64(), counted["campaign"].as_i64(), counted["campaign_name"].as_str()),
+        (Some(ins), Some(id), Some("三小场所消防安全专项整治"))
+    );
     assert!(t.get(Some("member"), "/api/v1/inspection-tasks").await.ok().as_array().unwrap().is_empty());
 
     // The board: per community, with its grids; the totals.
