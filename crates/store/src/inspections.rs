@@ -966,10 +966,13 @@ mod tests {
     use gridkeeper_domain::time::DAY;
     use gridkeeper_domain::*;
 
+    use gridkeeper_domain::notices::NoticeKind;
+
     use super::{Found, NewInspection, Rechecked};
     use crate::prelude::*;
     use crate::registry::fixtures::{code, place, town, GRID, GRID2};
     use crate::testing::on_both;
+    use crate::NewPerson;
     use crate::StoreError;
 
     fn item(code: &str, photo: bool) -> ChecklistItem {
@@ -1129,6 +1132,58 @@ mod tests {
             assert!(retired.retired);
             assert!(s.checklist_for(SubjectKind::Place, "shop").await.unwrap().is_none());
             assert_eq!(s.checklist(v1.id, Some(2)).await.unwrap().unwrap().items.len(), 3);
+        }
+
+        async fn an_overdue_inspection_is_told_to_its_grid_members_then_its_grid_leaders_once(s) {
+            town(&s).await;
+            let person = |login: &str, role: Role, region: &str| NewPerson {
+                login: login.into(),
+                name: login.into(),
+                phone: None,
+                id_number: None,
+                password_hash: None,
+                grants: vec![Grant::new(role, Scope::parse(&format!("region:{region}")).unwrap()).unwrap()],
+            };
+            let member = s.create_person(&person("m1", Role::GridMember, GRID), 1).await.unwrap();
+            let leader = s.create_person(&person("l1", Role::GridLeader, "330483101001"), 1).await.unwrap();
+            let elsewhere = s.create_person(&person("m2", Role::GridMember, GRID2), 1).await.unwrap();
+            let shop = s.create_place(&place("shop", "乌镇小卖部", GRID), None, 1).await.unwrap();
+            let rule = PlanRule { subject: SubjectKind::Place, kind: "shop".into(), risk: shop.data.risk, every_days: 90 };
+            s.set_inspection_plan(&[rule], &Default::default()).await.unwrap();
+            let wall = Calendar::wall_clock();
+            let due = next_due(&wall, None, 1, 90);
+            let escalate = escalate_overdue_at(&wall, due, 3);
+            let tell = |now| {
+                let s = &s;
+                async move {
+                    let ctx = crate::NoticeContext { now, base_url: "https://grid.example", utc_offset_hours: 8 };
+                    s.tell_overdue_inspections(&ctx, 3, &Default::default()).await.unwrap()
+                }
+            };
+            let inbox = |p| {
+                let s = &s;
+                async move { s.inbox(p, None, 10).await.unwrap() }
+            };
+
+            // Not yet due: nobody. Past due: its grid member (the inbox; no phone), once.
+            assert_eq!(tell(due).await, 0);
+            assert_eq!(tell(due + 1).await, 1);
+            assert_eq!(tell(due + 2).await, 0, "once per due and step");
+            let told = inbox(member).await;
+            assert_eq!((told.len(), told[0].kind, told[0].case_id, told[0].article_id), (1, NoticeKind::InspectionOverdue, None, None));
+            assert_eq!(told[0].link, format!("https://grid.example/safety/place/{}", shop.id.0));
+            assert!(told[0].body.contains("乌镇小卖部") && told[0].body.contains("已逾期0天"), "{}", told[0].body);
+            assert!(inbox(leader).await.is_empty() && inbox(elsewhere).await.is_empty());
+
+            // Overdue by more than three working days: the community's grid leader, once.
+            assert_eq!(tell(escalate).await, 0);
+            assert_eq!(tell(escalate + 1).await, 1);
+            assert_eq!(tell(escalate + DAY).await, 0);
+            let told = inbox(leader).await;
+            assert_eq!(told.len(), 1);
+            assert!(told[0].body.contains("已提醒网格员仍未检查"), "{}", told[0].body);
+            assert_eq!(inbox(member).await.len(), 1);
+            assert!(inbox(elsewhere).await.is_empty());
         }
     }
 }

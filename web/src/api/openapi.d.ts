@@ -1363,12 +1363,12 @@ export type InboxNotice = {
   /** The urgent article it pushes. */
   article_id?: number | null
   body: string
-  /** The case it tells of (none for an urgent notice). */
+  /** The case it tells of (none for an urgent notice or an overdue inspection). */
   case_id?: number | null
   created_at: string
   id: number
   kind: NoticeKind
-  /** Where the notice leads: the case, the reporter's list, or the article. */
+  /** Where the notice leads: the case, the reporter's list, the article, or the safety file of an overdue inspection. */
   link: string
   read: boolean
   subject: string
@@ -1889,7 +1889,7 @@ export type NewRewardBody = {
 }
 
 /** What a notice is about. Each has a default text per locale ([`default_template`]). */
-export type NoticeKind = "accepted" | "rejected" | "dispatched" | "solved" | "closed" | "reopened" | "new_dispatch" | "rework" | "extension_decided" | "returned" | "deadline_warning" | "overdue" | "supervision" | "verification_needed" | "new_in_area" | "urgent_notice"
+export type NoticeKind = "accepted" | "rejected" | "dispatched" | "solved" | "closed" | "reopened" | "new_dispatch" | "rework" | "extension_decided" | "returned" | "deadline_warning" | "overdue" | "supervision" | "verification_needed" | "new_in_area" | "urgent_notice" | "inspection_overdue"
 
 /** A person's choices: channels per kind of notice, quiet hours, a daily cap, their language. */
 export type NoticeSettings = {
@@ -2875,7 +2875,7 @@ export type Undelivered = {
   /** The urgent article it pushes. */
   article_id?: number | null
   attempts: number
-  /** The case it tells of (none for an urgent notice). */
+  /** The case it tells of (none for an urgent notice or an overdue inspection). */
   case_id?: number | null
   channel: Channel
   created_at: string

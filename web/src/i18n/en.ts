@@ -409,6 +409,7 @@ const en: typeof zh = {
       verification_needed: 'To verify on site',
       new_in_area: 'New problem in an area I follow',
       urgent_notice: 'Urgent notice for an area I follow or work in',
+      inspection_overdue: 'Inspection overdue in my grids',
     },
   },
   noticeSettings: {

@@ -406,6 +406,7 @@ export default {
       verification_needed: '待现场核查',
       new_in_area: '关注区域的新问题',
       urgent_notice: '关注或负责区域的紧急通知',
+      inspection_overdue: '所辖网格检查逾期',
     },
   },
   noticeSettings: {
