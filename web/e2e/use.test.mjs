@@ -1138,6 +1138,64 @@ describe('campaigns: the linkage center runs a special rectification campaign', 
     await phone.getByTestId('task-campaign').filter({ hasText: '出租房屋安全专项整治' }).first().waitFor()
     await shoot(phone, 'campaign-member-tasks', [360])
   })
+
+  it('a grid leader reaches the running campaign from the menu and sees their community’s part of its board (360 px and desktop)', async () => {
+    const leader = await apiAs(server.base, 'leader01')
+    const community = leader.person.grants.find((g) => g.role === 'grid_leader').scope.code
+    const { items } = await leader.get(`campaigns?region=${community}`)
+    const running = items.find((c) => c.name === '三小场所消防安全专项整治')
+    assert.ok(running, 'the town’s campaign covers the leader’s community')
+    const board = await leader.get(`campaigns/${running.id}/board`)
+    assert.deepEqual(board.parts, [community])
+    assert.deepEqual(board.communities.map((c) => c.region), [community], 'only their community on the board')
+    for (const { width, height } of [
+      { width: 360, height: 780 },
+      { width: 1920, height: 1080 },
+    ]) {
+      const page = await open('leader01', { width, height })
+      const refused = []
+      page.on('response', (r) => r.status() >= 400 && refused.push(new URL(r.url()).pathname))
+      await page.getByTestId('nav-campaigns').click()
+      await page.waitForURL('**/campaigns')
+      await page.getByTestId(`campaign-${running.id}`).click()
+      await page.waitForURL(`**/campaigns/${running.id}`)
+      await page.getByTestId('campaign-parts').waitFor()
+      const totals = page.getByTestId('campaign-totals')
+      await totals.getByText(`${board.totals.counts.inspected} / ${board.totals.counts.subjects}`).waitFor()
+      await page.getByTestId(`board-${community}`).waitFor()
+      await page.getByTestId(`board-${board.communities[0].grids[0].region}`).waitFor()
+      assert.equal(await page.getByTestId('campaign-close').count(), 0, 'a grid leader does not close a campaign')
+      await page.waitForLoadState('networkidle')
+      if (width === 360) {
+        assert.deepEqual(await smallTargets(page), [], 'tap targets of the leader’s campaign board')
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth)
+        assert.ok(wide <= 360, `the leader’s campaign board is ${wide} px wide`)
+      }
+      assert.deepEqual(refused, [], 'no request refused')
+      await shoot(page, 'campaign-board-leader', [width])
+    }
+  })
+
+  it('a place’s safety file names the campaign its inspection counted for (360 px)', async () => {
+    const member = await apiAs(server.base, 'member001')
+    const tasks = await member.get('inspection-tasks?days=400&limit=200')
+    let found
+    for (const x of tasks) {
+      const file = await member.get(`safety-files/${x.subject.subject}/${x.subject.id}`)
+      const counted = file.inspections.find((i) => i.campaign_name)
+      if (counted) {
+        found = { subject: x.subject, name: counted.campaign_name }
+        break
+      }
+    }
+    assert.ok(found, 'the demo’s campaign counted an inspection of one of the member’s places')
+    const page = await open('member001', { width: 360, height: 780 })
+    await page.goto(`/safety/${found.subject.subject}/${found.subject.id}`)
+    await page.getByTestId('safety-campaign').filter({ hasText: found.name }).first().waitFor()
+    await page.waitForLoadState('networkidle')
+    assert.deepEqual(await smallTargets(page), [], 'tap targets of the safety file')
+    await shoot(page, 'safety-file-campaign', [360])
+  })
 })
 
 describe('field work measures', () => {

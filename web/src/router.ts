@@ -191,18 +191,19 @@ const routes: RouteRecordRaw[] = [
     meta: { roles: ['grid_leader', 'admin'], title: 'teams.title' },
   },
   { path: '/service', name: 'service', component: () => import('./views/resident/MyService.vue'), meta: { title: 'service.title' } },
-  // special rectification campaigns (专项整治): run by the linkage center and admins, read by leaders
+  // special rectification campaigns (专项整治): run by the linkage center and admins, read by
+  // supervisors and analysts, and by grid leaders (their community's part)
   {
     path: '/campaigns',
     name: 'campaigns',
     component: () => import('./views/campaigns/CampaignsView.vue'),
-    meta: { roles: ['dispatcher', 'supervisor', 'analyst', 'admin'], title: 'campaigns.title' },
+    meta: { roles: ['dispatcher', 'supervisor', 'analyst', 'admin', 'grid_leader'], title: 'campaigns.title' },
   },
   {
     path: '/campaigns/:id(\\d+)',
     name: 'campaign-board',
     component: () => import('./views/campaigns/CampaignBoard.vue'),
-    meta: { roles: ['dispatcher', 'supervisor', 'analyst', 'admin'], title: 'campaigns.board' },
+    meta: { roles: ['dispatcher', 'supervisor', 'analyst', 'admin', 'grid_leader'], title: 'campaigns.board' },
   },
   { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue'), meta: { public: true } },
 ]

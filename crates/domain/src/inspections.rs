@@ -265,6 +265,13 @@ pub fn check_plan(rules: &[PlanRule]) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// When an inspection due at `due_at` and still not done is told to the grid leaders of its
+/// community: once it is overdue by more than `days` working days (at the end of the `days`th
+/// working day after its due day). Its grid members are told as soon as it is past due.
+pub fn escalate_overdue_at(cal: &Calendar, due_at: Millis, days: u32) -> Millis {
+    cal.end_of_working_days(due_at, days)
+}
+
 /// When a subject is next due: `every_days` after its last inspection, or — never inspected —
 /// within [`FIRST_WITHIN_DAYS`] of its registration; always at the end of a working day.
 pub fn next_due(cal: &Calendar, last: Option<Millis>, registered: Millis, every_days: u16) -> Millis {

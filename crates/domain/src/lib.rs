@@ -32,7 +32,8 @@ pub use case::*;
 pub use org::*;
 pub use people::*;
 pub use policy::{
-    administered_regions, inspected_regions, may, may_manage, needs_second_factor, own_places, Permission, Reach,
+    administered_regions, campaign_reach, inspected_regions, may, may_manage, needs_second_factor, own_places,
+    CampaignReach, Permission, Reach,
 };
 pub use region::*;
 pub use workflow::*;

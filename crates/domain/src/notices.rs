@@ -49,10 +49,14 @@ pub enum NoticeKind {
     /// To the followers of an area and the grid members and grid leaders working there: an
     /// urgent notice (紧急通知) was published for it.
     UrgentNotice,
+    /// To the grid members of its grid: a planned inspection or a campaign task is past due;
+    /// overdue by more than `[server.inspections] escalate_after_days` working days, to the grid
+    /// leaders of its community too. Once per due and step.
+    InspectionOverdue,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 16] = [
+    pub const ALL: [NoticeKind; 17] = [
         NoticeKind::Accepted,
         NoticeKind::Rejected,
         NoticeKind::Dispatched,
@@ -69,6 +73,7 @@ impl NoticeKind {
         NoticeKind::VerificationNeeded,
         NoticeKind::NewInArea,
         NoticeKind::UrgentNotice,
+        NoticeKind::InspectionOverdue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +94,7 @@ impl NoticeKind {
             NoticeKind::VerificationNeeded => "verification_needed",
             NoticeKind::NewInArea => "new_in_area",
             NoticeKind::UrgentNotice => "urgent_notice",
+            NoticeKind::InspectionOverdue => "inspection_overdue",
         }
     }
 
@@ -390,7 +396,7 @@ pub fn default_channels(kind: NoticeKind, staff: bool) -> Vec<Channel> {
     use NoticeKind as K;
     match (kind, staff) {
         (K::Accepted | K::Rejected | K::Solved | K::Reopened, false) => vec![Channel::Inbox, Channel::Sms],
-        (K::Overdue | K::Supervision, true) => vec![Channel::Inbox, Channel::Sms],
+        (K::Overdue | K::Supervision | K::InspectionOverdue, true) => vec![Channel::Inbox, Channel::Sms],
         (K::UrgentNotice, _) => vec![Channel::Inbox, Channel::Sms],
         _ => vec![Channel::Inbox],
     }
@@ -571,6 +577,59 @@ pub fn article_values(
     BTreeMap::from([("description", description), ("link", link.to_string()), ("area", area.to_string())])
 }
 
+/// An overdue inspection: of a place or house in a grid, or a campaign's task of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverdueInspection<'a> {
+    /// What is to be inspected: its name.
+    pub name: &'a str,
+    /// The campaign (专项整治) it is a task of, if any.
+    pub campaign: Option<&'a str>,
+    pub due_at: Millis,
+    /// Whole days past due at the time of the notice.
+    pub days_late: i64,
+    /// Told to the community's grid leaders (its grid members were told before).
+    pub escalated: bool,
+}
+
+/// What fills the placeholders of an overdue inspection's notice: `description` the subject's
+/// name, `deadline` when it was due, `reason` how late (and the campaign, and that it was
+/// escalated), `area` its grid's name.
+pub fn overdue_inspection_values(
+    o: &OverdueInspection<'_>,
+    link: &str,
+    area: &str,
+    locale: &str,
+    utc_offset_hours: i32,
+) -> BTreeMap<&'static str, String> {
+    let days = o.days_late.max(0);
+    let reason = if locale == "en" {
+        let mut r = format!("{days} day{} overdue", if days == 1 { "" } else { "s" });
+        if let Some(c) = o.campaign {
+            r = format!("a task of the campaign “{c}”, {r}");
+        }
+        if o.escalated {
+            r.push_str("; its grid members were told and it is still not done");
+        }
+        r
+    } else {
+        let mut r = format!("已逾期{days}天");
+        if let Some(c) = o.campaign {
+            r = format!("专项整治“{c}”的任务，{r}");
+        }
+        if o.escalated {
+            r.push_str("，已提醒网格员仍未检查");
+        }
+        r
+    };
+    BTreeMap::from([
+        ("description", o.name.to_string()),
+        ("deadline", local_time(o.due_at, utc_offset_hours)),
+        ("reason", reason),
+        ("link", link.to_string()),
+        ("area", area.to_string()),
+    ])
+}
+
 /// `2026-12-04 09:30`, local time.
 fn local_time(ms: Millis, utc_offset_hours: i32) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms + i64::from(utc_offset_hours) * crate::HOUR)
@@ -609,6 +668,7 @@ pub fn default_template(kind: NoticeKind, locale: &str) -> Template {
             K::VerificationNeeded => ("Check case {reference} on site", "The department reports case {reference} solved. Please check it on site: “{description}”. {link}"),
             K::NewInArea => ("New problem reported in {area}", "A problem was reported in {area}: “{description}” ({reference}). {link}"),
             K::UrgentNotice => ("Urgent notice for {area}", "Urgent notice for {area}: {description} {link}"),
+            K::InspectionOverdue => ("Inspection overdue: {description}", "The inspection of {description} in {area} was due {deadline}: {reason}. {link}"),
         }
     } else {
         match kind {
@@ -651,6 +711,9 @@ pub fn default_template(kind: NoticeKind, locale: &str) -> Template {
             ),
             K::NewInArea => ("{area}有新反映的问题", "{area}有群众反映：“{description}”（{reference}）。{link}"),
             K::UrgentNotice => ("{area}紧急通知", "{area}紧急通知：{description} {link}"),
+            K::InspectionOverdue => {
+                ("检查逾期：{description}", "{area}的{description}应于{deadline}前检查：{reason}。{link}")
+            }
         }
     };
     Template { subject: s.into(), body: b.into() }
@@ -748,6 +811,35 @@ mod tests {
             );
         }
         assert!(NoticeKind::UrgentNotice.is_for_residents());
+    }
+
+    #[test]
+    fn an_overdue_inspection_says_what_when_how_late_and_whether_escalated() {
+        let due = 1_780_000_000_000; // 2026-05-29 04:26:40 in China
+        let o = OverdueInspection { name: "何氏饼店", campaign: None, due_at: due, days_late: 2, escalated: false };
+        let (subject, body) = default_template(NoticeKind::InspectionOverdue, "zh").render(&overdue_inspection_values(
+            &o,
+            "L",
+            "第01网格",
+            "zh",
+            8,
+        ));
+        assert_eq!(subject, "检查逾期：何氏饼店");
+        assert_eq!(body, "第01网格的何氏饼店应于2026-05-29 04:26前检查：已逾期2天。L");
+        let o = OverdueInspection { campaign: Some("消防整治"), days_late: 1, escalated: true, ..o };
+        let (_, body) = default_template(NoticeKind::InspectionOverdue, "en")
+            .render(&overdue_inspection_values(&o, "L", "Grid 1", "en", 8));
+        assert_eq!(
+            body,
+            "The inspection of 何氏饼店 in Grid 1 was due 2026-05-29 04:26: a task of the campaign “消防整治”, 1 day \
+             overdue; its grid members were told and it is still not done. L"
+        );
+        // Staff get it by SMS too unless they chose otherwise; it is not for residents.
+        assert_eq!(
+            NoticeSettings::default().channels_for(NoticeKind::InspectionOverdue, true),
+            [Channel::Inbox, Channel::Sms]
+        );
+        assert!(!NoticeKind::InspectionOverdue.is_for_residents());
     }
 
     #[test]

@@ -156,7 +156,8 @@ pub enum Permission<'a> {
     /// center and admins of that region.
     RunCampaigns { region: &'a RegionCode },
     /// See the campaigns over a region and their boards: who runs them there, supervisors and
-    /// analysts of the region.
+    /// analysts of the region, and its grid leaders (a community's). Of a campaign over a larger
+    /// region, one sees the part inside the regions one reads ([`campaign_reach`]).
     ReadCampaigns { region: &'a RegionCode },
 }
 
@@ -520,7 +521,7 @@ pub fn may(actor: &Actor, p: Permission<'_>) -> Result<(), Refusal> {
             } else if CAMPAIGN_READERS.iter().any(|r| actor.has_role(*r)) {
                 Err(Refusal::OutOfScope)
             } else {
-                allow(false, "the linkage center, leaders, analysts and admins of this region see its campaigns")
+                allow(false, "the linkage center, supervisors, analysts, admins and grid leaders of this region see its campaigns")
             }
         }
         Permission::ReadDepartmentMeasures { department } => allow(
@@ -559,7 +560,7 @@ fn field_work(actor: &Actor, region: &RegionCode, duty: crate::teams::Duty, reas
 
 /// Who runs the campaigns of a region, and who sees them.
 const CAMPAIGN_RUNNERS: [Role; 2] = [Role::Dispatcher, Role::Admin];
-const CAMPAIGN_READERS: [Role; 4] = [Role::Dispatcher, Role::Supervisor, Role::Analyst, Role::Admin];
+const CAMPAIGN_READERS: [Role; 5] = [Role::Dispatcher, Role::Supervisor, Role::Analyst, Role::Admin, Role::GridLeader];
 
 /// Who hands rewards over in a region.
 const REWARD_KEEPERS: [Role; 3] = [Role::GridMember, Role::GridLeader, Role::Admin];
@@ -630,6 +631,43 @@ pub fn inspected_regions(actor: &Actor) -> Vec<RegionCode> {
     out.sort();
     out.dedup();
     out
+}
+
+/// How much of a campaign over `region` the actor sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CampaignReach {
+    /// All of it: they read campaigns over its whole region.
+    Whole,
+    /// Only the regions inside it where they read campaigns (a grid leader their community),
+    /// sorted, none inside another.
+    Parts(Vec<RegionCode>),
+}
+
+/// How much of a campaign over `region` the actor sees ([`Permission::ReadCampaigns`] over it,
+/// or else over the regions of their grants inside it), or the policy's refusal for the whole.
+pub fn campaign_reach(actor: &Actor, region: &RegionCode) -> Result<CampaignReach, Refusal> {
+    let refusal = match may(actor, Permission::ReadCampaigns { region }) {
+        Ok(()) => return Ok(CampaignReach::Whole),
+        Err(r) => r,
+    };
+    let mut parts: Vec<RegionCode> = actor
+        .grants
+        .iter()
+        .filter_map(|g| match &g.scope {
+            Scope::Region { code } if region.contains(code) && code != region => Some(code.clone()),
+            _ => None,
+        })
+        .filter(|r| may(actor, Permission::ReadCampaigns { region: r }).is_ok())
+        .collect();
+    parts.sort();
+    parts.dedup();
+    let outer: Vec<RegionCode> =
+        parts.iter().filter(|r| !parts.iter().any(|o| o != *r && o.contains(r))).cloned().collect();
+    if outer.is_empty() {
+        Err(refusal)
+    } else {
+        Ok(CampaignReach::Parts(outer))
+    }
 }
 
 /// The regions where the actor is an admin (where the webhooks they subscribe lie).
@@ -1097,6 +1135,20 @@ mod tests {
             who(Permission::ReadCampaigns { region: &town }),
             ["dispatcher", "supervisor", "analyst", "admin", "street admin"]
         );
+        assert_eq!(
+            who(Permission::ReadCampaigns { region: &community }),
+            ["grid leader", "dispatcher", "supervisor", "analyst", "admin", "street admin"]
+        );
+        // Of a campaign over the street, a grid leader sees their community's part; the street
+        // admin the whole of it, but only the street's part of one over the district.
+        let leader = &people()[3].1;
+        assert_eq!(campaign_reach(leader, &town), Ok(CampaignReach::Parts(vec![community.clone()])));
+        assert_eq!(campaign_reach(leader, &district), Ok(CampaignReach::Parts(vec![community.clone()])));
+        assert_eq!(campaign_reach(leader, &community), Ok(CampaignReach::Whole));
+        assert_eq!(campaign_reach(leader, &code("330483101002")), Err(Refusal::OutOfScope));
+        assert_eq!(campaign_reach(&admin_of("330483101"), &town), Ok(CampaignReach::Whole));
+        assert_eq!(campaign_reach(&admin_of("330483101"), &district), Ok(CampaignReach::Parts(vec![town.clone()])));
+        assert!(matches!(campaign_reach(&people()[2].1, &town), Err(Refusal::NotAllowed { .. })));
         // A dispatcher or admin elsewhere is told the region is not theirs; a grid member or
         // leader that they may not.
         let street_admin = admin_of("330483101");

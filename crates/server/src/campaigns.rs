@@ -3,7 +3,8 @@
 //! houses, each with the check list in force for its kind), which gives every place or house
 //! selected a task on its grid members' task list; inspections made while a task is open count
 //! for the campaign; the board shows the progress per community and grid; a campaign may be
-//! closed early (audited).
+//! closed early (audited). A grid leader (or anyone reading campaigns only over a part of a
+//! campaign's region) sees the campaigns covering their community, with the board limited to it.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +16,9 @@ use gridkeeper_domain::inspections::SubjectKind;
 use gridkeeper_domain::registry::RiskLevel;
 use gridkeeper_domain::teams::{local_date, parse_date};
 use gridkeeper_domain::time::to_rfc3339;
-use gridkeeper_domain::{may, optional_text, Actor, Permission, Refusal, RegionCode, RegionLevel};
+use gridkeeper_domain::{
+    campaign_reach, may, optional_text, Actor, CampaignReach, Permission, Refusal, RegionCode, RegionLevel,
+};
 use gridkeeper_store::{Campaign, NewAudit};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -161,9 +164,14 @@ pub struct CommunityBoard {
 /// A campaign's progress (docs/MEASURES.md, "Campaign board").
 #[derive(Serialize, ToSchema)]
 pub struct CampaignBoard {
+    /// The campaign, with its figures as a whole.
     pub campaign: CampaignView,
     /// When the counts were taken (a closed campaign's stay as they were when it closed).
     pub at: String,
+    /// The regions the board is limited to, for one who sees only a part of the campaign (a grid
+    /// leader their community); empty when it shows all of it.
+    pub parts: Vec<String>,
+    /// The totals of what the board shows (of `parts` when there are any).
     pub totals: BoardRow,
     /// By community code, each with its grids.
     pub communities: Vec<CommunityBoard>,
@@ -217,26 +225,30 @@ fn view(app: &App, actor: &Actor, c: Campaign) -> CampaignView {
 
 /// The policy's answer, with "not found" naming what was asked for.
 fn allowed(actor: &Actor, p: Permission<'_>, what: &str) -> ApiResult<()> {
-    may(actor, p).map_err(|r| match r {
-        Refusal::OutOfScope => ApiError::not_found(what),
-        other => ApiError::refusal(other, None),
-    })
+    may(actor, p).map_err(|r| refused(r, what))
 }
 
-/// The campaign if the actor may see it, else "not found".
-async fn readable(app: &App, actor: &Actor, id: i64) -> ApiResult<Campaign> {
+fn refused(r: Refusal, what: &str) -> ApiError {
+    match r {
+        Refusal::OutOfScope => ApiError::not_found(what),
+        other => ApiError::refusal(other, None),
+    }
+}
+
+/// The campaign and how much of it the actor sees, if they see any of it; else "not found".
+async fn readable(app: &App, actor: &Actor, id: i64) -> ApiResult<(Campaign, CampaignReach)> {
     let c = app.store.campaign(CampaignId(id)).await?.ok_or_else(|| ApiError::not_found("campaign"))?;
-    allowed(actor, Permission::ReadCampaigns { region: &c.region }, "campaign")?;
-    Ok(c)
+    let reach = campaign_reach(actor, &c.region).map_err(|r| refused(r, "campaign"))?;
+    Ok((c, reach))
 }
 
 fn audit(app: &App, auth: &Auth) -> NewAudit {
     NewAudit { at: app.now(), actor: Some(auth.person.id), action: "campaign".into(), object: None, detail: json!({}) }
 }
 
-#[utoipa::path(get, path = "/campaigns", operation_id = "list_campaigns", tag = "campaigns", summary = "The campaigns over a region: those running or upcoming first",
+#[utoipa::path(get, path = "/campaigns", operation_id = "list_campaigns", tag = "campaigns", summary = "The campaigns covering a region (over it, inside it or over a region containing it): those running or upcoming first",
     params(ListQuery),
-    responses((status = 200, description = "A page of campaigns", body = CampaignPage), (status = 403, description = "Not the linkage center, a leader, an analyst or an admin"), (status = 404, description = "No such region one may see")))]
+    responses((status = 200, description = "A page of campaigns", body = CampaignPage), (status = 403, description = "Not the linkage center, a supervisor, an analyst, an admin or a grid leader"), (status = 404, description = "No such region one may see")))]
 async fn list(State(app): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> ApiResult<Json<CampaignPage>> {
     let region = region_or_district(&app, q.region.as_deref())?;
     allowed(&auth.actor, Permission::ReadCampaigns { region: &region }, "region")?;
@@ -302,9 +314,9 @@ async fn create(
 
 #[utoipa::path(get, path = "/campaigns/{id}", operation_id = "campaign", tag = "campaigns", summary = "A campaign",
     params(("id" = i64, Path, description = "Campaign id")),
-    responses((status = 200, description = "The campaign", body = CampaignView), (status = 403, description = "Not the linkage center, a leader, an analyst or an admin"), (status = 404, description = "No such campaign one may see")))]
+    responses((status = 200, description = "The campaign", body = CampaignView), (status = 403, description = "Not the linkage center, a supervisor, an analyst, an admin or a grid leader"), (status = 404, description = "No such campaign one may see")))]
 async fn campaign(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<Json<CampaignView>> {
-    let c = readable(&app, &auth.actor, id).await?;
+    let (c, _) = readable(&app, &auth.actor, id).await?;
     Ok(Json(view(&app, &auth.actor, c)))
 }
 
@@ -322,7 +334,7 @@ async fn close(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<CloseInput>,
 ) -> ApiResult<Json<CampaignView>> {
-    let c = readable(&app, &auth.actor, id).await?;
+    let (c, _) = readable(&app, &auth.actor, id).await?;
     allowed(&auth.actor, Permission::RunCampaigns { region: &c.region }, "campaign")?;
     if CampaignStatus::at(app.now(), c.starts_at, c.ends_at, c.closed_at) == CampaignStatus::Ended {
         return Err(ApiError::conflicting("id", format!("campaign {} ended on {}", c.id, c.ends_on)));
@@ -332,17 +344,22 @@ async fn close(
     Ok(Json(view(&app, &auth.actor, closed)))
 }
 
-#[utoipa::path(get, path = "/campaigns/{id}/board", operation_id = "campaign_board", tag = "campaigns", summary = "A campaign's progress per community and grid: selected, inspected, failed, hazards rectified, overdue",
+#[utoipa::path(get, path = "/campaigns/{id}/board", operation_id = "campaign_board", tag = "campaigns", summary = "A campaign's progress per community and grid: selected, inspected, failed, hazards rectified, overdue (limited to one's part of it when one reads campaigns only inside its region)",
     params(("id" = i64, Path, description = "Campaign id")),
-    responses((status = 200, description = "The board", body = CampaignBoard), (status = 403, description = "Not the linkage center, a leader, an analyst or an admin"), (status = 404, description = "No such campaign one may see")))]
+    responses((status = 200, description = "The board", body = CampaignBoard), (status = 403, description = "Not the linkage center, a supervisor, an analyst, an admin or a grid leader"), (status = 404, description = "No such campaign one may see")))]
 async fn board(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<Json<CampaignBoard>> {
-    let c = readable(&app, &auth.actor, id).await?;
+    let (c, reach) = readable(&app, &auth.actor, id).await?;
+    let parts = match reach {
+        CampaignReach::Whole => Vec::new(),
+        CampaignReach::Parts(parts) => parts,
+    };
     let now = app.now();
     let at = c.closed_at.map_or(now, |t| t.min(now));
     let grids = app.store.campaign_board(c.id, now).await?;
     let mut communities: BTreeMap<RegionCode, (BoardCounts, Vec<BoardRow>)> = BTreeMap::new();
     let mut totals = BoardCounts::default();
-    for (grid, counts) in grids {
+    let shown = |grid: &RegionCode| parts.is_empty() || parts.iter().any(|p| p.contains(grid));
+    for (grid, counts) in grids.into_iter().filter(|(g, _)| shown(g)) {
         let community = grid.at_level(RegionLevel::Community).unwrap_or_else(|| grid.clone());
         let entry = communities.entry(community).or_default();
         entry.0.add(&counts);
@@ -353,6 +370,12 @@ async fn board(State(app): State<AppState>, auth: Auth, Path(id): Path<i64>) -> 
         .into_iter()
         .map(|(code, (counts, grids))| CommunityBoard { row: row(&app, &code, counts), grids })
         .collect();
-    let totals = row(&app, &c.region, totals);
-    Ok(Json(CampaignBoard { campaign: view(&app, &auth.actor, c), at: to_rfc3339(at), totals, communities }))
+    let totals = row(&app, if let [one] = parts.as_slice() { one } else { &c.region }, totals);
+    Ok(Json(CampaignBoard {
+        campaign: view(&app, &auth.actor, c),
+        at: to_rfc3339(at),
+        parts: parts.iter().map(ToString::to_string).collect(),
+        totals,
+        communities,
+    }))
 }

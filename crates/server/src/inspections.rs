@@ -59,11 +59,21 @@ pub struct InspectionSettings {
     pub spot_check_percent: u8,
     /// Working days a grid member has to make a spot check.
     pub spot_check_days: u32,
+    /// Working days an inspection may be overdue before the grid leaders of its community are
+    /// told (its grid members are told as soon as it is past due).
+    pub escalate_after_days: u32,
 }
 
 impl Default for InspectionSettings {
     fn default() -> Self {
-        Self { far_m: 200.0, late_days: 7, self_every_days: 30, spot_check_percent: 20, spot_check_days: 10 }
+        Self {
+            far_m: 200.0,
+            late_days: 7,
+            self_every_days: 30,
+            spot_check_percent: 20,
+            spot_check_days: 10,
+            escalate_after_days: 3,
+        }
     }
 }
 
@@ -83,6 +93,9 @@ impl InspectionSettings {
         }
         if !(1..=60).contains(&self.spot_check_days) {
             return Err("server.inspections.spot_check_days: between 1 and 60 working days".to_string().into());
+        }
+        if !(1..=60).contains(&self.escalate_after_days) {
+            return Err("server.inspections.escalate_after_days: between 1 and 60 working days".to_string().into());
         }
         Ok(())
     }
@@ -250,6 +263,8 @@ pub struct InspectionView {
     pub not_applicable: u32,
     /// The campaign it counted for, if any.
     pub campaign: Option<i64>,
+    /// That campaign's name.
+    pub campaign_name: Option<String>,
     /// Empty in lists.
     pub results: Vec<ResultView>,
 }
@@ -276,6 +291,7 @@ impl From<Inspection> for InspectionView {
             failed: i.failed,
             not_applicable: i.not_applicable,
             campaign: i.campaign.map(|c| c.0),
+            campaign_name: i.campaign_name,
             results: i
                 .results
                 .into_iter()

@@ -525,7 +525,8 @@ async fn watch_reference(app: AppState) {
 /// How often a server checks whether another process (`gridkeeper import`) changed the regions.
 const WATCH_SECONDS: u64 = 5;
 
-/// Every minute, runs the case clocks: warnings, overdue marks, escalations.
+/// Every minute, runs the case clocks (warnings, overdue marks, escalations), then the
+/// inspections' (overdue ones told to their grid members, then their grid leaders).
 async fn check_deadlines_periodically(app: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
@@ -534,6 +535,11 @@ async fn check_deadlines_periodically(app: AppState) {
             Ok((0, 0, 0)) => {}
             Ok((warned, overdue, escalated)) => tracing::info!(warned, overdue, escalated, "case clocks checked"),
             Err(e) => tracing::warn!(error = %e.problem().detail, "checking case clocks failed; will retry"),
+        }
+        match app.check_inspection_deadlines(app.now()).await {
+            Ok(0) => {}
+            Ok(told) => tracing::info!(told, "overdue inspections told"),
+            Err(e) => tracing::warn!(error = %e.problem().detail, "telling overdue inspections failed; will retry"),
         }
     }
 }

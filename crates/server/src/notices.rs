@@ -249,13 +249,14 @@ pub(crate) fn unsubscribe_token(app: &App, person: i64, kind: NoticeKind) -> Str
 pub struct InboxNotice {
     pub id: i64,
     pub kind: NoticeKind,
-    /// The case it tells of (none for an urgent notice).
+    /// The case it tells of (none for an urgent notice or an overdue inspection).
     pub case_id: Option<i64>,
     /// The urgent article it pushes.
     pub article_id: Option<i64>,
     pub subject: String,
     pub body: String,
-    /// Where the notice leads: the case, the reporter's list, or the article.
+    /// Where the notice leads: the case, the reporter's list, the article, or the safety file of
+    /// an overdue inspection.
     pub link: String,
     pub created_at: String,
     pub read: bool,
@@ -752,7 +753,7 @@ pub struct Undelivered {
     pub id: i64,
     pub kind: NoticeKind,
     pub channel: Channel,
-    /// The case it tells of (none for an urgent notice).
+    /// The case it tells of (none for an urgent notice or an overdue inspection).
     pub case_id: Option<i64>,
     /// The urgent article it pushes.
     pub article_id: Option<i64>,

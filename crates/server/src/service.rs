@@ -314,6 +314,18 @@ impl App {
         }
     }
 
+    /// Runs the clocks of inspections at `now`: tells the grid members of each inspection past
+    /// due (planned, or a campaign's task) and, overdue by more than
+    /// `[server.inspections] escalate_after_days` working days, the grid leaders of its
+    /// community — each once. Returns how many notices were written.
+    pub async fn check_inspection_deadlines(&self, now: gridkeeper_domain::Millis) -> ApiResult<usize> {
+        let base = self.settings.public_url().unwrap_or_default();
+        let ctx =
+            gridkeeper_store::NoticeContext { now, base_url: &base, utc_offset_hours: self.settings.utc_offset_hours };
+        let days = self.settings.inspections.escalate_after_days;
+        Ok(self.store.tell_overdue_inspections(&ctx, days, &self.reference().calendars).await?)
+    }
+
     /// Open cases of the same category within the category's radius and time window, nearest first.
     pub async fn possible_duplicates(
         &self,

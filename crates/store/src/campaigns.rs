@@ -70,7 +70,8 @@ pub trait CampaignStore: Send + Sync {
         audit: &NewAudit,
     ) -> Result<Campaign>;
     async fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>>;
-    /// The campaigns over `under` and the regions inside it: those still open at `now` first
+    /// The campaigns over `under`, the regions inside it and those containing it (the campaigns
+    /// covering any part of it): those still open at `now` first
     /// (running or upcoming), then the newest first.
     async fn campaigns(&self, under: &RegionCode, now: Millis, offset: u32, limit: u32) -> Result<Vec<Campaign>>;
     /// Closes a campaign early, with its audit entry; its open tasks stay undone. A campaign
@@ -292,8 +293,13 @@ generic! {
         }
 
         async fn campaigns(&self, under: &RegionCode, now: Millis, offset: u32, limit: u32) -> Result<Vec<Campaign>> {
-            let mut b = Sql::new(format!("SELECT {CAMPAIGN} FROM campaigns c WHERE "));
+            let mut b = Sql::new(format!("SELECT {CAMPAIGN} FROM campaigns c WHERE ("));
             in_regions(&mut b, "c.region", std::slice::from_ref(under));
+            // and those over the regions containing it
+            for r in under.and_ancestors().into_iter().skip(1) {
+                b.push(" OR c.region = ").push_bind(r.to_string());
+            }
+            b.push(")");
             b.push(" ORDER BY CASE WHEN c.closed_at IS NULL AND c.ends_at >= ").push_bind(now);
             b.push(" THEN 0 ELSE 1 END, c.starts_at DESC, c.id DESC LIMIT ").push_bind(i64::from(limit));
             b.push(" OFFSET ").push_bind(i64::from(offset));
@@ -554,7 +560,7 @@ mod tests {
             let opened = [Found { item: "F01", severity: Severity::Major, decision: &found, photos: &[] }];
             let first = inspection(at, vec![("F01", Outcome::Fail), ("F02", Outcome::Pass)]);
             let (stored, cases) = s.record_inspection(&first, &opened, &[], 2026, None).await.unwrap();
-            assert_eq!(stored.campaign, Some(c.id));
+            assert_eq!((stored.campaign, stored.campaign_name.as_deref()), (Some(c.id), Some(c.name.as_str())));
             assert!(s.open_campaign_tasks(&[code(GRID)], at, 10).await.unwrap().is_empty());
             let board = s.campaign_board(c.id, at).await.unwrap();
             let grid = |b: &[(RegionCode, BoardCounts)], g: &str| b.iter().find(|(r, _)| r.as_str() == g).unwrap().1;

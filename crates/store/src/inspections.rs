@@ -140,6 +140,8 @@ pub struct Inspection {
     pub not_applicable: u32,
     /// The campaign it counted for (a task of the campaign open for its subject then).
     pub campaign: Option<gridkeeper_domain::campaigns::CampaignId>,
+    /// That campaign's name.
+    pub campaign_name: Option<String>,
     /// Empty in lists; filled by [`InspectionStore::inspection`].
     pub results: Vec<StoredResult>,
 }
@@ -241,8 +243,11 @@ pub trait InspectionStore: Send + Sync {
 
 const CHECKLIST: &str = "c.id, c.subject, c.kind, c.name, c.name_en, c.version AS current, c.retired_at, \
     c.updated_at, v.version, v.items";
-const INSPECTION: &str = "id, subject, subject_id, grid, checklist_id, checklist_version, kind, inspector, at, \
-    lat, lon, accuracy_m, distance_m, far, passed, failed, not_applicable, note, campaign_id";
+/// An inspection's columns, read `FROM {INSPECTIONS}`: with the name of the campaign it counted for.
+const INSPECTION: &str = "i.id, i.subject, i.subject_id, i.grid, i.checklist_id, i.checklist_version, i.kind, \
+    i.inspector, i.at, i.lat, i.lon, i.accuracy_m, i.distance_m, i.far, i.passed, i.failed, i.not_applicable, i.note, \
+    i.campaign_id, cp.name AS campaign_name";
+const INSPECTIONS: &str = "inspections i LEFT JOIN campaigns cp ON cp.id = i.campaign_id";
 const HAZARD: &str = "h.case_id, c.reference, c.state, h.checklist_id, h.item, h.severity, h.found_by, h.found_at, \
     c.handle_by, c.closed_at";
 /// The subjects an inspection looks at, as one relation: open places, and houses (located by
@@ -311,6 +316,7 @@ generic! {
                 failed: u32_of(r.try_get("failed")?)?,
                 not_applicable: u32_of(r.try_get("not_applicable")?)?,
                 campaign: r.try_get::<Option<i64>, _>("campaign_id")?.map(gridkeeper_domain::campaigns::CampaignId),
+                campaign_name: r.try_get("campaign_name")?,
                 results: Vec::new(),
             })
         }
@@ -848,9 +854,8 @@ generic! {
         }
 
         async fn inspections_by(&self, inspector: PersonId, from: Millis, to: Millis, limit: u32) -> Result<Vec<(Inspection, String)>> {
-            let columns = INSPECTION.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ");
             let rows = sqlx::query(&format!(
-                "SELECT {columns}, s.name AS subject_name FROM inspections i JOIN {SUBJECTS} s \
+                "SELECT {INSPECTION}, s.name AS subject_name FROM {INSPECTIONS} JOIN {SUBJECTS} s \
                  ON s.subject = i.subject AND s.id = i.subject_id \
                  WHERE i.inspector = $1 AND i.at >= $2 AND i.at <= $3 ORDER BY i.at, i.id LIMIT $4"
             ))
@@ -865,7 +870,8 @@ generic! {
 
         async fn inspections_of(&self, subject: SubjectKind, id: i64, limit: u32) -> Result<Vec<Inspection>> {
             let rows = sqlx::query(&format!(
-                "SELECT {INSPECTION} FROM inspections WHERE subject = $1 AND subject_id = $2 ORDER BY at DESC, id DESC LIMIT $3"
+                "SELECT {INSPECTION} FROM {INSPECTIONS} WHERE i.subject = $1 AND i.subject_id = $2 \
+                 ORDER BY i.at DESC, i.id DESC LIMIT $3"
             ))
             .bind(subject.as_str())
             .bind(id)
@@ -913,7 +919,7 @@ generic! {
         }
 
         async fn inspection_in(conn: &mut D::Connection, id: InspectionId) -> Result<Option<Inspection>> {
-            let Some(row) = sqlx::query(&format!("SELECT {INSPECTION} FROM inspections WHERE id = $1"))
+            let Some(row) = sqlx::query(&format!("SELECT {INSPECTION} FROM {INSPECTIONS} WHERE i.id = $1"))
                 .bind(id.0)
                 .fetch_optional(&mut *conn)
                 .await?
@@ -960,10 +966,13 @@ mod tests {
     use gridkeeper_domain::time::DAY;
     use gridkeeper_domain::*;
 
+    use gridkeeper_domain::notices::NoticeKind;
+
     use super::{Found, NewInspection, Rechecked};
     use crate::prelude::*;
     use crate::registry::fixtures::{code, place, town, GRID, GRID2};
     use crate::testing::on_both;
+    use crate::NewPerson;
     use crate::StoreError;
 
     fn item(code: &str, photo: bool) -> ChecklistItem {
@@ -1123,6 +1132,58 @@ mod tests {
             assert!(retired.retired);
             assert!(s.checklist_for(SubjectKind::Place, "shop").await.unwrap().is_none());
             assert_eq!(s.checklist(v1.id, Some(2)).await.unwrap().unwrap().items.len(), 3);
+        }
+
+        async fn an_overdue_inspection_is_told_to_its_grid_members_then_its_grid_leaders_once(s) {
+            town(&s).await;
+            let person = |login: &str, role: Role, region: &str| NewPerson {
+                login: login.into(),
+                name: login.into(),
+                phone: None,
+                id_number: None,
+                password_hash: None,
+                grants: vec![Grant::new(role, Scope::parse(&format!("region:{region}")).unwrap()).unwrap()],
+            };
+            let member = s.create_person(&person("m1", Role::GridMember, GRID), 1).await.unwrap();
+            let leader = s.create_person(&person("l1", Role::GridLeader, "330483101001"), 1).await.unwrap();
+            let elsewhere = s.create_person(&person("m2", Role::GridMember, GRID2), 1).await.unwrap();
+            let shop = s.create_place(&place("shop", "乌镇小卖部", GRID), None, 1).await.unwrap();
+            let rule = PlanRule { subject: SubjectKind::Place, kind: "shop".into(), risk: shop.data.risk, every_days: 90 };
+            s.set_inspection_plan(&[rule], &Default::default()).await.unwrap();
+            let wall = Calendar::wall_clock();
+            let due = next_due(&wall, None, 1, 90);
+            let escalate = escalate_overdue_at(&wall, due, 3);
+            let tell = |now| {
+                let s = &s;
+                async move {
+                    let ctx = crate::NoticeContext { now, base_url: "https://grid.example", utc_offset_hours: 8 };
+                    s.tell_overdue_inspections(&ctx, 3, &Default::default()).await.unwrap()
+                }
+            };
+            let inbox = |p| {
+                let s = &s;
+                async move { s.inbox(p, None, 10).await.unwrap() }
+            };
+
+            // Not yet due: nobody. Past due: its grid member (the inbox; no phone), once.
+            assert_eq!(tell(due).await, 0);
+            assert_eq!(tell(due + 1).await, 1);
+            assert_eq!(tell(due + 2).await, 0, "once per due and step");
+            let told = inbox(member).await;
+            assert_eq!((told.len(), told[0].kind, told[0].case_id, told[0].article_id), (1, NoticeKind::InspectionOverdue, None, None));
+            assert_eq!(told[0].link, format!("https://grid.example/safety/place/{}", shop.id.0));
+            assert!(told[0].body.contains("乌镇小卖部") && told[0].body.contains("已逾期0天"), "{}", told[0].body);
+            assert!(inbox(leader).await.is_empty() && inbox(elsewhere).await.is_empty());
+
+            // Overdue by more than three working days: the community's grid leader, once.
+            assert_eq!(tell(escalate).await, 0);
+            assert_eq!(tell(escalate + 1).await, 1);
+            assert_eq!(tell(escalate + DAY).await, 0);
+            let told = inbox(leader).await;
+            assert_eq!(told.len(), 1);
+            assert!(told[0].body.contains("已提醒网格员仍未检查"), "{}", told[0].body);
+            assert_eq!(inbox(member).await.len(), 1);
+            assert!(inbox(elsewhere).await.is_empty());
         }
     }
 }

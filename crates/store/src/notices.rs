@@ -2,21 +2,24 @@
 //! its transaction, see `CaseStore`'s `insert_events`), its fan-out into one notice per person
 //! or contact and channel (who is told what is `gridkeeper_domain::notices`), the deliveries the
 //! server's worker claims and records, the inbox, people's choices, the admin's texts, and who
-//! follows a case or an area.
+//! follows a case or an area. Beside case events, a notice may tell of an urgent article
+//! (`push_urgent_articles`) or of an inspection past due (`tell_overdue_inspections`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
-use gridkeeper_domain::notices::{self, Audience, Channel, NoticeKind, NoticeSettings, Template};
+use gridkeeper_domain::notices::{self, Audience, Channel, NoticeKind, NoticeSettings, OverdueInspection, Template};
 use gridkeeper_domain::time::{local_day, local_day_start};
 use gridkeeper_domain::{
-    Actor, Case, CaseEvent, CaseId, FieldError, LatLon, Millis, PersonId, RegionCode, Role, Urgency,
+    Actor, Calendar, Case, CaseEvent, CaseId, FieldError, LatLon, Millis, PersonId, RegionCode, RegionLevel, Role,
+    Urgency,
 };
 use serde::Serialize;
 use sqlx::Row;
 
 use crate::cases::{CASE_COLUMNS, EVENT_COLUMNS};
 use crate::dialect::generic;
+use crate::inspections::SUBJECTS;
 use crate::sql::Sql;
 use crate::{corrupt, parse_field, Result, StoreError};
 
@@ -141,6 +144,18 @@ pub trait NoticeStore: Send + Sync {
         ctx: &NoticeContext<'_>,
         locate: &(dyn Fn(LatLon) -> Option<RegionCode> + Sync),
     ) -> Result<usize>;
+    /// Tells of the inspections past due at `ctx.now` — planned ones (`inspection_due`) and the
+    /// open tasks of campaigns not closed early —: the grid members of the subject's grid as soon
+    /// as it is past due, and the grid leaders of its community once it is overdue by more than
+    /// `escalate_after_days` working days of its district's calendar (`calendars`; the wall clock
+    /// without one). Each due is told once per step and receiver (`notices.due_key`), whichever
+    /// instance runs it and however often; answers how many notices were written.
+    async fn tell_overdue_inspections(
+        &self,
+        ctx: &NoticeContext<'_>,
+        escalate_after_days: u32,
+        calendars: &HashMap<String, Calendar>,
+    ) -> Result<usize>;
     /// Claims up to `limit` SMS and e-mail notices due at `now`, leased until `lease_until` (a
     /// worker that dies lets them come due again then).
     async fn claim_notices(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<Outgoing>>;
@@ -197,10 +212,15 @@ struct Receiver {
 type People = HashMap<PersonId, (NoticeSettings, NoticeAddresses, Option<String>)>;
 
 /// What a notice tells of: its identity with the receiver and the channel.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum About {
-    Event { case: CaseId, seq: i64 },
+    Event {
+        case: CaseId,
+        seq: i64,
+    },
     Article(i64),
+    /// An inspection due and the step of telling it (`notices.due_key`).
+    Due(String),
 }
 
 /// A notice of `kind` about `about`, happened `at`; SMS and e-mail keep the receiver's quiet
@@ -278,7 +298,7 @@ generic! {
         /// SMS and e-mail only where there is an address), filled by `values` in their language.
         /// Over their daily cap an SMS or e-mail stays in the inbox ("capped"); the last one
         /// below it says so. A notice already written for the same subject, receiver and channel
-        /// is left as it is.
+        /// is left as it is. Answers how many notices were written.
         #[allow(clippy::too_many_arguments)]
         async fn tell(
             &self,
@@ -290,7 +310,7 @@ generic! {
             told: &Told,
             link: &str,
             values: impl Fn(&str) -> BTreeMap<&'static str, String>,
-        ) -> Result<()> {
+        ) -> Result<usize> {
             let (settings, addresses, phone) = match receiver.person {
                 Some(p) => {
                     if let std::collections::hash_map::Entry::Vacant(slot) = people.entry(p) {
@@ -320,10 +340,12 @@ generic! {
                 vec![Channel::Sms]
             };
             let today = local_day_start(local_day(ctx.now, ctx.utc_offset_hours), ctx.utc_offset_hours);
-            let (case, seq, article) = match told.about {
-                About::Event { case, seq } => (Some(case), Some(seq), None),
-                About::Article(id) => (None, None, Some(id)),
+            let (case, seq, article, due) = match &told.about {
+                About::Event { case, seq } => (Some(*case), Some(*seq), None, None),
+                About::Article(id) => (None, None, Some(*id), None),
+                About::Due(key) => (None, None, None, Some(key.as_str())),
             };
+            let mut written = 0;
             for channel in channels {
                 let address = match channel {
                     Channel::Inbox => None,
@@ -362,11 +384,12 @@ generic! {
                         ("pending", settings.send_at(ctx.now, ctx.utc_offset_hours, told.urgency))
                     }
                 };
-                // Unique per (case, seq, recipient, channel) and per (article, recipient, channel).
-                sqlx::query(
-                    "INSERT INTO notices (recipient, person_id, channel, kind, case_id, seq, article_id, locale, \
-                     address, subject, body, link, status, next_attempt_at, created_at, sent_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                // Unique per (case, seq, recipient, channel), per (article, recipient, channel) and
+                // per (due_key, recipient, channel).
+                let done = sqlx::query(
+                    "INSERT INTO notices (recipient, person_id, channel, kind, case_id, seq, article_id, due_key, \
+                     locale, address, subject, body, link, status, next_attempt_at, created_at, sent_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(&receiver.key)
@@ -376,6 +399,7 @@ generic! {
                 .bind(case)
                 .bind(seq)
                 .bind(article)
+                .bind(due)
                 .bind(locale)
                 .bind(self.vault.seal_opt(ADDRESS, address.as_deref()))
                 .bind(&subject)
@@ -387,8 +411,9 @@ generic! {
                 .bind((status == "sent").then_some(ctx.now))
                 .execute(&mut *conn)
                 .await?;
+                written += D::rows_affected(&done) as usize;
             }
-            Ok(())
+            Ok(written)
         }
 
         /// The people (not disabled) holding `role` over one of `scopes` (of `scope_type`).
@@ -711,6 +736,106 @@ generic! {
             }
             tx.commit().await?;
             Ok(articles.len())
+        }
+
+        async fn tell_overdue_inspections(
+            &self,
+            ctx: &NoticeContext<'_>,
+            escalate_after_days: u32,
+            calendars: &HashMap<String, Calendar>,
+        ) -> Result<usize> {
+            let mut tx = self.begin_write().await?;
+            // The dues past due whose last step is not told yet; of those told to their members,
+            // only the ones that may be escalated by now (the working days are at least as many
+            // as the calendar's).
+            let wall_before = ctx.now - i64::from(escalate_after_days) * gridkeeper_domain::time::DAY;
+            let plan_key = "d.subject || ':' || CAST(d.subject_id AS TEXT) || ':' || CAST(d.due_at AS TEXT)";
+            let task_key = "'campaign:' || CAST(t.campaign_id AS TEXT) || ':' || t.subject || ':' || CAST(t.subject_id AS TEXT)";
+            let pending = |key: &str, due: &str| {
+                format!(
+                    "NOT EXISTS (SELECT 1 FROM notices n WHERE n.due_key = {key} || ':leaders') \
+                     AND ({due} < $2 OR NOT EXISTS (SELECT 1 FROM notices n WHERE n.due_key = {key} || ':member'))"
+                )
+            };
+            let rows = sqlx::query(&format!(
+                "SELECT {plan_key} AS due_key, d.subject, d.subject_id, d.grid, d.due_at, s.name, NULL AS campaign \
+                 FROM inspection_due d JOIN {SUBJECTS} s ON s.subject = d.subject AND s.id = d.subject_id \
+                 WHERE d.due_at < $1 AND {} \
+                 UNION ALL \
+                 SELECT {task_key}, t.subject, t.subject_id, t.grid, t.due_at, s.name, c.name \
+                 FROM campaign_tasks t JOIN campaigns c ON c.id = t.campaign_id \
+                 JOIN {SUBJECTS} s ON s.subject = t.subject AND s.id = t.subject_id \
+                 WHERE t.inspection_id IS NULL AND c.closed_at IS NULL AND t.due_at < $1 AND {} \
+                 ORDER BY 5, 1",
+                pending(plan_key, "d.due_at"),
+                pending(task_key, "t.due_at"),
+            ))
+            .bind(ctx.now)
+            .bind(wall_before)
+            .fetch_all(&mut *tx)
+            .await?;
+            if rows.is_empty() {
+                return Ok(0);
+            }
+            let custom = Self::custom_templates(&mut tx).await?;
+            let mut people = People::default();
+            // Who is told and what a region is called, read once per region for the batch.
+            let mut holders: HashMap<(Role, String), Vec<PersonId>> = HashMap::new();
+            let mut names: HashMap<String, String> = HashMap::new();
+            let wall = Calendar::wall_clock();
+            let mut written = 0;
+            for r in &rows {
+                let key: String = r.try_get("due_key")?;
+                let grid: String = r.try_get("grid")?;
+                let code = parse_field(RegionCode::parse(&grid))?;
+                let due: Millis = r.try_get("due_at")?;
+                let (name, campaign): (String, Option<String>) = (r.try_get("name")?, r.try_get("campaign")?);
+                let link = format!("{}/safety/{}/{}", ctx.base_url, r.try_get::<String, _>("subject")?, r.try_get::<i64, _>("subject_id")?);
+                let cal = calendars.get(code.district()).unwrap_or(&wall);
+                let escalated = ctx.now > gridkeeper_domain::inspections::escalate_overdue_at(cal, due, escalate_after_days);
+                let community = code.at_level(RegionLevel::Community).unwrap_or_else(|| code.clone());
+                let mut steps = vec![("member", Role::GridMember, grid.clone())];
+                if escalated {
+                    steps.push(("leaders", Role::GridLeader, community.to_string()));
+                }
+                if !names.contains_key(&grid) {
+                    let n: Option<String> = sqlx::query_scalar("SELECT name FROM regions WHERE code = $1")
+                        .bind(&grid)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    names.insert(grid.clone(), n.unwrap_or_else(|| grid.clone()));
+                }
+                let area = names[&grid].clone();
+                for (step, role, region) in steps {
+                    let told = Told {
+                        kind: NoticeKind::InspectionOverdue,
+                        about: About::Due(format!("{key}:{step}")),
+                        urgency: Urgency::Routine,
+                        at: ctx.now,
+                    };
+                    let o = OverdueInspection {
+                        name: &name,
+                        campaign: campaign.as_deref(),
+                        due_at: due,
+                        days_late: (ctx.now - due) / gridkeeper_domain::time::DAY,
+                        escalated: step == "leaders",
+                    };
+                    let slot = (role, region);
+                    if !holders.contains_key(&slot) {
+                        let found = Self::holders(&mut tx, &[role], "region", std::slice::from_ref(&slot.1)).await?;
+                        holders.insert(slot.clone(), found);
+                    }
+                    for person in holders[&slot].clone() {
+                        let receiver = Receiver { key: format!("p:{person}"), person: Some(person), staff: true, phone: None };
+                        let values = |locale: &str| {
+                            notices::overdue_inspection_values(&o, &link, &area, locale, ctx.utc_offset_hours)
+                        };
+                        written += self.tell(&mut tx, ctx, &custom, &mut people, &receiver, &told, &link, values).await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(written)
         }
 
         async fn queue_notices_since(&self, since: Millis) -> Result<u64> {

@@ -434,9 +434,14 @@ export type CallerView = {
 export type CampaignBoard = {
   /** When the counts were taken (a closed campaign's stay as they were when it closed). */
   at: string
+  /** The campaign, with its figures as a whole. */
   campaign: CampaignView
   /** By community code, each with its grids. */
   communities: Array<CommunityBoard>
+  /** The regions the board is limited to, for one who sees only a part of the campaign (a grid
+   * leader their community); empty when it shows all of it. */
+  parts: Array<string>
+  /** The totals of what the board shows (of `parts` when there are any). */
   totals: BoardRow
 }
 
@@ -1359,12 +1364,12 @@ export type InboxNotice = {
   /** The urgent article it pushes. */
   article_id?: number | null
   body: string
-  /** The case it tells of (none for an urgent notice). */
+  /** The case it tells of (none for an urgent notice or an overdue inspection). */
   case_id?: number | null
   created_at: string
   id: number
   kind: NoticeKind
-  /** Where the notice leads: the case, the reporter's list, or the article. */
+  /** Where the notice leads: the case, the reporter's list, the article, or the safety file of an overdue inspection. */
   link: string
   read: boolean
   subject: string
@@ -1401,6 +1406,8 @@ export type InspectionView = {
   at: string
   /** The campaign it counted for, if any. */
   campaign?: number | null
+  /** That campaign's name. */
+  campaign_name?: string | null
   checklist: number
   /** Metres from the place's point. */
   distance_m?: number | null
@@ -1890,7 +1897,7 @@ export type NewRewardBody = {
 }
 
 /** What a notice is about. Each has a default text per locale ([`default_template`]). */
-export type NoticeKind = "accepted" | "rejected" | "dispatched" | "solved" | "closed" | "reopened" | "new_dispatch" | "rework" | "extension_decided" | "returned" | "deadline_warning" | "overdue" | "supervision" | "verification_needed" | "new_in_area" | "urgent_notice"
+export type NoticeKind = "accepted" | "rejected" | "dispatched" | "solved" | "closed" | "reopened" | "new_dispatch" | "rework" | "extension_decided" | "returned" | "deadline_warning" | "overdue" | "supervision" | "verification_needed" | "new_in_area" | "urgent_notice" | "inspection_overdue"
 
 /** A person's choices: channels per kind of notice, quiet hours, a daily cap, their language. */
 export type NoticeSettings = {
@@ -2876,7 +2883,7 @@ export type Undelivered = {
   /** The urgent article it pushes. */
   article_id?: number | null
   attempts: number
-  /** The case it tells of (none for an urgent notice). */
+  /** The case it tells of (none for an urgent notice or an overdue inspection). */
   case_id?: number | null
   channel: Channel
   created_at: string

@@ -417,6 +417,7 @@ const en: typeof zh = {
       verification_needed: 'To verify on site',
       new_in_area: 'New problem in an area I follow',
       urgent_notice: 'Urgent notice for an area I follow or work in',
+      inspection_overdue: 'Inspection overdue in my grids',
     },
   },
   noticeSettings: {
@@ -1239,6 +1240,7 @@ const en: typeof zh = {
     by: 'Due {at}',
     inspections: 'Inspections ({n})',
     far: '{d} off the place',
+    campaign: 'Counted for the campaign “{name}”',
     case: 'Open case',
     closedHazards: 'Closed hazards ({n})',
     spotChecks: 'Spot checks of self-inspections ({n})',
@@ -1386,6 +1388,7 @@ const en: typeof zh = {
     closed: 'Campaign closed',
     closedAt: 'Closed early on {at}',
     countedAt: 'Counted at {at}',
+    parts: 'Showing your part of the campaign only: {regions}',
     byCommunity: 'Progress by community',
     noSubjects: 'Nothing selected',
     noHazards: 'No hazards',

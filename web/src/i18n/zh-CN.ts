@@ -414,6 +414,7 @@ export default {
       verification_needed: '待现场核查',
       new_in_area: '关注区域的新问题',
       urgent_notice: '关注或负责区域的紧急通知',
+      inspection_overdue: '所辖网格检查逾期',
     },
   },
   noticeSettings: {
@@ -1236,6 +1237,7 @@ export default {
     by: '期限 {at}',
     inspections: '检查记录（{n}）',
     far: '定位偏离 {d}',
+    campaign: '计入专项整治“{name}”',
     case: '查看案件',
     closedHazards: '已销号隐患（{n}）',
     spotChecks: '自查抽查（{n}）',
@@ -1383,6 +1385,7 @@ export default {
     closed: '专项整治已结束',
     closedAt: '已于 {at} 提前结束',
     countedAt: '统计时间 {at}',
+    parts: '仅显示本专项整治中您负责的部分：{regions}',
     byCommunity: '各社区进度',
     noSubjects: '没有检查对象',
     noHazards: '未发现隐患',

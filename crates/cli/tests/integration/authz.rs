@@ -940,15 +940,18 @@ async fn campaigns_matrix(t: &TestApp) -> String {
     let id = start().await;
     let rows: &[&str] = &[
         "GET campaigns",
+        "GET campaigns?region={community}",
         "start a campaign (POST campaigns)",
         "GET campaigns/{id}",
         "GET campaigns/{id}/board",
         "close a campaign (POST campaigns/{id}/close)",
     ];
     let mut out = String::from(
-        "\n## Campaigns\n\nThe same people asking for the campaigns (专项整治) of the district, one over street \
-         330483101 and its board, starting one there and closing one early: the linkage center and admins of \
-         the region run them; leaders and analysts see them (`tests/integration/campaigns.rs`).\n\n| endpoint |",
+        "\n## Campaigns\n\nThe same people asking for the campaigns (专项整治) of the district and of community \
+         330483101001, one over street 330483101 and its board, starting one there and closing one early: the \
+         linkage center and admins of the region run them; supervisors and analysts see them; the grid leader \
+         of a community in it sees it with the board limited to their community \
+         (`tests/integration/campaigns.rs`).\n\n| endpoint |",
     );
     for (name, _) in ACTORS {
         out.push_str(&format!(" {name} |"));
@@ -961,6 +964,9 @@ async fn campaigns_matrix(t: &TestApp) -> String {
         for (_, login) in ACTORS {
             let status = match *row {
                 "GET campaigns" => t.get(*login, "/api/v1/campaigns").await.status,
+                "GET campaigns?region={community}" => {
+                    t.get(*login, "/api/v1/campaigns?region=330483101001").await.status
+                }
                 "start a campaign (POST campaigns)" => t.post(*login, "/api/v1/campaigns", body.clone()).await.status,
                 "GET campaigns/{id}" => t.get(*login, &format!("/api/v1/campaigns/{id}")).await.status,
                 "GET campaigns/{id}/board" => t.get(*login, &format!("/api/v1/campaigns/{id}/board")).await.status,

@@ -3,6 +3,7 @@
 //! its hazard, the board per community and grid, closing early (audited) — and every refusal,
 //! with nothing written.
 
+use gridkeeper_domain::notices::{Channel, NoticeKind};
 use gridkeeper_domain::registry::{PersonalDetails, PlaceData, RiskLevel, Text};
 use gridkeeper_domain::{LatLon, RegionCode};
 use gridkeeper_store::AuditQuery;
@@ -125,6 +126,13 @@ async fn a_campaign_from_its_start_to_its_board_and_its_close() {
     assert_eq!(done.body["inspection"]["campaign"].as_i64(), Some(id));
     let ins = done.body["inspection"]["id"].as_i64().unwrap();
     assert_eq!(t.get(Some("member"), &format!("/api/v1/inspections/{ins}")).await.ok()["campaign"].as_i64(), Some(id));
+    // The place's safety file names the campaign the inspection counted for.
+    let file = t.get(Some("member"), &format!("/api/v1/safety-files/place/{shop}")).await;
+    let counted = &file.ok()["inspections"][0];
+    assert_eq!(
+        (counted["id"].as_i64(), counted["campaign"].as_i64(), counted["campaign_name"].as_str()),
+        (Some(ins), Some(id), Some("三小场所消防安全专项整治"))
+    );
     assert!(t.get(Some("member"), "/api/v1/inspection-tasks").await.ok().as_array().unwrap().is_empty());
 
     // The board: per community, with its grids; the totals.
@@ -146,19 +154,34 @@ async fn a_campaign_from_its_start_to_its_board_and_its_close() {
     assert_eq!((first["counts"]["inspected"].as_u64(), first["grids"][0]["region"].as_str()), (Some(1), Some(GRID1)));
     assert_eq!(board["communities"][1]["grids"][0]["counts"]["inspected"], 0);
 
-    // Who sees it: the linkage center, leaders and analysts of the region; nobody else.
+    // Who sees it: the linkage center, supervisors and analysts of the region, and the grid
+    // leader of a community in it — the board limited to their community; nobody else.
     t.get(Some("member"), &format!("/api/v1/campaigns/{id}/board")).await.problem(403, None);
-    t.get(Some("leader"), &format!("/api/v1/campaigns/{id}")).await.problem(403, None);
+    assert_eq!(t.get(Some("leader"), &format!("/api/v1/campaigns/{id}")).await.ok()["subjects"], 2);
+    let theirs = t.get(Some("leader"), &format!("/api/v1/campaigns/{id}/board")).await;
+    let theirs = theirs.ok();
+    assert_eq!(theirs["parts"], json!(["330483101001"]));
+    assert_eq!(
+        (theirs["totals"]["region"].as_str(), &theirs["totals"]["counts"]["subjects"]),
+        (Some("330483101001"), &json!(1))
+    );
+    let communities: Vec<&str> =
+        theirs["communities"].as_array().unwrap().iter().map(|c| c["region"].as_str().unwrap()).collect();
+    assert_eq!(communities, ["330483101001"]);
+    assert_eq!(board["parts"], json!([]));
+    let listed = t.get(Some("leader"), "/api/v1/campaigns?region=330483101001").await;
+    assert_eq!(listed.ok()["items"][0]["id"].as_i64(), Some(id));
+    t.get(Some("leader"), "/api/v1/campaigns").await.problem(404, None);
+    t.get(Some("leader"), "/api/v1/campaigns?region=330483101002").await.problem(404, None);
     t.get(Some("outsider"), &format!("/api/v1/campaigns/{id}/board")).await.problem(404, None);
     t.get(Some("admin"), "/api/v1/campaigns/999/board").await.problem(404, None);
     t.get(Some("outsider"), "/api/v1/campaigns").await.problem(404, None);
     t.get(Some("admin"), "/api/v1/campaigns?region=abc").await.problem(422, Some("region"));
     let listed = t.get(Some("admin"), "/api/v1/campaigns?region=330483101").await;
     assert_eq!(listed.ok()["items"][0]["id"].as_i64(), Some(id));
-    assert!(t.get(Some("admin"), "/api/v1/campaigns?region=330483101002").await.ok()["items"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    // A community's list has the campaigns covering it.
+    let listed = t.get(Some("admin"), "/api/v1/campaigns?region=330483101002").await;
+    assert_eq!(listed.ok()["items"][0]["id"].as_i64(), Some(id));
 
     // Closed early, once, by who runs it; audited; the other shop's task leaves the list.
     let path = format!("/api/v1/campaigns/{id}/close");
@@ -175,6 +198,50 @@ async fn a_campaign_from_its_start_to_its_board_and_its_close() {
     let trail = t.store.audit_search(&q).await.unwrap();
     assert_eq!(trail.len(), 2);
     assert_eq!(trail[0].detail["closed"]["reason"], "并入全区整治");
+}
+
+/// `who`'s notices of overdue inspections that name `campaign`.
+async fn overdue_told(t: &TestApp, who: &str, campaign: &str) -> Vec<Value> {
+    let inbox = t.get(Some(who), "/api/v1/inbox").await.ok()["items"].as_array().unwrap().clone();
+    inbox
+        .into_iter()
+        .filter(|n| n["kind"] == "inspection_overdue" && n["body"].as_str().unwrap().contains(campaign))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_overdue_campaign_task_is_told_to_its_grid_members_then_its_grid_leaders_once() {
+    let t = TestApp::spawn().await;
+    let shop = hazard_town(&t).await;
+    second_shop(&t).await;
+    t.post(Some("admin"), "/api/v1/checklists", shop_checklist()).await.ok();
+    // Due ten days ago, nothing inspected: more than three working days overdue.
+    let body = campaign("330483101", -20, 20, Some(-10), &["shop"], false);
+    let id = t.post(Some("dispatcher"), "/api/v1/campaigns", body).await.ok()["id"].as_i64().unwrap();
+    let name = "三小场所消防安全专项整治";
+    let now = t.app.now();
+    let written = t.app.check_inspection_deadlines(now).await.unwrap();
+    assert!(written >= 3, "{written}");
+    // The grid members of each shop's grid, and the grid leader of the first one's community.
+    let member = overdue_told(&t, "member", name).await;
+    assert_eq!(member.len(), 1, "{member:#?}");
+    assert!(member[0]["link"].as_str().unwrap().ends_with(&format!("/safety/place/{shop}")), "{member:#?}");
+    assert_eq!(overdue_told(&t, "member3", name).await.len(), 1);
+    let leader = overdue_told(&t, "leader", name).await;
+    assert_eq!(leader.len(), 1, "{leader:#?}");
+    assert!(leader[0]["body"].as_str().unwrap().contains("已提醒网格员仍未检查"), "{leader:#?}");
+    // The grid staff get an SMS too (sent by the worker, quiet hours permitting).
+    let pending = t.store.notices_with_status("pending", 100).await.unwrap();
+    assert!(
+        pending.iter().any(|n| n.kind == NoticeKind::InspectionOverdue && n.channel == Channel::Sms),
+        "{pending:#?}"
+    );
+    // Once: another round, on this instance or another, writes nothing.
+    assert_eq!(t.app.check_inspection_deadlines(now + 60_000).await.unwrap(), 0);
+    assert_eq!(overdue_told(&t, "member", name).await.len(), 1);
+    // A campaign closed early tells no more.
+    t.post(Some("dispatcher"), &format!("/api/v1/campaigns/{id}/close"), json!({})).await.ok();
+    assert_eq!(t.app.check_inspection_deadlines(now + 120_000).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -196,6 +263,7 @@ async fn answers_match_the_documented_schemas() {
         "/campaigns/{id}/board",
         &t.get(Some("supervisor"), &format!("/api/v1/campaigns/{id}/board")).await,
     );
+    s.assert("get", "/campaigns/{id}/board", &t.get(Some("leader"), &format!("/api/v1/campaigns/{id}/board")).await);
     s.assert("get", "/inspection-tasks", &t.get(Some("member"), "/api/v1/inspection-tasks").await);
     let close = t.post(Some("dispatcher"), &format!("/api/v1/campaigns/{id}/close"), json!({ "reason": null })).await;
     s.assert("post", "/campaigns/{id}/close", &close);

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use gridkeeper_domain::notices::NoticeKind;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -310,7 +311,7 @@ async fn the_admin_edits_a_text_and_only_the_admin() {
     let t = fast().await;
     t.get(Some("dispatcher"), "/api/v1/notices/templates").await.problem(403, None);
     let all = t.get(Some("admin"), "/api/v1/notices/templates").await.ok().clone();
-    assert_eq!(all["templates"].as_array().unwrap().len(), 32);
+    assert_eq!(all["templates"].as_array().unwrap().len(), 2 * NoticeKind::ALL.len());
     let path = "/api/v1/notices/templates/accepted/zh";
     let put = |who: &'static str, body: Value| {
         let t = &t;

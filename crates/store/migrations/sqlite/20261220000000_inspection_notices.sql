@@ -1,0 +1,48 @@
+-- Overdue inspections are told to their grid members and, later, to the community's grid
+-- leaders (issue 16): a notice now tells of a case event, an article, or an inspection due, one
+-- of them. `due_key` names the due and the step (`place:12:<due_at>:member`,
+-- `campaign:3:house:7:leaders`, ...); its identity is (due_key, recipient, channel), so a due
+-- is told once per step whichever instance runs the clock. SQLite cannot change a CHECK in place, so the table is
+-- rebuilt with its rows and indexes.
+
+CREATE TABLE notices_new (
+    id              INTEGER PRIMARY KEY,
+    recipient       TEXT NOT NULL,
+    person_id       INTEGER REFERENCES people(id),
+    channel         TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    case_id         INTEGER REFERENCES cases(id),
+    seq             INTEGER,
+    locale          TEXT NOT NULL,
+    address         TEXT,
+    subject         TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    link            TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    sent_at         INTEGER,
+    read_at         INTEGER,
+    article_id      INTEGER REFERENCES articles(id),
+    due_key         TEXT,
+    CHECK ((case_id IS NOT NULL AND seq IS NOT NULL AND article_id IS NULL AND due_key IS NULL)
+        OR (case_id IS NULL AND seq IS NULL AND article_id IS NOT NULL AND due_key IS NULL)
+        OR (case_id IS NULL AND seq IS NULL AND article_id IS NULL AND due_key IS NOT NULL)),
+    UNIQUE (case_id, seq, recipient, channel),
+    UNIQUE (article_id, recipient, channel),
+    UNIQUE (due_key, recipient, channel)
+);
+INSERT INTO notices_new (id, recipient, person_id, channel, kind, case_id, seq, locale, address, subject, body,
+                         link, status, attempts, next_attempt_at, last_error, created_at, sent_at, read_at,
+                         article_id)
+SELECT id, recipient, person_id, channel, kind, case_id, seq, locale, address, subject, body,
+       link, status, attempts, next_attempt_at, last_error, created_at, sent_at, read_at, article_id
+FROM notices;
+DROP TABLE notices;
+ALTER TABLE notices_new RENAME TO notices;
+CREATE INDEX notices_due ON notices (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX notices_inbox ON notices (person_id, id) WHERE channel = 'inbox';
+CREATE INDEX notices_sent_by ON notices (recipient, created_at) WHERE channel <> 'inbox';
+CREATE INDEX notices_dead ON notices (id) WHERE status = 'dead';
