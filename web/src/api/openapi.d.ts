@@ -1369,7 +1369,8 @@ export type InboxNotice = {
   created_at: string
   id: number
   kind: NoticeKind
-  /** Where the notice leads: the case, the reporter's list, the article, or the safety file of an overdue inspection. */
+  /** Where the notice leads: the case, the reporter's list, the article, or the safety file of
+   * an overdue inspection. */
   link: string
   read: boolean
   subject: string
