@@ -190,6 +190,9 @@ describe('the loop from report to rating', () => {
     await page.getByTestId('reported').waitFor()
     const reference = (await page.getByTestId('reported-reference').innerText()).trim()
     const code = (await page.getByTestId('tracking-code').innerText()).trim()
+    // Copying the code says whether it worked (a headless browser may refuse the clipboard).
+    await page.getByTestId('copy-code').click()
+    await page.locator('.el-message').filter({ hasText: /已复制查询码|无法复制，请记下屏幕上的查询码/ }).waitFor()
 
     const d = people.dispatcher.page
     await d.goto('/center')

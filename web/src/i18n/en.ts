@@ -73,6 +73,8 @@ const en: typeof zh = {
     usePhotoLocation: 'Use the photo’s position',
     similarBefore: '{n} similar problems nearby are already being handled. Is yours one of them?',
     similarAfter: 'Similar problems nearby:',
+    copied: 'Tracking code copied',
+    copyFailed: 'Could not copy: please write the tracking code down',
     mineFollow: 'That is my problem: follow it',
     followingDuplicate: 'Following ✓',
     followedDuplicate: 'Following: you will be told of each step',

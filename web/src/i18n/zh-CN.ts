@@ -70,6 +70,8 @@ export default {
     usePhotoLocation: '使用照片位置',
     similarBefore: '附近已有 {n} 条同类问题正在处理，请确认是否为同一问题：',
     similarAfter: '附近的同类问题：',
+    copied: '已复制查询码',
+    copyFailed: '无法复制，请记下屏幕上的查询码',
     mineFollow: '这就是我要反映的问题，关注它',
     followingDuplicate: '已关注 ✓',
     followedDuplicate: '已关注，办理进展会通知您',

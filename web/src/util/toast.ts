@@ -10,3 +10,8 @@ export function ok(message: string) {
 export function fail(e: unknown) {
   ElMessage({ type: 'error', message: problemText(e), duration: 6000, showClose: true })
 }
+
+/** A warning in plain words (not a problem from the server). */
+export function warn(message: string) {
+  ElMessage({ type: 'warning', message, duration: 6000, showClose: true })
+}
