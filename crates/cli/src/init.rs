@@ -141,8 +141,10 @@ pub async fn run(config: &Config, args: InitArgs) -> anyhow::Result<()> {
         system_account(store, &args.system_login, &district, now).await?,
     ];
     if changed.contains(&true) {
+        let has_grids = store.regions().await?.iter().any(|r| r.level() == RegionLevel::Grid);
         println!(
-            "Done. Next: import the region tree (gridkeeper import regions), create departments and staff, then serve."
+            "Done. Next: {}create departments and staff, then serve (docs/GOING-LIVE.md).",
+            if has_grids { "" } else { "import the region tree (gridkeeper import regions), " }
         );
     } else {
         println!("Nothing changed: everything init sets up was already there.");
