@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::time::local_time;
 use crate::{Action, Case, CaseEvent, CaseState, DepartmentId, FieldError, Millis, RegionCode, RegionLevel, Urgency};
 
 /// What a notice is about. Each has a default text per locale ([`default_template`]).
@@ -628,14 +629,6 @@ pub fn overdue_inspection_values(
         ("link", link.to_string()),
         ("area", area.to_string()),
     ])
-}
-
-/// `2026-12-04 09:30`, local time.
-fn local_time(ms: Millis, utc_offset_hours: i32) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms + i64::from(utc_offset_hours) * crate::HOUR)
-        .unwrap_or_default()
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
 }
 
 /// Added to the last SMS or e-mail a person gets on a day before their cap.

@@ -17,6 +17,14 @@ pub fn local_day_start(day: i64, utc_offset_hours: i32) -> Millis {
     day * DAY - i64::from(utc_offset_hours) * crate::HOUR
 }
 
+/// `2026-12-04 09:30`: the local time, to the minute, in the zone `utc_offset_hours` ahead of UTC.
+pub fn local_time(ms: Millis, utc_offset_hours: i32) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms + i64::from(utc_offset_hours) * crate::HOUR)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
 pub fn to_rfc3339(ms: Millis) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
 }

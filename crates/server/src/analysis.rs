@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use gridkeeper_domain::measures::{MeasureCounts, Measures};
-use gridkeeper_domain::time::to_rfc3339;
+use gridkeeper_domain::time::{local_time, to_rfc3339};
 use gridkeeper_domain::{CaseState, RegionCode};
 use gridkeeper_store::{CaseQuery, GroupBy, MeasureQuery, NewAudit, Visibility};
 use serde::Deserialize;
@@ -62,9 +62,7 @@ impl Report {
 
     /// `2026-12-04 09:30`, local time.
     fn time(&self, ms: i64) -> String {
-        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms + i64::from(self.utc_offset_hours) * 3_600_000)
-            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-            .unwrap_or_default()
+        local_time(ms, self.utc_offset_hours)
     }
 
     /// A local day, or a time when it is not midnight; an end at midnight is the day before.

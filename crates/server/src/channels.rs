@@ -286,11 +286,7 @@ impl Sender for Wechat {
                 }
             }
         };
-        let at =
-            chrono::DateTime::from_timestamp_millis(app.now() + i64::from(app.settings.utc_offset_hours) * 3_600_000)
-                .unwrap_or_default()
-                .format("%Y-%m-%d %H:%M")
-                .to_string();
+        let at = gridkeeper_domain::time::local_time(app.now(), app.settings.utc_offset_hours);
         let body = serde_json::json!({
             "touser": n.address,
             "template_id": self.template,
