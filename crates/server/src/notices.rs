@@ -188,7 +188,7 @@ async fn round(app: &App, s: &NoticeDelivery, channels: &Channels) -> Result<usi
     }
     loop {
         let ctx = NoticeContext { now: app.now(), base_url: &base, utc_offset_hours: app.settings.utc_offset_hours };
-        if app.store.push_urgent_articles(&ctx, &|p| app.locate(p)).await? < 20 {
+        if app.store.push_urgent_articles(20, &ctx, &|p| app.locate(p)).await? < 20 {
             break;
         }
     }

@@ -134,13 +134,14 @@ pub trait NoticeStore: Send + Sync {
     /// town loaded from history, such as the demo, starts with its recent notices); answers how
     /// many.
     async fn queue_notices_since(&self, since: Millis) -> Result<u64>;
-    /// Pushes the urgent articles that are live and not yet pushed (at most 20 a call): to the
+    /// Pushes the urgent articles that are live and not yet pushed (at most `limit`): to the
     /// people who follow an area overlapping the article's region (a region inside it or around
     /// it, or a circle whose centre `locate` finds in it) and to the grid members and grid
     /// leaders whose grants overlap it, not to its author; each once, whatever they follow.
     /// Returns how many articles were pushed. Several instances may push at once.
     async fn push_urgent_articles(
         &self,
+        limit: u32,
         ctx: &NoticeContext<'_>,
         locate: &(dyn Fn(LatLon) -> Option<RegionCode> + Sync),
     ) -> Result<usize>;
@@ -416,6 +417,21 @@ generic! {
             Ok(written)
         }
 
+        /// The name of region `code` (its code when none is stored), as notices call an area.
+        async fn region_name_in(conn: &mut D::Connection, code: &str) -> Result<String> {
+            let name: Option<String> = sqlx::query_scalar("SELECT name FROM regions WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&mut *conn)
+                .await?;
+            Ok(name.unwrap_or_else(|| code.to_string()))
+        }
+
+        /// Who follows an area — a region, or a circle around a point —, oldest follow first.
+        async fn area_follows(conn: &mut D::Connection) -> Result<Vec<(PersonId, FollowTarget)>> {
+            let rows = sqlx::query("SELECT * FROM follows WHERE case_id IS NULL ORDER BY id").fetch_all(&mut *conn).await?;
+            rows.iter().map(|r| Ok((r.try_get("person_id")?, Self::follow_row(r)?.target))).collect()
+        }
+
         /// The people (not disabled) holding `role` over one of `scopes` (of `scope_type`).
         async fn holders(
             conn: &mut D::Connection,
@@ -491,26 +507,19 @@ generic! {
                     out
                 }
                 Audience::AreaFollowers => {
-                    let rows = sqlx::query(
-                        "SELECT person_id, region, lat, lon, radius_m FROM follows WHERE case_id IS NULL ORDER BY id",
-                    )
-                    .fetch_all(&mut *conn)
-                    .await?;
                     let mut out = Vec::new();
-                    for r in rows {
-                        let region: Option<String> = r.try_get("region")?;
-                        let lat: Option<f64> = r.try_get("lat")?;
-                        let lon: Option<f64> = r.try_get("lon")?;
-                        let radius: Option<i32> = r.try_get("radius_m")?;
-                        let inside = match (region, lat.zip(lon), case.location) {
-                            (Some(region), _, _) => case.grid.as_ref().is_some_and(|g| g.as_str().starts_with(&region)),
-                            (None, Some((lat, lon)), Some(at)) => {
-                                LatLon { lat, lon }.distance_m(&at) <= f64::from(radius.unwrap_or(0))
+                    for (person, target) in Self::area_follows(conn).await? {
+                        let inside = match (target, case.location) {
+                            (FollowTarget::Region(r), _) => {
+                                case.grid.as_ref().is_some_and(|g| g.as_str().starts_with(r.as_str()))
+                            }
+                            (FollowTarget::Around { point, radius_m }, Some(at)) => {
+                                point.distance_m(&at) <= f64::from(radius_m)
                             }
                             _ => false,
                         };
                         if inside && case.public {
-                            out.push(resident(r.try_get("person_id")?));
+                            out.push(resident(person));
                         }
                     }
                     out
@@ -619,12 +628,8 @@ generic! {
             let mut people = People::default();
             for event in &events {
                 let Some(case) = cases.get(&event.case_id) else { continue };
-                let area: String = match &case.grid {
-                    Some(g) => sqlx::query_scalar("SELECT name FROM regions WHERE code = $1")
-                        .bind(g.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .unwrap_or_else(|| g.as_str().to_string()),
+                let area = match &case.grid {
+                    Some(g) => Self::region_name_in(&mut tx, g.as_str()).await?,
                     None => String::new(),
                 };
                 let mut told: HashSet<String> = HashSet::new();
@@ -662,6 +667,7 @@ generic! {
 
         async fn push_urgent_articles(
             &self,
+            limit: u32,
             ctx: &NoticeContext<'_>,
             locate: &(dyn Fn(LatLon) -> Option<RegionCode> + Sync),
         ) -> Result<usize> {
@@ -669,10 +675,11 @@ generic! {
             let articles = sqlx::query(&format!(
                 "SELECT a.id, a.region, a.title, a.summary, a.author_id, a.publish_at FROM articles a \
                  WHERE a.urgent AND a.pushed_at IS NULL AND a.publish_at <= $1 AND a.withdrawn_at IS NULL \
-                 AND (a.expires_at IS NULL OR a.expires_at > $1) ORDER BY a.publish_at, a.id LIMIT 20{}",
+                 AND (a.expires_at IS NULL OR a.expires_at > $1) ORDER BY a.publish_at, a.id LIMIT $2{}",
                 D::skip_locked("a")
             ))
             .bind(ctx.now)
+            .bind(i64::from(limit))
             .fetch_all(&mut *tx)
             .await?;
             if articles.is_empty() {
@@ -687,18 +694,15 @@ generic! {
             )
             .fetch_all(&mut *tx)
             .await?;
-            let mut followers: Vec<(PersonId, String)> = Vec::new();
-            for r in sqlx::query("SELECT person_id, region, lat, lon FROM follows WHERE case_id IS NULL ORDER BY id")
-                .fetch_all(&mut *tx)
+            let followers: Vec<(PersonId, String)> = Self::area_follows(&mut tx)
                 .await?
-            {
-                let region: Option<String> = r.try_get("region")?;
-                let (lat, lon): (Option<f64>, Option<f64>) = (r.try_get("lat")?, r.try_get("lon")?);
-                let region = region.or_else(|| lat.zip(lon).and_then(|(lat, lon)| locate(LatLon { lat, lon })).map(|g| g.as_str().to_string()));
-                if let Some(region) = region {
-                    followers.push((r.try_get("person_id")?, region));
-                }
-            }
+                .into_iter()
+                .filter_map(|(person, target)| match target {
+                    FollowTarget::Region(r) => Some((person, r.to_string())),
+                    FollowTarget::Around { point, .. } => locate(point).map(|grid| (person, grid.to_string())),
+                    FollowTarget::Case(_) => None,
+                })
+                .collect();
             let custom = Self::custom_templates(&mut tx).await?;
             let mut people = People::default();
             for a in &articles {
@@ -706,11 +710,7 @@ generic! {
                 let region: String = a.try_get("region")?;
                 let (title, summary): (String, String) = (a.try_get("title")?, a.try_get("summary")?);
                 let author: PersonId = a.try_get("author_id")?;
-                let area: String = sqlx::query_scalar("SELECT name FROM regions WHERE code = $1")
-                    .bind(&region)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .unwrap_or_else(|| region.clone());
+                let area = Self::region_name_in(&mut tx, &region).await?;
                 let overlaps = |code: &str| code.starts_with(region.as_str()) || region.starts_with(code);
                 let link = format!("{}/articles/{id}", ctx.base_url);
                 let told = Told {
@@ -799,11 +799,7 @@ generic! {
                     steps.push(("leaders", Role::GridLeader, community.to_string()));
                 }
                 if !names.contains_key(&grid) {
-                    let n: Option<String> = sqlx::query_scalar("SELECT name FROM regions WHERE code = $1")
-                        .bind(&grid)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    names.insert(grid.clone(), n.unwrap_or_else(|| grid.clone()));
+                    names.insert(grid.clone(), Self::region_name_in(&mut tx, &grid).await?);
                 }
                 let area = names[&grid].clone();
                 for (step, role, region) in steps {
@@ -1215,7 +1211,7 @@ mod tests {
             assert!(s.withdraw_article(gone.id, "错了", author, 150).await.unwrap());
 
             let ctx = NoticeContext { now: 1_000, base_url: "https://grid.example", utc_offset_hours: 8 };
-            assert_eq!(s.push_urgent_articles(&ctx, &locate).await.unwrap(), 1);
+            assert_eq!(s.push_urgent_articles(20, &ctx, &locate).await.unwrap(), 1);
             // Staff get it in the inbox and by SMS (they have a phone), residents too; the author
             // and the grid member of another community do not; each person once.
             let expected: Vec<(PersonId, usize)> =
@@ -1236,13 +1232,13 @@ mod tests {
             }
 
             // Pushed once: another round, or an edit, tells nobody again.
-            assert_eq!(s.push_urgent_articles(&ctx, &locate).await.unwrap(), 0);
+            assert_eq!(s.push_urgent_articles(20, &ctx, &locate).await.unwrap(), 0);
             s.update_article(live.id, &article("330483101001", 100, true), 1_100).await.unwrap();
-            assert_eq!(s.push_urgent_articles(&NoticeContext { now: 1_200, ..ctx }, &locate).await.unwrap(), 0);
+            assert_eq!(s.push_urgent_articles(20, &NoticeContext { now: 1_200, ..ctx }, &locate).await.unwrap(), 0);
             // The scheduled one goes out when it is published; a plain one made urgent, then.
             s.update_article(plain.id, &article("330483101001", 100, true), 1_300).await.unwrap();
             let at_noon = NoticeContext { now: 6_000, ..ctx };
-            assert_eq!(s.push_urgent_articles(&at_noon, &locate).await.unwrap(), 2);
+            assert_eq!(s.push_urgent_articles(20, &at_noon, &locate).await.unwrap(), 2);
             assert_eq!(told(&s, &everyone, later.id).await, expected);
             assert_eq!(told(&s, &everyone, live.id).await, expected);
         }
