@@ -233,14 +233,11 @@ async fn main() -> anyhow::Result<()> {
             let phone = phone.as_deref().map(gridkeeper_domain::parse_phone).transpose()?;
             let person =
                 NewPerson { login: login.clone(), name, phone, id_number: None, password_hash: Some(hash), grants };
-            let id = store.create_person(&person, now).await?;
-            audit(
-                &*store,
-                "role_change",
-                Some(format!("person:{id}")),
-                serde_json::json!({ "created": login, "grants": person.grants }),
-            )
-            .await?;
+            // The account and its audit entry (`person:{id}`) in one transaction, as init makes them.
+            let detail = serde_json::json!({ "created": login, "grants": person.grants });
+            let entry =
+                gridkeeper_store::NewAudit { at: now, actor: None, action: "role_change".into(), object: None, detail };
+            let id = store.create_person_audited(&person, now, &entry).await?;
             println!("created {login} (id {id})");
             if generated {
                 println!("password: {password}");
