@@ -79,40 +79,39 @@ impl Report {
         let (a, b) = (&self.now, &self.before);
         let hours =
             |v: Option<f64>| v.map(|x| format!("{x:.1} {}", self.tr("小时", "h"))).unwrap_or_else(|| "—".into());
-        let l = |zh: &'static str, en: &'static str| if self.en { en } else { zh };
         vec![
-            (l("上报数", "Reports"), a.reports.to_string(), b.reports.to_string()),
-            (l("立案率", "Acceptance rate"), pct(a.acceptance_rate), pct(b.acceptance_rate)),
-            (l("及时派遣率", "Timely dispatch"), pct(a.timely_dispatch_rate), pct(b.timely_dispatch_rate)),
-            (l("按期处置率", "On-time handling"), pct(a.on_time_handling_rate), pct(b.on_time_handling_rate)),
-            (l("结案率", "Closure rate"), pct(a.closure_rate), pct(b.closure_rate)),
-            (l("按期结案率", "On-time closure"), pct(a.on_time_closure_rate), pct(b.on_time_closure_rate)),
-            (l("返工率", "Rework rate"), pct(a.rework_rate), pct(b.rework_rate)),
-            (l("退单率", "Return rate"), pct(a.return_rate), pct(b.return_rate)),
-            (l("延期率", "Extension rate"), pct(a.extension_rate), pct(b.extension_rate)),
-            (l("自治率", "Self-resolution"), pct(a.self_resolution_rate), pct(b.self_resolution_rate)),
-            (l("满意率", "Satisfaction"), pct(a.satisfaction_rate), pct(b.satisfaction_rate)),
+            (self.tr("上报数", "Reports"), a.reports.to_string(), b.reports.to_string()),
+            (self.tr("立案率", "Acceptance rate"), pct(a.acceptance_rate), pct(b.acceptance_rate)),
+            (self.tr("及时派遣率", "Timely dispatch"), pct(a.timely_dispatch_rate), pct(b.timely_dispatch_rate)),
+            (self.tr("按期处置率", "On-time handling"), pct(a.on_time_handling_rate), pct(b.on_time_handling_rate)),
+            (self.tr("结案率", "Closure rate"), pct(a.closure_rate), pct(b.closure_rate)),
+            (self.tr("按期结案率", "On-time closure"), pct(a.on_time_closure_rate), pct(b.on_time_closure_rate)),
+            (self.tr("返工率", "Rework rate"), pct(a.rework_rate), pct(b.rework_rate)),
+            (self.tr("退单率", "Return rate"), pct(a.return_rate), pct(b.return_rate)),
+            (self.tr("延期率", "Extension rate"), pct(a.extension_rate), pct(b.extension_rate)),
+            (self.tr("自治率", "Self-resolution"), pct(a.self_resolution_rate), pct(b.self_resolution_rate)),
+            (self.tr("满意率", "Satisfaction"), pct(a.satisfaction_rate), pct(b.satisfaction_rate)),
             (
-                l("受理用时（中位数）", "Time to accept (median)"),
+                self.tr("受理用时（中位数）", "Time to accept (median)"),
                 hours(a.accept_time.median_hours),
                 hours(b.accept_time.median_hours),
             ),
             (
-                l("派遣用时（中位数）", "Time to dispatch (median)"),
+                self.tr("派遣用时（中位数）", "Time to dispatch (median)"),
                 hours(a.dispatch_time.median_hours),
                 hours(b.dispatch_time.median_hours),
             ),
             (
-                l("处置用时（中位数）", "Time to handle (median)"),
+                self.tr("处置用时（中位数）", "Time to handle (median)"),
                 hours(a.handle_time.median_hours),
                 hours(b.handle_time.median_hours),
             ),
             (
-                l("核查用时（中位数）", "Time to verify (median)"),
+                self.tr("核查用时（中位数）", "Time to verify (median)"),
                 hours(a.verify_time.median_hours),
                 hours(b.verify_time.median_hours),
             ),
-            (l("当前超时", "Overdue now"), a.overdue_now.to_string(), String::new()),
+            (self.tr("当前超时", "Overdue now"), a.overdue_now.to_string(), String::new()),
         ]
     }
 }
